@@ -1,0 +1,79 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "selfcare",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "selfcare", targets: ["selfcare"]),
+        .library(name: "SelfCareCore", targets: ["SelfCareCore"]),
+        .library(name: "SelfCareStore", targets: ["SelfCareStore"]),
+        .library(name: "SelfCareTesting", targets: ["SelfCareTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSelfCareLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .yum(["openssl-devel"]), .brew(["openssl@3"])]
+        ),
+        .target(
+            name: "SelfCareCore",
+            dependencies: [
+                "CSelfCareLibCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SelfCareStore",
+            dependencies: [
+                "SelfCareCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SelfCareTesting",
+            dependencies: [
+                "SelfCareCore",
+                "SelfCareStore",
+            ]
+        ),
+        .executableTarget(
+            name: "selfcare",
+            dependencies: [
+                "SelfCareCore",
+                "SelfCareStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/SelfCareCLI"
+        ),
+        .testTarget(
+            name: "SelfCareCoreTests",
+            dependencies: [
+                "SelfCareCore",
+                "SelfCareTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SelfCareStoreTests",
+            dependencies: ["SelfCareStore", "SelfCareTesting"]
+        ),
+        .testTarget(
+            name: "SelfCareTestingTests",
+            dependencies: ["SelfCareTesting"]
+        ),
+        .testTarget(
+            name: "SelfCareCLITests",
+            dependencies: ["selfcare", "SelfCareTesting"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

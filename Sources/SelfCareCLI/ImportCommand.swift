@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import SelfCareCore
+import SelfCareStore
+
+extension ImportKind: ExpressibleByArgument {}
+
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import a billing CSV file: plans, subscribers, usage (or calls).",
+        discussion: """
+            The file is applied in one transaction; importing it again changes nothing. Bad rows go to
+            NAME.rejects.csv beside it with their line number and reason, and the command exits 2.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "What the file holds: plans, subscribers, usage or calls.")
+    var kind: ImportKind
+
+    @Argument(help: "The CSV file.")
+    var file: String
+
+    func run() async throws {
+        LoggingSetup.once
+        try await reportingFailures {
+            let runtime = try Runtime(global)
+            let needsHasher = kind == .subscribers && (try? Pepper.load(from: global.pepperPath)) != nil
+            let importer = try runtime.importer(withHasher: needsHasher)
+            let name = (file as NSString).lastPathComponent
+            let interactive = isatty(STDERR_FILENO) == 1
+            let summary: ImportSummary
+            do {
+                summary = try await importer.importFile(kind, path: file) { done, total in
+                    guard total >= 5000 else { return }
+                    let line = "\(name): \(done)/\(total) rows"
+                    if interactive {
+                        FileHandle.standardError.write(Data(("\r" + line + (done == total ? "\n" : "")).utf8))
+                    } else if done == total || done % 50_000 == 0 {
+                        printError(line)
+                    }
+                }
+            } catch let error as ImportFileError {
+                throw CommandFailure("\(error)")
+            }
+            print("\(name): \(summary.description)")
+            if summary.rejected > 0 {
+                throw CommandFailure(
+                    "\(name): \(summary.rejected) row\(summary.rejected == 1 ? "" : "s") rejected; "
+                        + "applied \(summary.applied), unchanged \(summary.unchanged); see \(summary.rejectsPath ?? "")",
+                    code: 2)
+            }
+        }
+    }
+}

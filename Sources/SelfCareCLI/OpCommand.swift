@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import SelfCareCore
+import SelfCareStore
+
+struct OpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "op",
+        abstract: "Run one operation directly (channel api); prints the reply, then `reason: CODE`.",
+        discussion: """
+            The service password is read from standard input when the operation needs one (one line; for
+            password.change three lines: old, new, new again). Arguments: month=YYYYMM (query.bill),
+            plan=CODE and when=now|next (plan.change), when=now|next (suspend.keep).
+            Exit status: 0 when the operation succeeded, 3 when it was refused, 1 on a fault.
+
+            Example: echo 258036 | selfcare op loss.report --from 13900000000 --subject 18612345678
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The operation, such as query.balance or plan.change.")
+    var operation: String
+
+    @Option(help: "The caller's number.")
+    var from: String
+
+    @Option(help: "The number the operation concerns, when not the caller's (operations with a password only).")
+    var subject: String?
+
+    @Option(name: .customLong("arg"), help: "An argument KEY=VALUE; repeatable.")
+    var arguments: [String] = []
+
+    @Option(help: "A session id to write into the record.")
+    var session: String?
+
+    func run() async throws {
+        LoggingSetup.once
+        try await reportingFailures {
+            var values: [String: String] = [:]
+            for argument in arguments {
+                guard let eq = argument.firstIndex(of: "="), eq != argument.startIndex else {
+                    throw CommandFailure("--arg \(argument): expected KEY=VALUE")
+                }
+                let key = String(argument[..<eq]).lowercased()
+                if OperationRequest.secretArgumentNames.contains(key) {
+                    throw CommandFailure("--arg \(key)=…: passwords are read from standard input, never from arguments")
+                }
+                values[key] = String(argument[argument.index(after: eq)...])
+            }
+            let runtime = try Runtime(global)
+            let engine = try runtime.engine()
+            let name = OperationName(operation)
+            var request = OperationRequest(
+                operation: name, channel: .api, session: session, caller: from, subject: subject, arguments: values,
+                receivedAt: runtime.clock.now())
+            if engine.configuration.policy.needsPassword(name) {
+                let secrets = SecretInput.read(
+                    prompts: name == .passwordChange
+                        ? ["Current service password: ", "New password: ", "New password again: "]
+                        : ["Service password: "])
+                request.password = secrets.first
+                if name == .passwordChange {
+                    request.newPassword = secrets.count > 1 ? secrets[1] : nil
+                    request.newPasswordAgain = secrets.count > 2 ? secrets[2] : nil
+                }
+            }
+            let outcome = await engine.perform(request)
+            print(outcome.reply)
+            print("reason: \(outcome.reason)")
+            switch outcome.result {
+            case .ok: return
+            case .refused: throw CommandFailure("\(operation): refused (\(outcome.reason))", code: 3)
+            case .error: throw CommandFailure("\(operation): failed (\(outcome.reason)); see the log", code: 1)
+            }
+        }
+    }
+}
+
+/// Reads secrets from standard input: with echo off on a terminal, a line each otherwise.
+enum SecretInput {
+    static func read(prompts: [String]) -> [Secret] {
+        let terminal = isatty(STDIN_FILENO) == 1
+        var secrets: [Secret] = []
+        for prompt in prompts {
+            if terminal { FileHandle.standardError.write(Data(prompt.utf8)) }
+            guard let line = terminal ? readWithoutEcho() : readLine(strippingNewline: true) else { break }
+            secrets.append(Secret(line.trimmingCharacters(in: .whitespaces)))
+        }
+        return secrets
+    }
+
+    private static func readWithoutEcho() -> String? {
+        var saved = termios()
+        tcgetattr(STDIN_FILENO, &saved)
+        var quiet = saved
+        quiet.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet)
+        defer {
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
+            FileHandle.standardError.write(Data("\n".utf8))
+        }
+        return readLine(strippingNewline: true)
+    }
+}

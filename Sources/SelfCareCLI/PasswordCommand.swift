@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import SelfCareCore
+import SelfCareStore
+
+struct PasswordCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "password", abstract: "Set a service password, or measure the hashing cost.",
+        subcommands: [Set.self, Calibrate.self])
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set NUMBER's service password, read from standard input; clears a lockout.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The subscriber's number.")
+        var number: String
+
+        func run() async throws {
+            LoggingSetup.once
+            try await reportingFailures {
+                guard let msisdn = normalizeNumber(number) else { throw CommandFailure("\(number): expected a phone number") }
+                let terminal = isatty(STDIN_FILENO) == 1
+                let secrets = SecretInput.read(prompts: terminal ? ["New password: ", "New password again: "] : ["New password: "])
+                guard let password = secrets.first else { throw CommandFailure("no password on standard input") }
+                if secrets.count > 1, !password.matches(secrets[1]) {
+                    throw CommandFailure("the two passwords differ")
+                }
+                if let rule = PasswordRules.weakness(of: password, for: msisdn) {
+                    throw CommandFailure("weak password (\(rule.rawValue)): six digits, not one repeated digit, not a run, not the number's last six")
+                }
+                let runtime = try Runtime(global)
+                let hasher = try runtime.hasher()
+                let prompts = try runtime.prompts()
+                let pool = BlockingWorkPool(threads: 1)
+                let hash = try await pool.run { try hasher.hash(password) }
+                let now = runtime.clock.now()
+                let found: Bool = try await runtime.store.write { writer in
+                    guard var s = try writer.subscriber(msisdn) else { return false }
+                    s.passwordHash = hash
+                    s.failedPasswordAttempts = 0
+                    s.passwordLockedUntil = nil
+                    try writer.save(s)
+                    let reply = prompts.render("reply.password.set", in: prompts.language(for: s.language), ["number": msisdn])
+                    _ = try writer.append(
+                        RecordDraft(
+                            time: now, channel: .api, session: nil, caller: "operator", subject: msisdn,
+                            operation: "password.set", inputs: [:], auth: .none, result: .ok, reason: .ok, reply: reply,
+                            durationMS: 0))
+                    return true
+                }
+                guard found else { throw CommandFailure("\(msisdn): unknown subscriber") }
+                print("password set for \(msisdn)")
+            }
+        }
+    }
+
+    struct Calibrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure PBKDF2-HMAC-SHA256 on this machine and suggest an iteration count.")
+
+        @Option(help: "The time one check should take, in milliseconds.")
+        var targetMs = 40.0
+
+        @Option(help: "Measurements per iteration count (the median is reported).")
+        var repeats = 7
+
+        func run() async throws {
+            let pepper = Pepper(bytes: try LibCrypto.randomBytes(32))
+            let password = Secret("258036")
+            var perIteration: [Double] = []
+            for iterations in [50_000, 100_000, 200_000] {
+                let hasher = PBKDF2PasswordHasher(pepper: pepper, iterations: iterations)
+                let stored = try hasher.hash(password)
+                var times: [Double] = []
+                for _ in 0..<max(1, repeats) {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    _ = try hasher.verify(password, against: stored)
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                }
+                let median = times.sorted()[times.count / 2]
+                perIteration.append(median / Double(iterations))
+                print("pbkdf2-sha256 i=\(iterations): median \(String(format: "%.1f", median)) ms a check")
+            }
+            let msPerIteration = perIteration.sorted()[perIteration.count / 2]
+            let suggested = Int((targetMs / msPerIteration / 10_000).rounded()) * 10_000
+            print("suggested iterations for \(Int(targetMs)) ms: \(suggested) (default \(PBKDF2PasswordHasher.defaultIterations); set SELFCARE_PBKDF2_ITERATIONS)")
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import SelfCareCore
+import SelfCareStore
+
+struct RecordsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "records", abstract: "List and verify service records.",
+        subcommands: [List.self, Verify.self])
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case jsonl
+        case csv
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print records, oldest first.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: "Only records about this number.")
+        var subject: String?
+
+        @Option(help: "Only records at or after this ISO 8601 time.")
+        var since: String?
+
+        @Option(help: "jsonl (default) or csv.")
+        var format: Format = .jsonl
+
+        func run() async throws {
+            LoggingSetup.once
+            try await reportingFailures {
+                var filter = RecordFilter()
+                if let subject {
+                    guard let number = normalizeNumber(subject) else {
+                        throw CommandFailure("--subject \(subject): expected a phone number")
+                    }
+                    filter.subject = number
+                }
+                if let since {
+                    guard let date = ISOTime.parse(since) else {
+                        throw CommandFailure("--since \(since): expected an ISO 8601 time such as 2026-11-24T00:00:00Z")
+                    }
+                    filter.since = date
+                }
+                let runtime = try Runtime(global, readonly: true)
+                let output = BufferedOutput()
+                if format == .csv { output.write(ServiceRecord.csvHeader) }
+                try runtime.store.forEachRecord(matching: filter) { record in
+                    output.write(format == .csv ? record.csvLine : record.jsonLine)
+                }
+                output.flush()
+            }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the whole record chain; exits 1 naming the first broken record.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            LoggingSetup.once
+            try await reportingFailures {
+                let runtime = try Runtime(global, readonly: true)
+                let result = try runtime.store.verifyRecords()
+                if let broken = result.firstBreak {
+                    throw CommandFailure("records verify: \(broken) (\(result.checked) checked)")
+                }
+                let head = try runtime.store.recordChainHead()
+                print("ok: \(result.checked) records, chain intact\(head.map { ", head \($0.hash)" } ?? "")")
+            }
+        }
+    }
+}
+
+/// Collects lines and writes them to standard output in large blocks.
+final class BufferedOutput {
+    private var buffer = [UInt8]()
+
+    func write(_ line: String) {
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(0x0a)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

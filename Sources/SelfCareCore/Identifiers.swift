@@ -1,0 +1,140 @@
+/// The name of a self-service operation, such as `query.balance` or `loss.report`.
+///
+/// Operation names are stable outside identifiers: they appear in records, grammars and
+/// scenario files. New names can be added without a source break.
+public struct OperationName: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible,
+    ExpressibleByStringLiteral
+{
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public var description: String { rawValue }
+
+    /// 余额/当月话费: balance and this month's charges.
+    public static let queryBalance: OperationName = "query.balance"
+    /// 套餐余量: what is left of the plan's allowances this month.
+    public static let queryPlan: OperationName = "query.plan"
+    /// 上网流量: mobile data used and left this month.
+    public static let queryData: OperationName = "query.data"
+    /// 积分: loyalty points.
+    public static let queryPoints: OperationName = "query.points"
+    /// 历史账单: the bill of one month.
+    public static let queryBill: OperationName = "query.bill"
+    /// 通话详单: recent calls.
+    public static let queryCalls: OperationName = "query.calls"
+    /// 已办理业务: the services on the account.
+    public static let queryServices: OperationName = "query.services"
+    /// PUK码: the SIM's PUK code.
+    public static let queryPUK: OperationName = "query.puk"
+    /// 挂失: report the number lost.
+    public static let lossReport: OperationName = "loss.report"
+    /// 解挂: cancel a loss report.
+    public static let lossCancel: OperationName = "loss.cancel"
+    /// 套餐变更: change the plan this month or next month.
+    public static let planChange: OperationName = "plan.change"
+    /// 取消预约变更: cancel a pending next-month change.
+    public static let planCancel: OperationName = "plan.cancel"
+    /// 停机保号: suspend service and keep the number, now or next month.
+    public static let suspendKeep: OperationName = "suspend.keep"
+    /// 复机: resume a suspended number.
+    public static let suspendResume: OperationName = "suspend.resume"
+    /// 服务密码修改: change the service password.
+    public static let passwordChange: OperationName = "password.change"
+
+    /// Every operation of the carrier's service standard, in the order of SPEC §1.
+    public static let all: [OperationName] = [
+        .queryBalance, .queryPlan, .queryData, .queryPoints, .queryBill, .queryCalls, .queryServices, .queryPUK,
+        .lossReport, .lossCancel, .planChange, .planCancel, .suspendKeep, .suspendResume, .passwordChange,
+    ]
+
+    /// Operations that change the subscriber's state (transactions 业务办理).
+    public var isTransaction: Bool {
+        [.lossReport, .lossCancel, .planChange, .planCancel, .suspendKeep, .suspendResume, .passwordChange]
+            .contains(self)
+    }
+}
+
+/// A reason code: why an attempt ended as it did (`ok` on success).
+///
+/// Reason codes are stable outside identifiers written into every service record.
+public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible,
+    ExpressibleByStringLiteral
+{
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public var description: String { rawValue }
+
+    public static let ok: ReasonCode = "ok"
+    // State and rule refusals (SPEC §1).
+    public static let closed: ReasonCode = "closed"
+    public static let noData: ReasonCode = "no_data"
+    public static let alreadyLost: ReasonCode = "already_lost"
+    public static let stateSuspended: ReasonCode = "state_suspended"
+    public static let prepaidPeriod: ReasonCode = "prepaid_period"
+    public static let notLost: ReasonCode = "not_lost"
+    public static let stateLost: ReasonCode = "state_lost"
+    public static let arrears: ReasonCode = "arrears"
+    public static let contract: ReasonCode = "contract"
+    public static let unknownPlan: ReasonCode = "unknown_plan"
+    public static let samePlan: ReasonCode = "same_plan"
+    public static let planNotEligible: ReasonCode = "plan_not_eligible"
+    public static let nothingPending: ReasonCode = "nothing_pending"
+    public static let premiumNumber: ReasonCode = "premium_number"
+    public static let notSuspended: ReasonCode = "not_suspended"
+    public static let weakPassword: ReasonCode = "weak_password"
+    public static let passwordMismatch: ReasonCode = "password_mismatch"
+    public static let unknownSubscriber: ReasonCode = "unknown_subscriber"
+    public static let unknownCommand: ReasonCode = "unknown_command"
+    // Authentication.
+    public static let badPassword: ReasonCode = "bad_password"
+    public static let passwordLocked: ReasonCode = "password_locked"
+    /// The operation needs a service password and none was given.
+    public static let passwordRequired: ReasonCode = "password_required"
+    /// The subscriber has no service password yet; a shop or `selfcare password set` sets one.
+    public static let passwordNotSet: ReasonCode = "password_not_set"
+    // Channel-level outcomes (SPEC §2).
+    public static let duplicate: ReasonCode = "duplicate"
+    public static let rateLimited: ReasonCode = "rate_limited"
+    public static let confirmationRequired: ReasonCode = "confirmation_required"
+    public static let confirmationExpired: ReasonCode = "confirmation_expired"
+    /// An argument is missing or malformed (a month that is not `YYYYMM`, no plan code).
+    public static let invalidArgument: ReasonCode = "invalid_argument"
+    /// A fault inside the gateway (storage, corrupt data); the record has result `error`.
+    public static let internalError: ReasonCode = "internal_error"
+}
+
+/// The channel an attempt came through.
+public struct Channel: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible,
+    ExpressibleByStringLiteral
+{
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public var description: String { rawValue }
+
+    public static let sms: Channel = "sms"
+    public static let ussd: Channel = "ussd"
+    public static let ivr: Channel = "ivr"
+    public static let api: Channel = "api"
+}
+
+/// How the service password figured in an attempt.
+public enum AuthOutcome: String, Sendable, Codable, CaseIterable {
+    /// No password was needed, or none was checked.
+    case none
+    /// The password was checked and matched.
+    case ok
+    /// The password was checked and did not match.
+    case failed
+    /// The password is locked after too many failures; nothing was checked.
+    case locked
+}
+
+/// How an attempt ended.
+public enum ResultKind: String, Sendable, Codable, CaseIterable {
+    case ok
+    case refused
+    case error
+}

@@ -1,0 +1,381 @@
+import Foundation
+import Logging
+
+/// Runs self-service operations under the carrier's rules and writes a service record for every attempt.
+///
+/// The engine is the one place channels go through: it resolves the subject number, checks the
+/// service password where the policy asks (off the cooperative pool, with lockout), applies the
+/// business rules inside a store transaction together with the attempt's record, and renders the
+/// reply in the customer's language. Refusals are outcomes, never thrown errors.
+///
+/// ```swift
+/// let outcome = await engine.perform(OperationRequest(operation: .queryBalance, channel: .api, caller: "18612345678"))
+/// print(outcome.reply, outcome.reason)
+/// ```
+public final class OperationEngine: Sendable {
+    public let store: any ServiceStore
+    public let hasher: any PasswordHasher
+    public let configuration: EngineConfiguration
+    private let pool: BlockingWorkPool
+    private let clock: any TimeSource
+    private let promptBox: PromptBox
+    private let rules: BusinessRules
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - store: where subscribers live and records go.
+    ///   - hasher: checks and makes password hashes.
+    ///   - prompts: the reply texts.
+    ///   - clock: the time source (`SELFCARE_NOW` makes it fixed).
+    ///   - pool: where hashing runs; a pool of `configuration.passwords.hashingConcurrency` threads by default.
+    public init(
+        store: any ServiceStore, hasher: any PasswordHasher, prompts: PromptCatalog,
+        configuration: EngineConfiguration = EngineConfiguration(), clock: any TimeSource = SystemTimeSource(),
+        pool: BlockingWorkPool? = nil, logger: Logger = Logger(label: "selfcare.engine")
+    ) {
+        self.store = store
+        self.hasher = hasher
+        self.configuration = configuration
+        self.clock = clock
+        self.pool = pool ?? BlockingWorkPool(threads: configuration.passwords.hashingConcurrency)
+        self.promptBox = PromptBox(prompts)
+        self.rules = BusinessRules(
+            calendar: configuration.calendar, recentCallsShown: configuration.recentCallsShown)
+        self.logger = logger
+    }
+
+    /// The reply texts in use.
+    public var prompts: PromptCatalog { promptBox.value }
+
+    /// Swaps the reply texts atomically; attempts already running keep the texts they started with.
+    public func replacePrompts(_ prompts: PromptCatalog) { promptBox.value = prompts }
+
+    /// The current time as the engine sees it.
+    public func now() -> Date { clock.now() }
+
+    /// Runs one attempt and returns its outcome; every attempt writes exactly one record.
+    public func perform(_ request: OperationRequest) async -> OperationOutcome {
+        let started = request.receivedAt ?? clock.now()
+        let prompts = promptBox.value
+        var attempt = Attempt(request: request, started: started, prompts: prompts)
+        do {
+            let outcome = try await run(&attempt)
+            log(outcome, attempt)
+            return outcome
+        } catch {
+            logger.error(
+                "operation failed",
+                metadata: [
+                    "operation": "\(request.operation)", "caller": "\(maskNumber(attempt.caller))",
+                    "error": "\(error)",
+                ])
+            let reply = prompts.render("refused.internal_error", in: attempt.language, attempt.values)
+            let draft = attempt.draft(
+                now: clock.now(), auth: attempt.auth, result: .error, reason: .internalError, reply: reply)
+            let record = try? await store.write { try $0.append(draft) }
+            return OperationOutcome(
+                result: .error, reason: .internalError, reply: reply, language: attempt.language, record: record)
+        }
+    }
+
+    private func run(_ attempt: inout Attempt) async throws -> OperationOutcome {
+        let request = attempt.request
+        let operation = request.operation
+        guard OperationName.all.contains(operation) else {
+            return try await refuse(attempt, .unknownCommand)
+        }
+        let needsPassword = configuration.policy.needsPassword(operation)
+        if needsPassword, let keyed = request.subject {
+            guard let subject = normalizeNumber(keyed) else {
+                attempt.subject = keyed
+                attempt.values["argument"] = "number"
+                attempt.values["value"] = keyed
+                return try await refuse(attempt, .invalidArgument)
+            }
+            attempt.subject = subject
+        }
+        let subjectNumber = attempt.subject
+        let callerNumber = attempt.caller
+        let (subject, caller) = try await store.read { reader in
+            (try reader.subscriber(subjectNumber), try reader.subscriber(callerNumber))
+        }
+        attempt.language = attempt.prompts.language(for: caller?.language ?? subject?.language)
+        guard let subject else { return try await refuse(attempt, .unknownSubscriber) }
+        attempt.values["name"] = subject.name
+        if subject.status == .closed { return try await refuse(attempt, .closed) }
+        if case .refuse(let reason, let values)? = rules.validateArguments(operation, request.arguments) {
+            attempt.values.merge(values) { $1 }
+            return try await refuse(attempt, reason)
+        }
+
+        // Password check, outside any transaction: hashing is slow and must not hold the write lock.
+        var verification: PasswordVerification?
+        var checkedHash: String?
+        var newHash: String?
+        var pendingRefusal: ReasonCode?
+        if needsPassword {
+            guard let password = request.password, password.count > 0 else {
+                return try await refuse(attempt, .passwordRequired)
+            }
+            guard let stored = subject.passwordHash else { return try await refuse(attempt, .passwordNotSet) }
+            if let until = subject.passwordLockedUntil, until > clock.now() {
+                attempt.auth = .locked
+                attempt.values["until"] = configuration.calendar.dateTime(of: until)
+                return try await refuse(attempt, .passwordLocked)
+            }
+            let hasher = self.hasher
+            let result = try await pool.run { try hasher.verify(password, against: stored) }
+            verification = result
+            checkedHash = stored
+            if result.matches && operation == .passwordChange {
+                guard let new = request.newPassword, let again = request.newPasswordAgain else {
+                    attempt.values["argument"] = "new_password"
+                    attempt.values["value"] = ""
+                    pendingRefusal = .invalidArgument
+                    return try await finish(&attempt, verification: result, checkedHash: stored, newHash: nil,
+                        pendingRefusal: pendingRefusal)
+                }
+                if !new.matches(again) {
+                    pendingRefusal = .passwordMismatch
+                } else if let weakness = PasswordRules.weakness(of: new, for: subject.msisdn, old: password) {
+                    attempt.values["rule"] = weakness.rawValue
+                    attempt.inputs["weak_rule"] = weakness.rawValue
+                    pendingRefusal = .weakPassword
+                } else {
+                    newHash = try await pool.run { try hasher.hash(new) }
+                }
+            }
+        }
+        return try await finish(&attempt, verification: verification, checkedHash: checkedHash, newHash: newHash,
+            pendingRefusal: pendingRefusal)
+    }
+
+    /// The transaction: re-reads the subject, settles the password outcome, applies the rules and appends the record.
+    private func finish(
+        _ attempt: inout Attempt, verification: PasswordVerification?, checkedHash: String?, newHash: String?,
+        pendingRefusal: ReasonCode?
+    ) async throws -> OperationOutcome {
+        let now = clock.now()
+        let frozen = attempt
+        let rules = self.rules
+        let passwords = configuration.passwords
+        let calendar = configuration.calendar
+        let outcome: (OperationOutcome, Attempt) = try await store.write { writer in
+            var attempt = frozen
+            guard var subject = try writer.subscriber(attempt.subject) else {
+                return try Self.refusal(attempt, .unknownSubscriber, now: now, writer: writer)
+            }
+            if let verification {
+                if let until = subject.passwordLockedUntil, until > now {
+                    // Another attempt locked the password while this one was hashing.
+                    attempt.auth = .locked
+                    attempt.values["until"] = calendar.dateTime(of: until)
+                    return try Self.refusal(attempt, .passwordLocked, now: now, writer: writer)
+                }
+                if !verification.matches || subject.passwordHash != checkedHash {
+                    attempt.auth = .failed
+                    subject.failedPasswordAttempts += 1
+                    if subject.failedPasswordAttempts >= passwords.lockoutThreshold {
+                        let until = now + passwords.lockoutDuration
+                        subject.passwordLockedUntil = until
+                        subject.failedPasswordAttempts = 0
+                        attempt.values["until"] = calendar.dateTime(of: until)
+                        attempt.values["remaining"] = "0"
+                        try writer.save(subject)
+                        return try Self.refusal(attempt, .passwordLocked, now: now, writer: writer,
+                            replyKey: "refused.bad_password.locked", reason: .badPassword)
+                    }
+                    attempt.values["remaining"] = String(passwords.lockoutThreshold - subject.failedPasswordAttempts)
+                    try writer.save(subject)
+                    return try Self.refusal(attempt, .badPassword, now: now, writer: writer)
+                }
+                attempt.auth = .ok
+                if subject.failedPasswordAttempts != 0 || subject.passwordLockedUntil != nil {
+                    subject.failedPasswordAttempts = 0
+                    subject.passwordLockedUntil = nil
+                    try writer.save(subject)
+                }
+            }
+            if let pendingRefusal {
+                return try Self.refusal(attempt, pendingRefusal, now: now, writer: writer)
+            }
+            let decision = try rules.decide(
+                attempt.request.operation, for: subject, arguments: attempt.request.arguments,
+                language: attempt.language, now: now, store: writer)
+            switch decision {
+            case .refuse(let reason, let values):
+                attempt.values.merge(values) { $1 }
+                return try Self.refusal(attempt, reason, now: now, writer: writer)
+            case .apply(let effects, let replyKey, let values):
+                attempt.values.merge(values) { $1 }
+                for effect in effects {
+                    switch effect {
+                    case .saveSubscriber(let changed): try writer.save(changed)
+                    case .schedule(let change): try writer.save(change)
+                    case .cancelPending(let kind): try writer.deletePendingChange(msisdn: subject.msisdn, kind: kind)
+                    }
+                }
+                if let newHash {
+                    var changed = try writer.subscriber(subject.msisdn) ?? subject
+                    changed.passwordHash = newHash
+                    try writer.save(changed)
+                }
+                let reply = attempt.prompts.render(replyKey, in: attempt.language, attempt.values)
+                let record = try writer.append(
+                    attempt.draft(now: now, auth: attempt.auth, result: .ok, reason: .ok, reply: reply))
+                return (
+                    OperationOutcome(result: .ok, reason: .ok, reply: reply, language: attempt.language, record: record),
+                    attempt
+                )
+            }
+        }
+        attempt = outcome.1
+        if let verification, verification.needsRehash, outcome.0.isOK, newHash == nil,
+            let password = attempt.request.password, let checkedHash
+        {
+            await rehash(attempt.subject, password: password, replacing: checkedHash)
+        }
+        return outcome.0
+    }
+
+    /// Upgrades a hash made at a lower cost, after a good login. Best effort: a failure keeps the old hash.
+    private func rehash(_ msisdn: String, password: Secret, replacing old: String) async {
+        let hasher = self.hasher
+        do {
+            let upgraded = try await pool.run { try hasher.hash(password) }
+            try await store.write { writer in
+                guard var s = try writer.subscriber(msisdn), s.passwordHash == old else { return }
+                s.passwordHash = upgraded
+                try writer.save(s)
+            }
+            logger.info("password hash upgraded", metadata: ["subject": "\(maskNumber(msisdn))"])
+        } catch {
+            logger.warning("password rehash failed", metadata: ["subject": "\(maskNumber(msisdn))", "error": "\(error)"])
+        }
+    }
+
+    private func refuse(_ attempt: Attempt, _ reason: ReasonCode) async throws -> OperationOutcome {
+        let now = clock.now()
+        return try await store.write { writer in try Self.refusal(attempt, reason, now: now, writer: writer).0 }
+    }
+
+    private static func refusal(
+        _ attempt: Attempt, _ key: ReasonCode, now: Date, writer: any StoreWriter, replyKey: String? = nil,
+        reason: ReasonCode? = nil
+    ) throws -> (OperationOutcome, Attempt) {
+        let reason = reason ?? key
+        let reply = attempt.prompts.render(replyKey ?? "refused.\(key.rawValue)", in: attempt.language, attempt.values)
+        let record = try writer.append(
+            attempt.draft(now: now, auth: attempt.auth, result: .refused, reason: reason, reply: reply))
+        return (
+            OperationOutcome(result: .refused, reason: reason, reply: reply, language: attempt.language, record: record),
+            attempt
+        )
+    }
+
+    private func log(_ outcome: OperationOutcome, _ attempt: Attempt) {
+        logger.info(
+            "operation",
+            metadata: [
+                "operation": "\(attempt.request.operation)", "channel": "\(attempt.request.channel)",
+                "caller": "\(maskNumber(attempt.caller))", "subject": "\(maskNumber(attempt.subject))",
+                "result": "\(outcome.result.rawValue)", "reason": "\(outcome.reason)", "auth": "\(attempt.auth.rawValue)",
+            ])
+    }
+
+    // MARK: - Pending changes
+
+    /// Applies every pending change due on or before today (local), each in its own transaction with its record.
+    /// - Returns: the records written, one a change.
+    @discardableResult
+    public func applyDueChanges() async throws -> [ServiceRecord] {
+        let now = clock.now()
+        let today = configuration.calendar.date(of: now)
+        let due = try await store.read { try $0.duePendingChanges(onOrBefore: today) }
+        var records: [ServiceRecord] = []
+        let rules = self.rules
+        let prompts = promptBox.value
+        for change in due {
+            let record: ServiceRecord? = try await store.write { writer in
+                // Re-read: the change may have been cancelled or replaced since the list was taken.
+                guard let current = try writer.pendingChanges(change.msisdn).first(where: { $0.kind == change.kind }),
+                    current.effective <= today
+                else { return nil }
+                try writer.deletePendingChange(msisdn: current.msisdn, kind: current.kind)
+                var inputs = ["scheduled": current.effective.description]
+                if let plan = current.planCode { inputs["plan"] = plan }
+                guard let subscriber = try writer.subscriber(current.msisdn) else {
+                    let draft = RecordDraft(
+                        time: now, channel: .api, session: "tick", caller: "system", subject: current.msisdn,
+                        operation: current.kind.rawValue, inputs: inputs, auth: .none, result: .refused,
+                        reason: .unknownSubscriber, reply: "", durationMS: 0)
+                    return try writer.append(draft)
+                }
+                let language = prompts.language(for: subscriber.language)
+                let decision = try rules.applyDue(current, to: subscriber, store: writer)
+                let (result, reason, reply): (ResultKind, ReasonCode, String)
+                switch decision {
+                case .refuse(let code, let values):
+                    (result, reason, reply) = (.refused, code, prompts.render("notice.pending.dropped", in: language, values))
+                case .apply(let effects, let key, let values):
+                    for case .saveSubscriber(let s) in effects { try writer.save(s) }
+                    (result, reason, reply) = (.ok, .ok, prompts.render(key, in: language, values))
+                }
+                return try writer.append(
+                    RecordDraft(
+                        time: now, channel: .api, session: "tick", caller: "system", subject: current.msisdn,
+                        operation: current.kind.rawValue, inputs: inputs, auth: .none, result: result, reason: reason,
+                        reply: reply, durationMS: 0))
+            }
+            if let record { records.append(record) }
+        }
+        return records
+    }
+}
+
+/// What the engine knows about one attempt as it goes.
+struct Attempt: Sendable {
+    let request: OperationRequest
+    let started: Date
+    let prompts: PromptCatalog
+    var caller: String
+    var subject: String
+    var language: Language
+    var auth: AuthOutcome = .none
+    var inputs: [String: String]
+    /// Placeholder values for the reply.
+    var values: [String: String]
+
+    init(request: OperationRequest, started: Date, prompts: PromptCatalog) {
+        self.request = request
+        self.started = started
+        self.prompts = prompts
+        let caller = normalizeNumber(request.caller) ?? request.caller
+        self.caller = caller
+        self.subject = caller
+        self.language = prompts.defaultLanguage
+        self.inputs = request.arguments.filter { !OperationRequest.secretArgumentNames.contains($0.key.lowercased()) }
+        if let keyed = request.subject { inputs["subject"] = keyed }
+        self.values = ["number": caller]
+    }
+
+    func draft(now: Date, auth: AuthOutcome, result: ResultKind, reason: ReasonCode, reply: String) -> RecordDraft {
+        var values = values
+        values["number"] = subject
+        return RecordDraft(
+            time: now, channel: request.channel, session: request.session, caller: caller, subject: subject,
+            operation: request.operation.rawValue, inputs: inputs, auth: auth, result: result, reason: reason,
+            reply: reply, durationMS: max(0, Int((now.timeIntervalSince(started) * 1000).rounded())))
+    }
+}
+
+/// Holds the prompt catalog so it can be replaced while attempts run.
+final class PromptBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: PromptCatalog
+    init(_ value: PromptCatalog) { stored = value }
+    var value: PromptCatalog {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// One attempt at an operation, as a channel hands it to the engine.
+public struct OperationRequest: Sendable {
+    public var operation: OperationName
+    public var channel: Channel
+    /// The channel session (USSD/IVR session id, SMS message id), if any.
+    public var session: String?
+    /// The number the request came from.
+    public var caller: String
+    /// The number the operation is about, when the caller keyed in another one (a lost phone's number).
+    /// Honoured only for operations that need a password; queries without one concern the caller.
+    public var subject: String?
+    /// Named arguments: `month` (`YYYYMM` or `YYYY-MM`), `plan` (a plan code), `when` (`now` or `next`).
+    public var arguments: [String: String]
+    /// The service password, for operations whose policy needs one; for `password.change`, the old one.
+    public var password: Secret?
+    /// For `password.change`: the new password and its repetition.
+    public var newPassword: Secret?
+    public var newPasswordAgain: Secret?
+    /// When the request arrived; the record's `duration_ms` counts from here.
+    public var receivedAt: Date?
+
+    public init(
+        operation: OperationName, channel: Channel, session: String? = nil, caller: String, subject: String? = nil,
+        arguments: [String: String] = [:], password: Secret? = nil, newPassword: Secret? = nil,
+        newPasswordAgain: Secret? = nil, receivedAt: Date? = nil
+    ) {
+        self.operation = operation
+        self.channel = channel
+        self.session = session
+        self.caller = caller
+        self.subject = subject
+        self.arguments = arguments
+        self.password = password
+        self.newPassword = newPassword
+        self.newPasswordAgain = newPasswordAgain
+        self.receivedAt = receivedAt
+    }
+
+    /// Argument names that could hold a secret; they never reach a record.
+    public static let secretArgumentNames: Set<String> = [
+        "password", "pin", "old", "new", "new2", "old_password", "new_password", "new_password_again", "secret",
+    ]
+}
+
+/// How an attempt ended: the record written, and the reply to send.
+public struct OperationOutcome: Sendable {
+    public var result: ResultKind
+    /// `ok` on success.
+    public var reason: ReasonCode
+    /// The reply text, in `language`.
+    public var reply: String
+    public var language: Language
+    /// The record written for the attempt; nil only when even the record could not be written.
+    public var record: ServiceRecord?
+
+    public init(result: ResultKind, reason: ReasonCode, reply: String, language: Language, record: ServiceRecord?) {
+        self.result = result
+        self.reason = reason
+        self.reply = reply
+        self.language = language
+        self.record = record
+    }
+
+    /// Whether the operation succeeded.
+    public var isOK: Bool { result == .ok }
+}
+
+/// Which operations need the service password (the carrier's default policy of SPEC §1).
+public struct OperationPolicy: Sendable {
+    public var passwordRequired: Set<OperationName>
+
+    public init(passwordRequired: Set<OperationName> = OperationPolicy.defaultPasswordRequired) {
+        self.passwordRequired = passwordRequired
+    }
+
+    public static let defaultPasswordRequired: Set<OperationName> = [
+        .queryBill, .queryCalls, .queryServices, .queryPUK, .lossReport, .lossCancel, .planChange, .planCancel,
+        .suspendKeep, .suspendResume, .passwordChange,
+    ]
+
+    public func needsPassword(_ operation: OperationName) -> Bool { passwordRequired.contains(operation) }
+}
+
+/// Settings of the operations engine.
+public struct EngineConfiguration: Sendable {
+    public var passwords = PasswordConfiguration()
+    public var policy = OperationPolicy()
+    /// The carrier's calendar: replies show local times, and months begin at local midnight.
+    public var calendar = LocalCalendar()
+    /// How many calls `query.calls` lists.
+    public var recentCallsShown = 5
+
+    public init() {}
+}

@@ -1,0 +1,286 @@
+import Foundation
+
+/// When a change takes effect.
+public enum Timing: String, Sendable {
+    /// At once (当月).
+    case now
+    /// On the first day of next month (次月).
+    case next
+
+    /// Reads `now`/`this`/`DY`/`当月` or `next`/`CY`/`次月`; nil for anything else.
+    public init?(argument: String) {
+        switch argument.lowercased() {
+        case "now", "this", "dy", "当月", "本月": self = .now
+        case "next", "cy", "次月", "下月": self = .next
+        default: return nil
+        }
+    }
+}
+
+/// What the rules decided for one attempt.
+public enum Decision: Sendable, Equatable {
+    /// Refused: nothing changes. `values` fill the refusal text.
+    case refuse(ReasonCode, values: [String: String] = [:])
+    /// Allowed: apply `effects`, reply with `replyKey` filled with `values`.
+    case apply([Effect], replyKey: String, values: [String: String] = [:])
+}
+
+/// A state change an allowed operation makes.
+public enum Effect: Sendable, Equatable {
+    case saveSubscriber(Subscriber)
+    case schedule(PendingChange)
+    case cancelPending(PendingChange.Kind)
+}
+
+/// The carrier's business rules (SPEC §1), as a pure function of the subscriber and the store's data.
+///
+/// The rules see the subscriber after authentication, inside the transaction that will apply the
+/// result, so what they decide is what lands.
+public struct BusinessRules: Sendable {
+    public var calendar: LocalCalendar
+    public var recentCallsShown: Int
+
+    public init(calendar: LocalCalendar, recentCallsShown: Int = 5) {
+        self.calendar = calendar
+        self.recentCallsShown = recentCallsShown
+    }
+
+    /// Checks the arguments `operation` needs before anything else; returns a refusal when one is malformed.
+    public func validateArguments(_ operation: OperationName, _ arguments: [String: String]) -> Decision? {
+        switch operation {
+        case .queryBill:
+            if let month = arguments["month"], Month(month) == nil {
+                return .refuse(.invalidArgument, values: ["argument": "month", "value": month])
+            }
+        case .planChange:
+            guard let plan = arguments["plan"], !plan.isEmpty else {
+                return .refuse(.invalidArgument, values: ["argument": "plan", "value": ""])
+            }
+            if let when = arguments["when"], Timing(argument: when) == nil {
+                return .refuse(.invalidArgument, values: ["argument": "when", "value": when])
+            }
+        case .suspendKeep:
+            if let when = arguments["when"], Timing(argument: when) == nil {
+                return .refuse(.invalidArgument, values: ["argument": "when", "value": when])
+            }
+        default: break
+        }
+        return nil
+    }
+
+    /// Decides `operation` for `subscriber` (already authenticated where the policy asks).
+    ///
+    /// `password.change` is decided by the engine, which owns the hashes; here it only needs a live account.
+    public func decide(
+        _ operation: OperationName, for subscriber: Subscriber, arguments: [String: String], language: Language,
+        now: Date, store: any StoreReader
+    ) throws -> Decision {
+        let today = calendar.date(of: now)
+        let thisMonth = today.monthOf
+        var s = subscriber
+        var values = ["number": s.msisdn, "name": s.name]
+        if s.status == .closed { return .refuse(.closed, values: values) }
+
+        func planName(_ code: String) throws -> String { try store.plan(code)?.name(in: language) ?? code }
+
+        switch operation {
+        case .queryBalance:
+            let usage = try store.usage(s.msisdn, month: thisMonth)
+            values["balance"] = formatYuan(s.balanceFen)
+            values["charges"] = formatYuan(usage?.chargesFen ?? 0)
+            values["month"] = thisMonth.description
+            return .apply([], replyKey: "reply.query.balance", values: values)
+
+        case .queryPlan, .queryData:
+            guard let plan = try store.plan(s.planCode) else { return .refuse(.noData, values: values) }
+            let usage = try store.usage(s.msisdn, month: thisMonth)
+            values["plan"] = plan.name(in: language)
+            values["month"] = thisMonth.description
+            values["data_total"] = String(plan.dataMB)
+            values["data_used"] = String(usage?.dataUsedMB ?? 0)
+            values["data_left"] = String(max(0, plan.dataMB - (usage?.dataUsedMB ?? 0)))
+            if operation == .queryData { return .apply([], replyKey: "reply.query.data", values: values) }
+            values["voice_left"] = String(max(0, plan.voiceMinutes - (usage?.voiceUsed ?? 0)))
+            values["sms_left"] = String(max(0, plan.sms - (usage?.smsUsed ?? 0)))
+            if let pending = try store.pendingChanges(s.msisdn).first(where: { $0.kind == .planChange }),
+                let code = pending.planCode
+            {
+                values["pending_plan"] = try planName(code)
+                values["pending_date"] = pending.effective.description
+                return .apply([], replyKey: "reply.query.plan.pending", values: values)
+            }
+            return .apply([], replyKey: "reply.query.plan", values: values)
+
+        case .queryPoints:
+            values["points"] = String(s.points)
+            return .apply([], replyKey: "reply.query.points", values: values)
+
+        case .queryBill:
+            let month = arguments["month"].flatMap { Month($0) } ?? thisMonth.previous
+            values["month"] = month.description
+            guard let usage = try store.usage(s.msisdn, month: month) else { return .refuse(.noData, values: values) }
+            values["charges"] = formatYuan(usage.chargesFen)
+            values["voice"] = String(usage.voiceUsed)
+            values["sms"] = String(usage.smsUsed)
+            values["data"] = String(usage.dataUsedMB)
+            return .apply([], replyKey: "reply.query.bill", values: values)
+
+        case .queryCalls:
+            let calls = try store.recentCalls(s.msisdn, limit: recentCallsShown)
+            values["count"] = String(calls.count)
+            values["calls"] = calls.map { call in
+                "\(calendar.dateTime(of: call.startedAt)) \(call.outgoing ? "→" : "←")\(call.peer) "
+                    + "\(call.durationSeconds / 60):\(pad2(call.durationSeconds % 60)) "
+                    + formatYuan(call.chargeFen)
+            }.joined(separator: "\n")
+            return .apply([], replyKey: calls.isEmpty ? "reply.query.calls.none" : "reply.query.calls", values: values)
+
+        case .queryServices:
+            let plan = try store.plan(s.planCode)
+            values["plan"] = plan?.name(in: language) ?? s.planCode
+            values["fee"] = formatYuan(plan?.monthlyFeeFen ?? 0)
+            values["status"] = s.status.rawValue
+            values["contract_end"] = s.contractEnd.map(\.description) ?? "-"
+            values["premium"] = s.premium ? "Y" : "N"
+            values["pending"] = try store.pendingChanges(s.msisdn).map { change in
+                change.kind == .planChange
+                    ? "\(change.effective) → \(try planName(change.planCode ?? ""))"
+                    : "\(change.effective) → \(OperationName.suspendKeep)"
+            }.joined(separator: ", ")
+            if values["pending"]!.isEmpty { values["pending"] = "-" }
+            return .apply([], replyKey: "reply.query.services", values: values)
+
+        case .queryPUK:
+            guard let puk = s.puk, !puk.isEmpty else { return .refuse(.noData, values: values) }
+            values["puk"] = puk
+            return .apply([], replyKey: "reply.query.puk", values: values)
+
+        case .lossReport:
+            switch s.status {
+            case .lost: return .refuse(.alreadyLost, values: values)
+            case .suspended: return .refuse(.stateSuspended, values: values)
+            case .closed: return .refuse(.closed, values: values)
+            case .normal, .arrears:
+                if s.payment == .prepaid && s.prepaidPeriod != .valid {
+                    values["period"] = s.prepaidPeriod?.rawValue ?? "-"
+                    return .refuse(.prepaidPeriod, values: values)
+                }
+            }
+            s.statusBeforeLoss = s.status
+            s.status = .lost
+            values["time"] = calendar.dateTime(of: now)
+            return .apply([.saveSubscriber(s)], replyKey: "reply.loss.report", values: values)
+
+        case .lossCancel:
+            guard s.status == .lost else { return .refuse(.notLost, values: values) }
+            s.status = s.statusBeforeLoss ?? .normal
+            s.statusBeforeLoss = nil
+            values["time"] = calendar.dateTime(of: now)
+            return .apply([.saveSubscriber(s)], replyKey: "reply.loss.cancel", values: values)
+
+        case .planChange:
+            if let refusal = stateRefusal(s, values) { return refusal }
+            if s.payment == .prepaid && (s.prepaidPeriod == .recharge || s.prepaidPeriod == .locked) {
+                return .refuse(.prepaidPeriod, values: values)
+            }
+            let code = (arguments["plan"] ?? "").uppercased()
+            values["plan_code"] = code
+            guard let target = try store.plan(code) else { return .refuse(.unknownPlan, values: values) }
+            values["plan"] = target.name(in: language)
+            values["fee"] = formatYuan(target.monthlyFeeFen)
+            if target.code == s.planCode { return .refuse(.samePlan, values: values) }
+            guard target.onSale, target.payment.allows(s.payment) else {
+                return .refuse(.planNotEligible, values: values)
+            }
+            if s.hasRunningContract(on: today) && !target.contractOK {
+                values["contract_end"] = s.contractEnd!.description
+                return .refuse(.contract, values: values)
+            }
+            let timing = arguments["when"].flatMap(Timing.init(argument:)) ?? .now
+            if timing == .next {
+                let effective = thisMonth.next.firstDay
+                values["date"] = effective.description
+                let change = PendingChange(
+                    msisdn: s.msisdn, kind: .planChange, planCode: target.code, effective: effective, requestedAt: now)
+                return .apply([.schedule(change)], replyKey: "reply.plan.change.next", values: values)
+            }
+            s.planCode = target.code
+            return .apply(
+                [.saveSubscriber(s), .cancelPending(.planChange)], replyKey: "reply.plan.change.now", values: values)
+
+        case .planCancel:
+            let pending = try store.pendingChanges(s.msisdn)
+            guard !pending.isEmpty else { return .refuse(.nothingPending, values: values) }
+            values["changes"] = try pending.map { change in
+                change.kind == .planChange
+                    ? "\(change.effective) → \(try planName(change.planCode ?? ""))"
+                    : "\(change.effective) → \(OperationName.suspendKeep)"
+            }.joined(separator: ", ")
+            return .apply(pending.map { .cancelPending($0.kind) }, replyKey: "reply.plan.cancel", values: values)
+
+        case .suspendKeep:
+            if let refusal = stateRefusal(s, values) { return refusal }
+            if s.premium { return .refuse(.premiumNumber, values: values) }
+            if s.hasRunningContract(on: today) {
+                values["contract_end"] = s.contractEnd!.description
+                return .refuse(.contract, values: values)
+            }
+            let timing = arguments["when"].flatMap(Timing.init(argument:)) ?? .now
+            if timing == .next {
+                let effective = thisMonth.next.firstDay
+                values["date"] = effective.description
+                let change = PendingChange(
+                    msisdn: s.msisdn, kind: .suspend, planCode: nil, effective: effective, requestedAt: now)
+                return .apply([.schedule(change)], replyKey: "reply.suspend.keep.next", values: values)
+            }
+            s.status = .suspended
+            return .apply(
+                [.saveSubscriber(s), .cancelPending(.suspend)], replyKey: "reply.suspend.keep.now", values: values)
+
+        case .suspendResume:
+            guard s.status == .suspended else { return .refuse(.notSuspended, values: values) }
+            s.status = .normal
+            return .apply([.saveSubscriber(s)], replyKey: "reply.suspend.resume", values: values)
+
+        case .passwordChange:
+            return .apply([], replyKey: "reply.password.change", values: values)
+
+        default:
+            return .refuse(.unknownCommand, values: values)
+        }
+    }
+
+    /// The refusal for a subscriber who is not in `normal` state, for plan changes and suspension.
+    private func stateRefusal(_ s: Subscriber, _ values: [String: String]) -> Decision? {
+        switch s.status {
+        case .normal: nil
+        case .lost: .refuse(.stateLost, values: values)
+        case .arrears: .refuse(.arrears, values: values)
+        case .suspended: .refuse(.stateSuspended, values: values)
+        case .closed: .refuse(.closed, values: values)
+        }
+    }
+
+    /// Decides what a due pending change does when its day comes.
+    public func applyDue(_ change: PendingChange, to subscriber: Subscriber, store: any StoreReader) throws
+        -> Decision
+    {
+        var s = subscriber
+        let values = ["number": s.msisdn, "name": s.name, "date": change.effective.description]
+        if s.status == .closed { return .refuse(.closed, values: values) }
+        switch change.kind {
+        case .planChange:
+            guard let code = change.planCode, let plan = try store.plan(code) else {
+                return .refuse(.unknownPlan, values: values)
+            }
+            s.planCode = plan.code
+            var v = values
+            v["plan"] = plan.name(in: s.language)
+            return .apply([.saveSubscriber(s)], replyKey: "notice.plan.applied", values: v)
+        case .suspend:
+            if let refusal = stateRefusal(s, values) { return refusal }
+            s.status = .suspended
+            return .apply([.saveSubscriber(s)], replyKey: "notice.suspend.applied", values: values)
+        }
+    }
+}

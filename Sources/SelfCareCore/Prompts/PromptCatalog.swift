@@ -1,0 +1,119 @@
+import Foundation
+
+/// A mistake in a prompt file, reported like a compiler error.
+public struct PromptFileError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var line: Int
+    public var column: Int
+    public var message: String
+    public var sourceLine: String
+
+    public var description: String {
+        "\(path):\(line):\(column): error: \(message)\n\(sourceLine)\n"
+            + String(repeating: " ", count: max(0, column - 1)) + "^"
+    }
+}
+
+/// The texts the gateway sends, per language, as templates with `{named}` placeholders.
+///
+/// Files are `prompts/<language>.prompts`, one `key = text` a line; `#` starts a comment line;
+/// `\n` in a text is a line break. Example:
+/// ```
+/// reply.query.balance = 尊敬的{name}客户，您的余额为{balance}元。
+/// ```
+public struct PromptCatalog: Sendable {
+    /// The templates of each language, by key.
+    public private(set) var templates: [Language: [String: String]]
+    /// The language used when the customer's is not known or has no file.
+    public var defaultLanguage: Language
+
+    public init(templates: [Language: [String: String]], defaultLanguage: Language = .chinese) {
+        self.templates = templates
+        self.defaultLanguage = defaultLanguage
+    }
+
+    /// Loads every `*.prompts` file in `directory`; the file name without extension is the language.
+    /// - Throws: `PromptFileError` for a malformed line or duplicate key; a file-system error when the folder is unreadable.
+    public static func load(directory: String) throws -> PromptCatalog {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".prompts") }
+            .sorted()
+        var templates: [Language: [String: String]] = [:]
+        for name in names {
+            let path = (directory as NSString).appendingPathComponent(name)
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            templates[Language(rawValue: String(name.dropLast(".prompts".count)))] = try parse(text, path: path)
+        }
+        return PromptCatalog(templates: templates)
+    }
+
+    /// Parses one prompt file's text.
+    public static func parse(_ text: String, path: String) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.hasSuffix("\r") ? String(rawLine.dropLast()) : String(rawLine)
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw PromptFileError(
+                    path: path, line: index + 1, column: 1, message: "expected `key = text`", sourceLine: line)
+            }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "_" }) else {
+                throw PromptFileError(
+                    path: path, line: index + 1, column: 1, message: "a key is letters, digits, `.` and `_`",
+                    sourceLine: line)
+            }
+            if result[key] != nil {
+                throw PromptFileError(
+                    path: path, line: index + 1, column: 1, message: "duplicate key `\(key)`", sourceLine: line)
+            }
+            let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            result[key] = value.replacingOccurrences(of: "\\n", with: "\n")
+        }
+        return result
+    }
+
+    /// The language to answer in: `preferred` when it has prompts, else the default.
+    public func language(for preferred: Language?) -> Language {
+        if let preferred, templates[preferred] != nil { return preferred }
+        return defaultLanguage
+    }
+
+    /// Renders `key` in `language` with `values` filling its placeholders.
+    ///
+    /// Falls back to the default language, then to the key itself, so a missing text never
+    /// stops a reply; `selfcare check` reports missing keys before they reach customers.
+    public func render(_ key: String, in language: Language, _ values: [String: String] = [:]) -> String {
+        guard let template = templates[language]?[key] ?? templates[defaultLanguage]?[key] else { return key }
+        return Self.fill(template, values)
+    }
+
+    /// Replaces each `{name}` in `template` with `values[name]`; unknown names stay as they are.
+    public static func fill(_ template: String, _ values: [String: String]) -> String {
+        guard template.contains("{") else { return template }
+        var out = ""
+        var rest = template[...]
+        while let open = rest.firstIndex(of: "{") {
+            out += rest[..<open]
+            guard let close = rest[open...].firstIndex(of: "}") else {
+                out += rest[open...]
+                return out
+            }
+            let name = String(rest[rest.index(after: open)..<close])
+            if let value = values[name] { out += value } else { out += rest[open...close] }
+            rest = rest[rest.index(after: close)...]
+        }
+        return out + rest
+    }
+
+    /// The placeholder names used in `template`.
+    public static func placeholders(in template: String) -> Set<String> {
+        var names = Set<String>()
+        var rest = template[...]
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            names.insert(String(rest[rest.index(after: open)..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        return names
+    }
+}

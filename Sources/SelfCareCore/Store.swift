@@ -1,0 +1,72 @@
+import Foundation
+
+/// Reads the gateway's data inside one consistent snapshot.
+public protocol StoreReader {
+    func subscriber(_ msisdn: String) throws -> Subscriber?
+    func plan(_ code: String) throws -> Plan?
+    /// Every plan, ordered by monthly fee then code.
+    func plans() throws -> [Plan]
+    func usage(_ msisdn: String, month: Month) throws -> UsageMonth?
+    /// The newest calls first, at most `limit`.
+    func recentCalls(_ msisdn: String, limit: Int) throws -> [CallDetail]
+    func pendingChanges(_ msisdn: String) throws -> [PendingChange]
+    /// Pending changes effective on or before `date`, oldest first.
+    func duePendingChanges(onOrBefore date: LocalDate) throws -> [PendingChange]
+}
+
+/// Changes the gateway's data inside one transaction: all of a transaction's writes land, or none.
+public protocol StoreWriter: StoreReader {
+    func save(_ subscriber: Subscriber) throws
+    /// Adds `change`, replacing any pending change of the same kind for the same number.
+    func save(_ change: PendingChange) throws
+    func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws
+    /// Adds or replaces a plan (import).
+    func save(_ plan: Plan) throws
+    /// Adds or replaces one month of usage (import).
+    func save(_ usage: UsageMonth) throws
+    /// Adds or replaces one call of the detail list (import).
+    func save(_ call: CallDetail) throws
+    /// Every call of `msisdn`, newest first (import comparison).
+    func calls(_ msisdn: String) throws -> [CallDetail]
+    /// Chains `draft` after the last record and appends it.
+    func append(_ draft: RecordDraft) throws -> ServiceRecord
+}
+
+/// Which records to list.
+public struct RecordFilter: Sendable {
+    public var subject: String?
+    public var since: Date?
+    public init(subject: String? = nil, since: Date? = nil) {
+        self.subject = subject
+        self.since = since
+    }
+}
+
+/// The gateway's storage: subscribers, plans, usage, pending changes and service records.
+///
+/// Implementation requirements:
+/// - `write` runs its body in one transaction, serialised with every other write; if the body
+///   throws, nothing it did remains. A record appended in a transaction lands with the state
+///   changes of that transaction or not at all.
+/// - `read` sees a consistent snapshot.
+/// - Neither call blocks Swift's cooperative thread pool for long.
+/// - Records are append-only; `append` chains each record to the one before it.
+public protocol ServiceStore: Sendable {
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T
+    /// Calls `body` with each record matching `filter`, oldest first.
+    func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws
+    /// The chain head the store keeps beside the records: the last id and hash, nil when there are no records.
+    func recordChainHead() throws -> (id: Int64, hash: String)?
+}
+
+extension ServiceStore {
+    /// Walks the whole chain; returns how many records were checked and the first break, if any.
+    public func verifyRecords() throws -> RecordChainVerifier {
+        var verifier = RecordChainVerifier()
+        try forEachRecord(matching: RecordFilter()) { verifier.check($0) }
+        let head = try recordChainHead()
+        verifier.finish(expectedLastID: head?.id, expectedLastHash: head?.hash)
+        return verifier
+    }
+}

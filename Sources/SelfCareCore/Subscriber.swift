@@ -1,0 +1,338 @@
+import Foundation
+
+/// A subscriber's life-cycle state.
+public enum SubscriberStatus: String, Sendable, Codable, CaseIterable {
+    /// 正常
+    case normal
+    /// 挂失
+    case lost
+    /// 欠费停机
+    case arrears
+    /// 停机保号
+    case suspended
+    /// 销户
+    case closed
+}
+
+/// How the account pays.
+public enum PaymentType: String, Sendable, Codable, CaseIterable {
+    case postpaid
+    case prepaid
+}
+
+/// The period a prepaid account is in.
+public enum PrepaidPeriod: String, Sendable, Codable, CaseIterable {
+    /// 有效期
+    case valid
+    /// 充值期
+    case recharge
+    /// 锁定期
+    case locked
+}
+
+/// Service tier (分层服务), highest first.
+public enum Tier: String, Sendable, Codable, CaseIterable, Comparable {
+    /// 至尊
+    case supreme
+    /// 钻石
+    case diamond
+    /// 金
+    case gold
+    /// 银
+    case silver
+    case vip
+    case standard
+
+    private var rank: Int {
+        switch self {
+        case .supreme: 5
+        case .diamond: 4
+        case .gold: 3
+        case .silver: 2
+        case .vip: 1
+        case .standard: 0
+        }
+    }
+
+    public static func < (lhs: Tier, rhs: Tier) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// A reply language.
+public struct Language: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// Simplified Chinese, the default.
+    public static let chinese = Language(rawValue: "zh-CN")
+    /// English.
+    public static let english = Language(rawValue: "en")
+    /// The languages the prompts ship in.
+    public static let supported: [Language] = [.chinese, .english]
+}
+
+/// A calendar date without a time (`2026-12-01`), in the carrier's local time zone.
+public struct LocalDate: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+
+    public init(year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// Parses `YYYY-MM-DD`; returns nil for anything else, including impossible dates.
+    public init?(iso text: some StringProtocol) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+            (1...12).contains(m), d >= 1, d <= LocalDate.daysIn(year: y, month: m)
+        else { return nil }
+        self.init(year: y, month: m, day: d)
+    }
+
+    public var description: String {
+        "\(pad4(year))-\(pad2(month))-\(pad2(day))"
+    }
+
+    /// The month this date falls in.
+    public var monthOf: Month { Month(year: year, month: month) }
+
+    public static func < (a: LocalDate, b: LocalDate) -> Bool {
+        (a.year, a.month, a.day) < (b.year, b.month, b.day)
+    }
+
+    static func daysIn(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+}
+
+/// A calendar month (`2026-11`).
+public struct Month: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
+    public var year: Int
+    public var month: Int
+
+    public init(year: Int, month: Int) {
+        self.year = year
+        self.month = month
+    }
+
+    /// Parses `YYYY-MM` or `YYYYMM`.
+    public init?(_ text: some StringProtocol) {
+        let digits = text.filter { $0 != "-" }
+        guard digits.count == 6, digits.allSatisfy(\.isASCIIDigit),
+            text.count == 6 || (text.count == 7 && text[text.index(text.startIndex, offsetBy: 4)] == "-"),
+            let y = Int(String(digits.prefix(4))), let m = Int(String(digits.suffix(2))), (1...12).contains(m)
+        else { return nil }
+        self.init(year: y, month: m)
+    }
+
+    /// `YYYY-MM`.
+    public var description: String { "\(pad4(year))-\(pad2(month))" }
+
+    public var next: Month { month == 12 ? Month(year: year + 1, month: 1) : Month(year: year, month: month + 1) }
+    public var previous: Month { month == 1 ? Month(year: year - 1, month: 12) : Month(year: year, month: month - 1) }
+    public var firstDay: LocalDate { LocalDate(year: year, month: month, day: 1) }
+
+    public static func < (a: Month, b: Month) -> Bool { (a.year, a.month) < (b.year, b.month) }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}
+
+/// `value` with at least two digits (`7` → `07`).
+func pad2(_ value: Int) -> String { value < 10 && value >= 0 ? "0\(value)" : "\(value)" }
+
+/// `value` with at least four digits.
+func pad4(_ value: Int) -> String {
+    let digits = "\(value)"
+    return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+}
+
+/// A subscriber as the gateway sees it: the billing system's view plus self-service state.
+public struct Subscriber: Hashable, Sendable {
+    /// The number, digits only (`18612345678`).
+    public var msisdn: String
+    public var name: String
+    public var status: SubscriberStatus
+    /// The state a loss report interrupted; `loss.cancel` returns to it.
+    public var statusBeforeLoss: SubscriberStatus?
+    public var payment: PaymentType
+    /// Set for prepaid accounts only.
+    public var prepaidPeriod: PrepaidPeriod?
+    public var planCode: String
+    /// Account balance in fen (negative when owing).
+    public var balanceFen: Int
+    public var points: Int
+    public var tier: Tier
+    public var language: Language
+    /// 靓号
+    public var premium: Bool
+    /// 合约期: the contract runs through this date.
+    public var contractEnd: LocalDate?
+    /// 黑名单
+    public var blacklist: Bool
+    /// The PHC-style hash of the service password, nil when none is set.
+    public var passwordHash: String?
+    /// Consecutive wrong passwords since the last good one.
+    public var failedPasswordAttempts: Int
+    /// Set while the password is locked.
+    public var passwordLockedUntil: Date?
+    /// The SIM's PUK code, when the billing system supplied it.
+    public var puk: String?
+
+    public init(
+        msisdn: String, name: String, status: SubscriberStatus = .normal, statusBeforeLoss: SubscriberStatus? = nil,
+        payment: PaymentType = .postpaid, prepaidPeriod: PrepaidPeriod? = nil, planCode: String,
+        balanceFen: Int = 0, points: Int = 0, tier: Tier = .standard, language: Language = .chinese,
+        premium: Bool = false, contractEnd: LocalDate? = nil, blacklist: Bool = false, passwordHash: String? = nil,
+        failedPasswordAttempts: Int = 0, passwordLockedUntil: Date? = nil, puk: String? = nil
+    ) {
+        self.msisdn = msisdn
+        self.name = name
+        self.status = status
+        self.statusBeforeLoss = statusBeforeLoss
+        self.payment = payment
+        self.prepaidPeriod = prepaidPeriod
+        self.planCode = planCode
+        self.balanceFen = balanceFen
+        self.points = points
+        self.tier = tier
+        self.language = language
+        self.premium = premium
+        self.contractEnd = contractEnd
+        self.blacklist = blacklist
+        self.passwordHash = passwordHash
+        self.failedPasswordAttempts = failedPasswordAttempts
+        self.passwordLockedUntil = passwordLockedUntil
+        self.puk = puk
+    }
+
+    /// Whether a contract is still running on `date`.
+    public func hasRunningContract(on date: LocalDate) -> Bool {
+        guard let end = contractEnd else { return false }
+        return date <= end
+    }
+}
+
+/// A tariff plan (套餐).
+public struct Plan: Hashable, Sendable {
+    /// Which payment types may take the plan.
+    public enum Eligibility: String, Sendable, Codable, CaseIterable {
+        case prepaid
+        case postpaid
+        case both
+
+        public func allows(_ payment: PaymentType) -> Bool {
+            switch self {
+            case .both: true
+            case .prepaid: payment == .prepaid
+            case .postpaid: payment == .postpaid
+            }
+        }
+    }
+
+    public var code: String
+    public var nameZh: String
+    public var nameEn: String
+    public var monthlyFeeFen: Int
+    public var voiceMinutes: Int
+    public var sms: Int
+    public var dataMB: Int
+    public var payment: Eligibility
+    /// Whether new subscriptions are accepted.
+    public var onSale: Bool
+    /// Whether a subscriber under contract may move to this plan.
+    public var contractOK: Bool
+
+    public init(
+        code: String, nameZh: String, nameEn: String, monthlyFeeFen: Int, voiceMinutes: Int, sms: Int, dataMB: Int,
+        payment: Eligibility, onSale: Bool, contractOK: Bool
+    ) {
+        self.code = code
+        self.nameZh = nameZh
+        self.nameEn = nameEn
+        self.monthlyFeeFen = monthlyFeeFen
+        self.voiceMinutes = voiceMinutes
+        self.sms = sms
+        self.dataMB = dataMB
+        self.payment = payment
+        self.onSale = onSale
+        self.contractOK = contractOK
+    }
+
+    /// The plan's name in `language`.
+    public func name(in language: Language) -> String { language == .english ? nameEn : nameZh }
+}
+
+/// One month of a subscriber's usage and charges, from the billing system.
+public struct UsageMonth: Hashable, Sendable {
+    public var msisdn: String
+    public var month: Month
+    public var voiceUsed: Int
+    public var smsUsed: Int
+    public var dataUsedMB: Int
+    public var chargesFen: Int
+
+    public init(msisdn: String, month: Month, voiceUsed: Int, smsUsed: Int, dataUsedMB: Int, chargesFen: Int) {
+        self.msisdn = msisdn
+        self.month = month
+        self.voiceUsed = voiceUsed
+        self.smsUsed = smsUsed
+        self.dataUsedMB = dataUsedMB
+        self.chargesFen = chargesFen
+    }
+}
+
+/// One call in the detail list (通话详单).
+public struct CallDetail: Hashable, Sendable {
+    public var msisdn: String
+    public var startedAt: Date
+    public var peer: String
+    public var outgoing: Bool
+    public var durationSeconds: Int
+    public var chargeFen: Int
+
+    public init(msisdn: String, startedAt: Date, peer: String, outgoing: Bool, durationSeconds: Int, chargeFen: Int) {
+        self.msisdn = msisdn
+        self.startedAt = startedAt
+        self.peer = peer
+        self.outgoing = outgoing
+        self.durationSeconds = durationSeconds
+        self.chargeFen = chargeFen
+    }
+}
+
+/// A change scheduled for a later date (预约变更).
+public struct PendingChange: Hashable, Sendable {
+    /// What the change does.
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// Move to `planCode`.
+        case planChange = "plan.change"
+        /// Suspend and keep the number (停机保号).
+        case suspend = "suspend.keep"
+    }
+
+    public var msisdn: String
+    public var kind: Kind
+    /// The target plan for `.planChange`.
+    public var planCode: String?
+    /// The day it takes effect: the first day of the month after the request.
+    public var effective: LocalDate
+    public var requestedAt: Date
+
+    public init(msisdn: String, kind: Kind, planCode: String?, effective: LocalDate, requestedAt: Date) {
+        self.msisdn = msisdn
+        self.kind = kind
+        self.planCode = planCode
+        self.effective = effective
+        self.requestedAt = requestedAt
+    }
+}

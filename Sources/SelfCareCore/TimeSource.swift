@@ -1,0 +1,98 @@
+import Foundation
+
+/// Where the gateway gets the current time: the system clock, or a fixed or manual one in tests.
+///
+/// Implementation requirements: `now()` is cheap and safe to call from any thread.
+public protocol TimeSource: Sendable {
+    /// The current instant.
+    func now() -> Date
+}
+
+/// The system clock.
+public struct SystemTimeSource: TimeSource {
+    public init() {}
+    public func now() -> Date { Date() }
+}
+
+/// A clock that always says the same instant, as `SELFCARE_NOW` asks.
+public struct FixedTimeSource: TimeSource {
+    public let instant: Date
+    public init(_ instant: Date) { self.instant = instant }
+    public func now() -> Date { instant }
+}
+
+/// A clock that tests move by hand.
+public final class ManualTimeSource: TimeSource, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Date
+
+    public init(_ start: Date) { current = start }
+
+    public func now() -> Date { lock.withLock { current } }
+
+    /// Moves the clock forward by `seconds`.
+    public func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
+
+    /// Sets the clock to `instant`.
+    public func set(_ instant: Date) { lock.withLock { current = instant } }
+}
+
+/// ISO 8601 parsing and formatting as records and `SELFCARE_NOW` use them.
+public enum ISOTime {
+    /// Parses `2026-11-24T21:00:00Z`, with optional fractional seconds and any offset, or a bare
+    /// date `2026-11-24` (midnight UTC).
+    public static func parse(_ text: String) -> Date? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if let d = try? Date(t, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return d }
+        if let d = try? Date(t, strategy: Date.ISO8601FormatStyle()) { return d }
+        if let day = LocalDate(iso: t) {
+            var c = DateComponents()
+            c.year = day.year
+            c.month = day.month
+            c.day = day.day
+            return utcCalendar.date(from: c)
+        }
+        return nil
+    }
+
+    /// Formats as `2026-11-24T21:00:00.123Z`.
+    public static func format(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    static let utcCalendar: Calendar = {
+        var c = Calendar(identifier: .gregorian)
+        c.timeZone = TimeZone(identifier: "UTC")!
+        return c
+    }()
+}
+
+/// The carrier's local calendar: what day and month it is where the customers are.
+public struct LocalCalendar: Sendable {
+    public let timeZone: TimeZone
+    private let calendar: Calendar
+
+    /// - Parameter timeZone: the carrier's time zone; China Standard Time by default.
+    public init(timeZone: TimeZone = TimeZone(identifier: "Asia/Shanghai")!) {
+        self.timeZone = timeZone
+        var c = Calendar(identifier: .gregorian)
+        c.timeZone = timeZone
+        calendar = c
+    }
+
+    /// The local date of `instant`.
+    public func date(of instant: Date) -> LocalDate {
+        let c = calendar.dateComponents([.year, .month, .day], from: instant)
+        return LocalDate(year: c.year!, month: c.month!, day: c.day!)
+    }
+
+    /// The local month of `instant`.
+    public func month(of instant: Date) -> Month { date(of: instant).monthOf }
+
+    /// Local `YYYY-MM-DD HH:mm` of `instant`, as replies show times.
+    public func dateTime(of instant: Date) -> String {
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: instant)
+        return "\(pad4(c.year!))-\(pad2(c.month!))-\(pad2(c.day!)) "
+            + "\(pad2(c.hour!)):\(pad2(c.minute!))"
+    }
+}

@@ -1,0 +1,469 @@
+import Foundation
+import SelfCareCore
+
+/// What an import file holds.
+public enum ImportKind: String, Sendable, CaseIterable {
+    case plans
+    case subscribers
+    case usage
+    /// Call detail rows for 通话详单 (an extension of SPEC §3).
+    case calls
+
+    /// The columns every file of this kind must have, in SPEC §3's order.
+    public var requiredColumns: [String] {
+        switch self {
+        case .plans:
+            ["code", "name_zh", "name_en", "monthly_fee_fen", "voice_minutes", "sms", "data_mb", "payment", "on_sale",
+                "contract_ok"]
+        case .subscribers:
+            ["msisdn", "name", "status", "payment", "prepaid_period", "plan", "balance_fen", "points", "tier",
+                "language", "premium", "contract_end", "blacklist", "password"]
+        case .usage: ["msisdn", "month", "voice_used", "sms_used", "data_used_mb", "charges_fen"]
+        case .calls: ["msisdn", "started_at", "peer", "direction", "duration_s", "charge_fen"]
+        }
+    }
+
+    /// Columns a file may add.
+    public var optionalColumns: [String] { self == .subscribers ? ["puk"] : [] }
+}
+
+/// What an import did.
+public struct ImportSummary: Sendable, Equatable {
+    public var applied = 0
+    public var unchanged = 0
+    public var rejected = 0
+    /// Where the bad rows went, when there were any.
+    public var rejectsPath: String?
+
+    public init() {}
+
+    /// `applied 3, unchanged 17, rejected 2 (see plans.rejects.csv)`.
+    public var description: String {
+        "applied \(applied), unchanged \(unchanged), rejected \(rejected)"
+            + (rejectsPath.map { " (see \($0))" } ?? "")
+    }
+}
+
+/// A problem with the file as a whole: nothing was applied.
+public struct ImportFileError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var message: String
+    public var description: String { "\(path): \(message)" }
+}
+
+/// A bad input row and why.
+public struct RejectedRow: Sendable, Equatable {
+    public var line: Int
+    public var reason: String
+    public var fields: [String]
+}
+
+/// Imports the billing system's batch CSV files (SPEC §3): idempotent, one transaction a file,
+/// every bad row written to `NAME.rejects.csv` with its line number and reason.
+public struct CSVImporter: Sendable {
+    public let store: any ServiceStore
+    /// Hashes the `password` column of subscriber files; nil refuses rows that carry a password.
+    public let hasher: (any PasswordHasher)?
+    public let pool: BlockingWorkPool?
+
+    public init(store: any ServiceStore, hasher: (any PasswordHasher)?, pool: BlockingWorkPool?) {
+        self.store = store
+        self.hasher = hasher
+        self.pool = pool
+    }
+
+    /// Imports the file at `path`, writing its bad rows beside it.
+    /// - Parameter progress: called now and then with the rows handled so far and the total.
+    /// - Throws: `ImportFileError` when the file cannot be read or its header is wrong (nothing is applied then).
+    public func importFile(
+        _ kind: ImportKind, path: String, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+    ) async throws -> ImportSummary {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ImportFileError(path: path, message: "cannot read the file")
+        }
+        let (summary, rejects, header) = try await importData(kind, data: data, source: path, progress: progress)
+        let rejectsPath = Self.rejectsPath(for: path)
+        var result = summary
+        if rejects.isEmpty {
+            try? FileManager.default.removeItem(atPath: rejectsPath)
+        } else {
+            var text = (["line", "reason"] + header).map(csvField).joined(separator: ",") + "\n"
+            for row in rejects {
+                text += ([String(row.line), row.reason] + row.fields).map(csvField).joined(separator: ",") + "\n"
+            }
+            do {
+                try text.write(toFile: rejectsPath, atomically: true, encoding: .utf8)
+            } catch {
+                throw ImportFileError(path: rejectsPath, message: "cannot write the rejects file: \(error)")
+            }
+            result.rejectsPath = rejectsPath
+        }
+        return result
+    }
+
+    /// `data/plans.csv` → `data/plans.rejects.csv`.
+    public static func rejectsPath(for path: String) -> String {
+        (path.hasSuffix(".csv") ? String(path.dropLast(4)) : path) + ".rejects.csv"
+    }
+
+    /// Imports CSV bytes; returns the summary, the bad rows (secrets blanked) and the header.
+    public func importData(
+        _ kind: ImportKind, data: Data, source: String, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+    ) async throws -> (ImportSummary, [RejectedRow], [String]) {
+        let text = String(decoding: data, as: UTF8.self)
+        let (allRows, unterminated) = CSVReader.rows(text)
+        guard let headerRow = allRows.first else { throw ImportFileError(path: source, message: "the file is empty") }
+        let header = headerRow.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        try checkHeader(header, kind: kind, source: source)
+        var columns: [String: Int] = [:]
+        for (i, name) in header.enumerated() { columns[name] = i }
+        let passwordColumn = columns["password"]
+
+        var rejects: [RejectedRow] = []
+        var candidates: [(line: Int, fields: [String])] = []
+        var seenKeys: [String: Int] = [:]
+        for row in allRows.dropFirst() {
+            var blanked = row.fields
+            if let p = passwordColumn, p < blanked.count, !blanked[p].isEmpty { blanked[p] = "" }
+            if row.line == unterminated {
+                rejects.append(RejectedRow(line: row.line, reason: "unterminated quoted field", fields: blanked))
+                continue
+            }
+            guard row.fields.count == header.count else {
+                rejects.append(
+                    RejectedRow(
+                        line: row.line, reason: "expected \(header.count) fields, found \(row.fields.count)",
+                        fields: blanked))
+                continue
+            }
+            if row.fields.contains(where: { $0.unicodeScalars.contains("\u{FFFD}") }) {
+                rejects.append(RejectedRow(line: row.line, reason: "invalid UTF-8", fields: blanked))
+                continue
+            }
+            let key = rowKey(kind, row.fields, columns)
+            if let first = seenKeys[key] {
+                rejects.append(RejectedRow(line: row.line, reason: "duplicate of line \(first)", fields: blanked))
+                continue
+            }
+            seenKeys[key] = row.line
+            candidates.append((row.line, row.fields))
+        }
+        let total = candidates.count
+
+        // Parse every row (pure), then hash passwords off the transaction, then apply in one transaction.
+        var parsed: [(line: Int, item: ImportItem, blanked: [String])] = []
+        for (line, fields) in candidates {
+            var blanked = fields
+            if let p = passwordColumn, !blanked[p].isEmpty { blanked[p] = "" }
+            switch Self.parse(kind, fields, columns) {
+            case .success(let item): parsed.append((line, item, blanked))
+            case .failure(let problem):
+                rejects.append(RejectedRow(line: line, reason: problem.message, fields: blanked))
+            }
+        }
+        parsed = try await resolvePasswords(parsed, rejects: &rejects, source: source, progress: progress, total: total)
+
+        let toApply = parsed
+        let (summary, lateRejects) = try await store.write { writer in
+            var summary = ImportSummary()
+            var late: [RejectedRow] = []
+            for (index, entry) in toApply.enumerated() {
+                if index % 5000 == 0 { progress(index, total) }
+                switch try Self.apply(entry.item, writer: writer) {
+                case .applied: summary.applied += 1
+                case .unchanged: summary.unchanged += 1
+                case .rejected(let reason): late.append(RejectedRow(line: entry.line, reason: reason, fields: entry.blanked))
+                }
+            }
+            progress(total, total)
+            return (summary, late)
+        }
+        var result = summary
+        rejects.append(contentsOf: lateRejects)
+        rejects.sort { $0.line < $1.line }
+        result.rejected = rejects.count
+        return (result, rejects, headerRow.fields)
+    }
+
+    private func checkHeader(_ header: [String], kind: ImportKind, source: String) throws {
+        let known = Set(kind.requiredColumns + kind.optionalColumns)
+        var seen = Set<String>()
+        for name in header {
+            if !seen.insert(name).inserted {
+                throw ImportFileError(path: source, message: "line 1: column `\(name)` appears twice")
+            }
+            if !known.contains(name) {
+                let hint = suggestion(for: name, among: Array(known)).map { "; did you mean `\($0)`?" } ?? ""
+                throw ImportFileError(
+                    path: source, message: "line 1: unknown column `\(name)` for a \(kind.rawValue) file\(hint)")
+            }
+        }
+        let missing = kind.requiredColumns.filter { !seen.contains($0) }
+        if !missing.isEmpty {
+            throw ImportFileError(
+                path: source,
+                message: "line 1: missing column\(missing.count > 1 ? "s" : "") "
+                    + missing.map { "`\($0)`" }.joined(separator: ", ") + " for a \(kind.rawValue) file")
+        }
+    }
+
+    private func rowKey(_ kind: ImportKind, _ fields: [String], _ columns: [String: Int]) -> String {
+        func f(_ name: String) -> String { fields[columns[name]!].trimmingCharacters(in: .whitespaces) }
+        switch kind {
+        case .plans: return f("code").uppercased()
+        case .subscribers: return normalizeNumber(f("msisdn")) ?? f("msisdn")
+        case .usage: return (normalizeNumber(f("msisdn")) ?? f("msisdn")) + "|" + (Month(f("month"))?.description ?? f("month"))
+        case .calls: return (normalizeNumber(f("msisdn")) ?? f("msisdn")) + "|" + f("started_at") + "|" + f("peer")
+        }
+    }
+
+    /// Verifies each row's password against the stored hash (unchanged when it matches) or hashes it anew,
+    /// on the hashing pool, a few at a time.
+    private func resolvePasswords(
+        _ parsed: [(line: Int, item: ImportItem, blanked: [String])], rejects: inout [RejectedRow], source: String,
+        progress: @escaping @Sendable (Int, Int) -> Void, total: Int
+    ) async throws -> [(line: Int, item: ImportItem, blanked: [String])] {
+        let withPassword = parsed.indices.filter {
+            if case .subscriber(_, let password?) = parsed[$0].item { _ = password; return true }
+            return false
+        }
+        guard !withPassword.isEmpty else { return parsed }
+        guard let hasher, let pool else {
+            throw ImportFileError(path: source, message: "passwords in the file, but no pepper to hash them with")
+        }
+        let numbers = withPassword.map { i -> String in
+            if case .subscriber(let s, _) = parsed[i].item { return s.msisdn }
+            return ""
+        }
+        let existing = try await store.read { reader in
+            try numbers.map { try reader.subscriber($0)?.passwordHash }
+        }
+        var results = [String?](repeating: nil, count: withPassword.count)
+        try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            var next = 0
+            var done = 0
+            func add() {
+                let k = next
+                let i = withPassword[k]
+                guard case .subscriber(_, let password?) = parsed[i].item else { return }
+                let stored = existing[k]
+                group.addTask {
+                    try await pool.run {
+                        if let stored, try hasher.verify(password, against: stored).matches { return (k, stored) }
+                        return (k, try hasher.hash(password))
+                    }
+                }
+                next += 1
+            }
+            while next < withPassword.count && next < pool.threads * 2 { add() }
+            while let (k, hash) = try await group.next() {
+                results[k] = hash
+                done += 1
+                if done % 100 == 0 { progress(done, total) }
+                if next < withPassword.count { add() }
+            }
+        }
+        var out = parsed
+        for (k, i) in withPassword.enumerated() {
+            if case .subscriber(var s, _) = out[i].item {
+                s.passwordHash = results[k]
+                out[i].item = .subscriber(s, password: nil)
+            }
+        }
+        return out
+    }
+
+    // MARK: - Rows
+
+    enum ImportItem: Sendable {
+        case plan(Plan)
+        /// `password` is set until it has been hashed into `passwordHash`.
+        case subscriber(Subscriber, password: Secret?)
+        case usage(UsageMonth)
+        case call(CallDetail)
+    }
+
+    enum Applied { case applied, unchanged, rejected(String) }
+
+    struct RowProblem: Error { let message: String }
+
+    static func parse(_ kind: ImportKind, _ fields: [String], _ columns: [String: Int]) -> Result<ImportItem, RowProblem> {
+        do {
+            let row = FieldReader(fields: fields, columns: columns)
+            switch kind {
+            case .plans:
+                let code = try row.text("code").uppercased()
+                guard code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
+                    throw RowProblem(message: "code: only letters, digits, `_` and `-`")
+                }
+                let payment = try row.oneOf("payment", Plan.Eligibility.self)
+                return .success(
+                    .plan(
+                        Plan(
+                            code: code, nameZh: try row.text("name_zh"), nameEn: try row.text("name_en"),
+                            monthlyFeeFen: try row.int("monthly_fee_fen", min: 0),
+                            voiceMinutes: try row.int("voice_minutes", min: 0), sms: try row.int("sms", min: 0),
+                            dataMB: try row.int("data_mb", min: 0), payment: payment, onSale: try row.bool("on_sale"),
+                            contractOK: try row.bool("contract_ok"))))
+            case .subscribers:
+                let msisdn = try row.number("msisdn")
+                let payment = try row.oneOf("payment", PaymentType.self)
+                let periodText = row.raw("prepaid_period")
+                var period: PrepaidPeriod? = nil
+                if payment == .prepaid {
+                    guard !periodText.isEmpty else { throw RowProblem(message: "prepaid_period: required for prepaid") }
+                    period = try row.oneOf("prepaid_period", PrepaidPeriod.self)
+                } else if !periodText.isEmpty {
+                    throw RowProblem(message: "prepaid_period: only for prepaid accounts")
+                }
+                let languageText = row.raw("language")
+                let language = languageText.isEmpty ? Language.chinese : Language(rawValue: languageText)
+                guard Language.supported.contains(language) else {
+                    throw RowProblem(message: "language: expected zh-CN or en, found `\(languageText)`")
+                }
+                let contractText = row.raw("contract_end")
+                var contract: LocalDate? = nil
+                if !contractText.isEmpty {
+                    guard let d = LocalDate(iso: contractText) else {
+                        throw RowProblem(message: "contract_end: expected a date YYYY-MM-DD, found `\(contractText)`")
+                    }
+                    contract = d
+                }
+                let passwordText = row.raw("password")
+                var password: Secret? = nil
+                if !passwordText.isEmpty {
+                    guard passwordText.count == 6, passwordText.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                        throw RowProblem(message: "password: expected six digits")
+                    }
+                    password = Secret(passwordText)
+                }
+                let puk = columns["puk"] != nil ? row.raw("puk") : ""
+                let subscriber = Subscriber(
+                    msisdn: msisdn, name: try row.text("name"), status: try row.oneOf("status", SubscriberStatus.self),
+                    payment: payment, prepaidPeriod: period, planCode: try row.text("plan").uppercased(),
+                    balanceFen: try row.int("balance_fen"), points: try row.int("points", min: 0),
+                    tier: try row.oneOf("tier", Tier.self), language: language, premium: try row.bool("premium"),
+                    contractEnd: contract, blacklist: try row.bool("blacklist"), puk: puk.isEmpty ? nil : puk)
+                return .success(.subscriber(subscriber, password: password))
+            case .usage:
+                let monthText = try row.text("month")
+                guard let month = Month(monthText), monthText.count == 7 else {
+                    throw RowProblem(message: "month: expected YYYY-MM, found `\(monthText)`")
+                }
+                return .success(
+                    .usage(
+                        UsageMonth(
+                            msisdn: try row.number("msisdn"), month: month, voiceUsed: try row.int("voice_used", min: 0),
+                            smsUsed: try row.int("sms_used", min: 0), dataUsedMB: try row.int("data_used_mb", min: 0),
+                            chargesFen: try row.int("charges_fen", min: 0))))
+            case .calls:
+                let startedText = try row.text("started_at")
+                guard let started = ISOTime.parse(startedText), startedText.contains("T") else {
+                    throw RowProblem(message: "started_at: expected an ISO 8601 time, found `\(startedText)`")
+                }
+                let direction = try row.text("direction")
+                guard direction == "in" || direction == "out" else {
+                    throw RowProblem(message: "direction: expected in or out, found `\(direction)`")
+                }
+                guard let peer = normalizeNumber(try row.text("peer")) else {
+                    throw RowProblem(message: "peer: expected a phone number")
+                }
+                return .success(
+                    .call(
+                        CallDetail(
+                            msisdn: try row.number("msisdn"), startedAt: started, peer: peer, outgoing: direction == "out",
+                            durationSeconds: try row.int("duration_s", min: 0), chargeFen: try row.int("charge_fen", min: 0)
+                        )))
+            }
+        } catch let problem as RowProblem {
+            return .failure(problem)
+        } catch {
+            return .failure(RowProblem(message: "\(error)"))
+        }
+    }
+
+    static func apply(_ item: ImportItem, writer: any StoreWriter) throws -> Applied {
+        switch item {
+        case .plan(let plan):
+            if try writer.plan(plan.code) == plan { return .unchanged }
+            try writer.save(plan)
+            return .applied
+        case .subscriber(var s, _):
+            guard try writer.plan(s.planCode) != nil else { return .rejected("plan: unknown plan `\(s.planCode)`") }
+            if let existing = try writer.subscriber(s.msisdn) {
+                s.failedPasswordAttempts = existing.failedPasswordAttempts
+                s.passwordLockedUntil = existing.passwordLockedUntil
+                if s.passwordHash == nil { s.passwordHash = existing.passwordHash }
+                if s.status == existing.status {
+                    s.statusBeforeLoss = existing.statusBeforeLoss
+                } else if s.status == .lost {
+                    s.statusBeforeLoss = existing.status
+                }
+                if s == existing { return .unchanged }
+            }
+            try writer.save(s)
+            return .applied
+        case .usage(let usage):
+            guard try writer.subscriber(usage.msisdn) != nil else {
+                return .rejected("msisdn: unknown subscriber \(usage.msisdn)")
+            }
+            if try writer.usage(usage.msisdn, month: usage.month) == usage { return .unchanged }
+            try writer.save(usage)
+            return .applied
+        case .call(let call):
+            guard try writer.subscriber(call.msisdn) != nil else {
+                return .rejected("msisdn: unknown subscriber \(call.msisdn)")
+            }
+            if try writer.calls(call.msisdn).contains(call) { return .unchanged }
+            try writer.save(call)
+            return .applied
+        }
+    }
+
+    struct FieldReader {
+        let fields: [String]
+        let columns: [String: Int]
+
+        func raw(_ name: String) -> String { fields[columns[name]!].trimmingCharacters(in: .whitespaces) }
+
+        func text(_ name: String) throws -> String {
+            let v = raw(name)
+            guard !v.isEmpty else { throw RowProblem(message: "\(name): required") }
+            return v
+        }
+
+        func int(_ name: String, min: Int? = nil) throws -> Int {
+            let v = try text(name)
+            guard v.count <= 18, let n = Int(v) else {
+                throw RowProblem(message: "\(name): expected a whole number, found `\(v.prefix(40))`")
+            }
+            if let min, n < min { throw RowProblem(message: "\(name): must be at least \(min), found \(n)") }
+            return n
+        }
+
+        func bool(_ name: String) throws -> Bool {
+            switch raw(name).lowercased() {
+            case "true": return true
+            case "false", "": return false
+            default: throw RowProblem(message: "\(name): expected true or false, found `\(raw(name).prefix(40))`")
+            }
+        }
+
+        func number(_ name: String) throws -> String {
+            let v = try text(name)
+            guard let n = normalizeNumber(v) else {
+                throw RowProblem(message: "\(name): expected a phone number, found `\(v.prefix(40))`")
+            }
+            return n
+        }
+
+        func oneOf<T: RawRepresentable & CaseIterable>(_ name: String, _: T.Type) throws -> T where T.RawValue == String {
+            let v = try text(name)
+            guard let value = T(rawValue: v.lowercased()) else {
+                throw RowProblem(
+                    message: "\(name): expected one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), found `\(v.prefix(40))`")
+            }
+            return value
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import SelfCareCore
+
+/// The demo data set `selfcare init --demo` loads: plans, subscribers covering every state,
+/// payment type, prepaid period, tier and flag, two months of usage and some calls.
+///
+/// The files go through the same importer as the billing system's, so the demo also exercises it.
+/// Usage months are this month and last month of `now`, so queries always find data.
+/// The passwords are for the demo only.
+public enum DemoData {
+    public static let plans = """
+        code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok
+        P18,畅享18元套餐,Basic 18,1800,100,50,1024,both,true,false
+        P38,畅享38元套餐,Smart 38,3800,300,100,5120,both,true,false
+        P58,畅享58元套餐,Smart 58,5800,500,200,20480,postpaid,true,true
+        P98,尊享98元套餐,Premier 98,9800,1000,300,51200,postpaid,true,true
+        K19,大王卡19元,King Card 19,1900,100,0,30720,prepaid,true,false
+        K39,预付费畅聊39元,Prepaid Talk 39,3900,300,100,10240,prepaid,true,true
+        L28,老用户28元套餐(已停售),Legacy 28 (withdrawn),2800,200,100,500,both,false,false
+        """
+
+    /// Each demo subscriber, with what it shows; the README's demo table is this list.
+    public static let subscribers = """
+        msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password,puk
+        18612345678,张伟,normal,postpaid,,P58,12345,3200,gold,zh-CN,false,,false,258036,12345678
+        18611110001,Li Na,normal,postpaid,,P38,5620,880,standard,en,false,,false,470159,23456789
+        18611110002,王芳,lost,postpaid,,P58,8800,1500,silver,zh-CN,false,,false,369258,34567890
+        18611110003,刘洋,arrears,postpaid,,P38,-4580,120,standard,zh-CN,false,,false,142857,45678901
+        18611110004,陈静,suspended,postpaid,,P38,3000,640,standard,zh-CN,false,,false,531864,56789012
+        18611110005,杨磊,closed,postpaid,,P18,0,0,standard,zh-CN,false,,false,602938,67890123
+        18611110006,赵敏,normal,prepaid,valid,K19,2560,300,standard,zh-CN,false,,false,715203,78901234
+        18611110007,黄强,normal,prepaid,recharge,K19,0,90,standard,zh-CN,false,,false,826314,89012345
+        18611110008,周杰,normal,prepaid,locked,K39,-200,45,standard,zh-CN,false,,false,937425,90123456
+        18688888888,吴刚,normal,postpaid,,P98,56000,98000,supreme,zh-CN,true,,false,180462,11223344
+        18611110010,徐丽,normal,postpaid,,P58,23000,15600,diamond,zh-CN,false,2027-06-30,false,293571,22334455
+        18611110011,孙涛,normal,postpaid,,P38,4100,2100,silver,zh-CN,false,,false,304682,33445566
+        18611110012,马超,normal,postpaid,,P38,7600,5400,vip,zh-CN,false,,false,415793,44556677
+        18611110013,朱琳,normal,postpaid,,P18,1500,60,standard,zh-CN,false,,false,,55667788
+        18611110014,胡军,normal,postpaid,,P58,9900,300,standard,zh-CN,false,,true,526804,66778899
+        18611110015,Emma Wang,normal,prepaid,valid,K39,8800,2600,gold,en,false,,false,637915,77889900
+        18611110016,郭敏,arrears,prepaid,valid,K19,-1200,30,standard,zh-CN,false,,false,748026,88990011
+        18611110017,何平,normal,postpaid,,P98,32000,45000,diamond,zh-CN,true,2027-12-31,false,859137,99001122
+        18611110018,高洁,normal,postpaid,,L28,6600,800,standard,zh-CN,false,,false,960248,10203040
+        18611110019,林峰,lost,prepaid,valid,K39,4300,700,silver,zh-CN,false,,false,071359,20304050
+        18611110020,罗兰,normal,postpaid,,P38,5200,1900,gold,zh-CN,false,2026-12-31,false,182460,30405060
+        18611110021,David Chen,suspended,postpaid,,P58,12000,3300,silver,en,false,,false,293517,40506070
+        18611110022,梁静,normal,prepaid,valid,K19,1800,26000,supreme,zh-CN,false,,false,304628,50607080
+        """
+
+    /// What each demo number shows, for the README and `init --demo`'s output.
+    public static let guide: [(number: String, password: String, shows: String)] = [
+        ("18612345678", "258036", "normal postpaid, gold, Smart 58; the everyday case"),
+        ("18611110001", "470159", "English-speaking customer (replies in English)"),
+        ("18611110002", "369258", "lost (挂失): loss.cancel works, plan.change refused state_lost"),
+        ("18611110003", "142857", "arrears (欠费停机), negative balance: plan.change refused arrears"),
+        ("18611110004", "531864", "suspended (停机保号): suspend.resume works"),
+        ("18611110005", "602938", "closed (销户): everything refused closed"),
+        ("18611110006", "715203", "prepaid in its valid period (有效期)"),
+        ("18611110007", "826314", "prepaid in its recharge period (充值期): refused prepaid_period"),
+        ("18611110008", "937425", "prepaid in its locked period (锁定期)"),
+        ("18688888888", "180462", "premium number (靓号), supreme tier: suspend.keep refused premium_number"),
+        ("18611110010", "293571", "contract until 2027-06-30, diamond: plan.change to P38 refused contract"),
+        ("18611110011", "304682", "silver tier"),
+        ("18611110012", "415793", "vip tier"),
+        ("18611110013", "(none)", "no service password set: password_not_set"),
+        ("18611110014", "526804", "on the blacklist (黑名单)"),
+        ("18611110015", "637915", "English, prepaid valid, gold"),
+        ("18611110016", "748026", "prepaid in arrears"),
+        ("18611110017", "859137", "premium and under contract, diamond"),
+        ("18611110018", "960248", "on a withdrawn plan (L28)"),
+        ("18611110019", "071359", "prepaid and lost"),
+        ("18611110020", "182460", "contract ending 2026-12-31, gold"),
+        ("18611110021", "293517", "English, suspended"),
+        ("18611110022", "304628", "prepaid, supreme tier"),
+    ]
+
+    /// Two months of usage (this month so far and last month) for every live subscriber.
+    public static func usage(thisMonth: Month) -> String {
+        let last = thisMonth.previous
+        var lines = ["msisdn,month,voice_used,sms_used,data_used_mb,charges_fen"]
+        let numbers = subscriberNumbers.filter { $0 != "18611110005" }
+        for (i, number) in numbers.enumerated() {
+            let k = i + 1
+            lines.append("\(number),\(last),\(80 + k * 17 % 300),\(10 + k * 7 % 90),\(900 + k * 733 % 9000),\(3800 + k * 431 % 6000)")
+            lines.append("\(number),\(thisMonth),\(20 + k * 11 % 150),\(3 + k * 5 % 40),\(300 + k * 577 % 4000),\(1200 + k * 257 % 3000)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// A few recent calls for the first subscribers.
+    public static func calls(before now: Date) -> String {
+        var lines = ["msisdn,started_at,peer,direction,duration_s,charge_fen"]
+        let peers = ["13800138000", "13912345678", "18600001111", "02088886666", "15011112222", "057112345678"]
+        for (n, number) in subscriberNumbers.prefix(4).enumerated() {
+            for i in 0..<6 {
+                let at = now.addingTimeInterval(-Double((i + 1) * 9_000 + n * 600)).timeIntervalSince1970.rounded()
+                let time = ISOTime.format(Date(timeIntervalSince1970: at)).replacingOccurrences(of: ".000Z", with: "Z")
+                lines.append(
+                    "\(number),\(time),\(peers[(i + n) % peers.count]),\(i % 3 == 1 ? "in" : "out"),\(37 + i * 83 % 600),\(i % 3 == 1 ? 0 : 10 + i * 10)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static var subscriberNumbers: [String] {
+        subscribers.split(separator: "\n").dropFirst().map { String($0.prefix { $0 != "," }) }
+    }
+
+    /// Loads the demo set through `importer`; returns each file's summary.
+    public static func load(with importer: CSVImporter, now: Date, calendar: LocalCalendar) async throws
+        -> [(ImportKind, ImportSummary)]
+    {
+        var results: [(ImportKind, ImportSummary)] = []
+        let files: [(ImportKind, String)] = [
+            (.plans, plans), (.subscribers, subscribers), (.usage, usage(thisMonth: calendar.month(of: now))),
+            (.calls, calls(before: now)),
+        ]
+        for (kind, text) in files {
+            let (summary, rejects, _) = try await importer.importData(kind, data: Data(text.utf8), source: "demo \(kind)")
+            guard rejects.isEmpty else {
+                throw ImportFileError(path: "demo \(kind)", message: "rejected: \(rejects.map { "line \($0.line): \($0.reason)" })")
+            }
+            results.append((kind, summary))
+        }
+        return results
+    }
+}

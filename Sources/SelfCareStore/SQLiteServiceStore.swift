@@ -1,0 +1,291 @@
+import Foundation
+import GRDB
+import SelfCareCore
+
+/// Settings of the SQLite store.
+public struct SQLiteStoreConfiguration: Sendable {
+    /// `FULL` by default: a record is on disk before the reply that it describes leaves.
+    public var synchronous = "FULL"
+    /// How long a writer waits for another process's lock before failing.
+    public var busyTimeout: TimeInterval = 10
+    /// Open read-only (for `records list` and `records verify` on a live database).
+    public var readonly = false
+
+    public init() {}
+}
+
+/// A storage fault, with SQLite's own code and message kept visible.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The embedded SQLite store (WAL, migrations at open) over Debian's libsqlite3, through GRDB.
+public final class SQLiteServiceStore: ServiceStore {
+    /// The database pool; exposed for import, tests and tools.
+    public let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating when missing) the database at `path` and migrates it to the current schema.
+    /// - Throws: `DatabaseError` when the file cannot be opened or migrated.
+    public init(path: String, configuration: SQLiteStoreConfiguration = SQLiteStoreConfiguration()) throws {
+        var config = Configuration()
+        config.label = "selfcare"
+        config.busyMode = .timeout(configuration.busyTimeout)
+        config.readonly = configuration.readonly
+        let synchronous = configuration.synchronous
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
+        self.path = path
+        pool = try DatabasePool(path: path, configuration: config)
+        if !configuration.readonly {
+            try Schema.migrator.migrate(pool)
+        } else if try pool.read({ db in try !Schema.migrator.hasCompletedMigrations(db) }) {
+            throw StoreError("\(path): the database is not initialised; run `selfcare init`")
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
+        try await pool.read { db in try body(SQLiteAccess(db: db)) }
+    }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
+        try await pool.write { db in try body(SQLiteAccess(db: db)) }
+    }
+
+    public func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws {
+        var sql = "SELECT * FROM records"
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if let subject = filter.subject {
+            clauses.append("subject = ?")
+            arguments += [subject]
+        }
+        if let since = filter.since {
+            clauses.append("time >= ?")
+            arguments += [ISOTime.format(since)]
+        }
+        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+        sql += " ORDER BY id"
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while let row = try rows.next() { try body(SQLiteAccess.record(row)) }
+        }
+    }
+
+    public func recordChainHead() throws -> (id: Int64, hash: String)? {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT last_id, last_hash FROM record_chain WHERE id = 1")
+            else { return nil }
+            return (row["last_id"], row["last_hash"])
+        }
+    }
+}
+
+/// Reads and writes through one GRDB connection, inside the transaction the pool opened.
+struct SQLiteAccess: StoreWriter {
+    let db: Database
+
+    func subscriber(_ msisdn: String) throws -> Subscriber? {
+        try Row.fetchOne(db, sql: "SELECT * FROM subscribers WHERE msisdn = ?", arguments: [msisdn]).map(Self.subscriber)
+    }
+
+    func plan(_ code: String) throws -> Plan? {
+        try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE code = ?", arguments: [code]).map(Self.plan)
+    }
+
+    func plans() throws -> [Plan] {
+        try Row.fetchAll(db, sql: "SELECT * FROM plans ORDER BY monthly_fee_fen, code").map(Self.plan)
+    }
+
+    func usage(_ msisdn: String, month: Month) throws -> UsageMonth? {
+        try Row.fetchOne(
+            db, sql: "SELECT * FROM usage WHERE msisdn = ? AND month = ?", arguments: [msisdn, month.description]
+        ).map(Self.usage)
+    }
+
+    func recentCalls(_ msisdn: String, limit: Int) throws -> [CallDetail] {
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM calls WHERE msisdn = ? ORDER BY started_at DESC LIMIT ?", arguments: [msisdn, limit]
+        ).map { row in
+            CallDetail(
+                msisdn: row["msisdn"], startedAt: ISOTime.parse(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
+                peer: row["peer"], outgoing: (row["direction"] as String) == "out", durationSeconds: row["duration_s"],
+                chargeFen: row["charge_fen"])
+        }
+    }
+
+    func pendingChanges(_ msisdn: String) throws -> [PendingChange] {
+        try Row.fetchAll(db, sql: "SELECT * FROM pending_changes WHERE msisdn = ? ORDER BY kind", arguments: [msisdn])
+            .map(Self.pending)
+    }
+
+    func duePendingChanges(onOrBefore date: LocalDate) throws -> [PendingChange] {
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM pending_changes WHERE effective <= ? ORDER BY effective, msisdn, kind",
+            arguments: [date.description]
+        ).map(Self.pending)
+    }
+
+    func save(_ s: Subscriber) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO subscribers (msisdn, name, status, status_before_loss, payment, prepaid_period, plan,
+                    balance_fen, points, tier, language, premium, contract_end, blacklist, password_hash,
+                    failed_password_attempts, password_locked_until, puk)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (msisdn) DO UPDATE SET name = excluded.name, status = excluded.status,
+                    status_before_loss = excluded.status_before_loss, payment = excluded.payment,
+                    prepaid_period = excluded.prepaid_period, plan = excluded.plan,
+                    balance_fen = excluded.balance_fen, points = excluded.points, tier = excluded.tier,
+                    language = excluded.language, premium = excluded.premium, contract_end = excluded.contract_end,
+                    blacklist = excluded.blacklist, password_hash = excluded.password_hash,
+                    failed_password_attempts = excluded.failed_password_attempts,
+                    password_locked_until = excluded.password_locked_until, puk = excluded.puk
+                """,
+            arguments: [
+                s.msisdn, s.name, s.status.rawValue, s.statusBeforeLoss?.rawValue, s.payment.rawValue,
+                s.prepaidPeriod?.rawValue, s.planCode, s.balanceFen, s.points, s.tier.rawValue, s.language.rawValue,
+                s.premium, s.contractEnd?.description, s.blacklist, s.passwordHash, s.failedPasswordAttempts,
+                s.passwordLockedUntil.map(ISOTime.format), s.puk,
+            ])
+    }
+
+    func save(_ change: PendingChange) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO pending_changes (msisdn, kind, plan, effective, requested_at)
+                VALUES (?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                change.msisdn, change.kind.rawValue, change.planCode, change.effective.description,
+                ISOTime.format(change.requestedAt),
+            ])
+    }
+
+    func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws {
+        try db.execute(
+            sql: "DELETE FROM pending_changes WHERE msisdn = ? AND kind = ?", arguments: [msisdn, kind.rawValue])
+    }
+
+    func save(_ plan: Plan) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO plans (code, name_zh, name_en, monthly_fee_fen, voice_minutes, sms, data_mb,
+                    payment, on_sale, contract_ok)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                plan.code, plan.nameZh, plan.nameEn, plan.monthlyFeeFen, plan.voiceMinutes, plan.sms, plan.dataMB,
+                plan.payment.rawValue, plan.onSale, plan.contractOK,
+            ])
+    }
+
+    func save(_ usage: UsageMonth) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO usage (msisdn, month, voice_used, sms_used, data_used_mb, charges_fen)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                usage.msisdn, usage.month.description, usage.voiceUsed, usage.smsUsed, usage.dataUsedMB,
+                usage.chargesFen,
+            ])
+    }
+
+    func save(_ call: CallDetail) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO calls (msisdn, started_at, peer, direction, duration_s, charge_fen)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                call.msisdn, ISOTime.format(call.startedAt), call.peer, call.outgoing ? "out" : "in",
+                call.durationSeconds, call.chargeFen,
+            ])
+    }
+
+    func calls(_ msisdn: String) throws -> [CallDetail] { try recentCalls(msisdn, limit: Int(Int32.max)) }
+
+    func append(_ draft: RecordDraft) throws -> ServiceRecord {
+        let head = try Row.fetchOne(db, sql: "SELECT last_id, last_hash FROM record_chain WHERE id = 1")
+        let lastID: Int64 = head?["last_id"] ?? 0
+        let lastHash: String = head?["last_hash"] ?? ServiceRecord.genesisHash
+        let record = ServiceRecord.chained(draft, id: lastID + 1, prevHash: lastHash)
+        try db.execute(
+            sql: """
+                INSERT INTO records (id, time, channel, session, caller, subject, operation, inputs, auth, result,
+                    reason, reply, duration_ms, prev_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                record.id, record.time, record.channel, record.session, record.caller, record.subject,
+                record.operation, record.inputs, record.auth, record.result, record.reason, record.reply,
+                record.durationMS, record.prevHash, record.hash,
+            ])
+        try db.execute(
+            sql: """
+                INSERT INTO record_chain (id, last_id, last_hash) VALUES (1, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash
+                """,
+            arguments: [record.id, record.hash])
+        return record
+    }
+
+    static func subscriber(_ row: Row) throws -> Subscriber {
+        func value<T: RawRepresentable>(_ column: String, _: T.Type) throws -> T where T.RawValue == String {
+            let text: String = row[column]
+            guard let v = T(rawValue: text) else { throw StoreError("subscribers.\(column): unknown value \(text)") }
+            return v
+        }
+        let statusBefore: String? = row["status_before_loss"]
+        let period: String? = row["prepaid_period"]
+        let contract: String? = row["contract_end"]
+        let locked: String? = row["password_locked_until"]
+        return Subscriber(
+            msisdn: row["msisdn"], name: row["name"], status: try value("status", SubscriberStatus.self),
+            statusBeforeLoss: statusBefore.flatMap(SubscriberStatus.init(rawValue:)),
+            payment: try value("payment", PaymentType.self), prepaidPeriod: period.flatMap(PrepaidPeriod.init(rawValue:)),
+            planCode: row["plan"], balanceFen: row["balance_fen"], points: row["points"],
+            tier: try value("tier", Tier.self), language: Language(rawValue: row["language"]), premium: row["premium"],
+            contractEnd: contract.flatMap { LocalDate(iso: $0) }, blacklist: row["blacklist"],
+            passwordHash: row["password_hash"], failedPasswordAttempts: row["failed_password_attempts"],
+            passwordLockedUntil: locked.flatMap(ISOTime.parse), puk: row["puk"])
+    }
+
+    static func plan(_ row: Row) throws -> Plan {
+        let payment: String = row["payment"]
+        return Plan(
+            code: row["code"], nameZh: row["name_zh"], nameEn: row["name_en"], monthlyFeeFen: row["monthly_fee_fen"],
+            voiceMinutes: row["voice_minutes"], sms: row["sms"], dataMB: row["data_mb"],
+            payment: Plan.Eligibility(rawValue: payment) ?? .both, onSale: row["on_sale"], contractOK: row["contract_ok"])
+    }
+
+    static func usage(_ row: Row) throws -> UsageMonth {
+        UsageMonth(
+            msisdn: row["msisdn"], month: Month(row["month"] as String) ?? Month(year: 1970, month: 1),
+            voiceUsed: row["voice_used"], smsUsed: row["sms_used"], dataUsedMB: row["data_used_mb"],
+            chargesFen: row["charges_fen"])
+    }
+
+    static func pending(_ row: Row) throws -> PendingChange {
+        let kind: String = row["kind"]
+        let effective: String = row["effective"]
+        guard let k = PendingChange.Kind(rawValue: kind), let date = LocalDate(iso: effective) else {
+            throw StoreError("pending_changes: malformed row for \(row["msisdn"] as String)")
+        }
+        return PendingChange(
+            msisdn: row["msisdn"], kind: k, planCode: row["plan"], effective: date,
+            requestedAt: ISOTime.parse(row["requested_at"]) ?? Date(timeIntervalSince1970: 0))
+    }
+
+    static func record(_ row: Row) -> ServiceRecord {
+        ServiceRecord(
+            id: row["id"], time: row["time"], channel: row["channel"], session: row["session"], caller: row["caller"],
+            subject: row["subject"], operation: row["operation"], inputs: row["inputs"], auth: row["auth"],
+            result: row["result"], reason: row["reason"], reply: row["reply"], durationMS: row["duration_ms"],
+            prevHash: row["prev_hash"], hash: row["hash"])
+    }
+}

@@ -1,0 +1,101 @@
+import GRDB
+
+/// The database schema, as numbered migrations applied at open.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE plans (
+                        code TEXT PRIMARY KEY NOT NULL,
+                        name_zh TEXT NOT NULL,
+                        name_en TEXT NOT NULL,
+                        monthly_fee_fen INTEGER NOT NULL,
+                        voice_minutes INTEGER NOT NULL,
+                        sms INTEGER NOT NULL,
+                        data_mb INTEGER NOT NULL,
+                        payment TEXT NOT NULL CHECK (payment IN ('prepaid', 'postpaid', 'both')),
+                        on_sale BOOLEAN NOT NULL,
+                        contract_ok BOOLEAN NOT NULL
+                    );
+                    CREATE TABLE subscribers (
+                        msisdn TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN ('normal', 'lost', 'arrears', 'suspended', 'closed')),
+                        status_before_loss TEXT,
+                        payment TEXT NOT NULL CHECK (payment IN ('prepaid', 'postpaid')),
+                        prepaid_period TEXT CHECK (prepaid_period IN ('valid', 'recharge', 'locked')),
+                        plan TEXT NOT NULL,
+                        balance_fen INTEGER NOT NULL,
+                        points INTEGER NOT NULL,
+                        tier TEXT NOT NULL,
+                        language TEXT NOT NULL,
+                        premium BOOLEAN NOT NULL,
+                        contract_end TEXT,
+                        blacklist BOOLEAN NOT NULL,
+                        password_hash TEXT,
+                        failed_password_attempts INTEGER NOT NULL DEFAULT 0,
+                        password_locked_until TEXT,
+                        puk TEXT
+                    );
+                    CREATE TABLE usage (
+                        msisdn TEXT NOT NULL,
+                        month TEXT NOT NULL,
+                        voice_used INTEGER NOT NULL,
+                        sms_used INTEGER NOT NULL,
+                        data_used_mb INTEGER NOT NULL,
+                        charges_fen INTEGER NOT NULL,
+                        PRIMARY KEY (msisdn, month)
+                    );
+                    CREATE TABLE calls (
+                        msisdn TEXT NOT NULL,
+                        started_at TEXT NOT NULL,
+                        peer TEXT NOT NULL,
+                        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+                        duration_s INTEGER NOT NULL,
+                        charge_fen INTEGER NOT NULL,
+                        PRIMARY KEY (msisdn, started_at, peer)
+                    );
+                    CREATE TABLE pending_changes (
+                        msisdn TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        plan TEXT,
+                        effective TEXT NOT NULL,
+                        requested_at TEXT NOT NULL,
+                        PRIMARY KEY (msisdn, kind)
+                    );
+                    CREATE INDEX pending_changes_effective ON pending_changes (effective);
+                    CREATE TABLE records (
+                        id INTEGER PRIMARY KEY NOT NULL,
+                        time TEXT NOT NULL,
+                        channel TEXT NOT NULL,
+                        session TEXT,
+                        caller TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        operation TEXT NOT NULL,
+                        inputs TEXT NOT NULL,
+                        auth TEXT NOT NULL,
+                        result TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        reply TEXT NOT NULL,
+                        duration_ms INTEGER NOT NULL,
+                        prev_hash TEXT NOT NULL,
+                        hash TEXT NOT NULL
+                    );
+                    CREATE INDEX records_subject ON records (subject, id);
+                    CREATE INDEX records_time ON records (time);
+                    CREATE TABLE record_chain (
+                        id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+                        last_id INTEGER NOT NULL,
+                        last_hash TEXT NOT NULL
+                    );
+                    CREATE TRIGGER records_no_update BEFORE UPDATE ON records
+                    BEGIN SELECT RAISE(ABORT, 'service records are append-only'); END;
+                    CREATE TRIGGER records_no_delete BEFORE DELETE ON records
+                    BEGIN SELECT RAISE(ABORT, 'service records are append-only'); END;
+                    """)
+        }
+        return migrator
+    }
+}

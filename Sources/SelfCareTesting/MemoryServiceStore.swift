@@ -1,0 +1,107 @@
+import Foundation
+import SelfCareCore
+
+/// An in-memory `ServiceStore` with the same transaction semantics as the SQLite one:
+/// writes are serialised, and a body that throws leaves nothing behind.
+public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
+    struct State {
+        var subscribers: [String: Subscriber] = [:]
+        var plans: [String: Plan] = [:]
+        var usage: [String: UsageMonth] = [:]
+        var calls: [String: [CallDetail]] = [:]
+        var pending: [String: PendingChange] = [:]
+        var records: [ServiceRecord] = []
+        var head: (id: Int64, hash: String)?
+    }
+
+    private let lock = NSLock()
+    private var state = State()
+
+    public init() {}
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
+        let snapshot = lock.withLock { state }
+        return try body(MemoryAccess(state: snapshot))
+    }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
+        try lock.withLock {
+            let access = MemoryAccess(state: state)
+            let result = try body(access)
+            state = access.state
+            return result
+        }
+    }
+
+    public func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws {
+        let records = lock.withLock { state.records }
+        let since = filter.since.map(ISOTime.format)
+        for record in records {
+            if let subject = filter.subject, record.subject != subject { continue }
+            if let since, record.time < since { continue }
+            try body(record)
+        }
+    }
+
+    public func recordChainHead() throws -> (id: Int64, hash: String)? { lock.withLock { state.head } }
+
+    /// Replaces the record with `id` (a test's tampering).
+    public func tamper(recordID id: Int64, _ change: (inout ServiceRecord) -> Void) {
+        lock.withLock {
+            if let i = state.records.firstIndex(where: { $0.id == id }) { change(&state.records[i]) }
+        }
+    }
+
+    /// Deletes the record with `id` (a test's tampering).
+    public func delete(recordID id: Int64) {
+        lock.withLock { state.records.removeAll { $0.id == id } }
+    }
+}
+
+final class MemoryAccess: StoreWriter {
+    var state: MemoryServiceStore.State
+
+    init(state: MemoryServiceStore.State) { self.state = state }
+
+    private static func usageKey(_ msisdn: String, _ month: Month) -> String { "\(msisdn)|\(month)" }
+    private static func pendingKey(_ msisdn: String, _ kind: PendingChange.Kind) -> String { "\(msisdn)|\(kind.rawValue)" }
+
+    func subscriber(_ msisdn: String) throws -> Subscriber? { state.subscribers[msisdn] }
+    func plan(_ code: String) throws -> Plan? { state.plans[code] }
+    func plans() throws -> [Plan] {
+        state.plans.values.sorted { ($0.monthlyFeeFen, $0.code) < ($1.monthlyFeeFen, $1.code) }
+    }
+    func usage(_ msisdn: String, month: Month) throws -> UsageMonth? { state.usage[Self.usageKey(msisdn, month)] }
+    func recentCalls(_ msisdn: String, limit: Int) throws -> [CallDetail] {
+        Array((state.calls[msisdn] ?? []).sorted { $0.startedAt > $1.startedAt }.prefix(limit))
+    }
+    func calls(_ msisdn: String) throws -> [CallDetail] { try recentCalls(msisdn, limit: .max) }
+    func pendingChanges(_ msisdn: String) throws -> [PendingChange] {
+        state.pending.values.filter { $0.msisdn == msisdn }.sorted { $0.kind.rawValue < $1.kind.rawValue }
+    }
+    func duePendingChanges(onOrBefore date: LocalDate) throws -> [PendingChange] {
+        state.pending.values.filter { $0.effective <= date }.sorted {
+            ($0.effective, $0.msisdn, $0.kind.rawValue) < ($1.effective, $1.msisdn, $1.kind.rawValue)
+        }
+    }
+    func save(_ subscriber: Subscriber) throws { state.subscribers[subscriber.msisdn] = subscriber }
+    func save(_ change: PendingChange) throws { state.pending[Self.pendingKey(change.msisdn, change.kind)] = change }
+    func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws {
+        state.pending[Self.pendingKey(msisdn, kind)] = nil
+    }
+    func save(_ plan: Plan) throws { state.plans[plan.code] = plan }
+    func save(_ usage: UsageMonth) throws { state.usage[Self.usageKey(usage.msisdn, usage.month)] = usage }
+    func save(_ call: CallDetail) throws {
+        var list = state.calls[call.msisdn] ?? []
+        list.removeAll { $0.startedAt == call.startedAt && $0.peer == call.peer }
+        list.append(call)
+        state.calls[call.msisdn] = list
+    }
+    func append(_ draft: RecordDraft) throws -> ServiceRecord {
+        let record = ServiceRecord.chained(
+            draft, id: (state.head?.id ?? 0) + 1, prevHash: state.head?.hash ?? ServiceRecord.genesisHash)
+        state.records.append(record)
+        state.head = (record.id, record.hash)
+        return record
+    }
+}
