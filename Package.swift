@@ -41,6 +41,7 @@ let package = Package(
             dependencies: [
                 "SelfCareCore",
                 "SelfCareStore",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -64,7 +65,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SelfCareStoreTests",
-            dependencies: ["SelfCareStore", "SelfCareTesting"]
+            dependencies: ["SelfCareStore", "SelfCareTesting", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "SelfCareTestingTests",

@@ -213,7 +213,10 @@ public struct RecordChainVerifier: Sendable {
         guard firstBreak == nil else { return }
         checked += 1
         if record.prevHash != lastHash {
-            let missing = record.id > lastID + 1 ? " (records \(lastID + 1)…\(record.id - 1) missing?)" : ""
+            let missing =
+                record.id == lastID + 2
+                ? " (record \(lastID + 1) missing?)"
+                : record.id > lastID + 2 ? " (records \(lastID + 1)…\(record.id - 1) missing?)" : ""
             let previous = lastID == 0 ? "the chain's start" : "record \(lastID)'s hash"
             firstBreak = Break(recordID: record.id, problem: "prev_hash does not match \(previous)\(missing)")
         } else if record.computedHash() != record.hash {

@@ -1,0 +1,99 @@
+import Foundation
+import SelfCareCore
+import Logging
+import SelfCareStore
+
+/// Builders for tests: plans, subscribers, a fast hasher and an engine over any store.
+public enum Fixtures {
+    /// A fixed pepper for tests (never use it in production).
+    public static let pepper = Pepper(bytes: Array(repeating: 0x5a, count: 32))
+
+    /// A cheap PBKDF2 hasher so tests run quickly; production uses `PBKDF2PasswordHasher.defaultIterations`.
+    public static func hasher(iterations: Int = 1_000, pepper: Pepper = Fixtures.pepper) -> PBKDF2PasswordHasher {
+        PBKDF2PasswordHasher(pepper: pepper, iterations: iterations)
+    }
+
+    /// 2026-11-15 10:00 in Beijing.
+    public static let midNovember = ISOTime.parse("2026-11-15T10:00:00+08:00")!
+
+    /// The test password of every fixture subscriber (not weak for any fixture number).
+    public static let password = Secret("258036")
+
+    public static let plans: [Plan] = [
+        Plan(code: "P18", nameZh: "畅享18元套餐", nameEn: "Basic 18", monthlyFeeFen: 1800, voiceMinutes: 100, sms: 50,
+            dataMB: 1024, payment: .both, onSale: true, contractOK: false),
+        Plan(code: "P38", nameZh: "畅享38元套餐", nameEn: "Smart 38", monthlyFeeFen: 3800, voiceMinutes: 300, sms: 100,
+            dataMB: 5120, payment: .both, onSale: true, contractOK: false),
+        Plan(code: "P58", nameZh: "畅享58元套餐", nameEn: "Smart 58", monthlyFeeFen: 5800, voiceMinutes: 500, sms: 200,
+            dataMB: 20480, payment: .postpaid, onSale: true, contractOK: true),
+        Plan(code: "K19", nameZh: "大王卡19元", nameEn: "King Card 19", monthlyFeeFen: 1900, voiceMinutes: 100, sms: 0,
+            dataMB: 30720, payment: .prepaid, onSale: true, contractOK: false),
+        Plan(code: "L28", nameZh: "老用户28元套餐", nameEn: "Legacy 28", monthlyFeeFen: 2800, voiceMinutes: 200, sms: 100,
+            dataMB: 500, payment: .both, onSale: false, contractOK: false),
+    ]
+
+    /// A postpaid subscriber on P38 with the fixture password hashed by `hasher`.
+    public static func subscriber(
+        _ msisdn: String = "18612345678", status: SubscriberStatus = .normal, payment: PaymentType = .postpaid,
+        period: PrepaidPeriod? = nil, plan: String = "P38", language: Language = .chinese, premium: Bool = false,
+        contractEnd: LocalDate? = nil, hasher: (any PasswordHasher)? = Fixtures.hasher()
+    ) -> Subscriber {
+        Subscriber(
+            msisdn: msisdn, name: "张伟", status: status, payment: payment,
+            prepaidPeriod: payment == .prepaid ? (period ?? .valid) : nil, planCode: plan, balanceFen: 12345,
+            points: 3200, tier: .gold, language: language, premium: premium, contractEnd: contractEnd,
+            passwordHash: try? hasher?.hash(password), puk: "12345678")
+    }
+
+    /// Loads the fixture plans and `subscribers` into `store`.
+    public static func seed(_ store: any ServiceStore, subscribers: [Subscriber], usage: [UsageMonth] = []) async throws {
+        try await store.write { writer in
+            for plan in plans { try writer.save(plan) }
+            for s in subscribers { try writer.save(s) }
+            for u in usage { try writer.save(u) }
+        }
+    }
+
+    /// The prompts shipped in the repository's `prompts/` folder.
+    public static func shippedPrompts() throws -> PromptCatalog {
+        try PromptCatalog.load(directory: repositoryRoot.appendingPathComponent("prompts").path)
+    }
+
+    /// The repository's root folder (where Package.swift is).
+    public static let repositoryRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    }()
+
+    /// An engine over `store` with the shipped prompts and a cheap hasher.
+    public static func engine(
+        store: any ServiceStore, clock: any TimeSource = FixedTimeSource(midNovember),
+        hasher: any PasswordHasher = Fixtures.hasher(), configuration: EngineConfiguration = EngineConfiguration(),
+        logger: Logging.Logger? = nil
+    ) throws -> OperationEngine {
+        OperationEngine(
+            store: store, hasher: hasher, prompts: try shippedPrompts(), configuration: configuration, clock: clock,
+            pool: BlockingWorkPool(threads: 2),
+            logger: logger ?? Logger(label: "selfcare.test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    }
+}
+
+/// Runs `body` with a fresh SQLite store in a temporary folder that is removed afterwards.
+public func withTemporaryDatabase<T>(_ body: (SQLiteServiceStore, URL) async throws -> T) async throws -> T {
+    try await withTemporaryDirectory { dir in
+        let store = try SQLiteServiceStore(path: dir.appendingPathComponent("test.sqlite").path)
+        return try await body(store, dir)
+    }
+}
+
+/// Runs `body` with a fresh temporary folder that is removed afterwards.
+public func withTemporaryDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    return try await body(dir)
+}

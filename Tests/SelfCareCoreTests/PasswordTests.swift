@@ -1,0 +1,380 @@
+import Foundation
+import InMemoryLogging
+import Logging
+import SelfCareCore
+import SelfCareTesting
+import Testing
+
+private func hex(_ text: String) -> [UInt8] {
+    var out: [UInt8] = []
+    var chars = Array(text.utf8)[...]
+    while chars.count >= 2 {
+        out.append(UInt8(String(decoding: chars.prefix(2), as: UTF8.self), radix: 16)!)
+        chars = chars.dropFirst(2)
+    }
+    return out
+}
+
+@Suite("libcrypto known-answer vectors")
+struct CryptoVectorTests {
+    struct PBKDF2Vector: Sendable, CustomTestStringConvertible {
+        let password: String
+        let salt: String
+        let iterations: Int
+        let expected: String
+        var testDescription: String { "\(password)/\(salt)/c=\(iterations)" }
+    }
+
+    /// RFC 7914 §11 (PBKDF2-HMAC-SHA256) and the widely used RFC 6070-style SHA-256 vector.
+    static let vectors = [
+        PBKDF2Vector(
+            password: "passwd", salt: "salt", iterations: 1,
+            expected: "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+                + "49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783"),
+        PBKDF2Vector(
+            password: "Password", salt: "NaCl", iterations: 80_000,
+            expected: "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"
+                + "a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d"),
+        PBKDF2Vector(
+            password: "password", salt: "salt", iterations: 4096,
+            expected: "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a"),
+    ]
+
+    @Test(arguments: vectors)
+    func pbkdf2(_ v: PBKDF2Vector) throws {
+        let out = try LibCrypto.pbkdf2SHA256(
+            password: Array(v.password.utf8), salt: Array(v.salt.utf8), iterations: v.iterations,
+            length: v.expected.count / 2)
+        #expect(out.hexString == v.expected)
+    }
+
+    @Test func sha256() {
+        #expect(LibCrypto.sha256(Array("abc".utf8)).hexString
+            == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(LibCrypto.sha256([UInt8]()).hexString
+            == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+
+    @Test func hmacSHA256() {
+        // RFC 4231 test case 2.
+        #expect(LibCrypto.hmacSHA256(key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8)).hexString
+            == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
+    @Test func constantTimeEqual() {
+        #expect(LibCrypto.constantTimeEqual([1, 2, 3], [1, 2, 3]))
+        #expect(!LibCrypto.constantTimeEqual([1, 2, 3], [1, 2, 4]))
+        #expect(!LibCrypto.constantTimeEqual([1, 2, 3], [1, 2]))
+        #expect(hex("0a0b") == [10, 11])
+    }
+}
+
+@Suite("Password hashing")
+struct PasswordHasherTests {
+    @Test func phcFormatNamesAlgorithmAndCost() throws {
+        let hasher = Fixtures.hasher(iterations: 1234)
+        let stored = try hasher.hash(Secret("258036"))
+        #expect(stored.hasPrefix("$pbkdf2-sha256$v=1$i=1234,l=32$"))
+        let phc = try #require(PHCString(parsing: stored))
+        #expect(phc.salt.count == 16)
+        #expect(phc.hash.count == 32)
+        #expect(phc.encoded == stored)
+        #expect(!stored.contains("258036"))
+    }
+
+    @Test func hashIsPBKDF2OfPepperedPassword() throws {
+        // Recompute from the documented construction: PBKDF2(HMAC-SHA256(pepper, password), salt, i, 32).
+        let pepperBytes = Array(repeating: UInt8(0x5a), count: 32)
+        let stored = try Fixtures.hasher(iterations: 1000).hash(Secret("258036"))
+        let phc = try #require(PHCString(parsing: stored))
+        let peppered = LibCrypto.hmacSHA256(key: pepperBytes, data: Array("258036".utf8))
+        let expected = try LibCrypto.pbkdf2SHA256(password: peppered, salt: phc.salt, iterations: 1000, length: 32)
+        #expect(phc.hash == expected)
+    }
+
+    @Test func saltsAreUnique() throws {
+        let hasher = Fixtures.hasher(iterations: 1000)
+        let hashes = try (0..<50).map { _ in try hasher.hash(Secret("258036")) }
+        #expect(Set(hashes).count == 50)
+        #expect(Set(hashes.compactMap { PHCString(parsing: $0)?.salt }).count == 50)
+        for h in hashes { #expect(try hasher.verify(Secret("258036"), against: h).matches) }
+    }
+
+    @Test func wrongPasswordFails() throws {
+        let hasher = Fixtures.hasher()
+        let stored = try hasher.hash(Secret("258036"))
+        #expect(try !hasher.verify(Secret("258037"), against: stored).matches)
+        #expect(try !hasher.verify(Secret(""), against: stored).matches)
+    }
+
+    @Test func wrongPepperFails() throws {
+        let stored = try Fixtures.hasher().hash(Secret("258036"))
+        let other = Fixtures.hasher(pepper: Pepper(bytes: Array(repeating: 0x5b, count: 32)))
+        #expect(try !other.verify(Secret("258036"), against: stored).matches)
+    }
+
+    @Test(arguments: [
+        "", "plain", "$pbkdf2-sha256$v=1$i=1000,l=32$$", "$pbkdf2-sha256$v=2$i=1000,l=32$AAAAAAAAAAAAAAAAAAAAAA$AAAA",
+        "$scrypt$v=1$n=16384$AAAA$AAAA", "$pbkdf2-sha256$v=1$i=0,l=32$AAAAAAAAAAAAAAAAAAAAAA$"
+            + String(repeating: "A", count: 43),
+    ])
+    func malformedStoredStringsNeverMatch(_ stored: String) throws {
+        #expect(try !Fixtures.hasher().verify(Secret("258036"), against: stored).matches)
+    }
+
+    @Test func rehashNeededOnlyWhenCostRises() throws {
+        let low = try Fixtures.hasher(iterations: 1000).hash(Secret("258036"))
+        let higher = Fixtures.hasher(iterations: 2000)
+        #expect(try higher.verify(Secret("258036"), against: low) == PasswordVerification(matches: true, needsRehash: true))
+        #expect(try higher.verify(Secret("000000"), against: low) == PasswordVerification(matches: false, needsRehash: false))
+        #expect(try Fixtures.hasher(iterations: 500).verify(Secret("258036"), against: low).needsRehash == false)
+    }
+
+    @Test func pepperFileIsCreatedPrivateAndLoads() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("x.pepper").path
+            #expect(try Pepper.createIfMissing(at: path))
+            #expect(try !Pepper.createIfMissing(at: path), "an existing pepper is never replaced")
+            let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+            _ = try Pepper.load(from: path)
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+            #expect(throws: Pepper.FileError.self) { try Pepper.load(from: path) }
+            #expect(throws: Pepper.FileError.self) { try Pepper.load(from: dir.appendingPathComponent("none").path) }
+        }
+    }
+
+    @Test func secretNeverDescribesItself() {
+        let secret = Secret("258036")
+        #expect("\(secret)" == "<redacted>")
+        #expect(String(reflecting: secret) == "<redacted>")
+        var dumped = ""
+        dump(secret, to: &dumped)
+        #expect(!dumped.contains("258036"))
+        let request = OperationRequest(operation: .lossReport, channel: .api, caller: "1", password: secret)
+        var text = ""
+        dump(request, to: &text)
+        #expect(!text.contains("258036"))
+    }
+}
+
+@Suite("Weak password rules")
+struct WeakPasswordTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let candidate: String
+        let rule: WeakPasswordRule?
+        var testDescription: String { "\(candidate) → \(rule?.rawValue ?? "accepted")" }
+    }
+
+    static let cases: [Case] = [
+        Case(candidate: "12345", rule: .notSixDigits), Case(candidate: "1234567", rule: .notSixDigits),
+        Case(candidate: "12a456", rule: .notSixDigits), Case(candidate: "１２３４５６", rule: .notSixDigits),
+        Case(candidate: "888888", rule: .repeatedDigit), Case(candidate: "000000", rule: .repeatedDigit),
+        Case(candidate: "123456", rule: .ascendingRun), Case(candidate: "567890", rule: .ascendingRun),
+        Case(candidate: "789012", rule: .ascendingRun), Case(candidate: "654321", rule: .descendingRun),
+        Case(candidate: "098765", rule: .descendingRun), Case(candidate: "210987", rule: .descendingRun),
+        Case(candidate: "345678", rule: .ascendingRun), Case(candidate: "125678", rule: .numberSuffix),
+        Case(candidate: "258036", rule: .sameAsOld), Case(candidate: "147036", rule: nil),
+        Case(candidate: "112233", rule: nil), Case(candidate: "135790", rule: nil),
+    ]
+
+    @Test(arguments: cases)
+    func rule(_ c: Case) {
+        #expect(PasswordRules.weakness(of: Secret(c.candidate), for: "18612125678", old: Secret("258036")) == c.rule)
+    }
+
+    @Test func everyRuleIsExercised() {
+        #expect(Set(Self.cases.compactMap(\.rule)) == Set(WeakPasswordRule.allCases))
+    }
+
+    @Test func numberSuffixUsesTheSubjectNumber() {
+        #expect(PasswordRules.weakness(of: Secret("345679"), for: "18612345679") == .numberSuffix)
+        #expect(PasswordRules.weakness(of: Secret("345679"), for: "18612345678") == nil)
+    }
+}
+
+@Suite("Lockout, rehash and password change through the engine")
+struct PasswordEngineTests {
+    static let number = "18612345678"
+
+    func setUp(threshold: Int = 5, clock: ManualTimeSource, hasher: PBKDF2PasswordHasher = Fixtures.hasher())
+        async throws -> (MemoryServiceStore, OperationEngine)
+    {
+        let store = MemoryServiceStore()
+        try await Fixtures.seed(store, subscribers: [Fixtures.subscriber(Self.number)])
+        var configuration = EngineConfiguration()
+        configuration.passwords.lockoutThreshold = threshold
+        return (store, try Fixtures.engine(store: store, clock: clock, hasher: hasher, configuration: configuration))
+    }
+
+    func attempt(_ engine: OperationEngine, _ password: String, subject: String? = nil) async -> OperationOutcome {
+        await engine.perform(
+            OperationRequest(
+                operation: .queryServices, channel: .sms, caller: Self.number, subject: subject, password: Secret(password)))
+    }
+
+    @Test(arguments: [5, 3])
+    func locksAtExactlyTheThresholdAndExpires(threshold: Int) async throws {
+        let clock = ManualTimeSource(Fixtures.midNovember)
+        let (store, engine) = try await setUp(threshold: threshold, clock: clock)
+        for i in 1..<threshold {
+            let o = await attempt(engine, "000000")
+            #expect(o.reason == .badPassword)
+            #expect(o.record?.auth == "failed")
+            #expect(o.reply.contains("\(threshold - i)"), "remaining tries shown: \(o.reply)")
+        }
+        let locking = await attempt(engine, "000000")
+        #expect(locking.reason == .badPassword)
+        #expect(locking.record?.auth == "failed")
+        let locked = try #require(try await store.read { try $0.subscriber(Self.number) }?.passwordLockedUntil)
+        #expect(locked == Fixtures.midNovember + 24 * 3600)
+
+        // The right password is refused while locked, without a hash being checked.
+        let refused = await attempt(engine, "258036")
+        #expect(refused.reason == .passwordLocked)
+        #expect(refused.record?.auth == "locked")
+        clock.advance(by: 24 * 3600 - 1)
+        #expect(await attempt(engine, "258036").reason == .passwordLocked)
+        clock.advance(by: 1)
+        let after = await attempt(engine, "258036")
+        #expect(after.reason == .ok)
+        #expect(after.record?.auth == "ok")
+        let s = try #require(try await store.read { try $0.subscriber(Self.number) })
+        #expect(s.failedPasswordAttempts == 0 && s.passwordLockedUntil == nil)
+    }
+
+    @Test func oneFewerThanTheThresholdDoesNotLock() async throws {
+        let (store, engine) = try await setUp(clock: ManualTimeSource(Fixtures.midNovember))
+        for _ in 0..<4 { _ = await attempt(engine, "000000") }
+        #expect(try await store.read { try $0.subscriber(Self.number) }?.passwordLockedUntil == nil)
+        #expect(await attempt(engine, "258036").reason == .ok)
+        // A good password resets the count: four more failures still do not lock.
+        for _ in 0..<4 { _ = await attempt(engine, "000000") }
+        #expect(await attempt(engine, "258036").reason == .ok)
+    }
+
+    @Test func lockoutIsPerSubjectNumberAcrossCallers() async throws {
+        let store = MemoryServiceStore()
+        try await Fixtures.seed(
+            store, subscribers: [Fixtures.subscriber(Self.number), Fixtures.subscriber("18611110001")])
+        let engine = try Fixtures.engine(store: store)
+        for caller in ["13900000001", "13900000002", "13900000003", "13900000004", "13900000005"] {
+            let o = await engine.perform(
+                OperationRequest(
+                    operation: .lossReport, channel: .sms, caller: caller, subject: Self.number,
+                    password: Secret("000000")))
+            #expect(o.reason == .badPassword)
+        }
+        let o = await engine.perform(
+            OperationRequest(
+                operation: .lossReport, channel: .ivr, caller: Self.number, password: Fixtures.password))
+        #expect(o.reason == .passwordLocked)
+        // Another number is not affected.
+        let other = await engine.perform(
+            OperationRequest(operation: .queryPUK, channel: .api, caller: "18611110001", password: Fixtures.password))
+        #expect(other.reason == .ok)
+    }
+
+    @Test func parallelWrongPasswordsLockAfterExactlyTheThreshold() async throws {
+        let (_, engine) = try await setUp(clock: ManualTimeSource(Fixtures.midNovember))
+        let outcomes = await withTaskGroup(of: OperationOutcome.self) { group in
+            for _ in 0..<40 { group.addTask { await self.attempt(engine, "000000") } }
+            var all: [OperationOutcome] = []
+            for await o in group { all.append(o) }
+            return all
+        }
+        #expect(outcomes.filter { $0.reason == .badPassword }.count == 5)
+        #expect(outcomes.filter { $0.reason == .passwordLocked }.count == 35)
+    }
+
+    @Test func rehashesOnGoodLoginWhenCostRises() async throws {
+        let clock = ManualTimeSource(Fixtures.midNovember)
+        let store = MemoryServiceStore()
+        try await Fixtures.seed(store, subscribers: [Fixtures.subscriber(Self.number, hasher: Fixtures.hasher(iterations: 1000))])
+        let engine = try Fixtures.engine(store: store, clock: clock, hasher: Fixtures.hasher(iterations: 2000))
+        let stored = { try await store.read { try $0.subscriber(Self.number)?.passwordHash } }
+        let original = try #require(try await stored())
+        _ = await attempt(engine, "000000")
+        #expect(try await stored() == original, "no rehash after a failed login")
+        #expect(await attempt(engine, "258036").reason == .ok)
+        let upgraded = try #require(try await stored())
+        #expect(upgraded != original)
+        #expect(upgraded.contains("i=2000"))
+        #expect(try Fixtures.hasher(iterations: 2000).verify(Secret("258036"), against: upgraded).matches)
+        #expect(await attempt(engine, "258036").reason == .ok)
+    }
+
+    @Test func passwordChangeRefusals() async throws {
+        let (_, engine) = try await setUp(clock: ManualTimeSource(Fixtures.midNovember))
+        func change(_ old: String, _ new: String, _ again: String) async -> OperationOutcome {
+            await engine.perform(
+                OperationRequest(
+                    operation: .passwordChange, channel: .api, caller: Self.number, password: Secret(old),
+                    newPassword: Secret(new), newPasswordAgain: Secret(again)))
+        }
+        #expect(await change("258036", "147036", "147037").reason == .passwordMismatch)
+        #expect(await change("258036", "123456", "123456").reason == .weakPassword)
+        #expect(await change("258036", "345678", "345678").reason == .weakPassword)
+        #expect(await change("000000", "147036", "147036").reason == .badPassword)
+        #expect(await change("258036", "147036", "147036").reason == .ok)
+        #expect(await change("258036", "369147", "369147").reason == .badPassword, "the old password no longer works")
+        #expect(await change("147036", "369147", "369147").reason == .ok)
+    }
+
+    @Test func missingOrUnsetPasswords() async throws {
+        let store = MemoryServiceStore()
+        try await Fixtures.seed(
+            store, subscribers: [Fixtures.subscriber(Self.number), Fixtures.subscriber("18611110013", hasher: nil)])
+        let engine = try Fixtures.engine(store: store)
+        let none = await engine.perform(OperationRequest(operation: .queryPUK, channel: .api, caller: Self.number))
+        #expect(none.reason == .passwordRequired)
+        let unset = await engine.perform(
+            OperationRequest(operation: .queryPUK, channel: .api, caller: "18611110013", password: Secret("258036")))
+        #expect(unset.reason == .passwordNotSet)
+    }
+}
+
+@Suite("No password in logs or records")
+struct PasswordLeakTests {
+    @Test func logsAndRecordsHoldNoPassword() async throws {
+        let handler = InMemoryLogHandler()
+        var logger = Logger(label: "leak-test", factory: { _ in handler })
+        logger.logLevel = .trace
+        let store = MemoryServiceStore()
+        let number = "18612345678"
+        try await Fixtures.seed(store, subscribers: [Fixtures.subscriber(number, hasher: Fixtures.hasher(iterations: 1000))])
+        let engine = try Fixtures.engine(
+            store: store, hasher: Fixtures.hasher(iterations: 1500), logger: logger)
+        let secrets = ["258036", "147036", "907135", "000111", "741852"]
+        func run(_ op: OperationName, _ pw: String, new: String? = nil, again: String? = nil, subject: String? = nil) async {
+            _ = await engine.perform(
+                OperationRequest(
+                    operation: op, channel: .sms, caller: subject == nil ? number : "13900000000", subject: subject,
+                    arguments: ["password": pw, "plan": "P18"], password: Secret(pw), newPassword: new.map(Secret.init),
+                    newPasswordAgain: again.map(Secret.init)))
+        }
+        await run(.queryPUK, "258036")  // good login, triggers a rehash
+        await run(.lossReport, "000111", subject: number)  // wrong
+        await run(.passwordChange, "258036", new: "907135", again: "741852")  // mismatch
+        await run(.passwordChange, "258036", new: "147036", again: "147036")  // ok
+        await run(.planChange, "147036")
+        for _ in 0..<5 { await run(.queryCalls, "741852") }  // lockout
+        await run(.queryCalls, "147036")  // locked
+
+        let entries = handler.entries
+        #expect(entries.count >= 10, "the engine logs each attempt")
+        for entry in entries {
+            let text = "\(entry.message) \(entry.metadata)"
+            for secret in secrets { #expect(!text.contains(secret), "log line holds a password: \(text)") }
+        }
+        var records = 0
+        try store.forEachRecord(matching: RecordFilter()) { record in
+            records += 1
+            for secret in secrets {
+                #expect(!record.jsonLine.contains(secret), "record \(record.id) holds a password")
+            }
+            #expect(record.inputValues["password"] == nil)
+        }
+        #expect(records == 11)
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+import GRDB
+import SelfCareCore
+import SelfCareStore
+import SelfCareTesting
+import Testing
+
+/// Which store implementation a test runs against.
+enum StoreKind: String, CaseIterable, Sendable {
+    case memory
+    case sqlite
+}
+
+/// Runs `body` with a fresh store of `kind`.
+func withStore<T>(_ kind: StoreKind, _ body: (any ServiceStore) async throws -> T) async throws -> T {
+    switch kind {
+    case .memory: return try await body(MemoryServiceStore())
+    case .sqlite: return try await withTemporaryDatabase { store, _ in try await body(store) }
+    }
+}
+
+struct Boom: Error {}
+
+func draft(_ n: Int, subject: String = "18612345678") -> RecordDraft {
+    RecordDraft(
+        time: Fixtures.midNovember.addingTimeInterval(Double(n)), channel: .api, session: "s\(n)", caller: subject,
+        subject: subject, operation: "query.balance", inputs: ["n": "\(n)", "text": "a,\"b\"\n"], auth: .none,
+        result: .ok, reason: .ok, reply: "余额 \(n).00 元", durationMS: n)
+}
+
+@Suite("Store contract, on memory and SQLite")
+struct StoreConformanceTests {
+    @Test(arguments: StoreKind.allCases)
+    func subscriberRoundTrip(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var s = Fixtures.subscriber("18612345678", payment: .prepaid, period: .recharge, plan: "K19",
+                contractEnd: LocalDate(year: 2027, month: 6, day: 30))
+            s.statusBeforeLoss = .arrears
+            s.status = .lost
+            s.passwordLockedUntil = ISOTime.parse("2026-11-16T10:00:00.250Z")
+            s.failedPasswordAttempts = 2
+            s.premium = true
+            s.blacklist = true
+            s.language = .english
+            let saved = s
+            try await Fixtures.seed(store, subscribers: [saved])
+            let loaded = try await store.read { try $0.subscriber("18612345678") }
+            #expect(loaded == saved)
+            let plans = try await store.read { try $0.plans() }
+            #expect(plans.map(\.code) == ["P18", "K19", "L28", "P38", "P58"])
+            #expect(try await store.read { try $0.plan("L28") } == Fixtures.plans[4])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aThrowingTransactionLeavesNothing(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
+            _ = try await store.write { try $0.append(draft(1)) }
+            let headBefore = try store.recordChainHead()
+            await #expect(throws: Boom.self) {
+                try await store.write { w in
+                    var s = try w.subscriber("18612345678")!
+                    s.status = .lost
+                    try w.save(s)
+                    try w.save(PendingChange(msisdn: s.msisdn, kind: .suspend, planCode: nil,
+                        effective: LocalDate(year: 2026, month: 12, day: 1), requestedAt: Fixtures.midNovember))
+                    _ = try w.append(draft(2))
+                    throw Boom()
+                }
+            }
+            #expect(try await store.read { try $0.subscriber("18612345678") }?.status == .normal)
+            #expect(try await store.read { try $0.pendingChanges("18612345678") }.isEmpty)
+            #expect(try store.recordChainHead()?.id == headBefore?.id)
+            var count = 0
+            try store.forEachRecord(matching: RecordFilter()) { _ in count += 1 }
+            #expect(count == 1)
+            #expect(try store.verifyRecords().firstBreak == nil)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func pendingChangesReplaceAndComeDueInOrder(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let dec = LocalDate(year: 2026, month: 12, day: 1)
+            let jan = LocalDate(year: 2027, month: 1, day: 1)
+            try await store.write { w in
+                try w.save(PendingChange(msisdn: "2", kind: .planChange, planCode: "P18", effective: jan, requestedAt: Fixtures.midNovember))
+                try w.save(PendingChange(msisdn: "1", kind: .planChange, planCode: "P18", effective: dec, requestedAt: Fixtures.midNovember))
+                try w.save(PendingChange(msisdn: "1", kind: .planChange, planCode: "P58", effective: dec, requestedAt: Fixtures.midNovember))
+                try w.save(PendingChange(msisdn: "1", kind: .suspend, planCode: nil, effective: dec, requestedAt: Fixtures.midNovember))
+            }
+            let mine = try await store.read { try $0.pendingChanges("1") }
+            #expect(mine.map(\.kind) == [.planChange, .suspend])
+            #expect(mine.first?.planCode == "P58")
+            #expect(try await store.read { try $0.duePendingChanges(onOrBefore: dec) }.map(\.msisdn) == ["1", "1"])
+            #expect(try await store.read { try $0.duePendingChanges(onOrBefore: jan) }.count == 3)
+            try await store.write { try $0.deletePendingChange(msisdn: "1", kind: .suspend) }
+            #expect(try await store.read { try $0.pendingChanges("1") }.count == 1)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func recordsChainFilterAndExport(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            for n in 1...6 {
+                _ = try await store.write { try $0.append(draft(n, subject: n % 2 == 0 ? "18611110001" : "18612345678")) }
+            }
+            var all: [ServiceRecord] = []
+            try store.forEachRecord(matching: RecordFilter()) { all.append($0) }
+            #expect(all.map(\.id) == [1, 2, 3, 4, 5, 6])
+            #expect(all[0].prevHash == ServiceRecord.genesisHash)
+            for (a, b) in zip(all, all.dropFirst()) { #expect(b.prevHash == a.hash) }
+            #expect(all[0].inputs == #"{"n":"1","text":"a,\"b\"\n"}"#)
+            #expect(all[0].inputValues["text"] == "a,\"b\"\n")
+            var mine: [Int64] = []
+            try store.forEachRecord(matching: RecordFilter(subject: "18611110001")) { mine.append($0.id) }
+            #expect(mine == [2, 4, 6])
+            var since: [Int64] = []
+            try store.forEachRecord(matching: RecordFilter(since: Fixtures.midNovember.addingTimeInterval(4))) {
+                since.append($0.id)
+            }
+            #expect(since == [4, 5, 6])
+            let line = all[0].jsonLine
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(Set(object.keys) == ["id", "time", "channel", "session", "caller", "subject", "operation", "inputs",
+                "auth", "result", "reason", "reply", "duration_ms", "prev_hash", "hash"])
+            #expect(object["reply"] as? String == "余额 1.00 元")
+            #expect(all[0].csvLine.hasPrefix("1,2026-11-15T02:00:01.000Z,api,s1,"))
+            #expect(try store.verifyRecords().checked == 6)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func concurrentEngineWorkloadKeepsTheChain(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let numbers = (0..<8).map { "1861111\(String(format: "%04d", $0))" }
+            try await Fixtures.seed(store, subscribers: numbers.map { Fixtures.subscriber($0) })
+            let engine = try Fixtures.engine(store: store)
+            let operations: [(OperationName, [String: String], Bool)] = [
+                (.queryBalance, [:], false), (.lossReport, [:], true), (.lossCancel, [:], true),
+                (.planChange, ["plan": "P18"], true), (.planChange, ["plan": "P38", "when": "next"], true),
+                (.suspendKeep, [:], true), (.suspendResume, [:], true), (.queryPlan, [:], false),
+            ]
+            let outcomes = await withTaskGroup(of: OperationOutcome.self) { group in
+                for i in 0..<160 {
+                    let (op, args, pw) = operations[i % operations.count]
+                    let number = numbers[i % numbers.count]
+                    group.addTask {
+                        await engine.perform(
+                            OperationRequest(operation: op, channel: .api, caller: number, arguments: args,
+                                password: pw ? (i % 7 == 0 ? Secret("000000") : Fixtures.password) : nil))
+                    }
+                }
+                var all: [OperationOutcome] = []
+                for await o in group { all.append(o) }
+                return all
+            }
+            #expect(outcomes.allSatisfy { $0.result != .error })
+            let verify = try store.verifyRecords()
+            #expect(verify.firstBreak == nil)
+            #expect(verify.checked == 160)
+            #expect(Set(outcomes.compactMap { $0.record?.id }).count == 160)
+        }
+    }
+}
+
+@Suite("Tampering is caught")
+struct TamperTests {
+    func seeded(_ store: any ServiceStore, count: Int = 8) async throws {
+        for n in 1...count { _ = try await store.write { try $0.append(draft(n)) } }
+    }
+
+    @Test func memoryTamperAndDeletion() async throws {
+        let store = MemoryServiceStore()
+        try await seeded(store)
+        store.tamper(recordID: 5) { $0.reply = "余额 9.00 元" }
+        #expect(try store.verifyRecords().firstBreak?.recordID == 5)
+
+        let other = MemoryServiceStore()
+        try await seeded(other)
+        other.delete(recordID: 4)
+        let broken = try #require(try other.verifyRecords().firstBreak)
+        #expect(broken.recordID == 5)
+        #expect(broken.description.contains("record 4"))
+    }
+
+    @Test func sqliteRecordsAreAppendOnly() async throws {
+        try await withTemporaryDatabase { store, _ in
+            try await seeded(store)
+            await #expect(throws: DatabaseError.self) {
+                try await store.pool.write { try $0.execute(sql: "UPDATE records SET reply = 'x' WHERE id = 3") }
+            }
+            await #expect(throws: DatabaseError.self) {
+                try await store.pool.write { try $0.execute(sql: "DELETE FROM records WHERE id = 3") }
+            }
+            #expect(try store.verifyRecords().firstBreak == nil)
+        }
+    }
+
+    @Test(arguments: ["reply", "time", "subject", "reason", "inputs", "duration_ms"])
+    func sqliteTamperedFieldNamesTheRecord(_ column: String) async throws {
+        try await withTemporaryDatabase { store, _ in
+            try await seeded(store)
+            try await store.pool.write { db in
+                try db.execute(sql: "DROP TRIGGER records_no_update")
+                let value = column == "duration_ms" ? "999" : column == "inputs" ? "'{}'" : "\(column) || ' '"
+                try db.execute(sql: "UPDATE records SET \(column) = \(value) WHERE id = 6")
+            }
+            let broken = try #require(try store.verifyRecords().firstBreak)
+            #expect(broken.recordID == 6)
+            #expect(broken.problem.contains("hash does not match"))
+        }
+    }
+
+    @Test func sqliteDeletedMiddleAndLastRecords() async throws {
+        try await withTemporaryDatabase { store, _ in
+            try await seeded(store)
+            try await store.pool.write { db in
+                try db.execute(sql: "DROP TRIGGER records_no_delete")
+                try db.execute(sql: "DELETE FROM records WHERE id = 4")
+            }
+            #expect(try store.verifyRecords().firstBreak?.recordID == 5)
+        }
+        try await withTemporaryDatabase { store, _ in
+            try await seeded(store)
+            try await store.pool.write { db in
+                try db.execute(sql: "DROP TRIGGER records_no_delete")
+                try db.execute(sql: "DELETE FROM records WHERE id = 8")
+            }
+            let broken = try #require(try store.verifyRecords().firstBreak)
+            #expect(broken.recordID == 8)
+            #expect(broken.problem.contains("missing"))
+        }
+    }
+
+    @Test func rewritingTheWholeChainTailWithoutTheHeadIsCaught() async throws {
+        // Someone who deletes the last record and also fixes nothing else is caught by the head;
+        // someone who recomputes hashes for an edited record is caught by the next record's prev_hash.
+        try await withTemporaryDatabase { store, _ in
+            try await seeded(store)
+            var records: [ServiceRecord] = []
+            try store.forEachRecord(matching: RecordFilter()) { records.append($0) }
+            var forged = records[2]
+            forged.reply = "forged"
+            forged.hash = forged.computedHash()
+            let (reply, hash) = (forged.reply, forged.hash)
+            try await store.pool.write { db in
+                try db.execute(sql: "DROP TRIGGER records_no_update")
+                try db.execute(sql: "UPDATE records SET reply = ?, hash = ? WHERE id = 3", arguments: [reply, hash])
+            }
+            #expect(try store.verifyRecords().firstBreak?.recordID == 4)
+        }
+    }
+}
