@@ -13,6 +13,12 @@ public func suggestion(for word: String, among candidates: [String]) -> String? 
     }
     let w = Array(word.lowercased())
     let best = candidates.map { ($0, distance(w, Array($0.lowercased()))) }.min { $0.1 < $1.1 }
-    guard let best, best.1 <= max(1, w.count / 3) else { return nil }
-    return best.0
+    guard let best else { return nil }
+    if best.1 <= max(1, w.count / 3) { return best.0 }
+    // A truncated or extended name (`monthly_fee` for `monthly_fee_fen`).
+    let lowered = word.lowercased()
+    if w.count >= 3, let affix = candidates.first(where: { $0.lowercased().hasPrefix(lowered) || lowered.hasPrefix($0.lowercased()) }) {
+        return affix
+    }
+    return nil
 }

@@ -2,12 +2,17 @@
 public struct CSVRow: Sendable, Equatable {
     public var line: Int
     public var fields: [String]
+
+    public init(line: Int, fields: [String]) {
+        self.line = line
+        self.fields = fields
+    }
 }
 
 /// An RFC 4180 reader: quoted fields, doubled quotes, CRLF or LF, a leading BOM dropped.
 public enum CSVReader {
     /// Splits `text` into rows; blank lines are skipped but still counted.
-    /// A quote left open at the end of the file yields a row with `unterminatedQuote` set on `problems`.
+    /// A quote left open at the end of the file yields a last row whose line is returned as `unterminatedAtLine`.
     public static func rows(_ text: String) -> (rows: [CSVRow], unterminatedAtLine: Int?) {
         var rows: [CSVRow] = []
         var fields: [String] = []

@@ -1,0 +1,271 @@
+import Foundation
+import GRDB
+import SelfCareCore
+import SelfCareStore
+import SelfCareTesting
+import Testing
+
+func importer(_ store: any ServiceStore, iterations: Int = 1000) -> CSVImporter {
+    CSVImporter(store: store, hasher: Fixtures.hasher(iterations: iterations), pool: BlockingWorkPool(threads: 2))
+}
+
+/// Every row of the data tables, as text, to compare before and after.
+func dump(_ store: SQLiteServiceStore) async throws -> [String] {
+    try await store.pool.read { db in
+        var lines: [String] = []
+        for table in ["plans", "subscribers", "usage", "calls", "pending_changes", "records"] {
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2") {
+                lines.append("\(table): \(row.description)")
+            }
+        }
+        return lines
+    }
+}
+
+let plansCSV = """
+    code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok
+    P18,畅享18元套餐,Basic 18,1800,100,50,1024,both,true,false
+    P58,畅享58元套餐,"Smart 58, postpaid",5800,500,200,20480,postpaid,true,true
+    """
+
+@Suite("CSV reader")
+struct CSVReaderTests {
+    @Test func quotingLineEndingsAndBOM() {
+        let text = "\u{FEFF}a,b,c\r\n1,\"x, \"\"y\"\"\",3\n\n\"multi\nline\",5,6\n7,,\n"
+        let (rows, unterminated) = CSVReader.rows(text)
+        #expect(unterminated == nil)
+        #expect(rows == [
+            CSVRow(line: 1, fields: ["a", "b", "c"]), CSVRow(line: 2, fields: ["1", "x, \"y\"", "3"]),
+            CSVRow(line: 4, fields: ["multi\nline", "5", "6"]), CSVRow(line: 6, fields: ["7", "", ""]),
+        ])
+    }
+
+    @Test func unterminatedQuote() {
+        let (rows, unterminated) = CSVReader.rows("a,b\n1,\"open\n2,3\n")
+        #expect(unterminated == 2)
+        #expect(rows.count == 2)
+    }
+}
+
+@Suite("CSV import (SPEC §3)")
+struct ImportTests {
+    @Test func theSameFilesTwiceChangeNothingTheSecondTime() async throws {
+        try await withTemporaryDatabase { store, dir in
+            let imp = importer(store)
+            let now = Fixtures.midNovember
+            let files: [(ImportKind, String)] = [
+                (.plans, DemoData.plans), (.subscribers, DemoData.subscribers),
+                (.usage, DemoData.usage(thisMonth: Month(year: 2026, month: 11))), (.calls, DemoData.calls(before: now)),
+            ]
+            for (kind, text) in files {
+                try text.write(to: dir.appendingPathComponent("\(kind).csv"), atomically: true, encoding: .utf8)
+            }
+            for (kind, _) in files {
+                let s = try await imp.importFile(kind, path: dir.appendingPathComponent("\(kind).csv").path)
+                #expect(s.rejected == 0 && s.unchanged == 0 && s.applied > 0, "\(kind): \(s.description)")
+            }
+            let before = try await dump(store)
+            for (kind, _) in files {
+                let s = try await imp.importFile(kind, path: dir.appendingPathComponent("\(kind).csv").path)
+                #expect(s.applied == 0 && s.rejected == 0 && s.unchanged > 0, "\(kind): \(s.description)")
+            }
+            #expect(try await dump(store) == before, "a second import changes no byte, password hashes included")
+        }
+    }
+
+    @Test func passwordsAreHashedAndNeverStored() async throws {
+        try await withTemporaryDatabase { store, dir in
+            let imp = importer(store)
+            _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
+            let csv = """
+                msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password
+                18612345678,张伟,normal,postpaid,,P18,100,0,gold,zh-CN,false,,false,258036
+                """
+            _ = try await imp.importData(.subscribers, data: Data(csv.utf8), source: "subs")
+            let hash = try #require(try await store.read { try $0.subscriber("18612345678") }?.passwordHash)
+            #expect(hash.hasPrefix("$pbkdf2-sha256$"))
+            #expect(try Fixtures.hasher().verify(Secret("258036"), against: hash).matches)
+            #expect(try await !dump(store).joined().contains("258036"))
+            // A changed password in the file is applied.
+            let changed = csv.replacingOccurrences(of: "258036", with: "147036")
+            let (s, _, _) = try await imp.importData(.subscribers, data: Data(changed.utf8), source: "subs")
+            #expect(s.applied == 1)
+            let newHash = try #require(try await store.read { try $0.subscriber("18612345678") }?.passwordHash)
+            #expect(try Fixtures.hasher().verify(Secret("147036"), against: newHash).matches)
+            // An empty password column keeps the stored hash.
+            let blank = csv.replacingOccurrences(of: "258036", with: "")
+            let (k, _, _) = try await imp.importData(.subscribers, data: Data(blank.utf8), source: "subs")
+            #expect(k.unchanged == 1)
+            #expect(try await store.read { try $0.subscriber("18612345678") }?.passwordHash == newHash)
+        }
+    }
+
+    @Test func badRowsAreRejectedGoodRowsApplied() async throws {
+        try await withTemporaryDatabase { store, dir in
+            let imp = importer(store)
+            _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
+            let csv = """
+                msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password
+                18612345678,张伟,normal,postpaid,,P18,100,0,gold,zh-CN,false,,false,258036
+                18611110001,Li Na,normal,postpaid,,P99,100,0,gold,en,false,,false,470159
+                18611110002,王芳,sleeping,postpaid,,P18,100,0,gold,zh-CN,false,,false,
+                18611110003,刘洋,normal,prepaid,,P18,100,0,gold,zh-CN,false,,false,
+                18611110004,陈静,normal,postpaid,,P18,lots,0,gold,zh-CN,false,,false,
+                18611110005,杨磊,normal,postpaid,,P18,100,0,gold,zh-CN,maybe,,false,
+                18611110006,赵敏,normal,postpaid,,P18,100,0,gold,zh-CN,false,2027-02-30,false,
+                18611110007,黄强,normal,postpaid,,P18,100,0,gold,zh-CN,false,,false,12345
+                12ab,周杰,normal,postpaid,,P18,100,0,gold,zh-CN,false,,false,
+                18612345678,张伟,normal,postpaid,,P18,100,0,gold,zh-CN,false,,false,
+                18611110010,徐丽,normal,postpaid
+                18611110011,孙涛,normal,postpaid,,P58,100,0,diamond,en,true,2027-06-30,true,304682
+
+                """
+            let path = dir.appendingPathComponent("subscribers.csv").path
+            try csv.write(toFile: path, atomically: true, encoding: .utf8)
+            let summary = try await imp.importFile(.subscribers, path: path)
+            #expect(summary.applied == 2)
+            #expect(summary.rejected == 10)
+            #expect(summary.rejectsPath == dir.appendingPathComponent("subscribers.rejects.csv").path)
+            let rejects = try String(contentsOfFile: summary.rejectsPath!, encoding: .utf8)
+            let lines = rejects.split(separator: "\n").map(String.init)
+            #expect(lines[0] == "line,reason,msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password")
+            let reasons = lines.dropFirst().map { line -> String in
+                let (rows, _) = CSVReader.rows(line)
+                return "\(rows[0].fields[0]): \(rows[0].fields[1])"
+            }
+            #expect(reasons == [
+                "3: plan: unknown plan `P99`",
+                "4: status: expected one of normal, lost, arrears, suspended, closed, found `sleeping`",
+                "5: prepaid_period: required for prepaid",
+                "6: balance_fen: expected a whole number, found `lots`",
+                "7: premium: expected true or false, found `maybe`",
+                "8: contract_end: expected a date YYYY-MM-DD, found `2027-02-30`",
+                "9: password: expected six digits",
+                "10: msisdn: expected a phone number, found `12ab`",
+                "11: duplicate of line 2",
+                "12: expected 14 fields, found 4",
+            ])
+            #expect(!rejects.contains("470159") && !rejects.contains("12345,"), "passwords never reach a rejects file")
+            #expect(lines[1].hasPrefix("3,plan: unknown plan `P99`,18611110001,Li Na,normal,postpaid,,P99,100,0,gold,en,false,,false,"))
+            #expect(try await store.read { try $0.subscriber("18611110011") }?.tier == .diamond)
+            #expect(try await store.read { try $0.subscriber("18611110001") } == nil)
+
+            // Fixing the file and importing again applies the rest and removes the stale rejects file.
+            let fixed = csv.split(separator: "\n").enumerated().filter { [0, 1, 12].contains($0.offset) }.map(\.element)
+                .joined(separator: "\n")
+            try fixed.write(toFile: path, atomically: true, encoding: .utf8)
+            let again = try await imp.importFile(.subscribers, path: path)
+            #expect(again.rejected == 0 && again.applied == 0 && again.unchanged == 2)
+            #expect(!FileManager.default.fileExists(atPath: summary.rejectsPath!))
+        }
+    }
+
+    @Test func usageNeedsAKnownSubscriberAndAMonth() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let imp = importer(store)
+            try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
+            let csv = """
+                msisdn,month,voice_used,sms_used,data_used_mb,charges_fen
+                18612345678,2026-10,10,2,300,3800
+                13700000000,2026-10,10,2,300,3800
+                18612345678,202610,10,2,300,3800
+                18612345678,2026-09,-1,2,300,3800
+                """
+            let (s, rejects, _) = try await imp.importData(.usage, data: Data(csv.utf8), source: "usage")
+            #expect(s.applied == 1 && s.rejected == 3)
+            #expect(rejects.map(\.line) == [3, 4, 5])
+            #expect(rejects[0].reason == "msisdn: unknown subscriber 13700000000")
+            #expect(rejects[2].reason == "voice_used: must be at least 0, found -1")
+        }
+    }
+
+    @Test(arguments: [
+        ("", "the file is empty"),
+        ("code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale\nP1,a,b,1,1,1,1,both,true",
+            "missing column `contract_ok`"),
+        ("code,name_zh,name_en,monthly_fee,voice_minutes,sms,data_mb,payment,on_sale,contract_ok\n",
+            "unknown column `monthly_fee` for a plans file; did you mean `monthly_fee_fen`?"),
+        ("code,code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok\n",
+            "column `code` appears twice"),
+    ])
+    func headerProblemsRefuseTheWholeFile(_ csv: String, _ message: String) async throws {
+        try await withTemporaryDatabase { store, _ in
+            do {
+                _ = try await importer(store).importData(.plans, data: Data(csv.utf8), source: "plans.csv")
+                Issue.record("expected an ImportFileError")
+            } catch let error as ImportFileError {
+                #expect(error.description.contains(message), "\(error)")
+            }
+            #expect(try await store.read { try $0.plans() }.isEmpty)
+        }
+    }
+
+    @Test func invalidUTF8RowsAreRejectedOthersKept() async throws {
+        try await withTemporaryDatabase { store, _ in
+            var data = Data("code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok\n".utf8)
+            data.append(Data("P18,畅享,Basic,1800,100,50,1024,both,true,false\n".utf8))
+            data.append(Data("P19,".utf8) + Data([0xff, 0xfe]) + Data(",Bad,1800,100,50,1024,both,true,false\n".utf8))
+            let (s, rejects, _) = try await importer(store).importData(.plans, data: data, source: "plans")
+            #expect(s.applied == 1)
+            #expect(rejects.map(\.reason) == ["invalid UTF-8"])
+            #expect(rejects.first?.line == 3)
+        }
+    }
+
+    @Test func largeFilesReportProgressAndCommitOnce() async throws {
+        try await withTemporaryDatabase { store, _ in
+            try await Fixtures.seed(store, subscribers: [])
+            var lines = ["msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password"]
+            for i in 0..<12_000 { lines.append("1860\(String(format: "%07d", i)),用户\(i),normal,postpaid,,P18,\(i),0,standard,zh-CN,false,,false,") }
+            let calls = ProgressLog()
+            let (s, _, _) = try await importer(store).importData(
+                .subscribers, data: Data(lines.joined(separator: "\n").utf8), source: "big") { done, total in
+                    calls.add(done, total)
+                }
+            #expect(s.applied == 12_000)
+            #expect(calls.values.contains { $0 == (5000, 12_000) })
+            #expect(calls.values.last.map { $0 == (12_000, 12_000) } == true)
+        }
+    }
+}
+
+final class ProgressLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [(Int, Int)] = []
+    func add(_ a: Int, _ b: Int) { lock.withLock { stored.append((a, b)) } }
+    var values: [(Int, Int)] { lock.withLock { stored } }
+}
+
+@Suite("Demo data")
+struct DemoDataTests {
+    @Test func coversEveryStatePaymentPeriodTierAndFlag() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let results = try await DemoData.load(with: importer(store), now: Fixtures.midNovember, calendar: LocalCalendar())
+            #expect(results.allSatisfy { $0.1.rejected == 0 })
+            let numbers = DemoData.guide.map(\.number)
+            let subscribers = try await store.read { r in try numbers.compactMap { try r.subscriber($0) } }
+            #expect(subscribers.count >= 20)
+            #expect(Set(subscribers.map(\.status)) == Set(SubscriberStatus.allCases))
+            #expect(Set(subscribers.map(\.payment)) == Set(PaymentType.allCases))
+            #expect(Set(subscribers.compactMap(\.prepaidPeriod)) == Set(PrepaidPeriod.allCases))
+            #expect(Set(subscribers.map(\.tier)) == Set(Tier.allCases))
+            #expect(Set(subscribers.map(\.language)) == Set(Language.supported))
+            #expect(subscribers.contains { $0.premium } && subscribers.contains { $0.contractEnd != nil })
+            #expect(subscribers.contains { $0.blacklist } && subscribers.contains { $0.passwordHash == nil })
+            let plans = try await store.read { try $0.plans() }
+            #expect(plans.count >= 5)
+            #expect(Set(plans.map(\.payment)) == Set(Plan.Eligibility.allCases))
+            #expect(plans.contains { !$0.onSale } && plans.contains { $0.contractOK } && plans.contains { !$0.contractOK })
+            for month in [Month(year: 2026, month: 11), Month(year: 2026, month: 10)] {
+                #expect(try await store.read { try $0.usage("18612345678", month: month) } != nil)
+            }
+            // Every listed demo password really opens its account.
+            let hasher = Fixtures.hasher()
+            for entry in DemoData.guide where entry.password.allSatisfy(\.isNumber) {
+                let s = try #require(subscribers.first { $0.msisdn == entry.number })
+                #expect(try hasher.verify(Secret(entry.password), against: s.passwordHash ?? "").matches, "\(entry.number)")
+                #expect(PasswordRules.weakness(of: Secret(entry.password), for: entry.number) == nil)
+            }
+        }
+    }
+}
