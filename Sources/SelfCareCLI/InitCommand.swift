@@ -19,7 +19,9 @@ struct InitCommand: AsyncParsableCommand {
             let created = try Pepper.createIfMissing(at: global.pepperPath)
             let runtime = try Runtime(global)
             print("database \(global.database): ready")
-            print("pepper \(global.pepperPath): \(created ? "created (mode 0600); keep it outside backups of the database" : "present")")
+            print(
+                "pepper \(global.pepperPath): \(created ? "created (mode 0600); keep it outside backups of the database" : "present")"
+            )
             guard demo else { return }
             let importer = try runtime.importer(withHasher: true)
             let results = try await DemoData.load(
@@ -27,7 +29,9 @@ struct InitCommand: AsyncParsableCommand {
             for (kind, summary) in results { print("demo \(kind.rawValue): \(summary.description)") }
             print("demo numbers (passwords are for the demo only):")
             for entry in DemoData.guide {
-                print("  \(entry.number)  \(entry.password.padding(toLength: 6, withPad: " ", startingAt: 0))  \(entry.shows)")
+                print(
+                    "  \(entry.number)  \(entry.password.padding(toLength: 6, withPad: " ", startingAt: 0))  \(entry.shows)"
+                )
             }
         }
     }

@@ -20,15 +20,20 @@ struct PasswordCommand: AsyncParsableCommand {
         func run() async throws {
             LoggingSetup.once
             try await reportingFailures {
-                guard let msisdn = normalizeNumber(number) else { throw CommandFailure("\(number): expected a phone number") }
+                guard let msisdn = normalizeNumber(number) else {
+                    throw CommandFailure("\(number): expected a phone number")
+                }
                 let terminal = isatty(STDIN_FILENO) == 1
-                let secrets = SecretInput.read(prompts: terminal ? ["New password: ", "New password again: "] : ["New password: "])
+                let secrets = SecretInput.read(
+                    prompts: terminal ? ["New password: ", "New password again: "] : ["New password: "])
                 guard let password = secrets.first else { throw CommandFailure("no password on standard input") }
                 if secrets.count > 1, !password.matches(secrets[1]) {
                     throw CommandFailure("the two passwords differ")
                 }
                 if let rule = PasswordRules.weakness(of: password, for: msisdn) {
-                    throw CommandFailure("weak password (\(rule.rawValue)): six digits, not one repeated digit, not a run, not the number's last six")
+                    throw CommandFailure(
+                        "weak password (\(rule.rawValue)): six digits, not one repeated digit, not a run, not the number's last six"
+                    )
                 }
                 let runtime = try Runtime(global)
                 let hasher = try runtime.hasher()
@@ -42,7 +47,8 @@ struct PasswordCommand: AsyncParsableCommand {
                     s.failedPasswordAttempts = 0
                     s.passwordLockedUntil = nil
                     try writer.save(s)
-                    let reply = prompts.render("reply.password.set", in: prompts.language(for: s.language), ["number": msisdn])
+                    let reply = prompts.render(
+                        "reply.password.set", in: prompts.language(for: s.language), ["number": msisdn])
                     _ = try writer.append(
                         RecordDraft(
                             time: now, channel: .api, session: nil, caller: "operator", subject: msisdn,
@@ -85,7 +91,9 @@ struct PasswordCommand: AsyncParsableCommand {
             }
             let msPerIteration = perIteration.sorted()[perIteration.count / 2]
             let suggested = Int((targetMs / msPerIteration / 10_000).rounded()) * 10_000
-            print("suggested iterations for \(Int(targetMs)) ms: \(suggested) (default \(PBKDF2PasswordHasher.defaultIterations); set SELFCARE_PBKDF2_ITERATIONS)")
+            print(
+                "suggested iterations for \(Int(targetMs)) ms: \(suggested) (default \(PBKDF2PasswordHasher.defaultIterations); set SELFCARE_PBKDF2_ITERATIONS)"
+            )
         }
     }
 }

@@ -64,7 +64,8 @@ enum Environment {
     static func clock() throws -> any TimeSource {
         guard let text = values["SELFCARE_NOW"], !text.isEmpty else { return SystemTimeSource() }
         guard let instant = ISOTime.parse(text) else {
-            throw CommandFailure("SELFCARE_NOW: expected an ISO 8601 time such as 2026-12-01T09:00:00+08:00, found `\(text)`")
+            throw CommandFailure(
+                "SELFCARE_NOW: expected an ISO 8601 time such as 2026-12-01T09:00:00+08:00, found `\(text)`")
         }
         return FixedTimeSource(instant)
     }
@@ -72,7 +73,8 @@ enum Environment {
     static func integer(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text = values[name], !text.isEmpty else { return value }
         guard let n = Int(text), range.contains(n) else {
-            throw CommandFailure("\(name): expected a whole number in \(range.lowerBound)...\(range.upperBound), found `\(text)`")
+            throw CommandFailure(
+                "\(name): expected a whole number in \(range.lowerBound)...\(range.upperBound), found `\(text)`")
         }
         return n
     }
@@ -80,7 +82,9 @@ enum Environment {
     static func engineConfiguration() throws -> EngineConfiguration {
         var configuration = EngineConfiguration()
         if let zone = values["SELFCARE_TIMEZONE"], !zone.isEmpty {
-            guard let tz = TimeZone(identifier: zone) else { throw CommandFailure("SELFCARE_TIMEZONE: unknown time zone `\(zone)`") }
+            guard let tz = TimeZone(identifier: zone) else {
+                throw CommandFailure("SELFCARE_TIMEZONE: unknown time zone `\(zone)`")
+            }
             configuration.calendar = LocalCalendar(timeZone: tz)
         }
         configuration.passwords.lockoutThreshold = try integer("SELFCARE_LOCKOUT_THRESHOLD", default: 5, range: 1...100)
@@ -139,7 +143,8 @@ struct Runtime {
         } catch let error as PromptFileError {
             throw CommandFailure("\(error)")
         } catch {
-            throw CommandFailure("\(options.prompts): cannot read prompts (\(error.localizedDescription)); pass --prompts DIR")
+            throw CommandFailure(
+                "\(options.prompts): cannot read prompts (\(error.localizedDescription)); pass --prompts DIR")
         }
     }
 

@@ -17,7 +17,10 @@ public func suggestion(for word: String, among candidates: [String]) -> String? 
     if best.1 <= max(1, w.count / 3) { return best.0 }
     // A truncated or extended name (`monthly_fee` for `monthly_fee_fen`).
     let lowered = word.lowercased()
-    if w.count >= 3, let affix = candidates.first(where: { $0.lowercased().hasPrefix(lowered) || lowered.hasPrefix($0.lowercased()) }) {
+    if w.count >= 3,
+        let affix = candidates.first(where: { $0.lowercased().hasPrefix(lowered) || lowered.hasPrefix($0.lowercased()) }
+        )
+    {
         return affix
     }
     return nil

@@ -13,11 +13,16 @@ public enum ImportKind: String, Sendable, CaseIterable {
     public var requiredColumns: [String] {
         switch self {
         case .plans:
-            ["code", "name_zh", "name_en", "monthly_fee_fen", "voice_minutes", "sms", "data_mb", "payment", "on_sale",
-                "contract_ok"]
+            [
+                "code", "name_zh", "name_en", "monthly_fee_fen", "voice_minutes", "sms", "data_mb", "payment",
+                "on_sale",
+                "contract_ok",
+            ]
         case .subscribers:
-            ["msisdn", "name", "status", "payment", "prepaid_period", "plan", "balance_fen", "points", "tier",
-                "language", "premium", "contract_end", "blacklist", "password"]
+            [
+                "msisdn", "name", "status", "payment", "prepaid_period", "plan", "balance_fen", "points", "tier",
+                "language", "premium", "contract_end", "blacklist", "password",
+            ]
         case .usage: ["msisdn", "month", "voice_used", "sms_used", "data_used_mb", "charges_fen"]
         case .calls: ["msisdn", "started_at", "peer", "direction", "duration_s", "charge_fen"]
         }
@@ -172,7 +177,8 @@ public struct CSVImporter: Sendable {
                 switch try Self.apply(entry.item, writer: writer) {
                 case .applied: summary.applied += 1
                 case .unchanged: summary.unchanged += 1
-                case .rejected(let reason): late.append(RejectedRow(line: entry.line, reason: reason, fields: entry.blanked))
+                case .rejected(let reason):
+                    late.append(RejectedRow(line: entry.line, reason: reason, fields: entry.blanked))
                 }
             }
             progress(total, total)
@@ -212,7 +218,8 @@ public struct CSVImporter: Sendable {
         switch kind {
         case .plans: return f("code").uppercased()
         case .subscribers: return normalizeNumber(f("msisdn")) ?? f("msisdn")
-        case .usage: return (normalizeNumber(f("msisdn")) ?? f("msisdn")) + "|" + (Month(f("month"))?.description ?? f("month"))
+        case .usage:
+            return (normalizeNumber(f("msisdn")) ?? f("msisdn")) + "|" + (Month(f("month"))?.description ?? f("month"))
         case .calls: return (normalizeNumber(f("msisdn")) ?? f("msisdn")) + "|" + f("started_at") + "|" + f("peer")
         }
     }
@@ -287,7 +294,9 @@ public struct CSVImporter: Sendable {
 
     struct RowProblem: Error { let message: String }
 
-    static func parse(_ kind: ImportKind, _ fields: [String], _ columns: [String: Int]) -> Result<ImportItem, RowProblem> {
+    static func parse(
+        _ kind: ImportKind, _ fields: [String], _ columns: [String: Int]
+    ) -> Result<ImportItem, RowProblem> {
         do {
             let row = FieldReader(fields: fields, columns: columns)
             switch kind {
@@ -353,7 +362,8 @@ public struct CSVImporter: Sendable {
                 return .success(
                     .usage(
                         UsageMonth(
-                            msisdn: try row.number("msisdn"), month: month, voiceUsed: try row.int("voice_used", min: 0),
+                            msisdn: try row.number("msisdn"), month: month,
+                            voiceUsed: try row.int("voice_used", min: 0),
                             smsUsed: try row.int("sms_used", min: 0), dataUsedMB: try row.int("data_used_mb", min: 0),
                             chargesFen: try row.int("charges_fen", min: 0))))
             case .calls:
@@ -371,8 +381,10 @@ public struct CSVImporter: Sendable {
                 return .success(
                     .call(
                         CallDetail(
-                            msisdn: try row.number("msisdn"), startedAt: started, peer: peer, outgoing: direction == "out",
-                            durationSeconds: try row.int("duration_s", min: 0), chargeFen: try row.int("charge_fen", min: 0)
+                            msisdn: try row.number("msisdn"), startedAt: started, peer: peer,
+                            outgoing: direction == "out",
+                            durationSeconds: try row.int("duration_s", min: 0),
+                            chargeFen: try row.int("charge_fen", min: 0)
                         )))
             }
         } catch let problem as RowProblem {
@@ -457,11 +469,14 @@ public struct CSVImporter: Sendable {
             return n
         }
 
-        func oneOf<T: RawRepresentable & CaseIterable>(_ name: String, _: T.Type) throws -> T where T.RawValue == String {
+        func oneOf<T: RawRepresentable & CaseIterable>(_ name: String, _: T.Type) throws -> T
+        where T.RawValue == String {
             let v = try text(name)
             guard let value = T(rawValue: v.lowercased()) else {
                 throw RowProblem(
-                    message: "\(name): expected one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), found `\(v.prefix(40))`")
+                    message:
+                        "\(name): expected one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), found `\(v.prefix(40))`"
+                )
             }
             return value
         }

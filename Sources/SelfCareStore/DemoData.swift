@@ -81,8 +81,12 @@ public enum DemoData {
         let numbers = subscriberNumbers.filter { $0 != "18611110005" }
         for (i, number) in numbers.enumerated() {
             let k = i + 1
-            lines.append("\(number),\(last),\(80 + k * 17 % 300),\(10 + k * 7 % 90),\(900 + k * 733 % 9000),\(3800 + k * 431 % 6000)")
-            lines.append("\(number),\(thisMonth),\(20 + k * 11 % 150),\(3 + k * 5 % 40),\(300 + k * 577 % 4000),\(1200 + k * 257 % 3000)")
+            lines.append(
+                "\(number),\(last),\(80 + k * 17 % 300),\(10 + k * 7 % 90),\(900 + k * 733 % 9000),\(3800 + k * 431 % 6000)"
+            )
+            lines.append(
+                "\(number),\(thisMonth),\(20 + k * 11 % 150),\(3 + k * 5 % 40),\(300 + k * 577 % 4000),\(1200 + k * 257 % 3000)"
+            )
         }
         return lines.joined(separator: "\n")
     }
@@ -96,7 +100,8 @@ public enum DemoData {
                 let at = now.addingTimeInterval(-Double((i + 1) * 9_000 + n * 600)).timeIntervalSince1970.rounded()
                 let time = ISOTime.format(Date(timeIntervalSince1970: at)).replacingOccurrences(of: ".000Z", with: "Z")
                 lines.append(
-                    "\(number),\(time),\(peers[(i + n) % peers.count]),\(i % 3 == 1 ? "in" : "out"),\(37 + i * 83 % 600),\(i % 3 == 1 ? 0 : 10 + i * 10)")
+                    "\(number),\(time),\(peers[(i + n) % peers.count]),\(i % 3 == 1 ? "in" : "out"),\(37 + i * 83 % 600),\(i % 3 == 1 ? 0 : 10 + i * 10)"
+                )
             }
         }
         return lines.joined(separator: "\n")
@@ -107,7 +112,9 @@ public enum DemoData {
     }
 
     /// Loads the demo set through `importer`; returns each file's summary.
-    public static func load(with importer: CSVImporter, now: Date, calendar: LocalCalendar) async throws
+    public static func load(
+        with importer: CSVImporter, now: Date, calendar: LocalCalendar
+    ) async throws
         -> [(ImportKind, ImportSummary)]
     {
         var results: [(ImportKind, ImportSummary)] = []
@@ -116,9 +123,11 @@ public enum DemoData {
             (.calls, calls(before: now)),
         ]
         for (kind, text) in files {
-            let (summary, rejects, _) = try await importer.importData(kind, data: Data(text.utf8), source: "demo \(kind)")
+            let (summary, rejects, _) = try await importer.importData(
+                kind, data: Data(text.utf8), source: "demo \(kind)")
             guard rejects.isEmpty else {
-                throw ImportFileError(path: "demo \(kind)", message: "rejected: \(rejects.map { "line \($0.line): \($0.reason)" })")
+                throw ImportFileError(
+                    path: "demo \(kind)", message: "rejected: \(rejects.map { "line \($0.line): \($0.reason)" })")
             }
             results.append((kind, summary))
         }

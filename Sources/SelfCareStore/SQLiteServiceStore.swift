@@ -89,7 +89,8 @@ struct SQLiteAccess: StoreWriter {
     let db: Database
 
     func subscriber(_ msisdn: String) throws -> Subscriber? {
-        try Row.fetchOne(db, sql: "SELECT * FROM subscribers WHERE msisdn = ?", arguments: [msisdn]).map(Self.subscriber)
+        try Row.fetchOne(db, sql: "SELECT * FROM subscribers WHERE msisdn = ?", arguments: [msisdn]).map(
+            Self.subscriber)
     }
 
     func plan(_ code: String) throws -> Plan? {
@@ -108,7 +109,8 @@ struct SQLiteAccess: StoreWriter {
 
     func recentCalls(_ msisdn: String, limit: Int) throws -> [CallDetail] {
         try Row.fetchAll(
-            db, sql: "SELECT * FROM calls WHERE msisdn = ? ORDER BY started_at DESC LIMIT ?", arguments: [msisdn, limit]
+            db, sql: "SELECT * FROM calls WHERE msisdn = ? ORDER BY started_at DESC LIMIT ?",
+            arguments: [msisdn, limit]
         ).map { row in
             CallDetail(
                 msisdn: row["msisdn"], startedAt: ISOTime.parse(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
@@ -247,7 +249,8 @@ struct SQLiteAccess: StoreWriter {
         return Subscriber(
             msisdn: row["msisdn"], name: row["name"], status: try value("status", SubscriberStatus.self),
             statusBeforeLoss: statusBefore.flatMap(SubscriberStatus.init(rawValue:)),
-            payment: try value("payment", PaymentType.self), prepaidPeriod: period.flatMap(PrepaidPeriod.init(rawValue:)),
+            payment: try value("payment", PaymentType.self),
+            prepaidPeriod: period.flatMap(PrepaidPeriod.init(rawValue:)),
             planCode: row["plan"], balanceFen: row["balance_fen"], points: row["points"],
             tier: try value("tier", Tier.self), language: Language(rawValue: row["language"]), premium: row["premium"],
             contractEnd: contract.flatMap { LocalDate(iso: $0) }, blacklist: row["blacklist"],
@@ -260,7 +263,8 @@ struct SQLiteAccess: StoreWriter {
         return Plan(
             code: row["code"], nameZh: row["name_zh"], nameEn: row["name_en"], monthlyFeeFen: row["monthly_fee_fen"],
             voiceMinutes: row["voice_minutes"], sms: row["sms"], dataMB: row["data_mb"],
-            payment: Plan.Eligibility(rawValue: payment) ?? .both, onSale: row["on_sale"], contractOK: row["contract_ok"])
+            payment: Plan.Eligibility(rawValue: payment) ?? .both, onSale: row["on_sale"],
+            contractOK: row["contract_ok"])
     }
 
     static func usage(_ row: Row) throws -> UsageMonth {

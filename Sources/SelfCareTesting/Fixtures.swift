@@ -1,6 +1,6 @@
 import Foundation
-import SelfCareCore
 import Logging
+import SelfCareCore
 import SelfCareStore
 
 /// Builders for tests: plans, subscribers, a fast hasher and an engine over any store.
@@ -20,15 +20,20 @@ public enum Fixtures {
     public static let password = Secret("258036")
 
     public static let plans: [Plan] = [
-        Plan(code: "P18", nameZh: "畅享18元套餐", nameEn: "Basic 18", monthlyFeeFen: 1800, voiceMinutes: 100, sms: 50,
+        Plan(
+            code: "P18", nameZh: "畅享18元套餐", nameEn: "Basic 18", monthlyFeeFen: 1800, voiceMinutes: 100, sms: 50,
             dataMB: 1024, payment: .both, onSale: true, contractOK: false),
-        Plan(code: "P38", nameZh: "畅享38元套餐", nameEn: "Smart 38", monthlyFeeFen: 3800, voiceMinutes: 300, sms: 100,
+        Plan(
+            code: "P38", nameZh: "畅享38元套餐", nameEn: "Smart 38", monthlyFeeFen: 3800, voiceMinutes: 300, sms: 100,
             dataMB: 5120, payment: .both, onSale: true, contractOK: false),
-        Plan(code: "P58", nameZh: "畅享58元套餐", nameEn: "Smart 58", monthlyFeeFen: 5800, voiceMinutes: 500, sms: 200,
+        Plan(
+            code: "P58", nameZh: "畅享58元套餐", nameEn: "Smart 58", monthlyFeeFen: 5800, voiceMinutes: 500, sms: 200,
             dataMB: 20480, payment: .postpaid, onSale: true, contractOK: true),
-        Plan(code: "K19", nameZh: "大王卡19元", nameEn: "King Card 19", monthlyFeeFen: 1900, voiceMinutes: 100, sms: 0,
+        Plan(
+            code: "K19", nameZh: "大王卡19元", nameEn: "King Card 19", monthlyFeeFen: 1900, voiceMinutes: 100, sms: 0,
             dataMB: 30720, payment: .prepaid, onSale: true, contractOK: false),
-        Plan(code: "L28", nameZh: "老用户28元套餐", nameEn: "Legacy 28", monthlyFeeFen: 2800, voiceMinutes: 200, sms: 100,
+        Plan(
+            code: "L28", nameZh: "老用户28元套餐", nameEn: "Legacy 28", monthlyFeeFen: 2800, voiceMinutes: 200, sms: 100,
             dataMB: 500, payment: .both, onSale: false, contractOK: false),
     ]
 
@@ -46,7 +51,8 @@ public enum Fixtures {
     }
 
     /// Loads the fixture plans and `subscribers` into `store`.
-    public static func seed(_ store: any ServiceStore, subscribers: [Subscriber], usage: [UsageMonth] = []) async throws {
+    public static func seed(_ store: any ServiceStore, subscribers: [Subscriber], usage: [UsageMonth] = []) async throws
+    {
         try await store.write { writer in
             for plan in plans { try writer.save(plan) }
             for s in subscribers { try writer.save(s) }

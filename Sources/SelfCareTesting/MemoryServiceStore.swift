@@ -64,7 +64,9 @@ final class MemoryAccess: StoreWriter {
     init(state: MemoryServiceStore.State) { self.state = state }
 
     private static func usageKey(_ msisdn: String, _ month: Month) -> String { "\(msisdn)|\(month)" }
-    private static func pendingKey(_ msisdn: String, _ kind: PendingChange.Kind) -> String { "\(msisdn)|\(kind.rawValue)" }
+    private static func pendingKey(_ msisdn: String, _ kind: PendingChange.Kind) -> String {
+        "\(msisdn)|\(kind.rawValue)"
+    }
 
     func subscriber(_ msisdn: String) throws -> Subscriber? { state.subscribers[msisdn] }
     func plan(_ code: String) throws -> Plan? { state.plans[code] }

@@ -49,16 +49,19 @@ struct CryptoVectorTests {
     }
 
     @Test func sha256() {
-        #expect(LibCrypto.sha256(Array("abc".utf8)).hexString
-            == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(LibCrypto.sha256([UInt8]()).hexString
-            == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(
+            LibCrypto.sha256(Array("abc".utf8)).hexString
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            LibCrypto.sha256([UInt8]()).hexString
+                == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 
     @Test func hmacSHA256() {
         // RFC 4231 test case 2.
-        #expect(LibCrypto.hmacSHA256(key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8)).hexString
-            == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(
+            LibCrypto.hmacSHA256(key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8)).hexString
+                == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
     @Test func constantTimeEqual() {
@@ -115,7 +118,8 @@ struct PasswordHasherTests {
 
     @Test(arguments: [
         "", "plain", "$pbkdf2-sha256$v=1$i=1000,l=32$$", "$pbkdf2-sha256$v=2$i=1000,l=32$AAAAAAAAAAAAAAAAAAAAAA$AAAA",
-        "$scrypt$v=1$n=16384$AAAA$AAAA", "$pbkdf2-sha256$v=1$i=0,l=32$AAAAAAAAAAAAAAAAAAAAAA$"
+        "$scrypt$v=1$n=16384$AAAA$AAAA",
+        "$pbkdf2-sha256$v=1$i=0,l=32$AAAAAAAAAAAAAAAAAAAAAA$"
             + String(repeating: "A", count: 43),
     ])
     func malformedStoredStringsNeverMatch(_ stored: String) throws {
@@ -125,8 +129,11 @@ struct PasswordHasherTests {
     @Test func rehashNeededOnlyWhenCostRises() throws {
         let low = try Fixtures.hasher(iterations: 1000).hash(Secret("258036"))
         let higher = Fixtures.hasher(iterations: 2000)
-        #expect(try higher.verify(Secret("258036"), against: low) == PasswordVerification(matches: true, needsRehash: true))
-        #expect(try higher.verify(Secret("000000"), against: low) == PasswordVerification(matches: false, needsRehash: false))
+        #expect(
+            try higher.verify(Secret("258036"), against: low) == PasswordVerification(matches: true, needsRehash: true))
+        #expect(
+            try higher.verify(Secret("000000"), against: low)
+                == PasswordVerification(matches: false, needsRehash: false))
         #expect(try Fixtures.hasher(iterations: 500).verify(Secret("258036"), against: low).needsRehash == false)
     }
 
@@ -197,7 +204,9 @@ struct WeakPasswordTests {
 struct PasswordEngineTests {
     static let number = "18612345678"
 
-    func setUp(threshold: Int = 5, clock: ManualTimeSource, hasher: PBKDF2PasswordHasher = Fixtures.hasher())
+    func setUp(
+        threshold: Int = 5, clock: ManualTimeSource, hasher: PBKDF2PasswordHasher = Fixtures.hasher()
+    )
         async throws -> (MemoryServiceStore, OperationEngine)
     {
         let store = MemoryServiceStore()
@@ -210,7 +219,8 @@ struct PasswordEngineTests {
     func attempt(_ engine: OperationEngine, _ password: String, subject: String? = nil) async -> OperationOutcome {
         await engine.perform(
             OperationRequest(
-                operation: .queryServices, channel: .sms, caller: Self.number, subject: subject, password: Secret(password)))
+                operation: .queryServices, channel: .sms, caller: Self.number, subject: subject,
+                password: Secret(password)))
     }
 
     @Test(arguments: [5, 3])
@@ -290,7 +300,8 @@ struct PasswordEngineTests {
     @Test func rehashesOnGoodLoginWhenCostRises() async throws {
         let clock = ManualTimeSource(Fixtures.midNovember)
         let store = MemoryServiceStore()
-        try await Fixtures.seed(store, subscribers: [Fixtures.subscriber(Self.number, hasher: Fixtures.hasher(iterations: 1000))])
+        try await Fixtures.seed(
+            store, subscribers: [Fixtures.subscriber(Self.number, hasher: Fixtures.hasher(iterations: 1000))])
         let engine = try Fixtures.engine(store: store, clock: clock, hasher: Fixtures.hasher(iterations: 2000))
         let stored = { try await store.read { try $0.subscriber(Self.number)?.passwordHash } }
         let original = try #require(try await stored())
@@ -342,11 +353,14 @@ struct PasswordLeakTests {
         logger.logLevel = .trace
         let store = MemoryServiceStore()
         let number = "18612345678"
-        try await Fixtures.seed(store, subscribers: [Fixtures.subscriber(number, hasher: Fixtures.hasher(iterations: 1000))])
+        try await Fixtures.seed(
+            store, subscribers: [Fixtures.subscriber(number, hasher: Fixtures.hasher(iterations: 1000))])
         let engine = try Fixtures.engine(
             store: store, hasher: Fixtures.hasher(iterations: 1500), logger: logger)
         let secrets = ["258036", "147036", "907135", "000111", "741852"]
-        func run(_ op: OperationName, _ pw: String, new: String? = nil, again: String? = nil, subject: String? = nil) async {
+        func run(
+            _ op: OperationName, _ pw: String, new: String? = nil, again: String? = nil, subject: String? = nil
+        ) async {
             _ = await engine.perform(
                 OperationRequest(
                     operation: op, channel: .sms, caller: subject == nil ? number : "13900000000", subject: subject,

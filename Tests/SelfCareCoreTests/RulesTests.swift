@@ -7,22 +7,26 @@ import Testing
 struct RulesTests {
     static let number = "18612345678"
 
-    func engine(_ subscribers: [Subscriber], clock: any TimeSource = FixedTimeSource(Fixtures.midNovember),
-        usage: [UsageMonth] = []) async throws -> (MemoryServiceStore, OperationEngine)
-    {
+    func engine(
+        _ subscribers: [Subscriber], clock: any TimeSource = FixedTimeSource(Fixtures.midNovember),
+        usage: [UsageMonth] = []
+    ) async throws -> (MemoryServiceStore, OperationEngine) {
         let store = MemoryServiceStore()
         try await Fixtures.seed(store, subscribers: subscribers, usage: usage)
         return (store, try Fixtures.engine(store: store, clock: clock))
     }
 
-    func change(_ engine: OperationEngine, plan: String, when: String? = nil, number: String = RulesTests.number)
+    func change(
+        _ engine: OperationEngine, plan: String, when: String? = nil, number: String = RulesTests.number
+    )
         async -> OperationOutcome
     {
         var arguments = ["plan": plan]
         if let when { arguments["when"] = when }
         return await engine.perform(
             OperationRequest(
-                operation: .planChange, channel: .api, caller: number, arguments: arguments, password: Fixtures.password))
+                operation: .planChange, channel: .api, caller: number, arguments: arguments, password: Fixtures.password
+            ))
     }
 
     struct PlanCase: Sendable, CustomTestStringConvertible {
@@ -113,10 +117,12 @@ struct RulesTests {
 
     @Test func unknownSubscriberCommandAndArguments() async throws {
         let (_, engine) = try await engine([Fixtures.subscriber(Self.number)])
-        let unknown = await engine.perform(OperationRequest(operation: .queryBalance, channel: .sms, caller: "13700000000"))
+        let unknown = await engine.perform(
+            OperationRequest(operation: .queryBalance, channel: .sms, caller: "13700000000"))
         #expect(unknown.reason == .unknownSubscriber)
         #expect(unknown.record?.subject == "13700000000")
-        let command = await engine.perform(OperationRequest(operation: "query.weather", channel: .sms, caller: Self.number))
+        let command = await engine.perform(
+            OperationRequest(operation: "query.weather", channel: .sms, caller: Self.number))
         #expect(command.reason == .unknownCommand)
         let month = await engine.perform(
             OperationRequest(
@@ -129,14 +135,19 @@ struct RulesTests {
         #expect(when.reason == .invalidArgument)
         let badSubject = await engine.perform(
             OperationRequest(
-                operation: .lossReport, channel: .api, caller: Self.number, subject: "12ab", password: Fixtures.password))
+                operation: .lossReport, channel: .api, caller: Self.number, subject: "12ab", password: Fixtures.password
+            ))
         #expect(badSubject.reason == .invalidArgument)
     }
 
     @Test func billDefaultsToLastMonthAndSaysNoData() async throws {
         let usage = [
-            UsageMonth(msisdn: Self.number, month: Month(year: 2026, month: 10), voiceUsed: 1, smsUsed: 2, dataUsedMB: 3, chargesFen: 4321),
-            UsageMonth(msisdn: Self.number, month: Month(year: 2026, month: 9), voiceUsed: 1, smsUsed: 2, dataUsedMB: 3, chargesFen: 1234),
+            UsageMonth(
+                msisdn: Self.number, month: Month(year: 2026, month: 10), voiceUsed: 1, smsUsed: 2, dataUsedMB: 3,
+                chargesFen: 4321),
+            UsageMonth(
+                msisdn: Self.number, month: Month(year: 2026, month: 9), voiceUsed: 1, smsUsed: 2, dataUsedMB: 3,
+                chargesFen: 1234),
         ]
         let (_, engine) = try await engine([Fixtures.subscriber(Self.number)], usage: usage)
         func bill(_ month: String?) async -> OperationOutcome {
@@ -168,7 +179,8 @@ struct RulesTests {
         #expect(fromFriend.language == .english)
         #expect(fromFriend.reply.contains("reported lost"))
         // Nobody known: Chinese.
-        let nobody = await engine.perform(OperationRequest(operation: .queryBalance, channel: .sms, caller: "13700000000"))
+        let nobody = await engine.perform(
+            OperationRequest(operation: .queryBalance, channel: .sms, caller: "13700000000"))
         #expect(nobody.language == .chinese)
     }
 }
@@ -184,7 +196,8 @@ struct PendingChangeTests {
         func op(_ name: OperationName, _ arguments: [String: String] = [:]) async -> OperationOutcome {
             await engine.perform(
                 OperationRequest(
-                    operation: name, channel: .api, caller: Self.number, arguments: arguments, password: Fixtures.password))
+                    operation: name, channel: .api, caller: Self.number, arguments: arguments,
+                    password: Fixtures.password))
         }
         #expect(await op(.planCancel).reason == .nothingPending)
         let first = await op(.planChange, ["plan": "P18", "when": "next"])
@@ -229,7 +242,9 @@ struct PendingChangeTests {
         let s = try #require(try await store.read { try $0.subscriber(Self.number) })
         #expect(s.planCode == "P18")
         #expect(try await store.read { try $0.subscriber("18611110001") }?.status == .suspended)
-        #expect(try await store.read { try $0.duePendingChanges(onOrBefore: LocalDate(year: 2030, month: 1, day: 1)) }.isEmpty)
+        #expect(
+            try await store.read { try $0.duePendingChanges(onOrBefore: LocalDate(year: 2030, month: 1, day: 1)) }
+                .isEmpty)
         #expect(try await engine.applyDueChanges().isEmpty, "applied once")
         #expect(try store.verifyRecords().firstBreak == nil)
     }
@@ -243,7 +258,8 @@ struct PendingChangeTests {
             operation: .suspendKeep, channel: .api, caller: Self.number, arguments: ["when": "next"],
             password: Fixtures.password)
         #expect(await engine.perform(suspend).reason == .ok)
-        let report = OperationRequest(operation: .lossReport, channel: .api, caller: Self.number, password: Fixtures.password)
+        let report = OperationRequest(
+            operation: .lossReport, channel: .api, caller: Self.number, password: Fixtures.password)
         #expect(await engine.perform(report).reason == .ok)
         clock.set(ISOTime.parse("2026-12-02T09:00:00+08:00")!)
         let records = try await engine.applyDueChanges()
@@ -255,8 +271,10 @@ struct PendingChangeTests {
 
 @Suite("Formatting")
 struct FormattingTests {
-    @Test(arguments: [(0, "0.00"), (5, "0.05"), (1234, "12.34"), (100, "1.00"), (-5, "-0.05"), (-4580, "-45.80"),
-        (123_456_789, "1234567.89")])
+    @Test(arguments: [
+        (0, "0.00"), (5, "0.05"), (1234, "12.34"), (100, "1.00"), (-5, "-0.05"), (-4580, "-45.80"),
+        (123_456_789, "1234567.89"),
+    ])
     func yuan(_ fen: Int, _ text: String) { #expect(formatYuan(fen) == text) }
 
     @Test func masking() {

@@ -12,7 +12,8 @@ struct StateCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { label }
 
     static let normalPostpaid = StateCase(label: "normal/postpaid", status: .normal, payment: .postpaid, period: nil)
-    static let normalValid = StateCase(label: "normal/prepaid-valid", status: .normal, payment: .prepaid, period: .valid)
+    static let normalValid = StateCase(
+        label: "normal/prepaid-valid", status: .normal, payment: .prepaid, period: .valid)
     static let normalRecharge = StateCase(
         label: "normal/prepaid-recharge", status: .normal, payment: .prepaid, period: .recharge)
     static let normalLocked = StateCase(
@@ -43,9 +44,10 @@ let expectedTable: [OperationName: [String: ReasonCode]] = {
         return r
     }
     var table: [OperationName: [String: ReasonCode]] = [:]
-    for query in [OperationName.queryBalance, .queryPlan, .queryData, .queryPoints, .queryBill, .queryCalls,
-        .queryServices, .queryPUK]
-    {
+    for query in [
+        OperationName.queryBalance, .queryPlan, .queryData, .queryPoints, .queryBill, .queryCalls,
+        .queryServices, .queryPUK,
+    ] {
         table[query] = row(.ok, [:])
     }
     table[.lossReport] = row(
@@ -103,7 +105,10 @@ struct StateOperationTableTests {
         let lastMonth = Month(year: 2026, month: 10)
         try await Fixtures.seed(
             store, subscribers: [subject],
-            usage: [UsageMonth(msisdn: Self.number, month: lastMonth, voiceUsed: 10, smsUsed: 2, dataUsedMB: 100, chargesFen: 3800)])
+            usage: [
+                UsageMonth(
+                    msisdn: Self.number, month: lastMonth, voiceUsed: 10, smsUsed: 2, dataUsedMB: 100, chargesFen: 3800)
+            ])
         let engine = try Fixtures.engine(store: store)
         let before = try await store.read { r in (try r.subscriber(Self.number), try r.pendingChanges(Self.number)) }
 

@@ -34,10 +34,11 @@ struct CSVReaderTests {
         let text = "\u{FEFF}a,b,c\r\n1,\"x, \"\"y\"\"\",3\n\n\"multi\nline\",5,6\n7,,\n"
         let (rows, unterminated) = CSVReader.rows(text)
         #expect(unterminated == nil)
-        #expect(rows == [
-            CSVRow(line: 1, fields: ["a", "b", "c"]), CSVRow(line: 2, fields: ["1", "x, \"y\"", "3"]),
-            CSVRow(line: 4, fields: ["multi\nline", "5", "6"]), CSVRow(line: 6, fields: ["7", "", ""]),
-        ])
+        #expect(
+            rows == [
+                CSVRow(line: 1, fields: ["a", "b", "c"]), CSVRow(line: 2, fields: ["1", "x, \"y\"", "3"]),
+                CSVRow(line: 4, fields: ["multi\nline", "5", "6"]), CSVRow(line: 6, fields: ["7", "", ""]),
+            ])
     }
 
     @Test func unterminatedQuote() {
@@ -55,7 +56,8 @@ struct ImportTests {
             let now = Fixtures.midNovember
             let files: [(ImportKind, String)] = [
                 (.plans, DemoData.plans), (.subscribers, DemoData.subscribers),
-                (.usage, DemoData.usage(thisMonth: Month(year: 2026, month: 11))), (.calls, DemoData.calls(before: now)),
+                (.usage, DemoData.usage(thisMonth: Month(year: 2026, month: 11))),
+                (.calls, DemoData.calls(before: now)),
             ]
             for (kind, text) in files {
                 try text.write(to: dir.appendingPathComponent("\(kind).csv"), atomically: true, encoding: .utf8)
@@ -128,25 +130,31 @@ struct ImportTests {
             #expect(summary.rejectsPath == dir.appendingPathComponent("subscribers.rejects.csv").path)
             let rejects = try String(contentsOfFile: summary.rejectsPath!, encoding: .utf8)
             let lines = rejects.split(separator: "\n").map(String.init)
-            #expect(lines[0] == "line,reason,msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password")
+            #expect(
+                lines[0]
+                    == "line,reason,msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password"
+            )
             let reasons = lines.dropFirst().map { line -> String in
                 let (rows, _) = CSVReader.rows(line)
                 return "\(rows[0].fields[0]): \(rows[0].fields[1])"
             }
-            #expect(reasons == [
-                "3: plan: unknown plan `P99`",
-                "4: status: expected one of normal, lost, arrears, suspended, closed, found `sleeping`",
-                "5: prepaid_period: required for prepaid",
-                "6: balance_fen: expected a whole number, found `lots`",
-                "7: premium: expected true or false, found `maybe`",
-                "8: contract_end: expected a date YYYY-MM-DD, found `2027-02-30`",
-                "9: password: expected six digits",
-                "10: msisdn: expected a phone number, found `12ab`",
-                "11: duplicate of line 2",
-                "12: expected 14 fields, found 4",
-            ])
+            #expect(
+                reasons == [
+                    "3: plan: unknown plan `P99`",
+                    "4: status: expected one of normal, lost, arrears, suspended, closed, found `sleeping`",
+                    "5: prepaid_period: required for prepaid",
+                    "6: balance_fen: expected a whole number, found `lots`",
+                    "7: premium: expected true or false, found `maybe`",
+                    "8: contract_end: expected a date YYYY-MM-DD, found `2027-02-30`",
+                    "9: password: expected six digits",
+                    "10: msisdn: expected a phone number, found `12ab`",
+                    "11: duplicate of line 2",
+                    "12: expected 14 fields, found 4",
+                ])
             #expect(!rejects.contains("470159") && !rejects.contains("12345,"), "passwords never reach a rejects file")
-            #expect(lines[1].hasPrefix("3,plan: unknown plan `P99`,18611110001,Li Na,normal,postpaid,,P99,100,0,gold,en,false,,false,"))
+            #expect(
+                lines[1].hasPrefix(
+                    "3,plan: unknown plan `P99`,18611110001,Li Na,normal,postpaid,,P99,100,0,gold,en,false,,false,"))
             #expect(try await store.read { try $0.subscriber("18611110011") }?.tier == .diamond)
             #expect(try await store.read { try $0.subscriber("18611110001") } == nil)
 
@@ -181,12 +189,18 @@ struct ImportTests {
 
     @Test(arguments: [
         ("", "the file is empty"),
-        ("code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale\nP1,a,b,1,1,1,1,both,true",
-            "missing column `contract_ok`"),
-        ("code,name_zh,name_en,monthly_fee,voice_minutes,sms,data_mb,payment,on_sale,contract_ok\n",
-            "unknown column `monthly_fee` for a plans file; did you mean `monthly_fee_fen`?"),
-        ("code,code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok\n",
-            "column `code` appears twice"),
+        (
+            "code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale\nP1,a,b,1,1,1,1,both,true",
+            "missing column `contract_ok`"
+        ),
+        (
+            "code,name_zh,name_en,monthly_fee,voice_minutes,sms,data_mb,payment,on_sale,contract_ok\n",
+            "unknown column `monthly_fee` for a plans file; did you mean `monthly_fee_fen`?"
+        ),
+        (
+            "code,code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok\n",
+            "column `code` appears twice"
+        ),
     ])
     func headerProblemsRefuseTheWholeFile(_ csv: String, _ message: String) async throws {
         try await withTemporaryDatabase { store, _ in
@@ -202,7 +216,8 @@ struct ImportTests {
 
     @Test func invalidUTF8RowsAreRejectedOthersKept() async throws {
         try await withTemporaryDatabase { store, _ in
-            var data = Data("code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok\n".utf8)
+            var data = Data(
+                "code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok\n".utf8)
             data.append(Data("P18,畅享,Basic,1800,100,50,1024,both,true,false\n".utf8))
             data.append(Data("P19,".utf8) + Data([0xff, 0xfe]) + Data(",Bad,1800,100,50,1024,both,true,false\n".utf8))
             let (s, rejects, _) = try await importer(store).importData(.plans, data: data, source: "plans")
@@ -215,13 +230,19 @@ struct ImportTests {
     @Test func largeFilesReportProgressAndCommitOnce() async throws {
         try await withTemporaryDatabase { store, _ in
             try await Fixtures.seed(store, subscribers: [])
-            var lines = ["msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password"]
-            for i in 0..<12_000 { lines.append("1860\(String(format: "%07d", i)),用户\(i),normal,postpaid,,P18,\(i),0,standard,zh-CN,false,,false,") }
+            var lines = [
+                "msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password"
+            ]
+            for i in 0..<12_000 {
+                lines.append(
+                    "1860\(String(format: "%07d", i)),用户\(i),normal,postpaid,,P18,\(i),0,standard,zh-CN,false,,false,")
+            }
             let calls = ProgressLog()
             let (s, _, _) = try await importer(store).importData(
-                .subscribers, data: Data(lines.joined(separator: "\n").utf8), source: "big") { done, total in
-                    calls.add(done, total)
-                }
+                .subscribers, data: Data(lines.joined(separator: "\n").utf8), source: "big"
+            ) { done, total in
+                calls.add(done, total)
+            }
             #expect(s.applied == 12_000)
             #expect(calls.values.contains { $0 == (5000, 12_000) })
             #expect(calls.values.last.map { $0 == (12_000, 12_000) } == true)
@@ -240,7 +261,8 @@ final class ProgressLog: @unchecked Sendable {
 struct DemoDataTests {
     @Test func coversEveryStatePaymentPeriodTierAndFlag() async throws {
         try await withTemporaryDatabase { store, _ in
-            let results = try await DemoData.load(with: importer(store), now: Fixtures.midNovember, calendar: LocalCalendar())
+            let results = try await DemoData.load(
+                with: importer(store), now: Fixtures.midNovember, calendar: LocalCalendar())
             #expect(results.allSatisfy { $0.1.rejected == 0 })
             let numbers = DemoData.guide.map(\.number)
             let subscribers = try await store.read { r in try numbers.compactMap { try r.subscriber($0) } }
@@ -255,7 +277,8 @@ struct DemoDataTests {
             let plans = try await store.read { try $0.plans() }
             #expect(plans.count >= 5)
             #expect(Set(plans.map(\.payment)) == Set(Plan.Eligibility.allCases))
-            #expect(plans.contains { !$0.onSale } && plans.contains { $0.contractOK } && plans.contains { !$0.contractOK })
+            #expect(
+                plans.contains { !$0.onSale } && plans.contains { $0.contractOK } && plans.contains { !$0.contractOK })
             for month in [Month(year: 2026, month: 11), Month(year: 2026, month: 10)] {
                 #expect(try await store.read { try $0.usage("18612345678", month: month) } != nil)
             }
@@ -263,7 +286,8 @@ struct DemoDataTests {
             let hasher = Fixtures.hasher()
             for entry in DemoData.guide where entry.password.allSatisfy(\.isNumber) {
                 let s = try #require(subscribers.first { $0.msisdn == entry.number })
-                #expect(try hasher.verify(Secret(entry.password), against: s.passwordHash ?? "").matches, "\(entry.number)")
+                #expect(
+                    try hasher.verify(Secret(entry.password), against: s.passwordHash ?? "").matches, "\(entry.number)")
                 #expect(PasswordRules.weakness(of: Secret(entry.password), for: entry.number) == nil)
             }
         }

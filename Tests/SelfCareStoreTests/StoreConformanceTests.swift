@@ -33,7 +33,8 @@ struct StoreConformanceTests {
     @Test(arguments: StoreKind.allCases)
     func subscriberRoundTrip(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
-            var s = Fixtures.subscriber("18612345678", payment: .prepaid, period: .recharge, plan: "K19",
+            var s = Fixtures.subscriber(
+                "18612345678", payment: .prepaid, period: .recharge, plan: "K19",
                 contractEnd: LocalDate(year: 2027, month: 6, day: 30))
             s.statusBeforeLoss = .arrears
             s.status = .lost
@@ -63,8 +64,10 @@ struct StoreConformanceTests {
                     var s = try w.subscriber("18612345678")!
                     s.status = .lost
                     try w.save(s)
-                    try w.save(PendingChange(msisdn: s.msisdn, kind: .suspend, planCode: nil,
-                        effective: LocalDate(year: 2026, month: 12, day: 1), requestedAt: Fixtures.midNovember))
+                    try w.save(
+                        PendingChange(
+                            msisdn: s.msisdn, kind: .suspend, planCode: nil,
+                            effective: LocalDate(year: 2026, month: 12, day: 1), requestedAt: Fixtures.midNovember))
                     _ = try w.append(draft(2))
                     throw Boom()
                 }
@@ -85,10 +88,21 @@ struct StoreConformanceTests {
             let dec = LocalDate(year: 2026, month: 12, day: 1)
             let jan = LocalDate(year: 2027, month: 1, day: 1)
             try await store.write { w in
-                try w.save(PendingChange(msisdn: "2", kind: .planChange, planCode: "P18", effective: jan, requestedAt: Fixtures.midNovember))
-                try w.save(PendingChange(msisdn: "1", kind: .planChange, planCode: "P18", effective: dec, requestedAt: Fixtures.midNovember))
-                try w.save(PendingChange(msisdn: "1", kind: .planChange, planCode: "P58", effective: dec, requestedAt: Fixtures.midNovember))
-                try w.save(PendingChange(msisdn: "1", kind: .suspend, planCode: nil, effective: dec, requestedAt: Fixtures.midNovember))
+                try w.save(
+                    PendingChange(
+                        msisdn: "2", kind: .planChange, planCode: "P18", effective: jan,
+                        requestedAt: Fixtures.midNovember))
+                try w.save(
+                    PendingChange(
+                        msisdn: "1", kind: .planChange, planCode: "P18", effective: dec,
+                        requestedAt: Fixtures.midNovember))
+                try w.save(
+                    PendingChange(
+                        msisdn: "1", kind: .planChange, planCode: "P58", effective: dec,
+                        requestedAt: Fixtures.midNovember))
+                try w.save(
+                    PendingChange(
+                        msisdn: "1", kind: .suspend, planCode: nil, effective: dec, requestedAt: Fixtures.midNovember))
             }
             let mine = try await store.read { try $0.pendingChanges("1") }
             #expect(mine.map(\.kind) == [.planChange, .suspend])
@@ -104,7 +118,9 @@ struct StoreConformanceTests {
     func recordsChainFilterAndExport(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             for n in 1...6 {
-                _ = try await store.write { try $0.append(draft(n, subject: n % 2 == 0 ? "18611110001" : "18612345678")) }
+                _ = try await store.write {
+                    try $0.append(draft(n, subject: n % 2 == 0 ? "18611110001" : "18612345678"))
+                }
             }
             var all: [ServiceRecord] = []
             try store.forEachRecord(matching: RecordFilter()) { all.append($0) }
@@ -123,8 +139,11 @@ struct StoreConformanceTests {
             #expect(since == [4, 5, 6])
             let line = all[0].jsonLine
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            #expect(Set(object.keys) == ["id", "time", "channel", "session", "caller", "subject", "operation", "inputs",
-                "auth", "result", "reason", "reply", "duration_ms", "prev_hash", "hash"])
+            #expect(
+                Set(object.keys) == [
+                    "id", "time", "channel", "session", "caller", "subject", "operation", "inputs",
+                    "auth", "result", "reason", "reply", "duration_ms", "prev_hash", "hash",
+                ])
             #expect(object["reply"] as? String == "余额 1.00 元")
             #expect(all[0].csvLine.hasPrefix("1,2026-11-15T02:00:01.000Z,api,s1,"))
             #expect(try store.verifyRecords().checked == 6)
@@ -148,7 +167,8 @@ struct StoreConformanceTests {
                     let number = numbers[i % numbers.count]
                     group.addTask {
                         await engine.perform(
-                            OperationRequest(operation: op, channel: .api, caller: number, arguments: args,
+                            OperationRequest(
+                                operation: op, channel: .api, caller: number, arguments: args,
                                 password: pw ? (i % 7 == 0 ? Secret("000000") : Fixtures.password) : nil))
                     }
                 }

@@ -59,7 +59,9 @@ public enum LibCrypto {
 
     /// PBKDF2-HMAC-SHA256 (RFC 8018) of `password` and `salt`.
     /// - Throws: `CryptoError` when libcrypto refuses the parameters.
-    public static func pbkdf2SHA256(password: [UInt8], salt: [UInt8], iterations: Int, length: Int) throws
+    public static func pbkdf2SHA256(
+        password: [UInt8], salt: [UInt8], iterations: Int, length: Int
+    ) throws
         -> [UInt8]
     {
         var out = [UInt8](repeating: 0, count: length)

@@ -132,7 +132,8 @@ public final class OperationEngine: Sendable {
                     attempt.values["argument"] = "new_password"
                     attempt.values["value"] = ""
                     pendingRefusal = .invalidArgument
-                    return try await finish(&attempt, verification: result, checkedHash: stored, newHash: nil,
+                    return try await finish(
+                        &attempt, verification: result, checkedHash: stored, newHash: nil,
                         pendingRefusal: pendingRefusal)
                 }
                 if !new.matches(again) {
@@ -146,7 +147,8 @@ public final class OperationEngine: Sendable {
                 }
             }
         }
-        return try await finish(&attempt, verification: verification, checkedHash: checkedHash, newHash: newHash,
+        return try await finish(
+            &attempt, verification: verification, checkedHash: checkedHash, newHash: newHash,
             pendingRefusal: pendingRefusal)
     }
 
@@ -182,7 +184,8 @@ public final class OperationEngine: Sendable {
                         attempt.values["until"] = calendar.dateTime(of: until)
                         attempt.values["remaining"] = "0"
                         try writer.save(subject)
-                        return try Self.refusal(attempt, .passwordLocked, now: now, writer: writer,
+                        return try Self.refusal(
+                            attempt, .passwordLocked, now: now, writer: writer,
                             replyKey: "refused.bad_password.locked", reason: .badPassword)
                     }
                     attempt.values["remaining"] = String(passwords.lockoutThreshold - subject.failedPasswordAttempts)
@@ -224,7 +227,8 @@ public final class OperationEngine: Sendable {
                 let record = try writer.append(
                     attempt.draft(now: now, auth: attempt.auth, result: .ok, reason: .ok, reply: reply))
                 return (
-                    OperationOutcome(result: .ok, reason: .ok, reply: reply, language: attempt.language, record: record),
+                    OperationOutcome(
+                        result: .ok, reason: .ok, reply: reply, language: attempt.language, record: record),
                     attempt
                 )
             }
@@ -250,7 +254,8 @@ public final class OperationEngine: Sendable {
             }
             logger.info("password hash upgraded", metadata: ["subject": "\(maskNumber(msisdn))"])
         } catch {
-            logger.warning("password rehash failed", metadata: ["subject": "\(maskNumber(msisdn))", "error": "\(error)"])
+            logger.warning(
+                "password rehash failed", metadata: ["subject": "\(maskNumber(msisdn))", "error": "\(error)"])
         }
     }
 
@@ -268,7 +273,8 @@ public final class OperationEngine: Sendable {
         let record = try writer.append(
             attempt.draft(now: now, auth: attempt.auth, result: .refused, reason: reason, reply: reply))
         return (
-            OperationOutcome(result: .refused, reason: reason, reply: reply, language: attempt.language, record: record),
+            OperationOutcome(
+                result: .refused, reason: reason, reply: reply, language: attempt.language, record: record),
             attempt
         )
     }
@@ -279,7 +285,8 @@ public final class OperationEngine: Sendable {
             metadata: [
                 "operation": "\(attempt.request.operation)", "channel": "\(attempt.request.channel)",
                 "caller": "\(maskNumber(attempt.caller))", "subject": "\(maskNumber(attempt.subject))",
-                "result": "\(outcome.result.rawValue)", "reason": "\(outcome.reason)", "auth": "\(attempt.auth.rawValue)",
+                "result": "\(outcome.result.rawValue)", "reason": "\(outcome.reason)",
+                "auth": "\(attempt.auth.rawValue)",
             ])
     }
 
@@ -316,7 +323,9 @@ public final class OperationEngine: Sendable {
                 let (result, reason, reply): (ResultKind, ReasonCode, String)
                 switch decision {
                 case .refuse(let code, let values):
-                    (result, reason, reply) = (.refused, code, prompts.render("notice.pending.dropped", in: language, values))
+                    (result, reason, reply) = (
+                        .refused, code, prompts.render("notice.pending.dropped", in: language, values)
+                    )
                 case .apply(let effects, let key, let values):
                     for case .saveSubscriber(let s) in effects { try writer.save(s) }
                     (result, reason, reply) = (.ok, .ok, prompts.render(key, in: language, values))

@@ -262,7 +262,9 @@ public struct BusinessRules: Sendable {
     }
 
     /// Decides what a due pending change does when its day comes.
-    public func applyDue(_ change: PendingChange, to subscriber: Subscriber, store: any StoreReader) throws
+    public func applyDue(
+        _ change: PendingChange, to subscriber: Subscriber, store: any StoreReader
+    ) throws
         -> Decision
     {
         var s = subscriber

@@ -111,9 +111,10 @@ public struct PBKDF2PasswordHasher: PasswordHasher {
     /// - Parameters:
     ///   - pepper: the server-side secret.
     ///   - iterations: the cost for new hashes; stored hashes with fewer are upgraded at the next good login.
-    public init(pepper: Pepper, iterations: Int = PBKDF2PasswordHasher.defaultIterations, saltLength: Int = 16,
-        hashLength: Int = 32)
-    {
+    public init(
+        pepper: Pepper, iterations: Int = PBKDF2PasswordHasher.defaultIterations, saltLength: Int = 16,
+        hashLength: Int = 32
+    ) {
         precondition(iterations >= 1 && saltLength >= 8 && hashLength >= 16)
         self.pepper = pepper
         self.iterations = iterations
@@ -142,7 +143,9 @@ public struct PBKDF2PasswordHasher: PasswordHasher {
     }
 
     private func derive(_ password: Secret, salt: [UInt8], iterations: Int, length: Int) throws -> [UInt8] {
-        var peppered = password.withBytes { bytes in pepper.withBytes { key in LibCrypto.hmacSHA256(key: key, data: bytes) } }
+        var peppered = password.withBytes { bytes in
+            pepper.withBytes { key in LibCrypto.hmacSHA256(key: key, data: bytes) }
+        }
         defer { LibCrypto.cleanse(&peppered) }
         return try LibCrypto.pbkdf2SHA256(password: peppered, salt: salt, iterations: iterations, length: length)
     }
@@ -172,12 +175,14 @@ public struct Pepper: Sendable, CustomStringConvertible {
     /// - Throws: `Pepper.FileError` when the file is missing, unreadable, malformed or readable by others.
     public static func load(from path: String) throws -> Pepper {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw FileError(path: path, problem: "missing; run `selfcare init` to create it, or point --pepper-file at it")
+            throw FileError(
+                path: path, problem: "missing; run `selfcare init` to create it, or point --pepper-file at it")
         }
         if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
             let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0
         {
-            throw FileError(path: path, problem: "readable by group or others (mode \(String(mode, radix: 8))); chmod 600 it")
+            throw FileError(
+                path: path, problem: "readable by group or others (mode \(String(mode, radix: 8))); chmod 600 it")
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw FileError(path: path, problem: "unreadable")
@@ -195,7 +200,9 @@ public struct Pepper: Sendable, CustomStringConvertible {
         if FileManager.default.fileExists(atPath: path) { return false }
         let bytes = try LibCrypto.randomBytes(32)
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw FileError(path: path, problem: "cannot create: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw FileError(path: path, problem: "cannot create: \(String(cString: strerror(errno)))")
+        }
         defer { close(fd) }
         let text = Array((bytes.hexString + "\n").utf8)
         let written = text.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }

@@ -1,0 +1,266 @@
+import Foundation
+import SelfCareTesting
+import Testing
+
+/// The result of running a command.
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs the built `selfcare` binary (or another program) in `directory`.
+func run(
+    _ arguments: [String], in directory: URL, stdin: String? = nil, environment: [String: String] = [:],
+    program: String? = nil
+) throws -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program ?? selfcareBinary)
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    var env = ProcessInfo.processInfo.environment
+    env["SELFCARE_PBKDF2_ITERATIONS"] = "20000"
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    let out = Pipe()
+    let err = Pipe()
+    let input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// The `selfcare` executable built beside this test bundle.
+let selfcareBinary: String = {
+    let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("selfcare").path
+    if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+    return Fixtures.repositoryRoot.appendingPathComponent(".build/debug/selfcare").path
+}()
+
+/// `sqlite3`, the shell an auditor or an attacker would use.
+let sqlite3: String? = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3", "/bin/sqlite3"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+}
+
+/// A scratch folder with the shipped prompts and an initialised demo database.
+func withDemo(_ body: (URL) throws -> Void) throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try FileManager.default.copyItem(
+        at: Fixtures.repositoryRoot.appendingPathComponent("prompts"), to: dir.appendingPathComponent("prompts"))
+    let initRun = try run(["init", "--demo"], in: dir)
+    #expect(initRun.status == 0, "\(initRun.stderr)")
+    try body(dir)
+}
+
+@Suite("selfcare command line", .serialized)
+struct CLITests {
+    @Test func initDemoThenBalanceInYuan() throws {
+        try withDemo { dir in
+            let r = try run(["op", "query.balance", "--from", "18612345678"], in: dir)
+            #expect(r.status == 0)
+            #expect(r.stdout.contains("123.45元"), "\(r.stdout)")
+            #expect(r.stdout.hasSuffix("reason: ok\n"))
+            let en = try run(["op", "query.balance", "--from", "18611110001"], in: dir)
+            #expect(en.stdout.contains("CNY 56.20"))
+            let again = try run(["init", "--demo"], in: dir)
+            #expect(again.stdout.contains("demo subscribers: applied 0, unchanged 23, rejected 0"), "\(again.stdout)")
+            #expect(try run(["records", "verify"], in: dir).status == 0)
+        }
+    }
+
+    @Test func passwordFromStandardInputAndRefusals() throws {
+        try withDemo { dir in
+            let report = try run(
+                ["op", "loss.report", "--from", "13900000000", "--subject", "18612345678"], in: dir, stdin: "258036\n")
+            #expect(report.status == 0, "\(report.stderr)")
+            #expect(report.stdout.contains("挂失成功"))
+            let again = try run(
+                ["op", "loss.report", "--from", "18612345678"], in: dir, stdin: "258036\n")
+            #expect(again.status == 3)
+            #expect(again.stdout.hasSuffix("reason: already_lost\n"))
+            #expect(again.stderr == "selfcare: loss.report: refused (already_lost)\n")
+            let wrong = try run(["op", "loss.cancel", "--from", "18612345678"], in: dir, stdin: "111111\n")
+            #expect(wrong.stdout.contains("reason: bad_password"))
+            let change = try run(
+                ["op", "password.change", "--from", "18612345678"], in: dir, stdin: "258036\n147036\n147036\n")
+            #expect(change.stdout.contains("reason: ok"), "\(change.stdout)")
+            let plan = try run(
+                ["op", "plan.change", "--from", "18611110010", "--arg", "plan=P38"], in: dir, stdin: "293571\n")
+            #expect(plan.stdout.contains("reason: contract"))
+            let records = try run(["records", "list"], in: dir)
+            for secret in ["258036", "111111", "147036", "293571"] { #expect(!records.stdout.contains(secret)) }
+            #expect(records.stdout.split(separator: "\n").count == 5)
+            #expect(try run(["records", "verify"], in: dir).stdout.hasPrefix("ok: 5 records"))
+        }
+    }
+
+    @Test func usageMistakesGetOneLineMessages() throws {
+        try withDemo { dir in
+            let arg = try run(["op", "loss.report", "--from", "18612345678", "--arg", "password=258036"], in: dir)
+            #expect(arg.status == 1)
+            #expect(arg.stderr.contains("passwords are read from standard input"))
+            let clock = try run(
+                ["op", "query.balance", "--from", "18612345678"], in: dir, environment: ["SELFCARE_NOW": "soon"])
+            #expect(clock.status == 1)
+            #expect(clock.stderr.hasPrefix("selfcare: SELFCARE_NOW: expected an ISO 8601 time"))
+            let missing = try run(["records", "verify", "--database", "nope.sqlite"], in: dir)
+            #expect(missing.status == 1)
+            #expect(missing.stderr == "selfcare: nope.sqlite: no such database; run `selfcare init` first\n")
+            let prompts = try run(["op", "query.balance", "--from", "18612345678", "--prompts", "none"], in: dir)
+            #expect(prompts.status == 1)
+            #expect(prompts.stderr.contains("none: cannot read prompts"))
+            let unknown = try run(["op", "query.weather", "--from", "18612345678"], in: dir)
+            #expect(unknown.status == 3)
+            #expect(unknown.stdout.hasSuffix("reason: unknown_command\n"))
+            #expect(try run(["records", "verify"], in: dir).status == 0)
+        }
+    }
+
+    @Test func recordsListFiltersAndFormats() throws {
+        try withDemo { dir in
+            _ = try run(
+                ["op", "query.balance", "--from", "18612345678"], in: dir,
+                environment: ["SELFCARE_NOW": "2026-11-01T08:00:00Z"])
+            _ = try run(
+                ["op", "query.points", "--from", "18611110001"], in: dir,
+                environment: ["SELFCARE_NOW": "2026-11-02T08:00:00Z"])
+            _ = try run(
+                ["op", "query.data", "--from", "18612345678"], in: dir,
+                environment: ["SELFCARE_NOW": "2026-11-03T08:00:00Z"])
+            let mine = try run(["records", "list", "--subject", "186 1234 5678"], in: dir)
+            #expect(mine.stdout.split(separator: "\n").count == 2)
+            let since = try run(["records", "list", "--since", "2026-11-02T00:00:00Z"], in: dir)
+            #expect(since.stdout.split(separator: "\n").count == 2)
+            let csv = try run(["records", "list", "--format", "csv"], in: dir)
+            let lines = csv.stdout.split(separator: "\n")
+            #expect(
+                lines.first
+                    == "id,time,channel,session,caller,subject,operation,inputs,auth,result,reason,reply,duration_ms,prev_hash,hash"
+            )
+            #expect(lines.count == 4)
+            #expect(
+                lines[1].hasPrefix(
+                    "1,2026-11-01T08:00:00.000Z,api,,18612345678,18612345678,query.balance,{},none,ok,ok,"))
+            let bad = try run(["records", "list", "--since", "yesterday"], in: dir)
+            #expect(bad.status == 1)
+        }
+    }
+
+    @Test func tamperingWithSQLite3IsCaughtAndNamed() throws {
+        let shell = try #require(sqlite3, "the sqlite3 shell is needed (Debian package sqlite3; .ci/run installs it)")
+        try withDemo { dir in
+            for i in 0..<6 {
+                _ = try run(["op", "query.balance", "--from", i % 2 == 0 ? "18612345678" : "18611110001"], in: dir)
+            }
+            #expect(try run(["records", "verify"], in: dir).status == 0)
+            let blocked = try run(
+                ["selfcare.sqlite", "UPDATE records SET reply = 'x' WHERE id = 3"], in: dir, program: shell)
+            #expect(blocked.status != 0, "the append-only trigger refuses a plain UPDATE")
+            // Change one byte of record 3's reply, as someone with the file and sqlite3 could.
+            let edit = try run(
+                [
+                    "selfcare.sqlite",
+                    "DROP TRIGGER records_no_update; UPDATE records SET reply = replace(reply, '123.45', '923.45') WHERE id = 3;",
+                ],
+                in: dir, program: shell)
+            #expect(edit.status == 0, "\(edit.stderr)")
+            let verify = try run(["records", "verify"], in: dir)
+            #expect(verify.status == 1)
+            #expect(
+                verify.stderr.hasPrefix("selfcare: records verify: record 3: hash does not match"), "\(verify.stderr)")
+        }
+    }
+
+    @Test func deletingAMiddleRecordIsCaught() throws {
+        let shell = try #require(sqlite3, "the sqlite3 shell is needed (Debian package sqlite3; .ci/run installs it)")
+        try withDemo { dir in
+            for _ in 0..<5 { _ = try run(["op", "query.points", "--from", "18612345678"], in: dir) }
+            let delete = try run(
+                ["selfcare.sqlite", "DROP TRIGGER records_no_delete; DELETE FROM records WHERE id = 3;"], in: dir,
+                program: shell)
+            #expect(delete.status == 0, "\(delete.stderr)")
+            let verify = try run(["records", "verify"], in: dir)
+            #expect(verify.status == 1)
+            #expect(
+                verify.stderr.contains("record 4: prev_hash does not match record 2's hash (record 3 missing?)"),
+                "\(verify.stderr)")
+        }
+    }
+
+    @Test func importExitsNonZeroWithCountsAndIsIdempotent() throws {
+        try withDemo { dir in
+            let csv = """
+                code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok
+                P128,尊享128元套餐,Premier 128,12800,1500,500,81920,postpaid,true,true
+                P8,,Tiny 8,800,10,10,100,both,true,false
+                P18,畅享18元套餐,Basic 18,1800,100,50,1024,both,true,false
+                """
+            try csv.write(to: dir.appendingPathComponent("plans.csv"), atomically: true, encoding: .utf8)
+            let first = try run(["import", "plans", "plans.csv"], in: dir)
+            #expect(first.status == 2)
+            #expect(first.stdout == "plans.csv: applied 1, unchanged 1, rejected 1 (see plans.rejects.csv)\n")
+            #expect(
+                first.stderr == "selfcare: plans.csv: 1 row rejected; applied 1, unchanged 1; see plans.rejects.csv\n")
+            let rejects = try String(contentsOf: dir.appendingPathComponent("plans.rejects.csv"), encoding: .utf8)
+            #expect(
+                rejects == """
+                    line,reason,code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok
+                    3,name_zh: required,P8,,Tiny 8,800,10,10,100,both,true,false
+
+                    """)
+            let second = try run(["import", "plans", "plans.csv"], in: dir)
+            #expect(second.stdout == "plans.csv: applied 0, unchanged 2, rejected 1 (see plans.rejects.csv)\n")
+            let change = try run(
+                ["op", "plan.change", "--from", "18612345678", "--arg", "plan=P128"], in: dir, stdin: "258036\n")
+            #expect(change.stdout.contains("尊享128元套餐"), "\(change.stdout)")
+            let missing = try run(["import", "plans", "none.csv"], in: dir)
+            #expect(missing.status == 1)
+            #expect(missing.stderr == "selfcare: none.csv: cannot read the file\n")
+        }
+    }
+
+    @Test func tickAppliesDueChangesWithTheInjectedClock() throws {
+        try withDemo { dir in
+            let schedule = try run(
+                ["op", "plan.change", "--from", "18612345678", "--arg", "plan=P98", "--arg", "when=next"], in: dir,
+                stdin: "258036\n", environment: ["SELFCARE_NOW": "2026-11-20T10:00:00+08:00"])
+            #expect(schedule.stdout.contains("2026-12-01"))
+            let early = try run(["tick"], in: dir, environment: ["SELFCARE_NOW": "2026-11-30T23:59:00+08:00"])
+            #expect(early.stdout == "tick: 0 pending changes handled\n")
+            let due = try run(["tick"], in: dir, environment: ["SELFCARE_NOW": "2026-12-01T00:00:00+08:00"])
+            #expect(due.stdout.contains("18612345678 plan.change ok ok"))
+            let plan = try run(["op", "query.plan", "--from", "18612345678"], in: dir)
+            #expect(plan.stdout.contains("尊享98元套餐"))
+        }
+    }
+
+    @Test func passwordSetClearsALockout() throws {
+        try withDemo { dir in
+            for _ in 0..<5 { _ = try run(["op", "query.puk", "--from", "18611110011"], in: dir, stdin: "000000\n") }
+            let locked = try run(["op", "query.puk", "--from", "18611110011"], in: dir, stdin: "304682\n")
+            #expect(locked.stdout.contains("reason: password_locked"))
+            let weak = try run(["password", "set", "18611110011"], in: dir, stdin: "123456\n")
+            #expect(weak.status == 1)
+            #expect(weak.stderr.contains("weak password (ascending_run)"))
+            let set = try run(["password", "set", "18611110011"], in: dir, stdin: "975310\n")
+            #expect(set.status == 0, "\(set.stderr)")
+            let puk = try run(["op", "query.puk", "--from", "18611110011"], in: dir, stdin: "975310\n")
+            #expect(puk.stdout.contains("33445566"))
+            let records = try run(["records", "list", "--subject", "18611110011"], in: dir)
+            #expect(records.stdout.contains("\"operation\":\"password.set\""))
+            #expect(!records.stdout.contains("975310"))
+        }
+    }
+}
