@@ -121,6 +121,12 @@ struct RulesTests {
             OperationRequest(operation: .queryBalance, channel: .sms, caller: "13700000000"))
         #expect(unknown.reason == .unknownSubscriber)
         #expect(unknown.record?.subject == "13700000000")
+        let keyed = await engine.perform(
+            OperationRequest(
+                operation: .lossReport, channel: .sms, caller: Self.number, subject: "13700000001",
+                password: Fixtures.password))
+        #expect(keyed.reason == .unknownSubscriber)
+        #expect(keyed.reply.contains("13700000001"), "the refusal names the keyed-in number: \(keyed.reply)")
         let command = await engine.perform(
             OperationRequest(operation: "query.weather", channel: .sms, caller: Self.number))
         #expect(command.reason == .unknownCommand)

@@ -93,6 +93,7 @@ public final class OperationEngine: Sendable {
                 return try await refuse(attempt, .invalidArgument)
             }
             attempt.subject = subject
+            attempt.values["number"] = subject
         }
         let subjectNumber = attempt.subject
         let callerNumber = attempt.caller
@@ -369,8 +370,6 @@ struct Attempt: Sendable {
     }
 
     func draft(now: Date, auth: AuthOutcome, result: ResultKind, reason: ReasonCode, reply: String) -> RecordDraft {
-        var values = values
-        values["number"] = subject
         return RecordDraft(
             time: now, channel: request.channel, session: request.session, caller: caller, subject: subject,
             operation: request.operation.rawValue, inputs: inputs, auth: auth, result: result, reason: reason,
