@@ -9,7 +9,7 @@ struct OpCommand: AsyncParsableCommand {
         abstract: "Run one operation directly (channel api); prints the reply, then `reason: CODE`.",
         discussion: """
             The service password is read from standard input when the operation needs one (one line; for
-            password.change three lines: old, new, new again). Arguments: month=YYYYMM (query.bill),
+            password.change three lines, or one line, holding old, new and new again). Arguments: month=YYYYMM (query.bill),
             plan=CODE and when=now|next (plan.change), when=now|next (suspend.keep).
             Exit status: 0 when the operation succeeded, 3 when it was refused, 1 on a fault.
 
@@ -54,10 +54,17 @@ struct OpCommand: AsyncParsableCommand {
                 operation: name, channel: .api, session: session, caller: from, subject: subject, arguments: values,
                 receivedAt: runtime.clock.now())
             if engine.configuration.policy.needsPassword(name) {
-                let secrets = SecretInput.read(
+                var secrets = SecretInput.read(
                     prompts: name == .passwordChange
                         ? ["Current service password: ", "New password: ", "New password again: "]
                         : ["Service password: "])
+                if name == .passwordChange, secrets.count == 1 {
+                    // One line "OLD NEW NEW", as an SMS would carry it.
+                    let parts = secrets[0].withText {
+                        $0.split(whereSeparator: \.isWhitespace).map { Secret(String($0)) }
+                    }
+                    if parts.count == 3 { secrets = parts }
+                }
                 request.password = secrets.first
                 if name == .passwordChange {
                     request.newPassword = secrets.count > 1 ? secrets[1] : nil

@@ -76,7 +76,9 @@ struct PasswordCommand: AsyncParsableCommand {
             let pepper = Pepper(bytes: try LibCrypto.randomBytes(32))
             let password = Secret("258036")
             var perIteration: [Double] = []
-            for iterations in Array(Swift.Set([50_000, 100_000, PBKDF2PasswordHasher.defaultIterations, 200_000])).sorted() {
+            for iterations in Array(Swift.Set([50_000, 100_000, PBKDF2PasswordHasher.defaultIterations, 200_000]))
+                .sorted()
+            {
                 let hasher = PBKDF2PasswordHasher(pepper: pepper, iterations: iterations)
                 let stored = try hasher.hash(password)
                 var times: [Double] = []

@@ -9,11 +9,34 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "The SQLite database file.")
     var database = "./selfcare.sqlite"
 
-    @Option(help: "The folder of grammar files.")
-    var grammars = "./grammars"
+    @Option(help: "The folder of grammar files (default: ./grammars, else the one shipped beside the executable).")
+    var grammars: String?
 
-    @Option(help: "The folder of prompt files.")
-    var prompts = "./prompts"
+    @Option(help: "The folder of prompt files (default: ./prompts, else the one shipped beside the executable).")
+    var prompts: String?
+
+    /// The prompt folder: as given, else `./prompts`, else the repository's or installation's copy.
+    var promptsDirectory: String { dataDirectory(prompts, named: "prompts") }
+
+    /// The grammar folder, found the same way.
+    var grammarsDirectory: String { dataDirectory(grammars, named: "grammars") }
+
+    /// `explicit` when given; else `./NAME` when it exists; else `NAME` found from the executable
+    /// (`.build/debug/selfcare` → the checkout's `NAME`, `bin/selfcare` → `share/selfcare/NAME`).
+    private func dataDirectory(_ explicit: String?, named name: String) -> String {
+        if let explicit { return explicit }
+        let local = "./\(name)"
+        if FileManager.default.fileExists(atPath: local) { return local }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let bin = executable.deletingLastPathComponent()
+        let candidates = [
+            bin.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(name),
+            bin.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent(name),
+            bin.deletingLastPathComponent().appendingPathComponent("share/selfcare/\(name)"),
+        ]
+        return candidates.first { FileManager.default.fileExists(atPath: $0.path) }?.path ?? local
+    }
 
     @Option(help: "The pepper file (default: beside the database, with extension .pepper; or SELFCARE_PEPPER_FILE).")
     var pepperFile: String?
@@ -133,9 +156,9 @@ struct Runtime {
 
     func prompts() throws -> PromptCatalog {
         do {
-            let catalog = try PromptCatalog.load(directory: options.prompts)
+            let catalog = try PromptCatalog.load(directory: options.promptsDirectory)
             guard !catalog.templates.isEmpty else {
-                throw CommandFailure("\(options.prompts): no *.prompts files; pass --prompts DIR")
+                throw CommandFailure("\(options.promptsDirectory): no *.prompts files; pass --prompts DIR")
             }
             return catalog
         } catch let error as CommandFailure {
@@ -144,7 +167,7 @@ struct Runtime {
             throw CommandFailure("\(error)")
         } catch {
             throw CommandFailure(
-                "\(options.prompts): cannot read prompts (\(error.localizedDescription)); pass --prompts DIR")
+                "\(options.promptsDirectory): cannot read prompts (\(error.localizedDescription)); pass --prompts DIR")
         }
     }
 

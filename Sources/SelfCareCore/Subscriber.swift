@@ -67,6 +67,19 @@ public struct Language: RawRepresentable, Hashable, Sendable, Codable, CustomStr
     public static let chinese = Language(rawValue: "zh-CN")
     /// English.
     public static let english = Language(rawValue: "en")
+    /// Reads a language tag leniently: `zh-CN`, `zh`, `zh_cn`, `zh-Hans` → Chinese; `en`, `en-US`, `EN` → English.
+    /// Returns nil for anything else.
+    public init?(parsing text: String) {
+        let tag = text.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(of: "_", with: "-")
+        if tag == "zh" || tag.hasPrefix("zh-") || tag == "中文" {
+            self = .chinese
+        } else if tag == "en" || tag.hasPrefix("en-") || tag == "english" {
+            self = .english
+        } else {
+            return nil
+        }
+    }
+
     /// The languages the prompts ship in.
     public static let supported: [Language] = [.chinese, .english]
 }

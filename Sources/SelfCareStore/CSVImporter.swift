@@ -322,18 +322,19 @@ public struct CSVImporter: Sendable {
                 if payment == .prepaid {
                     guard !periodText.isEmpty else { throw RowProblem(message: "prepaid_period: required for prepaid") }
                     period = try row.oneOf("prepaid_period", PrepaidPeriod.self)
-                } else if !periodText.isEmpty {
-                    throw RowProblem(message: "prepaid_period: only for prepaid accounts")
-                }
+                }  // A period given for a postpaid account means nothing and is ignored.
                 let languageText = row.raw("language")
-                let language = languageText.isEmpty ? Language.chinese : Language(rawValue: languageText)
-                guard Language.supported.contains(language) else {
-                    throw RowProblem(message: "language: expected zh-CN or en, found `\(languageText)`")
+                guard let language = languageText.isEmpty ? Language.chinese : Language(parsing: languageText) else {
+                    throw RowProblem(message: "language: expected zh-CN or en, found `\(languageText.prefix(40))`")
                 }
                 let contractText = row.raw("contract_end")
                 var contract: LocalDate? = nil
                 if !contractText.isEmpty {
-                    guard let d = LocalDate(iso: contractText) else {
+                    // A date-time (`2027-06-30T23:59:59+08:00`) counts by its date.
+                    let dateText =
+                        contractText.count > 10 && contractText.dropFirst(10).first == "T"
+                        ? String(contractText.prefix(10)) : contractText
+                    guard let d = LocalDate(iso: dateText) else {
                         throw RowProblem(message: "contract_end: expected a date YYYY-MM-DD, found `\(contractText)`")
                     }
                     contract = d
@@ -356,8 +357,8 @@ public struct CSVImporter: Sendable {
                 return .success(.subscriber(subscriber, password: password))
             case .usage:
                 let monthText = try row.text("month")
-                guard let month = Month(monthText), monthText.count == 7 else {
-                    throw RowProblem(message: "month: expected YYYY-MM, found `\(monthText)`")
+                guard let month = Month(monthText) else {
+                    throw RowProblem(message: "month: expected YYYY-MM, found `\(monthText.prefix(40))`")
                 }
                 return .success(
                     .usage(

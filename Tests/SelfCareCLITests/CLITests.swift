@@ -96,13 +96,21 @@ struct CLITests {
             let change = try run(
                 ["op", "password.change", "--from", "18612345678"], in: dir, stdin: "258036\n147036\n147036\n")
             #expect(change.stdout.contains("reason: ok"), "\(change.stdout)")
+            let oneLine = try run(
+                ["op", "password.change", "--from", "18612345678"], in: dir, stdin: "147036 258036 258036\n")
+            #expect(oneLine.stdout.contains("reason: ok"), "\(oneLine.stdout)")
+            let mismatch = try run(
+                ["op", "password.change", "--from", "18612345678"], in: dir, stdin: "258036\n147036\n147037\n")
+            #expect(mismatch.stdout.contains("reason: password_mismatch"))
             let plan = try run(
                 ["op", "plan.change", "--from", "18611110010", "--arg", "plan=P38"], in: dir, stdin: "293571\n")
             #expect(plan.stdout.contains("reason: contract"))
             let records = try run(["records", "list"], in: dir)
-            for secret in ["258036", "111111", "147036", "293571"] { #expect(!records.stdout.contains(secret)) }
-            #expect(records.stdout.split(separator: "\n").count == 5)
-            #expect(try run(["records", "verify"], in: dir).stdout.hasPrefix("ok: 5 records"))
+            for secret in ["258036", "111111", "147036", "147037", "293571"] {
+                #expect(!records.stdout.contains(secret))
+            }
+            #expect(records.stdout.split(separator: "\n").count == 7)
+            #expect(try run(["records", "verify"], in: dir).stdout.hasPrefix("ok: 7 records"))
         }
     }
 

@@ -168,6 +168,27 @@ struct ImportTests {
         }
     }
 
+    @Test func lenientWhereNothingIsAmbiguous() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let imp = importer(store)
+            _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
+            let csv = """
+                msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password
+                +8618612345678,张伟,NORMAL,Postpaid,valid,p18,100,0,VIP,zh_cn,TRUE,2027-06-30T23:59:59+08:00,False,
+                18611110001,Li Na,normal,postpaid,,P18,100,0,gold,en-US,false,,false,
+                18611110002,Li Lei,normal,postpaid,,P18,100,0,gold,fr,false,,false,
+                """
+            let (s, rejects, _) = try await imp.importData(.subscribers, data: Data(csv.utf8), source: "subs")
+            #expect(s.applied == 2)
+            #expect(rejects.map(\.reason) == ["language: expected zh-CN or en, found `fr`"])
+            let zhang = try #require(try await store.read { try $0.subscriber("18612345678") })
+            #expect(zhang.status == .normal && zhang.payment == .postpaid && zhang.prepaidPeriod == nil)
+            #expect(zhang.planCode == "P18" && zhang.tier == .vip && zhang.language == .chinese && zhang.premium)
+            #expect(zhang.contractEnd == LocalDate(year: 2027, month: 6, day: 30))
+            #expect(try await store.read { try $0.subscriber("18611110001") }?.language == .english)
+        }
+    }
+
     @Test func usageNeedsAKnownSubscriberAndAMonth() async throws {
         try await withTemporaryDatabase { store, _ in
             let imp = importer(store)
