@@ -26,14 +26,19 @@ struct ImportCommand: AsyncParsableCommand {
         LoggingSetup.once
         try await reportingFailures {
             let runtime = try Runtime(global)
-            let needsHasher = kind == .subscribers && (try? Pepper.load(from: global.pepperPath)) != nil
-            let importer = try runtime.importer(withHasher: needsHasher)
+            var importer = try runtime.importer(withHasher: false)
+            if kind == .subscribers {
+                // Only a file that carries passwords needs the pepper; say why it is unusable if it is.
+                do { importer = try runtime.importer(withHasher: true) } catch {
+                    importer.missingHasherReason = "\(error)"
+                }
+            }
             let name = (file as NSString).lastPathComponent
             let interactive = isatty(STDERR_FILENO) == 1
             let summary: ImportSummary
             do {
                 summary = try await importer.importFile(kind, path: file) { done, total in
-                    guard total >= 5000 else { return }
+                    guard total >= 5000, done > 0 else { return }
                     let line = "\(name): \(done)/\(total) rows"
                     if interactive {
                         FileHandle.standardError.write(Data(("\r" + line + (done == total ? "\n" : "")).utf8))

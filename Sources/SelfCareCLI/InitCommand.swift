@@ -17,6 +17,7 @@ struct InitCommand: AsyncParsableCommand {
         LoggingSetup.once
         try await reportingFailures {
             let created = try Pepper.createIfMissing(at: global.pepperPath)
+            _ = try Pepper.load(from: global.pepperPath)  // refuses a malformed or group-readable pepper
             let runtime = try Runtime(global)
             print("database \(global.database): ready")
             print(

@@ -48,8 +48,8 @@ struct OpCommand: AsyncParsableCommand {
                 values[key] = String(argument[argument.index(after: eq)...])
             }
             let runtime = try Runtime(global)
-            let engine = try runtime.engine()
             let name = OperationName(operation)
+            let engine = try runtime.engine(needsPasswords: OperationPolicy().needsPassword(name))
             var request = OperationRequest(
                 operation: name, channel: .api, session: session, caller: from, subject: subject, arguments: values,
                 receivedAt: runtime.clock.now())
@@ -63,7 +63,7 @@ struct OpCommand: AsyncParsableCommand {
                     let parts = secrets[0].withText {
                         $0.split(whereSeparator: \.isWhitespace).map { Secret(String($0)) }
                     }
-                    if parts.count == 3 { secrets = parts }
+                    if parts.count > 1 { secrets = parts }
                 }
                 request.password = secrets.first
                 if name == .passwordChange {

@@ -171,9 +171,17 @@ struct Runtime {
         }
     }
 
-    func engine() throws -> OperationEngine {
-        OperationEngine(
-            store: store, hasher: try hasher(), prompts: try prompts(), configuration: configuration, clock: clock,
+    /// The operations engine. With `needsPasswords` false a missing or unsafe pepper does not stop
+    /// password-free work (queries, `tick`); an attempt that does need a hash then fails with the pepper's message.
+    func engine(needsPasswords: Bool = true) throws -> OperationEngine {
+        let hasher: any PasswordHasher
+        if needsPasswords {
+            hasher = try self.hasher()
+        } else {
+            do { hasher = try self.hasher() } catch { hasher = UnavailablePasswordHasher(reason: "\(error)") }
+        }
+        return OperationEngine(
+            store: store, hasher: hasher, prompts: try prompts(), configuration: configuration, clock: clock,
             logger: Logger(label: "selfcare"))
     }
 
@@ -182,6 +190,15 @@ struct Runtime {
         return CSVImporter(
             store: store, hasher: hasher,
             pool: hasher == nil ? nil : BlockingWorkPool(threads: configuration.passwords.hashingConcurrency))
+    }
+}
+
+/// Stands in for the hasher when the pepper cannot be loaded: every call fails with the reason.
+struct UnavailablePasswordHasher: PasswordHasher {
+    let reason: String
+    func hash(_ password: Secret) throws -> String { throw CommandFailure(reason) }
+    func verify(_ password: Secret, against stored: String) throws -> PasswordVerification {
+        throw CommandFailure(reason)
     }
 }
 

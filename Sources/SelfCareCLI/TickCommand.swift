@@ -12,7 +12,7 @@ struct TickCommand: AsyncParsableCommand {
         LoggingSetup.once
         try await reportingFailures {
             let runtime = try Runtime(global)
-            let engine = try runtime.engine()
+            let engine = try runtime.engine(needsPasswords: false)
             let records = try await engine.applyDueChanges()
             for record in records {
                 print("\(record.subject) \(record.operation) \(record.result) \(record.reason) (record \(record.id))")

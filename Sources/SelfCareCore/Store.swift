@@ -26,8 +26,8 @@ public protocol StoreWriter: StoreReader {
     func save(_ usage: UsageMonth) throws
     /// Adds or replaces one call of the detail list (import).
     func save(_ call: CallDetail) throws
-    /// Every call of `msisdn`, newest first (import comparison).
-    func calls(_ msisdn: String) throws -> [CallDetail]
+    /// The call of `msisdn` that started at `startedAt` with `peer`, if stored (import comparison).
+    func call(msisdn: String, startedAt: Date, peer: String) throws -> CallDetail?
     /// Chains `draft` after the last record and appends it.
     func append(_ draft: RecordDraft) throws -> ServiceRecord
 }

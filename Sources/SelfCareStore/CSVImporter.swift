@@ -70,6 +70,8 @@ public struct CSVImporter: Sendable {
     /// Hashes the `password` column of subscriber files; nil refuses rows that carry a password.
     public let hasher: (any PasswordHasher)?
     public let pool: BlockingWorkPool?
+    /// Why there is no hasher, for the message when a file carries passwords anyway.
+    public var missingHasherReason = "no pepper to hash them with"
 
     public init(store: any ServiceStore, hasher: (any PasswordHasher)?, pool: BlockingWorkPool?) {
         self.store = store
@@ -124,48 +126,45 @@ public struct CSVImporter: Sendable {
         for (i, name) in header.enumerated() { columns[name] = i }
         let passwordColumn = columns["password"]
 
+        // Shape checks, then parsing, then duplicates by the parsed key: a bad first row never hides a
+        // later good row with the same key.
         var rejects: [RejectedRow] = []
-        var candidates: [(line: Int, fields: [String])] = []
+        var parsed: [(line: Int, item: ImportItem, blanked: [String])] = []
         var seenKeys: [String: Int] = [:]
         for row in allRows.dropFirst() {
             var blanked = row.fields
             if let p = passwordColumn, p < blanked.count, !blanked[p].isEmpty { blanked[p] = "" }
+            func reject(_ reason: String) {
+                rejects.append(RejectedRow(line: row.line, reason: reason, fields: blanked))
+            }
             if row.line == unterminated {
-                rejects.append(RejectedRow(line: row.line, reason: "unterminated quoted field", fields: blanked))
+                reject("unterminated quoted field")
                 continue
             }
             guard row.fields.count == header.count else {
-                rejects.append(
-                    RejectedRow(
-                        line: row.line, reason: "expected \(header.count) fields, found \(row.fields.count)",
-                        fields: blanked))
+                reject("expected \(header.count) fields, found \(row.fields.count)")
                 continue
             }
             if row.fields.contains(where: { $0.unicodeScalars.contains("\u{FFFD}") }) {
-                rejects.append(RejectedRow(line: row.line, reason: "invalid UTF-8", fields: blanked))
+                reject("invalid UTF-8")
                 continue
             }
-            let key = rowKey(kind, row.fields, columns)
-            if let first = seenKeys[key] {
-                rejects.append(RejectedRow(line: row.line, reason: "duplicate of line \(first)", fields: blanked))
-                continue
-            }
-            seenKeys[key] = row.line
-            candidates.append((row.line, row.fields))
-        }
-        let total = candidates.count
-
-        // Parse every row (pure), then hash passwords off the transaction, then apply in one transaction.
-        var parsed: [(line: Int, item: ImportItem, blanked: [String])] = []
-        for (line, fields) in candidates {
-            var blanked = fields
-            if let p = passwordColumn, !blanked[p].isEmpty { blanked[p] = "" }
-            switch Self.parse(kind, fields, columns) {
-            case .success(let item): parsed.append((line, item, blanked))
+            switch Self.parse(kind, row.fields, columns) {
             case .failure(let problem):
-                rejects.append(RejectedRow(line: line, reason: problem.message, fields: blanked))
+                reject(problem.message)
+            case .success(let item):
+                let key = item.key
+                if let first = seenKeys[key] {
+                    reject("duplicate of line \(first)")
+                    continue
+                }
+                seenKeys[key] = row.line
+                parsed.append((row.line, item, blanked))
             }
         }
+        let total = parsed.count
+
+        // Hash passwords off the transaction, then apply everything in one transaction.
         parsed = try await resolvePasswords(parsed, rejects: &rejects, source: source, progress: progress, total: total)
 
         let toApply = parsed
@@ -213,17 +212,6 @@ public struct CSVImporter: Sendable {
         }
     }
 
-    private func rowKey(_ kind: ImportKind, _ fields: [String], _ columns: [String: Int]) -> String {
-        func f(_ name: String) -> String { fields[columns[name]!].trimmingCharacters(in: .whitespaces) }
-        switch kind {
-        case .plans: return f("code").uppercased()
-        case .subscribers: return normalizeNumber(f("msisdn")) ?? f("msisdn")
-        case .usage:
-            return (normalizeNumber(f("msisdn")) ?? f("msisdn")) + "|" + (Month(f("month"))?.description ?? f("month"))
-        case .calls: return (normalizeNumber(f("msisdn")) ?? f("msisdn")) + "|" + f("started_at") + "|" + f("peer")
-        }
-    }
-
     /// Verifies each row's password against the stored hash (unchanged when it matches) or hashes it anew,
     /// on the hashing pool, a few at a time.
     private func resolvePasswords(
@@ -236,7 +224,7 @@ public struct CSVImporter: Sendable {
         }
         guard !withPassword.isEmpty else { return parsed }
         guard let hasher, let pool else {
-            throw ImportFileError(path: source, message: "passwords in the file, but no pepper to hash them with")
+            throw ImportFileError(path: source, message: "passwords in the file, but \(missingHasherReason)")
         }
         let numbers = withPassword.map { i -> String in
             if case .subscriber(let s, _) = parsed[i].item { return s.msisdn }
@@ -288,6 +276,16 @@ public struct CSVImporter: Sendable {
         case subscriber(Subscriber, password: Secret?)
         case usage(UsageMonth)
         case call(CallDetail)
+
+        /// What makes two rows the same row: the table's primary key, normalised.
+        var key: String {
+            switch self {
+            case .plan(let p): p.code
+            case .subscriber(let s, _): s.msisdn
+            case .usage(let u): "\(u.msisdn)|\(u.month)"
+            case .call(let c): "\(c.msisdn)|\(ISOTime.format(c.startedAt))|\(c.peer)"
+            }
+        }
     }
 
     enum Applied { case applied, unchanged, rejected(String) }
@@ -372,7 +370,7 @@ public struct CSVImporter: Sendable {
                 guard let started = ISOTime.parse(startedText), startedText.contains("T") else {
                     throw RowProblem(message: "started_at: expected an ISO 8601 time, found `\(startedText)`")
                 }
-                let direction = try row.text("direction")
+                let direction = try row.text("direction").lowercased()
                 guard direction == "in" || direction == "out" else {
                     throw RowProblem(message: "direction: expected in or out, found `\(direction)`")
                 }
@@ -407,6 +405,8 @@ public struct CSVImporter: Sendable {
                 s.failedPasswordAttempts = existing.failedPasswordAttempts
                 s.passwordLockedUntil = existing.passwordLockedUntil
                 if s.passwordHash == nil { s.passwordHash = existing.passwordHash }
+                // An absent or empty PUK column keeps the PUK an earlier file supplied.
+                if s.puk == nil { s.puk = existing.puk }
                 if s.status == existing.status {
                     s.statusBeforeLoss = existing.statusBeforeLoss
                 } else if s.status == .lost {
@@ -427,7 +427,9 @@ public struct CSVImporter: Sendable {
             guard try writer.subscriber(call.msisdn) != nil else {
                 return .rejected("msisdn: unknown subscriber \(call.msisdn)")
             }
-            if try writer.calls(call.msisdn).contains(call) { return .unchanged }
+            if try writer.call(msisdn: call.msisdn, startedAt: call.startedAt, peer: call.peer) == call {
+                return .unchanged
+            }
             try writer.save(call)
             return .applied
         }

@@ -91,13 +91,15 @@ public enum DemoData {
         return lines.joined(separator: "\n")
     }
 
-    /// A few recent calls for the first subscribers.
+    /// A few recent calls for the first subscribers, before the start of `now`'s UTC day, so loading
+    /// the demo again the same day changes nothing.
     public static func calls(before now: Date) -> String {
+        let dayStart = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
         var lines = ["msisdn,started_at,peer,direction,duration_s,charge_fen"]
         let peers = ["13800138000", "13912345678", "18600001111", "02088886666", "15011112222", "057112345678"]
         for (n, number) in subscriberNumbers.prefix(4).enumerated() {
             for i in 0..<6 {
-                let at = now.addingTimeInterval(-Double((i + 1) * 9_000 + n * 600)).timeIntervalSince1970.rounded()
+                let at = dayStart.addingTimeInterval(-Double((i + 1) * 9_000 + n * 600)).timeIntervalSince1970.rounded()
                 let time = ISOTime.format(Date(timeIntervalSince1970: at)).replacingOccurrences(of: ".000Z", with: "Z")
                 lines.append(
                     "\(number),\(time),\(peers[(i + n) % peers.count]),\(i % 3 == 1 ? "in" : "out"),\(37 + i * 83 % 600),\(i % 3 == 1 ? 0 : 10 + i * 10)"

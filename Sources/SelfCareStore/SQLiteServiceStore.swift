@@ -111,12 +111,21 @@ struct SQLiteAccess: StoreWriter {
         try Row.fetchAll(
             db, sql: "SELECT * FROM calls WHERE msisdn = ? ORDER BY started_at DESC LIMIT ?",
             arguments: [msisdn, limit]
-        ).map { row in
-            CallDetail(
-                msisdn: row["msisdn"], startedAt: ISOTime.parse(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
-                peer: row["peer"], outgoing: (row["direction"] as String) == "out", durationSeconds: row["duration_s"],
-                chargeFen: row["charge_fen"])
-        }
+        ).map(Self.call)
+    }
+
+    func call(msisdn: String, startedAt: Date, peer: String) throws -> CallDetail? {
+        try Row.fetchOne(
+            db, sql: "SELECT * FROM calls WHERE msisdn = ? AND started_at = ? AND peer = ?",
+            arguments: [msisdn, ISOTime.format(startedAt), peer]
+        ).map(Self.call)
+    }
+
+    static func call(_ row: Row) -> CallDetail {
+        CallDetail(
+            msisdn: row["msisdn"], startedAt: ISOTime.parse(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
+            peer: row["peer"], outgoing: (row["direction"] as String) == "out", durationSeconds: row["duration_s"],
+            chargeFen: row["charge_fen"])
     }
 
     func pendingChanges(_ msisdn: String) throws -> [PendingChange] {
@@ -208,8 +217,6 @@ struct SQLiteAccess: StoreWriter {
                 call.durationSeconds, call.chargeFen,
             ])
     }
-
-    func calls(_ msisdn: String) throws -> [CallDetail] { try recentCalls(msisdn, limit: Int(Int32.max)) }
 
     func append(_ draft: RecordDraft) throws -> ServiceRecord {
         let head = try Row.fetchOne(db, sql: "SELECT last_id, last_hash FROM record_chain WHERE id = 1")

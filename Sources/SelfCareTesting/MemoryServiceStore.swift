@@ -52,6 +52,16 @@ public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
         }
     }
 
+    /// Changes a stored subscriber at once, outside any transaction (a test's concurrent writer).
+    public func modifySubscriber(_ msisdn: String, _ change: (inout Subscriber) -> Void) {
+        lock.withLock {
+            if var s = state.subscribers[msisdn] {
+                change(&s)
+                state.subscribers[msisdn] = s
+            }
+        }
+    }
+
     /// Deletes the record with `id` (a test's tampering).
     public func delete(recordID id: Int64) {
         lock.withLock { state.records.removeAll { $0.id == id } }
@@ -77,7 +87,9 @@ final class MemoryAccess: StoreWriter {
     func recentCalls(_ msisdn: String, limit: Int) throws -> [CallDetail] {
         Array((state.calls[msisdn] ?? []).sorted { $0.startedAt > $1.startedAt }.prefix(limit))
     }
-    func calls(_ msisdn: String) throws -> [CallDetail] { try recentCalls(msisdn, limit: .max) }
+    func call(msisdn: String, startedAt: Date, peer: String) throws -> CallDetail? {
+        state.calls[msisdn]?.first { $0.startedAt == startedAt && $0.peer == peer }
+    }
     func pendingChanges(_ msisdn: String) throws -> [PendingChange] {
         state.pending.values.filter { $0.msisdn == msisdn }.sorted { $0.kind.rawValue < $1.kind.rawValue }
     }

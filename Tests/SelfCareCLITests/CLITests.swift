@@ -272,3 +272,29 @@ struct CLITests {
         }
     }
 }
+
+@Suite("selfcare command line: the pepper", .serialized)
+struct PepperCLITests {
+    @Test func anUnsafePepperStopsPasswordWorkOnlyAndSaysWhy() throws {
+        try withDemo { dir in
+            let pepper = dir.appendingPathComponent("selfcare.pepper").path
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: pepper)
+            let query = try run(["op", "query.balance", "--from", "18612345678"], in: dir)
+            #expect(query.status == 0, "password-free queries still work: \(query.stderr)")
+            let report = try run(["op", "loss.report", "--from", "18612345678"], in: dir, stdin: "258036\n")
+            #expect(report.status == 1)
+            #expect(report.stderr.contains("readable by group or others"), "\(report.stderr)")
+            let csv = """
+                msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password
+                18612345678,张伟,normal,postpaid,,P58,12345,3200,gold,zh-CN,false,,false,147036
+                """
+            try csv.write(to: dir.appendingPathComponent("subs.csv"), atomically: true, encoding: .utf8)
+            let imp = try run(["import", "subscribers", "subs.csv"], in: dir)
+            #expect(imp.status == 1)
+            #expect(imp.stderr.contains("passwords in the file, but pepper file"), "\(imp.stderr)")
+            let reinit = try run(["init"], in: dir)
+            #expect(reinit.status == 1)
+            #expect(reinit.stderr.contains("chmod 600"))
+        }
+    }
+}

@@ -315,6 +315,42 @@ struct PasswordEngineTests {
         #expect(await attempt(engine, "258036").reason == .ok)
     }
 
+    /// A hasher that, on its first check, lets another writer replace the stored hash (as a concurrent
+    /// rehash or `password set` would) before answering.
+    final class RacingHasher: PasswordHasher, @unchecked Sendable {
+        let inner = Fixtures.hasher()
+        let store: MemoryServiceStore
+        let lock = NSLock()
+        var raced = false
+        init(store: MemoryServiceStore) { self.store = store }
+        func hash(_ password: Secret) throws -> String { try inner.hash(password) }
+        func verify(_ password: Secret, against stored: String) throws -> PasswordVerification {
+            let first = lock.withLock { () -> Bool in
+                defer { raced = true }
+                return !raced
+            }
+            if first {
+                let fresh = try inner.hash(Fixtures.password)
+                store.modifySubscriber(PasswordEngineTests.number) { $0.passwordHash = fresh }
+            }
+            return try inner.verify(password, against: stored)
+        }
+    }
+
+    @Test func aHashReplacedDuringTheCheckIsCheckedAgainNotCountedAsAFailure() async throws {
+        let store = MemoryServiceStore()
+        try await Fixtures.seed(store, subscribers: [Fixtures.subscriber(Self.number)])
+        let hasher = RacingHasher(store: store)
+        let engine = try Fixtures.engine(store: store, hasher: hasher)
+        let o = await attempt(engine, "258036")
+        #expect(o.reason == .ok)
+        #expect(hasher.raced)
+        #expect(try await store.read { try $0.subscriber(Self.number) }?.failedPasswordAttempts == 0)
+        var records = 0
+        try store.forEachRecord(matching: RecordFilter()) { _ in records += 1 }
+        #expect(records == 1, "one attempt, one record, even when checked twice")
+    }
+
     @Test func passwordChangeRefusals() async throws {
         let (_, engine) = try await setUp(clock: ManualTimeSource(Fixtures.midNovember))
         func change(_ old: String, _ new: String, _ again: String) async -> OperationOutcome {

@@ -217,7 +217,11 @@ struct PendingChangeTests {
         #expect(pending.first?.effective == LocalDate(year: 2026, month: 12, day: 1))
         #expect(try await store.read { try $0.subscriber(Self.number) }?.planCode == "P38", "nothing changes now")
         #expect(await op(.queryPlan).reply.contains("畅享58元套餐"))
-        #expect(await op(.queryServices).reply.contains("2026-12-01"))
+        #expect(await op(.queryServices).reply.contains("2026-12-01起变更为畅享58元套餐"))
+        #expect(await op(.suspendKeep, ["when": "next"]).reason == .ok)
+        let services = await op(.queryServices)
+        #expect(services.reply.contains("2026-12-01起停机保号"), "\(services.reply)")
+        #expect(!services.reply.contains("suspend.keep"), "no raw operation names in replies")
         let cancelled = await op(.planCancel)
         #expect(cancelled.reason == .ok)
         #expect(try await store.read { try $0.pendingChanges(Self.number) }.isEmpty)
@@ -253,6 +257,33 @@ struct PendingChangeTests {
                 .isEmpty)
         #expect(try await engine.applyDueChanges().isEmpty, "applied once")
         #expect(try store.verifyRecords().firstBreak == nil)
+    }
+
+    @Test func duePlanChangeAppliesDuringALossButNotToAWithdrawnPlan() async throws {
+        let store = MemoryServiceStore()
+        try await Fixtures.seed(
+            store, subscribers: [Fixtures.subscriber(Self.number), Fixtures.subscriber("18611110001")])
+        let clock = ManualTimeSource(Fixtures.midNovember)
+        let engine = try Fixtures.engine(store: store, clock: clock)
+        for (number, plan) in [(Self.number, "P18"), ("18611110001", "P58")] {
+            let r = OperationRequest(
+                operation: .planChange, channel: .api, caller: number, arguments: ["plan": plan, "when": "next"],
+                password: Fixtures.password)
+            #expect(await engine.perform(r).reason == .ok)
+        }
+        let report = OperationRequest(
+            operation: .lossReport, channel: .api, caller: Self.number, password: Fixtures.password)
+        #expect(await engine.perform(report).reason == .ok)
+        try await store.write { w in
+            var p = try w.plan("P58")!
+            p.onSale = false
+            try w.save(p)
+        }
+        clock.set(ISOTime.parse("2026-12-01T09:00:00+08:00")!)
+        let records = try await engine.applyDueChanges()
+        #expect(records.map(\.reason) == ["plan_not_eligible", "ok"], "due changes go in number order")
+        #expect(try await store.read { try $0.subscriber(Self.number) }?.planCode == "P18")
+        #expect(try await store.read { try $0.subscriber("18611110001") }?.planCode == "P38")
     }
 
     @Test func dueChangeForAnAccountNoLongerAllowedIsDroppedWithARecord() async throws {

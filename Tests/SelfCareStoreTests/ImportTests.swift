@@ -314,3 +314,59 @@ struct DemoDataTests {
         }
     }
 }
+
+@Suite("Import edge cases")
+struct ImportEdgeTests {
+    @Test func aBadFirstRowDoesNotHideALaterGoodRowWithTheSameKey() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let csv = """
+                code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok
+                P18,畅享18元套餐,Basic 18,lots,100,50,1024,both,true,false
+                P18,畅享18元套餐,Basic 18,1800,100,50,1024,both,true,false
+                p18,畅享18元套餐,Basic 18,1800,100,50,1024,both,true,false
+                """
+            let (s, rejects, _) = try await importer(store).importData(.plans, data: Data(csv.utf8), source: "plans")
+            #expect(s.applied == 1)
+            #expect(
+                rejects.map(\.reason) == [
+                    "monthly_fee_fen: expected a whole number, found `lots`", "duplicate of line 3",
+                ])
+        }
+    }
+
+    @Test func aFileWithoutPUKKeepsThePUKs() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let imp = importer(store)
+            _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
+            let header =
+                "msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password"
+            let withPUK = header + ",puk\n18612345678,张伟,normal,postpaid,,P18,100,0,gold,zh-CN,false,,false,,87654321\n"
+            _ = try await imp.importData(.subscribers, data: Data(withPUK.utf8), source: "a")
+            let without = header + "\n18612345678,张伟,normal,postpaid,,P18,200,0,gold,zh-CN,false,,false,\n"
+            let (s, _, _) = try await imp.importData(.subscribers, data: Data(without.utf8), source: "b")
+            #expect(s.applied == 1)
+            let z = try #require(try await store.read { try $0.subscriber("18612345678") })
+            #expect(z.balanceFen == 200 && z.puk == "87654321")
+        }
+    }
+
+    @Test func callsMatchByInstantWhateverTheSpellingAndScaleLinearly() async throws {
+        try await withTemporaryDatabase { store, _ in
+            try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
+            var lines = ["msisdn,started_at,peer,direction,duration_s,charge_fen"]
+            let start = ISOTime.parse("2026-11-01T00:00:00Z")!
+            for i in 0..<3000 {
+                let t = ISOTime.format(start.addingTimeInterval(Double(i) * 60))
+                lines.append("18612345678,\(t),13800138000,\(i % 2 == 0 ? "OUT" : "in"),60,10")
+            }
+            lines.append("18612345678,2026-11-01T08:00:00+08:00,13800138000,out,60,10")
+            let (s, rejects, _) = try await importer(store).importData(
+                .calls, data: Data(lines.joined(separator: "\n").utf8), source: "calls")
+            #expect(s.applied == 3000)
+            #expect(rejects.map(\.reason) == ["duplicate of line 2"], "the same instant written another way")
+            let again = try await importer(store).importData(
+                .calls, data: Data(lines.joined(separator: "\n").utf8), source: "calls")
+            #expect(again.0.unchanged == 3000)
+        }
+    }
+}

@@ -59,7 +59,13 @@ public final class OperationEngine: Sendable {
         let prompts = promptBox.value
         var attempt = Attempt(request: request, started: started, prompts: prompts)
         do {
-            let outcome = try await run(&attempt)
+            let outcome: OperationOutcome
+            do {
+                outcome = try await run(&attempt)
+            } catch is StalePasswordHash {
+                attempt = Attempt(request: request, started: started, prompts: prompts)
+                outcome = try await run(&attempt)
+            }
             log(outcome, attempt)
             return outcome
         } catch {
@@ -175,7 +181,11 @@ public final class OperationEngine: Sendable {
                     attempt.values["until"] = calendar.dateTime(of: until)
                     return try Self.refusal(attempt, .passwordLocked, now: now, writer: writer)
                 }
-                if !verification.matches || subject.passwordHash != checkedHash {
+                if subject.passwordHash != checkedHash {
+                    // Changed while this attempt was hashing (a rehash, `password set`): check again.
+                    throw StalePasswordHash()
+                }
+                if !verification.matches {
                     attempt.auth = .failed
                     subject.failedPasswordAttempts += 1
                     if subject.failedPasswordAttempts >= passwords.lockoutThreshold {
@@ -205,7 +215,7 @@ public final class OperationEngine: Sendable {
             }
             let decision = try rules.decide(
                 attempt.request.operation, for: subject, arguments: attempt.request.arguments,
-                language: attempt.language, now: now, store: writer)
+                language: attempt.language, prompts: attempt.prompts, now: now, store: writer)
             switch decision {
             case .refuse(let reason, let values):
                 attempt.values.merge(values) { $1 }
@@ -225,8 +235,11 @@ public final class OperationEngine: Sendable {
                     try writer.save(changed)
                 }
                 let reply = attempt.prompts.render(replyKey, in: attempt.language, attempt.values)
+                var masked = attempt.values
+                for key in BusinessRules.valuesMaskedInRecords where masked[key] != nil { masked[key] = "********" }
+                let recorded = attempt.prompts.render(replyKey, in: attempt.language, masked)
                 let record = try writer.append(
-                    attempt.draft(now: now, auth: attempt.auth, result: .ok, reason: .ok, reply: reply))
+                    attempt.draft(now: now, auth: attempt.auth, result: .ok, reason: .ok, reply: recorded))
                 return (
                     OperationOutcome(
                         result: .ok, reason: .ok, reply: reply, language: attempt.language, record: record),
@@ -342,6 +355,9 @@ public final class OperationEngine: Sendable {
         return records
     }
 }
+
+/// The stored hash changed between the password check and its transaction.
+struct StalePasswordHash: Error {}
 
 /// What the engine knows about one attempt as it goes.
 struct Attempt: Sendable {

@@ -40,6 +40,9 @@ public struct BusinessRules: Sendable {
     public var calendar: LocalCalendar
     public var recentCallsShown: Int
 
+    /// Reply values that are shown to the customer but masked in the service record (a SIM's PUK).
+    public static let valuesMaskedInRecords: Set<String> = ["puk"]
+
     public init(calendar: LocalCalendar, recentCallsShown: Int = 5) {
         self.calendar = calendar
         self.recentCallsShown = recentCallsShown
@@ -73,7 +76,7 @@ public struct BusinessRules: Sendable {
     /// `password.change` is decided by the engine, which owns the hashes; here it only needs a live account.
     public func decide(
         _ operation: OperationName, for subscriber: Subscriber, arguments: [String: String], language: Language,
-        now: Date, store: any StoreReader
+        prompts: PromptCatalog, now: Date, store: any StoreReader
     ) throws -> Decision {
         let today = calendar.date(of: now)
         let thisMonth = today.monthOf
@@ -82,6 +85,15 @@ public struct BusinessRules: Sendable {
         if s.status == .closed { return .refuse(.closed, values: values) }
 
         func planName(_ code: String) throws -> String { try store.plan(code)?.name(in: language) ?? code }
+        func describe(_ changes: [PendingChange]) throws -> String {
+            try changes.map { change in
+                change.kind == .planChange
+                    ? prompts.render(
+                        "item.pending.plan", in: language,
+                        ["date": change.effective.description, "plan": try planName(change.planCode ?? "")])
+                    : prompts.render("item.pending.suspend", in: language, ["date": change.effective.description])
+            }.joined(separator: prompts.render("item.separator", in: language))
+        }
 
         switch operation {
         case .queryBalance:
@@ -142,11 +154,7 @@ public struct BusinessRules: Sendable {
             values["status"] = s.status.rawValue
             values["contract_end"] = s.contractEnd.map(\.description) ?? "-"
             values["premium"] = s.premium ? "Y" : "N"
-            values["pending"] = try store.pendingChanges(s.msisdn).map { change in
-                change.kind == .planChange
-                    ? "\(change.effective) → \(try planName(change.planCode ?? ""))"
-                    : "\(change.effective) → \(OperationName.suspendKeep)"
-            }.joined(separator: ", ")
+            values["pending"] = try describe(store.pendingChanges(s.msisdn))
             if values["pending"]!.isEmpty { values["pending"] = "-" }
             return .apply([], replyKey: "reply.query.services", values: values)
 
@@ -161,7 +169,7 @@ public struct BusinessRules: Sendable {
             case .suspended: return .refuse(.stateSuspended, values: values)
             case .closed: return .refuse(.closed, values: values)
             case .normal, .arrears:
-                if s.payment == .prepaid && s.prepaidPeriod != .valid {
+                if s.payment == .prepaid && (s.prepaidPeriod ?? .valid) != .valid {
                     values["period"] = s.prepaidPeriod?.rawValue ?? "-"
                     return .refuse(.prepaidPeriod, values: values)
                 }
@@ -211,11 +219,7 @@ public struct BusinessRules: Sendable {
         case .planCancel:
             let pending = try store.pendingChanges(s.msisdn)
             guard !pending.isEmpty else { return .refuse(.nothingPending, values: values) }
-            values["changes"] = try pending.map { change in
-                change.kind == .planChange
-                    ? "\(change.effective) → \(try planName(change.planCode ?? ""))"
-                    : "\(change.effective) → \(OperationName.suspendKeep)"
-            }.joined(separator: ", ")
+            values["changes"] = try describe(pending)
             return .apply(pending.map { .cancelPending($0.kind) }, replyKey: "reply.plan.cancel", values: values)
 
         case .suspendKeep:
@@ -272,9 +276,12 @@ public struct BusinessRules: Sendable {
         if s.status == .closed { return .refuse(.closed, values: values) }
         switch change.kind {
         case .planChange:
+            // The account's life cycle goes on whatever its state (SPEC §1), so a change validated when it
+            // was requested applies unless the plan itself can no longer be had.
             guard let code = change.planCode, let plan = try store.plan(code) else {
                 return .refuse(.unknownPlan, values: values)
             }
+            guard plan.onSale, plan.payment.allows(s.payment) else { return .refuse(.planNotEligible, values: values) }
             s.planCode = plan.code
             var v = values
             v["plan"] = plan.name(in: s.language)

@@ -17,7 +17,7 @@ public struct PromptFileError: Error, CustomStringConvertible, Sendable {
 /// The texts the gateway sends, per language, as templates with `{named}` placeholders.
 ///
 /// Files are `prompts/<language>.prompts`, one `key = text` a line; `#` starts a comment line;
-/// `\n` in a text is a line break. Example:
+/// `\n` in a text is a line break; a text in double quotes keeps its surrounding spaces. Example:
 /// ```
 /// reply.query.balance = 尊敬的{name}客户，您的余额为{balance}元。
 /// ```
@@ -69,7 +69,11 @@ public struct PromptCatalog: Sendable {
                 throw PromptFileError(
                     path: path, line: index + 1, column: 1, message: "duplicate key `\(key)`", sourceLine: line)
             }
-            let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            // A text in double quotes keeps its surrounding spaces: `item.separator = "; "`.
+            if value.count >= 2 && value.hasPrefix("\"") && value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
             result[key] = value.replacingOccurrences(of: "\\n", with: "\n")
         }
         return result
