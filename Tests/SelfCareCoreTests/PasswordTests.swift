@@ -408,6 +408,14 @@ struct PasswordLeakTests {
         await run(.passwordChange, "258036", new: "907135", again: "741852")  // mismatch
         await run(.passwordChange, "258036", new: "147036", again: "147036")  // ok
         await run(.planChange, "147036")
+        // A password keyed where an argument or the number belongs must not come back.
+        _ = await engine.perform(
+            OperationRequest(
+                operation: .planChange, channel: .sms, caller: number, arguments: ["plan": "147036"],
+                password: Secret("147036")))
+        _ = await engine.perform(
+            OperationRequest(
+                operation: .lossReport, channel: .sms, caller: number, subject: "147036", password: Secret("147036")))
         for _ in 0..<5 { await run(.queryCalls, "741852") }  // lockout
         await run(.queryCalls, "147036")  // locked
 
@@ -425,6 +433,6 @@ struct PasswordLeakTests {
             }
             #expect(record.inputValues["password"] == nil)
         }
-        #expect(records == 11)
+        #expect(records == 13)
     }
 }

@@ -75,7 +75,7 @@ public final class OperationEngine: Sendable {
                     "operation": "\(request.operation)", "caller": "\(maskNumber(attempt.caller))",
                     "error": "\(error)",
                 ])
-            let reply = prompts.render("refused.internal_error", in: attempt.language, attempt.values)
+            let reply = attempt.scrub(prompts.render("refused.internal_error", in: attempt.language, attempt.values))
             let draft = attempt.draft(
                 now: clock.now(), auth: attempt.auth, result: .error, reason: .internalError, reply: reply)
             let record = try? await store.write { try $0.append(draft) }
@@ -92,10 +92,11 @@ public final class OperationEngine: Sendable {
         }
         let needsPassword = configuration.policy.needsPassword(operation)
         if needsPassword, let keyed = request.subject {
-            guard let subject = normalizeNumber(keyed) else {
+            // Seven digits at least: a six-digit password keyed into the number field is never taken for one.
+            guard let subject = normalizeNumber(keyed), subject.count >= 7 else {
                 attempt.subject = keyed
                 attempt.values["argument"] = "number"
-                attempt.values["value"] = keyed
+                attempt.values["value"] = maskNumber(keyed)
                 return try await refuse(attempt, .invalidArgument)
             }
             attempt.subject = subject
@@ -234,10 +235,10 @@ public final class OperationEngine: Sendable {
                     changed.passwordHash = newHash
                     try writer.save(changed)
                 }
-                let reply = attempt.prompts.render(replyKey, in: attempt.language, attempt.values)
+                let reply = attempt.scrub(attempt.prompts.render(replyKey, in: attempt.language, attempt.values))
                 var masked = attempt.values
                 for key in BusinessRules.valuesMaskedInRecords where masked[key] != nil { masked[key] = "********" }
-                let recorded = attempt.prompts.render(replyKey, in: attempt.language, masked)
+                let recorded = attempt.scrub(attempt.prompts.render(replyKey, in: attempt.language, masked))
                 let record = try writer.append(
                     attempt.draft(now: now, auth: attempt.auth, result: .ok, reason: .ok, reply: recorded))
                 return (
@@ -283,7 +284,8 @@ public final class OperationEngine: Sendable {
         reason: ReasonCode? = nil
     ) throws -> (OperationOutcome, Attempt) {
         let reason = reason ?? key
-        let reply = attempt.prompts.render(replyKey ?? "refused.\(key.rawValue)", in: attempt.language, attempt.values)
+        let reply = attempt.scrub(
+            attempt.prompts.render(replyKey ?? "refused.\(key.rawValue)", in: attempt.language, attempt.values))
         let record = try writer.append(
             attempt.draft(now: now, auth: attempt.auth, result: .refused, reason: reason, reply: reply))
         return (
@@ -385,10 +387,22 @@ struct Attempt: Sendable {
         self.values = ["number": caller]
     }
 
+    /// `text` with every secret of the request masked: a password the customer typed where an argument
+    /// belongs (`TCBG 258036`) must not come back in a reply or go into a record.
+    func scrub(_ text: String) -> String {
+        var out = text
+        for secret in [request.password, request.newPassword, request.newPasswordAgain].compactMap({ $0 })
+        where secret.count >= 4 {
+            secret.withText { out = out.replacingOccurrences(of: $0, with: String(repeating: "*", count: $0.count)) }
+        }
+        return out
+    }
+
     func draft(now: Date, auth: AuthOutcome, result: ResultKind, reason: ReasonCode, reply: String) -> RecordDraft {
         return RecordDraft(
-            time: now, channel: request.channel, session: request.session, caller: caller, subject: subject,
-            operation: request.operation.rawValue, inputs: inputs, auth: auth, result: result, reason: reason,
+            time: now, channel: request.channel, session: request.session, caller: caller, subject: scrub(subject),
+            operation: request.operation.rawValue, inputs: inputs.mapValues(scrub), auth: auth, result: result,
+            reason: reason,
             reply: reply, durationMS: max(0, Int((now.timeIntervalSince(started) * 1000).rounded())))
     }
 }
