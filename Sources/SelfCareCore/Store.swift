@@ -58,15 +58,7 @@ public protocol ServiceStore: Sendable {
     func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws
     /// The chain head the store keeps beside the records: the last id and hash, nil when there are no records.
     func recordChainHead() throws -> (id: Int64, hash: String)?
-}
-
-extension ServiceStore {
-    /// Walks the whole chain; returns how many records were checked and the first break, if any.
-    public func verifyRecords() throws -> RecordChainVerifier {
-        var verifier = RecordChainVerifier()
-        try forEachRecord(matching: RecordFilter()) { verifier.check($0) }
-        let head = try recordChainHead()
-        verifier.finish(expectedLastID: head?.id, expectedLastHash: head?.hash)
-        return verifier
-    }
+    /// Walks the whole chain in one consistent snapshot, up to the head of that snapshot, so records
+    /// appended meanwhile never look like tampering.
+    func verifyRecords() throws -> RecordChainVerifier
 }

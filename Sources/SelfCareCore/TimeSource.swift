@@ -55,9 +55,17 @@ public enum ISOTime {
         return nil
     }
 
-    /// Formats as `2026-11-24T21:00:00.123Z`.
+    /// Formats as `2026-11-24T21:00:00.123Z`, rounded to the nearest millisecond, so that
+    /// `format(parse(format(d)))` is always `format(d)`.
     public static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        let totalMS = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        var seconds = time_t(totalMS >= 0 ? totalMS / 1000 : (totalMS - 999) / 1000)
+        let ms = Int(totalMS - Int64(seconds) * 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let msText = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
+        return "\(pad4(Int(parts.tm_year) + 1900))-\(pad2(Int(parts.tm_mon) + 1))-\(pad2(Int(parts.tm_mday)))T"
+            + "\(pad2(Int(parts.tm_hour))):\(pad2(Int(parts.tm_min))):\(pad2(Int(parts.tm_sec))).\(msText)Z"
     }
 
     static let utcCalendar: Calendar = {

@@ -133,7 +133,11 @@ public struct CSVImporter: Sendable {
         var seenKeys: [String: Int] = [:]
         for row in allRows.dropFirst() {
             var blanked = row.fields
-            if let p = passwordColumn, p < blanked.count, !blanked[p].isEmpty { blanked[p] = "" }
+            if let p = passwordColumn, p < blanked.count {
+                // A row of the wrong shape may hold its password in another column: blank from there on.
+                let shifted = row.fields.count != header.count || row.line == unterminated
+                for i in p..<(shifted ? blanked.count : p + 1) { blanked[i] = "" }
+            }
             func reject(_ reason: String) {
                 rejects.append(RejectedRow(line: row.line, reason: reason, fields: blanked))
             }
@@ -212,54 +216,52 @@ public struct CSVImporter: Sendable {
         }
     }
 
-    /// Verifies each row's password against the stored hash (unchanged when it matches) or hashes it anew,
-    /// on the hashing pool, a few at a time.
+    /// Hashes the password of each row whose subscriber has none yet, on the hashing pool, a few at a
+    /// time. A subscriber who already has a password keeps it (see `apply`), so nothing is hashed for them.
     private func resolvePasswords(
         _ parsed: [(line: Int, item: ImportItem, blanked: [String])], rejects: inout [RejectedRow], source: String,
         progress: @escaping @Sendable (Int, Int) -> Void, total: Int
     ) async throws -> [(line: Int, item: ImportItem, blanked: [String])] {
-        let withPassword = parsed.indices.filter {
-            if case .subscriber(_, let password?) = parsed[$0].item { _ = password; return true }
+        var out = parsed
+        let candidates = parsed.indices.filter {
+            if case .subscriber(_, .some) = parsed[$0].item { return true }
             return false
         }
-        guard !withPassword.isEmpty else { return parsed }
-        guard let hasher, let pool else {
-            throw ImportFileError(path: source, message: "passwords in the file, but \(missingHasherReason)")
-        }
-        let numbers = withPassword.map { i -> String in
+        guard !candidates.isEmpty else { return parsed }
+        let numbers = candidates.map { i -> String in
             if case .subscriber(let s, _) = parsed[i].item { return s.msisdn }
             return ""
         }
-        let existing = try await store.read { reader in
-            try numbers.map { try reader.subscriber($0)?.passwordHash }
+        let hasHash = try await store.read { reader in
+            try numbers.map { try reader.subscriber($0)?.passwordHash != nil }
         }
-        var results = [String?](repeating: nil, count: withPassword.count)
-        try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+        let toHash = zip(candidates, hasHash).filter { !$0.1 }.map(\.0)
+        for i in candidates {
+            if case .subscriber(let s, _) = out[i].item { out[i].item = .subscriber(s, password: nil) }
+        }
+        guard !toHash.isEmpty else { return out }
+        guard let hasher, let pool else {
+            throw ImportFileError(path: source, message: "passwords in the file, but \(missingHasherReason)")
+        }
+        var results = [String?](repeating: nil, count: toHash.count)
+        try await withThrowingTaskGroup(of: (Int, String).self) { group in
             var next = 0
             var done = 0
             func add() {
                 let k = next
-                let i = withPassword[k]
-                guard case .subscriber(_, let password?) = parsed[i].item else { return }
-                let stored = existing[k]
-                group.addTask {
-                    try await pool.run {
-                        if let stored, try hasher.verify(password, against: stored).matches { return (k, stored) }
-                        return (k, try hasher.hash(password))
-                    }
-                }
                 next += 1
+                guard case .subscriber(_, let password?) = parsed[toHash[k]].item else { return }
+                group.addTask { try await pool.run { (k, try hasher.hash(password)) } }
             }
-            while next < withPassword.count && next < pool.threads * 2 { add() }
+            while next < toHash.count && next < pool.threads * 2 { add() }
             while let (k, hash) = try await group.next() {
                 results[k] = hash
                 done += 1
                 if done % 100 == 0 { progress(done, total) }
-                if next < withPassword.count { add() }
+                if next < toHash.count { add() }
             }
         }
-        var out = parsed
-        for (k, i) in withPassword.enumerated() {
+        for (k, i) in toHash.enumerated() {
             if case .subscriber(var s, _) = out[i].item {
                 s.passwordHash = results[k]
                 out[i].item = .subscriber(s, password: nil)
@@ -367,9 +369,12 @@ public struct CSVImporter: Sendable {
                             chargesFen: try row.int("charges_fen", min: 0))))
             case .calls:
                 let startedText = try row.text("started_at")
-                guard let started = ISOTime.parse(startedText), startedText.contains("T") else {
+                guard let parsed = ISOTime.parse(startedText), startedText.contains("T") else {
                     throw RowProblem(message: "started_at: expected an ISO 8601 time, found `\(startedText)`")
                 }
+                // Stored to the millisecond: compare and key at the same precision.
+                // Round-tripping through the stored text makes the value equal to what a read gives back.
+                let started = ISOTime.parse(ISOTime.format(parsed)) ?? parsed
                 let direction = try row.text("direction").lowercased()
                 guard direction == "in" || direction == "out" else {
                     throw RowProblem(message: "direction: expected in or out, found `\(direction)`")
@@ -404,13 +409,21 @@ public struct CSVImporter: Sendable {
             if let existing = try writer.subscriber(s.msisdn) {
                 s.failedPasswordAttempts = existing.failedPasswordAttempts
                 s.passwordLockedUntil = existing.passwordLockedUntil
-                if s.passwordHash == nil { s.passwordHash = existing.passwordHash }
+                // The billing file provisions a password only for a subscriber who has none: once set,
+                // the password is the customer's (password.change) or an operator's (password set), and
+                // an older file must never bring back a password the customer replaced.
+                if existing.passwordHash != nil { s.passwordHash = existing.passwordHash }
                 // An absent or empty PUK column keeps the PUK an earlier file supplied.
                 if s.puk == nil { s.puk = existing.puk }
                 if s.status == existing.status {
                     s.statusBeforeLoss = existing.statusBeforeLoss
                 } else if s.status == .lost {
                     s.statusBeforeLoss = existing.status
+                } else if existing.status == .lost && (s.status == .normal || s.status == .arrears) {
+                    // A loss reported through the gateway stands until the customer cancels it; the file's
+                    // state becomes the one loss.cancel returns to.
+                    s.statusBeforeLoss = s.status
+                    s.status = .lost
                 }
                 if s == existing { return .unchanged }
             }

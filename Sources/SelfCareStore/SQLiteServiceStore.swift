@@ -75,6 +75,25 @@ public final class SQLiteServiceStore: ServiceStore {
         }
     }
 
+    public func verifyRecords() throws -> RecordChainVerifier {
+        try pool.read { db in
+            var verifier = RecordChainVerifier()
+            let head = try Self.head(db)
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT * FROM records WHERE id <= ? ORDER BY id", arguments: [head?.id ?? Int64.max])
+            while let row = try rows.next() { verifier.check(SQLiteAccess.record(row)) }
+            verifier.finish(head: head)
+            return verifier
+        }
+    }
+
+    static func head(_ db: Database) throws -> (id: Int64, hash: String)? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT last_id, last_hash FROM record_chain WHERE id = 1") else {
+            return nil
+        }
+        return (row["last_id"], row["last_hash"])
+    }
+
     public func recordChainHead() throws -> (id: Int64, hash: String)? {
         try pool.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT last_id, last_hash FROM record_chain WHERE id = 1")

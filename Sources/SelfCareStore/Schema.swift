@@ -96,6 +96,18 @@ enum Schema {
                     BEGIN SELECT RAISE(ABORT, 'service records are append-only'); END;
                     """)
         }
+        migrator.registerMigration("v2-chain-head-guards") { db in
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER record_chain_no_delete BEFORE DELETE ON record_chain
+                    BEGIN SELECT RAISE(ABORT, 'the record chain head cannot be deleted'); END;
+                    CREATE TRIGGER record_chain_forward_only BEFORE UPDATE ON record_chain
+                    WHEN NEW.last_id < OLD.last_id
+                    BEGIN SELECT RAISE(ABORT, 'the record chain head only moves forward'); END;
+                    CREATE INDEX records_channel_session ON records (channel, session);
+                    CREATE INDEX records_caller_time ON records (caller, time);
+                    """)
+        }
         return migrator
     }
 }

@@ -45,6 +45,17 @@ public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
 
     public func recordChainHead() throws -> (id: Int64, hash: String)? { lock.withLock { state.head } }
 
+    public func verifyRecords() throws -> RecordChainVerifier {
+        let (records, head) = lock.withLock { (state.records, state.head) }
+        var verifier = RecordChainVerifier()
+        for record in records where record.id <= head?.id ?? .max { verifier.check(record) }
+        verifier.finish(head: head)
+        return verifier
+    }
+
+    /// Forgets the chain head (a test's tampering).
+    public func deleteChainHead() { lock.withLock { state.head = nil } }
+
     /// Replaces the record with `id` (a test's tampering).
     public func tamper(recordID id: Int64, _ change: (inout ServiceRecord) -> Void) {
         lock.withLock {

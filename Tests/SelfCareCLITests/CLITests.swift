@@ -286,7 +286,7 @@ struct PepperCLITests {
             #expect(report.stderr.contains("readable by group or others"), "\(report.stderr)")
             let csv = """
                 msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password
-                18612345678,张伟,normal,postpaid,,P58,12345,3200,gold,zh-CN,false,,false,147036
+                18611119999,新用户,normal,postpaid,,P58,12345,3200,gold,zh-CN,false,,false,147036
                 """
             try csv.write(to: dir.appendingPathComponent("subs.csv"), atomically: true, encoding: .utf8)
             let imp = try run(["import", "subscribers", "subs.csv"], in: dir)

@@ -115,6 +115,33 @@ struct RulesTests {
         #expect(!o.reply.contains("0.99"))
     }
 
+    @Test func aPasswordThatIsPartOfTheNumberIsNotMaskedInsideIt() async throws {
+        var s = Fixtures.subscriber(Self.number)
+        s.passwordHash = try Fixtures.hasher().hash(Secret("612345"))
+        let (store, engine) = try await engine([s])
+        let o = await engine.perform(
+            OperationRequest(operation: .lossReport, channel: .sms, caller: Self.number, password: Secret("612345")))
+        #expect(o.reason == .ok)
+        #expect(o.reply.contains(Self.number), "\(o.reply)")
+        #expect(o.record?.subject == Self.number)
+        var subjects: [String] = []
+        try store.forEachRecord(matching: RecordFilter(subject: Self.number)) { subjects.append($0.subject) }
+        #expect(subjects == [Self.number])
+    }
+
+    @Test func aShortKeyedNumberIsTreatedAsAMisplacedPassword() async throws {
+        let (_, engine) = try await engine([Fixtures.subscriber(Self.number)])
+        let o = await engine.perform(
+            OperationRequest(
+                operation: .lossReport, channel: .sms, caller: "13900000000", subject: "258036",
+                password: Secret("258036")))
+        #expect(o.reason == .invalidArgument)
+        let record = try #require(o.record)
+        #expect(!record.jsonLine.contains("258036"))
+        #expect(record.subject == "13900000000")
+        #expect(record.inputValues["subject"] == "******")
+    }
+
     @Test func unknownSubscriberCommandAndArguments() async throws {
         let (_, engine) = try await engine([Fixtures.subscriber(Self.number)])
         let unknown = await engine.perform(
@@ -313,6 +340,19 @@ struct FormattingTests {
         (123_456_789, "1234567.89"),
     ])
     func yuan(_ fen: Int, _ text: String) { #expect(formatYuan(fen) == text) }
+
+    @Test func isoTimesRoundTripAtMillisecondPrecision() throws {
+        for text in [
+            "2026-11-01T08:00:00.3336+08:00", "2026-11-01T08:00:00.1234Z", "1969-12-31T23:59:59.9996Z",
+            "2026-12-31T23:59:59.9999Z",
+        ] {
+            let once = ISOTime.format(try #require(ISOTime.parse(text)))
+            #expect(ISOTime.format(try #require(ISOTime.parse(once))) == once, "\(text) → \(once)")
+        }
+        #expect(ISOTime.format(ISOTime.parse("2026-11-01T08:00:00.3336+08:00")!) == "2026-11-01T00:00:00.334Z")
+        #expect(ISOTime.format(ISOTime.parse("2026-12-31T23:59:59.9999Z")!) == "2027-01-01T00:00:00.000Z")
+        #expect(ISOTime.format(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
+    }
 
     @Test func masking() {
         #expect(maskNumber("18612345678") == "186****5678")

@@ -88,12 +88,13 @@ struct ImportTests {
             #expect(hash.hasPrefix("$pbkdf2-sha256$"))
             #expect(try Fixtures.hasher().verify(Secret("258036"), against: hash).matches)
             #expect(try await !dump(store).joined().contains("258036"))
-            // A changed password in the file is applied.
+            // Once set, a password is the customer's: a file with another one does not replace it.
             let changed = csv.replacingOccurrences(of: "258036", with: "147036")
             let (s, _, _) = try await imp.importData(.subscribers, data: Data(changed.utf8), source: "subs")
-            #expect(s.applied == 1)
+            #expect(s.unchanged == 1)
             let newHash = try #require(try await store.read { try $0.subscriber("18612345678") }?.passwordHash)
-            #expect(try Fixtures.hasher().verify(Secret("147036"), against: newHash).matches)
+            #expect(newHash == hash)
+            #expect(try Fixtures.hasher().verify(Secret("258036"), against: newHash).matches)
             // An empty password column keeps the stored hash.
             let blank = csv.replacingOccurrences(of: "258036", with: "")
             let (k, _, _) = try await imp.importData(.subscribers, data: Data(blank.utf8), source: "subs")
@@ -317,6 +318,59 @@ struct DemoDataTests {
 
 @Suite("Import edge cases")
 struct ImportEdgeTests {
+    @Test func aLossReportedThroughTheGatewayStandsAcrossImports() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let imp = importer(store)
+            _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
+            let csv = """
+                msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password
+                18612345678,张伟,normal,postpaid,,P18,100,0,gold,zh-CN,false,,false,258036
+                """
+            _ = try await imp.importData(.subscribers, data: Data(csv.utf8), source: "a")
+            let engine = try Fixtures.engine(store: store)
+            let report = await engine.perform(
+                OperationRequest(
+                    operation: .lossReport, channel: .sms, caller: "18612345678", password: Secret("258036")))
+            #expect(report.reason == .ok)
+            let arrears = csv.replacingOccurrences(of: ",normal,", with: ",arrears,")
+            _ = try await imp.importData(.subscribers, data: Data(arrears.utf8), source: "b")
+            let s = try #require(try await store.read { try $0.subscriber("18612345678") })
+            #expect(s.status == .lost && s.statusBeforeLoss == .arrears)
+            let closed = csv.replacingOccurrences(of: ",normal,", with: ",closed,")
+            _ = try await imp.importData(.subscribers, data: Data(closed.utf8), source: "c")
+            #expect(
+                try await store.read { try $0.subscriber("18612345678") }?.status == .closed, "closing the account wins"
+            )
+        }
+    }
+
+    @Test func aShiftedRowNeverLeaksItsPasswordIntoTheRejectsFile() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let csv = """
+                msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password
+                13700000001,Zhang, Wei,normal,postpaid,,P18,100,0,gold,zh-CN,false,,false,739146
+                """
+            let (_, rejects, _) = try await importer(store).importData(.subscribers, data: Data(csv.utf8), source: "s")
+            #expect(rejects.count == 1)
+            #expect(!rejects[0].fields.contains("739146"))
+            #expect(rejects[0].fields.prefix(3) == ["13700000001", "Zhang", " Wei"])
+        }
+    }
+
+    @Test func subMillisecondCallTimesAreIdempotent() async throws {
+        try await withTemporaryDatabase { store, _ in
+            try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
+            let csv = """
+                msisdn,started_at,peer,direction,duration_s,charge_fen
+                18612345678,2026-11-01T08:00:00.1234Z,13800138000,out,60,10
+                18612345678,2026-11-01T08:00:00.3336+08:00,13800138000,in,60,0
+                """
+            _ = try await importer(store).importData(.calls, data: Data(csv.utf8), source: "c")
+            let (again, _, _) = try await importer(store).importData(.calls, data: Data(csv.utf8), source: "c")
+            #expect(again.unchanged == 2 && again.applied == 0, "\(again.description)")
+        }
+    }
+
     @Test func aBadFirstRowDoesNotHideALaterGoodRowWithTheSameKey() async throws {
         try await withTemporaryDatabase { store, _ in
             let csv = """

@@ -197,12 +197,36 @@ struct TamperTests {
         store.tamper(recordID: 5) { $0.reply = "余额 9.00 元" }
         #expect(try store.verifyRecords().firstBreak?.recordID == 5)
 
+        let headless = MemoryServiceStore()
+        try await seeded(headless)
+        headless.delete(recordID: 8)
+        headless.deleteChainHead()
+        #expect(try headless.verifyRecords().firstBreak?.problem.contains("chain head is missing") == true)
+
         let other = MemoryServiceStore()
         try await seeded(other)
         other.delete(recordID: 4)
         let broken = try #require(try other.verifyRecords().firstBreak)
         #expect(broken.recordID == 5)
         #expect(broken.description.contains("record 4"))
+    }
+
+    @Test func sqliteChainHeadCannotBeDeletedOrMovedBack() async throws {
+        try await withTemporaryDatabase { store, _ in
+            try await seeded(store)
+            await #expect(throws: DatabaseError.self) {
+                try await store.pool.write { try $0.execute(sql: "DELETE FROM record_chain") }
+            }
+            await #expect(throws: DatabaseError.self) {
+                try await store.pool.write { try $0.execute(sql: "UPDATE record_chain SET last_id = 7") }
+            }
+            try await store.pool.write { db in
+                try db.execute(sql: "DROP TRIGGER records_no_delete; DROP TRIGGER record_chain_no_delete")
+                try db.execute(sql: "DELETE FROM records WHERE id = 8; DELETE FROM record_chain")
+            }
+            let broken = try #require(try store.verifyRecords().firstBreak)
+            #expect(broken.problem.contains("chain head is missing"))
+        }
     }
 
     @Test func sqliteRecordsAreAppendOnly() async throws {

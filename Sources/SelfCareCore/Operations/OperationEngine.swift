@@ -94,7 +94,9 @@ public final class OperationEngine: Sendable {
         if needsPassword, let keyed = request.subject {
             // Seven digits at least: a six-digit password keyed into the number field is never taken for one.
             guard let subject = normalizeNumber(keyed), subject.count >= 7 else {
-                attempt.subject = keyed
+                // Probably the password in the wrong place: the record keeps the caller as subject and
+                // only a mask of what was keyed.
+                attempt.inputs["subject"] = maskNumber(keyed)
                 attempt.values["argument"] = "number"
                 attempt.values["value"] = maskNumber(keyed)
                 return try await refuse(attempt, .invalidArgument)
@@ -387,20 +389,39 @@ struct Attempt: Sendable {
         self.values = ["number": caller]
     }
 
-    /// `text` with every secret of the request masked: a password the customer typed where an argument
-    /// belongs (`TCBG 258036`) must not come back in a reply or go into a record.
+    /// `text` with every secret of the request masked where it stands as a whole run of digits: a
+    /// password the customer typed where an argument belongs (`TCBG 258036`) must not come back in a
+    /// reply or go into a record. Digits inside a longer run (a phone number) are left alone, so the
+    /// mask never hints at where the password's digits are.
     func scrub(_ text: String) -> String {
-        var out = text
-        for secret in [request.password, request.newPassword, request.newPasswordAgain].compactMap({ $0 })
-        where secret.count >= 4 {
-            secret.withText { out = out.replacingOccurrences(of: $0, with: String(repeating: "*", count: $0.count)) }
+        let secrets = [request.password, request.newPassword, request.newPasswordAgain].compactMap { $0 }
+            .filter { $0.count >= 4 }
+        guard !secrets.isEmpty, text.contains(where: \.isASCIIDigit) else { return text }
+        var out = ""
+        var run = ""
+        func flush() {
+            if !run.isEmpty, secrets.contains(where: { $0.matches(Secret(run)) }) {
+                out += String(repeating: "*", count: run.count)
+            } else {
+                out += run
+            }
+            run = ""
         }
+        for c in text {
+            if c.isASCIIDigit {
+                run.append(c)
+            } else {
+                flush()
+                out.append(c)
+            }
+        }
+        flush()
         return out
     }
 
     func draft(now: Date, auth: AuthOutcome, result: ResultKind, reason: ReasonCode, reply: String) -> RecordDraft {
         return RecordDraft(
-            time: now, channel: request.channel, session: request.session, caller: caller, subject: scrub(subject),
+            time: now, channel: request.channel, session: request.session, caller: caller, subject: subject,
             operation: request.operation.rawValue, inputs: inputs.mapValues(scrub), auth: auth, result: result,
             reason: reason,
             reply: reply, durationMS: max(0, Int((now.timeIntervalSince(started) * 1000).rounded())))

@@ -227,14 +227,20 @@ public struct RecordChainVerifier: Sendable {
     }
 
     /// Checks the chain's end against the head the store keeps (last id and hash), which catches
-    /// records deleted from the end.
-    public mutating func finish(expectedLastID: Int64?, expectedLastHash: String?) {
-        guard firstBreak == nil, let expectedLastID else { return }
-        if expectedLastID != lastID || expectedLastHash != lastHash {
+    /// records deleted from the end, and a head deleted to hide that.
+    public mutating func finish(head: (id: Int64, hash: String)?) {
+        guard firstBreak == nil else { return }
+        guard let head else {
+            if checked > 0 {
+                firstBreak = Break(recordID: lastID, problem: "the chain head is missing (record_chain deleted?)")
+            }
+            return
+        }
+        if head.id != lastID || head.hash != lastHash {
             firstBreak = Break(
-                recordID: expectedLastID,
-                problem: lastID < expectedLastID
-                    ? "missing: the chain head says the last record is \(expectedLastID), found \(lastID)"
+                recordID: head.id,
+                problem: lastID < head.id
+                    ? "missing: the chain head says the last record is \(head.id), found \(lastID)"
                     : "chain head does not match the last record")
         }
     }
