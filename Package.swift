@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "selfcare", targets: ["selfcare"]),
         .library(name: "SelfCareCore", targets: ["SelfCareCore"]),
+        .library(name: "SelfCareGrammar", targets: ["SelfCareGrammar"]),
         .library(name: "SelfCareStore", targets: ["SelfCareStore"]),
         .library(name: "SelfCareTesting", targets: ["SelfCareTesting"]),
     ],
@@ -27,6 +28,10 @@ let package = Package(
                 "CSelfCareLibCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .target(
+            name: "SelfCareGrammar",
+            dependencies: ["SelfCareCore"]
         ),
         .target(
             name: "SelfCareStore",
@@ -62,6 +67,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "SelfCareGrammarTests",
+            dependencies: ["SelfCareGrammar", "SelfCareTesting"]
         ),
         .testTarget(
             name: "SelfCareStoreTests",
