@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "SelfCareCore", targets: ["SelfCareCore"]),
         .library(name: "SelfCareGrammar", targets: ["SelfCareGrammar"]),
         .library(name: "SelfCareStore", targets: ["SelfCareStore"]),
+        .library(name: "SelfCareChannels", targets: ["SelfCareChannels"]),
         .library(name: "SelfCareTesting", targets: ["SelfCareTesting"]),
     ],
     dependencies: [
@@ -34,6 +35,10 @@ let package = Package(
             dependencies: ["SelfCareCore"]
         ),
         .target(
+            name: "SelfCareChannels",
+            dependencies: ["SelfCareCore", "SelfCareGrammar"]
+        ),
+        .target(
             name: "SelfCareStore",
             dependencies: [
                 "SelfCareCore",
@@ -46,6 +51,8 @@ let package = Package(
             dependencies: [
                 "SelfCareCore",
                 "SelfCareStore",
+                "SelfCareGrammar",
+                "SelfCareChannels",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -54,6 +61,8 @@ let package = Package(
             dependencies: [
                 "SelfCareCore",
                 "SelfCareStore",
+                "SelfCareGrammar",
+                "SelfCareChannels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -71,6 +80,10 @@ let package = Package(
         .testTarget(
             name: "SelfCareGrammarTests",
             dependencies: ["SelfCareGrammar", "SelfCareTesting"]
+        ),
+        .testTarget(
+            name: "SelfCareChannelsTests",
+            dependencies: ["SelfCareChannels", "SelfCareTesting"]
         ),
         .testTarget(
             name: "SelfCareStoreTests",

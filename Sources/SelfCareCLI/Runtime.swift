@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SelfCareChannels
 import SelfCareCore
+import SelfCareGrammar
 import SelfCareStore
 
 /// Options every command takes (SPEC §4).
@@ -183,6 +185,24 @@ struct Runtime {
         return OperationEngine(
             store: store, hasher: hasher, prompts: try prompts(), configuration: configuration, clock: clock,
             logger: Logger(label: "selfcare"))
+    }
+
+    /// The SMS channel over the engine and the grammars folder.
+    func smsChannel() throws -> SMSChannel {
+        let prompts = try self.prompts()
+        let grammars: GrammarSet
+        do {
+            grammars = try GrammarSet(directory: options.grammarsDirectory, prompts: prompts)
+        } catch let errors as GrammarErrors {
+            throw CommandFailure("\(errors)\nrun `selfcare check` for every problem")
+        } catch {
+            throw CommandFailure(
+                "\(options.grammarsDirectory): cannot read grammars (\(error.localizedDescription)); pass --grammars DIR"
+            )
+        }
+        var configuration = SMSConfiguration()
+        configuration.rateLimit = try Environment.integer("SELFCARE_SMS_RATE_LIMIT", default: 30, range: 1...100_000)
+        return SMSChannel(engine: try engine(needsPasswords: false), grammars: grammars, configuration: configuration)
     }
 
     func importer(withHasher: Bool) throws -> CSVImporter {

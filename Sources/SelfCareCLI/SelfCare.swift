@@ -11,8 +11,8 @@ struct SelfCare: AsyncParsableCommand {
             SELFCARE_LOCKOUT_HOURS override the defaults.
             """,
         subcommands: [
-            InitCommand.self, ImportCommand.self, OpCommand.self, RecordsCommand.self, PasswordCommand.self,
-            TickCommand.self,
+            InitCommand.self, ImportCommand.self, OpCommand.self, SMSCommand.self, CheckCommand.self,
+            RecordsCommand.self, PasswordCommand.self, TickCommand.self,
         ]
     )
 }

@@ -103,6 +103,15 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
     public static let invalidArgument: ReasonCode = "invalid_argument"
     /// A fault inside the gateway (storage, corrupt data); the record has result `error`.
     public static let internalError: ReasonCode = "internal_error"
+
+    /// Every reason a customer can be refused with; each has a `refused.CODE` prompt.
+    public static let customerFacing: [ReasonCode] = [
+        .closed, .noData, .alreadyLost, .stateSuspended, .prepaidPeriod, .notLost, .stateLost, .arrears, .contract,
+        .unknownPlan, .samePlan, .planNotEligible, .nothingPending, .premiumNumber, .notSuspended, .weakPassword,
+        .passwordMismatch, .unknownSubscriber, .unknownCommand, .badPassword, .passwordLocked, .passwordRequired,
+        .passwordNotSet, .duplicate, .rateLimited, .confirmationRequired, .confirmationExpired, .invalidArgument,
+        .internalError,
+    ]
 }
 
 /// The channel an attempt came through.

@@ -12,6 +12,12 @@ public protocol StoreReader {
     func pendingChanges(_ msisdn: String) throws -> [PendingChange]
     /// Pending changes effective on or before `date`, oldest first.
     func duePendingChanges(onOrBefore date: LocalDate) throws -> [PendingChange]
+    /// The transaction `caller` has been asked to confirm on `channel`, if any.
+    func confirmation(caller: String, channel: Channel) throws -> PendingConfirmation?
+    /// The first record written for `session` on `channel` (an inbound message id), if any.
+    func firstRecord(channel: Channel, session: String) throws -> ServiceRecord?
+    /// How many records `caller` has on `channel` at or after `since` (rate limiting).
+    func recordCount(channel: Channel, caller: String, since: Date) throws -> Int
 }
 
 /// Changes the gateway's data inside one transaction: all of a transaction's writes land, or none.
@@ -20,6 +26,9 @@ public protocol StoreWriter: StoreReader {
     /// Adds `change`, replacing any pending change of the same kind for the same number.
     func save(_ change: PendingChange) throws
     func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws
+    /// Stores `confirmation`, replacing any earlier one of the same caller and channel.
+    func save(_ confirmation: PendingConfirmation) throws
+    func deleteConfirmation(caller: String, channel: Channel) throws
     /// Adds or replaces a plan (import).
     func save(_ plan: Plan) throws
     /// Adds or replaces one month of usage (import).

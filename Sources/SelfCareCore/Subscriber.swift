@@ -349,3 +349,33 @@ public struct PendingChange: Hashable, Sendable {
         self.requestedAt = requestedAt
     }
 }
+
+/// A transaction waiting for the customer's second confirmation 二次确认 (reply `Y` within the time limit).
+public struct PendingConfirmation: Hashable, Sendable {
+    /// The number that must confirm (the sender).
+    public var caller: String
+    public var channel: Channel
+    public var operation: OperationName
+    /// The number the operation concerns.
+    public var subject: String
+    /// The operation's arguments (no secrets).
+    public var arguments: [String: String]
+    /// The session or message id of the request.
+    public var session: String?
+    public var requestedAt: Date
+    public var expiresAt: Date
+
+    public init(
+        caller: String, channel: Channel, operation: OperationName, subject: String, arguments: [String: String],
+        session: String?, requestedAt: Date, expiresAt: Date
+    ) {
+        self.caller = caller
+        self.channel = channel
+        self.operation = operation
+        self.subject = subject
+        self.arguments = arguments
+        self.session = session
+        self.requestedAt = requestedAt
+        self.expiresAt = expiresAt
+    }
+}

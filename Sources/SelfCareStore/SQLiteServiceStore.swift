@@ -195,6 +195,53 @@ struct SQLiteAccess: StoreWriter {
             ])
     }
 
+    func confirmation(caller: String, channel: Channel) throws -> PendingConfirmation? {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT * FROM confirmations WHERE caller = ? AND channel = ?",
+                arguments: [caller, channel.rawValue])
+        else { return nil }
+        let arguments: String = row["arguments"]
+        return PendingConfirmation(
+            caller: row["caller"], channel: Channel(rawValue: row["channel"]),
+            operation: OperationName(row["operation"] as String),
+            subject: row["subject"],
+            arguments: (try? JSONSerialization.jsonObject(with: Data(arguments.utf8))) as? [String: String] ?? [:],
+            session: row["session"], requestedAt: ISOTime.parse(row["requested_at"]) ?? Date(timeIntervalSince1970: 0),
+            expiresAt: ISOTime.parse(row["expires_at"]) ?? Date(timeIntervalSince1970: 0))
+    }
+
+    func save(_ c: PendingConfirmation) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO confirmations
+                    (caller, channel, operation, subject, arguments, session, requested_at, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                c.caller, c.channel.rawValue, c.operation.rawValue, c.subject, canonicalJSON(c.arguments), c.session,
+                ISOTime.format(c.requestedAt), ISOTime.format(c.expiresAt),
+            ])
+    }
+
+    func deleteConfirmation(caller: String, channel: Channel) throws {
+        try db.execute(
+            sql: "DELETE FROM confirmations WHERE caller = ? AND channel = ?", arguments: [caller, channel.rawValue])
+    }
+
+    func firstRecord(channel: Channel, session: String) throws -> ServiceRecord? {
+        try Row.fetchOne(
+            db, sql: "SELECT * FROM records WHERE channel = ? AND session = ? ORDER BY id LIMIT 1",
+            arguments: [channel.rawValue, session]
+        ).map(Self.record)
+    }
+
+    func recordCount(channel: Channel, caller: String, since: Date) throws -> Int {
+        try Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM records WHERE caller = ? AND time >= ? AND channel = ?",
+            arguments: [caller, ISOTime.format(since), channel.rawValue]) ?? 0
+    }
+
     func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws {
         try db.execute(
             sql: "DELETE FROM pending_changes WHERE msisdn = ? AND kind = ?", arguments: [msisdn, kind.rawValue])

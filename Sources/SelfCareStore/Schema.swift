@@ -108,6 +108,22 @@ enum Schema {
                     CREATE INDEX records_caller_time ON records (caller, time);
                     """)
         }
+        migrator.registerMigration("v3-confirmations") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE confirmations (
+                        caller TEXT NOT NULL,
+                        channel TEXT NOT NULL,
+                        operation TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        arguments TEXT NOT NULL,
+                        session TEXT,
+                        requested_at TEXT NOT NULL,
+                        expires_at TEXT NOT NULL,
+                        PRIMARY KEY (caller, channel)
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -10,6 +10,7 @@ public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
         var usage: [String: UsageMonth] = [:]
         var calls: [String: [CallDetail]] = [:]
         var pending: [String: PendingChange] = [:]
+        var confirmations: [String: PendingConfirmation] = [:]
         var records: [ServiceRecord] = []
         var head: (id: Int64, hash: String)?
     }
@@ -110,6 +111,24 @@ final class MemoryAccess: StoreWriter {
         }
     }
     func save(_ subscriber: Subscriber) throws { state.subscribers[subscriber.msisdn] = subscriber }
+    func confirmation(caller: String, channel: Channel) throws -> PendingConfirmation? {
+        state.confirmations["\(caller)|\(channel)"]
+    }
+    func save(_ confirmation: PendingConfirmation) throws {
+        state.confirmations["\(confirmation.caller)|\(confirmation.channel)"] = confirmation
+    }
+    func deleteConfirmation(caller: String, channel: Channel) throws {
+        state.confirmations["\(caller)|\(channel)"] = nil
+    }
+    func firstRecord(channel: Channel, session: String) throws -> ServiceRecord? {
+        state.records.first { $0.channel == channel.rawValue && $0.session == session }
+    }
+    func recordCount(channel: Channel, caller: String, since: Date) throws -> Int {
+        let from = ISOTime.format(since)
+        return state.records.reduce(0) {
+            $0 + ($1.channel == channel.rawValue && $1.caller == caller && $1.time >= from ? 1 : 0)
+        }
+    }
     func save(_ change: PendingChange) throws { state.pending[Self.pendingKey(change.msisdn, change.kind)] = change }
     func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws {
         state.pending[Self.pendingKey(msisdn, kind)] = nil

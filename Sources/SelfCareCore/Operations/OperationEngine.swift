@@ -109,7 +109,8 @@ public final class OperationEngine: Sendable {
         let (subject, caller) = try await store.read { reader in
             (try reader.subscriber(subjectNumber), try reader.subscriber(callerNumber))
         }
-        attempt.language = attempt.prompts.language(for: caller?.language ?? subject?.language)
+        attempt.language = attempt.prompts.language(
+            for: caller?.language ?? request.languageHint ?? subject?.language)
         guard let subject else { return try await refuse(attempt, .unknownSubscriber) }
         attempt.values["name"] = subject.name
         if subject.status == .closed { return try await refuse(attempt, .closed) }
@@ -172,6 +173,8 @@ public final class OperationEngine: Sendable {
         let rules = self.rules
         let passwords = configuration.passwords
         let calendar = configuration.calendar
+        let policy = configuration.policy
+        let ttl = configuration.confirmationTTL
         let outcome: (OperationOutcome, Attempt) = try await store.write { writer in
             var attempt = frozen
             guard var subject = try writer.subscriber(attempt.subject) else {
@@ -225,13 +228,12 @@ public final class OperationEngine: Sendable {
                 return try Self.refusal(attempt, reason, now: now, writer: writer)
             case .apply(let effects, let replyKey, let values):
                 attempt.values.merge(values) { $1 }
-                for effect in effects {
-                    switch effect {
-                    case .saveSubscriber(let changed): try writer.save(changed)
-                    case .schedule(let change): try writer.save(change)
-                    case .cancelPending(let kind): try writer.deletePendingChange(msisdn: subject.msisdn, kind: kind)
-                    }
+                if attempt.request.requiresConfirmation
+                    && policy.confirmationRequired.contains(attempt.request.operation)
+                {
+                    return try Self.askConfirmation(attempt, replyKey: replyKey, now: now, ttl: ttl, writer: writer)
                 }
+                try Self.apply(effects, subject: subject.msisdn, writer: writer)
                 if let newHash {
                     var changed = try writer.subscriber(subject.msisdn) ?? subject
                     changed.passwordHash = newHash
@@ -273,6 +275,150 @@ public final class OperationEngine: Sendable {
         } catch {
             logger.warning(
                 "password rehash failed", metadata: ["subject": "\(maskNumber(msisdn))", "error": "\(error)"])
+        }
+    }
+
+    /// Stores the pending confirmation and writes the `confirmation_required` record, in the caller's transaction.
+    private static func askConfirmation(
+        _ attempt: Attempt, replyKey: String, now: Date, ttl: TimeInterval, writer: any StoreWriter
+    ) throws -> (OperationOutcome, Attempt) {
+        var attempt = attempt
+        let pending = PendingConfirmation(
+            caller: attempt.caller, channel: attempt.request.channel, operation: attempt.request.operation,
+            subject: attempt.subject, arguments: attempt.inputs.filter { $0.key != "subject" },
+            session: attempt.request.session, requestedAt: now, expiresAt: now + ttl)
+        try writer.save(pending)
+        attempt.values["minutes"] = String(Int((ttl / 60).rounded(.up)))
+        let key = "confirm." + replyKey.dropFirst("reply.".count)
+        let reply = attempt.scrub(attempt.prompts.render(key, in: attempt.language, attempt.values))
+        let record = try writer.append(
+            attempt.draft(now: now, auth: attempt.auth, result: .refused, reason: .confirmationRequired, reply: reply))
+        return (
+            OperationOutcome(
+                result: .refused, reason: .confirmationRequired, reply: reply, language: attempt.language,
+                record: record),
+            attempt
+        )
+    }
+
+    /// Applies the transaction `caller` was asked to confirm on `channel` (the customer replied `Y`).
+    ///
+    /// The password was checked when the transaction was requested; the rules are checked again now,
+    /// against the subscriber as it is. Writes one record: the outcome, `confirmation_expired` when the
+    /// time limit has passed, or `unknown_command` (reply `confirm.nothing`) when nothing waits.
+    public func confirm(
+        caller: String, channel: Channel, session: String?, receivedAt: Date? = nil
+    ) async
+        -> OperationOutcome
+    {
+        let started = receivedAt ?? clock.now()
+        let prompts = promptBox.value
+        let now = clock.now()
+        let rules = self.rules
+        let callerNumber = normalizeNumber(caller) ?? caller
+        do {
+            return try await store.write { writer in
+                let callerSubscriber = try writer.subscriber(callerNumber)
+                guard let pending = try writer.confirmation(caller: callerNumber, channel: channel) else {
+                    var request = OperationRequest(
+                        operation: "confirm", channel: channel, session: session, caller: callerNumber,
+                        receivedAt: started)
+                    request.arguments = [:]
+                    var attempt = Attempt(request: request, started: started, prompts: prompts)
+                    attempt.language = prompts.language(for: callerSubscriber?.language)
+                    return try Self.refusal(
+                        attempt, .unknownCommand, now: now, writer: writer, replyKey: "confirm.nothing",
+                        reason: .unknownCommand
+                    ).0
+                }
+                try writer.deleteConfirmation(caller: callerNumber, channel: channel)
+                var request = OperationRequest(
+                    operation: pending.operation, channel: channel, session: session, caller: callerNumber,
+                    subject: pending.subject == callerNumber ? nil : pending.subject, arguments: pending.arguments,
+                    receivedAt: started)
+                request.requiresConfirmation = false
+                var attempt = Attempt(request: request, started: started, prompts: prompts)
+                attempt.subject = pending.subject
+                attempt.values["number"] = pending.subject
+                attempt.inputs["confirms"] = pending.session ?? ISOTime.format(pending.requestedAt)
+                let subject = try writer.subscriber(pending.subject)
+                attempt.language = prompts.language(for: callerSubscriber?.language ?? subject?.language)
+                guard pending.expiresAt > now else {
+                    return try Self.refusal(attempt, .confirmationExpired, now: now, writer: writer).0
+                }
+                guard let subject else {
+                    return try Self.refusal(attempt, .unknownSubscriber, now: now, writer: writer).0
+                }
+                attempt.auth = .ok
+                attempt.values["name"] = subject.name
+                let decision = try rules.decide(
+                    pending.operation, for: subject, arguments: pending.arguments, language: attempt.language,
+                    prompts: prompts, now: now, store: writer)
+                switch decision {
+                case .refuse(let reason, let values):
+                    attempt.values.merge(values) { $1 }
+                    return try Self.refusal(attempt, reason, now: now, writer: writer).0
+                case .apply(let effects, let replyKey, let values):
+                    attempt.values.merge(values) { $1 }
+                    try Self.apply(effects, subject: subject.msisdn, writer: writer)
+                    let reply = attempt.prompts.render(replyKey, in: attempt.language, attempt.values)
+                    let record = try writer.append(
+                        attempt.draft(now: now, auth: .ok, result: .ok, reason: .ok, reply: reply))
+                    return OperationOutcome(
+                        result: .ok, reason: .ok, reply: reply, language: attempt.language, record: record)
+                }
+            }
+        } catch {
+            logger.error(
+                "confirmation failed", metadata: ["caller": "\(maskNumber(callerNumber))", "error": "\(error)"])
+            let reply = prompts.render("refused.internal_error", in: prompts.defaultLanguage)
+            return OperationOutcome(
+                result: .error, reason: .internalError, reply: reply, language: prompts.defaultLanguage, record: nil)
+        }
+    }
+
+    /// Writes the record of an attempt a channel settles itself (help, unknown text, a duplicate, a rate
+    /// limit) and returns its outcome; the reply is `text`, or the prompt `replyKey` in the caller's language.
+    public func recordChannelAttempt(
+        channel: Channel, session: String?, caller: String, operation: String, inputs: [String: String],
+        result: ResultKind, reason: ReasonCode, replyKey: String? = nil, text: String? = nil,
+        languageHint: Language? = nil, receivedAt: Date? = nil
+    ) async -> OperationOutcome {
+        let started = receivedAt ?? clock.now()
+        let prompts = promptBox.value
+        let callerNumber = normalizeNumber(caller) ?? caller
+        let now = clock.now()
+        do {
+            return try await store.write { writer in
+                let subscriber = try writer.subscriber(callerNumber)
+                let language = prompts.language(for: subscriber?.language ?? languageHint)
+                var request = OperationRequest(
+                    operation: OperationName(operation), channel: channel, session: session, caller: callerNumber,
+                    receivedAt: started)
+                request.arguments = inputs
+                let attempt = Attempt(request: request, started: started, prompts: prompts)
+                let reply =
+                    text ?? prompts.render(replyKey ?? "refused.\(reason.rawValue)", in: language, attempt.values)
+                let record = try writer.append(
+                    attempt.draft(now: now, auth: .none, result: result, reason: reason, reply: reply))
+                return OperationOutcome(
+                    result: result, reason: reason, reply: reply, language: language, record: record)
+            }
+        } catch {
+            logger.error("record failed", metadata: ["caller": "\(maskNumber(callerNumber))", "error": "\(error)"])
+            let reply = prompts.render("refused.internal_error", in: prompts.defaultLanguage)
+            return OperationOutcome(
+                result: .error, reason: .internalError, reply: reply, language: prompts.defaultLanguage, record: nil)
+        }
+    }
+
+    private static func apply(_ effects: [Effect], subject: String, writer: any StoreWriter) throws {
+        for effect in effects {
+            switch effect {
+            case .saveSubscriber(let changed): try writer.save(changed)
+            case .schedule(let change): try writer.save(change)
+            case .cancelPending(let kind): try writer.deletePendingChange(msisdn: subject, kind: kind)
+            }
         }
     }
 

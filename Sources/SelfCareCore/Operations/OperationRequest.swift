@@ -20,6 +20,11 @@ public struct OperationRequest: Sendable {
     public var newPasswordAgain: Secret?
     /// When the request arrived; the record's `duration_ms` counts from here.
     public var receivedAt: Date?
+    /// Ask for a second confirmation before a transaction the policy names (SMS); the engine then
+    /// stores a `PendingConfirmation` instead of acting.
+    public var requiresConfirmation = false
+    /// The language the request was written in (an English keyword), for a caller who is not a subscriber.
+    public var languageHint: Language?
 
     public init(
         operation: OperationName, channel: Channel, session: String? = nil, caller: String, subject: String? = nil,
@@ -71,9 +76,21 @@ public struct OperationOutcome: Sendable {
 public struct OperationPolicy: Sendable {
     public var passwordRequired: Set<OperationName>
 
-    public init(passwordRequired: Set<OperationName> = OperationPolicy.defaultPasswordRequired) {
+    /// Transactions that need a second confirmation 二次确认 where the channel asks for one.
+    public var confirmationRequired: Set<OperationName>
+
+    public init(
+        passwordRequired: Set<OperationName> = OperationPolicy.defaultPasswordRequired,
+        confirmationRequired: Set<OperationName> = OperationPolicy.defaultConfirmationRequired
+    ) {
         self.passwordRequired = passwordRequired
+        self.confirmationRequired = confirmationRequired
     }
+
+    /// Loss, plan and suspension transactions (SPEC §2).
+    public static let defaultConfirmationRequired: Set<OperationName> = [
+        .lossReport, .lossCancel, .planChange, .planCancel, .suspendKeep, .suspendResume,
+    ]
 
     public static let defaultPasswordRequired: Set<OperationName> = [
         .queryBill, .queryCalls, .queryServices, .queryPUK, .lossReport, .lossCancel, .planChange, .planCancel,
@@ -91,6 +108,8 @@ public struct EngineConfiguration: Sendable {
     public var calendar = LocalCalendar()
     /// How many calls `query.calls` lists.
     public var recentCallsShown = 5
+    /// How long a customer has to confirm a transaction.
+    public var confirmationTTL: TimeInterval = 300
 
     public init() {}
 }

@@ -40,6 +40,21 @@ public struct BusinessRules: Sendable {
     public var calendar: LocalCalendar
     public var recentCallsShown: Int
 
+    /// Every reply key `decide` can answer with.
+    public static let replyKeys = [
+        "reply.query.balance", "reply.query.plan", "reply.query.plan.pending", "reply.query.data", "reply.query.points",
+        "reply.query.bill", "reply.query.calls", "reply.query.calls.none", "reply.query.services", "reply.query.puk",
+        "reply.loss.report", "reply.loss.cancel", "reply.plan.change.now", "reply.plan.change.next",
+        "reply.plan.cancel",
+        "reply.suspend.keep.now", "reply.suspend.keep.next", "reply.suspend.resume", "reply.password.change",
+    ]
+
+    /// Keys of notices and list items the rules render.
+    public static let noticeKeys = [
+        "notice.plan.applied", "notice.suspend.applied", "notice.pending.dropped", "item.pending.plan",
+        "item.pending.suspend", "item.separator",
+    ]
+
     /// Reply values that are shown to the customer but masked in the service record (a SIM's PUK).
     public static let valuesMaskedInRecords: Set<String> = ["puk"]
 

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import SelfCareChannels
+import SelfCareCore
+import SelfCareGrammar
+
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate the grammars and prompts together; exits 1 with compiler-style diagnostics.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        LoggingSetup.once
+        try await reportingFailures {
+            let promptsDirectory = global.promptsDirectory
+            let grammarsDirectory = global.grammarsDirectory
+            var diagnostics = try PromptChecker().check(directory: promptsDirectory)
+            let catalog = try? PromptCatalog.load(directory: promptsDirectory)
+            var grammarCount = 0
+            do {
+                let names = try FileManager.default.contentsOfDirectory(atPath: grammarsDirectory)
+                    .filter { $0.hasSuffix(".grammar") }
+                grammarCount = names.count
+                if names.isEmpty {
+                    throw CommandFailure("\(grammarsDirectory): no *.grammar files; pass --grammars DIR")
+                }
+                _ = try GrammarSet(directory: grammarsDirectory, prompts: catalog)
+            } catch let errors as GrammarErrors {
+                diagnostics += errors.diagnostics
+            } catch let failure as CommandFailure {
+                throw failure
+            } catch {
+                throw CommandFailure("\(grammarsDirectory): cannot read grammars (\(error.localizedDescription))")
+            }
+            for d in diagnostics { printError(d.description) }
+            let errors = diagnostics.filter { $0.severity == .error }.count
+            guard errors == 0 else {
+                throw CommandFailure("check: \(errors) error\(errors == 1 ? "" : "s")")
+            }
+            let keys = catalog.map { Set($0.templates.values.flatMap(\.keys)).count } ?? 0
+            let languages = catalog?.templates.keys.map(\.rawValue).sorted().joined(separator: ", ") ?? ""
+            print("grammars \(grammarsDirectory): ok (\(grammarCount) file\(grammarCount == 1 ? "" : "s"))")
+            print("prompts \(promptsDirectory): ok (\(keys) keys in \(languages))")
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import SelfCareCore
+import SelfCareGrammar
+
+/// The compiled grammars of a folder, one per channel, swapped atomically on reload.
+public final class GrammarSet: Sendable {
+    private let box: LockedBox<[String: CompiledGrammar]>
+
+    /// Compiles every `*.grammar` in `directory`, checking prompt keys against `prompts`.
+    /// - Throws: `GrammarErrors` with every diagnostic of every file; nothing is swapped then.
+    public init(directory: String, prompts: PromptCatalog?) throws {
+        box = LockedBox(try Self.compile(directory: directory, prompts: prompts))
+    }
+
+    /// A set holding `grammars` (tests, embedding).
+    public init(_ grammars: [CompiledGrammar]) {
+        box = LockedBox(Dictionary(grammars.map { ($0.channel, $0) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    /// The grammar of `channel` (`sms`, `ussd`, `ivr`).
+    public func grammar(for channel: String) -> CompiledGrammar? { box.value[channel] }
+
+    /// Recompiles the folder and swaps it in; on any error the old grammars stay and the errors are thrown.
+    public func reload(directory: String, prompts: PromptCatalog?) throws {
+        box.value = try Self.compile(directory: directory, prompts: prompts)
+    }
+
+    static func compile(directory: String, prompts: PromptCatalog?) throws -> [String: CompiledGrammar] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".grammar") }
+            .sorted()
+        let keys = prompts.map { catalog in Set(catalog.templates.values.flatMap(\.keys)) }
+        var grammars: [String: CompiledGrammar] = [:]
+        var diagnostics: [Diagnostic] = []
+        for name in names {
+            let path = (directory as NSString).appendingPathComponent(name)
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            do {
+                let grammar = try CompiledGrammar(text: text, path: path, promptKeys: keys)
+                grammars[grammar.channel] = grammar
+            } catch let errors as GrammarErrors {
+                diagnostics += errors.diagnostics
+            }
+        }
+        if !diagnostics.isEmpty { throw GrammarErrors(diagnostics) }
+        return grammars
+    }
+}
+
+/// A value behind a lock.
+final class LockedBox<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}

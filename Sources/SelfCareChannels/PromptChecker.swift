@@ -1,0 +1,153 @@
+import Foundation
+import SelfCareCore
+import SelfCareGrammar
+
+/// Checks the prompt files: every key in every language, the same placeholders everywhere, only known
+/// placeholders, every key the gateway uses present, and every SMS text within its part cap at its longest.
+public struct PromptChecker: Sendable {
+    /// The longest value each placeholder can take, in characters.
+    public static let placeholderWidths: [String: Int] = [
+        "name": 20, "number": 15, "balance": 13, "charges": 13, "fee": 10, "month": 7, "plan": 20, "plan_code": 16,
+        "pending_plan": 20, "pending_date": 10, "date": 10, "time": 16, "until": 16, "points": 9, "puk": 8,
+        "data_total": 7, "data_used": 7, "data_left": 7, "voice_left": 5, "sms_left": 5, "voice": 5, "sms": 5,
+        "data": 7, "count": 1, "calls": 204, "remaining": 2, "changes": 60, "pending": 60, "contract_end": 10,
+        "status": 9, "premium": 1, "argument": 12, "value": 16, "rule": 14, "period": 8, "minutes": 2,
+    ]
+
+    /// Keys whose text is sent as one SMS part at most.
+    public static let singlePartKeys: Set<String> = ["sms.help"]
+
+    public var partCap: Int
+
+    public init(partCap: Int = SMSConfiguration().partCap) { self.partCap = partCap }
+
+    /// Every key the gateway renders: replies, notices, list items, refusals, confirmations, channel texts.
+    public static var requiredKeys: [String] {
+        let refusals = ReasonCode.customerFacing.map { "refused.\($0.rawValue)" } + ["refused.bad_password.locked"]
+        let confirmations = BusinessRules.replyKeys.filter { key in
+            OperationPolicy.defaultConfirmationRequired.contains { key.hasPrefix("reply.\($0.rawValue)") }
+        }.map { "confirm." + $0.dropFirst("reply.".count) }
+        return BusinessRules.replyKeys + BusinessRules.noticeKeys + refusals + confirmations
+            + ["confirm.nothing", "sms.help", "reply.password.set"]
+    }
+
+    /// Checks the `*.prompts` files of `directory`.
+    public func check(directory: String) throws -> [Diagnostic] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".prompts") }
+            .sorted()
+        var files: [(language: String, path: String, templates: [String: String], lines: [String: (Int, String)])] = []
+        var diagnostics: [Diagnostic] = []
+        for name in names {
+            let path = (directory as NSString).appendingPathComponent(name)
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            do {
+                let templates = try PromptCatalog.parse(text, path: path)
+                files.append((String(name.dropLast(".prompts".count)), path, templates, Self.keyLines(text)))
+            } catch let error as PromptFileError {
+                diagnostics.append(
+                    Diagnostic(
+                        path: error.path, location: SourceLocation(line: error.line, column: error.column),
+                        message: error.message, sourceLine: error.sourceLine))
+            }
+        }
+        guard diagnostics.isEmpty else { return diagnostics }
+        if files.isEmpty {
+            return [
+                Diagnostic(
+                    path: directory, location: SourceLocation(line: 1, column: 1), message: "no *.prompts files",
+                    sourceLine: "")
+            ]
+        }
+        let allKeys = Set(files.flatMap(\.templates.keys))
+        let segmenter = SMSSegmenter(partCap: partCap)
+        for file in files {
+            func at(_ key: String) -> (SourceLocation, String) {
+                let (line, text) = file.lines[key] ?? (1, "")
+                return (SourceLocation(line: line, column: 1), text)
+            }
+            for key in Self.requiredKeys.sorted() where file.templates[key] == nil {
+                diagnostics.append(
+                    Diagnostic(
+                        path: file.path, location: SourceLocation(line: 1, column: 1),
+                        message: "missing key `\(key)`, which the gateway sends",
+                        sourceLine: file.lines.isEmpty ? "" : ""))
+            }
+            for key in allKeys.subtracting(file.templates.keys).sorted() where !Self.requiredKeys.contains(key) {
+                let other = files.first { $0.templates[key] != nil }!
+                diagnostics.append(
+                    Diagnostic(
+                        path: file.path, location: SourceLocation(line: 1, column: 1),
+                        message: "missing key `\(key)` (it is in \((other.path as NSString).lastPathComponent))",
+                        sourceLine: ""))
+            }
+            for (key, template) in file.templates.sorted(by: { $0.key < $1.key }) {
+                let (location, line) = at(key)
+                let placeholders = PromptCatalog.placeholders(in: template)
+                for name in placeholders.sorted() where Self.placeholderWidths[name] == nil {
+                    let guess =
+                        suggestion(for: name, among: Array(Self.placeholderWidths.keys)).map {
+                            "; did you mean `{\($0)}`?"
+                        } ?? ""
+                    diagnostics.append(
+                        Diagnostic(
+                            path: file.path, location: location, message: "unknown placeholder `{\(name)}`\(guess)",
+                            sourceLine: line))
+                }
+                for other in files where other.path != file.path {
+                    if let theirs = other.templates[key], PromptCatalog.placeholders(in: theirs) != placeholders,
+                        file.path < other.path
+                    {
+                        let mine = placeholders.sorted().map { "{\($0)}" }.joined(separator: " ")
+                        let them = PromptCatalog.placeholders(in: theirs).sorted().map { "{\($0)}" }.joined(
+                            separator: " ")
+                        diagnostics.append(
+                            Diagnostic(
+                                path: file.path, location: location,
+                                message: "`\(key)` uses \(mine.isEmpty ? "no placeholders" : mine) here but "
+                                    + "\(them.isEmpty ? "none" : them) in \((other.path as NSString).lastPathComponent)",
+                                sourceLine: line))
+                    }
+                }
+                // The longest rendering, with ASCII and with Chinese values.
+                let cap = Self.singlePartKeys.contains(key) ? 1 : partCap
+                for filler in ["W", "字"] {
+                    var values: [String: String] = [:]
+                    for name in placeholders {
+                        values[name] = String(repeating: filler, count: Self.placeholderWidths[name] ?? 0)
+                    }
+                    let longest = PromptCatalog.fill(template, values)
+                    let parts = segmenter.withoutCap.segments(longest).count
+                    if parts > cap {
+                        let encoding = SMSSegmenter.encoding(of: longest)
+                        diagnostics.append(
+                            Diagnostic(
+                                path: file.path, location: location,
+                                message: "`\(key)` can need \(parts) SMS parts at its longest "
+                                    + "(\(encoding == .gsm7 ? "GSM 7-bit" : "UCS-2"), \(SMSSegmenter.length(of: longest)) units); "
+                                    + "the cap is \(cap)",
+                                sourceLine: line))
+                        break
+                    }
+                }
+            }
+        }
+        return diagnostics
+    }
+
+    static func keyLines(_ text: String) -> [String: (Int, String)] {
+        var out: [String: (Int, String)] = [:]
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+        for (i, line) in lines.enumerated() {
+            guard let eq = line.firstIndex(of: "="), !line.trimmingCharacters(in: .whitespaces).hasPrefix("#") else {
+                continue
+            }
+            out[line[..<eq].trimmingCharacters(in: .whitespaces)] = (i + 1, String(line))
+        }
+        return out
+    }
+}
+
+extension SMSSegmenter {
+    /// The same segmenter without a cap, for measuring.
+    var withoutCap: SMSSegmenter { SMSSegmenter(partCap: Int.max / 2) }
+}

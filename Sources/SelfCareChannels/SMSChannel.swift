@@ -1,0 +1,142 @@
+import Foundation
+import SelfCareCore
+import SelfCareGrammar
+
+/// One text message from a phone to the short code.
+public struct InboundSMS: Sendable {
+    public var from: String
+    public var to: String
+    public var text: String
+    /// The gateway's message id; a repeat of an id already handled is answered once and applied once.
+    public var id: String?
+    public var receivedAt: Date?
+
+    public init(from: String, to: String = "10010", text: String, id: String? = nil, receivedAt: Date? = nil) {
+        self.from = from
+        self.to = to
+        self.text = text
+        self.id = id
+        self.receivedAt = receivedAt
+    }
+}
+
+/// The answer to one inbound SMS.
+public struct SMSReply: Sendable {
+    /// The whole reply text.
+    public var text: String
+    /// The parts it is sent as (one or more).
+    public var segments: [String]
+    public var encoding: SMSEncoding
+    /// The attempt's outcome (its record, reason and result).
+    public var outcome: OperationOutcome
+}
+
+/// Settings of the SMS channel.
+public struct SMSConfiguration: Sendable {
+    /// Messages a number may send in `rateWindow` before it is refused `rate_limited`.
+    public var rateLimit = 30
+    public var rateWindow: TimeInterval = 60
+    /// The most parts a reply is sent as.
+    public var partCap = 5
+
+    public init() {}
+}
+
+/// The SMS short-code channel: keyword → operation with slots → password check → second confirmation
+/// for transactions → the operation → a reply sized by encoding. Every message writes one record.
+///
+/// ```swift
+/// let reply = await channel.handle(InboundSMS(from: "18612345678", text: "CXYE"))
+/// print(reply.segments)
+/// ```
+public final class SMSChannel: Sendable {
+    public let engine: OperationEngine
+    public let grammars: GrammarSet
+    public let configuration: SMSConfiguration
+    private let serializer = KeyedSerializer()
+
+    public init(engine: OperationEngine, grammars: GrammarSet, configuration: SMSConfiguration = SMSConfiguration()) {
+        self.engine = engine
+        self.grammars = grammars
+        self.configuration = configuration
+    }
+
+    /// Handles one inbound message; messages from the same number are handled in order.
+    public func handle(_ message: InboundSMS) async -> SMSReply {
+        let received = message.receivedAt ?? engine.now()
+        var stamped = message
+        stamped.receivedAt = received
+        let caller = normalizeNumber(message.from) ?? message.from
+        let inbound = stamped
+        let outcome = await serializer.run(caller) { [self] in await self.process(inbound, caller: caller) }
+        let segmenter = SMSSegmenter(partCap: configuration.partCap)
+        return SMSReply(
+            text: outcome.reply, segments: segmenter.segments(outcome.reply),
+            encoding: SMSSegmenter.encoding(of: outcome.reply), outcome: outcome)
+    }
+
+    private func process(_ message: InboundSMS, caller: String) async -> OperationOutcome {
+        let received = message.receivedAt!
+        let store = engine.store
+        let inputs = ["text": Self.masked(message.text), "to": message.to]
+        if let id = message.id, !id.isEmpty {
+            let first = try? await store.read { try $0.firstRecord(channel: .sms, session: id) }
+            if let first {
+                return await engine.recordChannelAttempt(
+                    channel: .sms, session: id, caller: caller, operation: first.operation, inputs: inputs,
+                    result: .refused, reason: .duplicate, text: first.reply, receivedAt: received)
+            }
+        }
+        let since = engine.now().addingTimeInterval(-configuration.rateWindow)
+        let recent = (try? await store.read { try $0.recordCount(channel: .sms, caller: caller, since: since) }) ?? 0
+        if recent >= configuration.rateLimit {
+            return await engine.recordChannelAttempt(
+                channel: .sms, session: message.id, caller: caller, operation: "sms", inputs: inputs, result: .refused,
+                reason: .rateLimited, receivedAt: received)
+        }
+        guard let grammar = grammars.grammar(for: "sms"), let match = grammar.match(message.text) else {
+            return await engine.recordChannelAttempt(
+                channel: .sms, session: message.id, caller: caller, operation: "unknown", inputs: inputs,
+                result: .refused, reason: .unknownCommand, replyKey: "sms.help", receivedAt: received)
+        }
+        switch match.operation {
+        case "help":
+            return await engine.recordChannelAttempt(
+                channel: .sms, session: message.id, caller: caller, operation: "help", inputs: inputs, result: .ok,
+                reason: .ok, replyKey: "sms.help", languageHint: match.language, receivedAt: received)
+        case "confirm":
+            return await engine.confirm(caller: caller, channel: .sms, session: message.id, receivedAt: received)
+        default:
+            var arguments = match.slots
+            let subject = arguments.removeValue(forKey: "subject")
+            var request = OperationRequest(
+                operation: OperationName(match.operation), channel: .sms, session: message.id, caller: caller,
+                subject: subject, arguments: arguments, password: match.secrets["password"],
+                newPassword: match.secrets["new_password"], newPasswordAgain: match.secrets["new_password_again"],
+                receivedAt: received)
+            request.requiresConfirmation = true
+            request.languageHint = match.language
+            return await engine.perform(request)
+        }
+    }
+
+    /// `text` with every run of 4 to 8 digits masked: an unmatched text may hold a password.
+    static func masked(_ text: String) -> String {
+        var out = ""
+        var run = ""
+        func flush() {
+            out += (4...8).contains(run.count) ? String(repeating: "*", count: run.count) : run
+            run = ""
+        }
+        for c in text {
+            if c.isASCII && c.isNumber || ("０"..."９").contains(c) {
+                run.append(c)
+            } else {
+                flush()
+                out.append(c)
+            }
+        }
+        flush()
+        return out
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import SelfCareChannels
+import SelfCareCore
+import SelfCareGrammar
+import SelfCareTesting
+import Testing
+
+/// An SMS channel over a memory store with the shipped grammar and prompts.
+struct SMSHarness {
+    let store: MemoryServiceStore
+    let clock: ManualTimeSource
+    let channel: SMSChannel
+
+    init(rateLimit: Int = 30, subscribers: [Subscriber]? = nil) async throws {
+        store = MemoryServiceStore()
+        clock = ManualTimeSource(Fixtures.midNovember)
+        let english = Fixtures.subscriber("18611110001", language: .english)
+        try await Fixtures.seed(store, subscribers: subscribers ?? [Fixtures.subscriber(), english])
+        let engine = try Fixtures.engine(store: store, clock: clock)
+        let prompts = try Fixtures.shippedPrompts()
+        let grammars = try GrammarSet(
+            directory: Fixtures.repositoryRoot.appendingPathComponent("grammars").path, prompts: prompts)
+        var configuration = SMSConfiguration()
+        configuration.rateLimit = rateLimit
+        channel = SMSChannel(engine: engine, grammars: grammars, configuration: configuration)
+    }
+
+    func send(_ text: String, from: String = "18612345678", id: String? = nil) async -> SMSReply {
+        await channel.handle(InboundSMS(from: from, text: text, id: id))
+    }
+
+    func subscriber(_ number: String = "18612345678") async throws -> Subscriber? {
+        try await store.read { try $0.subscriber(number) }
+    }
+
+    func records() throws -> [ServiceRecord] {
+        var all: [ServiceRecord] = []
+        try store.forEachRecord(matching: RecordFilter()) { all.append($0) }
+        return all
+    }
+}
+
+@Suite("SMS channel")
+struct SMSChannelTests {
+    @Test func balanceInBothLanguages() async throws {
+        let h = try await SMSHarness()
+        let zh = await h.send("cxye")
+        #expect(zh.text == "尊敬的张伟客户，您的账户余额为123.45元，本月(2026-11)已产生话费0.00元。")
+        #expect(zh.encoding == .ucs2)
+        #expect(zh.segments.count == 1)
+        let en = await h.send("余额", from: "18611110001")
+        #expect(en.text.hasPrefix("Dear 张伟, your balance is CNY 123.45"))
+        let records = try h.records()
+        #expect(records.map(\.channel) == ["sms", "sms"])
+        #expect(records.map(\.operation) == ["query.balance", "query.balance"])
+    }
+
+    @Test func unknownSendersGetChineseUnlessTheyWroteEnglish() async throws {
+        let h = try await SMSHarness()
+        let help = await h.send("HELP", from: "13900000000")
+        #expect(help.text.hasPrefix("Send BALANCE"))
+        #expect(help.outcome.reason == .ok)
+        let zh = await h.send("帮助", from: "13900000000")
+        #expect(zh.text.hasPrefix("查余额发CXYE"))
+        let unknown = await h.send("what is 258036", from: "13900000000")
+        #expect(unknown.text.hasPrefix("查余额发CXYE"), "unknown text gets the short help")
+        #expect(unknown.segments.count == 1)
+        #expect(unknown.outcome.reason == .unknownCommand)
+        let record = try #require(unknown.outcome.record)
+        #expect(record.inputValues["text"] == "what is ******", "digits that may be a password are masked")
+    }
+
+    @Test func aTransactionWaitsForConfirmationThenApplies() async throws {
+        let h = try await SMSHarness()
+        let ask = await h.send("TCBG P58 258036", id: "m1")
+        #expect(ask.outcome.reason == .confirmationRequired)
+        #expect(ask.text == "您将变更为畅享58元套餐（月费58.00元），即时生效。请在5分钟内回复Y确认。")
+        #expect(try await h.subscriber()?.planCode == "P38", "nothing changes before the confirmation")
+        h.clock.advance(by: 299)
+        let yes = await h.send("是", id: "m2")
+        #expect(yes.outcome.reason == .ok)
+        #expect(yes.text.hasPrefix("套餐变更成功"))
+        #expect(try await h.subscriber()?.planCode == "P58")
+        let records = try h.records()
+        #expect(records.map(\.reason) == ["confirmation_required", "ok"])
+        #expect(records.map(\.operation) == ["plan.change", "plan.change"])
+        #expect(records[0].auth == "ok" && records[1].auth == "ok")
+        #expect(records[1].inputValues["confirms"] == "m1")
+        #expect(await h.send("Y").outcome.reason == .unknownCommand, "applied once; nothing waits any more")
+    }
+
+    @Test func aConfirmationExpires() async throws {
+        let h = try await SMSHarness()
+        _ = await h.send("GS 258036")
+        h.clock.advance(by: 301)
+        let late = await h.send("Y")
+        #expect(late.outcome.reason == .confirmationExpired)
+        #expect(late.outcome.record?.operation == "loss.report")
+        #expect(try await h.subscriber()?.status == .normal)
+        let nothing = await h.send("y")
+        #expect(nothing.text == "您没有待确认的业务。发送“帮助”获取可办理业务。")
+    }
+
+    @Test func refusalsComeAtOnceWithoutAConfirmation() async throws {
+        let h = try await SMSHarness()
+        #expect(await h.send("TCBG P38 258036").outcome.reason == .samePlan)
+        #expect(await h.send("GS 111111").outcome.reason == .badPassword)
+        #expect(await h.send("Y").outcome.reason == .unknownCommand)
+        #expect(try h.records().map(\.reason) == ["same_plan", "bad_password", "unknown_command"])
+    }
+
+    @Test func lossFromAnotherPhone() async throws {
+        let h = try await SMSHarness()
+        let ask = await h.send("挂失 18612345678 258036", from: "13900000000")
+        #expect(ask.outcome.reason == .confirmationRequired)
+        #expect(ask.text.contains("18612345678"))
+        let yes = await h.send("确认", from: "13900000000")
+        #expect(yes.outcome.reason == .ok)
+        #expect(try await h.subscriber()?.status == .lost)
+        #expect(yes.outcome.record?.caller == "13900000000")
+        #expect(yes.outcome.record?.subject == "18612345678")
+    }
+
+    @Test func aDuplicateMessageIdIsAnsweredOnceAndAppliedOnce() async throws {
+        let h = try await SMSHarness()
+        _ = await h.send("JF", id: "x0")
+        _ = await h.send("GS 258036", id: "m1")
+        let first = await h.send("Y", id: "m2")
+        let again = await h.send("Y", id: "m2")
+        #expect(first.outcome.reason == .ok)
+        #expect(again.text == first.text)
+        #expect(again.outcome.reason == .duplicate)
+        #expect(again.outcome.result == .refused)
+        let records = try h.records()
+        #expect(records.filter { $0.operation == "loss.report" && $0.reason == "ok" }.count == 1)
+        #expect(records.last?.session == "m2")
+        // Concurrent repeats of one id: still applied once.
+        _ = await h.send("JG 258036", id: "c1")
+        let replies = await withTaskGroup(of: SMSReply.self) { group in
+            for _ in 0..<8 { group.addTask { await h.send("Y", id: "c2") } }
+            var all: [SMSReply] = []
+            for await r in group { all.append(r) }
+            return all
+        }
+        #expect(replies.filter { $0.outcome.reason == .ok }.count == 1)
+        #expect(replies.filter { $0.outcome.reason == .duplicate }.count == 7)
+        #expect(try await h.subscriber()?.status == .normal)
+    }
+
+    @Test func rateLimitPerNumber() async throws {
+        let h = try await SMSHarness(rateLimit: 5)
+        for _ in 0..<5 { #expect(await h.send("CXJF").outcome.reason == .ok) }
+        let limited = await h.send("CXJF")
+        #expect(limited.outcome.reason == .rateLimited)
+        #expect(limited.text == "您发送过于频繁，请稍后再试。")
+        #expect(await h.send("CXJF", from: "18611110001").outcome.reason == .ok, "other numbers are not affected")
+        h.clock.advance(by: 61)
+        #expect(await h.send("CXJF").outcome.reason == .ok)
+    }
+
+    @Test func passwordsNeverComeBack() async throws {
+        let h = try await SMSHarness()
+        let wrongPlace = await h.send("TCBG 258036 258036")
+        #expect(!wrongPlace.text.contains("258036"))
+        _ = await h.send("MMXG 258036 147036 147036")
+        _ = await h.send("GS 147036")
+        for record in try h.records() {
+            #expect(!record.jsonLine.contains("258036") && !record.jsonLine.contains("147036"), "\(record.jsonLine)")
+        }
+    }
+
+    @Test func longRepliesAreSplitWithinTheCap() async throws {
+        let h = try await SMSHarness()
+        try await h.store.write { w in
+            for i in 0..<5 {
+                try w.save(
+                    CallDetail(
+                        msisdn: "18612345678", startedAt: Fixtures.midNovember.addingTimeInterval(Double(-i * 3600)),
+                        peer: "1380013800\(i)", outgoing: i % 2 == 0, durationSeconds: 125, chargeFen: 30))
+            }
+        }
+        let calls = await h.send("CXXD 258036")
+        #expect(calls.outcome.reason == .ok)
+        #expect(calls.segments.count > 1 && calls.segments.count <= 5)
+        #expect(calls.segments.joined() == calls.text)
+    }
+}
