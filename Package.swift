@@ -79,7 +79,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SelfCareGrammarTests",
-            dependencies: ["SelfCareGrammar", "SelfCareTesting"]
+            dependencies: ["SelfCareGrammar", "SelfCareChannels", "SelfCareTesting"]
         ),
         .testTarget(
             name: "SelfCareChannelsTests",
@@ -95,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SelfCareCLITests",
-            dependencies: ["selfcare", "SelfCareTesting"]
+            dependencies: ["selfcare", "SelfCareCore", "SelfCareTesting"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -16,7 +16,13 @@ struct CheckCommand: AsyncParsableCommand {
         try await reportingFailures {
             let promptsDirectory = global.promptsDirectory
             let grammarsDirectory = global.grammarsDirectory
-            var diagnostics = try PromptChecker().check(directory: promptsDirectory)
+            var diagnostics: [Diagnostic]
+            do {
+                diagnostics = try PromptChecker().check(directory: promptsDirectory)
+            } catch {
+                throw CommandFailure(
+                    "\(promptsDirectory): cannot read prompts (\(error.localizedDescription)); pass --prompts DIR")
+            }
             let catalog = try? PromptCatalog.load(directory: promptsDirectory)
             var grammarCount = 0
             do {

@@ -194,7 +194,10 @@ struct Runtime {
         do {
             grammars = try GrammarSet(directory: options.grammarsDirectory, prompts: prompts)
         } catch let errors as GrammarErrors {
-            throw CommandFailure("\(errors)\nrun `selfcare check` for every problem")
+            let first = errors.diagnostics.first.map { "\($0.path):\($0.location): \($0.message)" } ?? ""
+            throw CommandFailure(
+                "the grammars have \(errors.diagnostics.count) error\(errors.diagnostics.count == 1 ? "" : "s"), "
+                    + "the first: \(first); run `selfcare check`")
         } catch {
             throw CommandFailure(
                 "\(options.grammarsDirectory): cannot read grammars (\(error.localizedDescription)); pass --grammars DIR"

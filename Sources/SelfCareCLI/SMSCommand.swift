@@ -29,7 +29,7 @@ struct SMSCommand: AsyncParsableCommand {
     @Flag(help: "Read `FROM TO TEXT` lines from standard input.")
     var interactive = false
 
-    @Argument(parsing: .captureForPassthrough, help: "The message text.")
+    @Argument(help: "The message text; its words are joined with spaces.")
     var text: [String] = []
 
     func validate() throws {
@@ -58,7 +58,8 @@ struct SMSCommand: AsyncParsableCommand {
                         InboundSMS(
                             from: String(fields[0]), to: String(fields[1]),
                             text: fields.count > 2 ? String(fields[2]) : ""))
-                    print(render(reply, prefix: "\(fields[0]) <- "))
+                    // One line a reply, as fakesmsc logs them: line breaks inside a reply are written `\n`.
+                    print(render(reply, prefix: "\(fields[0]) <- ").replacingOccurrences(of: "\n", with: "\\n"))
                 }
                 return
             }

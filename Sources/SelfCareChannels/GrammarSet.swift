@@ -36,7 +36,16 @@ public final class GrammarSet: Sendable {
             let text = try String(contentsOfFile: path, encoding: .utf8)
             do {
                 let grammar = try CompiledGrammar(text: text, path: path, promptKeys: keys)
-                grammars[grammar.channel] = grammar
+                if let first = grammars[grammar.channel] {
+                    let header = text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+                    diagnostics.append(
+                        Diagnostic(
+                            path: path, location: SourceLocation(line: 1, column: 1),
+                            message: "a second grammar for channel `\(grammar.channel)`; \(first.path) already is one "
+                                + "(one file a channel)", sourceLine: header))
+                } else {
+                    grammars[grammar.channel] = grammar
+                }
             } catch let errors as GrammarErrors {
                 diagnostics += errors.diagnostics
             }

@@ -10,8 +10,9 @@ public struct PromptChecker: Sendable {
         "name": 20, "number": 15, "balance": 13, "charges": 13, "fee": 10, "month": 7, "plan": 20, "plan_code": 16,
         "pending_plan": 20, "pending_date": 10, "date": 10, "time": 16, "until": 16, "points": 9, "puk": 8,
         "data_total": 7, "data_used": 7, "data_left": 7, "voice_left": 5, "sms_left": 5, "voice": 5, "sms": 5,
-        "data": 7, "count": 1, "calls": 204, "remaining": 2, "changes": 60, "pending": 60, "contract_end": 10,
-        "status": 9, "premium": 1, "argument": 12, "value": 16, "rule": 14, "period": 8, "minutes": 2,
+        "data": 7, "count": 1, "calls": 230, "remaining": 2, "changes": 60, "pending": 60, "contract_end": 10,
+        "status": 9, "premium": 1, "argument": 12, "value": 16, "rule": 14, "period": 8, "minutes": 2, "peer": 15,
+        "duration": 6, "charge": 8,
     ]
 
     /// Keys whose text is sent as one SMS part at most.
@@ -70,7 +71,7 @@ public struct PromptChecker: Sendable {
                     Diagnostic(
                         path: file.path, location: SourceLocation(line: 1, column: 1),
                         message: "missing key `\(key)`, which the gateway sends",
-                        sourceLine: file.lines.isEmpty ? "" : ""))
+                        sourceLine: ""))
             }
             for key in allKeys.subtracting(file.templates.keys).sorted() where !Self.requiredKeys.contains(key) {
                 let other = files.first { $0.templates[key] != nil }!

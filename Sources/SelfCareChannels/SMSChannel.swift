@@ -80,7 +80,7 @@ public final class SMSChannel: Sendable {
         let store = engine.store
         let inputs = ["text": Self.masked(message.text), "to": message.to]
         if let id = message.id, !id.isEmpty {
-            let first = try? await store.read { try $0.firstRecord(channel: .sms, session: id) }
+            let first = try? await store.read { try $0.firstRecord(channel: .sms, session: id, caller: caller) }
             if let first {
                 return await engine.recordChannelAttempt(
                     channel: .sms, session: id, caller: caller, operation: first.operation, inputs: inputs,
@@ -105,7 +105,8 @@ public final class SMSChannel: Sendable {
                 channel: .sms, session: message.id, caller: caller, operation: "help", inputs: inputs, result: .ok,
                 reason: .ok, replyKey: "sms.help", languageHint: match.language, receivedAt: received)
         case "confirm":
-            return await engine.confirm(caller: caller, channel: .sms, session: message.id, receivedAt: received)
+            return await engine.confirm(
+                caller: caller, channel: .sms, session: message.id, languageHint: match.language, receivedAt: received)
         default:
             var arguments = match.slots
             let subject = arguments.removeValue(forKey: "subject")
@@ -120,12 +121,14 @@ public final class SMSChannel: Sendable {
         }
     }
 
-    /// `text` with every run of 4 to 8 digits masked: an unmatched text may hold a password.
+    /// `text` with every run of four or more digits masked, unless it is a mobile number (eleven digits
+    /// starting with 1): an unmatched text may hold a password, alone or run together with others.
     static func masked(_ text: String) -> String {
         var out = ""
         var run = ""
         func flush() {
-            out += (4...8).contains(run.count) ? String(repeating: "*", count: run.count) : run
+            let mobile = run.count == 11 && run.hasPrefix("1")
+            out += run.count >= 4 && !mobile ? String(repeating: "*", count: run.count) : run
             run = ""
         }
         for c in text {

@@ -14,8 +14,9 @@ public protocol StoreReader {
     func duePendingChanges(onOrBefore date: LocalDate) throws -> [PendingChange]
     /// The transaction `caller` has been asked to confirm on `channel`, if any.
     func confirmation(caller: String, channel: Channel) throws -> PendingConfirmation?
-    /// The first record written for `session` on `channel` (an inbound message id), if any.
-    func firstRecord(channel: Channel, session: String) throws -> ServiceRecord?
+    /// The first record of `caller` for `session` on `channel` (an inbound message id) that settled the
+    /// message, if any; a message refused `rate_limited` was not settled and may be sent again.
+    func firstRecord(channel: Channel, session: String, caller: String) throws -> ServiceRecord?
     /// How many records `caller` has on `channel` at or after `since` (rate limiting).
     func recordCount(channel: Channel, caller: String, since: Date) throws -> Int
 }

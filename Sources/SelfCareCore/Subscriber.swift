@@ -364,11 +364,14 @@ public struct PendingConfirmation: Hashable, Sendable {
     public var session: String?
     public var requestedAt: Date
     public var expiresAt: Date
+    /// The language the request was answered in; the outcome keeps it.
+    public var language: Language?
 
     public init(
         caller: String, channel: Channel, operation: OperationName, subject: String, arguments: [String: String],
-        session: String?, requestedAt: Date, expiresAt: Date
+        session: String?, requestedAt: Date, expiresAt: Date, language: Language? = nil
     ) {
+        self.language = language
         self.caller = caller
         self.channel = channel
         self.operation = operation

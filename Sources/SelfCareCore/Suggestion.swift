@@ -1,25 +1,34 @@
 /// The candidate closest to `word` by edit distance, when it is close enough to be a likely typo.
 public func suggestion(for word: String, among candidates: [String]) -> String? {
+    // Optimal string alignment distance: edits and swaps of two neighbours (`mian` → `main`) count one.
     func distance(_ a: [Character], _ b: [Character]) -> Int {
-        var previous = Array(0...b.count)
-        for (i, ca) in a.enumerated() {
-            var current = [i + 1] + [Int](repeating: 0, count: b.count)
-            for (j, cb) in b.enumerated() {
-                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (ca == cb ? 0 : 1))
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+                }
             }
-            previous = current
         }
-        return previous[b.count]
+        return d[a.count][b.count]
     }
     let w = Array(word.lowercased())
-    let best = candidates.map { ($0, distance(w, Array($0.lowercased()))) }.min { $0.1 < $1.1 }
+    // Ties go to the alphabetically first name, so the suggestion never changes between runs.
+    let best = candidates.sorted().map { ($0, distance(w, Array($0.lowercased()))) }.min { $0.1 < $1.1 }
     guard let best else { return nil }
     if best.1 <= max(1, w.count / 3) { return best.0 }
     // A truncated or extended name (`monthly_fee` for `monthly_fee_fen`).
     let lowered = word.lowercased()
     if w.count >= 3,
-        let affix = candidates.first(where: { $0.lowercased().hasPrefix(lowered) || lowered.hasPrefix($0.lowercased()) }
-        )
+        let affix = candidates.sorted().first(where: {
+            $0.lowercased().hasPrefix(lowered) || lowered.hasPrefix($0.lowercased())
+        })
     {
         return affix
     }

@@ -74,7 +74,7 @@ public struct CompiledGrammar: Sendable {
         compiler.check()
         let errors = compiler.diagnostics.filter { $0.severity == .error }
         if !errors.isEmpty { throw GrammarErrors(compiler.diagnostics.sorted { $0.location < $1.location }) }
-        if file.rootRule != nil { compiler.emitProgram() } else { compiler.program = [.split(1, 1)] }
+        compiler.emitProgram()
         self.path = path
         channel = file.channel
         menus = Dictionary(file.menus.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -140,10 +140,12 @@ struct Compiler {
             if rules[root] == nil {
                 error("unknown rule `$\(root)`\(hint(root, Array(rules.keys), prefix: "$"))", at: location)
             }
-        } else if file.menus.isEmpty {
+        } else if file.channel == "sms" {
             error(
                 "no `root` declaration: add `root $RULE;` naming the rule texts are matched against",
                 at: file.channelLocation)
+        } else if file.rootMenu == nil {
+            error("no `root menu NAME;`: a \(file.channel) grammar starts from a menu", at: file.channelLocation)
         }
         for rule in file.rules { checkExpansion(rule.body, inRule: rule.name) }
         checkRecursion()
@@ -195,8 +197,10 @@ struct Compiler {
             if Language(parsing: a.value) == nil {
                 error("unknown language `\(a.value)`; expected zh-CN or en", at: a.valueLocation)
             }
-        case "value" where allowValue:
-            break
+        case "value":
+            if !allowValue {
+                error("`value` only means something in a rule bound to a slot; set the slot instead", at: a.location)
+            }
         default:
             if !GrammarVocabulary.slots.contains(a.name) {
                 let names = GrammarVocabulary.tagNames + GrammarVocabulary.slots

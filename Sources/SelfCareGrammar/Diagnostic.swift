@@ -42,12 +42,25 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// `path:line:col: error: message`, the source line, and a caret under the column.
     public var description: String {
+        let head = "\(path):\(location.line):\(location.column): \(severity.rawValue): \(message)"
+        guard !sourceLine.isEmpty else { return head }
         var caretPad = ""
         for (i, scalar) in sourceLine.unicodeScalars.enumerated() where i < location.column - 1 {
-            caretPad.append(scalar == "\t" ? "\t" : " ")
+            // Wide (East Asian) characters take two columns on a terminal.
+            caretPad += scalar == "\t" ? "\t" : Self.isWide(scalar) ? "  " : " "
         }
-        return
-            "\(path):\(location.line):\(location.column): \(severity.rawValue): \(message)\n\(sourceLine)\n\(caretPad)^"
+        return "\(head)\n\(sourceLine)\n\(caretPad)^"
+    }
+
+    static func isWide(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
+            0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F,
+            0x1F900...0x1F9FF, 0x20000...0x3FFFD:
+            return true
+        default:
+            return false
+        }
     }
 }
 

@@ -29,7 +29,8 @@ extension CompiledGrammar {
 
     /// Matches already folded scalars (`TextNormalizer.normalize`).
     public func match(normalized input: [UInt32]) -> GrammarMatch? {
-        input.withUnsafeBufferPointer { buffer in
+        guard !program.isEmpty else { return nil }
+        return input.withUnsafeBufferPointer { buffer in
             program.withUnsafeBufferPointer { code in
                 literalPool.withUnsafeBufferPointer { pool in run(buffer, code, pool) }
             }
@@ -96,7 +97,9 @@ extension CompiledGrammar {
                 var q = p
                 while q < n && Self.isDigit(input[q]) { q += 1 }
                 let run = q - p
-                if run >= min && run <= max && run > 0 && (p == 0 || !Self.isDigit(input[p - 1])) {
+                if run == 0 && min == 0 {
+                    pc += 1  // `$DIGITS<0-n>` may match nothing
+                } else if run >= min && run <= max && run > 0 && (p == 0 || !Self.isDigit(input[p - 1])) {
                     pos = q
                     pc += 1
                 } else {

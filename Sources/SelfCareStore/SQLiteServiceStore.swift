@@ -208,19 +208,20 @@ struct SQLiteAccess: StoreWriter {
             subject: row["subject"],
             arguments: (try? JSONSerialization.jsonObject(with: Data(arguments.utf8))) as? [String: String] ?? [:],
             session: row["session"], requestedAt: ISOTime.parse(row["requested_at"]) ?? Date(timeIntervalSince1970: 0),
-            expiresAt: ISOTime.parse(row["expires_at"]) ?? Date(timeIntervalSince1970: 0))
+            expiresAt: ISOTime.parse(row["expires_at"]) ?? Date(timeIntervalSince1970: 0),
+            language: (row["language"] as String?).map(Language.init(rawValue:)))
     }
 
     func save(_ c: PendingConfirmation) throws {
         try db.execute(
             sql: """
                 INSERT OR REPLACE INTO confirmations
-                    (caller, channel, operation, subject, arguments, session, requested_at, expires_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    (caller, channel, operation, subject, arguments, session, requested_at, expires_at, language)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 c.caller, c.channel.rawValue, c.operation.rawValue, c.subject, canonicalJSON(c.arguments), c.session,
-                ISOTime.format(c.requestedAt), ISOTime.format(c.expiresAt),
+                ISOTime.format(c.requestedAt), ISOTime.format(c.expiresAt), c.language?.rawValue,
             ])
     }
 
@@ -229,10 +230,14 @@ struct SQLiteAccess: StoreWriter {
             sql: "DELETE FROM confirmations WHERE caller = ? AND channel = ?", arguments: [caller, channel.rawValue])
     }
 
-    func firstRecord(channel: Channel, session: String) throws -> ServiceRecord? {
+    func firstRecord(channel: Channel, session: String, caller: String) throws -> ServiceRecord? {
         try Row.fetchOne(
-            db, sql: "SELECT * FROM records WHERE channel = ? AND session = ? ORDER BY id LIMIT 1",
-            arguments: [channel.rawValue, session]
+            db,
+            sql: """
+                SELECT * FROM records WHERE channel = ? AND session = ? AND caller = ? AND reason <> 'rate_limited'
+                ORDER BY id LIMIT 1
+                """,
+            arguments: [channel.rawValue, session, caller]
         ).map(Self.record)
     }
 

@@ -120,6 +120,7 @@ enum Schema {
                         session TEXT,
                         requested_at TEXT NOT NULL,
                         expires_at TEXT NOT NULL,
+                        language TEXT,
                         PRIMARY KEY (caller, channel)
                     );
                     """)

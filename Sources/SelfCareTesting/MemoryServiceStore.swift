@@ -120,8 +120,11 @@ final class MemoryAccess: StoreWriter {
     func deleteConfirmation(caller: String, channel: Channel) throws {
         state.confirmations["\(caller)|\(channel)"] = nil
     }
-    func firstRecord(channel: Channel, session: String) throws -> ServiceRecord? {
-        state.records.first { $0.channel == channel.rawValue && $0.session == session }
+    func firstRecord(channel: Channel, session: String, caller: String) throws -> ServiceRecord? {
+        state.records.first {
+            $0.channel == channel.rawValue && $0.session == session && $0.caller == caller
+                && $0.reason != "rate_limited"
+        }
     }
     func recordCount(channel: Channel, caller: String, since: Date) throws -> Int {
         let from = ISOTime.format(since)

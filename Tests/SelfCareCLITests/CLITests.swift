@@ -1,4 +1,5 @@
 import Foundation
+import SelfCareCore
 import SelfCareTesting
 import Testing
 
@@ -295,6 +296,110 @@ struct PepperCLITests {
             let reinit = try run(["init"], in: dir)
             #expect(reinit.status == 1)
             #expect(reinit.stderr.contains("chmod 600"))
+        }
+    }
+}
+
+/// A scratch folder with the shipped prompts and grammars and a demo database.
+func withDemoAndGrammars(_ body: (URL) throws -> Void) throws {
+    try withDemo { dir in
+        try FileManager.default.copyItem(
+            at: Fixtures.repositoryRoot.appendingPathComponent("grammars"), to: dir.appendingPathComponent("grammars"))
+        try body(dir)
+    }
+}
+
+@Suite("selfcare sms and check", .serialized)
+struct SMSCLITests {
+    @Test func oneMessageAndItsSegments() throws {
+        try withDemoAndGrammars { dir in
+            let balance = try run(["sms", "--from", "18612345678", "CXYE"], in: dir)
+            #expect(balance.status == 0, "\(balance.stderr)")
+            #expect(balance.stdout.contains("123.45元"))
+            let parts = try run(["sms", "--from", "18612345678", "--segments", "cxye"], in: dir)
+            #expect(parts.stdout.hasPrefix("[1/1] 尊敬的张伟客户"))
+            let after = try run(["sms", "--from", "18612345678", "cxye", "--segments"], in: dir)
+            #expect(after.stdout == parts.stdout, "options may follow the text")
+            let help = try run(["sms", "--help"], in: dir)
+            #expect(help.status == 0 && help.stdout.contains("--interactive"))
+            let noPrompts = try run(["check", "--prompts", "/nonexistent"], in: dir)
+            #expect(noPrompts.stderr.hasPrefix("selfcare: /nonexistent: cannot read prompts"), "\(noPrompts.stderr)")
+            let spaced = try run(
+                ["sms", "--from", "18611110001", "--to", "10010", "--id", "k1", "CXZD", "258036"], in: dir)
+            #expect(spaced.stdout.hasPrefix("Wrong service password."), "\(spaced.stdout)")
+        }
+    }
+
+    @Test func confirmationAcrossInvocations() throws {
+        try withDemoAndGrammars { dir in
+            let ask = try run(["sms", "--from", "18612345678", "TCBG", "P98", "258036"], in: dir)
+            #expect(ask.stdout == "您将变更为尊享98元套餐（月费98.00元），即时生效。请在5分钟内回复Y确认。\n")
+            let yes = try run(["sms", "--from", "18612345678", "Y"], in: dir)
+            #expect(yes.stdout.hasPrefix("套餐变更成功"))
+            let late = try run(["sms", "--from", "18612345678", "GS", "258036"], in: dir)
+            #expect(late.stdout.contains("回复Y确认"))
+            let expired = try run(
+                ["sms", "--from", "18612345678", "Y"], in: dir,
+                environment: ["SELFCARE_NOW": ISOTime.format(Date().addingTimeInterval(600))])
+            #expect(expired.stdout == "确认已超时，请重新发送指令。\n")
+            let refused = try run(["sms", "--from", "18611110002", "GS", "369258"], in: dir)
+            #expect(refused.stdout == "号码18611110002已处于挂失状态，无需重复挂失。\n")
+            let records = try run(["records", "list"], in: dir)
+            let reasons = try records.stdout.split(separator: "\n").map { line in
+                (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["reason"] as? String
+            }
+            #expect(
+                reasons == [
+                    "confirmation_required", "ok", "confirmation_required", "confirmation_expired", "already_lost",
+                ])
+            #expect(try run(["records", "verify"], in: dir).status == 0)
+        }
+    }
+
+    @Test func interactiveLinesLikeFakesmsc() throws {
+        try withDemoAndGrammars { dir in
+            let input = """
+                18612345678 10010 CXYE
+                18611110001 10010 balance
+                13900000000 10010 HELP
+                # a comment
+                bad-line
+                18612345678 10010 cxjf
+
+                """
+            let r = try run(["sms", "--interactive"], in: dir, stdin: input)
+            let lines = r.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 4)
+            #expect(lines[0].hasPrefix("18612345678 <- 尊敬的张伟客户"))
+            #expect(lines[1].hasPrefix("18611110001 <- Dear Li Na"))
+            #expect(lines[2].hasPrefix("13900000000 <- Send BALANCE"))
+            #expect(lines[3] == "18612345678 <- 尊敬的客户，您当前可用积分为3200分。")
+            #expect(r.stderr.contains("skipped `bad-line`"))
+        }
+    }
+
+    @Test func checkPassesOnTheShippedFilesAndReportsMistakes() throws {
+        try withDemoAndGrammars { dir in
+            let ok = try run(["check"], in: dir)
+            #expect(ok.status == 0, "\(ok.stderr)")
+            #expect(ok.stdout.contains("grammars ./grammars: ok (1 file)"))
+            let grammar = dir.appendingPathComponent("grammars/sms.grammar")
+            var text = try String(contentsOf: grammar, encoding: .utf8)
+            text = text.replacingOccurrences(of: "{op = query.points}", with: "{op = query.pionts}")
+            try text.write(to: grammar, atomically: true, encoding: .utf8)
+            let prompts = dir.appendingPathComponent("prompts/en.prompts")
+            var en = try String(contentsOf: prompts, encoding: .utf8)
+            en = en.replacingOccurrences(of: "You have {points} points.", with: "You have {pionts} points.")
+            try en.write(to: prompts, atomically: true, encoding: .utf8)
+            let bad = try run(["check"], in: dir)
+            #expect(bad.status == 1)
+            #expect(bad.stderr.contains("grammars/sms.grammar:"))
+            #expect(bad.stderr.contains("error: unknown operation `query.pionts`; did you mean `query.points`?"))
+            #expect(bad.stderr.contains("error: unknown placeholder `{pionts}`; did you mean `{points}`?"))
+            #expect(bad.stderr.contains("`reply.query.points` uses {pionts} here but {points} in zh-CN.prompts"))
+            #expect(bad.stderr.hasSuffix("selfcare: check: 3 errors\n"), "\(bad.stderr)")
+            let sms = try run(["sms", "--from", "18612345678", "CXYE"], in: dir)
+            #expect(sms.status == 1, "a broken grammar is refused, not half-loaded")
         }
     }
 }

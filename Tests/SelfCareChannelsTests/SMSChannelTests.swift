@@ -185,3 +185,41 @@ struct SMSChannelTests {
         #expect(calls.segments.joined() == calls.text)
     }
 }
+
+@Suite("SMS channel edge cases")
+struct SMSChannelEdgeTests {
+    @Test func theSameIdFromAnotherSenderIsNotADuplicate() async throws {
+        let h = try await SMSHarness()
+        let mine = await h.send("CXYE", id: "m-1001")
+        let theirs = await h.send("CXYE", from: "18611110001", id: "m-1001")
+        #expect(theirs.outcome.reason == .ok)
+        #expect(theirs.text != mine.text, "never another subscriber's reply")
+    }
+
+    @Test func aRateLimitedMessageCanBeSentAgain() async throws {
+        let h = try await SMSHarness(rateLimit: 2)
+        _ = await h.send("CXJF")
+        _ = await h.send("CXJF")
+        #expect(await h.send("CXYE", id: "r-3").outcome.reason == .rateLimited)
+        h.clock.advance(by: 61)
+        let retry = await h.send("CXYE", id: "r-3")
+        #expect(retry.outcome.reason == .ok)
+        #expect(await h.send("CXYE", id: "r-3").outcome.reason == .duplicate)
+    }
+
+    @Test func digitsRunTogetherAreMaskedButMobileNumbersKept() async throws {
+        let h = try await SMSHarness()
+        let r = await h.send("MMXG 258036147036147036 call 13800138000")
+        #expect(r.outcome.record?.inputValues["text"] == "MMXG ****************** call 13800138000")
+    }
+
+    @Test func anEnglishRequestIsConfirmedInEnglish() async throws {
+        let h = try await SMSHarness()
+        let ask = await h.send("LOST 18612345678 258036", from: "13900000000")
+        #expect(ask.text.hasPrefix("Number 18612345678 will be reported lost"))
+        let yes = await h.send("Y", from: "13900000000")
+        #expect(yes.outcome.reason == .ok)
+        #expect(yes.text.hasPrefix("Number 18612345678 was reported lost"), "\(yes.text)")
+        #expect(await h.send("YES", from: "13900000000").text.hasPrefix("You have nothing waiting"))
+    }
+}

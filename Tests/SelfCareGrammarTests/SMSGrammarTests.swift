@@ -1,4 +1,5 @@
 import Foundation
+import SelfCareChannels
 import SelfCareCore
 import SelfCareGrammar
 import SelfCareTesting
@@ -137,6 +138,63 @@ struct SMSGrammarTests {
     @Test func confirmations() {
         for text in ["Y", "y", "Ｙ", "yes", "是", "确认"] {
             #expect(smsGrammar.match(text)?.operation == "confirm", "\(text)")
+        }
+    }
+}
+
+@Suite("Grammar compiler details")
+struct GrammarDetailTests {
+    @Test func anSMSGrammarNeedsARootRuleAndAMenuGrammarARootMenu() throws {
+        let menuOnly = "#SELFCARE 1.0 sms;\nroot menu main;\nmenu main prompt p {\n 1 => op query.balance;\n}\n"
+        #expect(throws: GrammarErrors.self) { try CompiledGrammar(text: menuOnly, path: "m.grammar") }
+        let ussd =
+            "#SELFCARE 1.0 ussd;\nroot menu main;\nmenu main prompt p {\n 1 => op query.balance;\n 9 => end;\n}\n"
+        let grammar = try CompiledGrammar(text: ussd, path: "u.grammar")
+        #expect(grammar.rootMenu == "main")
+        #expect(grammar.menus["main"]?.options.count == 2)
+        #expect(grammar.match("1") == nil, "a menu grammar matches no text")
+        let noMenu = "#SELFCARE 1.0 ivr;\n$a = X {op = query.balance};\n"
+        #expect(throws: GrammarErrors.self) { try CompiledGrammar(text: noMenu, path: "i.grammar") }
+    }
+
+    @Test func digitsMayBeOptionalByLength() throws {
+        let g = try CompiledGrammar(
+            text: "#SELFCARE 1.0 sms;\nroot $c;\n$c = JF $DIGITS<0-4>:month {op = query.points};\n", path: "d.grammar")
+        #expect(g.match("JF") != nil)
+        #expect(g.match("JF 12")?.slots["month"] == "12")
+        #expect(g.match("JF 12345") == nil)
+    }
+
+    @Test func suggestionsAreStableAndCatchSwaps() {
+        #expect(suggestion(for: "mian", among: ["main", "queries"]) == "main")
+        for _ in 0..<20 { #expect(suggestion(for: "aa", among: ["ac", "ab"]) == "ab") }
+    }
+
+    @Test func valueIsRefusedInAMenuTag() {
+        let text =
+            "#SELFCARE 1.0 ussd;\nroot menu main;\nmenu main prompt p {\n 1 => op plan.change {value = next};\n}\n"
+        do {
+            _ = try CompiledGrammar(text: text, path: "v.grammar")
+            Issue.record("expected an error")
+        } catch let errors as GrammarErrors {
+            #expect(errors.description.contains("`value` only means something in a rule bound to a slot"))
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    @Test func twoGrammarsForOneChannelAreRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("g-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = "#SELFCARE 1.0 sms;\nroot $c;\n$c = CXYE {op = query.balance};\n"
+        try a.write(to: dir.appendingPathComponent("a.grammar"), atomically: true, encoding: .utf8)
+        try a.write(to: dir.appendingPathComponent("b.grammar"), atomically: true, encoding: .utf8)
+        do {
+            _ = try GrammarSet(directory: dir.path, prompts: nil)
+            Issue.record("expected an error")
+        } catch let errors as GrammarErrors {
+            #expect(errors.description.contains("a second grammar for channel `sms`"))
         }
     }
 }

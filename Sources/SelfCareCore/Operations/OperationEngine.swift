@@ -286,7 +286,7 @@ public final class OperationEngine: Sendable {
         let pending = PendingConfirmation(
             caller: attempt.caller, channel: attempt.request.channel, operation: attempt.request.operation,
             subject: attempt.subject, arguments: attempt.inputs.filter { $0.key != "subject" },
-            session: attempt.request.session, requestedAt: now, expiresAt: now + ttl)
+            session: attempt.request.session, requestedAt: now, expiresAt: now + ttl, language: attempt.language)
         try writer.save(pending)
         attempt.values["minutes"] = String(Int((ttl / 60).rounded(.up)))
         let key = "confirm." + replyKey.dropFirst("reply.".count)
@@ -307,10 +307,8 @@ public final class OperationEngine: Sendable {
     /// against the subscriber as it is. Writes one record: the outcome, `confirmation_expired` when the
     /// time limit has passed, or `unknown_command` (reply `confirm.nothing`) when nothing waits.
     public func confirm(
-        caller: String, channel: Channel, session: String?, receivedAt: Date? = nil
-    ) async
-        -> OperationOutcome
-    {
+        caller: String, channel: Channel, session: String?, languageHint: Language? = nil, receivedAt: Date? = nil
+    ) async -> OperationOutcome {
         let started = receivedAt ?? clock.now()
         let prompts = promptBox.value
         let now = clock.now()
@@ -325,7 +323,7 @@ public final class OperationEngine: Sendable {
                         receivedAt: started)
                     request.arguments = [:]
                     var attempt = Attempt(request: request, started: started, prompts: prompts)
-                    attempt.language = prompts.language(for: callerSubscriber?.language)
+                    attempt.language = prompts.language(for: callerSubscriber?.language ?? languageHint)
                     return try Self.refusal(
                         attempt, .unknownCommand, now: now, writer: writer, replyKey: "confirm.nothing",
                         reason: .unknownCommand
@@ -342,7 +340,8 @@ public final class OperationEngine: Sendable {
                 attempt.values["number"] = pending.subject
                 attempt.inputs["confirms"] = pending.session ?? ISOTime.format(pending.requestedAt)
                 let subject = try writer.subscriber(pending.subject)
-                attempt.language = prompts.language(for: callerSubscriber?.language ?? subject?.language)
+                attempt.language = prompts.language(
+                    for: callerSubscriber?.language ?? languageHint ?? pending.language ?? subject?.language)
                 guard pending.expiresAt > now else {
                     return try Self.refusal(attempt, .confirmationExpired, now: now, writer: writer).0
                 }

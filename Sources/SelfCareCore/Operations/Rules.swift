@@ -52,7 +52,7 @@ public struct BusinessRules: Sendable {
     /// Keys of notices and list items the rules render.
     public static let noticeKeys = [
         "notice.plan.applied", "notice.suspend.applied", "notice.pending.dropped", "item.pending.plan",
-        "item.pending.suspend", "item.separator",
+        "item.pending.suspend", "item.separator", "item.call.out", "item.call.in",
     ]
 
     /// Reply values that are shown to the customer but masked in the service record (a SIM's PUK).
@@ -156,9 +156,13 @@ public struct BusinessRules: Sendable {
             let calls = try store.recentCalls(s.msisdn, limit: recentCallsShown)
             values["count"] = String(calls.count)
             values["calls"] = calls.map { call in
-                "\(calendar.dateTime(of: call.startedAt)) \(call.outgoing ? "→" : "←")\(call.peer) "
-                    + "\(call.durationSeconds / 60):\(pad2(call.durationSeconds % 60)) "
-                    + formatYuan(call.chargeFen)
+                prompts.render(
+                    call.outgoing ? "item.call.out" : "item.call.in", in: language,
+                    [
+                        "time": calendar.dateTime(of: call.startedAt), "peer": call.peer,
+                        "duration": "\(call.durationSeconds / 60):\(pad2(call.durationSeconds % 60))",
+                        "charge": formatYuan(call.chargeFen),
+                    ])
             }.joined(separator: "\n")
             return .apply([], replyKey: calls.isEmpty ? "reply.query.calls.none" : "reply.query.calls", values: values)
 

@@ -1,0 +1,118 @@
+// Grammar matching and the in-process SMS path, each beside a baseline measured in the same run.
+//
+//   cd Benchmarks && swift package benchmark
+//
+// Throughput is texts (or requests) per second on one core; compare each figure with its baseline.
+import Benchmark
+import Foundation
+import GRDB
+import Logging
+import SelfCareChannels
+import SelfCareCore
+import SelfCareGrammar
+import SelfCareStore
+import SelfCareTesting
+
+/// The repository's root, found from this file.
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+
+/// A realistic mix of inbound texts: mostly balance and allowance queries, some with passwords and
+/// arguments, full-width and lower-case forms, Chinese and English keywords, and texts that match nothing.
+let smsMix: [String] = [
+    "CXYE", "cxye", "YE", "查余额", "余额", "ＣＸＹＥ", " cxye ", "CXTC", "查套餐", "CXLL", "查流量", "CXJF", "BALANCE",
+    "CXZD 202610 258036", "查账单 258036", "CXXD 258036", "CXYW 258036", "CXPUK 258036", "GS 258036",
+    "挂失 18612345678 258036", "JG 258036", "TCBG P58 258036", "套餐变更 P58 次月 258036", "tcbg#k19#cy#258036",
+    "QXBG 258036", "TJBH CY 258036", "FJ 258036", "MMXG 258036 147036 147036", "HELP", "帮助", "?", "Y", "是",
+    "hello", "你好，我想查一下话费", "CXYE 123", "12345", "",
+]
+
+/// The simplest possible keyword table, as a home-made script would do it: upper-case, split on
+/// spaces, look the first word up in a dictionary.
+let keywordTable: [String: String] = {
+    var table: [String: String] = [:]
+    let pairs: [(String, [String])] = [
+        ("query.balance", ["CXYE", "YE", "查余额", "余额", "BALANCE"]), ("query.plan", ["CXTC", "查套餐"]),
+        ("query.data", ["CXLL", "查流量"]), ("query.points", ["CXJF", "查积分"]), ("query.bill", ["CXZD", "查账单"]),
+        ("query.calls", ["CXXD"]), ("query.services", ["CXYW"]), ("query.puk", ["CXPUK"]),
+        ("loss.report", ["GS", "挂失"]), ("loss.cancel", ["JG"]), ("plan.change", ["TCBG", "套餐变更"]),
+        ("plan.cancel", ["QXBG"]), ("suspend.keep", ["TJBH"]), ("suspend.resume", ["FJ"]),
+        ("password.change", ["MMXG"]), ("help", ["HELP", "帮助", "?"]), ("confirm", ["Y", "是"]),
+    ]
+    for (op, words) in pairs { for w in words { table[w] = op } }
+    return table
+}()
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.throughput, .wallClock], warmupIterations: 10, scalingFactor: .kilo, maxDuration: .seconds(3),
+        maxIterations: .kilo(10))
+
+    let grammarText = try! String(
+        contentsOf: repository.appendingPathComponent("grammars/sms.grammar"), encoding: .utf8)
+    let grammar = try! CompiledGrammar(text: grammarText, path: "grammars/sms.grammar")
+
+    // Baseline: a dictionary lookup of the first word (what Kannel's keyword table does).
+    Benchmark("baseline: keyword dictionary lookup (texts)") { benchmark in
+        var i = 0
+        for _ in benchmark.scaledIterations {
+            let text = smsMix[i % smsMix.count].uppercased()
+            let first = text.split(separator: " ", maxSplits: 1).first.map(String.init) ?? ""
+            blackHole(keywordTable[first])
+            i &+= 1
+        }
+    }
+
+    Benchmark("grammar match, SMS mix (texts)") { benchmark in
+        var i = 0
+        for _ in benchmark.scaledIterations {
+            blackHole(grammar.match(smsMix[i % smsMix.count]))
+            i &+= 1
+        }
+    }
+
+    // The in-process SMS path against SQLite with synchronous=FULL.
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-bench-\(getpid())")
+    try? FileManager.default.removeItem(at: folder)
+    try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let store = try! SQLiteServiceStore(path: folder.appendingPathComponent("bench.sqlite").path)
+    let prompts = try! PromptCatalog.load(directory: repository.appendingPathComponent("prompts").path)
+    let numbers = (0..<1000).map { "186\(String(format: "%08d", $0))" }
+    let seeded = Task {
+        try await Fixtures.seed(store, subscribers: numbers.map { Fixtures.subscriber($0) })
+    }
+    let engine = OperationEngine(
+        store: store, hasher: Fixtures.hasher(), prompts: prompts, clock: SystemTimeSource(),
+        pool: BlockingWorkPool(threads: 2), logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+    var smsConfiguration = SMSConfiguration()
+    smsConfiguration.rateLimit = .max  // measure the path, not the limiter's refusals
+    let channel = SMSChannel(engine: engine, grammars: GrammarSet([grammar]), configuration: smsConfiguration)
+    try! store.pool.write { db in
+        try db.execute(sql: "CREATE TABLE IF NOT EXISTS bench_rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+    }
+
+    // Baseline: one single-row transaction, durably committed (synchronous=FULL, WAL).
+    Benchmark(
+        "baseline: SQLite single-row FULL commit (rows)",
+        configuration: .init(metrics: [.throughput, .wallClock], scalingFactor: .one, maxDuration: .seconds(3))
+    ) { benchmark in
+        for i in benchmark.scaledIterations {
+            try await store.pool.write { db in
+                try db.execute(sql: "INSERT INTO bench_rows (body) VALUES (?)", arguments: ["row \(i)"])
+            }
+        }
+    }
+
+    Benchmark(
+        "query.balance end to end: match, read, durable record (requests)",
+        configuration: .init(
+            metrics: [.throughput, .wallClock], scalingFactor: .one, maxDuration: .seconds(3),
+            setup: { _ = try await seeded.value })
+    ) { benchmark in
+        var i = 0
+        for _ in benchmark.scaledIterations {
+            blackHole(await channel.handle(InboundSMS(from: numbers[i % numbers.count], text: "CXYE")))
+            i &+= 1
+        }
+    }
+}
