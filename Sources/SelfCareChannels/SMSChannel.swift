@@ -124,22 +124,6 @@ public final class SMSChannel: Sendable {
     /// `text` with every run of four or more digits masked, unless it is a mobile number (eleven digits
     /// starting with 1): an unmatched text may hold a password, alone or run together with others.
     static func masked(_ text: String) -> String {
-        var out = ""
-        var run = ""
-        func flush() {
-            let mobile = run.count == 11 && run.hasPrefix("1")
-            out += run.count >= 4 && !mobile ? String(repeating: "*", count: run.count) : run
-            run = ""
-        }
-        for c in text {
-            if c.isASCII && c.isNumber || ("０"..."９").contains(c) {
-                run.append(c)
-            } else {
-                flush()
-                out.append(c)
-            }
-        }
-        flush()
-        return out
+        maskDigitRuns(text) { run in run.count >= 4 && !(run.count == 11 && run.hasPrefix("1")) }
     }
 }

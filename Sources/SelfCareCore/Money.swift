@@ -28,3 +28,24 @@ public func normalizeNumber(_ text: String) -> String? {
     guard (5...15).contains(s.count), s.allSatisfy(\.isASCIIDigit) else { return nil }
     return s
 }
+
+/// `text` with each maximal run of digits (ASCII or full-width) for which `mask` says so replaced by as
+/// many `*`: the one place passwords are kept out of echoed or recorded text.
+public func maskDigitRuns(_ text: String, where mask: (String) -> Bool) -> String {
+    var out = ""
+    var run = ""
+    func flush() {
+        out += !run.isEmpty && mask(run) ? String(repeating: "*", count: run.count) : run
+        run = ""
+    }
+    for c in text {
+        if c.isASCIIDigit || ("０"..."９").contains(c) {
+            run.append(c)
+        } else {
+            flush()
+            out.append(c)
+        }
+    }
+    flush()
+    return out
+}

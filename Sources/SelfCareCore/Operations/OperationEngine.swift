@@ -541,27 +541,8 @@ struct Attempt: Sendable {
     func scrub(_ text: String) -> String {
         let secrets = [request.password, request.newPassword, request.newPasswordAgain].compactMap { $0 }
             .filter { $0.count >= 4 }
-        guard !secrets.isEmpty, text.contains(where: \.isASCIIDigit) else { return text }
-        var out = ""
-        var run = ""
-        func flush() {
-            if !run.isEmpty, secrets.contains(where: { $0.matches(Secret(run)) }) {
-                out += String(repeating: "*", count: run.count)
-            } else {
-                out += run
-            }
-            run = ""
-        }
-        for c in text {
-            if c.isASCIIDigit {
-                run.append(c)
-            } else {
-                flush()
-                out.append(c)
-            }
-        }
-        flush()
-        return out
+        guard !secrets.isEmpty else { return text }
+        return maskDigitRuns(text) { run in secrets.contains { $0.matches(Secret(run)) } }
     }
 
     func draft(now: Date, auth: AuthOutcome, result: ResultKind, reason: ReasonCode, reply: String) -> RecordDraft {

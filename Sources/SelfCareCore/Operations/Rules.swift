@@ -100,6 +100,14 @@ public struct BusinessRules: Sendable {
         if s.status == .closed { return .refuse(.closed, values: values) }
 
         func planName(_ code: String) throws -> String { try store.plan(code)?.name(in: language) ?? code }
+        /// A change effective on the first day of next month, replacing any pending one of its kind.
+        func scheduleNextMonth(_ kind: PendingChange.Kind, plan: String?, reply: String) -> Decision {
+            let effective = thisMonth.next.firstDay
+            values["date"] = effective.description
+            let change = PendingChange(
+                msisdn: s.msisdn, kind: kind, planCode: plan, effective: effective, requestedAt: now)
+            return .apply([.schedule(change)], replyKey: reply, values: values)
+        }
         func describe(_ changes: [PendingChange]) throws -> String {
             try changes.map { change in
                 change.kind == .planChange
@@ -223,13 +231,8 @@ public struct BusinessRules: Sendable {
                 values["contract_end"] = s.contractEnd!.description
                 return .refuse(.contract, values: values)
             }
-            let timing = arguments["when"].flatMap(Timing.init(argument:)) ?? .now
-            if timing == .next {
-                let effective = thisMonth.next.firstDay
-                values["date"] = effective.description
-                let change = PendingChange(
-                    msisdn: s.msisdn, kind: .planChange, planCode: target.code, effective: effective, requestedAt: now)
-                return .apply([.schedule(change)], replyKey: "reply.plan.change.next", values: values)
+            if Timing(argument: arguments["when"] ?? "now") == .next {
+                return scheduleNextMonth(.planChange, plan: target.code, reply: "reply.plan.change.next")
             }
             s.planCode = target.code
             return .apply(
@@ -248,13 +251,8 @@ public struct BusinessRules: Sendable {
                 values["contract_end"] = s.contractEnd!.description
                 return .refuse(.contract, values: values)
             }
-            let timing = arguments["when"].flatMap(Timing.init(argument:)) ?? .now
-            if timing == .next {
-                let effective = thisMonth.next.firstDay
-                values["date"] = effective.description
-                let change = PendingChange(
-                    msisdn: s.msisdn, kind: .suspend, planCode: nil, effective: effective, requestedAt: now)
-                return .apply([.schedule(change)], replyKey: "reply.suspend.keep.next", values: values)
+            if Timing(argument: arguments["when"] ?? "now") == .next {
+                return scheduleNextMonth(.suspend, plan: nil, reply: "reply.suspend.keep.next")
             }
             s.status = .suspended
             return .apply(
