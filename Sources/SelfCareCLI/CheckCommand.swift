@@ -38,7 +38,8 @@ struct CheckCommand: AsyncParsableCommand {
             } catch let failure as CommandFailure {
                 throw failure
             } catch {
-                throw CommandFailure("\(grammarsDirectory): cannot read grammars (\(error.localizedDescription))")
+                throw CommandFailure(
+                    "\(grammarsDirectory): cannot read grammars (\(error.localizedDescription)); pass --grammars DIR")
             }
             for d in diagnostics { printError(d.description) }
             let errors = diagnostics.filter { $0.severity == .error }.count

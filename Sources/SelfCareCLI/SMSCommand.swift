@@ -58,8 +58,8 @@ struct SMSCommand: AsyncParsableCommand {
                         InboundSMS(
                             from: String(fields[0]), to: String(fields[1]),
                             text: fields.count > 2 ? String(fields[2]) : ""))
-                    // One line a reply, as fakesmsc logs them: line breaks inside a reply are written `\n`.
-                    print(render(reply, prefix: "\(fields[0]) <- ").replacingOccurrences(of: "\n", with: "\\n"))
+                    // One line a reply (or a part), as fakesmsc logs them: line breaks inside are written `\n`.
+                    print(render(reply, prefix: "\(fields[0]) <- ", escapingLineBreaks: true))
                 }
                 return
             }
@@ -71,10 +71,13 @@ struct SMSCommand: AsyncParsableCommand {
         }
     }
 
-    private func render(_ reply: SMSReply, prefix: String) -> String {
-        guard segments else { return prefix + reply.text }
+    private func render(_ reply: SMSReply, prefix: String, escapingLineBreaks: Bool = false) -> String {
+        func line(_ text: String) -> String {
+            escapingLineBreaks ? text.replacingOccurrences(of: "\n", with: "\\n") : text
+        }
+        guard segments else { return prefix + line(reply.text) }
         let n = reply.segments.count
-        return reply.segments.enumerated().map { "\(prefix)[\($0.offset + 1)/\(n)] \($0.element)" }.joined(
-            separator: "\n")
+        return reply.segments.enumerated().map { "\(prefix)[\($0.offset + 1)/\(n)] \(line($0.element))" }
+            .joined(separator: "\n")
     }
 }

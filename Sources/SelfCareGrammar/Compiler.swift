@@ -144,7 +144,8 @@ struct Compiler {
             error(
                 "no `root` declaration: add `root $RULE;` naming the rule texts are matched against",
                 at: file.channelLocation)
-        } else if file.rootMenu == nil {
+        }
+        if file.channel != "sms" && file.rootMenu == nil {
             error("no `root menu NAME;`: a \(file.channel) grammar starts from a menu", at: file.channelLocation)
         }
         for rule in file.rules { checkExpansion(rule.body, inRule: rule.name) }
@@ -362,7 +363,8 @@ struct Compiler {
             }
         }
         guard let (root, rootLocation) = file.rootMenu else {
-            error("menus need a root: add `root menu NAME;`", at: file.menus[0].location)
+            // ussd and ivr grammars were already told they need a root menu.
+            if file.channel == "sms" { error("menus need a root: add `root menu NAME;`", at: file.menus[0].location) }
             return
         }
         guard byName[root] != nil else {

@@ -375,6 +375,10 @@ struct SMSCLITests {
             #expect(lines[2].hasPrefix("13900000000 <- Send BALANCE"))
             #expect(lines[3] == "18612345678 <- 尊敬的客户，您当前可用积分为3200分。")
             #expect(r.stderr.contains("skipped `bad-line`"))
+            let parts = try run(
+                ["sms", "--interactive", "--segments"], in: dir, stdin: "18612345678 10010 CXXD 258036\n")
+            let partLines = parts.stdout.split(separator: "\n")
+            #expect(partLines.count > 1 && partLines.allSatisfy { $0.hasPrefix("18612345678 <- [") }, "\(parts.stdout)")
         }
     }
 

@@ -221,5 +221,11 @@ struct SMSChannelEdgeTests {
         #expect(yes.outcome.reason == .ok)
         #expect(yes.text.hasPrefix("Number 18612345678 was reported lost"), "\(yes.text)")
         #expect(await h.send("YES", from: "13900000000").text.hasPrefix("You have nothing waiting"))
+        // A Chinese request confirmed with an English word is still answered in Chinese.
+        let askCN = await h.send("解挂 18612345678 258036", from: "13900000001")
+        #expect(askCN.outcome.reason == .confirmationRequired)
+        let cn = await h.send("YES", from: "13900000001")
+        #expect(cn.outcome.reason == .ok)
+        #expect(cn.text == "号码18612345678已解除挂失。", "\(cn.text)")
     }
 }

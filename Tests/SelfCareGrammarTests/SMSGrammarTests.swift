@@ -153,6 +153,8 @@ struct GrammarDetailTests {
         #expect(grammar.rootMenu == "main")
         #expect(grammar.menus["main"]?.options.count == 2)
         #expect(grammar.match("1") == nil, "a menu grammar matches no text")
+        let ruleOnly = "#SELFCARE 1.0 ussd;\nroot $c;\n$c = CXYE {op = query.balance};\n"
+        #expect(throws: GrammarErrors.self) { try CompiledGrammar(text: ruleOnly, path: "r.grammar") }
         let noMenu = "#SELFCARE 1.0 ivr;\n$a = X {op = query.balance};\n"
         #expect(throws: GrammarErrors.self) { try CompiledGrammar(text: noMenu, path: "i.grammar") }
     }

@@ -103,6 +103,49 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // Where the end-to-end time goes: one read, one record append, the engine alone.
+    Benchmark(
+        "part: store read of one subscriber (reads)",
+        configuration: .init(
+            metrics: [.throughput, .wallClock], scalingFactor: .one, maxDuration: .seconds(2),
+            setup: { _ = try await seeded.value })
+    ) { benchmark in
+        var i = 0
+        for _ in benchmark.scaledIterations {
+            let number = numbers[i % numbers.count]
+            blackHole(try await store.read { try $0.subscriber(number) })
+            i &+= 1
+        }
+    }
+
+    Benchmark(
+        "part: record append, FULL (records)",
+        configuration: .init(metrics: [.throughput, .wallClock], scalingFactor: .one, maxDuration: .seconds(2))
+    ) { benchmark in
+        for i in benchmark.scaledIterations {
+            let draft = RecordDraft(
+                time: Date(), channel: .sms, session: nil, caller: "18600000001", subject: "18600000001",
+                operation: "query.balance", inputs: [:], auth: .none, result: .ok, reason: .ok,
+                reply: "尊敬的客户，您的账户余额为123.45元 \(i)", durationMS: 1)
+            blackHole(try await store.write { try $0.append(draft) })
+        }
+    }
+
+    Benchmark(
+        "part: engine query.balance without the SMS channel (requests)",
+        configuration: .init(
+            metrics: [.throughput, .wallClock], scalingFactor: .one, maxDuration: .seconds(2),
+            setup: { _ = try await seeded.value })
+    ) { benchmark in
+        var i = 0
+        for _ in benchmark.scaledIterations {
+            blackHole(
+                await engine.perform(
+                    OperationRequest(operation: .queryBalance, channel: .sms, caller: numbers[i % numbers.count])))
+            i &+= 1
+        }
+    }
+
     Benchmark(
         "query.balance end to end: match, read, durable record (requests)",
         configuration: .init(

@@ -340,8 +340,10 @@ public final class OperationEngine: Sendable {
                 attempt.values["number"] = pending.subject
                 attempt.inputs["confirms"] = pending.session ?? ISOTime.format(pending.requestedAt)
                 let subject = try writer.subscriber(pending.subject)
+                // The language the request was answered in wins over the confirming word's (`YES` to a
+                // Chinese question is still answered in Chinese).
                 attempt.language = prompts.language(
-                    for: callerSubscriber?.language ?? languageHint ?? pending.language ?? subject?.language)
+                    for: callerSubscriber?.language ?? pending.language ?? languageHint ?? subject?.language)
                 guard pending.expiresAt > now else {
                     return try Self.refusal(attempt, .confirmationExpired, now: now, writer: writer).0
                 }
