@@ -187,8 +187,21 @@ struct Runtime {
             logger: Logger(label: "selfcare"))
     }
 
+    /// The USSD channel over the engine and the grammars folder.
+    func ussdChannel() throws -> USSDChannel {
+        USSDChannel(engine: try engine(needsPasswords: false), grammars: try grammarSet())
+    }
+
     /// The SMS channel over the engine and the grammars folder.
     func smsChannel() throws -> SMSChannel {
+        var configuration = SMSConfiguration()
+        configuration.rateLimit = try Environment.integer("SELFCARE_SMS_RATE_LIMIT", default: 30, range: 1...100_000)
+        return SMSChannel(
+            engine: try engine(needsPasswords: false), grammars: try grammarSet(), configuration: configuration)
+    }
+
+    /// The compiled grammars, checked against the prompts.
+    func grammarSet() throws -> GrammarSet {
         let prompts = try self.prompts()
         let grammars: GrammarSet
         do {
@@ -203,9 +216,7 @@ struct Runtime {
                 "\(options.grammarsDirectory): cannot read grammars (\(error.localizedDescription)); pass --grammars DIR"
             )
         }
-        var configuration = SMSConfiguration()
-        configuration.rateLimit = try Environment.integer("SELFCARE_SMS_RATE_LIMIT", default: 30, range: 1...100_000)
-        return SMSChannel(engine: try engine(needsPasswords: false), grammars: grammars, configuration: configuration)
+        return grammars
     }
 
     func importer(withHasher: Bool) throws -> CSVImporter {

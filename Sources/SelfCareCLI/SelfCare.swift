@@ -11,7 +11,7 @@ struct SelfCare: AsyncParsableCommand {
             SELFCARE_LOCKOUT_HOURS override the defaults.
             """,
         subcommands: [
-            InitCommand.self, ImportCommand.self, OpCommand.self, SMSCommand.self, CheckCommand.self,
+            InitCommand.self, ImportCommand.self, OpCommand.self, SMSCommand.self, USSDCommand.self, CheckCommand.self,
             RecordsCommand.self, PasswordCommand.self, TickCommand.self,
         ]
     )

@@ -386,7 +386,7 @@ struct SMSCLITests {
         try withDemoAndGrammars { dir in
             let ok = try run(["check"], in: dir)
             #expect(ok.status == 0, "\(ok.stderr)")
-            #expect(ok.stdout.contains("grammars ./grammars: ok (1 file)"))
+            #expect(ok.stdout.contains("grammars ./grammars: ok (2 files)"))
             let grammar = dir.appendingPathComponent("grammars/sms.grammar")
             var text = try String(contentsOf: grammar, encoding: .utf8)
             text = text.replacingOccurrences(of: "{op = query.points}", with: "{op = query.pionts}")
@@ -404,6 +404,24 @@ struct SMSCLITests {
             #expect(bad.stderr.hasSuffix("selfcare: check: 3 errors\n"), "\(bad.stderr)")
             let sms = try run(["sms", "--from", "18612345678", "CXYE"], in: dir)
             #expect(sms.status == 1, "a broken grammar is refused, not half-loaded")
+        }
+    }
+}
+
+@Suite("selfcare ussd", .serialized)
+struct USSDCLITests {
+    @Test func screensAsAnAggregatorGetsThem() throws {
+        try withDemoAndGrammars { dir in
+            let direct = try run(["ussd", "--from", "18612345678", "*100*1*1#"], in: dir)
+            #expect(direct.status == 0, "\(direct.stderr)")
+            #expect(direct.stdout == "END 尊敬的张伟客户，您的账户余额为123.45元，本月(2026-11)已产生话费14.57元。\n")
+            let walk = try run(["ussd", "--from", "18611110001", "*100#", "1", "8", "470159"], in: dir)
+            let screens = walk.stdout.components(separatedBy: "\n\n")
+            #expect(screens.count == 4)
+            #expect(screens[0].hasPrefix("CON Self-service\n1. Queries"))
+            #expect(screens[2] == "CON Enter your 6-digit service password:")
+            #expect(screens[3].hasPrefix("END Your SIM PUK code is 23456789."))
+            #expect(!walk.stdout.contains("470159"))
         }
     }
 }

@@ -290,7 +290,13 @@ public final class OperationEngine: Sendable {
         try writer.save(pending)
         attempt.values["minutes"] = String(Int((ttl / 60).rounded(.up)))
         let key = "confirm." + replyKey.dropFirst("reply.".count)
-        let reply = attempt.scrub(attempt.prompts.render(key, in: attempt.language, attempt.values))
+        // What will happen, then how this channel confirms (`confirm.ask.sms`: reply Y within N minutes).
+        let how = "confirm.ask.\(attempt.request.channel.rawValue)"
+        let text =
+            attempt.prompts.render(key, in: attempt.language, attempt.values)
+            + (attempt.prompts.templates[attempt.language]?[how] != nil
+                ? attempt.prompts.render(how, in: attempt.language, attempt.values) : "")
+        let reply = attempt.scrub(text.trimmingCharacters(in: .whitespacesAndNewlines))
         let record = try writer.append(
             attempt.draft(now: now, auth: attempt.auth, result: .refused, reason: .confirmationRequired, reply: reply))
         return (

@@ -1,0 +1,313 @@
+import Foundation
+import SelfCareCore
+import SelfCareGrammar
+
+/// One USSD screen, as an aggregator gets it: `CON text` continues the session, `END text` ends it.
+public struct USSDScreen: Sendable, Equatable, CustomStringConvertible {
+    public var text: String
+    public var ends: Bool
+    public var description: String { (ends ? "END " : "CON ") + text }
+}
+
+/// Settings of the USSD channel.
+public struct USSDConfiguration: Sendable {
+    /// Screen limits: characters in GSM 7-bit and in UCS-2.
+    public var gsmScreen = 182
+    public var ucs2Screen = 80
+    public var backKeys: Set<String> = ["0", "*"]
+    public var homeKey = "00"
+    public var moreKey = "99"
+
+    public init() {}
+}
+
+/// Where a USSD session is.
+public struct USSDSession: Sendable {
+    /// An operation whose slots are being collected.
+    struct Call: Sendable {
+        var operation: OperationName
+        var remaining: [SlotRequest]
+        var slots: [String: String]
+        var secrets: [String: Secret]
+    }
+
+    enum Step: Sendable {
+        case menu
+        case collecting(Call)
+        case choosingPlan(Call, codes: [String], labels: [String], page: Int)
+        case confirming(Call)
+    }
+
+    var caller: String
+    var language: Language
+    var menus: [String]
+    var page = 0
+    var step = Step.menu
+}
+
+/// USSD menus on the session engine: screens within the size limits with paging, back and home keys,
+/// direct strings (`*100*1*1#`), password entry as a step whose digits are never shown, a confirmation
+/// step for transactions, and `END` on the last screen. Every operation attempt writes its record
+/// with the session id.
+public final class USSDChannel: Sendable {
+    public let engine: OperationEngine
+    public let grammars: GrammarSet
+    public let sessions: MemorySessionStore<USSDSession>
+    public let configuration: USSDConfiguration
+
+    public init(
+        engine: OperationEngine, grammars: GrammarSet, sessions: MemorySessionStore<USSDSession> = MemorySessionStore(),
+        configuration: USSDConfiguration = USSDConfiguration()
+    ) {
+        self.engine = engine
+        self.grammars = grammars
+        self.sessions = sessions
+        self.configuration = configuration
+    }
+
+    /// Handles one step: the dialled `serviceCode` opens the session (walking a direct string's keys),
+    /// then each `input` is the customer's reply to the last screen.
+    public func handle(sessionID: String, caller: String, serviceCode: String, input: String?) async -> USSDScreen {
+        let now = engine.now()
+        let number = normalizeNumber(caller) ?? caller
+        let prompts = engine.prompts
+        guard let grammar = grammars.grammar(for: "ussd"), let root = grammar.rootMenu else {
+            return USSDScreen(text: prompts.render("refused.internal_error", in: prompts.defaultLanguage), ends: true)
+        }
+        var session: USSDSession
+        var keys: [String]
+        if let input, let existing = await sessions.load(sessionID, now: now) {
+            session = existing
+            keys = [input]
+        } else if input != nil {
+            let language = await languageOf(number)
+            return USSDScreen(text: prompts.render("ussd.expired", in: language), ends: true)
+        } else {
+            session = USSDSession(caller: number, language: await languageOf(number), menus: [root])
+            keys = Self.directKeys(serviceCode)
+        }
+        var screen = render(session, grammar)
+        for key in keys {
+            screen = await step(&session, key.trimmingCharacters(in: .whitespaces), sessionID: sessionID, grammar)
+            if screen.ends { break }
+        }
+        if screen.ends { await sessions.remove(sessionID) } else { await sessions.save(sessionID, session, now: now) }
+        return screen
+    }
+
+    /// `*100*1*2#` → `["1", "2"]`; `*100#` → `[]`.
+    static func directKeys(_ code: String) -> [String] {
+        var body = code.trimmingCharacters(in: .whitespaces)
+        if body.hasSuffix("#") { body.removeLast() }
+        if body.hasPrefix("*") { body.removeFirst() }
+        return Array(body.split(separator: "*", omittingEmptySubsequences: false).dropFirst().map(String.init))
+    }
+
+    private func languageOf(_ number: String) async -> Language {
+        let subscriber = try? await engine.store.read { try $0.subscriber(number) }
+        return engine.prompts.language(for: subscriber?.language)
+    }
+
+    private func text(_ key: String, _ session: USSDSession, _ values: [String: String] = [:]) -> String {
+        engine.prompts.render(key, in: session.language, values)
+    }
+
+    // MARK: - Steps
+
+    private func step(
+        _ session: inout USSDSession, _ key: String, sessionID: String, _ grammar: CompiledGrammar
+    ) async
+        -> USSDScreen
+    {
+        let isBack = configuration.backKeys.contains(key)
+        let isHome = key == configuration.homeKey
+        switch session.step {
+        case .menu:
+            break
+        case .collecting(var call):
+            if isBack || isHome { return navigate(&session, home: isHome, grammar) }
+            let slot = call.remaining.removeFirst()
+            if key.isEmpty {
+                guard slot.optional else {
+                    call.remaining.insert(slot, at: 0)
+                    return ask(&session, call, invalid: true)
+                }
+            } else if GrammarVocabulary.secretSlots.contains(slot.name) {
+                call.secrets[slot.name] = Secret(key)
+            } else if slot.name == "subject" {
+                guard let number = normalizeNumber(key), number.count >= 7 else {
+                    call.remaining.insert(slot, at: 0)
+                    return ask(&session, call, invalid: true)
+                }
+                call.slots["subject"] = number
+            } else {
+                call.slots[slot.name] = key
+            }
+            return await proceed(&session, call, sessionID: sessionID)
+        case .choosingPlan(var call, let codes, let labels, let page):
+            if isBack || isHome { return navigate(&session, home: isHome, grammar) }
+            if key == configuration.moreKey {
+                session.step = .choosingPlan(call, codes: codes, labels: labels, page: page + 1)
+                return planScreen(session, labels: labels, page: page + 1)
+            }
+            guard let n = Int(key), n >= 1, n <= codes.count else {
+                return planScreen(session, labels: labels, page: page, invalid: true)
+            }
+            call.slots["plan"] = codes[n - 1]
+            call.remaining.removeAll { $0.name == "plan" }
+            return await proceed(&session, call, sessionID: sessionID)
+        case .confirming(let call):
+            if key == "1" {
+                let outcome = await engine.confirm(caller: session.caller, channel: .ussd, session: sessionID)
+                return USSDScreen(text: outcome.reply, ends: true)
+            }
+            _ = try? await engine.store.write { [caller = session.caller] in
+                try $0.deleteConfirmation(caller: caller, channel: .ussd)
+            }
+            _ = call
+            return USSDScreen(text: text("ussd.cancelled", session), ends: true)
+        }
+        // A menu key.
+        if isBack || isHome { return navigate(&session, home: isHome, grammar) }
+        if key == configuration.moreKey {
+            session.page += 1
+            return render(session, grammar)
+        }
+        guard let menu = grammar.menus[session.menus.last!], let option = menu.options.first(where: { $0.key == key })
+        else {
+            return render(session, grammar, invalid: true)
+        }
+        switch option.target {
+        case .menu(let name, _):
+            session.menus.append(name)
+            session.page = 0
+            return render(session, grammar)
+        case .operation(let op, let collect, let assignments, _):
+            var call = USSDSession.Call(operation: OperationName(op), remaining: collect, slots: [:], secrets: [:])
+            for a in assignments { call.slots[a.name] = a.value }
+            return await proceed(&session, call, sessionID: sessionID)
+        case .transfer(let queue, _):
+            return USSDScreen(text: queue, ends: true)
+        case .end(let prompt, _):
+            return USSDScreen(text: prompt.map { text($0, session) } ?? text("ussd.cancelled", session), ends: true)
+        }
+    }
+
+    private func navigate(_ session: inout USSDSession, home: Bool, _ grammar: CompiledGrammar) -> USSDScreen {
+        if home {
+            session.menus = [session.menus[0]]
+        } else if case .menu = session.step, session.menus.count > 1 {
+            session.menus.removeLast()
+        }
+        session.step = .menu
+        session.page = 0
+        return render(session, grammar)
+    }
+
+    /// Asks for the next slot, or runs the operation when every slot is in.
+    private func proceed(_ session: inout USSDSession, _ call: USSDSession.Call, sessionID: String) async -> USSDScreen
+    {
+        if let next = call.remaining.first {
+            if next.name == "plan" {
+                let subject = call.slots["subject"] ?? session.caller
+                let (codes, labels) = await eligiblePlans(for: subject, language: session.language)
+                guard !codes.isEmpty else { return USSDScreen(text: text("ussd.no.plans", session), ends: true) }
+                session.step = .choosingPlan(call, codes: codes, labels: labels, page: 0)
+                return planScreen(session, labels: labels, page: 0)
+            }
+            return ask(&session, call, invalid: false)
+        }
+        var arguments = call.slots
+        let subject = arguments.removeValue(forKey: "subject")
+        var request = OperationRequest(
+            operation: call.operation, channel: .ussd, session: sessionID, caller: session.caller, subject: subject,
+            arguments: arguments, password: call.secrets["password"], newPassword: call.secrets["new_password"],
+            newPasswordAgain: call.secrets["new_password_again"])
+        request.requiresConfirmation = true
+        let outcome = await engine.perform(request)
+        if outcome.reason == .confirmationRequired {
+            var confirmed = call
+            confirmed.secrets = [:]  // the password was checked; keep no digits in the session
+            session.step = .confirming(confirmed)
+            return USSDScreen(text: text("ussd.ask.confirm", session, ["summary": outcome.reply]), ends: false)
+        }
+        return USSDScreen(text: outcome.reply, ends: true)
+    }
+
+    private func ask(_ session: inout USSDSession, _ call: USSDSession.Call, invalid: Bool) -> USSDScreen {
+        session.step = .collecting(call)
+        let question = text("ussd.ask.\(call.remaining[0].name)", session)
+        return USSDScreen(text: invalid ? text("ussd.invalid", session) + "\n" + question : question, ends: false)
+    }
+
+    private func eligiblePlans(for msisdn: String, language: Language) async -> ([String], [String]) {
+        let prompts = engine.prompts
+        let result = try? await engine.store.read { reader -> ([String], [String]) in
+            guard let s = try reader.subscriber(msisdn) else { return ([], []) }
+            let plans = try reader.plans().filter { $0.onSale && $0.payment.allows(s.payment) && $0.code != s.planCode }
+            return (
+                plans.map(\.code),
+                plans.map {
+                    prompts.render(
+                        "ussd.plan.item", in: language,
+                        ["plan": $0.name(in: language), "fee": formatYuan($0.monthlyFeeFen)])
+                }
+            )
+        }
+        return result ?? ([], [])
+    }
+
+    // MARK: - Screens
+
+    private func limit(_ text: String) -> Int {
+        SMSSegmenter.encoding(of: text) == .gsm7 ? configuration.gsmScreen : configuration.ucs2Screen
+    }
+
+    /// A title and numbered lines, paged to fit the screen; `page` past the end shows the last page.
+    private func paged(
+        title: String, lines: [String], nav: [String], page: Int, session: USSDSession
+    ) -> String {
+        let more = "\(configuration.moreKey). \(text("ussd.nav.more", session))"
+        var pages: [[String]] = []
+        var current: [String] = []
+        func fits(_ candidate: [String], withMore: Bool) -> Bool {
+            let body = ([title] + candidate + nav + (withMore ? [more] : [])).joined(separator: "\n")
+            return body.unicodeScalars.count <= limit(body + lines.joined())
+        }
+        for line in lines {
+            if fits(current + [line], withMore: true) || current.isEmpty {
+                current.append(line)
+            } else {
+                pages.append(current)
+                current = [line]
+            }
+        }
+        pages.append(current)
+        let index = min(page, pages.count - 1)
+        let hasMore = index < pages.count - 1
+        return ([title] + pages[index] + nav + (hasMore ? [more] : [])).joined(separator: "\n")
+    }
+
+    private func render(_ session: USSDSession, _ grammar: CompiledGrammar, invalid: Bool = false) -> USSDScreen {
+        guard let menu = grammar.menus[session.menus.last!] else {
+            return USSDScreen(text: text("refused.internal_error", session), ends: true)
+        }
+        let lines = menu.options.map { "\($0.key). \(text($0.label ?? $0.key, session))" }
+        var nav: [String] = []
+        if session.menus.count > 1 {
+            nav = [
+                "0. \(text("ussd.nav.back", session))", "\(configuration.homeKey). \(text("ussd.nav.home", session))",
+            ]
+        }
+        let title = (invalid ? text("ussd.invalid", session) + "\n" : "") + text(menu.prompt, session)
+        return USSDScreen(
+            text: paged(title: title, lines: lines, nav: nav, page: session.page, session: session), ends: false)
+    }
+
+    private func planScreen(_ session: USSDSession, labels: [String], page: Int, invalid: Bool = false) -> USSDScreen {
+        let lines = labels.enumerated().map { "\($0.offset + 1). \($0.element)" }
+        let title = (invalid ? text("ussd.invalid", session) + "\n" : "") + text("ussd.ask.plan", session)
+        let nav = ["0. \(text("ussd.nav.back", session))"]
+        return USSDScreen(text: paged(title: title, lines: lines, nav: nav, page: page, session: session), ends: false)
+    }
+}
