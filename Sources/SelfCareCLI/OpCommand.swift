@@ -49,7 +49,7 @@ struct OpCommand: AsyncParsableCommand {
             }
             let runtime = try Runtime(global)
             let name = OperationName(operation)
-            let engine = try runtime.engine(needsPasswords: OperationPolicy().needsPassword(name))
+            let engine = try runtime.engine(needsPasswords: runtime.configuration.policy.needsPassword(name))
             var request = OperationRequest(
                 operation: name, channel: .api, session: session, caller: from, subject: subject, arguments: values,
                 receivedAt: runtime.clock.now())

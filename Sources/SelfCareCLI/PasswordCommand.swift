@@ -6,10 +6,11 @@ import SelfCareStore
 struct PasswordCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "password", abstract: "Set a service password, or measure the hashing cost.",
-        subcommands: [Set.self, Calibrate.self])
+        subcommands: [SetPassword.self, Calibrate.self])
 
-    struct Set: AsyncParsableCommand {
+    struct SetPassword: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "set",
             abstract: "Set NUMBER's service password, read from standard input; clears a lockout.")
 
         @OptionGroup var global: GlobalOptions
@@ -36,27 +37,8 @@ struct PasswordCommand: AsyncParsableCommand {
                     )
                 }
                 let runtime = try Runtime(global)
-                let hasher = try runtime.hasher()
-                let prompts = try runtime.prompts()
-                let pool = BlockingWorkPool(threads: 1)
-                let hash = try await pool.run { try hasher.hash(password) }
-                let now = runtime.clock.now()
-                let found: Bool = try await runtime.store.write { writer in
-                    guard var s = try writer.subscriber(msisdn) else { return false }
-                    s.passwordHash = hash
-                    s.failedPasswordAttempts = 0
-                    s.passwordLockedUntil = nil
-                    try writer.save(s)
-                    let reply = prompts.render(
-                        "reply.password.set", in: prompts.language(for: s.language), ["number": msisdn])
-                    _ = try writer.append(
-                        RecordDraft(
-                            time: now, channel: .api, session: nil, caller: "operator", subject: msisdn,
-                            operation: "password.set", inputs: [:], auth: .none, result: .ok, reason: .ok, reply: reply,
-                            durationMS: 0))
-                    return true
-                }
-                guard found else { throw CommandFailure("\(msisdn): unknown subscriber") }
+                let outcome = try await runtime.engine().setPassword(of: msisdn, to: password, by: "operator")
+                guard outcome.isOK else { throw CommandFailure("\(msisdn): \(outcome.reason)") }
                 print("password set for \(msisdn)")
             }
         }
@@ -76,7 +58,7 @@ struct PasswordCommand: AsyncParsableCommand {
             let pepper = Pepper(bytes: try LibCrypto.randomBytes(32))
             let password = Secret("258036")
             var perIteration: [Double] = []
-            for iterations in Array(Swift.Set([50_000, 100_000, PBKDF2PasswordHasher.defaultIterations, 200_000]))
+            for iterations in Array(Set([50_000, 100_000, PBKDF2PasswordHasher.defaultIterations, 200_000]))
                 .sorted()
             {
                 let hasher = PBKDF2PasswordHasher(pepper: pepper, iterations: iterations)

@@ -60,7 +60,6 @@ public struct PromptChecker: Sendable {
             ]
         }
         let allKeys = Set(files.flatMap(\.templates.keys))
-        let segmenter = SMSSegmenter(partCap: partCap)
         for file in files {
             func at(_ key: String) -> (SourceLocation, String) {
                 let (line, text) = file.lines[key] ?? (1, "")
@@ -117,7 +116,7 @@ public struct PromptChecker: Sendable {
                         values[name] = String(repeating: filler, count: Self.placeholderWidths[name] ?? 0)
                     }
                     let longest = PromptCatalog.fill(template, values)
-                    let parts = segmenter.withoutCap.segments(longest).count
+                    let parts = SMSSegmenter(partCap: .max).segments(longest).count
                     if parts > cap {
                         let encoding = SMSSegmenter.encoding(of: longest)
                         diagnostics.append(
@@ -137,7 +136,7 @@ public struct PromptChecker: Sendable {
 
     static func keyLines(_ text: String) -> [String: (Int, String)] {
         var out: [String: (Int, String)] = [:]
-        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+        let lines = splitLines(text)
         for (i, line) in lines.enumerated() {
             guard let eq = line.firstIndex(of: "="), !line.trimmingCharacters(in: .whitespaces).hasPrefix("#") else {
                 continue
@@ -146,9 +145,4 @@ public struct PromptChecker: Sendable {
         }
         return out
     }
-}
-
-extension SMSSegmenter {
-    /// The same segmenter without a cap, for measuring.
-    var withoutCap: SMSSegmenter { SMSSegmenter(partCap: Int.max / 2) }
 }

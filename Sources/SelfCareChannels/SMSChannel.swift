@@ -76,35 +76,45 @@ public final class SMSChannel: Sendable {
     }
 
     private func process(_ message: InboundSMS, caller: String) async -> OperationOutcome {
-        let received = message.receivedAt!
-        let store = engine.store
+        let received = message.receivedAt ?? engine.now()
         let inputs = ["text": Self.masked(message.text), "to": message.to]
-        if let id = message.id, !id.isEmpty {
-            let first = try? await store.read { try $0.firstRecord(channel: .sms, session: id, caller: caller) }
-            if let first {
-                return await engine.recordChannelAttempt(
-                    channel: .sms, session: id, caller: caller, operation: first.operation, inputs: inputs,
-                    result: .refused, reason: .duplicate, text: first.reply, receivedAt: received)
-            }
-        }
         let since = engine.now().addingTimeInterval(-configuration.rateWindow)
-        let recent = (try? await store.read { try $0.recordCount(channel: .sms, caller: caller, since: since) }) ?? 0
-        if recent >= configuration.rateLimit {
+        let id = message.id.flatMap { $0.isEmpty ? nil : $0 }
+        let history: (first: ServiceRecord?, recent: Int)
+        do {
+            // A failed read must not pass for "not a duplicate": that could apply a repeat twice.
+            history = try await engine.store.read { reader in
+                (
+                    try id.flatMap { try reader.firstRecord(channel: .sms, session: $0, caller: caller) },
+                    try reader.recordCount(channel: .sms, caller: caller, since: since)
+                )
+            }
+        } catch {
             return await engine.recordChannelAttempt(
-                channel: .sms, session: message.id, caller: caller, operation: "sms", inputs: inputs, result: .refused,
+                channel: .sms, session: id, caller: caller, operation: .smsMessage, inputs: inputs, result: .error,
+                reason: .internalError, receivedAt: received)
+        }
+        if let first = history.first {
+            return await engine.recordChannelAttempt(
+                channel: .sms, session: id, caller: caller, operation: OperationName(first.operation), inputs: inputs,
+                result: .refused, reason: .duplicate, text: first.reply, receivedAt: received)
+        }
+        if history.recent >= configuration.rateLimit {
+            return await engine.recordChannelAttempt(
+                channel: .sms, session: id, caller: caller, operation: .smsMessage, inputs: inputs, result: .refused,
                 reason: .rateLimited, receivedAt: received)
         }
         guard let grammar = grammars.grammar(for: "sms"), let match = grammar.match(message.text) else {
             return await engine.recordChannelAttempt(
-                channel: .sms, session: message.id, caller: caller, operation: "unknown", inputs: inputs,
+                channel: .sms, session: message.id, caller: caller, operation: .unknown, inputs: inputs,
                 result: .refused, reason: .unknownCommand, replyKey: "sms.help", receivedAt: received)
         }
-        switch match.operation {
-        case "help":
+        switch OperationName(match.operation) {
+        case .help:
             return await engine.recordChannelAttempt(
-                channel: .sms, session: message.id, caller: caller, operation: "help", inputs: inputs, result: .ok,
+                channel: .sms, session: message.id, caller: caller, operation: .help, inputs: inputs, result: .ok,
                 reason: .ok, replyKey: "sms.help", languageHint: match.language, receivedAt: received)
-        case "confirm":
+        case .confirm:
             return await engine.confirm(
                 caller: caller, channel: .sms, session: message.id, languageHint: match.language, receivedAt: received)
         default:

@@ -42,6 +42,20 @@ public struct OperationName: RawRepresentable, Hashable, Sendable, Codable, Cust
     /// 服务密码修改: change the service password.
     public static let passwordChange: OperationName = "password.change"
 
+    // Names a channel records for attempts it settles itself.
+    /// Help text asked for (`HELP`, `帮助`).
+    public static let help: OperationName = "help"
+    /// A reply confirming a transaction (`Y`, `是`), when nothing waits for one.
+    public static let confirm: OperationName = "confirm"
+    /// A text that matched no command.
+    public static let unknown: OperationName = "unknown"
+    /// An inbound SMS refused before it was read (rate limit).
+    public static let smsMessage: OperationName = "sms"
+    /// An operator setting a password (`selfcare password set`).
+    public static let passwordSet: OperationName = "password.set"
+    /// A due pending change applied by `selfcare tick` or the server's periodic task.
+    public static let tickCaller = "system"
+
     /// Every operation of the carrier's service standard, in the order of SPEC §1.
     public static let all: [OperationName] = [
         .queryBalance, .queryPlan, .queryData, .queryPoints, .queryBill, .queryCalls, .queryServices, .queryPUK,

@@ -49,3 +49,8 @@ public func maskDigitRuns(_ text: String, where mask: (String) -> Bool) -> Strin
     flush()
     return out
 }
+
+/// The lines of `text`, split at LF, CRLF or CR (Swift treats CRLF as one `Character`).
+public func splitLines(_ text: String) -> [Substring] {
+    text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+}

@@ -59,7 +59,8 @@ public struct RecordFilter: Sendable {
 ///   throws, nothing it did remains. A record appended in a transaction lands with the state
 ///   changes of that transaction or not at all.
 /// - `read` sees a consistent snapshot.
-/// - Neither call blocks Swift's cooperative thread pool for long.
+/// - Neither `read` nor `write` blocks Swift's cooperative thread pool for long. The record walks
+///   (`forEachRecord`, `verifyRecords`) are synchronous and meant for tools and audits, not request paths.
 /// - Records are append-only; `append` chains each record to the one before it.
 public protocol ServiceStore: Sendable {
     func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T

@@ -3,7 +3,7 @@ import SelfCareCore
 /// Names the grammar language knows: operations, slots and built-in token classes.
 public enum GrammarVocabulary {
     /// Operations a channel handles itself rather than the engine.
-    public static let channelOperations = ["help", "confirm"]
+    public static let channelOperations = [OperationName.help.rawValue, OperationName.confirm.rawValue]
     /// Every operation name a grammar may set.
     public static var operations: [String] { OperationName.all.map(\.rawValue) + channelOperations }
     /// Slots an operation can take.
@@ -52,10 +52,6 @@ public struct CompiledGrammar: Sendable {
     /// Separators below 128 as a bit mask, for the hot path.
     let asciiSeparatorMask: (UInt64, UInt64)
     let constants: [String]
-    let slotNames: [String]
-
-    /// The diagnostics that did not stop compilation (warnings).
-    public let warnings: [Diagnostic]
 
     /// Parses, checks and compiles grammar `text`.
     /// - Parameters:
@@ -89,8 +85,6 @@ public struct CompiledGrammar: Sendable {
         }
         asciiSeparatorMask = (low, high)
         constants = compiler.constants
-        slotNames = GrammarVocabulary.slots
-        warnings = compiler.diagnostics
     }
 }
 
@@ -108,8 +102,7 @@ struct Compiler {
     init(file: GrammarFile, text: String, promptKeys: Set<String>?) {
         self.file = file
         self.promptKeys = promptKeys
-        lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }.map(
-            String.init)
+        lines = splitLines(text).map(String.init)
         var seps: Set<UInt32> = [0x20, 0x09, 0x0A, 0x0D]
         for scalar in (file.separators ?? " ").unicodeScalars { seps.insert(TextNormalizer.fold(scalar.value)) }
         separators = seps

@@ -1,3 +1,5 @@
+import SelfCareCore
+
 /// A lexical token of the grammar language.
 struct Token: Equatable, Sendable {
     enum Kind: Equatable, Sendable {
@@ -33,8 +35,7 @@ struct Lexer {
 
     init(text: String, path: String) {
         scalars = Array(text.unicodeScalars)
-        lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }.map(
-            String.init)
+        lines = splitLines(text).map(String.init)
         self.path = path
     }
 

@@ -3,7 +3,7 @@
 /// `ｃｘｙｅ`, `cxye` and `CXYE` all become `CXYE`; `，` becomes `,`; the ideographic space becomes a space.
 /// Other characters (Chinese, emoji) are kept as they are.
 public enum TextNormalizer {
-    /// The folded scalars of `text`.
+    /// One scalar folded: full-width ASCII to half-width, the ideographic space to a space, a–z to A–Z.
     @inline(__always)
     public static func fold(_ scalar: UInt32) -> UInt32 {
         switch scalar {

@@ -94,13 +94,7 @@ public final class SQLiteServiceStore: ServiceStore {
         return (row["last_id"], row["last_hash"])
     }
 
-    public func recordChainHead() throws -> (id: Int64, hash: String)? {
-        try pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT last_id, last_hash FROM record_chain WHERE id = 1")
-            else { return nil }
-            return (row["last_id"], row["last_hash"])
-        }
-    }
+    public func recordChainHead() throws -> (id: Int64, hash: String)? { try pool.read(Self.head) }
 }
 
 /// Reads and writes through one GRDB connection, inside the transaction the pool opened.
@@ -140,9 +134,9 @@ struct SQLiteAccess: StoreWriter {
         ).map(Self.call)
     }
 
-    static func call(_ row: Row) -> CallDetail {
+    static func call(_ row: Row) throws -> CallDetail {
         CallDetail(
-            msisdn: row["msisdn"], startedAt: ISOTime.parse(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
+            msisdn: row["msisdn"], startedAt: try Self.time(row, "started_at", table: "calls"),
             peer: row["peer"], outgoing: (row["direction"] as String) == "out", durationSeconds: row["duration_s"],
             chargeFen: row["charge_fen"])
     }
@@ -207,8 +201,8 @@ struct SQLiteAccess: StoreWriter {
             operation: OperationName(row["operation"] as String),
             subject: row["subject"],
             arguments: (try? JSONSerialization.jsonObject(with: Data(arguments.utf8))) as? [String: String] ?? [:],
-            session: row["session"], requestedAt: ISOTime.parse(row["requested_at"]) ?? Date(timeIntervalSince1970: 0),
-            expiresAt: ISOTime.parse(row["expires_at"]) ?? Date(timeIntervalSince1970: 0),
+            session: row["session"], requestedAt: try Self.time(row, "requested_at", table: "confirmations"),
+            expiresAt: try Self.time(row, "expires_at", table: "confirmations"),
             language: (row["language"] as String?).map(Language.init(rawValue:)))
     }
 
@@ -290,10 +284,9 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func append(_ draft: RecordDraft) throws -> ServiceRecord {
-        let head = try Row.fetchOne(db, sql: "SELECT last_id, last_hash FROM record_chain WHERE id = 1")
-        let lastID: Int64 = head?["last_id"] ?? 0
-        let lastHash: String = head?["last_hash"] ?? ServiceRecord.genesisHash
-        let record = ServiceRecord.chained(draft, id: lastID + 1, prevHash: lastHash)
+        let head = try SQLiteServiceStore.head(db)
+        let record = ServiceRecord.chained(
+            draft, id: (head?.id ?? 0) + 1, prevHash: head?.hash ?? ServiceRecord.genesisHash)
         try db.execute(
             sql: """
                 INSERT INTO records (id, time, channel, session, caller, subject, operation, inputs, auth, result,
@@ -347,9 +340,21 @@ struct SQLiteAccess: StoreWriter {
 
     static func usage(_ row: Row) throws -> UsageMonth {
         UsageMonth(
-            msisdn: row["msisdn"], month: Month(row["month"] as String) ?? Month(year: 1970, month: 1),
+            msisdn: row["msisdn"], month: try Self.decode(Month(row["month"] as String), "usage.month", row["month"]),
             voiceUsed: row["voice_used"], smsUsed: row["sms_used"], dataUsedMB: row["data_used_mb"],
             chargesFen: row["charges_fen"])
+    }
+
+    /// The ISO 8601 time in `column`, or a `StoreError` naming it.
+    static func time(_ row: Row, _ column: String, table: String) throws -> Date {
+        let text: String? = row[column]
+        return try decode(text.flatMap(ISOTime.parse), "\(table).\(column)", text)
+    }
+
+    /// `value`, or a `StoreError` naming the column: a corrupt row is a fault, never a silent default.
+    static func decode<T>(_ value: T?, _ column: String, _ raw: (any DatabaseValueConvertible)?) throws -> T {
+        guard let value else { throw StoreError("\(column): unreadable value \(raw.map { "\($0)" } ?? "NULL")") }
+        return value
     }
 
     static func pending(_ row: Row) throws -> PendingChange {
@@ -360,7 +365,7 @@ struct SQLiteAccess: StoreWriter {
         }
         return PendingChange(
             msisdn: row["msisdn"], kind: k, planCode: row["plan"], effective: date,
-            requestedAt: ISOTime.parse(row["requested_at"]) ?? Date(timeIntervalSince1970: 0))
+            requestedAt: try Self.time(row, "requested_at", table: "pending_changes"))
     }
 
     static func record(_ row: Row) -> ServiceRecord {

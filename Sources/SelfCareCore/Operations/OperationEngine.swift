@@ -18,7 +18,7 @@ public final class OperationEngine: Sendable {
     public let configuration: EngineConfiguration
     private let pool: BlockingWorkPool
     private let clock: any TimeSource
-    private let promptBox: PromptBox
+    private let promptBox: LockedBox<PromptCatalog>
     private let rules: BusinessRules
     private let logger: Logger
 
@@ -38,7 +38,7 @@ public final class OperationEngine: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.pool = pool ?? BlockingWorkPool(threads: configuration.passwords.hashingConcurrency)
-        self.promptBox = PromptBox(prompts)
+        self.promptBox = LockedBox(prompts)
         self.rules = BusinessRules(
             calendar: configuration.calendar, recentCallsShown: configuration.recentCallsShown)
         self.logger = logger
@@ -75,13 +75,19 @@ public final class OperationEngine: Sendable {
                     "operation": "\(request.operation)", "caller": "\(maskNumber(attempt.caller))",
                     "error": "\(error)",
                 ])
-            let reply = attempt.scrub(prompts.render("refused.internal_error", in: attempt.language, attempt.values))
-            let draft = attempt.draft(
-                now: clock.now(), auth: attempt.auth, result: .error, reason: .internalError, reply: reply)
-            let record = try? await store.write { try $0.append(draft) }
-            return OperationOutcome(
-                result: .error, reason: .internalError, reply: reply, language: attempt.language, record: record)
+            return await failure(attempt)
         }
+    }
+
+    /// The outcome of an attempt that hit a fault: an `error` record if the store still takes one.
+    private func failure(_ attempt: Attempt) async -> OperationOutcome {
+        let reply = attempt.scrub(
+            attempt.prompts.render("refused.internal_error", in: attempt.language, attempt.values))
+        let draft = attempt.draft(
+            now: clock.now(), auth: attempt.auth, result: .error, reason: .internalError, reply: reply)
+        let record = try? await store.write { try $0.append(draft) }
+        return OperationOutcome(
+            result: .error, reason: .internalError, reply: reply, language: attempt.language, record: record)
     }
 
     private func run(_ attempt: inout Attempt) async throws -> OperationOutcome {
@@ -139,22 +145,20 @@ public final class OperationEngine: Sendable {
             verification = result
             checkedHash = stored
             if result.matches && operation == .passwordChange {
-                guard let new = request.newPassword, let again = request.newPasswordAgain else {
+                if let new = request.newPassword, let again = request.newPasswordAgain {
+                    if !new.matches(again) {
+                        pendingRefusal = .passwordMismatch
+                    } else if let weakness = PasswordRules.weakness(of: new, for: subject.msisdn, old: password) {
+                        attempt.values["rule"] = weakness.rawValue
+                        attempt.inputs["weak_rule"] = weakness.rawValue
+                        pendingRefusal = .weakPassword
+                    } else {
+                        newHash = try await pool.run { try hasher.hash(new) }
+                    }
+                } else {
                     attempt.values["argument"] = "new_password"
                     attempt.values["value"] = ""
                     pendingRefusal = .invalidArgument
-                    return try await finish(
-                        &attempt, verification: result, checkedHash: stored, newHash: nil,
-                        pendingRefusal: pendingRefusal)
-                }
-                if !new.matches(again) {
-                    pendingRefusal = .passwordMismatch
-                } else if let weakness = PasswordRules.weakness(of: new, for: subject.msisdn, old: password) {
-                    attempt.values["rule"] = weakness.rawValue
-                    attempt.inputs["weak_rule"] = weakness.rawValue
-                    pendingRefusal = .weakPassword
-                } else {
-                    newHash = try await pool.run { try hasher.hash(new) }
                 }
             }
         }
@@ -202,8 +206,7 @@ public final class OperationEngine: Sendable {
                         attempt.values["remaining"] = "0"
                         try writer.save(subject)
                         return try Self.refusal(
-                            attempt, .passwordLocked, now: now, writer: writer,
-                            replyKey: "refused.bad_password.locked", reason: .badPassword)
+                            attempt, .badPassword, now: now, writer: writer, replyKey: "refused.bad_password.locked")
                     }
                     attempt.values["remaining"] = String(passwords.lockoutThreshold - subject.failedPasswordAttempts)
                     try writer.save(subject)
@@ -278,6 +281,45 @@ public final class OperationEngine: Sendable {
         }
     }
 
+    /// Sets `msisdn`'s service password on an operator's authority (a shop, `selfcare password set`) and
+    /// clears any lockout; writes a `password.set` record with `caller` as the operator. The weak-password
+    /// rules are the caller's to apply first. Refused `unknown_subscriber` for an unknown number.
+    public func setPassword(of msisdn: String, to password: Secret, by caller: String) async -> OperationOutcome {
+        let started = clock.now()
+        var request = OperationRequest(operation: .passwordSet, channel: .api, caller: caller, receivedAt: started)
+        request.subject = msisdn
+        var attempt = Attempt(request: request, started: started, prompts: promptBox.value)
+        attempt.caller = caller
+        attempt.subject = msisdn
+        attempt.values["number"] = msisdn
+        attempt.inputs = [:]
+        do {
+            let hasher = self.hasher
+            let hash = try await pool.run { try hasher.hash(password) }
+            let now = clock.now()
+            let frozen = attempt
+            return try await store.write { writer in
+                var attempt = frozen
+                guard var s = try writer.subscriber(msisdn) else {
+                    return try Self.refusal(attempt, .unknownSubscriber, now: now, writer: writer).0
+                }
+                attempt.language = attempt.prompts.language(for: s.language)
+                s.passwordHash = hash
+                s.failedPasswordAttempts = 0
+                s.passwordLockedUntil = nil
+                try writer.save(s)
+                let reply = attempt.prompts.render("reply.password.set", in: attempt.language, attempt.values)
+                let record = try writer.append(
+                    attempt.draft(now: now, auth: .none, result: .ok, reason: .ok, reply: reply))
+                return OperationOutcome(
+                    result: .ok, reason: .ok, reply: reply, language: attempt.language, record: record)
+            }
+        } catch {
+            logger.error("password set failed", metadata: ["subject": "\(maskNumber(msisdn))", "error": "\(error)"])
+            return await failure(attempt)
+        }
+    }
+
     /// Stores the pending confirmation and writes the `confirmation_required` record, in the caller's transaction.
     private static func askConfirmation(
         _ attempt: Attempt, replyKey: String, now: Date, ttl: TimeInterval, writer: any StoreWriter
@@ -327,12 +369,10 @@ public final class OperationEngine: Sendable {
                     var request = OperationRequest(
                         operation: "confirm", channel: channel, session: session, caller: callerNumber,
                         receivedAt: started)
-                    request.arguments = [:]
                     var attempt = Attempt(request: request, started: started, prompts: prompts)
                     attempt.language = prompts.language(for: callerSubscriber?.language ?? languageHint)
                     return try Self.refusal(
-                        attempt, .unknownCommand, now: now, writer: writer, replyKey: "confirm.nothing",
-                        reason: .unknownCommand
+                        attempt, .unknownCommand, now: now, writer: writer, replyKey: "confirm.nothing"
                     ).0
                 }
                 try writer.deleteConfirmation(caller: callerNumber, channel: channel)
@@ -340,7 +380,6 @@ public final class OperationEngine: Sendable {
                     operation: pending.operation, channel: channel, session: session, caller: callerNumber,
                     subject: pending.subject == callerNumber ? nil : pending.subject, arguments: pending.arguments,
                     receivedAt: started)
-                request.requiresConfirmation = false
                 var attempt = Attempt(request: request, started: started, prompts: prompts)
                 attempt.subject = pending.subject
                 attempt.values["number"] = pending.subject
@@ -378,16 +417,19 @@ public final class OperationEngine: Sendable {
         } catch {
             logger.error(
                 "confirmation failed", metadata: ["caller": "\(maskNumber(callerNumber))", "error": "\(error)"])
-            let reply = prompts.render("refused.internal_error", in: prompts.defaultLanguage)
-            return OperationOutcome(
-                result: .error, reason: .internalError, reply: reply, language: prompts.defaultLanguage, record: nil)
+            return await failure(
+                Attempt(
+                    request: OperationRequest(
+                        operation: .confirm, channel: channel, session: session, caller: callerNumber,
+                        receivedAt: started),
+                    started: started, prompts: prompts))
         }
     }
 
     /// Writes the record of an attempt a channel settles itself (help, unknown text, a duplicate, a rate
     /// limit) and returns its outcome; the reply is `text`, or the prompt `replyKey` in the caller's language.
     public func recordChannelAttempt(
-        channel: Channel, session: String?, caller: String, operation: String, inputs: [String: String],
+        channel: Channel, session: String?, caller: String, operation: OperationName, inputs: [String: String],
         result: ResultKind, reason: ReasonCode, replyKey: String? = nil, text: String? = nil,
         languageHint: Language? = nil, receivedAt: Date? = nil
     ) async -> OperationOutcome {
@@ -400,7 +442,7 @@ public final class OperationEngine: Sendable {
                 let subscriber = try writer.subscriber(callerNumber)
                 let language = prompts.language(for: subscriber?.language ?? languageHint)
                 var request = OperationRequest(
-                    operation: OperationName(operation), channel: channel, session: session, caller: callerNumber,
+                    operation: operation, channel: channel, session: session, caller: callerNumber,
                     receivedAt: started)
                 request.arguments = inputs
                 let attempt = Attempt(request: request, started: started, prompts: prompts)
@@ -413,9 +455,10 @@ public final class OperationEngine: Sendable {
             }
         } catch {
             logger.error("record failed", metadata: ["caller": "\(maskNumber(callerNumber))", "error": "\(error)"])
-            let reply = prompts.render("refused.internal_error", in: prompts.defaultLanguage)
-            return OperationOutcome(
-                result: .error, reason: .internalError, reply: reply, language: prompts.defaultLanguage, record: nil)
+            var request = OperationRequest(
+                operation: operation, channel: channel, session: session, caller: callerNumber, receivedAt: started)
+            request.arguments = inputs
+            return await failure(Attempt(request: request, started: started, prompts: prompts))
         }
     }
 
@@ -434,13 +477,12 @@ public final class OperationEngine: Sendable {
         return try await store.write { writer in try Self.refusal(attempt, reason, now: now, writer: writer).0 }
     }
 
+    /// Writes the refusal record (reply `refused.REASON` unless `replyKey` says otherwise) in the caller's transaction.
     private static func refusal(
-        _ attempt: Attempt, _ key: ReasonCode, now: Date, writer: any StoreWriter, replyKey: String? = nil,
-        reason: ReasonCode? = nil
+        _ attempt: Attempt, _ reason: ReasonCode, now: Date, writer: any StoreWriter, replyKey: String? = nil
     ) throws -> (OperationOutcome, Attempt) {
-        let reason = reason ?? key
         let reply = attempt.scrub(
-            attempt.prompts.render(replyKey ?? "refused.\(key.rawValue)", in: attempt.language, attempt.values))
+            attempt.prompts.render(replyKey ?? "refused.\(reason.rawValue)", in: attempt.language, attempt.values))
         let record = try writer.append(
             attempt.draft(now: now, auth: attempt.auth, result: .refused, reason: reason, reply: reply))
         return (
@@ -484,7 +526,8 @@ public final class OperationEngine: Sendable {
                 if let plan = current.planCode { inputs["plan"] = plan }
                 guard let subscriber = try writer.subscriber(current.msisdn) else {
                     let draft = RecordDraft(
-                        time: now, channel: .api, session: "tick", caller: "system", subject: current.msisdn,
+                        time: now, channel: .api, session: "tick", caller: OperationName.tickCaller,
+                        subject: current.msisdn,
                         operation: current.kind.rawValue, inputs: inputs, auth: .none, result: .refused,
                         reason: .unknownSubscriber, reply: "", durationMS: 0)
                     return try writer.append(draft)
@@ -503,7 +546,8 @@ public final class OperationEngine: Sendable {
                 }
                 return try writer.append(
                     RecordDraft(
-                        time: now, channel: .api, session: "tick", caller: "system", subject: current.msisdn,
+                        time: now, channel: .api, session: "tick", caller: OperationName.tickCaller,
+                        subject: current.msisdn,
                         operation: current.kind.rawValue, inputs: inputs, auth: .none, result: result, reason: reason,
                         reply: reply, durationMS: 0))
             }
@@ -559,16 +603,5 @@ struct Attempt: Sendable {
             operation: request.operation.rawValue, inputs: inputs.mapValues(scrub), auth: auth, result: result,
             reason: reason,
             reply: reply, durationMS: max(0, Int((now.timeIntervalSince(started) * 1000).rounded())))
-    }
-}
-
-/// Holds the prompt catalog so it can be replaced while attempts run.
-final class PromptBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: PromptCatalog
-    init(_ value: PromptCatalog) { stored = value }
-    var value: PromptCatalog {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
     }
 }

@@ -50,7 +50,7 @@ public struct PromptCatalog: Sendable {
     public static func parse(_ text: String, path: String) throws -> [String: String] {
         var result: [String: String] = [:]
         // "\r\n" is one Character in Swift, so split on both forms.
-        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+        let lines = splitLines(text)
         for (index, rawLine) in lines.enumerated() {
             let line = String(rawLine)
             let trimmed = line.trimmingCharacters(in: .whitespaces)
