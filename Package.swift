@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "selfcare", targets: ["selfcare"]),
         .library(name: "SelfCareCore", targets: ["SelfCareCore"]),
+        .library(name: "SelfCareCrypto", targets: ["SelfCareCrypto"]),
         .library(name: "SelfCareGrammar", targets: ["SelfCareGrammar"]),
         .library(name: "SelfCareStore", targets: ["SelfCareStore"]),
         .library(name: "SelfCareChannels", targets: ["SelfCareChannels"]),
@@ -26,9 +27,12 @@ let package = Package(
         .target(
             name: "SelfCareCore",
             dependencies: [
-                "CSelfCareLibCrypto",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]
+        ),
+        .target(
+            name: "SelfCareCrypto",
+            dependencies: ["CSelfCareLibCrypto", "SelfCareCore"]
         ),
         .target(
             name: "SelfCareGrammar",
@@ -42,6 +46,7 @@ let package = Package(
             name: "SelfCareStore",
             dependencies: [
                 "SelfCareCore",
+                "SelfCareCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -50,6 +55,7 @@ let package = Package(
             name: "SelfCareTesting",
             dependencies: [
                 "SelfCareCore",
+                "SelfCareCrypto",
                 "SelfCareStore",
                 "SelfCareGrammar",
                 "SelfCareChannels",
@@ -60,6 +66,7 @@ let package = Package(
             name: "selfcare",
             dependencies: [
                 "SelfCareCore",
+                "SelfCareCrypto",
                 "SelfCareStore",
                 "SelfCareGrammar",
                 "SelfCareChannels",
@@ -72,10 +79,15 @@ let package = Package(
             name: "SelfCareCoreTests",
             dependencies: [
                 "SelfCareCore",
+                "SelfCareCrypto",
                 "SelfCareTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "SelfCareCryptoTests",
+            dependencies: ["SelfCareCrypto", "SelfCareTesting"]
         ),
         .testTarget(
             name: "SelfCareGrammarTests",
@@ -87,7 +99,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SelfCareStoreTests",
-            dependencies: ["SelfCareStore", "SelfCareTesting", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "SelfCareStore", "SelfCareCrypto", "SelfCareTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "SelfCareTestingTests",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SelfCareCore
+import SelfCareCrypto
 import SelfCareStore
 
 struct PasswordCommand: AsyncParsableCommand {

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SelfCareChannels
 import SelfCareCore
+import SelfCareCrypto
 import SelfCareGrammar
 import SelfCareStore
 

@@ -71,5 +71,5 @@ public protocol ServiceStore: Sendable {
     func recordChainHead() throws -> (id: Int64, hash: String)?
     /// Walks the whole chain in one consistent snapshot, up to the head of that snapshot, so records
     /// appended meanwhile never look like tampering.
-    func verifyRecords() throws -> RecordChainVerifier
+    func verifyRecords() throws -> RecordChainReport
 }

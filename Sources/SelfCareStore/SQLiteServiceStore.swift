@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SelfCareCore
+import SelfCareCrypto
 
 /// Settings of the SQLite store.
 public struct SQLiteStoreConfiguration: Sendable {
@@ -75,7 +76,7 @@ public final class SQLiteServiceStore: ServiceStore {
         }
     }
 
-    public func verifyRecords() throws -> RecordChainVerifier {
+    public func verifyRecords() throws -> RecordChainReport {
         try pool.read { db in
             var verifier = RecordChainVerifier()
             let head = try Self.head(db)
@@ -83,7 +84,7 @@ public final class SQLiteServiceStore: ServiceStore {
                 db, sql: "SELECT * FROM records WHERE id <= ? ORDER BY id", arguments: [head?.id ?? Int64.max])
             while let row = try rows.next() { verifier.check(SQLiteAccess.record(row)) }
             verifier.finish(head: head)
-            return verifier
+            return verifier.report
         }
     }
 

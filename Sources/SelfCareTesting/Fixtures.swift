@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SelfCareCore
+import SelfCareCrypto
 import SelfCareStore
 
 /// Builders for tests: plans, subscribers, a fast hasher and an engine over any store.

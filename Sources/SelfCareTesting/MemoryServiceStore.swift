@@ -1,5 +1,6 @@
 import Foundation
 import SelfCareCore
+import SelfCareCrypto
 
 /// An in-memory `ServiceStore` with the same transaction semantics as the SQLite one:
 /// writes are serialised, and a body that throws leaves nothing behind.
@@ -46,12 +47,12 @@ public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
 
     public func recordChainHead() throws -> (id: Int64, hash: String)? { lock.withLock { state.head } }
 
-    public func verifyRecords() throws -> RecordChainVerifier {
+    public func verifyRecords() throws -> RecordChainReport {
         let (records, head) = lock.withLock { (state.records, state.head) }
         var verifier = RecordChainVerifier()
         for record in records where record.id <= head?.id ?? .max { verifier.check(record) }
         verifier.finish(head: head)
-        return verifier
+        return verifier.report
     }
 
     /// Forgets the chain head (a test's tampering).

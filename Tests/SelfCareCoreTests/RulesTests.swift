@@ -1,5 +1,6 @@
 import Foundation
 import SelfCareCore
+import SelfCareCrypto
 import SelfCareTesting
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SelfCareCore
+import SelfCareCrypto
 import SelfCareStore
 import SelfCareTesting
 import Testing

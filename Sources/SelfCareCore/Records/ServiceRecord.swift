@@ -84,50 +84,6 @@ public struct ServiceRecord: Sendable, Equatable {
     /// The `prev_hash` of the first record.
     public static let genesisHash = String(repeating: "0", count: 64)
 
-    /// Makes the record that follows `prevHash` with the given `id` from `draft`.
-    public static func chained(_ draft: RecordDraft, id: Int64, prevHash: String) -> ServiceRecord {
-        var record = ServiceRecord(
-            id: id, time: ISOTime.format(draft.time), channel: draft.channel.rawValue, session: draft.session,
-            caller: draft.caller, subject: draft.subject, operation: draft.operation,
-            inputs: canonicalJSON(draft.inputs), auth: draft.auth.rawValue, result: draft.result.rawValue,
-            reason: draft.reason.rawValue, reply: draft.reply, durationMS: draft.durationMS, prevHash: prevHash,
-            hash: "")
-        record.hash = record.computedHash()
-        return record
-    }
-
-    /// SHA-256 over the previous hash and every field, each length-prefixed so no two records collide.
-    public func computedHash() -> String {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(256 + reply.utf8.count + inputs.utf8.count)
-        func put(_ name: String, _ value: String?) {
-            bytes.append(contentsOf: name.utf8)
-            if let value {
-                bytes.append(contentsOf: ":\(value.utf8.count):".utf8)
-                bytes.append(contentsOf: value.utf8)
-            } else {
-                bytes.append(contentsOf: ":-:".utf8)
-            }
-            bytes.append(0x0a)
-        }
-        put("selfcare-record-v1", nil)
-        put("prev_hash", prevHash)
-        put("id", String(id))
-        put("time", time)
-        put("channel", channel)
-        put("session", session)
-        put("caller", caller)
-        put("subject", subject)
-        put("operation", operation)
-        put("inputs", inputs)
-        put("auth", auth)
-        put("result", result)
-        put("reason", reason)
-        put("reply", reply)
-        put("duration_ms", String(durationMS))
-        return LibCrypto.sha256(bytes).hexString
-    }
-
     /// `inputs` as a dictionary (empty when it is not a JSON object of strings).
     public var inputValues: [String: String] {
         (try? JSONSerialization.jsonObject(with: Data(inputs.utf8))) as? [String: String] ?? [:]
@@ -190,58 +146,24 @@ public func csvField(_ text: String) -> String {
     return text
 }
 
-/// Checks a chain of records read oldest first.
-///
-/// Feed records in id order; the first problem is kept and later ones ignored.
-public struct RecordChainVerifier: Sendable {
+/// What a walk of the record chain found: how many records were checked and the first break.
+public struct RecordChainReport: Sendable, Equatable {
     /// The first broken record and what is wrong with it.
     public struct Break: Sendable, Equatable, CustomStringConvertible {
         public var recordID: Int64
         public var problem: String
+        public init(recordID: Int64, problem: String) {
+            self.recordID = recordID
+            self.problem = problem
+        }
         public var description: String { "record \(recordID): \(problem)" }
     }
 
-    public private(set) var checked = 0
-    public private(set) var firstBreak: Break?
-    private var lastID: Int64 = 0
-    private var lastHash = ServiceRecord.genesisHash
+    public var checked: Int
+    public var firstBreak: Break?
 
-    public init() {}
-
-    /// Checks the next record.
-    public mutating func check(_ record: ServiceRecord) {
-        guard firstBreak == nil else { return }
-        checked += 1
-        if record.prevHash != lastHash {
-            let missing =
-                record.id == lastID + 2
-                ? " (record \(lastID + 1) missing?)"
-                : record.id > lastID + 2 ? " (records \(lastID + 1)…\(record.id - 1) missing?)" : ""
-            let previous = lastID == 0 ? "the chain's start" : "record \(lastID)'s hash"
-            firstBreak = Break(recordID: record.id, problem: "prev_hash does not match \(previous)\(missing)")
-        } else if record.computedHash() != record.hash {
-            firstBreak = Break(recordID: record.id, problem: "hash does not match its contents (record altered)")
-        }
-        lastID = record.id
-        lastHash = record.hash
-    }
-
-    /// Checks the chain's end against the head the store keeps (last id and hash), which catches
-    /// records deleted from the end, and a head deleted to hide that.
-    public mutating func finish(head: (id: Int64, hash: String)?) {
-        guard firstBreak == nil else { return }
-        guard let head else {
-            if checked > 0 {
-                firstBreak = Break(recordID: lastID, problem: "the chain head is missing (record_chain deleted?)")
-            }
-            return
-        }
-        if head.id != lastID || head.hash != lastHash {
-            firstBreak = Break(
-                recordID: head.id,
-                problem: lastID < head.id
-                    ? "missing: the chain head says the last record is \(head.id), found \(lastID)"
-                    : "chain head does not match the last record")
-        }
+    public init(checked: Int, firstBreak: Break?) {
+        self.checked = checked
+        self.firstBreak = firstBreak
     }
 }
