@@ -95,7 +95,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SelfCareChannelsTests",
-            dependencies: ["SelfCareChannels", "SelfCareTesting"]
+            dependencies: [
+                "SelfCareChannels", "SelfCareTesting", .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "SelfCareStoreTests",

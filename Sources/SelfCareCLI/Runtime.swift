@@ -188,6 +188,11 @@ struct Runtime {
             logger: Logger(label: "selfcare"))
     }
 
+    /// The IVR channel over the engine and the grammars folder.
+    func ivrChannel() throws -> IVRChannel {
+        IVRChannel(engine: try engine(needsPasswords: false), grammars: try grammarSet())
+    }
+
     /// The USSD channel over the engine and the grammars folder.
     func ussdChannel() throws -> USSDChannel {
         USSDChannel(engine: try engine(needsPasswords: false), grammars: try grammarSet())

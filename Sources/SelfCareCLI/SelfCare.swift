@@ -11,7 +11,8 @@ struct SelfCare: AsyncParsableCommand {
             SELFCARE_LOCKOUT_HOURS override the defaults.
             """,
         subcommands: [
-            InitCommand.self, ImportCommand.self, OpCommand.self, SMSCommand.self, USSDCommand.self, CheckCommand.self,
+            InitCommand.self, ImportCommand.self, OpCommand.self, SMSCommand.self, USSDCommand.self, IVRCommand.self,
+            CheckCommand.self,
             RecordsCommand.self, PasswordCommand.self, TickCommand.self,
         ]
     )

@@ -210,7 +210,11 @@ public final class USSDChannel: Sendable {
         if let next = call.remaining.first {
             if next.name == "plan" {
                 let subject = call.slots["subject"] ?? session.caller
-                let (codes, labels) = await eligiblePlans(for: subject, language: session.language)
+                let plans = await engine.eligiblePlans(for: subject, language: session.language)
+                let codes = plans.map(\.code)
+                let labels = plans.map {
+                    text("ussd.plan.item", session, ["plan": $0.label, "fee": $0.fee])
+                }
                 guard !codes.isEmpty else { return USSDScreen(text: text("ussd.no.plans", session), ends: true) }
                 session.step = .choosingPlan(call, codes: codes, labels: labels, page: 0)
                 return planScreen(session, labels: labels, page: 0)
@@ -238,23 +242,6 @@ public final class USSDChannel: Sendable {
         session.step = .collecting(call)
         let question = text("ussd.ask.\(call.remaining[0].name)", session)
         return USSDScreen(text: invalid ? text("ussd.invalid", session) + "\n" + question : question, ends: false)
-    }
-
-    private func eligiblePlans(for msisdn: String, language: Language) async -> ([String], [String]) {
-        let prompts = engine.prompts
-        let result = try? await engine.store.read { reader -> ([String], [String]) in
-            guard let s = try reader.subscriber(msisdn) else { return ([], []) }
-            let plans = try reader.plans().filter { $0.onSale && $0.payment.allows(s.payment) && $0.code != s.planCode }
-            return (
-                plans.map(\.code),
-                plans.map {
-                    prompts.render(
-                        "ussd.plan.item", in: language,
-                        ["plan": $0.name(in: language), "fee": formatYuan($0.monthlyFeeFen)])
-                }
-            )
-        }
-        return result ?? ([], [])
     }
 
     // MARK: - Screens

@@ -81,6 +81,8 @@ struct GrammarFile: Sendable {
     var channelLocation: SourceLocation
     var rootRule: (String, SourceLocation)?
     var rootMenu: (String, SourceLocation)?
+    /// `root menu NAME for TIER;`: callers of that tier and above start there (分层服务).
+    var tierRoots: [(menu: String, tier: String, location: SourceLocation)] = []
     var separators: String?
     var rules: [RuleDeclaration] = []
     var menus: [MenuDeclaration] = []

@@ -46,6 +46,8 @@ public struct CompiledGrammar: Sendable {
     public let channel: String
     public let menus: [String: MenuDeclaration]
     public let rootMenu: String?
+    /// Menus that callers of a tier and above start in instead of the root, highest tier first.
+    public let tierRootMenus: [(tier: Tier, menu: String)]
     let program: [Instruction]
     let literalPool: [UInt32]
     let separators: Set<UInt32>
@@ -75,6 +77,8 @@ public struct CompiledGrammar: Sendable {
         channel = file.channel
         menus = Dictionary(file.menus.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         rootMenu = file.rootMenu?.0
+        tierRootMenus = file.tierRoots.compactMap { root in Tier(rawValue: root.tier).map { ($0, root.menu) } }
+            .sorted { $0.0 > $1.0 }
         program = compiler.program
         literalPool = compiler.literalPool
         separators = compiler.separators
@@ -365,8 +369,19 @@ struct Compiler {
             return
         }
         guard !brokenLinks else { return }  // reachability means little until the links are fixed
-        var reached: Set<String> = [root]
-        var queue = [root]
+        for tierRoot in file.tierRoots {
+            if Tier(rawValue: tierRoot.tier) == nil {
+                error(
+                    "unknown tier `\(tierRoot.tier)`\(hint(tierRoot.tier, Tier.allCases.map(\.rawValue)))",
+                    at: tierRoot.location)
+            }
+            if byName[tierRoot.menu] == nil {
+                error("unknown menu `\(tierRoot.menu)`\(hint(tierRoot.menu, names))", at: tierRoot.location)
+                return
+            }
+        }
+        var reached: Set<String> = Set([root] + file.tierRoots.map(\.menu))
+        var queue = Array(reached)
         while let name = queue.popLast() {
             for option in byName[name]?.options ?? [] {
                 if case .menu(let target, _) = option.target, byName[target] != nil, reached.insert(target).inserted {
@@ -376,7 +391,11 @@ struct Compiler {
         }
         for menu in file.menus where !reached.contains(menu.name) && byName[menu.name]?.location == menu.location {
             error(
-                "menu `\(menu.name)` is unreachable: no option of the root menu `\(root)` or its submenus leads to it",
+                file.tierRoots.isEmpty
+                    ? "menu `\(menu.name)` is unreachable: no option of the root menu `\(root)` or its submenus leads to it"
+                    : "menu `\(menu.name)` is unreachable: no option of the root menus "
+                        + ([root] + file.tierRoots.map(\.menu)).map { "`\($0)`" }.joined(separator: ", ")
+                        + " or their submenus leads to it",
                 at: menu.location)
         }
     }

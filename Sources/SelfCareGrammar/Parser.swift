@@ -91,7 +91,14 @@ struct Parser {
                 _ = next()
                 if isWord("menu") {
                     _ = next()
-                    file.rootMenu = try word("a menu name")
+                    let menu = try word("a menu name")
+                    if isWord("for") {
+                        _ = next()
+                        let (tier, tierLocation) = try word("a tier such as `vip`")
+                        file.tierRoots.append((menu.0, tier, tierLocation))
+                    } else {
+                        file.rootMenu = menu
+                    }
                 } else if case .ruleName(let name) = current.kind {
                     file.rootRule = (name, current.location)
                     _ = next()

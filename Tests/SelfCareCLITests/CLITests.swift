@@ -386,7 +386,7 @@ struct SMSCLITests {
         try withDemoAndGrammars { dir in
             let ok = try run(["check"], in: dir)
             #expect(ok.status == 0, "\(ok.stderr)")
-            #expect(ok.stdout.contains("grammars ./grammars: ok (2 files)"))
+            #expect(ok.stdout.contains("grammars ./grammars: ok (3 files)"))
             let grammar = dir.appendingPathComponent("grammars/sms.grammar")
             var text = try String(contentsOf: grammar, encoding: .utf8)
             text = text.replacingOccurrences(of: "{op = query.points}", with: "{op = query.pionts}")
@@ -422,6 +422,24 @@ struct USSDCLITests {
             #expect(screens[2] == "CON Enter your 6-digit service password:")
             #expect(screens[3].hasPrefix("END Your SIM PUK code is 23456789."))
             #expect(!walk.stdout.contains("470159"))
+        }
+    }
+}
+
+@Suite("selfcare ivr", .serialized)
+struct IVRCLITests {
+    @Test func aCallPrintsPromptsAndActionsButNeverDigits() throws {
+        try withDemoAndGrammars { dir in
+            let r = try run(["ivr", "--from", "18611110001", "--digits", "1 6 470159#"], in: dir)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(
+                r.stdout.hasPrefix("collect (max 1, # ends, no input 5s, between keys 3s): Welcome to self-service."))
+            #expect(r.stdout.contains("> step 3: 7 keys"))
+            #expect(r.stdout.contains("play: Your SIM PUK code is 23456789."))
+            #expect(!r.stdout.contains("470159"))
+            let agent = try run(["ivr", "--from", "18688888888", "--digits", "  0"], in: dir)
+            #expect(agent.stdout.contains("> step 1: no input"))
+            #expect(agent.stdout.hasSuffix("transfer: agent-vip (priority 5)\n"), "\(agent.stdout)")
         }
     }
 }

@@ -159,6 +159,27 @@ struct GrammarDetailTests {
         #expect(throws: GrammarErrors.self) { try CompiledGrammar(text: noMenu, path: "i.grammar") }
     }
 
+    @Test func tierRootMenus() throws {
+        let text = """
+            #SELFCARE 1.0 ivr;
+            root menu main;
+            root menu vip for vip;
+            root menu top for supreme;
+            menu main prompt p { 1 => op query.balance; }
+            menu vip prompt p { 1 => op query.balance; }
+            menu top prompt p { 1 => op query.balance; }
+            """
+        let g = try CompiledGrammar(text: text, path: "t.grammar")
+        #expect(g.tierRootMenus.map(\.menu) == ["top", "vip"], "highest tier first")
+        let bad = text.replacingOccurrences(of: "for supreme", with: "for supremo")
+        do {
+            _ = try CompiledGrammar(text: bad, path: "t.grammar")
+            Issue.record("expected an error")
+        } catch let errors as GrammarErrors {
+            #expect(errors.description.contains("unknown tier `supremo`; did you mean `supreme`?"))
+        }
+    }
+
     @Test func digitsMayBeOptionalByLength() throws {
         let g = try CompiledGrammar(
             text: "#SELFCARE 1.0 sms;\nroot $c;\n$c = JF $DIGITS<0-4>:month {op = query.points};\n", path: "d.grammar")

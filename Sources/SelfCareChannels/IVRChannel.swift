@@ -1,0 +1,371 @@
+import Foundation
+import SelfCareCore
+import SelfCareGrammar
+
+/// One thing the voice platform does: play a prompt, collect digits, transfer, or hang up.
+public struct IVRAction: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable { case play, collect, transfer, hangup }
+
+    public var kind: Kind
+    /// The prompt text for the TTS engine (play, collect).
+    public var text: String?
+    /// A recording to play instead of the TTS, when the prompts name one (`ivr.audio.KEY`).
+    public var audio: String?
+    /// Digits to collect at most; `#` ends the entry early.
+    public var maxDigits: Int?
+    /// Seconds to wait for the first key, and between keys.
+    public var noInputTimeout: Int?
+    public var interDigitTimeout: Int?
+    /// The agent queue of a transfer and its priority (higher is served first).
+    public var queue: String?
+    public var priority: Int?
+
+    public static func play(_ text: String, audio: String? = nil) -> IVRAction {
+        IVRAction(kind: .play, text: text, audio: audio)
+    }
+
+    public static func hangup() -> IVRAction { IVRAction(kind: .hangup) }
+
+    public var description: String {
+        switch kind {
+        case .play: "play: \(text ?? "")" + (audio.map { " [\($0)]" } ?? "")
+        case .collect:
+            "collect (max \(maxDigits ?? 1), # ends, no input \(noInputTimeout ?? 0)s, between keys "
+                + "\(interDigitTimeout ?? 0)s): \(text ?? "")"
+        case .transfer: "transfer: \(queue ?? "") (priority \(priority ?? 0))"
+        case .hangup: "hangup"
+        }
+    }
+}
+
+/// Settings of the IVR channel.
+public struct IVRConfiguration: Sendable {
+    public var noInputTimeout = 5
+    public var interDigitTimeout = 3
+    /// No-input or no-match events at one step before the call goes to an agent.
+    public var maxFailures = 3
+    /// Where callers who fail too often go: an agent, or a goodbye.
+    public var transferOnFailure = true
+    public var agentQueue = "agent"
+    /// The queue of callers whose tier has a root menu of its own (分层服务).
+    public var priorityQueue = "agent-vip"
+
+    public init() {}
+}
+
+/// Where an IVR call is.
+public struct IVRSession: Sendable {
+    enum Step: Sendable {
+        case menu
+        case collecting(USSDSession.Call)
+        case choosingPlan(USSDSession.Call, codes: [String])
+        case confirming
+    }
+
+    var caller: String
+    var language: Language
+    var tier: Tier
+    var menus: [String]
+    var step = Step.menu
+    /// No-input and no-match events at the current step, counted apart as VoiceXML does.
+    var noInputs = 0
+    var noMatches = 0
+
+    mutating func resetCounts() {
+        noInputs = 0
+        noMatches = 0
+    }
+}
+
+/// IVR menus on the session engine: DTMF menus that name each key, digit collection with `#`,
+/// `*` back, `0` for an agent at any menu, no-input and no-match counts, typed-ahead digits, and a
+/// menu and priority queue of their own for callers of tier vip and above. Collected password digits
+/// are never played, shown, logged or recorded.
+public final class IVRChannel: Sendable {
+    public let engine: OperationEngine
+    public let grammars: GrammarSet
+    public let sessions: MemorySessionStore<IVRSession>
+    public let configuration: IVRConfiguration
+
+    public init(
+        engine: OperationEngine, grammars: GrammarSet,
+        sessions: MemorySessionStore<IVRSession> = MemorySessionStore(idleTimeout: 600),
+        configuration: IVRConfiguration = IVRConfiguration()
+    ) {
+        self.engine = engine
+        self.grammars = grammars
+        self.sessions = sessions
+        self.configuration = configuration
+    }
+
+    /// A new call: the greeting menu for the caller's tier.
+    public func start(callID: String, caller: String) async -> [IVRAction] {
+        let number = normalizeNumber(caller) ?? caller
+        let subscriber = try? await engine.store.read { try $0.subscriber(number) }
+        let prompts = engine.prompts
+        guard let grammar = grammars.grammar(for: "ivr"), let root = grammar.rootMenu else {
+            return [.play(prompts.render("refused.internal_error", in: prompts.defaultLanguage)), .hangup()]
+        }
+        let tier = subscriber?.tier ?? .standard
+        let start = grammar.tierRootMenus.first { tier >= $0.tier }?.menu ?? root
+        let session = IVRSession(
+            caller: number, language: prompts.language(for: subscriber?.language), tier: tier, menus: [start])
+        await sessions.save(callID, session, now: engine.now())
+        return [menuAction(session, grammar)]
+    }
+
+    /// The caller's keys at the current step; nil or empty is no input (the timeout passed).
+    /// Digits typed ahead are applied to the steps that follow.
+    public func input(callID: String, digits: String?) async -> [IVRAction] {
+        guard var session = await sessions.load(callID, now: engine.now()), let grammar = grammars.grammar(for: "ivr")
+        else {
+            return [.hangup()]
+        }
+        var actions: [IVRAction] = []
+        var keys = Substring(digits ?? "")
+        if keys.isEmpty {
+            actions = noInput(&session, grammar)
+        }
+        while !keys.isEmpty {
+            let (step, rest) = await handle(&session, keys, callID: callID, grammar)
+            actions += step
+            keys = rest
+            if actions.last?.kind == .hangup || actions.last?.kind == .transfer { break }
+        }
+        if let last = actions.last, last.kind == .hangup || last.kind == .transfer {
+            await sessions.remove(callID)
+        } else {
+            await sessions.save(callID, session, now: engine.now())
+        }
+        return actions
+    }
+
+    // MARK: - Steps
+
+    private func text(_ key: String, _ session: IVRSession, _ values: [String: String] = [:]) -> String {
+        engine.prompts.render(key, in: session.language, values)
+    }
+
+    private func audio(_ key: String, _ session: IVRSession) -> String? {
+        engine.prompts.templates[session.language]?["ivr.audio.\(key)"]
+    }
+
+    private func collect(_ text: String, maxDigits: Int, audio: String? = nil) -> IVRAction {
+        IVRAction(
+            kind: .collect, text: text, audio: audio, maxDigits: maxDigits,
+            noInputTimeout: configuration.noInputTimeout, interDigitTimeout: configuration.interDigitTimeout)
+    }
+
+    private func transferToAgent(_ session: IVRSession, _ grammar: CompiledGrammar) -> [IVRAction] {
+        let priority = grammar.tierRootMenus.contains { session.tier >= $0.tier }
+        return [
+            .play(text("ivr.transfer", session)),
+            IVRAction(
+                kind: .transfer, queue: priority ? configuration.priorityQueue : configuration.agentQueue,
+                priority: Tier.allCases.count - 1 - (Tier.allCases.firstIndex(of: session.tier) ?? 0)),
+        ]
+    }
+
+    private func menuAction(_ session: IVRSession, _ grammar: CompiledGrammar, prefix: String = "") -> IVRAction {
+        let menu = grammar.menus[session.menus.last!]!
+        let separator = text("ivr.option.separator", session)
+        var parts = menu.options.map {
+            text("ivr.option", session, ["label": text($0.label ?? $0.key, session), "key": $0.key])
+        }
+        parts.append(text("ivr.agent.option", session))
+        if session.menus.count > 1 { parts.append(text("ivr.back.option", session)) }
+        var title = text(menu.prompt, session)
+        if let last = title.trimmingCharacters(in: .whitespaces).last, !".。!！?？".contains(last) {
+            title += text("ivr.title.end", session)
+        }
+        let spoken = prefix + title + parts.joined(separator: separator) + text("ivr.menu.end", session)
+        return collect(spoken, maxDigits: 1, audio: audio(menu.prompt, session))
+    }
+
+    /// Repeats the current step after a failure, or gives up after too many.
+    private func retry(_ session: inout IVRSession, _ grammar: CompiledGrammar, reason: String) -> [IVRAction] {
+        let count: Int
+        if reason == "ivr.noinput" {
+            session.noInputs += 1
+            count = session.noInputs
+        } else {
+            session.noMatches += 1
+            count = session.noMatches
+        }
+        if count >= configuration.maxFailures {
+            return configuration.transferOnFailure
+                ? transferToAgent(session, grammar) : [.play(text("ivr.goodbye", session)), .hangup()]
+        }
+        let apology = text(reason, session)
+        switch session.step {
+        case .menu: return [menuAction(session, grammar, prefix: apology)]
+        case .collecting(let call):
+            let slot = call.remaining[0].name
+            return [collect(apology + text("ivr.ask.\(slot)", session), maxDigits: slot == "subject" ? 15 : 6)]
+        case .choosingPlan: return [.play(apology)]
+        case .confirming: return [collect(apology, maxDigits: 1)]
+        }
+    }
+
+    private func noInput(_ session: inout IVRSession, _ grammar: CompiledGrammar) -> [IVRAction] {
+        if case .collecting(var call) = session.step, call.remaining.first?.optional == true {
+            call.remaining.removeFirst()
+            session.step = .collecting(call)
+            return []
+        }
+        return retry(&session, grammar, reason: "ivr.noinput")
+    }
+
+    /// Handles the keys at one step; returns the actions and the keys left for the next step.
+    private func handle(
+        _ session: inout IVRSession, _ keys: Substring, callID: String, _ grammar: CompiledGrammar
+    )
+        async -> ([IVRAction], Substring)
+    {
+        switch session.step {
+        case .menu:
+            let key = String(keys.first!)
+            let rest = keys.dropFirst()
+            if key == "*" {
+                if session.menus.count > 1 { session.menus.removeLast() }
+                session.resetCounts()
+                return ([menuAction(session, grammar)], rest)
+            }
+            if key == "0" { return (transferToAgent(session, grammar), "") }
+            if key == "#" { return ([], rest) }
+            let menu = grammar.menus[session.menus.last!]!
+            guard let option = menu.options.first(where: { $0.key == key }) else {
+                return (retry(&session, grammar, reason: "ivr.nomatch"), "")
+            }
+            session.resetCounts()
+            switch option.target {
+            case .menu(let name, _):
+                session.menus.append(name)
+                return (rest.isEmpty ? [menuAction(session, grammar)] : [], rest)
+            case .operation(let op, let collect, let assignments, _):
+                var call = USSDSession.Call(operation: OperationName(op), remaining: collect, slots: [:], secrets: [:])
+                for a in assignments { call.slots[a.name] = a.value }
+                return (await proceed(&session, call, callID: callID, grammar, typedAhead: !rest.isEmpty), rest)
+            case .transfer(let queue, _):
+                return (
+                    [.play(text("ivr.transfer", session)), IVRAction(kind: .transfer, queue: queue, priority: 9)], ""
+                )
+            case .end(let prompt, _):
+                return ([.play(text(prompt ?? "ivr.goodbye", session)), .hangup()], "")
+            }
+        case .collecting(var call):
+            // One entry: up to `#` (or everything typed); `*` alone goes back.
+            let entry: Substring
+            let rest: Substring
+            if let hash = keys.firstIndex(of: "#") {
+                entry = keys[..<hash]
+                rest = keys[keys.index(after: hash)...]
+            } else {
+                entry = keys
+                rest = ""
+            }
+            if entry == "*" {
+                session.step = .menu
+                session.resetCounts()
+                return ([menuAction(session, grammar)], rest)
+            }
+            let slot = call.remaining.removeFirst()
+            if entry.isEmpty {
+                if !slot.optional {
+                    call.remaining.insert(slot, at: 0)
+                    session.step = .collecting(call)
+                    return (retry(&session, grammar, reason: "ivr.noinput"), "")
+                }
+            } else if GrammarVocabulary.secretSlots.contains(slot.name) {
+                call.secrets[slot.name] = Secret(String(entry))
+            } else if slot.name == "subject" {
+                guard let number = normalizeNumber(String(entry)), number.count >= 7 else {
+                    call.remaining.insert(slot, at: 0)
+                    session.step = .collecting(call)
+                    return (retry(&session, grammar, reason: "ivr.nomatch"), "")
+                }
+                call.slots["subject"] = number
+            } else {
+                call.slots[slot.name] = String(entry)
+            }
+            session.resetCounts()
+            return (await proceed(&session, call, callID: callID, grammar, typedAhead: !rest.isEmpty), rest)
+        case .choosingPlan(var call, let codes):
+            let key = keys.first!
+            guard let n = Int(String(key)), n >= 1, n <= codes.count else {
+                if key == "*" {
+                    session.step = .menu
+                    return ([menuAction(session, grammar)], keys.dropFirst())
+                }
+                return (retry(&session, grammar, reason: "ivr.nomatch") + [planAction(session, codes)], "")
+            }
+            call.slots["plan"] = codes[n - 1]
+            call.remaining.removeAll { $0.name == "plan" }
+            session.resetCounts()
+            return (
+                await proceed(&session, call, callID: callID, grammar, typedAhead: keys.count > 1), keys.dropFirst()
+            )
+        case .confirming:
+            let key = keys.first!
+            session.step = .menu
+            if key == "1" {
+                let outcome = await engine.confirm(caller: session.caller, channel: .ivr, session: callID)
+                return ([.play(outcome.reply), menuAction(session, grammar)], keys.dropFirst())
+            }
+            _ = try? await engine.store.write { [caller = session.caller] in
+                try $0.deleteConfirmation(caller: caller, channel: .ivr)
+            }
+            return ([.play(text("ivr.cancelled", session)), menuAction(session, grammar)], keys.dropFirst())
+        }
+    }
+
+    private func planAction(_ session: IVRSession, _ codes: [String]) -> IVRAction {
+        collect(text("ivr.ask.plan", session), maxDigits: codes.count >= 10 ? 2 : 1)
+    }
+
+    private func proceed(
+        _ session: inout IVRSession, _ call: USSDSession.Call, callID: String, _ grammar: CompiledGrammar,
+        typedAhead: Bool
+    ) async -> [IVRAction] {
+        if let next = call.remaining.first {
+            if next.name == "plan" {
+                let plans = await engine.eligiblePlans(
+                    for: call.slots["subject"] ?? session.caller, language: session.language)
+                let spoken = plans.enumerated().map { i, plan in
+                    text("ivr.plan.item", session, ["plan": plan.label, "fee": plan.fee, "key": String(i + 1)])
+                }.joined(separator: text("ivr.option.separator", session))
+                session.step = .choosingPlan(call, codes: plans.map(\.code))
+                return [collect(text("ivr.ask.plan", session) + spoken, maxDigits: plans.count >= 10 ? 2 : 1)]
+            }
+            session.step = .collecting(call)
+            let prompt = text("ivr.ask.\(next.name)", session)
+            return typedAhead ? [] : [collect(prompt, maxDigits: next.name == "subject" ? 15 : 6)]
+        }
+        var arguments = call.slots
+        let subject = arguments.removeValue(forKey: "subject")
+        var request = OperationRequest(
+            operation: call.operation, channel: .ivr, session: callID, caller: session.caller, subject: subject,
+            arguments: arguments, password: call.secrets["password"], newPassword: call.secrets["new_password"],
+            newPasswordAgain: call.secrets["new_password_again"])
+        request.requiresConfirmation = true
+        let outcome = await engine.perform(request)
+        if outcome.reason == .confirmationRequired {
+            session.step = .confirming
+            return [collect(text("ivr.ask.confirm", session, ["summary": outcome.reply]), maxDigits: 1)]
+        }
+        session.step = .menu
+        return [.play(outcome.reply), menuAction(session, grammar)]
+    }
+}
+
+extension OperationEngine {
+    /// The plans `msisdn` may move to: on sale, for its payment type, not its current plan.
+    func eligiblePlans(for msisdn: String, language: Language) async -> [(code: String, label: String, fee: String)] {
+        let result = try? await store.read { reader -> [(code: String, label: String, fee: String)] in
+            guard let s = try reader.subscriber(msisdn) else { return [] }
+            return try reader.plans().filter { $0.onSale && $0.payment.allows(s.payment) && $0.code != s.planCode }
+                .map { ($0.code, $0.name(in: language), formatYuan($0.monthlyFeeFen)) }
+        }
+        return result ?? []
+    }
+}
