@@ -70,6 +70,7 @@ let package = Package(
                 "SelfCareStore",
                 "SelfCareGrammar",
                 "SelfCareChannels",
+                "SelfCareTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -108,7 +109,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SelfCareTestingTests",
-            dependencies: ["SelfCareTesting"]
+            dependencies: ["SelfCareTesting", "SelfCareCore"]
         ),
         .testTarget(
             name: "SelfCareCLITests",

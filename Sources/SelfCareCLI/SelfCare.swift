@@ -12,6 +12,7 @@ struct SelfCare: AsyncParsableCommand {
             """,
         subcommands: [
             InitCommand.self, ImportCommand.self, OpCommand.self, SMSCommand.self, USSDCommand.self, IVRCommand.self,
+            TestCommand.self,
             CheckCommand.self,
             RecordsCommand.self, PasswordCommand.self, TickCommand.self,
         ]

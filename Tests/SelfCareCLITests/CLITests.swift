@@ -430,7 +430,7 @@ struct USSDCLITests {
 struct IVRCLITests {
     @Test func aCallPrintsPromptsAndActionsButNeverDigits() throws {
         try withDemoAndGrammars { dir in
-            let r = try run(["ivr", "--from", "18611110001", "--digits", "1 6 470159#"], in: dir)
+            let r = try run(["ivr", "--from", "18611110001", "--digits", "1 8 470159#"], in: dir)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(
                 r.stdout.hasPrefix("collect (max 1, # ends, no input 5s, between keys 3s): Welcome to self-service."))

@@ -65,7 +65,7 @@ struct IVRChannelTests {
         let h = try await IVRHarness()
         let steps = await h.call(["11"])
         #expect(steps[1].first?.text?.contains("123.45元") == true, "two keys at once walk two steps")
-        let withPassword = await h.call(["16258036#"], id: "c2")
+        let withPassword = await h.call(["18258036#"], id: "c2")
         #expect(withPassword[1].first?.text?.contains("PUK码为12345678") == true)
     }
 
