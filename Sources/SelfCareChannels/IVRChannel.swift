@@ -58,7 +58,8 @@ public struct IVRSession: Sendable {
     enum Step: Sendable {
         case menu
         case collecting(USSDSession.Call)
-        case choosingPlan(USSDSession.Call, codes: [String])
+        /// Choosing from `codes`; `prompt` is the whole spoken list, for repeats.
+        case choosingPlan(USSDSession.Call, codes: [String], prompt: String)
         case confirming
     }
 
@@ -202,7 +203,8 @@ public final class IVRChannel: Sendable {
         case .collecting(let call):
             let slot = call.remaining[0].name
             return [collect(apology + text("ivr.ask.\(slot)", session), maxDigits: slot == "subject" ? 15 : 6)]
-        case .choosingPlan: return [.play(apology)]
+        case .choosingPlan(_, let codes, let prompt):
+            return [collect(apology + prompt, maxDigits: codes.count >= 10 ? 2 : 1)]
         case .confirming: return [collect(apology, maxDigits: 1)]
         }
     }
@@ -232,7 +234,7 @@ public final class IVRChannel: Sendable {
                 return ([menuAction(session, grammar)], rest)
             }
             if key == "0" { return (transferToAgent(session, grammar), "") }
-            if key == "#" { return ([], rest) }
+            if key == "#" { return (rest.isEmpty ? [menuAction(session, grammar)] : [], rest) }
             let menu = grammar.menus[session.menus.last!]!
             guard let option = menu.options.first(where: { $0.key == key }) else {
                 return (retry(&session, grammar, reason: "ivr.nomatch"), "")
@@ -290,21 +292,28 @@ public final class IVRChannel: Sendable {
             }
             session.resetCounts()
             return (await proceed(&session, call, callID: callID, grammar, typedAhead: !rest.isEmpty), rest)
-        case .choosingPlan(var call, let codes):
+        case .choosingPlan(var call, let codes, _):
             let key = keys.first!
-            guard let n = Int(String(key)), n >= 1, n <= codes.count else {
+            // Ten plans or more take two digits (or one and `#`).
+            var entry = Substring(String(key))
+            var rest = keys.dropFirst()
+            if codes.count >= 10, key.isNumber {
+                entry = keys.prefix { $0 != "#" }.prefix(2)
+                rest = keys.dropFirst(entry.count)
+                if rest.first == "#" { rest = rest.dropFirst() }
+            }
+            guard let n = Int(entry), n >= 1, n <= codes.count else {
                 if key == "*" {
                     session.step = .menu
                     return ([menuAction(session, grammar)], keys.dropFirst())
                 }
-                return (retry(&session, grammar, reason: "ivr.nomatch") + [planAction(session, codes)], "")
+                if key == "0" { return (transferToAgent(session, grammar), "") }
+                return (retry(&session, grammar, reason: "ivr.nomatch"), "")
             }
             call.slots["plan"] = codes[n - 1]
             call.remaining.removeAll { $0.name == "plan" }
             session.resetCounts()
-            return (
-                await proceed(&session, call, callID: callID, grammar, typedAhead: keys.count > 1), keys.dropFirst()
-            )
+            return (await proceed(&session, call, callID: callID, grammar, typedAhead: !rest.isEmpty), rest)
         case .confirming:
             let key = keys.first!
             session.step = .menu
@@ -319,10 +328,6 @@ public final class IVRChannel: Sendable {
         }
     }
 
-    private func planAction(_ session: IVRSession, _ codes: [String]) -> IVRAction {
-        collect(text("ivr.ask.plan", session), maxDigits: codes.count >= 10 ? 2 : 1)
-    }
-
     private func proceed(
         _ session: inout IVRSession, _ call: USSDSession.Call, callID: String, _ grammar: CompiledGrammar,
         typedAhead: Bool
@@ -331,11 +336,19 @@ public final class IVRChannel: Sendable {
             if next.name == "plan" {
                 let plans = await engine.eligiblePlans(
                     for: call.slots["subject"] ?? session.caller, language: session.language)
-                let spoken = plans.enumerated().map { i, plan in
+                guard !plans.isEmpty else {
+                    session.step = .menu
+                    return [.play(text("ussd.no.plans", session)), menuAction(session, grammar)]
+                }
+                var parts = plans.enumerated().map { i, plan in
                     text("ivr.plan.item", session, ["plan": plan.label, "fee": plan.fee, "key": String(i + 1)])
-                }.joined(separator: text("ivr.option.separator", session))
-                session.step = .choosingPlan(call, codes: plans.map(\.code))
-                return [collect(text("ivr.ask.plan", session) + spoken, maxDigits: plans.count >= 10 ? 2 : 1)]
+                }
+                parts += [text("ivr.agent.option", session), text("ivr.back.option", session)]
+                let prompt =
+                    text("ivr.ask.plan", session) + parts.joined(separator: text("ivr.option.separator", session))
+                    + text("ivr.menu.end", session)
+                session.step = .choosingPlan(call, codes: plans.map(\.code), prompt: prompt)
+                return [collect(prompt, maxDigits: plans.count >= 10 ? 2 : 1)]
             }
             session.step = .collecting(call)
             let prompt = text("ivr.ask.\(next.name)", session)

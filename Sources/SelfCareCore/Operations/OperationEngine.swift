@@ -93,22 +93,29 @@ public final class OperationEngine: Sendable {
     private func run(_ attempt: inout Attempt) async throws -> OperationOutcome {
         let request = attempt.request
         let operation = request.operation
-        guard OperationName.all.contains(operation) else {
-            return try await refuse(attempt, .unknownCommand)
-        }
+        let known = OperationName.all.contains(operation)
         let needsPassword = configuration.policy.needsPassword(operation)
-        if needsPassword, let keyed = request.subject {
+        var keyedIsNumber = true
+        if known, needsPassword, let keyed = request.subject {
             // Seven digits at least: a six-digit password keyed into the number field is never taken for one.
-            guard let subject = normalizeNumber(keyed), subject.count >= 7 else {
+            if let subject = normalizeNumber(keyed), subject.count >= 7 {
+                attempt.subject = subject
+                attempt.values["number"] = subject
+            } else {
                 // Probably the password in the wrong place: the record keeps the caller as subject and
                 // only a mask of what was keyed.
+                keyedIsNumber = false
                 attempt.inputs["subject"] = maskNumber(keyed)
                 attempt.values["argument"] = "number"
                 attempt.values["value"] = maskNumber(keyed)
-                return try await refuse(attempt, .invalidArgument)
             }
-            attempt.subject = subject
-            attempt.values["number"] = subject
+        }
+        guard known, keyedIsNumber else {
+            // Refused before the rules, but still in the caller's language.
+            let callerNumber = attempt.caller
+            let caller = try await store.read { try $0.subscriber(callerNumber) }
+            attempt.language = attempt.prompts.language(for: caller?.language ?? request.languageHint)
+            return try await refuse(attempt, known ? .invalidArgument : .unknownCommand)
         }
         let subjectNumber = attempt.subject
         let callerNumber = attempt.caller
