@@ -158,4 +158,56 @@ let benchmarks: @Sendable () -> Void = {
             i &+= 1
         }
     }
+
+    // Sessions: 100,000 live USSD sessions held in memory, and the rate of steps on live sessions.
+    let menus = try! String(contentsOf: repository.appendingPathComponent("grammars/ussd.grammar"), encoding: .utf8)
+    let ussdGrammar = try! CompiledGrammar(text: menus, path: "grammars/ussd.grammar")
+    let ussd = USSDChannel(engine: engine, grammars: GrammarSet([grammar, ussdGrammar]))
+
+    Benchmark(
+        "ussd: open 100,000 live sessions (sessions)",
+        configuration: .init(
+            metrics: [.throughput, .wallClock, .peakMemoryResident], scalingFactor: .one, maxDuration: .seconds(60),
+            maxIterations: 1, setup: { _ = try await seeded.value })
+    ) { benchmark in
+        let before = residentBytes()
+        let count = 100_000
+        for i in 0..<count {
+            blackHole(
+                await ussd.handle(
+                    sessionID: "bench-\(i)", caller: numbers[i % numbers.count], serviceCode: "*100#", input: nil))
+        }
+        let after = residentBytes()
+        let live = await ussd.sessions.count()
+        FileHandle.standardError.write(
+            Data(
+                "ussd: \(live) live sessions, resident +\((after - before) / 1_048_576) MiB, \((after - before) / max(1, live)) bytes a session\n"
+                    .utf8))
+    }
+
+    Benchmark(
+        "ussd session steps on live sessions (steps)",
+        configuration: .init(metrics: [.throughput, .wallClock], scalingFactor: .one, maxDuration: .seconds(3))
+    ) { benchmark in
+        var i = 0
+        for _ in benchmark.scaledIterations {
+            let id = "step-\(i % 1000)"
+            if i < 1000 {
+                _ = await ussd.handle(
+                    sessionID: id, caller: numbers[i % numbers.count], serviceCode: "*100#", input: nil)
+            }
+            blackHole(
+                await ussd.handle(
+                    sessionID: id, caller: numbers[i % numbers.count], serviceCode: "*100#",
+                    input: i % 2 == 0 ? "1" : "0"))
+            i &+= 1
+        }
+    }
+}
+
+/// The process's resident set size, from /proc/self/statm.
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
 }
