@@ -85,12 +85,12 @@ public struct IVRSession: Sendable {
 public final class IVRChannel: Sendable {
     public let engine: OperationEngine
     public let grammars: GrammarSet
-    public let sessions: MemorySessionStore<IVRSession>
+    public let sessions: any SessionStore<IVRSession>
     public let configuration: IVRConfiguration
 
     public init(
         engine: OperationEngine, grammars: GrammarSet,
-        sessions: MemorySessionStore<IVRSession> = MemorySessionStore(idleTimeout: 600),
+        sessions: any SessionStore<IVRSession> = MemorySessionStore<IVRSession>(idleTimeout: 600),
         configuration: IVRConfiguration = IVRConfiguration()
     ) {
         self.engine = engine

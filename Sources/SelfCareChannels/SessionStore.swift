@@ -7,7 +7,7 @@ import SelfCareCore
 /// - `load` returns nil for an unknown session and for one idle longer than the store's timeout.
 /// - The store is bounded: past its capacity it drops the least recently used sessions.
 /// - Session state may hold password digits being collected; it is never written to disk or logged.
-public protocol SessionStore: Sendable {
+public protocol SessionStore<State>: Sendable {
     associatedtype State: Sendable
     func load(_ id: String, now: Date) async -> State?
     func save(_ id: String, _ state: State, now: Date) async

@@ -52,11 +52,12 @@ public struct USSDSession: Sendable {
 public final class USSDChannel: Sendable {
     public let engine: OperationEngine
     public let grammars: GrammarSet
-    public let sessions: MemorySessionStore<USSDSession>
+    public let sessions: any SessionStore<USSDSession>
     public let configuration: USSDConfiguration
 
     public init(
-        engine: OperationEngine, grammars: GrammarSet, sessions: MemorySessionStore<USSDSession> = MemorySessionStore(),
+        engine: OperationEngine, grammars: GrammarSet,
+        sessions: any SessionStore<USSDSession> = MemorySessionStore<USSDSession>(),
         configuration: USSDConfiguration = USSDConfiguration()
     ) {
         self.engine = engine
