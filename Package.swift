@@ -11,10 +11,13 @@ let package = Package(
         .library(name: "SelfCareGrammar", targets: ["SelfCareGrammar"]),
         .library(name: "SelfCareStore", targets: ["SelfCareStore"]),
         .library(name: "SelfCareChannels", targets: ["SelfCareChannels"]),
+        .library(name: "SelfCareHTTP", targets: ["SelfCareHTTP"]),
         .library(name: "SelfCareTesting", targets: ["SelfCareTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
@@ -41,6 +44,14 @@ let package = Package(
         .target(
             name: "SelfCareChannels",
             dependencies: ["SelfCareCore", "SelfCareGrammar"]
+        ),
+        .target(
+            name: "SelfCareHTTP",
+            dependencies: [
+                "SelfCareCore", "SelfCareChannels",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
         .target(
             name: "SelfCareStore",
@@ -70,6 +81,7 @@ let package = Package(
                 "SelfCareStore",
                 "SelfCareGrammar",
                 "SelfCareChannels",
+                "SelfCareHTTP",
                 "SelfCareTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,6 +111,14 @@ let package = Package(
             dependencies: [
                 "SelfCareChannels", "SelfCareTesting", .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SelfCareHTTPTests",
+            dependencies: [
+                "SelfCareHTTP", "SelfCareTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .testTarget(

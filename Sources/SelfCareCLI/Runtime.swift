@@ -5,6 +5,7 @@ import SelfCareChannels
 import SelfCareCore
 import SelfCareCrypto
 import SelfCareGrammar
+import SelfCareHTTP
 import SelfCareStore
 
 /// Options every command takes (SPEC §4).
@@ -186,6 +187,17 @@ struct Runtime {
         return OperationEngine(
             store: store, hasher: hasher, prompts: try prompts(), configuration: configuration, clock: clock,
             logger: Logger(label: "selfcare"))
+    }
+
+    /// The three channels over one engine and one set of grammars, for the server.
+    func gatewayChannels() throws -> GatewayChannels {
+        let engine = try engine(needsPasswords: false)
+        let grammars = try grammarSet()
+        var sms = SMSConfiguration()
+        sms.rateLimit = try Environment.integer("SELFCARE_SMS_RATE_LIMIT", default: 30, range: 1...100_000)
+        return GatewayChannels(
+            sms: SMSChannel(engine: engine, grammars: grammars, configuration: sms),
+            ussd: USSDChannel(engine: engine, grammars: grammars), ivr: IVRChannel(engine: engine, grammars: grammars))
     }
 
     /// The IVR channel over the engine and the grammars folder.

@@ -6,6 +6,10 @@ import SelfCareGrammar
 public struct USSDScreen: Sendable, Equatable, CustomStringConvertible {
     public var text: String
     public var ends: Bool
+    public init(text: String, ends: Bool) {
+        self.text = text
+        self.ends = ends
+    }
     public var description: String { (ends ? "END " : "CON ") + text }
 }
 

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import SelfCareChannels
+import SelfCareCore
+import SelfCareCrypto
+import SelfCareHTTP
+import SelfCareStore
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP gateway: Kannel sms-service, the USSD aggregator convention, and /healthz.",
+        discussion: """
+            --demo creates and fills the database on first run. SIGTERM or SIGINT stops accepting, finishes
+            the requests in flight and exits. Due pending changes are applied every minute.
+            Example: swift run selfcare serve --demo, then
+            curl 'http://127.0.0.1:8080/sms/kannel?from=18612345678&to=10010&text=CXYE'
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on.")
+    var port = 8080
+
+    @Flag(help: "Create and fill the database with the demo data when it does not exist yet.")
+    var demo = false
+
+    @Flag(help: "The USSD aggregator sends only the current input, not every input so far joined with *.")
+    var ussdCurrentInput = false
+
+    func run() async throws {
+        LoggingSetup.once
+        try await reportingFailures {
+            if demo && !FileManager.default.fileExists(atPath: global.database) {
+                try Pepper.createIfMissing(at: global.pepperPath)
+                let runtime = try Runtime(global)
+                let results = try await DemoData.load(
+                    with: try runtime.importer(withHasher: true), now: runtime.clock.now(),
+                    calendar: runtime.configuration.calendar)
+                for (kind, summary) in results { printError("demo \(kind.rawValue): \(summary.description)") }
+            }
+            let runtime = try Runtime(global)
+            let channels = try runtime.gatewayChannels()
+            var configuration = GatewayConfiguration()
+            configuration.host = host
+            configuration.port = port
+            configuration.ussdCumulativeText = !ussdCurrentInput
+            printError("selfcare: serving on http://\(host):\(port) (database \(global.database))")
+            try await Gateway.run(channels, configuration: configuration)
+        }
+    }
+}

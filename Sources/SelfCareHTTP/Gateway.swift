@@ -1,0 +1,201 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SelfCareChannels
+import SelfCareCore
+
+/// Settings of the HTTP gateway.
+public struct GatewayConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Larger request bodies are refused with 413.
+    public var maxBodyBytes = 64 * 1024
+    /// Whether the USSD aggregator sends every input so far joined with `*` (Africa's Talking) or only
+    /// the current one.
+    public var ussdCumulativeText = true
+    /// How often due pending changes are applied.
+    public var tickInterval: TimeInterval = 60
+
+    public init() {}
+}
+
+/// The channels the HTTP adapters drive.
+public struct GatewayChannels: Sendable {
+    public var sms: SMSChannel
+    public var ussd: USSDChannel
+    public var ivr: IVRChannel
+
+    public init(sms: SMSChannel, ussd: USSDChannel, ivr: IVRChannel) {
+        self.sms = sms
+        self.ussd = ussd
+        self.ivr = ivr
+    }
+}
+
+/// Builds the HTTP application: the Kannel `sms-service` adapter, the USSD aggregator adapter and
+/// the health check, over the given channels.
+public enum Gateway {
+    /// The router with every route.
+    public static func router(
+        _ channels: GatewayChannels, configuration: GatewayConfiguration
+    ) -> Router<
+        BasicRequestContext
+    > {
+        let router = Router()
+        let ussdInputs = USSDInputTracker()
+        router.get("/healthz") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        let kannel: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+            var request = request
+            let fields: [String: String]
+            do {
+                fields = try await FormFields.of(&request, maxBodyBytes: configuration.maxBodyBytes)
+            } catch let error as HTTPError {
+                return plain(error.status, "\(error.body ?? "bad request")\n")
+            }
+            guard let from = fields["from"], !from.isEmpty else {
+                return plain(.badRequest, "missing `from` (Kannel's %p)\n")
+            }
+            let reply = await channels.sms.handle(
+                InboundSMS(from: from, to: fields["to"] ?? "10010", text: fields["text"] ?? "", id: fields["id"]))
+            var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+            // Without this Kannel sends Chinese as `?`: 2 is UCS-2.
+            if reply.encoding == .ucs2 { headers[HTTPField.Name("X-Kannel-Coding")!] = "2" }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: reply.text)))
+        }
+        router.get("/sms/kannel", use: kannel)
+        router.post("/sms/kannel", use: kannel)
+        router.post("/ussd/at") { request, _ -> Response in
+            var request = request
+            let fields: [String: String]
+            do {
+                fields = try await FormFields.of(&request, maxBodyBytes: configuration.maxBodyBytes)
+            } catch let error as HTTPError {
+                return plain(error.status, "\(error.body ?? "bad request")\n")
+            }
+            guard let session = fields["sessionId"], !session.isEmpty, let phone = fields["phoneNumber"],
+                !phone.isEmpty,
+                let code = fields["serviceCode"], !code.isEmpty
+            else {
+                return plain(.badRequest, "missing sessionId, serviceCode or phoneNumber\n")
+            }
+            let text = fields["text"] ?? ""
+            let (isNew, inputs) = await ussdInputs.newInputs(
+                session: session, text: text, cumulative: configuration.ussdCumulativeText)
+            // The first request of a session opens it (dialling the service code), then applies any inputs
+            // it already carries, as a direct string would.
+            var screen = USSDScreen(text: "", ends: false)
+            if isNew {
+                screen = await channels.ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: nil)
+            }
+            for input in inputs where !screen.ends {
+                screen = await channels.ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: input)
+            }
+            if screen.ends { await ussdInputs.forget(session) }
+            return plain(.ok, screen.description)
+        }
+        return router
+    }
+
+    static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(
+            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// Runs the server until SIGTERM or SIGINT, applying due pending changes every `tickInterval`.
+    public static func run(_ channels: GatewayChannels, configuration: GatewayConfiguration) async throws {
+        let app = Application(
+            router: router(channels, configuration: configuration),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "selfcare"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService() }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(configuration.tickInterval))
+                    _ = try? await channels.sms.engine.applyDueChanges()
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// Remembers how many inputs of each USSD session were handled, to find the new ones in the
+/// aggregator's cumulative `text` (`1*2*258036`).
+actor USSDInputTracker {
+    private var handled: [String: Int] = [:]
+
+    /// Whether the session is new, and the inputs not handled yet. In current-input mode `text` is one
+    /// input (empty on the first request).
+    func newInputs(session: String, text: String, cumulative: Bool) -> (isNew: Bool, inputs: [String]) {
+        let done = handled[session]
+        guard cumulative else {
+            handled[session] = (done ?? 0) + 1
+            return (done == nil, done == nil && text.isEmpty ? [] : [text])
+        }
+        let parts = text.isEmpty ? [] : text.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        handled[session] = parts.count
+        return (done == nil, parts.count > (done ?? 0) ? Array(parts[(done ?? 0)...]) : [])
+    }
+
+    func forget(_ session: String) { handled[session] = nil }
+}
+
+/// Request parameters from the query string and, for a form POST, the body (x-www-form-urlencoded).
+enum FormFields {
+    static func of(_ request: inout Request, maxBodyBytes: Int) async throws -> [String: String] {
+        var fields = parse(request.uri.query ?? "")
+        if request.method == .post {
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: maxBodyBytes)
+            } catch {
+                throw HTTPError(.contentTooLarge, message: "the body is over \(maxBodyBytes) bytes")
+            }
+            let type = request.headers[.contentType] ?? ""
+            if type.isEmpty || type.lowercased().hasPrefix("application/x-www-form-urlencoded") {
+                for (k, v) in parse(String(buffer: body)) { fields[k] = v }
+            } else if type.lowercased().hasPrefix("text/plain") {
+                fields["text"] = String(decoding: body.readableBytesView, as: UTF8.self)
+            } else {
+                throw HTTPError(.unsupportedMediaType, message: "send application/x-www-form-urlencoded or text/plain")
+            }
+        }
+        return fields
+    }
+
+    /// `a=1&b=x+y%21` → `["a": "1", "b": "x y!"]`; invalid UTF-8 after decoding becomes U+FFFD.
+    static func parse(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = decode(kv[0])
+            out[key] = kv.count > 1 ? decode(kv[1]) : ""
+        }
+        return out
+    }
+
+    static func decode(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        var utf8 = Array(text.utf8)[...]
+        while let b = utf8.popFirst() {
+            if b == UInt8(ascii: "+") {
+                bytes.append(0x20)
+            } else if b == UInt8(ascii: "%"), utf8.count >= 2,
+                let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                utf8 = utf8.dropFirst(2)
+            } else {
+                bytes.append(b)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import SelfCareChannels
+import SelfCareCore
+import SelfCareHTTP
+import SelfCareTesting
+import Testing
+
+/// The gateway's router over a memory store with the shipped grammars and prompts.
+func gateway(
+    cumulative: Bool = true
+) async throws -> (Application<RouterResponder<BasicRequestContext>>, MemoryServiceStore) {
+    let store = MemoryServiceStore()
+    try await Fixtures.seed(
+        store, subscribers: [Fixtures.subscriber(), Fixtures.subscriber("18611110001", language: .english)])
+    let engine = try Fixtures.engine(store: store)
+    let grammars = try GrammarSet(
+        directory: Fixtures.repositoryRoot.appendingPathComponent("grammars").path,
+        prompts: try Fixtures.shippedPrompts())
+    let channels = GatewayChannels(
+        sms: SMSChannel(engine: engine, grammars: grammars), ussd: USSDChannel(engine: engine, grammars: grammars),
+        ivr: IVRChannel(engine: engine, grammars: grammars))
+    var configuration = GatewayConfiguration()
+    configuration.ussdCumulativeText = cumulative
+    return (Application(router: Gateway.router(channels, configuration: configuration)), store)
+}
+
+@Suite("HTTP gateway")
+struct GatewayTests {
+    @Test func healthz() async throws {
+        let (app, _) = try await gateway()
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == "ok\n")
+            }
+        }
+    }
+
+    @Test func kannelGetAnswersWithTheReplyAndTheCoding() async throws {
+        let (app, _) = try await gateway()
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/sms/kannel?from=18612345678&to=10010&text=CXYE", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/plain; charset=utf-8")
+                #expect(response.headers[HTTPField.Name("X-Kannel-Coding")!] == "2")
+                #expect(String(buffer: response.body).contains("余额为123.45元"))
+            }
+            try await client.execute(uri: "/sms/kannel?from=18611110001&text=points", method: .get) { response in
+                #expect(response.headers[HTTPField.Name("X-Kannel-Coding")!] == nil, "English fits GSM 7-bit")
+                #expect(String(buffer: response.body) == "You have 3200 points.")
+            }
+            // Chinese percent-encoded, spaces as +, as Kannel's %a sends them.
+            try await client.execute(
+                uri: "/sms/kannel?from=18612345678&text=%E6%9F%A5%E8%B4%A6%E5%8D%95+258036", method: .get
+            ) { response in
+                #expect(
+                    String(buffer: response.body).hasPrefix("暂未查询到") || String(buffer: response.body).contains("账单"))
+            }
+        }
+    }
+
+    @Test func kannelPostFormAndMistakes() async throws {
+        let (app, _) = try await gateway()
+        try await app.test(.router) { client in
+            try await client.execute(
+                uri: "/sms/kannel", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "from=18612345678&to=10010&text=CXJF&id=k1")
+            ) { response in
+                #expect(String(buffer: response.body) == "尊敬的客户，您当前可用积分为3200分。")
+            }
+            try await client.execute(uri: "/sms/kannel?text=CXYE", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("missing `from`"))
+            }
+            try await client.execute(uri: "/sms/kannel?from=18612345678&text=hello", method: .get) { response in
+                #expect(response.status == .ok, "a customer's mistake gets a polite reply, not an HTTP error")
+                #expect(String(buffer: response.body).hasPrefix("查余额发CXYE"))
+            }
+            try await client.execute(
+                uri: "/sms/kannel", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: "{}")
+            ) { response in
+                #expect(response.status == .unsupportedMediaType)
+            }
+            try await client.execute(
+                uri: "/sms/kannel?from=18612345678", method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "text=" + String(repeating: "a", count: 70_000))
+            ) { response in
+                #expect(response.status == .contentTooLarge)
+            }
+        }
+    }
+
+    @Test func ussdAggregatorWithCumulativeText() async throws {
+        let (app, store) = try await gateway()
+        @Sendable func post(_ text: String) -> ByteBuffer {
+            ByteBuffer(
+                string:
+                    "sessionId=at-1&serviceCode=%2A100%23&phoneNumber=%2B8618612345678&networkCode=46001&text=\(text)")
+        }
+        let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/ussd/at", method: .post, headers: form, body: post("")) { response in
+                #expect(String(buffer: response.body).hasPrefix("CON 中国联通自助服务\n1. 查询"))
+            }
+            try await client.execute(uri: "/ussd/at", method: .post, headers: form, body: post("1")) { response in
+                #expect(String(buffer: response.body).hasPrefix("CON 查询"))
+            }
+            try await client.execute(uri: "/ussd/at", method: .post, headers: form, body: post("1%2A1")) { response in
+                #expect(String(buffer: response.body).hasPrefix("END 尊敬的张伟客户"))
+            }
+            try await client.execute(
+                uri: "/ussd/at", method: .post, headers: form,
+                body: ByteBuffer(string: "sessionId=at-2&serviceCode=*100%23&phoneNumber=18612345678&text=1*3")
+            ) { response in
+                #expect(
+                    String(buffer: response.body).hasPrefix("END 尊敬的客户，您本月已使用流量"), "a first request may carry inputs")
+            }
+            try await client.execute(uri: "/ussd/at", method: .post, headers: form, body: ByteBuffer(string: "text=1"))
+            { response in
+                #expect(response.status == .badRequest)
+            }
+        }
+        var records: [ServiceRecord] = []
+        try store.forEachRecord(matching: RecordFilter()) { records.append($0) }
+        #expect(records.map(\.session) == ["at-1", "at-2"], "\(records.map(\.jsonLine))")
+    }
+
+    @Test func ussdAggregatorWithCurrentInputOnly() async throws {
+        let (app, _) = try await gateway(cumulative: false)
+        let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+        @Sendable func post(_ text: String) -> ByteBuffer {
+            ByteBuffer(string: "sessionId=s9&serviceCode=*100%23&phoneNumber=18612345678&text=\(text)")
+        }
+        try await app.test(.router) { client in
+            _ = try await client.execute(uri: "/ussd/at", method: .post, headers: form, body: post(""))
+            _ = try await client.execute(uri: "/ussd/at", method: .post, headers: form, body: post("1"))
+            try await client.execute(uri: "/ussd/at", method: .post, headers: form, body: post("4")) { response in
+                #expect(String(buffer: response.body).hasPrefix("END 尊敬的客户，您当前可用积分为3200分"))
+            }
+        }
+    }
+}
+
+@Suite("HTTP gateway on a real socket")
+struct LiveGatewayTests {
+    @Test func kannelAndUSSDOverTCP() async throws {
+        let (app, _) = try await gateway()
+        try await app.test(.live) { client in
+            try await client.execute(
+                uri: "/sms/kannel?from=18612345678&to=10010&text=%E6%9F%A5%E4%BD%99%E9%A2%9D", method: .get
+            ) {
+                response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("X-Kannel-Coding")!] == "2")
+                #expect(String(buffer: response.body).contains("余额为123.45元"))
+            }
+            try await client.execute(
+                uri: "/ussd/at", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "sessionId=live&serviceCode=*100*1*4%23&phoneNumber=18612345678&text=")
+            ) { response in
+                #expect(String(buffer: response.body) == "END 尊敬的客户，您当前可用积分为3200分。")
+            }
+        }
+    }
+}
