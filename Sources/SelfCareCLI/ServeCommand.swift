@@ -48,6 +48,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.host = host
             configuration.port = port
             configuration.ussdCumulativeText = !ussdCurrentInput
+            let token = ProcessInfo.processInfo.environment["SELFCARE_ADMIN_TOKEN"] ?? ""
+            configuration.adminToken = token.isEmpty ? nil : token
             printError("selfcare: serving on http://\(host):\(port) (database \(global.database))")
             try await Gateway.run(channels, configuration: configuration)
         }

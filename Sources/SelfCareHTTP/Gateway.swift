@@ -15,6 +15,8 @@ public struct GatewayConfiguration: Sendable {
     public var ussdCumulativeText = true
     /// How often due pending changes are applied.
     public var tickInterval: TimeInterval = 60
+    /// The bearer token of `GET /v1/records`; nil turns the endpoint off.
+    public var adminToken: String?
 
     public init() {}
 }
@@ -97,6 +99,7 @@ public enum Gateway {
             if screen.ends { await ussdInputs.forget(session) }
             return plain(.ok, screen.description)
         }
+        JSONAPI.add(to: router, channels, configuration)
         return router
     }
 

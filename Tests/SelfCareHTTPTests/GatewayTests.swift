@@ -168,3 +168,114 @@ struct LiveGatewayTests {
         }
     }
 }
+
+@Suite("JSON APIs")
+struct JSONAPITests {
+    func makeApp(
+        token: String? = "s3cret"
+    ) async throws -> (Application<RouterResponder<BasicRequestContext>>, MemoryServiceStore) {
+        let store = MemoryServiceStore()
+        try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
+        let engine = try Fixtures.engine(store: store)
+        let grammars = try GrammarSet(
+            directory: Fixtures.repositoryRoot.appendingPathComponent("grammars").path,
+            prompts: try Fixtures.shippedPrompts())
+        let channels = GatewayChannels(
+            sms: SMSChannel(engine: engine, grammars: grammars), ussd: USSDChannel(engine: engine, grammars: grammars),
+            ivr: IVRChannel(engine: engine, grammars: grammars))
+        var configuration = GatewayConfiguration()
+        configuration.adminToken = token
+        return (Application(router: Gateway.router(channels, configuration: configuration)), store)
+    }
+
+    static let json: HTTPFields = [.contentType: "application/json"]
+
+    func object(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
+    }
+
+    @Test func messagesForSMSAndUSSD() async throws {
+        let (app, _) = try await makeApp()
+        try await app.test(.router) { client in
+            try await client.execute(
+                uri: "/v1/messages", method: .post, headers: Self.json,
+                body: ByteBuffer(string: #"{"channel":"sms","from":"18612345678","text":"CXJF","id":"j1"}"#)
+            ) { response in
+                let o = try object(response.body)
+                #expect(o["reply"] as? String == "尊敬的客户，您当前可用积分为3200分。")
+                #expect(o["encoding"] as? String == "ucs2")
+                #expect(o["reason"] as? String == "ok")
+                #expect(o["record"] as? Int == 1)
+            }
+            try await client.execute(
+                uri: "/v1/messages", method: .post, headers: Self.json,
+                body: ByteBuffer(string: #"{"channel":"ussd","from":"18612345678","session":"u1","code":"*100*1*4#"}"#)
+            ) { response in
+                let o = try object(response.body)
+                #expect(o["ends"] as? Bool == true)
+                #expect((o["screen"] as? String)?.hasPrefix("尊敬的客户") == true)
+            }
+            try await client.execute(
+                uri: "/v1/messages", method: .post, headers: Self.json, body: ByteBuffer(string: "[1]")
+            ) {
+                #expect($0.status == .badRequest)
+            }
+            try await client.execute(uri: "/v1/messages", method: .post, body: ByteBuffer(string: "{}")) {
+                #expect($0.status == .unsupportedMediaType)
+            }
+        }
+    }
+
+    @Test func ivrActionsAsJSON() async throws {
+        let (app, _) = try await makeApp()
+        try await app.test(.router) { client in
+            try await client.execute(
+                uri: "/v1/ivr", method: .post, headers: Self.json,
+                body: ByteBuffer(string: #"{"call":"c1","from":"18612345678","start":true}"#)
+            ) { response in
+                let actions = try #require(try object(response.body)["actions"] as? [[String: Any]])
+                #expect(actions.first?["type"] as? String == "collect")
+                #expect(actions.first?["maxDigits"] as? Int == 1)
+                #expect(actions.first?["terminator"] as? String == "#")
+            }
+            try await client.execute(
+                uri: "/v1/ivr", method: .post, headers: Self.json,
+                body: ByteBuffer(string: #"{"call":"c1","from":"18612345678","digits":"0"}"#)
+            ) { response in
+                let actions = try #require(try object(response.body)["actions"] as? [[String: Any]])
+                #expect(actions.last?["type"] as? String == "transfer")
+                #expect(actions.last?["queue"] as? String == "agent-vip")
+            }
+        }
+    }
+
+    @Test func recordsNeedTheBearerToken() async throws {
+        let (app, _) = try await makeApp()
+        try await app.test(.router) { client in
+            _ = try await client.execute(uri: "/sms/kannel?from=18612345678&text=CXYE", method: .get)
+            try await client.execute(uri: "/v1/records", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/v1/records", method: .get, headers: [.authorization: "Bearer wrong"]) {
+                #expect($0.status == .unauthorized)
+            }
+            try await client.execute(
+                uri: "/v1/records?subject=18612345678&format=jsonl", method: .get,
+                headers: [.authorization: "Bearer s3cret"]
+            ) { response in
+                #expect(response.status == .ok)
+                let lines = String(buffer: response.body).split(separator: "\n")
+                #expect(lines.count == 1 && lines[0].contains("\"operation\":\"query.balance\""))
+            }
+            try await client.execute(
+                uri: "/v1/records?format=csv", method: .get, headers: [.authorization: "Bearer s3cret"]
+            ) {
+                #expect(String(buffer: $0.body).hasPrefix("id,time,channel"))
+            }
+        }
+        let (off, _) = try await makeApp(token: nil)
+        try await off.test(.router) { client in
+            try await client.execute(uri: "/v1/records", method: .get, headers: [.authorization: "Bearer s3cret"]) {
+                #expect($0.status == .notFound, "no token configured: the endpoint is off")
+            }
+        }
+    }
+}
