@@ -354,14 +354,7 @@ public final class IVRChannel: Sendable {
             let prompt = text("ivr.ask.\(next.name)", session)
             return typedAhead ? [] : [collect(prompt, maxDigits: next.name == "subject" ? 15 : 6)]
         }
-        var arguments = call.slots
-        let subject = arguments.removeValue(forKey: "subject")
-        var request = OperationRequest(
-            operation: call.operation, channel: .ivr, session: callID, caller: session.caller, subject: subject,
-            arguments: arguments, password: call.secrets["password"], newPassword: call.secrets["new_password"],
-            newPasswordAgain: call.secrets["new_password_again"])
-        request.requiresConfirmation = true
-        let outcome = await engine.perform(request)
+        let outcome = await engine.perform(call.request(channel: .ivr, session: callID, caller: session.caller))
         if outcome.reason == .confirmationRequired {
             session.step = .confirming
             return [collect(text("ivr.ask.confirm", session, ["summary": outcome.reply]), maxDigits: 1)]

@@ -33,6 +33,18 @@ public struct USSDSession: Sendable {
         var remaining: [SlotRequest]
         var slots: [String: String]
         var secrets: [String: Secret]
+
+        /// The engine request once every slot is in; transactions ask for a confirmation step.
+        func request(channel: Channel, session: String, caller: String) -> OperationRequest {
+            var arguments = slots
+            let subject = arguments.removeValue(forKey: "subject")
+            var request = OperationRequest(
+                operation: operation, channel: channel, session: session, caller: caller, subject: subject,
+                arguments: arguments, password: secrets["password"], newPassword: secrets["new_password"],
+                newPasswordAgain: secrets["new_password_again"])
+            request.requiresConfirmation = true
+            return request
+        }
     }
 
     enum Step: Sendable {
@@ -226,14 +238,7 @@ public final class USSDChannel: Sendable {
             }
             return ask(&session, call, invalid: false)
         }
-        var arguments = call.slots
-        let subject = arguments.removeValue(forKey: "subject")
-        var request = OperationRequest(
-            operation: call.operation, channel: .ussd, session: sessionID, caller: session.caller, subject: subject,
-            arguments: arguments, password: call.secrets["password"], newPassword: call.secrets["new_password"],
-            newPasswordAgain: call.secrets["new_password_again"])
-        request.requiresConfirmation = true
-        let outcome = await engine.perform(request)
+        let outcome = await engine.perform(call.request(channel: .ussd, session: sessionID, caller: session.caller))
         if outcome.reason == .confirmationRequired {
             var confirmed = call
             confirmed.secrets = [:]  // the password was checked; keep no digits in the session

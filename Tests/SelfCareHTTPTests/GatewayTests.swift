@@ -10,7 +10,7 @@ import Testing
 
 /// The gateway's router over a memory store with the shipped grammars and prompts.
 func gateway(
-    cumulative: Bool = true
+    cumulative: Bool = true, adminToken: String? = nil
 ) async throws -> (Application<RouterResponder<BasicRequestContext>>, MemoryServiceStore) {
     let store = MemoryServiceStore()
     try await Fixtures.seed(
@@ -24,6 +24,7 @@ func gateway(
         ivr: IVRChannel(engine: engine, grammars: grammars))
     var configuration = GatewayConfiguration()
     configuration.ussdCumulativeText = cumulative
+    configuration.adminToken = adminToken
     return (Application(router: Gateway.router(channels, configuration: configuration)), store)
 }
 
@@ -173,19 +174,10 @@ struct LiveGatewayTests {
 struct JSONAPITests {
     func makeApp(
         token: String? = "s3cret"
-    ) async throws -> (Application<RouterResponder<BasicRequestContext>>, MemoryServiceStore) {
-        let store = MemoryServiceStore()
-        try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
-        let engine = try Fixtures.engine(store: store)
-        let grammars = try GrammarSet(
-            directory: Fixtures.repositoryRoot.appendingPathComponent("grammars").path,
-            prompts: try Fixtures.shippedPrompts())
-        let channels = GatewayChannels(
-            sms: SMSChannel(engine: engine, grammars: grammars), ussd: USSDChannel(engine: engine, grammars: grammars),
-            ivr: IVRChannel(engine: engine, grammars: grammars))
-        var configuration = GatewayConfiguration()
-        configuration.adminToken = token
-        return (Application(router: Gateway.router(channels, configuration: configuration)), store)
+    ) async throws -> (
+        Application<RouterResponder<BasicRequestContext>>, MemoryServiceStore
+    ) {
+        try await gateway(adminToken: token)
     }
 
     static let json: HTTPFields = [.contentType: "application/json"]
