@@ -44,12 +44,19 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let runtime = try Runtime(global)
             let channels = try runtime.gatewayChannels()
+            let (grammarsDirectory, promptsDirectory) = (global.grammarsDirectory, global.promptsDirectory)
             var configuration = GatewayConfiguration()
             configuration.host = host
             configuration.port = port
             configuration.ussdCumulativeText = !ussdCurrentInput
             let token = ProcessInfo.processInfo.environment["SELFCARE_ADMIN_TOKEN"] ?? ""
             configuration.adminToken = token.isEmpty ? nil : token
+            configuration.reload = {
+                // Prompts first checked with the grammars, then both swapped: never half a reload.
+                let prompts = try PromptCatalog.load(directory: promptsDirectory)
+                try channels.sms.grammars.reload(directory: grammarsDirectory, prompts: prompts)
+                channels.sms.engine.replacePrompts(prompts)
+            }
             printError("selfcare: serving on http://\(host):\(port) (database \(global.database))")
             try await Gateway.run(channels, configuration: configuration)
         }

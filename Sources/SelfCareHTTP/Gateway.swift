@@ -15,8 +15,11 @@ public struct GatewayConfiguration: Sendable {
     public var ussdCumulativeText = true
     /// How often due pending changes are applied.
     public var tickInterval: TimeInterval = 60
-    /// The bearer token of `GET /v1/records`; nil turns the endpoint off.
+    /// The bearer token of `GET /v1/records` and `POST /v1/admin/reload`; nil turns them off.
     public var adminToken: String?
+    /// Reloads grammars and prompts atomically (SIGHUP, `POST /v1/admin/reload`); throws the diagnostics
+    /// of a broken set, in which case the old one stays.
+    public var reload: (@Sendable () throws -> Void)?
 
     public init() {}
 }
@@ -115,6 +118,20 @@ public enum Gateway {
             router: router(channels, configuration: configuration),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "selfcare"))
+        // SIGHUP reloads grammars and prompts; a broken set is refused and the old one stays.
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP)
+        hangup.setEventHandler {
+            do {
+                try configuration.reload?()
+                FileHandle.standardError.write(Data("selfcare: reloaded grammars and prompts\n".utf8))
+            } catch {
+                FileHandle.standardError.write(
+                    Data("selfcare: reload refused, the old grammars stay:\n\(error)\n".utf8))
+            }
+        }
+        hangup.resume()
+        defer { hangup.cancel() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService() }
             group.addTask {
@@ -133,11 +150,14 @@ public enum Gateway {
 /// aggregator's cumulative `text` (`1*2*258036`).
 actor USSDInputTracker {
     private var handled: [String: Int] = [:]
+    private var lastSeen: [String: Date] = [:]
 
     /// Whether the session is new, and the inputs not handled yet. In current-input mode `text` is one
     /// input (empty on the first request).
     func newInputs(session: String, text: String, cumulative: Bool) -> (isNew: Bool, inputs: [String]) {
         let done = handled[session]
+        lastSeen[session] = Date()
+        if handled.count > 10_000 && handled.count % 1_000 == 0 { sweep() }
         guard cumulative else {
             handled[session] = (done ?? 0) + 1
             return (done == nil, done == nil && text.isEmpty ? [] : [text])
@@ -147,7 +167,16 @@ actor USSDInputTracker {
         return (done == nil, parts.count > (done ?? 0) ? Array(parts[(done ?? 0)...]) : [])
     }
 
-    func forget(_ session: String) { handled[session] = nil }
+    func forget(_ session: String) {
+        handled[session] = nil
+        lastSeen[session] = nil
+    }
+
+    /// Drops sessions idle for ten minutes (the aggregator gave up on them without an END).
+    private func sweep() {
+        let cutoff = Date().addingTimeInterval(-600)
+        for (session, seen) in lastSeen where seen < cutoff { forget(session) }
+    }
 }
 
 /// Request parameters from the query string and, for a form POST, the body (x-www-form-urlencoded).

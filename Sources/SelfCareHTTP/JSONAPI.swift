@@ -88,17 +88,18 @@ enum JSONAPI {
             }
             return json(["actions": actions.map(encode)])
         }
+        router.post("/v1/admin/reload") { request, _ -> Response in
+            if let refusal = authorize(request, configuration) { return refusal }
+            guard let reload = configuration.reload else { return problem(.notFound, "nothing to reload") }
+            do {
+                try reload()
+                return json(["reloaded": true])
+            } catch {
+                return json(["reloaded": false, "error": "\(error)"], status: .unprocessableContent)
+            }
+        }
         router.get("/v1/records") { request, _ -> Response in
-            guard let token = configuration.adminToken, !token.isEmpty else {
-                return problem(.notFound, "the records API is off: start the server with an admin token")
-            }
-            guard let auth = request.headers[.authorization], auth.hasPrefix("Bearer "),
-                constantTimeEquals(String(auth.dropFirst(7)), token)
-            else {
-                var response = problem(.unauthorized, "a bearer token is required")
-                response.headers[.wwwAuthenticate] = "Bearer"
-                return response
-            }
+            if let refusal = authorize(request, configuration) { return refusal }
             let query = FormFields.parse(request.uri.query ?? "")
             var filter = RecordFilter()
             if let subject = query["subject"] {
@@ -127,6 +128,21 @@ enum JSONAPI {
                 headers: [.contentType: csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: lines.map { $0 + "\n" }.joined())))
         }
+    }
+
+    /// Nil when the request carries the admin bearer token; else the refusal (404 when no token is set).
+    static func authorize(_ request: Request, _ configuration: GatewayConfiguration) -> Response? {
+        guard let token = configuration.adminToken, !token.isEmpty else {
+            return problem(.notFound, "the admin API is off: start the server with SELFCARE_ADMIN_TOKEN")
+        }
+        guard let auth = request.headers[.authorization], auth.hasPrefix("Bearer "),
+            constantTimeEquals(String(auth.dropFirst(7)), token)
+        else {
+            var response = problem(.unauthorized, "a bearer token is required")
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
+        return nil
     }
 
     static func encode(_ action: IVRAction) -> [String: Any] {

@@ -271,3 +271,49 @@ struct JSONAPITests {
         }
     }
 }
+
+@Suite("Reload")
+struct ReloadTests {
+    @Test func theAdminReloadSwapsOrRefusesAndTheOldGrammarStays() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reload-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = try String(
+            contentsOf: Fixtures.repositoryRoot.appendingPathComponent("grammars/sms.grammar"), encoding: .utf8)
+        let file = dir.appendingPathComponent("sms.grammar")
+        try good.write(to: file, atomically: true, encoding: .utf8)
+        let store = MemoryServiceStore()
+        try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
+        let engine = try Fixtures.engine(store: store)
+        let prompts = try Fixtures.shippedPrompts()
+        let grammars = try GrammarSet(directory: dir.path, prompts: prompts)
+        let channels = GatewayChannels(
+            sms: SMSChannel(engine: engine, grammars: grammars), ussd: USSDChannel(engine: engine, grammars: grammars),
+            ivr: IVRChannel(engine: engine, grammars: grammars))
+        var configuration = GatewayConfiguration()
+        configuration.adminToken = "t"
+        configuration.reload = { try grammars.reload(directory: dir.path, prompts: prompts) }
+        let app = Application(router: Gateway.router(channels, configuration: configuration))
+        let auth: HTTPFields = [.authorization: "Bearer t"]
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/admin/reload", method: .post) { #expect($0.status == .unauthorized) }
+            try good.replacingOccurrences(of: "CXJF |", with: "CXJF | JIFEN |")
+                .write(to: file, atomically: true, encoding: .utf8)
+            try await client.execute(uri: "/v1/admin/reload", method: .post, headers: auth) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/sms/kannel?from=18612345678&text=jifen", method: .get) {
+                #expect(String(buffer: $0.body).contains("3200"), "the new keyword works")
+            }
+            try good.replacingOccurrences(of: "{op = query.points}", with: "{op = query.pionts}")
+                .write(to: file, atomically: true, encoding: .utf8)
+            try await client.execute(uri: "/v1/admin/reload", method: .post, headers: auth) { response in
+                #expect(response.status == .unprocessableContent)
+                #expect(String(buffer: response.body).contains("query.pionts"))
+            }
+            try await client.execute(uri: "/sms/kannel?from=18612345678&text=jifen", method: .get) {
+                #expect(String(buffer: $0.body).contains("3200"), "a broken reload keeps the working grammar")
+            }
+        }
+    }
+}
