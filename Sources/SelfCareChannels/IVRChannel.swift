@@ -60,7 +60,7 @@ public struct IVRSession: Sendable {
         case collecting(USSDSession.Call)
         /// Choosing from `codes`; `prompt` is the whole spoken list, for repeats.
         case choosingPlan(USSDSession.Call, codes: [String], prompt: String)
-        case confirming
+        case confirming(prompt: String)
     }
 
     var caller: String
@@ -123,12 +123,16 @@ public final class IVRChannel: Sendable {
             return [.hangup()]
         }
         var actions: [IVRAction] = []
-        var keys = Substring(digits ?? "")
+        // Typed-ahead digits walk the following steps; a burst is cut at 64 keys.
+        var keys = Substring((digits ?? "").prefix(64))
         if keys.isEmpty {
-            actions = noInput(&session, grammar)
+            actions = await noInput(&session, callID: callID, grammar)
         }
         while !keys.isEmpty {
             let (step, rest) = await handle(&session, keys, callID: callID, grammar)
+            // Only the last step's prompt is a question for the caller: earlier collects were answered
+            // by the digits typed ahead.
+            actions.removeAll { $0.kind == .collect }
             actions += step
             keys = rest
             if actions.last?.kind == .hangup || actions.last?.kind == .transfer { break }
@@ -168,7 +172,11 @@ public final class IVRChannel: Sendable {
     }
 
     private func menuAction(_ session: IVRSession, _ grammar: CompiledGrammar, prefix: String = "") -> IVRAction {
-        let menu = grammar.menus[session.menus.last!]!
+        // A reload may have removed the menu a call was in: start again from the root.
+        guard let menu = grammar.menus[session.menus.last ?? ""] ?? grammar.rootMenu.flatMap({ grammar.menus[$0] })
+        else {
+            return .hangup()
+        }
         let separator = text("ivr.option.separator", session)
         var parts = menu.options.map {
             text("ivr.option", session, ["label": text($0.label ?? $0.key, session), "key": $0.key])
@@ -205,15 +213,14 @@ public final class IVRChannel: Sendable {
             return [collect(apology + text("ivr.ask.\(slot)", session), maxDigits: slot == "subject" ? 15 : 6)]
         case .choosingPlan(_, let codes, let prompt):
             return [collect(apology + prompt, maxDigits: codes.count >= 10 ? 2 : 1)]
-        case .confirming: return [collect(apology, maxDigits: 1)]
+        case .confirming(let prompt): return [collect(apology + prompt, maxDigits: 1)]
         }
     }
 
-    private func noInput(_ session: inout IVRSession, _ grammar: CompiledGrammar) -> [IVRAction] {
+    private func noInput(_ session: inout IVRSession, callID: String, _ grammar: CompiledGrammar) async -> [IVRAction] {
         if case .collecting(var call) = session.step, call.remaining.first?.optional == true {
-            call.remaining.removeFirst()
-            session.step = .collecting(call)
-            return []
+            call.remaining.removeFirst()  // an optional slot is skipped by no input
+            return await proceed(&session, call, callID: callID, grammar, typedAhead: false)
         }
         return retry(&session, grammar, reason: "ivr.noinput")
     }
@@ -235,7 +242,10 @@ public final class IVRChannel: Sendable {
             }
             if key == "0" { return (transferToAgent(session, grammar), "") }
             if key == "#" { return (rest.isEmpty ? [menuAction(session, grammar)] : [], rest) }
-            let menu = grammar.menus[session.menus.last!]!
+            guard let menu = grammar.menus[session.menus.last ?? ""] else {
+                session.menus = [grammar.rootMenu ?? ""]
+                return ([menuAction(session, grammar)], "")
+            }
             guard let option = menu.options.first(where: { $0.key == key }) else {
                 return (retry(&session, grammar, reason: "ivr.nomatch"), "")
             }
@@ -356,8 +366,9 @@ public final class IVRChannel: Sendable {
         }
         let outcome = await engine.perform(call.request(channel: .ivr, session: callID, caller: session.caller))
         if outcome.reason == .confirmationRequired {
-            session.step = .confirming
-            return [collect(text("ivr.ask.confirm", session, ["summary": outcome.reply]), maxDigits: 1)]
+            let prompt = text("ivr.ask.confirm", session, ["summary": outcome.reply])
+            session.step = .confirming(prompt: prompt)
+            return [collect(prompt, maxDigits: 1)]
         }
         session.step = .menu
         return [.play(outcome.reply), menuAction(session, grammar)]

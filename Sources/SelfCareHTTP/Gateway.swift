@@ -93,13 +93,16 @@ public enum Gateway {
             // The first request of a session opens it (dialling the service code), then applies any inputs
             // it already carries, as a direct string would.
             var screen = USSDScreen(text: "", ends: false)
+            if !isNew && inputs.isEmpty, let last = await ussdInputs.lastScreen(session) {
+                return plain(.ok, last.description)  // a repeated request gets the same screen again
+            }
             if isNew {
                 screen = await channels.ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: nil)
             }
             for input in inputs where !screen.ends {
                 screen = await channels.ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: input)
             }
-            if screen.ends { await ussdInputs.forget(session) }
+            if screen.ends { await ussdInputs.forget(session) } else { await ussdInputs.remember(session, screen) }
             return plain(.ok, screen.description)
         }
         JSONAPI.add(to: router, channels, configuration)
@@ -151,13 +154,16 @@ public enum Gateway {
 actor USSDInputTracker {
     private var handled: [String: Int] = [:]
     private var lastSeen: [String: Date] = [:]
+    private var screens: [String: USSDScreen] = [:]
+    private var requests = 0
 
     /// Whether the session is new, and the inputs not handled yet. In current-input mode `text` is one
     /// input (empty on the first request).
     func newInputs(session: String, text: String, cumulative: Bool) -> (isNew: Bool, inputs: [String]) {
         let done = handled[session]
         lastSeen[session] = Date()
-        if handled.count > 10_000 && handled.count % 1_000 == 0 { sweep() }
+        requests += 1
+        if requests % 1_000 == 0 { sweep() }
         guard cumulative else {
             handled[session] = (done ?? 0) + 1
             return (done == nil, done == nil && text.isEmpty ? [] : [text])
@@ -170,7 +176,12 @@ actor USSDInputTracker {
     func forget(_ session: String) {
         handled[session] = nil
         lastSeen[session] = nil
+        screens[session] = nil
     }
+
+    func remember(_ session: String, _ screen: USSDScreen) { screens[session] = screen }
+
+    func lastScreen(_ session: String) -> USSDScreen? { screens[session] }
 
     /// Drops sessions idle for ten minutes (the aggregator gave up on them without an END).
     private func sweep() {

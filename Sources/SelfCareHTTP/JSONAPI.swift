@@ -48,6 +48,10 @@ enum JSONAPI {
             guard let from = object["from"] as? String, !from.isEmpty else {
                 return problem(.badRequest, "missing `from`")
             }
+            for key in ["text", "to", "id", "session", "code", "input"]
+            where object[key] != nil && !(object[key] is String) {
+                return problem(.badRequest, "`\(key)` must be a string")
+            }
             switch object["channel"] as? String ?? "sms" {
             case "sms":
                 guard let text = object["text"] as? String else { return problem(.badRequest, "missing `text`") }
@@ -79,6 +83,9 @@ enum JSONAPI {
             }
             guard let call = object["call"] as? String, !call.isEmpty, let from = object["from"] as? String else {
                 return problem(.badRequest, "missing `call` or `from`")
+            }
+            if let digits = object["digits"], !(digits is String), !(digits is NSNull) {
+                return problem(.badRequest, "`digits` must be a string")
             }
             let actions: [IVRAction]
             if object["start"] as? Bool == true {

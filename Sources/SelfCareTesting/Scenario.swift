@@ -101,7 +101,9 @@ public struct ScenarioRunner: Sendable {
     @discardableResult
     public func run(_ scenario: Scenario) async throws -> Int {
         try await withTemporaryDatabase { store, dir in
-            let clock = ManualTimeSource(Date())
+            // SELFCARE_NOW fixes where the clock starts; `clock` and `advance` move it.
+            let start = ProcessInfo.processInfo.environment["SELFCARE_NOW"].flatMap(ISOTime.parse) ?? Date()
+            let clock = ManualTimeSource(start)
             let prompts = try PromptCatalog.load(directory: promptsDirectory)
             let hasher = PBKDF2PasswordHasher(
                 pepper: Pepper(bytes: try LibCrypto.randomBytes(32)), iterations: iterations)

@@ -120,4 +120,32 @@ struct IVRChannelTests {
         #expect(steps[5].first?.text?.contains("18611110012") == true)
         #expect(try await h.store.read { try $0.subscriber("18611110012") }?.status == .lost)
     }
+
+    @Test func noInputSkipsAnOptionalSlotAndAsksTheNext() async throws {
+        let h = try await IVRHarness()
+        let steps = await h.call(["1", "5", nil])
+        #expect(steps[2].first?.text?.hasPrefix("请输入账单月份") == true)
+        #expect(steps[3].map(\.kind) == [.collect])
+        #expect(steps[3].first?.text == "请输入6位服务密码，以井号键结束。")
+    }
+
+    @Test func typedAheadKeepsOnlyTheLastQuestionAndIsCapped() async throws {
+        let h = try await IVRHarness()
+        let steps = await h.call(["112"])
+        #expect(steps[1].filter { $0.kind == .collect }.count == 1)
+        #expect(steps[1].first?.kind == .play)
+        let burst = await h.call([String(repeating: "1", count: 2000)], id: "c2")
+        var records = 0
+        try h.store.forEachRecord(matching: RecordFilter()) { if $0.session == "c2" { records += 1 } }
+        #expect(records == 63, "a burst of keys is cut at 64: one to enter queries, 63 balances")
+        #expect(burst[1].filter { $0.kind == .collect }.count == 1)
+    }
+
+    @Test func noInputAtTheConfirmationRepeatsTheQuestion() async throws {
+        let h = try await IVRHarness()
+        let steps = await h.call(["4", "1", "258036#", nil])
+        #expect(steps[3].first?.text?.hasSuffix("确认请按1，取消请按2。") == true)
+        #expect(steps[4].first?.text?.hasPrefix("对不起，没有收到您的按键。") == true)
+        #expect(steps[4].first?.text?.hasSuffix("确认请按1，取消请按2。") == true)
+    }
 }

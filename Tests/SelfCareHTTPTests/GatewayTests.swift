@@ -131,6 +131,21 @@ struct GatewayTests {
         #expect(records.map(\.session) == ["at-1", "at-2"], "\(records.map(\.jsonLine))")
     }
 
+    @Test func aRepeatedUSSDRequestGetsTheSameScreen() async throws {
+        let (app, _) = try await gateway()
+        let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+        @Sendable func post(_ text: String) -> ByteBuffer {
+            ByteBuffer(string: "sessionId=r1&serviceCode=*100%23&phoneNumber=18612345678&text=\(text)")
+        }
+        try await app.test(.router) { client in
+            _ = try await client.execute(uri: "/ussd/at", method: .post, headers: form, body: post(""))
+            let first = try await client.execute(uri: "/ussd/at", method: .post, headers: form, body: post("1"))
+            let again = try await client.execute(uri: "/ussd/at", method: .post, headers: form, body: post("1"))
+            #expect(String(buffer: first.body).hasPrefix("CON 查询"))
+            #expect(String(buffer: again.body) == String(buffer: first.body))
+        }
+    }
+
     @Test func ussdAggregatorWithCurrentInputOnly() async throws {
         let (app, _) = try await gateway(cumulative: false)
         let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
