@@ -96,7 +96,7 @@ enum SecretInput {
         return secrets
     }
 
-    private static func readWithoutEcho() -> String? {
+    static func readWithoutEcho() -> String? {
         var saved = termios()
         tcgetattr(STDIN_FILENO, &saved)
         var quiet = saved

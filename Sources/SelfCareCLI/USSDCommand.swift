@@ -39,7 +39,10 @@ struct USSDCommand: AsyncParsableCommand {
                 if let next = pending.first {
                     answer = next
                     pending = pending.dropFirst()
-                } else if interactive, let line = readLine(strippingNewline: true) {
+                } else if interactive,
+                    let line = Self.asksForPassword(screen)
+                        ? SecretInput.readWithoutEcho() : readLine(strippingNewline: true)
+                {
                     answer = line
                 } else {
                     break
@@ -49,5 +52,11 @@ struct USSDCommand: AsyncParsableCommand {
                 print(screen)
             }
         }
+    }
+
+    /// Whether a screen asks for a password, so the terminal must not echo the answer.
+    static func asksForPassword(_ screen: USSDScreen) -> Bool {
+        let text = screen.text.lowercased()
+        return text.contains("密码") || text.contains("password")
     }
 }
