@@ -49,6 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.host = host
             configuration.port = port
             configuration.ussdCumulativeText = !ussdCurrentInput
+            configuration.metrics = GatewayMetrics.bootstrapped
             let token = ProcessInfo.processInfo.environment["SELFCARE_ADMIN_TOKEN"] ?? ""
             configuration.adminToken = token.isEmpty ? nil : token
             configuration.reload = {

@@ -19,6 +19,9 @@ public struct IVRAction: Sendable, Equatable, CustomStringConvertible {
     /// The agent queue of a transfer and its priority (higher is served first).
     public var queue: String?
     public var priority: Int?
+    /// The keys a one-key step accepts (a menu's options, `0` agent, `*` back, `#` repeat), for a
+    /// voice browser's DTMF grammar; nil for an entry of digits ended by `#`.
+    public var keys: [String]?
 
     public static func play(_ text: String, audio: String? = nil) -> IVRAction {
         IVRAction(kind: .play, text: text, audio: audio)
@@ -145,6 +148,24 @@ public final class IVRChannel: Sendable {
         return actions
     }
 
+    /// Keys the voice platform found outside the step's grammar (VoiceXML `nomatch`): counted as a no-match.
+    public func noMatch(callID: String) async -> [IVRAction] {
+        guard var session = await sessions.load(callID, now: engine.now()), let grammar = grammars.grammar(for: "ivr")
+        else {
+            return [.hangup()]
+        }
+        let actions = retry(&session, grammar, reason: "ivr.nomatch")
+        if let last = actions.last, last.kind == .hangup || last.kind == .transfer {
+            await sessions.remove(callID)
+        } else {
+            await sessions.save(callID, session, now: engine.now())
+        }
+        return actions
+    }
+
+    /// The caller hung up: the call's state goes at once, not at its idle timeout.
+    public func hangUp(callID: String) async { await sessions.remove(callID) }
+
     // MARK: - Steps
 
     private func text(_ key: String, _ session: IVRSession, _ values: [String: String] = [:]) -> String {
@@ -159,6 +180,20 @@ public final class IVRChannel: Sendable {
         IVRAction(
             kind: .collect, text: text, audio: audio, maxDigits: maxDigits,
             noInputTimeout: configuration.noInputTimeout, interDigitTimeout: configuration.interDigitTimeout)
+    }
+
+    /// Choosing one of `count` plans: one key, or two from ten plans on.
+    private func planChoice(_ prompt: String, count: Int) -> IVRAction {
+        var action = collect(prompt, maxDigits: count >= 10 ? 2 : 1)
+        if count < 10 { action.keys = (1...max(count, 1)).map(String.init) + ["0", "*"] }
+        return action
+    }
+
+    /// `1` confirms; any other key cancels.
+    private func confirmation(_ prompt: String) -> IVRAction {
+        var action = collect(prompt, maxDigits: 1)
+        action.keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "*", "#"]
+        return action
     }
 
     private func transferToAgent(_ session: IVRSession, _ grammar: CompiledGrammar) -> [IVRAction] {
@@ -188,7 +223,9 @@ public final class IVRChannel: Sendable {
             title += text("ivr.title.end", session)
         }
         let spoken = prefix + title + parts.joined(separator: separator) + text("ivr.menu.end", session)
-        return collect(spoken, maxDigits: 1, audio: audio(menu.prompt, session))
+        var action = collect(spoken, maxDigits: 1, audio: audio(menu.prompt, session))
+        action.keys = menu.options.map(\.key).filter { !["0", "*", "#"].contains($0) } + ["0", "*", "#"]
+        return action
     }
 
     /// Repeats the current step after a failure, or gives up after too many.
@@ -212,8 +249,8 @@ public final class IVRChannel: Sendable {
             let slot = call.remaining[0].name
             return [collect(apology + text("ivr.ask.\(slot)", session), maxDigits: slot == "subject" ? 15 : 6)]
         case .choosingPlan(_, let codes, let prompt):
-            return [collect(apology + prompt, maxDigits: codes.count >= 10 ? 2 : 1)]
-        case .confirming(let prompt): return [collect(apology + prompt, maxDigits: 1)]
+            return [planChoice(apology + prompt, count: codes.count)]
+        case .confirming(let prompt): return [confirmation(apology + prompt)]
         }
     }
 
@@ -358,7 +395,7 @@ public final class IVRChannel: Sendable {
                     text("ivr.ask.plan", session) + parts.joined(separator: text("ivr.option.separator", session))
                     + text("ivr.menu.end", session)
                 session.step = .choosingPlan(call, codes: plans.map(\.code), prompt: prompt)
-                return [collect(prompt, maxDigits: plans.count >= 10 ? 2 : 1)]
+                return [planChoice(prompt, count: plans.count)]
             }
             session.step = .collecting(call)
             let prompt = text("ivr.ask.\(next.name)", session)
@@ -368,7 +405,7 @@ public final class IVRChannel: Sendable {
         if outcome.reason == .confirmationRequired {
             let prompt = text("ivr.ask.confirm", session, ["summary": outcome.reply])
             session.step = .confirming(prompt: prompt)
-            return [collect(prompt, maxDigits: 1)]
+            return [confirmation(prompt)]
         }
         session.step = .menu
         return [.play(outcome.reply), menuAction(session, grammar)]

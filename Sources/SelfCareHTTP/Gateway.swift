@@ -1,8 +1,13 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
+import Metrics
+import Prometheus
 import SelfCareChannels
 import SelfCareCore
+import ServiceLifecycle
+import UnixSignals
 
 /// Settings of the HTTP gateway.
 public struct GatewayConfiguration: Sendable {
@@ -20,6 +25,11 @@ public struct GatewayConfiguration: Sendable {
     /// Reloads grammars and prompts atomically (SIGHUP, `POST /v1/admin/reload`); throws the diagnostics
     /// of a broken set, in which case the old one stays.
     public var reload: (@Sendable () throws -> Void)?
+    /// Where the HTTP metrics go and `GET /metrics` reads from; nil turns the endpoint off.
+    /// `GatewayMetrics.bootstrapped` is the process's, which swift-metrics reports to.
+    public var metrics: GatewayMetrics?
+    /// Where a VoiceXML `<transfer>` sends a caller; `{queue}` is the agent queue (`agent`, `agent-vip`).
+    public var agentURI = "sip:{queue}@localhost"
 
     public init() {}
 }
@@ -47,6 +57,9 @@ public enum Gateway {
         BasicRequestContext
     > {
         let router = Router()
+        if let metrics = configuration.metrics {
+            router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
+        }
         let ussdInputs = USSDInputTracker()
         router.get("/healthz") { _, _ in
             Response(
@@ -106,6 +119,19 @@ public enum Gateway {
             return plain(.ok, screen.description)
         }
         JSONAPI.add(to: router, channels, configuration)
+        VoiceXMLAdapter.add(to: router, channels.ivr, configuration)
+        if let metrics = configuration.metrics {
+            router.get("/metrics") { _, _ -> Response in
+                // Live sessions are read when scraped, not counted on every step.
+                Gauge(label: "selfcare_live_sessions", dimensions: [("channel", "ussd")], factory: metrics.factory)
+                    .record(await channels.ussd.sessions.count())
+                Gauge(label: "selfcare_live_sessions", dimensions: [("channel", "ivr")], factory: metrics.factory)
+                    .record(await channels.ivr.sessions.count())
+                return Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+            }
+        }
         return router
     }
 
@@ -115,37 +141,137 @@ public enum Gateway {
             body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    /// Runs the server until SIGTERM or SIGINT, applying due pending changes every `tickInterval`.
-    public static func run(_ channels: GatewayChannels, configuration: GatewayConfiguration) async throws {
+    /// Runs the server until SIGTERM or SIGINT under a swift-service-lifecycle group: the HTTP server,
+    /// the periodic application of due pending changes, and reloading on SIGHUP. On the signal the
+    /// server stops accepting and finishes the requests in flight; every record is committed before
+    /// its reply leaves, so nothing is left to flush.
+    public static func run(
+        _ channels: GatewayChannels, configuration: GatewayConfiguration,
+        logger: Logger = Logger(label: "selfcare.gateway")
+    ) async throws {
         let app = Application(
             router: router(channels, configuration: configuration),
             configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "selfcare"))
-        // SIGHUP reloads grammars and prompts; a broken set is refused and the old one stays.
-        signal(SIGHUP, SIG_IGN)
-        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP)
-        hangup.setEventHandler {
-            do {
-                try configuration.reload?()
-                FileHandle.standardError.write(Data("selfcare: reloaded grammars and prompts\n".utf8))
-            } catch {
-                FileHandle.standardError.write(
-                    Data("selfcare: reload refused, the old grammars stay:\n\(error)\n".utf8))
+                address: .hostname(configuration.host, port: configuration.port), serverName: "selfcare"),
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: app),
+                    .init(
+                        service: PendingChangeService(engine: channels.sms.engine, interval: configuration.tickInterval)
+                    ),
+                    .init(service: ReloadService(reload: configuration.reload)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
+
+/// Applies due pending changes every `interval` until shutdown.
+struct PendingChangeService: Service {
+    let engine: OperationEngine
+    let interval: TimeInterval
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(interval))
+                _ = try? await engine.applyDueChanges()
             }
         }
-        hangup.resume()
-        defer { hangup.cancel() }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService() }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(configuration.tickInterval))
-                    _ = try? await channels.sms.engine.applyDueChanges()
+    }
+}
+
+/// Reloads grammars and prompts on SIGHUP; a broken set is refused and the old one stays.
+struct ReloadService: Service {
+    let reload: (@Sendable () throws -> Void)?
+
+    func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        try? await cancelWhenGracefulShutdown {
+            for await _ in hangups {
+                guard let reload else { continue }
+                do {
+                    try reload()
+                    FileHandle.standardError.write(Data("selfcare: reloaded grammars and prompts\n".utf8))
+                } catch {
+                    FileHandle.standardError.write(
+                        Data("selfcare: reload refused, the old grammars stay:\n\(error)\n".utf8))
                 }
             }
-            try await group.next()
-            group.cancelAll()
         }
+    }
+}
+
+/// A Prometheus registry and the swift-metrics factory that fills it.
+public struct GatewayMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    public let factory: PrometheusMetricsFactory
+
+    /// A registry of its own (tests, or several gateways in one process); give `factory` to the engine's
+    /// configuration too.
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Our requests take from a fraction of a millisecond (queries) to tens (password checks).
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
+            .seconds(5),
+        ]
+        self.factory = factory
+    }
+
+    /// The process's metrics, bootstrapped into swift-metrics on first use (once per process), so every
+    /// library's metrics land in the same registry.
+    public static let bootstrapped: GatewayMetrics = {
+        let metrics = GatewayMetrics()
+        MetricsSystem.bootstrap(metrics.factory)
+        return metrics
+    }()
+}
+
+/// Counts requests by route and status and times them: `selfcare_http_requests_total{route, status}` and
+/// `selfcare_http_request_duration_seconds{route}`. Unknown paths share the route `unknown`.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let factory: PrometheusMetricsFactory
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    )
+        async throws -> Response
+    {
+        let started = ContinuousClock.now
+        let status: HTTPResponse.Status
+        let response: Response
+        do {
+            response = try await next(request, context)
+            status = response.status
+        } catch {
+            status = (error as? any HTTPResponseError)?.status ?? .internalServerError
+            record(context.endpointPath ?? "unknown", status, .now - started)
+            throw error
+        }
+        record(context.endpointPath ?? "unknown", status, .now - started)
+        return response
+    }
+
+    private func record(_ route: String, _ status: HTTPResponse.Status, _ elapsed: Duration) {
+        Counter(
+            label: "selfcare_http_requests_total", dimensions: [("route", route), ("status", String(status.code))],
+            factory: factory
+        ).increment()
+        Timer(label: "selfcare_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            .record(duration: elapsed)
+    }
+}
+
+extension Timer {
+    fileprivate func record(duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
 

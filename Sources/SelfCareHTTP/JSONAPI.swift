@@ -159,6 +159,7 @@ enum JSONAPI {
         if let n = action.maxDigits { out["maxDigits"] = n; out["terminator"] = "#" }
         if let t = action.noInputTimeout { out["noInputTimeout"] = t }
         if let t = action.interDigitTimeout { out["interDigitTimeout"] = t }
+        if let keys = action.keys { out["keys"] = keys }
         if let q = action.queue { out["queue"] = q }
         if let p = action.priority { out["priority"] = p }
         return out

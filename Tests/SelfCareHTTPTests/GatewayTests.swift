@@ -10,12 +10,16 @@ import Testing
 
 /// The gateway's router over a memory store with the shipped grammars and prompts.
 func gateway(
-    cumulative: Bool = true, adminToken: String? = nil
+    cumulative: Bool = true, adminToken: String? = nil, metrics: Bool = false
 ) async throws -> (Application<RouterResponder<BasicRequestContext>>, MemoryServiceStore) {
     let store = MemoryServiceStore()
     try await Fixtures.seed(
         store, subscribers: [Fixtures.subscriber(), Fixtures.subscriber("18611110001", language: .english)])
-    let engine = try Fixtures.engine(store: store)
+    // Each gateway has a registry of its own, so tests running side by side do not count each other.
+    let gatewayMetrics = metrics ? GatewayMetrics() : nil
+    var engineConfiguration = EngineConfiguration()
+    engineConfiguration.metrics = gatewayMetrics?.factory
+    let engine = try Fixtures.engine(store: store, configuration: engineConfiguration)
     let grammars = try GrammarSet(
         directory: Fixtures.repositoryRoot.appendingPathComponent("grammars").path,
         prompts: try Fixtures.shippedPrompts())
@@ -25,6 +29,7 @@ func gateway(
     var configuration = GatewayConfiguration()
     configuration.ussdCumulativeText = cumulative
     configuration.adminToken = adminToken
+    configuration.metrics = gatewayMetrics
     return (Application(router: Gateway.router(channels, configuration: configuration)), store)
 }
 
@@ -180,6 +185,35 @@ struct LiveGatewayTests {
                 body: ByteBuffer(string: "sessionId=live&serviceCode=*100*1*4%23&phoneNumber=18612345678&text=")
             ) { response in
                 #expect(String(buffer: response.body) == "END 尊敬的客户，您当前可用积分为3200分。")
+            }
+        }
+    }
+
+    @Test func ivrAsJSONAndAsVoiceXMLOverTCP() async throws {
+        let (app, _) = try await gateway()
+        try await app.test(.live) { client in
+            try await client.execute(
+                uri: "/v1/ivr", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"call":"live-1","from":"18612345678","start":true}"#)
+            ) { response in
+                #expect(String(buffer: response.body).contains(#""type":"collect""#))
+            }
+            try await client.execute(
+                uri: "/v1/ivr", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"call":"live-1","from":"18612345678","digits":"14"}"#)
+            ) { response in
+                #expect(String(buffer: response.body).contains("3200"))
+            }
+            let next = try await client.execute(uri: "/ivr/vxml?from=18612345678", method: .get) { response in
+                #expect(response.headers[.contentType] == "application/voicexml+xml; charset=utf-8")
+                return try #require(try VXMLDocument(String(buffer: response.body)).next)
+            }
+            try await client.execute(
+                uri: "/ivr/" + next, method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "digits=14")
+            ) { response in
+                let doc = try VXMLDocument(String(buffer: response.body))
+                #expect(doc.first("prompt")?.text == "尊敬的客户，您当前可用积分为3200分。")
             }
         }
     }

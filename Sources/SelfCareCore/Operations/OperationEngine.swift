@@ -21,6 +21,7 @@ public final class OperationEngine: Sendable {
     private let promptBox: LockedBox<PromptCatalog>
     private let rules: BusinessRules
     private let logger: Logger
+    private let metrics: EngineMetrics
 
     /// - Parameters:
     ///   - store: where subscribers live and records go.
@@ -42,6 +43,7 @@ public final class OperationEngine: Sendable {
         self.rules = BusinessRules(
             calendar: configuration.calendar, recentCallsShown: configuration.recentCallsShown)
         self.logger = logger
+        self.metrics = EngineMetrics(factory: configuration.metrics)
     }
 
     /// The reply texts in use.
@@ -55,6 +57,14 @@ public final class OperationEngine: Sendable {
 
     /// Runs one attempt and returns its outcome; every attempt writes exactly one record.
     public func perform(_ request: OperationRequest) async -> OperationOutcome {
+        let timer = ContinuousClock.now
+        let outcome = await performUnobserved(request)
+        metrics.observe(
+            outcome, channel: request.channel, operation: request.operation.rawValue, elapsed: .now - timer)
+        return outcome
+    }
+
+    private func performUnobserved(_ request: OperationRequest) async -> OperationOutcome {
         let started = request.receivedAt ?? clock.now()
         let prompts = promptBox.value
         var attempt = Attempt(request: request, started: started, prompts: prompts)
@@ -67,6 +77,9 @@ public final class OperationEngine: Sendable {
                 outcome = try await run(&attempt)
             }
             log(outcome, attempt)
+            if outcome.reason == .badPassword && attempt.values["remaining"] == "0" {
+                metrics.passwordLocked(channel: request.channel)
+            }
             return outcome
         } catch {
             logger.error(
@@ -364,6 +377,18 @@ public final class OperationEngine: Sendable {
     public func confirm(
         caller: String, channel: Channel, session: String?, languageHint: Language? = nil, receivedAt: Date? = nil
     ) async -> OperationOutcome {
+        let timer = ContinuousClock.now
+        let outcome = await confirmUnobserved(
+            caller: caller, channel: channel, session: session, languageHint: languageHint, receivedAt: receivedAt)
+        metrics.observe(
+            outcome, channel: channel, operation: outcome.record?.operation ?? OperationName.confirm.rawValue,
+            elapsed: .now - timer)
+        return outcome
+    }
+
+    private func confirmUnobserved(
+        caller: String, channel: Channel, session: String?, languageHint: Language?, receivedAt: Date?
+    ) async -> OperationOutcome {
         let started = receivedAt ?? clock.now()
         let prompts = promptBox.value
         let now = clock.now()
@@ -439,6 +464,18 @@ public final class OperationEngine: Sendable {
         channel: Channel, session: String?, caller: String, operation: OperationName, inputs: [String: String],
         result: ResultKind, reason: ReasonCode, replyKey: String? = nil, text: String? = nil,
         languageHint: Language? = nil, receivedAt: Date? = nil
+    ) async -> OperationOutcome {
+        let outcome = await recordChannelAttemptUnobserved(
+            channel: channel, session: session, caller: caller, operation: operation, inputs: inputs, result: result,
+            reason: reason, replyKey: replyKey, text: text, languageHint: languageHint, receivedAt: receivedAt)
+        metrics.observe(outcome, channel: channel, operation: operation.rawValue, elapsed: nil)
+        return outcome
+    }
+
+    private func recordChannelAttemptUnobserved(
+        channel: Channel, session: String?, caller: String, operation: OperationName, inputs: [String: String],
+        result: ResultKind, reason: ReasonCode, replyKey: String?, text: String?, languageHint: Language?,
+        receivedAt: Date?
     ) async -> OperationOutcome {
         let started = receivedAt ?? clock.now()
         let prompts = promptBox.value
@@ -558,7 +595,11 @@ public final class OperationEngine: Sendable {
                         operation: current.kind.rawValue, inputs: inputs, auth: .none, result: result, reason: reason,
                         reply: reply, durationMS: 0))
             }
-            if let record { records.append(record) }
+            if let record {
+                records.append(record)
+                metrics.count(
+                    channel: record.channel, operation: record.operation, result: record.result, reason: record.reason)
+            }
         }
         return records
     }

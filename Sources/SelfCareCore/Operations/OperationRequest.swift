@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 
 /// One attempt at an operation, as a channel hands it to the engine.
@@ -110,6 +111,8 @@ public struct EngineConfiguration: Sendable {
     public var recentCallsShown = 5
     /// How long a customer has to confirm a transaction.
     public var confirmationTTL: TimeInterval = 300
+    /// Where the engine's metrics go; nil is swift-metrics' bootstrapped factory (`MetricsSystem.factory`).
+    public var metrics: (any MetricsFactory)?
 
     public init() {}
 }

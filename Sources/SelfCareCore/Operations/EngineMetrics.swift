@@ -1,0 +1,61 @@
+import CoreMetrics
+
+/// The engine's metrics, through swift-metrics: to the configured factory, else the bootstrapped one (a
+/// no-op until the process bootstraps a backend; `selfcare serve` bootstraps Prometheus and serves them
+/// at `GET /metrics`).
+///
+/// - `selfcare_operations_total{channel, operation, result, reason}`: every attempt, as recorded.
+/// - `selfcare_operation_duration_seconds{channel, operation}`: the engine's time per attempt (histogram).
+/// - `selfcare_password_failures_total{channel}`: wrong service passwords.
+/// - `selfcare_password_locks_total{channel}`: passwords locked by the last allowed wrong attempt.
+struct EngineMetrics: Sendable {
+    let factory: (any MetricsFactory)?
+
+    private var resolved: any MetricsFactory { factory ?? MetricsSystem.factory }
+
+    func observe(_ outcome: OperationOutcome, channel: Channel, operation: String, elapsed: Duration?) {
+        let channel = channel.rawValue
+        let operation = count(
+            channel: channel, operation: operation, result: outcome.result.rawValue, reason: outcome.reason.rawValue)
+        let factory = resolved
+        if let elapsed {
+            Timer(
+                label: "selfcare_operation_duration_seconds",
+                dimensions: [("channel", channel), ("operation", operation)], factory: factory
+            ).record(duration: elapsed)
+        }
+        if outcome.record?.auth == AuthOutcome.failed.rawValue {
+            Counter(label: "selfcare_password_failures_total", dimensions: [("channel", channel)], factory: factory)
+                .increment()
+        }
+    }
+
+    /// Counts one attempt; returns the operation's label value.
+    @discardableResult
+    func count(channel: String, operation: String, result: String, reason: String) -> String {
+        // An operation name from outside the known set is one bucket, so no input can grow the label set.
+        let operation = Self.labelled.contains(operation) ? operation : "other"
+        Counter(
+            label: "selfcare_operations_total",
+            dimensions: [("channel", channel), ("operation", operation), ("result", result), ("reason", reason)],
+            factory: resolved
+        ).increment()
+        return operation
+    }
+
+    func passwordLocked(channel: Channel) {
+        Counter(label: "selfcare_password_locks_total", dimensions: [("channel", channel.rawValue)], factory: resolved)
+            .increment()
+    }
+
+    /// The operation names used as label values; anything else counts as `other`.
+    static let labelled: Set<String> = Set(
+        (OperationName.all + [.help, .confirm, .unknown, .smsMessage, .passwordSet]).map(\.rawValue))
+}
+
+extension Timer {
+    fileprivate func record(duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SelfCareChannels
+import SelfCareCore
+
+/// The IVR channel as VoiceXML 2.1 documents for a voice browser: `GET|POST /ivr/vxml`.
+///
+/// One document a step. A menu is a `<field>` whose inline SRGS DTMF grammar lists the keys the menu
+/// takes (so the browser itself throws `nomatch` for others); a digit entry takes up to `maxDigits`
+/// digits ended by the `termchar` `#`, or `*` to go back. `<noinput>` and `<nomatch>` submit the event to
+/// the server, which keeps the counts across documents (a browser resets its event counters with every
+/// new document) and answers with the apology and the same step, or the transfer on the third. A
+/// transfer is a blind `<transfer>` to the agent queue's URI, with `queue` and `priority` in `aai`.
+///
+/// Parameters, in the query or a form body: `from` (the caller: a number, `tel:` or `sip:` URI), `call`
+/// (the call id; the first document's submit carries the one the server made), `digits` (the field's
+/// value), `event` (`noinput`, `nomatch` or `hangup`). A first request without `from` gets a document that
+/// sends `session.connection.remote.uri` back.
+enum VoiceXMLAdapter {
+    static let contentType = "application/voicexml+xml; charset=utf-8"
+
+    static func add(to router: Router<BasicRequestContext>, _ ivr: IVRChannel, _ configuration: GatewayConfiguration) {
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+            var request = request
+            let fields: [String: String]
+            do {
+                fields = try await FormFields.of(&request, maxBodyBytes: configuration.maxBodyBytes)
+            } catch let error as HTTPError {
+                return Gateway.plain(error.status, "\(error.body ?? "bad request")\n")
+            }
+            guard let call = fields["call"], !call.isEmpty else {
+                guard let from = fields["from"], !from.isEmpty else { return document(bootstrap) }
+                guard let caller = callerNumber(from) else {
+                    return Gateway.plain(.badRequest, "`from` is not a number or a tel:/sip: URI\n")
+                }
+                let call = "vx-" + UUID().uuidString.lowercased()
+                return document(render(await ivr.start(callID: call, caller: caller), call: call, configuration))
+            }
+            guard call.count <= 128 else { return Gateway.plain(.badRequest, "`call` is over 128 characters\n") }
+            let actions: [IVRAction]
+            switch fields["event"] ?? "" {
+            case "": actions = await ivr.input(callID: call, digits: fields["digits"])
+            case "noinput": actions = await ivr.input(callID: call, digits: nil)
+            case "nomatch": actions = await ivr.noMatch(callID: call)
+            case "hangup":
+                await ivr.hangUp(callID: call)
+                return document(exitDocument)
+            default: return Gateway.plain(.badRequest, "`event` is noinput, nomatch or hangup\n")
+            }
+            return document(render(actions, call: call, configuration))
+        }
+        router.get("/ivr/vxml", use: handler)
+        router.post("/ivr/vxml", use: handler)
+    }
+
+    static func document(_ xml: String) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: xml)))
+    }
+
+    /// `tel:+8618612345678`, `sip:18612345678@gw;user=phone` or a bare number → `18612345678`.
+    static func callerNumber(_ from: String) -> String? {
+        var text = Substring(from.trimmingCharacters(in: .whitespaces))
+        for scheme in ["tel:", "sip:", "sips:"] where text.lowercased().hasPrefix(scheme) {
+            text = text.dropFirst(scheme.count)
+        }
+        if let cut = text.firstIndex(where: { $0 == "@" || $0 == ";" }) { text = text[..<cut] }
+        return normalizeNumber(String(text))
+    }
+
+    static let header = #"<?xml version="1.0" encoding="UTF-8"?>"#
+
+    /// Sends the caller's URI back, so a platform that cannot add it to the first URL still works.
+    static let bootstrap = """
+        \(header)
+        <vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+          <form id="start">
+            <var name="from" expr="session.connection.remote.uri"/>
+            <block><submit next="vxml" method="post" namelist="from"/></block>
+          </form>
+        </vxml>
+
+        """
+
+    static let exitDocument = """
+        \(header)
+        <vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
+          <form id="end"><block><exit/></block></form>
+        </vxml>
+
+        """
+
+    /// The document for one step's actions: prompts played in order, then the collect, transfer or hang-up.
+    static func render(_ actions: [IVRAction], call: String, _ configuration: GatewayConfiguration) -> String {
+        let next = "vxml?call=" + urlEncode(call)
+        let language =
+            actions.contains { ($0.text ?? "").unicodeScalars.contains { $0.value >= 0x3000 } }
+            ? "zh-CN" : "en-US"
+        var body: [String] = []
+        var blocks: [String] = []
+        func flushBlocks() {
+            guard !blocks.isEmpty else { return }
+            body.append("    <block>\n" + blocks.joined() + "    </block>")
+            blocks = []
+        }
+        var ended = false
+        for action in actions where !ended {
+            switch action.kind {
+            case .play:
+                blocks.append("      " + prompt(action) + "\n")
+            case .collect:
+                flushBlocks()
+                body.append(field(action, next: next))
+                ended = true
+            case .transfer:
+                flushBlocks()
+                let queue = action.queue ?? "agent"
+                let dest = configuration.agentURI.replacingOccurrences(of: "{queue}", with: queue)
+                body.append(
+                    """
+                        <transfer name="agent" type="blind" dest="\(escape(dest))" aai="\(escape("queue=\(queue);priority=\(action.priority ?? 0)"))"/>
+                        <block><exit/></block>
+                    """)
+                ended = true
+            case .hangup:
+                blocks.append("      <disconnect/>\n")
+                flushBlocks()
+                ended = true
+            }
+        }
+        if !ended {
+            // Prompts only (should not happen: every step ends with a question or the end of the call).
+            blocks.append("      <disconnect/>\n")
+            flushBlocks()
+        }
+        return """
+            \(header)
+            <vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" xml:lang="\(language)">
+              <property name="inputmodes" value="dtmf"/>
+              <catch event="connection.disconnect.hangup"><submit next="\(escape(next + "&event=hangup"))" method="post"/></catch>
+              <form id="step">
+            \(body.joined(separator: "\n"))
+              </form>
+            </vxml>
+
+            """
+    }
+
+    static func prompt(_ action: IVRAction) -> String {
+        let text = escape(action.text ?? "")
+        if let audio = action.audio { return "<prompt><audio src=\"\(escape(audio))\">\(text)</audio></prompt>" }
+        return "<prompt>\(text)</prompt>"
+    }
+
+    /// A `<field>` with its DTMF grammar, timeouts and `termchar`, and the submits of its input and events.
+    static func field(_ action: IVRAction, next: String) -> String {
+        let maxDigits = max(action.maxDigits ?? 1, 1)
+        let rule: String
+        if let keys = action.keys?.filter({ $0 != "#" }), maxDigits == 1 {
+            // `#` is the termchar: the browser never hands it over as a key.
+            rule = "<one-of>" + keys.map { "<item>\(escape($0))</item>" }.joined() + "</one-of>"
+        } else {
+            let digit = "<one-of>" + (0...9).map { "<item>\($0)</item>" }.joined() + "</one-of>"
+            rule = "<one-of><item repeat=\"1-\(maxDigits)\">\(digit)</item><item>*</item></one-of>"
+        }
+        return """
+                <field name="digits">
+                  <property name="timeout" value="\(action.noInputTimeout ?? 5)s"/>
+                  <property name="interdigittimeout" value="\(action.interDigitTimeout ?? 3)s"/>
+                  <property name="termchar" value="#"/>
+                  <grammar mode="dtmf" version="1.0" root="keys" type="application/srgs+xml" xmlns="http://www.w3.org/2001/06/grammar"><rule id="keys" scope="public">\(rule)</rule></grammar>
+                  \(prompt(action))
+                  <noinput><submit next="\(escape(next + "&event=noinput"))" method="post"/></noinput>
+                  <nomatch><submit next="\(escape(next + "&event=nomatch"))" method="post"/></nomatch>
+                  <filled><submit next="\(escape(next))" method="post" namelist="digits"/></filled>
+                </field>
+            """
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for c in text.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            default:
+                // XML 1.0 has no place for most control characters.
+                if c.value < 0x20 && c != "\n" && c != "\t" && c != "\r" { continue }
+                out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    static func urlEncode(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
+            ?? text
+    }
+}
