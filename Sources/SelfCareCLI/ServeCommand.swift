@@ -9,10 +9,13 @@ import SelfCareStore
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the HTTP gateway: Kannel sms-service, the USSD aggregator convention, and /healthz.",
+        abstract:
+            "Run the HTTP gateway: Kannel sms-service, USSD aggregators, VoiceXML and JSON IVR, JSON messages, /metrics.",
         discussion: """
             --demo creates and fills the database on first run. SIGTERM or SIGINT stops accepting, finishes
-            the requests in flight and exits. Due pending changes are applied every minute.
+            the requests in flight and exits; SIGHUP reloads grammars and prompts (a broken set is refused).
+            Due pending changes are applied every minute. SELFCARE_ADMIN_TOKEN turns on GET /v1/records and
+            POST /v1/admin/reload. Routes: docs/adapters.md.
             Example: swift run selfcare serve --demo, then
             curl 'http://127.0.0.1:8080/sms/kannel?from=18612345678&to=10010&text=CXYE'
             """)
@@ -22,8 +25,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The address to listen on.")
     var host = "127.0.0.1"
 
-    @Option(help: "The port to listen on.")
+    @Option(help: "The port to listen on (0: any free port; the one bound is printed).")
     var port = 8080
+
+    @Option(help: "Where VoiceXML transfers callers; {queue} is the agent queue (agent, agent-vip).")
+    var agentUri = "sip:{queue}@localhost"
 
     @Flag(help: "Create and fill the database with the demo data when it does not exist yet.")
     var demo = false
@@ -49,6 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.host = host
             configuration.port = port
             configuration.ussdCumulativeText = !ussdCurrentInput
+            configuration.agentURI = agentUri
             configuration.metrics = GatewayMetrics.bootstrapped
             let token = ProcessInfo.processInfo.environment["SELFCARE_ADMIN_TOKEN"] ?? ""
             configuration.adminToken = token.isEmpty ? nil : token
@@ -58,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
                 try channels.sms.grammars.reload(directory: grammarsDirectory, prompts: prompts)
                 channels.sms.engine.replacePrompts(prompts)
             }
-            printError("selfcare: serving on http://\(host):\(port) (database \(global.database))")
+            printError("selfcare: database \(global.database)")
             try await Gateway.run(channels, configuration: configuration)
         }
     }

@@ -28,6 +28,8 @@ public struct GatewayConfiguration: Sendable {
     /// Where the HTTP metrics go and `GET /metrics` reads from; nil turns the endpoint off.
     /// `GatewayMetrics.bootstrapped` is the process's, which swift-metrics reports to.
     public var metrics: GatewayMetrics?
+    /// The channel adapters to serve; nil is every shipped one (`Gateway.shippedAdapters`).
+    public var adapters: [any ChannelAdapter]?
     /// Where a VoiceXML `<transfer>` sends a caller; `{queue}` is the agent queue (`agent`, `agent-vip`).
     public var agentURI = "sip:{queue}@localhost"
 
@@ -47,8 +49,8 @@ public struct GatewayChannels: Sendable {
     }
 }
 
-/// Builds the HTTP application: the Kannel `sms-service` adapter, the USSD aggregator adapter and
-/// the health check, over the given channels.
+/// Builds the HTTP application over the given channels: the channel adapters (`ChannelAdapter`), the
+/// operators' endpoints (`/v1/records`, `/v1/admin/reload`), `/healthz` and `/metrics`.
 public enum Gateway {
     /// The router with every route.
     public static func router(
@@ -60,66 +62,15 @@ public enum Gateway {
         if let metrics = configuration.metrics {
             router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
         }
-        let ussdInputs = USSDInputTracker()
         router.get("/healthz") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
-        let kannel: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
-            var request = request
-            let fields: [String: String]
-            do {
-                fields = try await FormFields.of(&request, maxBodyBytes: configuration.maxBodyBytes)
-            } catch let error as HTTPError {
-                return plain(error.status, "\(error.body ?? "bad request")\n")
-            }
-            guard let from = fields["from"], !from.isEmpty else {
-                return plain(.badRequest, "missing `from` (Kannel's %p)\n")
-            }
-            let reply = await channels.sms.handle(
-                InboundSMS(from: from, to: fields["to"] ?? "10010", text: fields["text"] ?? "", id: fields["id"]))
-            var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
-            // Without this Kannel sends Chinese as `?`: 2 is UCS-2.
-            if reply.encoding == .ucs2 { headers[HTTPField.Name("X-Kannel-Coding")!] = "2" }
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: reply.text)))
+        for adapter in configuration.adapters ?? Gateway.shippedAdapters(configuration) {
+            adapter.register(on: router, channels: channels, configuration: configuration)
         }
-        router.get("/sms/kannel", use: kannel)
-        router.post("/sms/kannel", use: kannel)
-        router.post("/ussd/at") { request, _ -> Response in
-            var request = request
-            let fields: [String: String]
-            do {
-                fields = try await FormFields.of(&request, maxBodyBytes: configuration.maxBodyBytes)
-            } catch let error as HTTPError {
-                return plain(error.status, "\(error.body ?? "bad request")\n")
-            }
-            guard let session = fields["sessionId"], !session.isEmpty, let phone = fields["phoneNumber"],
-                !phone.isEmpty,
-                let code = fields["serviceCode"], !code.isEmpty
-            else {
-                return plain(.badRequest, "missing sessionId, serviceCode or phoneNumber\n")
-            }
-            let text = fields["text"] ?? ""
-            let (isNew, inputs) = await ussdInputs.newInputs(
-                session: session, text: text, cumulative: configuration.ussdCumulativeText)
-            // The first request of a session opens it (dialling the service code), then applies any inputs
-            // it already carries, as a direct string would.
-            var screen = USSDScreen(text: "", ends: false)
-            if !isNew && inputs.isEmpty, let last = await ussdInputs.lastScreen(session) {
-                return plain(.ok, last.description)  // a repeated request gets the same screen again
-            }
-            if isNew {
-                screen = await channels.ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: nil)
-            }
-            for input in inputs where !screen.ends {
-                screen = await channels.ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: input)
-            }
-            if screen.ends { await ussdInputs.forget(session) } else { await ussdInputs.remember(session, screen) }
-            return plain(.ok, screen.description)
-        }
-        JSONAPI.add(to: router, channels, configuration)
-        VoiceXMLAdapter.add(to: router, channels.ivr, configuration)
+        JSONAPI.addOperations(to: router, channels, configuration)
         if let metrics = configuration.metrics {
             router.get("/metrics") { _, _ -> Response in
                 // Live sessions are read when scraped, not counted on every step.
@@ -135,7 +86,17 @@ public enum Gateway {
         return router
     }
 
-    static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
+    /// Kannel `sms-service`, the USSD aggregator convention, VoiceXML, IVR actions as JSON and the generic
+    /// JSON messages API.
+    public static func shippedAdapters(_ configuration: GatewayConfiguration) -> [any ChannelAdapter] {
+        [
+            KannelAdapter(), USSDAggregatorAdapter(cumulativeText: configuration.ussdCumulativeText),
+            VoiceXMLAdapter(), IVRJSONAdapter(), MessagesJSONAdapter(),
+        ]
+    }
+
+    /// A plain-text response: adapters' refusals (`400 missing from`) and replies.
+    public static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
         Response(
             status: status, headers: [.contentType: "text/plain; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -153,6 +114,12 @@ public enum Gateway {
             router: router(channels, configuration: configuration),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "selfcare"),
+            onServerRunning: { channel in
+                // The bound address, so `--port 0` (any free port) can be found by scripts and tests.
+                let port = channel.localAddress?.port ?? configuration.port
+                FileHandle.standardError.write(
+                    Data("selfcare: serving on http://\(configuration.host):\(port)\n".utf8))
+            },
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(
@@ -272,47 +239,6 @@ extension Timer {
     fileprivate func record(duration: Duration) {
         let (seconds, attoseconds) = duration.components
         recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
-/// Remembers how many inputs of each USSD session were handled, to find the new ones in the
-/// aggregator's cumulative `text` (`1*2*258036`).
-actor USSDInputTracker {
-    private var handled: [String: Int] = [:]
-    private var lastSeen: [String: Date] = [:]
-    private var screens: [String: USSDScreen] = [:]
-    private var requests = 0
-
-    /// Whether the session is new, and the inputs not handled yet. In current-input mode `text` is one
-    /// input (empty on the first request).
-    func newInputs(session: String, text: String, cumulative: Bool) -> (isNew: Bool, inputs: [String]) {
-        let done = handled[session]
-        lastSeen[session] = Date()
-        requests += 1
-        if requests % 1_000 == 0 { sweep() }
-        guard cumulative else {
-            handled[session] = (done ?? 0) + 1
-            return (done == nil, done == nil && text.isEmpty ? [] : [text])
-        }
-        let parts = text.isEmpty ? [] : text.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
-        handled[session] = parts.count
-        return (done == nil, parts.count > (done ?? 0) ? Array(parts[(done ?? 0)...]) : [])
-    }
-
-    func forget(_ session: String) {
-        handled[session] = nil
-        lastSeen[session] = nil
-        screens[session] = nil
-    }
-
-    func remember(_ session: String, _ screen: USSDScreen) { screens[session] = screen }
-
-    func lastScreen(_ session: String) -> USSDScreen? { screens[session] }
-
-    /// Drops sessions idle for ten minutes (the aggregator gave up on them without an END).
-    private func sweep() {
-        let cutoff = Date().addingTimeInterval(-600)
-        for (session, seen) in lastSeen where seen < cutoff { forget(session) }
     }
 }
 

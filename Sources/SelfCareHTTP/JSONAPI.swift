@@ -4,14 +4,20 @@ import Hummingbird
 import SelfCareChannels
 import SelfCareCore
 
-/// The JSON APIs: `POST /v1/messages` (any channel), `POST /v1/ivr` (IVR actions), and the operators'
-/// `GET /v1/records` behind a bearer token.
+/// JSON helpers, and the operators' endpoints behind a bearer token.
 enum JSONAPI {
     static func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The `{"actions": …}` body as bytes.
+    static func bodyBuffer(_ actions: [[String: Any]]) -> ByteBuffer? {
+        (try? JSONSerialization.data(withJSONObject: ["actions": actions], options: [.sortedKeys])).map {
+            ByteBuffer(bytes: $0)
+        }
     }
 
     static func problem(_ status: HTTPResponse.Status, _ message: String) -> Response {
@@ -35,66 +41,10 @@ enum JSONAPI {
 
     struct ResponseBox: Error { let response: Response; init(_ r: Response) { response = r } }
 
-    static func add(
+    /// The operators' endpoints: `POST /v1/admin/reload` and `GET /v1/records`, behind the bearer token.
+    static func addOperations(
         to router: Router<BasicRequestContext>, _ channels: GatewayChannels, _ configuration: GatewayConfiguration
     ) {
-        router.post("/v1/messages") { request, _ -> Response in
-            var request = request
-            let object: [String: Any]
-            switch await body(&request, limit: configuration.maxBodyBytes) {
-            case .failure(let box): return box.response
-            case .success(let o): object = o
-            }
-            guard let from = object["from"] as? String, !from.isEmpty else {
-                return problem(.badRequest, "missing `from`")
-            }
-            for key in ["text", "to", "id", "session", "code", "input"]
-            where object[key] != nil && !(object[key] is String) {
-                return problem(.badRequest, "`\(key)` must be a string")
-            }
-            switch object["channel"] as? String ?? "sms" {
-            case "sms":
-                guard let text = object["text"] as? String else { return problem(.badRequest, "missing `text`") }
-                let reply = await channels.sms.handle(
-                    InboundSMS(
-                        from: from, to: object["to"] as? String ?? "10010", text: text, id: object["id"] as? String))
-                return json([
-                    "reply": reply.text, "segments": reply.segments, "encoding": reply.encoding.rawValue,
-                    "result": reply.outcome.result.rawValue, "reason": reply.outcome.reason.rawValue,
-                    "record": reply.outcome.record.map { Int($0.id) as Any } ?? NSNull(),
-                ])
-            case "ussd":
-                guard let session = object["session"] as? String, let code = object["code"] as? String else {
-                    return problem(.badRequest, "missing `session` or `code`")
-                }
-                let screen = await channels.ussd.handle(
-                    sessionID: session, caller: from, serviceCode: code, input: object["input"] as? String)
-                return json(["screen": screen.text, "ends": screen.ends])
-            default:
-                return problem(.badRequest, "`channel` is sms or ussd (use /v1/ivr for calls)")
-            }
-        }
-        router.post("/v1/ivr") { request, _ -> Response in
-            var request = request
-            let object: [String: Any]
-            switch await body(&request, limit: configuration.maxBodyBytes) {
-            case .failure(let box): return box.response
-            case .success(let o): object = o
-            }
-            guard let call = object["call"] as? String, !call.isEmpty, let from = object["from"] as? String else {
-                return problem(.badRequest, "missing `call` or `from`")
-            }
-            if let digits = object["digits"], !(digits is String), !(digits is NSNull) {
-                return problem(.badRequest, "`digits` must be a string")
-            }
-            let actions: [IVRAction]
-            if object["start"] as? Bool == true {
-                actions = await channels.ivr.start(callID: call, caller: from)
-            } else {
-                actions = await channels.ivr.input(callID: call, digits: object["digits"] as? String)
-            }
-            return json(["actions": actions.map(encode)])
-        }
         router.post("/v1/admin/reload") { request, _ -> Response in
             if let refusal = authorize(request, configuration) { return refusal }
             guard let reload = configuration.reload else { return problem(.notFound, "nothing to reload") }

@@ -14,13 +14,24 @@ import SelfCareCore
 /// transfer is a blind `<transfer>` to the agent queue's URI, with `queue` and `priority` in `aai`.
 ///
 /// Parameters, in the query or a form body: `from` (the caller: a number, `tel:` or `sip:` URI), `call`
-/// (the call id; the first document's submit carries the one the server made), `digits` (the field's
+/// (the call id; the first document's submits carry it: the platform's `session` id given with the first
+/// request, else one the server makes), `digits` (the field's
 /// value), `event` (`noinput`, `nomatch` or `hangup`). A first request without `from` gets a document that
-/// sends `session.connection.remote.uri` back.
-enum VoiceXMLAdapter {
+/// sends `session.connection.remote.uri` back. Every submit URL carries the document's `step`: a
+/// browser's retry of a fetch gets the same document, and keys are never handled twice.
+public struct VoiceXMLAdapter: ChannelAdapter {
+    public let name = "vxml"
+    public let style = AdapterStyle.session
+
+    public init() {}
+
     static let contentType = "application/voicexml+xml; charset=utf-8"
 
-    static func add(to router: Router<BasicRequestContext>, _ ivr: IVRChannel, _ configuration: GatewayConfiguration) {
+    public func register(
+        on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
+    ) {
+        let ivr = channels.ivr
+        let answers = StepCache()
         let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             var request = request
             let fields: [String: String]
@@ -30,14 +41,23 @@ enum VoiceXMLAdapter {
                 return Gateway.plain(error.status, "\(error.body ?? "bad request")\n")
             }
             guard let call = fields["call"], !call.isEmpty else {
-                guard let from = fields["from"], !from.isEmpty else { return document(bootstrap) }
-                guard let caller = callerNumber(from) else {
+                guard let from = fields["from"], !from.isEmpty else { return Self.document(Self.bootstrap) }
+                guard let caller = Self.callerNumber(from) else {
                     return Gateway.plain(.badRequest, "`from` is not a number or a tel:/sip: URI\n")
                 }
-                let call = "vx-" + UUID().uuidString.lowercased()
-                return document(render(await ivr.start(callID: call, caller: caller), call: call, configuration))
+                // The platform's own session id when it sends one, else one of ours.
+                let given = fields["session"].flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 }
+                let call = given ?? "vx-" + UUID().uuidString.lowercased()
+                return Self.document(
+                    Self.render(await ivr.start(callID: call, caller: caller), call: call, step: 1, configuration))
             }
             guard call.count <= 128 else { return Gateway.plain(.badRequest, "`call` is over 128 characters\n") }
+            // Each document's submits carry its step: a browser's retry of a step gets the same document.
+            let step = Int(fields["step"] ?? "")
+            let key = "\(step ?? 0)|\(fields["event"] ?? "")|\(fields["digits"] ?? "")"
+            if step != nil, let body = await answers.answer(call: call, key: key) {
+                return Response(status: .ok, headers: [.contentType: Self.contentType], body: .init(byteBuffer: body))
+            }
             let actions: [IVRAction]
             switch fields["event"] ?? "" {
             case "": actions = await ivr.input(callID: call, digits: fields["digits"])
@@ -45,13 +65,67 @@ enum VoiceXMLAdapter {
             case "nomatch": actions = await ivr.noMatch(callID: call)
             case "hangup":
                 await ivr.hangUp(callID: call)
-                return document(exitDocument)
+                return Self.document(Self.exitDocument)
             default: return Gateway.plain(.badRequest, "`event` is noinput, nomatch or hangup\n")
             }
-            return document(render(actions, call: call, configuration))
+            let xml = Self.render(actions, call: call, step: (step ?? 0) + 1, configuration)
+            if step != nil { await answers.store(call: call, key: key, body: ByteBuffer(string: xml)) }
+            return Self.document(xml)
         }
         router.get("/ivr/vxml", use: handler)
         router.post("/ivr/vxml", use: handler)
+    }
+
+    public func request(for action: CustomerAction) -> AdapterRequest {
+        let next = "/ivr/" + (action.continuation ?? "vxml?call=" + Self.urlEncode(action.id))
+        switch action.kind {
+        case .open: return AdapterRequest(method: .get, uri: "/ivr/vxml?from=" + Self.urlEncode(action.caller))
+        case .message(let keys), .keys(let keys): return .form(next, [("digits", keys)])
+        case .noInput: return .form(next + "&event=noinput", [])
+        }
+    }
+
+    /// The prompts of the document, in order, and its next submit; a disconnect, an exit or a transfer ends it.
+    public func reply(to response: AdapterResponse, for action: CustomerAction) throws -> AdapterReply {
+        guard response.status == .ok, response.headers[.contentType] == Self.contentType else {
+            throw AdapterReplyError(
+                "HTTP \(response.status.code) \(response.headers[.contentType] ?? ""): \(response.text)")
+        }
+        let xml = response.text
+        guard xml.hasPrefix("<?xml"), xml.contains("<vxml version=\"2.1\"") else {
+            throw AdapterReplyError("not a VoiceXML 2.1 document: \(xml.prefix(60))")
+        }
+        var prompts: [String] = []
+        var rest = Substring(xml)
+        while let open = rest.range(of: "<prompt>"),
+            let close = rest.range(of: "</prompt>", range: open.upperBound..<rest.endIndex)
+        {
+            prompts.append(Self.unescape(Self.stripTags(rest[open.upperBound..<close.lowerBound])))
+            rest = rest[close.upperBound...]
+        }
+        var continuation: String?
+        if let filled = xml.range(of: "<filled><submit next=\""),
+            let end = xml.range(of: "\"", range: filled.upperBound..<xml.endIndex)
+        {
+            continuation = Self.unescape(Substring(xml[filled.upperBound..<end.lowerBound]))
+        }
+        let ends = xml.contains("<disconnect/>") || xml.contains("<exit/>") || xml.contains("<transfer ")
+        return AdapterReply(text: prompts.joined(separator: "\n"), ends: ends, continuation: continuation)
+    }
+
+    static func stripTags(_ text: Substring) -> Substring {
+        var out = ""
+        var inTag = false
+        for c in text {
+            if c == "<" { inTag = true } else if c == ">" { inTag = false } else if !inTag { out.append(c) }
+        }
+        return Substring(out)
+    }
+
+    static func unescape(_ text: Substring) -> String {
+        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+            .replacingOccurrences(of: "&amp;", with: "&")
     }
 
     static func document(_ xml: String) -> Response {
@@ -92,8 +166,12 @@ enum VoiceXMLAdapter {
         """
 
     /// The document for one step's actions: prompts played in order, then the collect, transfer or hang-up.
-    static func render(_ actions: [IVRAction], call: String, _ configuration: GatewayConfiguration) -> String {
-        let next = "vxml?call=" + urlEncode(call)
+    static func render(
+        _ actions: [IVRAction], call: String, step: Int, _ configuration: GatewayConfiguration
+    )
+        -> String
+    {
+        let next = "vxml?call=" + urlEncode(call) + "&step=\(step)"
         let language =
             actions.contains { ($0.text ?? "").unicodeScalars.contains { $0.value >= 0x3000 } }
             ? "zh-CN" : "en-US"

@@ -1,0 +1,137 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SelfCareChannels
+import SelfCareCore
+
+/// The USSD aggregator convention (Africa's Talking and many others): `POST /ussd/at` with the form fields
+/// `sessionId`, `serviceCode`, `phoneNumber` and `text`, answered with `CON …` (more to come) or `END …`.
+/// `text` holds every input so far joined with `*` (empty on the first request), or, with
+/// `cumulativeText` off, only the current input. A repeated request (the aggregator retrying) gets the
+/// same screen again, the last one too, and nothing is handled twice; in current-input mode a retry
+/// cannot be told from the same key pressed again, so only a retry of the last screen is caught there.
+public struct USSDAggregatorAdapter: ChannelAdapter {
+    public let name = "ussd-at"
+    public let style = AdapterStyle.session
+    public var cumulativeText: Bool
+    /// The service code tools dial.
+    public var serviceCode = "*100#"
+
+    public init(cumulativeText: Bool = true) { self.cumulativeText = cumulativeText }
+
+    public func register(
+        on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
+    ) {
+        let ussdInputs = USSDInputTracker()
+        let cumulative = cumulativeText
+        router.post("/ussd/at") { request, _ -> Response in
+            var request = request
+            let fields: [String: String]
+            do {
+                fields = try await FormFields.of(&request, maxBodyBytes: configuration.maxBodyBytes)
+            } catch let error as HTTPError {
+                return Gateway.plain(error.status, "\(error.body ?? "bad request")\n")
+            }
+            guard let session = fields["sessionId"], !session.isEmpty, let phone = fields["phoneNumber"],
+                !phone.isEmpty,
+                let code = fields["serviceCode"], !code.isEmpty
+            else {
+                return Gateway.plain(.badRequest, "missing sessionId, serviceCode or phoneNumber\n")
+            }
+            let text = fields["text"] ?? ""
+            // A retry after the last screen gets it again; the session does not start over.
+            if let last = await ussdInputs.endedScreen(session) { return Gateway.plain(.ok, last.description) }
+            let (isNew, inputs) = await ussdInputs.newInputs(session: session, text: text, cumulative: cumulative)
+            // The first request of a session opens it (dialling the service code), then applies any inputs
+            // it already carries, as a direct string would.
+            var screen = USSDScreen(text: "", ends: false)
+            if !isNew && inputs.isEmpty, let last = await ussdInputs.lastScreen(session) {
+                return Gateway.plain(.ok, last.description)  // a repeated request gets the same screen again
+            }
+            if isNew {
+                screen = await channels.ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: nil)
+            }
+            for input in inputs where !screen.ends {
+                screen = await channels.ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: input)
+            }
+            if screen.ends { await ussdInputs.end(session, screen) } else { await ussdInputs.remember(session, screen) }
+            return Gateway.plain(.ok, screen.description)
+        }
+    }
+
+    public func request(for action: CustomerAction) -> AdapterRequest {
+        var text = ""
+        switch action.kind {
+        case .open: text = ""
+        case .message(let t), .keys(let t): text = cumulativeText ? action.inputs.joined(separator: "*") : t
+        case .noInput: text = cumulativeText ? action.inputs.joined(separator: "*") : ""
+        }
+        return .form(
+            "/ussd/at",
+            [
+                ("sessionId", action.id), ("serviceCode", serviceCode), ("phoneNumber", action.caller),
+                ("networkCode", "46001"), ("text", text),
+            ])
+    }
+
+    public func reply(to response: AdapterResponse, for action: CustomerAction) throws -> AdapterReply {
+        guard response.status == .ok else { throw AdapterReplyError("HTTP \(response.status.code): \(response.text)") }
+        let text = response.text
+        if text.hasPrefix("CON ") { return AdapterReply(text: String(text.dropFirst(4)), ends: false) }
+        if text.hasPrefix("END ") { return AdapterReply(text: String(text.dropFirst(4)), ends: true) }
+        throw AdapterReplyError("a USSD answer starts with CON or END: \(text.prefix(40))")
+    }
+}
+
+/// Remembers how many inputs of each USSD session were handled, to find the new ones in the
+/// aggregator's cumulative `text` (`1*2*258036`).
+actor USSDInputTracker {
+    private var handled: [String: Int] = [:]
+    private var lastSeen: [String: Date] = [:]
+    private var screens: [String: USSDScreen] = [:]
+    private var ended: [String: USSDScreen] = [:]
+    private var requests = 0
+
+    /// Whether the session is new, and the inputs not handled yet. In current-input mode `text` is one
+    /// input (empty on the first request).
+    func newInputs(session: String, text: String, cumulative: Bool) -> (isNew: Bool, inputs: [String]) {
+        let done = handled[session]
+        lastSeen[session] = Date()
+        requests += 1
+        if requests % 1_000 == 0 { sweep() }
+        guard cumulative else {
+            handled[session] = (done ?? 0) + 1
+            return (done == nil, done == nil && text.isEmpty ? [] : [text])
+        }
+        let parts = text.isEmpty ? [] : text.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        handled[session] = parts.count
+        return (done == nil, parts.count > (done ?? 0) ? Array(parts[(done ?? 0)...]) : [])
+    }
+
+    func forget(_ session: String) {
+        handled[session] = nil
+        lastSeen[session] = nil
+        screens[session] = nil
+        ended[session] = nil
+    }
+
+    /// The session ended with `screen`: kept until the sweep, for the aggregator's retries.
+    func end(_ session: String, _ screen: USSDScreen) {
+        handled[session] = nil
+        screens[session] = nil
+        ended[session] = screen
+        lastSeen[session] = Date()
+    }
+
+    func endedScreen(_ session: String) -> USSDScreen? { ended[session] }
+
+    func remember(_ session: String, _ screen: USSDScreen) { screens[session] = screen }
+
+    func lastScreen(_ session: String) -> USSDScreen? { screens[session] }
+
+    /// Drops sessions idle for ten minutes (the aggregator gave up on them without an END).
+    private func sweep() {
+        let cutoff = Date().addingTimeInterval(-600)
+        for (session, seen) in lastSeen where seen < cutoff { forget(session) }
+    }
+}

@@ -1,0 +1,336 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOEmbedded
+import SelfCareChannels
+import SelfCareCore
+import SelfCareHTTP
+
+/// Checks a `ChannelAdapter` against the protocol's implementation requirements, the way an integrator
+/// runs it against an adapter of their own:
+///
+/// ```swift
+/// @Test func myGatewayAdapterConforms() async throws {
+///     let report = try await AdapterConformance.check(MyGatewayAdapter())
+///     #expect(report.findings.isEmpty, "\(report)")
+/// }
+/// ```
+///
+/// The adapter is served alone, in process, on a gateway over a memory store with two fixture
+/// subscribers (`18612345678`, Chinese, balance 123.45 yuan, password `258036`; `18611110001`, English)
+/// and the shipped grammars and prompts. Each check drives a conversation through the adapter's own
+/// `request(for:)` and `reply(to:for:)`, then looks at the raw HTTP exchanges and at the records.
+public enum AdapterConformance {
+    /// One requirement the adapter did not meet.
+    public struct Finding: Sendable, CustomStringConvertible {
+        public var requirement: Requirement
+        public var detail: String
+        public var description: String { "\(requirement.rawValue): \(detail)" }
+    }
+
+    public enum Requirement: String, Sendable, CaseIterable {
+        /// A query gets its answer through the adapter.
+        case answers
+        /// Unknown text or a wrong key is a 200 with a polite reply.
+        case politeMistakes = "polite-mistakes"
+        /// No response and no record carries the digits of a password.
+        case noPasswordEcho = "no-password-echo"
+        /// A retried request is not applied twice.
+        case idempotency
+        /// Replies fit SMS parts and USSD screens.
+        case screenLimits = "screen-limits"
+        /// A body of the wrong type or over the limit gets a clear 4xx; invalid UTF-8 never a 5xx.
+        case malformedRequests = "malformed-requests"
+    }
+
+    public struct Report: Sendable, CustomStringConvertible {
+        public var adapter: String
+        public var findings: [Finding]
+        /// HTTP exchanges made.
+        public var exchanges: Int
+        public var passed: Bool { findings.isEmpty }
+        public var failedRequirements: Set<Requirement> { Set(findings.map(\.requirement)) }
+        public var description: String {
+            passed
+                ? "\(adapter): every requirement met (\(exchanges) exchanges)"
+                : "\(adapter): \(findings.count) finding(s)\n" + findings.map { "  - \($0)" }.joined(separator: "\n")
+        }
+    }
+
+    static let wrongPassword = "135792"
+
+    /// Runs every check against `adapter`.
+    /// - Parameters:
+    ///   - grammars, prompts: the folders to serve (default: the repository's shipped ones).
+    ///   - configuration: the gateway settings (the adapter list is replaced by `adapter`).
+    public static func check(
+        _ adapter: any ChannelAdapter, grammars: String? = nil, prompts: String? = nil,
+        configuration: GatewayConfiguration = GatewayConfiguration()
+    ) async throws -> Report {
+        let harness = try await Harness(adapter, grammars: grammars, prompts: prompts, configuration: configuration)
+        var findings: [Finding] = []
+        for requirement in Requirement.allCases {
+            do {
+                findings += try await harness.check(requirement)
+            } catch {
+                findings.append(Finding(requirement: requirement, detail: "\(error)"))
+            }
+        }
+        return Report(adapter: adapter.name, findings: findings, exchanges: await harness.exchanges.count)
+    }
+}
+
+/// One adapter on an in-process gateway, with every exchange kept.
+final class Harness: Sendable {
+    typealias Finding = AdapterConformance.Finding
+
+    let adapter: any ChannelAdapter
+    let store: MemoryServiceStore
+    let responder: RouterResponder<BasicRequestContext>
+    let configuration: GatewayConfiguration
+    let exchanges = ExchangeLog()
+    let smsPartCap: Int
+    let ussd: USSDConfiguration
+
+    init(
+        _ adapter: any ChannelAdapter, grammars: String?, prompts: String?, configuration: GatewayConfiguration
+    ) async throws {
+        self.adapter = adapter
+        store = MemoryServiceStore()
+        try await Fixtures.seed(
+            store, subscribers: [Fixtures.subscriber(), Fixtures.subscriber("18611110001", language: .english)])
+        let catalog =
+            try prompts.map { try PromptCatalog.load(directory: $0) } ?? Fixtures.shippedPrompts()
+        let engine = OperationEngine(
+            store: store, hasher: Fixtures.hasher(), prompts: catalog, clock: FixedTimeSource(Fixtures.midNovember),
+            pool: BlockingWorkPool(threads: 2),
+            logger: Logger(label: "conformance", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let grammarSet = try GrammarSet(
+            directory: grammars ?? Fixtures.repositoryRoot.appendingPathComponent("grammars").path, prompts: catalog)
+        let sms = SMSChannel(engine: engine, grammars: grammarSet)
+        let ussdChannel = USSDChannel(engine: engine, grammars: grammarSet)
+        smsPartCap = sms.configuration.partCap
+        ussd = ussdChannel.configuration
+        var configuration = configuration
+        configuration.adapters = [adapter]
+        self.configuration = configuration
+        let channels = GatewayChannels(
+            sms: sms, ussd: ussdChannel, ivr: IVRChannel(engine: engine, grammars: grammarSet))
+        responder = Gateway.router(channels, configuration: configuration).buildResponder()
+    }
+
+    /// Sends one request through the router, as the server would hand it over.
+    func send(_ request: AdapterRequest) async throws -> AdapterResponse {
+        var headers = request.headers
+        if let body = request.body { headers[.contentLength] = String(body.count) }
+        let hbRequest = Request(
+            head: HTTPRequest(
+                method: request.method, scheme: "http", authority: "localhost", path: request.uri, headerFields: headers
+            ),
+            body: RequestBody(buffer: ByteBuffer(bytes: request.body ?? [])))
+        let context = BasicRequestContext(
+            source: ApplicationRequestContextSource(
+                channel: NIOAsyncTestingChannel(),
+                logger: Logger(label: "conformance", factory: { _ in SwiftLogNoOpLogHandler() })))
+        let response: Response
+        do {
+            response = try await responder.respond(to: hbRequest, context: context)
+        } catch let error as any HTTPResponseError {
+            response = Response(status: error.status)
+        } catch {
+            response = Response(status: .internalServerError)
+        }
+        let collector = BodyCollector()
+        try await response.body.write(collector)
+        let result = AdapterResponse(status: response.status, headers: response.headers, body: collector.bytes)
+        await exchanges.append(request, result)
+        return result
+    }
+
+    /// Runs `actions` as one conversation; returns each reply (nil where the adapter could not read the response).
+    func converse(
+        _ caller: String, _ id: String, _ kinds: [CustomerAction.Kind]
+    ) async throws -> [(AdapterRequest, AdapterResponse, AdapterReply)] {
+        var inputs: [String] = []
+        var continuation: String?
+        var out: [(AdapterRequest, AdapterResponse, AdapterReply)] = []
+        for kind in kinds {
+            switch kind {
+            case .keys(let k), .message(let k): inputs.append(k)
+            case .noInput: inputs.append("")
+            case .open: break
+            }
+            let action = CustomerAction(kind, caller: caller, id: id, inputs: inputs, continuation: continuation)
+            let request = adapter.request(for: action)
+            let response = try await send(request)
+            let reply = try adapter.reply(to: response, for: action)
+            continuation = reply.continuation
+            out.append((request, response, reply))
+        }
+        return out
+    }
+
+    func records() throws -> [ServiceRecord] {
+        var records: [ServiceRecord] = []
+        try store.forEachRecord(matching: RecordFilter()) { records.append($0) }
+        return records
+    }
+
+    var isMessage: Bool { adapter.style == .message }
+
+    func check(_ requirement: AdapterConformance.Requirement) async throws -> [Finding] {
+        func finding(_ detail: String) -> Finding { Finding(requirement: requirement, detail: detail) }
+        switch requirement {
+        case .answers:
+            let steps: [CustomerAction.Kind] = isMessage ? [.message("CXYE")] : [.open, .keys("1"), .keys("1")]
+            let replies = try await converse("18612345678", "answers-1", steps)
+            guard let last = replies.last?.2, last.text.contains("123.45") else {
+                return [finding("the balance query did not answer with 123.45: \(replies.last?.2.text ?? "nothing")")]
+            }
+            if !isMessage, replies.first?.2.ends == true { return [finding("opening a session ended it")] }
+            return []
+
+        case .politeMistakes:
+            let steps: [CustomerAction.Kind] = isMessage ? [.message("hello there")] : [.open, .keys("77")]
+            var found: [Finding] = []
+            do {
+                let replies = try await converse("18611110001", "mistake-1", steps)
+                for (_, response, reply) in replies where response.status != .ok || reply.text.isEmpty {
+                    found.append(finding("a mistake got HTTP \(response.status.code) with \"\(reply.text)\""))
+                }
+                if !isMessage, replies.last?.2.ends == true { found.append(finding("a wrong key ended the session")) }
+            } catch {
+                found.append(finding("a customer's mistake was not a polite reply: \(error)"))
+            }
+            return found
+
+        case .noPasswordEcho:
+            let conversations: [[CustomerAction.Kind]] =
+                isMessage
+                ? [[.message("CXZD \(AdapterConformance.wrongPassword)")], [.message("CXZD 258036")]]
+                : [
+                    [.open, .keys("1"), .keys("5"), .noInput, .keys(AdapterConformance.wrongPassword)],
+                    [.open, .keys("1"), .keys("5"), .noInput, .keys("258036")],
+                ]
+            for (i, steps) in conversations.enumerated() {
+                _ = try? await converse("18612345678", "password-\(i)", steps)
+            }
+            var found: [Finding] = []
+            for secret in [AdapterConformance.wrongPassword, "258036"] {
+                for (request, response) in await exchanges.all where response.text.contains(secret) {
+                    found.append(finding("the response to \(request.method) \(request.uri) shows \(secret)"))
+                }
+                for record in try records() where (record.reply + record.inputs).contains(secret) {
+                    found.append(finding("record \(record.id) keeps \(secret)"))
+                }
+            }
+            let bills = try records().filter { $0.operation == "query.bill" }
+            if !bills.contains(where: { $0.reason == "bad_password" }) {
+                found.append(finding("the wrong password never reached the engine (no bad_password record)"))
+            }
+            return found
+
+        case .idempotency:
+            let steps: [CustomerAction.Kind] = isMessage ? [.message("CXJF")] : [.open, .keys("1"), .keys("4")]
+            let replies = try await converse("18612345678", "retry-1", steps)
+            guard let (request, _, reply) = replies.last else { return [finding("no exchange")] }
+            let again = try await send(request)
+            let points = try records().filter { $0.operation == "query.points" && $0.reason == "ok" }
+            var found: [Finding] = []
+            if points.count != 1 {
+                found.append(finding("a retried request ran the operation \(points.count) times"))
+            }
+            if again.status != .ok {
+                found.append(finding("a retried request got HTTP \(again.status.code)"))
+            } else if !isMessage,
+                let second = try? adapter.reply(to: again, for: CustomerAction(.keys("4"), caller: "", id: "")),
+                second.text != reply.text
+            {
+                found.append(finding("a retried step got another screen: \"\(second.text)\""))
+            }
+            return found
+
+        case .screenLimits:
+            var found: [Finding] = []
+            for (request, response) in await exchanges.all where response.status == .ok {
+                let action = CustomerAction(.noInput, caller: "", id: "")
+                guard let reply = try? adapter.reply(to: response, for: action) else { continue }
+                let encoding = SMSSegmenter.encoding(of: reply.text)
+                let units = SMSSegmenter.length(of: reply.text)
+                if isMessage {
+                    let limit = smsPartCap * (encoding == .ucs2 ? 67 : 153)
+                    if units > limit {
+                        found.append(finding("a reply to \(request.uri) is \(units) units, over \(smsPartCap) parts"))
+                    }
+                } else if adapter.name.contains("ussd") {
+                    let limit = encoding == .ucs2 ? ussd.ucs2Screen : ussd.gsmScreen
+                    if units > limit {
+                        found.append(
+                            finding("a screen is \(units) characters, over \(limit): \(reply.text.prefix(30))…"))
+                    }
+                }
+            }
+            return found
+
+        case .malformedRequests:
+            let sample = adapter.request(
+                for: CustomerAction(isMessage ? .message("CXYE") : .open, caller: "18612345678", id: "malformed-1"))
+            let path = String(sample.uri.prefix { $0 != "?" })
+            var found: [Finding] = []
+            let wrongType = try await send(
+                AdapterRequest(
+                    method: .post, uri: path, headers: [.contentType: "application/octet-stream"],
+                    body: Array("\u{0}\u{1}garbage".utf8)))
+            if !(400..<500).contains(wrongType.status.code) || wrongType.body.isEmpty {
+                found.append(
+                    finding("a body of the wrong type got HTTP \(wrongType.status.code), not a 4xx with a reason"))
+            }
+            var big = adapter.request(
+                for: CustomerAction(
+                    isMessage ? .message("CXYE") : .keys("1"), caller: "18612345678", id: "malformed-2", inputs: ["1"]))
+            big.method = .post
+            if big.headers[.contentType] == nil { big.headers[.contentType] = "application/x-www-form-urlencoded" }
+            big.body = (big.body ?? []) + Array(repeating: UInt8(ascii: "a"), count: configuration.maxBodyBytes + 1)
+            let tooBig = try await send(big)
+            if tooBig.status != .contentTooLarge {
+                found.append(
+                    finding("a body over \(configuration.maxBodyBytes) bytes got HTTP \(tooBig.status.code), not 413"))
+            }
+            // Invalid UTF-8 where the text goes: raw in a body, percent-encoded in a query.
+            var bad = adapter.request(
+                for: CustomerAction(
+                    isMessage ? .message("QQQ") : .keys("QQQ"), caller: "18612345678", id: "malformed-3",
+                    inputs: ["QQQ"]))
+            if var body = bad.body, let at = body.firstRange(of: Array("QQQ".utf8)) {
+                body.replaceSubrange(at, with: [0xFF, 0xFE, 0xC3])
+                bad.body = body
+            } else {
+                bad.uri = bad.uri.replacingOccurrences(of: "QQQ", with: "%FF%FE%C3")
+            }
+            let invalid = try await send(bad)
+            if invalid.status.code >= 500 {
+                found.append(finding("invalid UTF-8 got HTTP \(invalid.status.code)"))
+            }
+            if (400..<500).contains(invalid.status.code) && invalid.body.isEmpty {
+                found.append(finding("invalid UTF-8 got HTTP \(invalid.status.code) without a reason"))
+            }
+            return found
+        }
+    }
+}
+
+/// Every request and response of a check run.
+actor ExchangeLog {
+    private(set) var all: [(AdapterRequest, AdapterResponse)] = []
+    var count: Int { all.count }
+    func append(_ request: AdapterRequest, _ response: AdapterResponse) { all.append((request, response)) }
+}
+
+/// Collects a response body.
+final class BodyCollector: ResponseBodyWriter, @unchecked Sendable {
+    private(set) var bytes: [UInt8] = []
+    func write(_ buffer: ByteBuffer) async throws { bytes += buffer.readableBytesView }
+    func finish(_ trailingHeaders: HTTPFields?) async throws {}
+}

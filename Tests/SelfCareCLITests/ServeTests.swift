@@ -1,0 +1,151 @@
+import Foundation
+import SelfCareCore
+import SelfCareTesting
+import Testing
+
+/// A `selfcare serve` process on a free port, its standard error kept.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    let directory: URL
+    private let lock = NSLock()
+    private var errText = ""
+    private(set) var base = ""
+
+    /// Starts `selfcare serve --port 0 ARGUMENTS` in `directory` and waits until it listens.
+    init(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws {
+        self.directory = directory
+        process.executableURL = URL(fileURLWithPath: selfcareBinary)
+        process.arguments = ["serve", "--port", "0"] + arguments
+        process.currentDirectoryURL = directory
+        var env = ProcessInfo.processInfo.environment
+        env["SELFCARE_PBKDF2_ITERATIONS"] = "20000"
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        err.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.errText += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let range = stderr.range(of: #"serving on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
+                base = String(stderr[range].dropFirst("serving on ".count))
+                return
+            }
+            if !process.isRunning { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        process.terminate()
+        throw ServerError(message: "selfcare serve did not start:\n\(stderr)")
+    }
+
+    var stderr: String { lock.withLock { errText } }
+
+    /// Waits until standard error contains `text`.
+    func waitFor(_ text: String, seconds: Double = 15) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if stderr.contains(text) { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return false
+    }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// SIGTERM, then the exit status (nil if it did not exit within `seconds`).
+    func stop(seconds: Double = 15) -> Int32? {
+        guard process.isRunning else { return process.terminationStatus }
+        signal(SIGTERM)
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning {
+            process.interrupt()
+            kill(process.processIdentifier, SIGKILL)
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+struct ServerError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// curl, as an integrator would call the server.
+let curl: String? = ["/usr/bin/curl", "/usr/local/bin/curl", "/bin/curl"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+}
+
+func curlGet(_ url: String, _ extra: [String] = []) throws -> String {
+    let result = try run(["-sS", "--max-time", "20"] + extra + [url], in: URL(fileURLWithPath: "/"), program: curl!)
+    return result.stdout
+}
+
+/// A scratch folder with the shipped grammars and prompts, and no database yet.
+func withServeFolder(_ body: (URL) throws -> Void) throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-serve-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    for folder in ["grammars", "prompts"] {
+        try FileManager.default.copyItem(
+            at: Fixtures.repositoryRoot.appendingPathComponent(folder), to: dir.appendingPathComponent(folder))
+    }
+    try body(dir)
+}
+
+@Suite("selfcare serve", .serialized, .enabled(if: curl != nil, "needs curl"))
+struct ServeTests {
+    @Test func demoAnswersKannelAndStopsCleanlyOnSIGTERM() throws {
+        try withServeFolder { dir in
+            let server = try ServerProcess(["--demo"], in: dir)
+            #expect(server.stderr.contains("demo subscribers: applied"))
+            let reply = try curlGet("\(server.base)/sms/kannel?from=18612345678&to=10010&text=CXYE")
+            #expect(reply.contains("余额为123.45元"), "\(reply)")
+            #expect(try curlGet("\(server.base)/healthz") == "ok\n")
+            let metrics = try curlGet("\(server.base)/metrics")
+            #expect(
+                metrics.contains(
+                    #"selfcare_operations_total{channel="sms",operation="query.balance",result="ok",reason="ok"} 1"#))
+            #expect(server.stop() == 0, "\(server.stderr)")
+            // The record was committed before the reply left: the chain verifies after the stop.
+            let verify = try run(["records", "verify"], in: dir)
+            #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        }
+    }
+
+    @Test func sighupReloadsAndABrokenGrammarIsRefusedWhileServing() throws {
+        try withServeFolder { dir in
+            let server = try ServerProcess(["--demo"], in: dir)
+            defer { _ = server.stop() }
+            let grammar = dir.appendingPathComponent("grammars/sms.grammar")
+            let original = try String(contentsOf: grammar, encoding: .utf8)
+            // A live USSD session, which a reload must not drop.
+            let open = try curlGet(
+                "\(server.base)/ussd/at", ["-d", "sessionId=hup1&serviceCode=*100%23&phoneNumber=18612345678&text="])
+            #expect(open.hasPrefix("CON "))
+            try original.replacingOccurrences(of: "query.points}", with: "query.pionts}")
+                .write(to: grammar, atomically: true, encoding: .utf8)
+            server.signal(SIGHUP)
+            #expect(server.waitFor("reload refused"), "\(server.stderr)")
+            #expect(server.stderr.contains("query.pionts"))
+            #expect(try curlGet("\(server.base)/sms/kannel?from=18612345678&text=CXJF").contains("3200"))
+            // Fixed, with a new alias: the reload takes it.
+            try original.replacingOccurrences(of: "(CXJF |", with: "(CXJF | JIFEN |")
+                .write(to: grammar, atomically: true, encoding: .utf8)
+            server.signal(SIGHUP)
+            #expect(server.waitFor("reloaded grammars and prompts"), "\(server.stderr)")
+            #expect(try curlGet("\(server.base)/sms/kannel?from=18612345678&text=JIFEN").contains("3200"))
+            let step = try curlGet(
+                "\(server.base)/ussd/at", ["-d", "sessionId=hup1&serviceCode=*100%23&phoneNumber=18612345678&text=1*4"])
+            #expect(step == "END 尊敬的客户，您当前可用积分为3200分。", "the session lived through both reloads")
+        }
+    }
+}
