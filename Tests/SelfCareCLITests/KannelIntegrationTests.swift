@@ -1,0 +1,288 @@
+import Foundation
+import SelfCareTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Debian's Kannel (`kannel` and `kannel-extras`): bearerbox, smsbox and the fake SMSC client.
+enum Kannel {
+    static let bearerbox = "/usr/sbin/bearerbox"
+    static let smsbox = "/usr/sbin/smsbox"
+    static let fakesmsc = "/usr/lib/kannel/test/fakesmsc"
+    static var installed: Bool {
+        [bearerbox, smsbox, fakesmsc].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+    /// CI must run this test: a missing Kannel fails it there instead of skipping it.
+    static var required: Bool { !(ProcessInfo.processInfo.environment["CI"] ?? "").isEmpty }
+}
+
+/// A free loopback TCP port (bound, read, closed).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Whether something accepts connections on the loopback `port`.
+func accepts(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
+    }
+}
+
+func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    return condition()
+}
+
+/// A background program whose standard output and error go to a file.
+///
+/// Started with posix_spawn and a clean signal mask: the test process blocks signals for its own
+/// dispatch sources, and a child that inherited the mask would never see SIGTERM or SIGINT.
+final class Background {
+    let pid: pid_t
+    let log: URL
+    private var exitStatus: Int32?
+
+    init(_ program: String, _ arguments: [String], log: URL, in directory: URL) throws {
+        self.log = log
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // The working directory: the program runs through `cd DIR && exec PROGRAM ARGS`.
+        let script = "cd \"$0\" && exec \"$@\""
+        let argv = ["/bin/sh", "-c", script, directory.path, program] + arguments
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, "/bin/sh", &actions, &attributes, &cArgs, environ)
+        guard rc == 0 else {
+            throw ServerError(message: "could not start \(program): \(String(cString: strerror(rc)))")
+        }
+        pid = child
+    }
+
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    var isRunning: Bool {
+        if exitStatus != nil { return false }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid {
+            exitStatus = status
+            return false
+        }
+        return true
+    }
+
+    /// `signal`, then a second SIGTERM (bearerbox stuck on queued messages), then SIGKILL.
+    func stop(_ signal: Int32 = SIGTERM) {
+        guard isRunning else { return }
+        kill(pid, signal)
+        if waitUntil(5, { !isRunning }) { return }
+        kill(pid, SIGTERM)
+        if waitUntil(3, { !isRunning }) { return }
+        kill(pid, SIGKILL)
+        _ = waitUntil(3, { !isRunning })
+    }
+
+    deinit { if exitStatus == nil { kill(pid, SIGKILL) } }
+}
+
+/// Replies as fakesmsc prints them (`Got message N: <10010 18612345678 ucs-2 %5C%0A…>`), decoded.
+struct FakeSMSCReply: Equatable {
+    var to: String
+    /// `text` (GSM, as is), `ucs-2` (UTF-16BE), or `udh` parts joined.
+    var type: String
+    var text: String
+}
+
+func kannelURLDecode(_ text: Substring) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var utf8 = Array(text.utf8)[...]
+    while let b = utf8.popFirst() {
+        if b == UInt8(ascii: "+") {
+            bytes.append(0x20)  // Kannel writes a space as +
+        } else if b == UInt8(ascii: "%"), utf8.count >= 2,
+            let v = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16)
+        {
+            bytes.append(v)
+            utf8 = utf8.dropFirst(2)
+        } else {
+            bytes.append(b)
+        }
+    }
+    return bytes
+}
+
+func utf16BE(_ bytes: [UInt8]) -> String {
+    var units: [UInt16] = []
+    for i in stride(from: 0, to: bytes.count - 1, by: 2) { units.append(UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1])) }
+    return String(decoding: units, as: UTF16.self)
+}
+
+/// The complete replies in fakesmsc's output; multi-part ones once all their parts are there.
+func fakeSMSCReplies(_ output: String) -> [FakeSMSCReply] {
+    var replies: [FakeSMSCReply] = []
+    var parts: [String: [Int: [UInt8]]] = [:]
+    for line in output.split(separator: "\n") {
+        guard let start = line.range(of: "Got message "), let open = line[start.upperBound...].firstIndex(of: "<"),
+            line.hasSuffix(">")
+        else { continue }
+        let body = line[line.index(after: open)..<line.index(before: line.endIndex)]
+        let fields = body.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+        guard fields.count >= 3 else { continue }
+        let to = String(fields[1])
+        let rest = fields.count > 3 ? fields[3] : ""
+        switch fields[2] {
+        case "text": replies.append(FakeSMSCReply(to: to, type: "text", text: String(rest)))
+        case "ucs-2": replies.append(FakeSMSCReply(to: to, type: "ucs-2", text: utf16BE(kannelURLDecode(rest))))
+        case "udh":
+            guard let split = rest.range(of: " data ") else { continue }
+            let udh = kannelURLDecode(rest[..<split.lowerBound])
+            let data = kannelURLDecode(rest[split.upperBound...])
+            guard udh.count >= 6 else { continue }
+            let key = "\(to)/\(udh[3])"
+            let total = Int(udh[4])
+            parts[key, default: [:]][Int(udh[5])] = data
+            if parts[key]!.count == total {
+                let joined = (1...total).flatMap { parts[key]![$0] ?? [] }
+                // Parts do not say their coding; our multi-part replies here are Chinese (UCS-2).
+                replies.append(FakeSMSCReply(to: to, type: "udh", text: utf16BE(joined)))
+                parts[key] = nil
+            }
+        default: continue
+        }
+    }
+    return replies
+}
+
+@Suite("Kannel integration", .serialized, .enabled(if: Kannel.installed || Kannel.required, "needs Debian's kannel"))
+struct KannelIntegrationTests {
+    @Test func moMessagesThroughBearerboxSmsboxAndFakesmscGetTheirRepliesIntact() throws {
+        guard Kannel.installed else {
+            Issue.record("CI is set but Kannel is missing: apt-get install kannel kannel-extras (.ci/run does)")
+            return
+        }
+        try #require(curl != nil, "needs curl")
+        try withServeFolder { dir in
+            let gateway = try ServerProcess(
+                ["--demo"], in: dir, environment: ["SELFCARE_NOW": "2026-11-24T10:00:00+08:00"])
+            defer { _ = gateway.stop() }
+            let (admin, boxes, smsc) = (freePort(), freePort(), freePort())
+            let config = """
+                group = core
+                admin-port = \(admin)
+                admin-interface = 127.0.0.1
+                admin-password = secret
+                status-password = status
+                smsbox-port = \(boxes)
+                box-allow-ip = 127.0.0.1
+                log-level = 0
+
+                group = smsc
+                smsc = fake
+                smsc-id = fake
+                port = \(smsc)
+                connect-allow-ip = 127.0.0.1
+
+                group = smsbox
+                bearerbox-host = 127.0.0.1
+                bearerbox-port = \(boxes)
+                mo-recode = true
+                log-level = 0
+
+                group = sms-service
+                keyword = default
+                catch-all = true
+                get-url = "\(gateway.base)/sms/kannel?from=%p&to=%P&text=%a&id=%I"
+                accept-x-kannel-headers = true
+                max-messages = 5
+                concatenation = true
+                omit-empty = true
+
+                """
+            let conf = dir.appendingPathComponent("kannel.conf")
+            try config.write(to: conf, atomically: true, encoding: .utf8)
+            let bearerbox = try Background(
+                Kannel.bearerbox, ["-v", "0", conf.path], log: dir.appendingPathComponent("bearerbox.log"), in: dir)
+            defer { bearerbox.stop() }
+            // smsbox gives up at once if bearerbox's box port is not listening yet.
+            #expect(waitUntil(15) { accepts(boxes) && accepts(smsc) }, "bearerbox did not listen:\n\(bearerbox.output)")
+            let smsbox = try Background(
+                Kannel.smsbox, ["-v", "0", conf.path], log: dir.appendingPathComponent("smsbox.log"), in: dir)
+            defer { smsbox.stop() }
+            let status = "http://127.0.0.1:\(admin)/status.txt?password=status"
+            #expect(
+                waitUntil(20) { (try? curlGet(status))?.contains("smsbox:") == true },
+                "smsbox did not connect:\n\(smsbox.output)")
+
+            // (MO line for fakesmsc, handset, text the gateway gets, reply type, a piece the reply holds)
+            let cases: [(String, String, String, String, String)] = [
+                ("18611110001 10010 text CXYE", "18611110001", "CXYE", "text", "CNY 56.20"),
+                // 余额 sent as UCS-2, as a Chinese handset does; mo-recode hands it over as UTF-8.
+                ("18612345678 10010 ucs2 %4F%59%98%9D", "18612345678", "余额", "ucs-2", "余额为123.45元"),
+                ("18612345678 10010 text 查积分", "18612345678", "查积分", "ucs-2", "3200"),
+                // A reply of several UCS-2 parts, concatenated by Kannel.
+                ("18612345678 10010 text CXXD 258036", "18612345678", "CXXD 258036", "udh", "通话"),
+            ]
+            for (index, (line, handset, text, type, piece)) in cases.enumerated() {
+                let fake = try Background(
+                    Kannel.fakesmsc, ["-H", "127.0.0.1", "-r", String(smsc), "-i", "0", "-v", "0", "-m", "1", line],
+                    log: dir.appendingPathComponent("fakesmsc-\(index).log"), in: dir)
+                let arrived = waitUntil(30) { !fakeSMSCReplies(fake.output).isEmpty }
+                fake.stop(SIGINT)  // after the reply: stopped earlier, the reply would go to the next client
+                try #require(arrived, "no reply to \(line):\n\(fake.output)\n\(smsbox.output.suffix(2000))")
+                let reply = try #require(fakeSMSCReplies(fake.output).first)
+                // What the gateway answers the same text directly (a query: nothing changes).
+                let direct = try curlGet(
+                    "\(gateway.base)/sms/kannel?from=\(handset)&"
+                        + "text=\(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text)")
+                #expect(reply.to == handset)
+                #expect(reply.type == type, "\(line): \(reply)")
+                #expect(reply.text == direct, "\(line): the reply arrived changed")
+                #expect(reply.text.contains(piece), "\(line): \(reply.text)")
+                #expect(!reply.text.contains("?"), "\(line): never a ? for a character Kannel could not send")
+                #expect(!reply.text.contains("258036"))
+            }
+        }
+    }
+}
