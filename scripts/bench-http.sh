@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Loads the HTTP gateway with wrk and compares it with a bare endpoint of the same server.
+#
+#   scripts/bench-http.sh [--numbers 10000] [--connections 32] [--duration 10] [--rounds 3] [--threads 1]
+#
+# Builds selfcare in release, creates a scratch database with the demo data plus NUMBERS
+# subscribers, starts `selfcare serve` on a free port and runs, alternately ROUNDS times:
+#   - GET /healthz                                   (the bare baseline: routing and HTTP only)
+#   - GET /sms/kannel?from=<random number>&text=CXYE (a balance query: match, read, durable record)
+# each for DURATION seconds with CONNECTIONS connections (wrk -t THREADS; the load generator shares
+# the machine's cores). Prints each run, then the medians of requests/s and p99 latency, and the
+# ratio kannel/healthz. Needs wrk (Debian's package `wrk`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+numbers=10000 connections=32 duration=10 rounds=3 threads=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --numbers) numbers=$2; shift 2 ;;
+        --connections) connections=$2; shift 2 ;;
+        --duration) duration=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
+        --threads) threads=$2; shift 2 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        *) echo "bench-http: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+command -v wrk >/dev/null || { echo "bench-http: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+
+echo "building selfcare (release)…" >&2
+swift build -c release --product selfcare >&2
+bin="$(swift build -c release --show-bin-path)/selfcare"
+
+work=$(mktemp -d /tmp/selfcare-bench-http.XXXXXX)
+server=
+cleanup() {
+    [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+cp -r grammars prompts "$work/"
+cd "$work"
+
+echo "creating the database: demo data and $numbers subscribers…" >&2
+"$bin" init --demo >/dev/null
+{
+    echo "msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password"
+    for ((i = 0; i < numbers; i++)); do
+        printf '187%08d,Bench %d,normal,postpaid,,P38,%d,%d,standard,zh,false,,false,\n' "$i" "$i" $((i * 7 % 100000)) $((i % 5000))
+    done
+} >bench-subscribers.csv
+"$bin" import subscribers bench-subscribers.csv >&2
+
+# No rate limit in the way: each number sends several messages a second here.
+export SELFCARE_SMS_RATE_LIMIT=100000
+"$bin" serve --port 0 2>serve.log &
+server=$!
+for _ in $(seq 1 200); do
+    port=$(grep -o 'serving on http://127.0.0.1:[0-9]*' serve.log | grep -o '[0-9]*$' || true)
+    [ -n "$port" ] && break
+    sleep 0.05
+done
+[ -n "${port:-}" ] || { echo "bench-http: the server did not start:" >&2; cat serve.log >&2; exit 1; }
+base="http://127.0.0.1:$port"
+sample=$(curl -s "$base/sms/kannel?from=18700000042&to=10010&text=CXYE")
+echo "server $base; sample reply: $sample" >&2
+case "$sample" in *余额*) ;; *) echo "bench-http: the sample reply is not a balance" >&2; exit 1 ;; esac
+
+cat >kannel.lua <<EOF
+math.randomseed(os.time())
+request = function()
+    local n = string.format("187%08d", math.random(0, $numbers - 1))
+    return wrk.format("GET", "/sms/kannel?from=" .. n .. "&to=10010&text=CXYE")
+end
+EOF
+
+# wrk's output → "requests/s p99_ms non2xx errors"
+parse() {
+    awk '
+        /Requests\/sec:/ { rps = $2 }
+        /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); p = v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); p = v } else if (v ~ /s$/) { sub(/s$/, "", v); p = v * 1000 } }
+        /Non-2xx/ { non2xx = $NF }
+        /Socket errors/ { errors = $0 }
+        END { printf "%s %.3f %d %s\n", rps, p, non2xx + 0, (errors == "" ? "none" : "yes") }'
+}
+
+run() { # run NAME ARGS… → one result line
+    local name=$1; shift
+    local out
+    out=$(wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "$@")
+    echo "$out" >"wrk-$name-$round.txt"
+    set -- $(echo "$out" | parse)
+    printf '%-8s round %d: %10.0f req/s  p99 %7.2f ms  non-2xx %s  socket errors %s\n' "$name" "$round" "$1" "$2" "$3" "$4" >&2
+    echo "$name $1 $2 $3"
+}
+
+results=()
+for ((round = 1; round <= rounds; round++)); do
+    results+=("$(run healthz "$base/healthz")")
+    results+=("$(run kannel -s kannel.lua "$base")")
+done
+
+records=$("$bin" records list 2>/dev/null | wc -l)
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+h_rps=$(printf '%s\n' "${results[@]}" | awk '$1 == "healthz" { print $2 }' | median)
+h_p99=$(printf '%s\n' "${results[@]}" | awk '$1 == "healthz" { print $3 }' | median)
+k_rps=$(printf '%s\n' "${results[@]}" | awk '$1 == "kannel" { print $2 }' | median)
+k_p99=$(printf '%s\n' "${results[@]}" | awk '$1 == "kannel" { print $3 }' | median)
+k_bad=$(printf '%s\n' "${results[@]}" | awk '$1 == "kannel" { s += $4 } END { print s + 0 }')
+ratio=$(awk -v k="$k_rps" -v h="$h_rps" 'BEGIN { printf "%.1f", 100 * k / h }')
+
+cat <<EOF
+
+HTTP gateway under wrk -t$threads -c$connections, ${duration}s a run, $rounds rounds, medians
+($(nproc) cores shared with wrk; $numbers subscribers; $(date -u +%Y-%m-%dT%H:%MZ))
+
+| endpoint | requests/s | p99 |
+|---|---|---|
+| GET /healthz (baseline) | $(printf '%.0f' "$h_rps") | $(printf '%.2f' "$h_p99") ms |
+| GET /sms/kannel CXYE, random numbers | $(printf '%.0f' "$k_rps") | $(printf '%.2f' "$k_p99") ms |
+
+kannel / healthz = $ratio %; non-2xx kannel responses: $k_bad; service records written: $records
+EOF
