@@ -38,6 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
     var ussdCurrentInput = false
 
     func run() async throws {
+        // SIGHUP reloads; until the reload service listens, one must not end the process.
+        signal(SIGHUP, SIG_IGN)
         LoggingSetup.once
         try await reportingFailures {
             if demo && !FileManager.default.fileExists(atPath: global.database) {

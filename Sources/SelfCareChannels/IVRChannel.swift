@@ -163,6 +163,11 @@ public final class IVRChannel: Sendable {
         return actions
     }
 
+    /// The language of a live call (nil once it is over).
+    public func language(ofCall callID: String) async -> Language? {
+        await sessions.load(callID, now: engine.now())?.language
+    }
+
     /// The caller hung up: the call's state goes at once, not at its idle timeout.
     public func hangUp(callID: String) async { await sessions.remove(callID) }
 

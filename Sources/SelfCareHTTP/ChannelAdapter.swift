@@ -33,6 +33,8 @@ public protocol ChannelAdapter: Sendable {
     var name: String { get }
     /// Whether the adapter carries single messages (SMS) or sessions of steps (USSD, IVR).
     var style: AdapterStyle { get }
+    /// What each reply must fit (the conformance checker measures it).
+    var replyUnit: ReplyUnit { get }
     /// Adds the adapter's routes.
     func register(
         on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration)
@@ -41,6 +43,21 @@ public protocol ChannelAdapter: Sendable {
     /// What the customer sees of `response`, and whether the exchange ended; throws when the response is
     /// not one the gateway could use.
     func reply(to response: AdapterResponse, for action: CustomerAction) throws -> AdapterReply
+}
+
+/// What a reply must fit.
+public enum ReplyUnit: String, Sendable {
+    /// SMS parts: `SMSConfiguration.partCap` parts of 67 UCS-2 or 153 GSM 7-bit characters.
+    case smsParts
+    /// One USSD screen: 80 UCS-2 or 182 GSM characters (`USSDConfiguration`).
+    case ussdScreen
+    /// Speech: no character limit.
+    case speech
+}
+
+extension ChannelAdapter {
+    /// SMS parts for message adapters, speech for session adapters; a USSD adapter says `.ussdScreen`.
+    public var replyUnit: ReplyUnit { style == .message ? .smsParts : .speech }
 }
 
 public enum AdapterStyle: String, Sendable {
@@ -158,22 +175,30 @@ public struct AdapterReplyError: Error, CustomStringConvertible {
 }
 
 /// The last answer of each call, by step, so a voice platform's retry of a step gets the same answer
-/// instead of handling the keys twice. Entries idle for ten minutes are dropped.
+/// instead of handling the keys twice. Keys are kept as hashes (they hold the digits pressed); entries
+/// idle for ten minutes are dropped.
 actor StepCache {
-    private var entries: [String: (key: String, body: ByteBuffer, seen: Date)] = [:]
-    private var stores = 0
+    private var entries: [String: (key: Int, body: ByteBuffer, seen: Date)] = [:]
+    private var lastSweep = Date()
 
     func answer(call: String, key: String) -> ByteBuffer? {
-        guard let entry = entries[call], entry.key == key else { return nil }
+        guard let entry = entries[call], entry.key == key.hashValue else { return nil }
         return entry.body
     }
 
     func store(call: String, key: String, body: ByteBuffer) {
-        entries[call] = (key, body, Date())
-        stores += 1
-        if stores % 1_000 == 0 {
-            let cutoff = Date().addingTimeInterval(-600)
+        let now = Date()
+        entries[call] = (key.hashValue, body, now)
+        if now.timeIntervalSince(lastSweep) > 60 {
+            lastSweep = now
+            let cutoff = now.addingTimeInterval(-600)
             entries = entries.filter { $0.value.seen >= cutoff }
         }
     }
+
+    /// A new call or a hang-up: nothing of an earlier call with this id is answered again.
+    func forget(call: String) { entries[call] = nil }
 }
+
+/// The longest session or call id the adapters take: ids are kept in memory between steps.
+let maxSessionIDLength = 128

@@ -18,6 +18,8 @@ public struct GatewayConfiguration: Sendable {
     /// Whether the USSD aggregator sends every input so far joined with `*` (Africa's Talking) or only
     /// the current one.
     public var ussdCumulativeText = true
+    /// Seconds a stopping server waits for requests in flight before it exits anyway.
+    public var shutdownGrace: Int64 = 30
     /// How often due pending changes are applied.
     public var tickInterval: TimeInterval = 60
     /// The bearer token of `GET /v1/records` and `POST /v1/admin/reload`; nil turns them off.
@@ -121,18 +123,17 @@ public enum Gateway {
                     Data("selfcare: serving on http://\(configuration.host):\(port)\n".utf8))
             },
             logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: app),
-                    .init(
-                        service: PendingChangeService(engine: channels.sms.engine, interval: configuration.tickInterval)
-                    ),
-                    .init(service: ReloadService(reload: configuration.reload)),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(service: app),
+                .init(service: PendingChangeService(engine: channels.sms.engine, interval: configuration.tickInterval)),
+                .init(service: ReloadService(reload: configuration.reload)),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // A request stuck past this does not keep a stopping server alive.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGrace)
+        try await ServiceGroup(configuration: groupConfiguration).run()
     }
 }
 

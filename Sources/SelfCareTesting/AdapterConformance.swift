@@ -61,15 +61,45 @@ public enum AdapterConformance {
 
     static let wrongPassword = "135792"
 
+    /// The conversations the checks run, in the grammars' terms. The defaults fit the shipped grammars
+    /// and the fixture subscribers; an integrator with other grammars says how their customers ask.
+    /// In `keys`, an empty string is no input; `{password}` stands for the password being tried.
+    public struct Script: Sendable {
+        /// A subscriber of the fixture data with password `password` (Chinese, balance 123.45 yuan).
+        public var caller = "18612345678"
+        public var password = "258036"
+        /// Another fixture subscriber (English).
+        public var otherCaller = "18611110001"
+        /// A balance query and a piece of its reply.
+        public var balanceMessage = "CXYE"
+        public var balanceKeys = ["1", "1"]
+        public var balanceShows = "123.45"
+        /// Something no grammar takes.
+        public var mistakeMessage = "hello there"
+        public var mistakeKeys = ["77"]
+        /// An operation that checks the password, and its name in the records.
+        public var passwordMessage = "CXZD {password}"
+        public var passwordKeys = ["1", "5", "", "{password}"]
+        public var passwordOperation = "query.bill"
+        /// A query to retry, and its name in the records.
+        public var retryMessage = "CXJF"
+        public var retryKeys = ["1", "4"]
+        public var retryOperation = "query.points"
+
+        public init() {}
+    }
+
     /// Runs every check against `adapter`.
     /// - Parameters:
     ///   - grammars, prompts: the folders to serve (default: the repository's shipped ones).
     ///   - configuration: the gateway settings (the adapter list is replaced by `adapter`).
+    ///   - script: the conversations, in the grammars' terms.
     public static func check(
         _ adapter: any ChannelAdapter, grammars: String? = nil, prompts: String? = nil,
-        configuration: GatewayConfiguration = GatewayConfiguration()
+        configuration: GatewayConfiguration = GatewayConfiguration(), script: Script = Script()
     ) async throws -> Report {
-        let harness = try await Harness(adapter, grammars: grammars, prompts: prompts, configuration: configuration)
+        let harness = try await Harness(
+            adapter, grammars: grammars, prompts: prompts, configuration: configuration, script: script)
         var findings: [Finding] = []
         for requirement in Requirement.allCases {
             do {
@@ -93,11 +123,14 @@ final class Harness: Sendable {
     let exchanges = ExchangeLog()
     let smsPartCap: Int
     let ussd: USSDConfiguration
+    let script: AdapterConformance.Script
 
     init(
-        _ adapter: any ChannelAdapter, grammars: String?, prompts: String?, configuration: GatewayConfiguration
+        _ adapter: any ChannelAdapter, grammars: String?, prompts: String?, configuration: GatewayConfiguration,
+        script: AdapterConformance.Script
     ) async throws {
         self.adapter = adapter
+        self.script = script
         store = MemoryServiceStore()
         try await Fixtures.seed(
             store, subscribers: [Fixtures.subscriber(), Fixtures.subscriber("18611110001", language: .english)])
@@ -138,7 +171,8 @@ final class Harness: Sendable {
         do {
             response = try await responder.respond(to: hbRequest, context: context)
         } catch let error as any HTTPResponseError {
-            response = Response(status: error.status)
+            // What the server would send for the error, its message included.
+            response = (try? error.response(from: hbRequest, context: context)) ?? Response(status: error.status)
         } catch {
             response = Response(status: .internalServerError)
         }
@@ -180,23 +214,35 @@ final class Harness: Sendable {
 
     var isMessage: Bool { adapter.style == .message }
 
+    /// The script's keys as customer actions: `""` is no input, `{password}` the password tried.
+    func actions(_ keys: [String], password: String = "") -> [CustomerAction.Kind] {
+        [.open] + keys.map { $0.isEmpty ? .noInput : .keys($0.replacingOccurrences(of: "{password}", with: password)) }
+    }
+
     func check(_ requirement: AdapterConformance.Requirement) async throws -> [Finding] {
         func finding(_ detail: String) -> Finding { Finding(requirement: requirement, detail: detail) }
+        let script = self.script
         switch requirement {
         case .answers:
-            let steps: [CustomerAction.Kind] = isMessage ? [.message("CXYE")] : [.open, .keys("1"), .keys("1")]
-            let replies = try await converse("18612345678", "answers-1", steps)
-            guard let last = replies.last?.2, last.text.contains("123.45") else {
-                return [finding("the balance query did not answer with 123.45: \(replies.last?.2.text ?? "nothing")")]
+            let steps: [CustomerAction.Kind] =
+                isMessage ? [.message(script.balanceMessage)] : actions(script.balanceKeys)
+            let replies = try await converse(script.caller, "answers-1", steps)
+            guard let last = replies.last?.2, last.text.contains(script.balanceShows) else {
+                return [
+                    finding(
+                        "the balance query did not answer with \(script.balanceShows): \(replies.last?.2.text ?? "nothing")"
+                    )
+                ]
             }
             if !isMessage, replies.first?.2.ends == true { return [finding("opening a session ended it")] }
             return []
 
         case .politeMistakes:
-            let steps: [CustomerAction.Kind] = isMessage ? [.message("hello there")] : [.open, .keys("77")]
+            let steps: [CustomerAction.Kind] =
+                isMessage ? [.message(script.mistakeMessage)] : actions(script.mistakeKeys)
             var found: [Finding] = []
             do {
-                let replies = try await converse("18611110001", "mistake-1", steps)
+                let replies = try await converse(script.otherCaller, "mistake-1", steps)
                 for (_, response, reply) in replies where response.status != .ok || reply.text.isEmpty {
                     found.append(finding("a mistake got HTTP \(response.status.code) with \"\(reply.text)\""))
                 }
@@ -207,48 +253,60 @@ final class Harness: Sendable {
             return found
 
         case .noPasswordEcho:
-            let conversations: [[CustomerAction.Kind]] =
-                isMessage
-                ? [[.message("CXZD \(AdapterConformance.wrongPassword)")], [.message("CXZD 258036")]]
-                : [
-                    [.open, .keys("1"), .keys("5"), .noInput, .keys(AdapterConformance.wrongPassword)],
-                    [.open, .keys("1"), .keys("5"), .noInput, .keys("258036")],
-                ]
-            for (i, steps) in conversations.enumerated() {
-                _ = try? await converse("18612345678", "password-\(i)", steps)
+            let secrets = [AdapterConformance.wrongPassword, script.password]
+            for (i, secret) in secrets.enumerated() {
+                let steps: [CustomerAction.Kind] =
+                    isMessage
+                    ? [.message(script.passwordMessage.replacingOccurrences(of: "{password}", with: secret))]
+                    : actions(script.passwordKeys, password: secret)
+                _ = try? await converse(script.caller, "password-\(i)", steps)
             }
             var found: [Finding] = []
-            for secret in [AdapterConformance.wrongPassword, "258036"] {
-                for (request, response) in await exchanges.all where response.text.contains(secret) {
-                    found.append(finding("the response to \(request.method) \(request.uri) shows \(secret)"))
+            for secret in secrets {
+                for (request, response) in await exchanges.all {
+                    // In the body (also spelt out with spaces or tags between the keys) or a header.
+                    let squeezed = String(
+                        VoiceText.keysOnly(response.text).filter { !$0.isWhitespace })
+                    let headers = response.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+                    if response.text.contains(secret) || squeezed.contains(secret) || headers.contains(secret) {
+                        found.append(finding("the response to \(request.method) \(request.uri) shows \(secret)"))
+                    }
                 }
                 for record in try records() where (record.reply + record.inputs).contains(secret) {
                     found.append(finding("record \(record.id) keeps \(secret)"))
                 }
             }
-            let bills = try records().filter { $0.operation == "query.bill" }
-            if !bills.contains(where: { $0.reason == "bad_password" }) {
+            let attempts = try records().filter { $0.operation == script.passwordOperation }
+            if !attempts.contains(where: { $0.reason == "bad_password" }) {
                 found.append(finding("the wrong password never reached the engine (no bad_password record)"))
+            }
+            if !attempts.contains(where: { $0.auth == "ok" }) {
+                found.append(finding("the right password was never accepted (no record with auth ok)"))
             }
             return found
 
         case .idempotency:
-            let steps: [CustomerAction.Kind] = isMessage ? [.message("CXJF")] : [.open, .keys("1"), .keys("4")]
-            let replies = try await converse("18612345678", "retry-1", steps)
+            let steps: [CustomerAction.Kind] =
+                isMessage ? [.message(script.retryMessage)] : actions(script.retryKeys)
+            let replies = try await converse(script.caller, "retry-1", steps)
             guard let (request, _, reply) = replies.last else { return [finding("no exchange")] }
             let again = try await send(request)
-            let points = try records().filter { $0.operation == "query.points" && $0.reason == "ok" }
+            let runs = try records().filter { $0.operation == script.retryOperation && $0.reason == "ok" }
             var found: [Finding] = []
-            if points.count != 1 {
-                found.append(finding("a retried request ran the operation \(points.count) times"))
+            if runs.count != 1 {
+                found.append(finding("a retried request ran the operation \(runs.count) times"))
             }
             if again.status != .ok {
                 found.append(finding("a retried request got HTTP \(again.status.code)"))
-            } else if !isMessage,
-                let second = try? adapter.reply(to: again, for: CustomerAction(.keys("4"), caller: "", id: "")),
-                second.text != reply.text
-            {
-                found.append(finding("a retried step got another screen: \"\(second.text)\""))
+            } else {
+                do {
+                    let second = try adapter.reply(to: again, for: CustomerAction(.noInput, caller: "", id: ""))
+                    if second.text != reply.text {
+                        found.append(finding("a retried request got another answer: \"\(second.text)\""))
+                    }
+                } catch {
+                    found.append(finding("the answer to a retried request could not be read: \(error)"))
+                }
             }
             return found
 
@@ -259,49 +317,59 @@ final class Harness: Sendable {
                 guard let reply = try? adapter.reply(to: response, for: action) else { continue }
                 let encoding = SMSSegmenter.encoding(of: reply.text)
                 let units = SMSSegmenter.length(of: reply.text)
-                if isMessage {
+                switch adapter.replyUnit {
+                case .smsParts:
                     let limit = smsPartCap * (encoding == .ucs2 ? 67 : 153)
                     if units > limit {
                         found.append(finding("a reply to \(request.uri) is \(units) units, over \(smsPartCap) parts"))
                     }
-                } else if adapter.name.contains("ussd") {
+                case .ussdScreen:
                     let limit = encoding == .ucs2 ? ussd.ucs2Screen : ussd.gsmScreen
                     if units > limit {
                         found.append(
                             finding("a screen is \(units) characters, over \(limit): \(reply.text.prefix(30))…"))
                     }
+                case .speech: break
                 }
             }
             return found
 
         case .malformedRequests:
             let sample = adapter.request(
-                for: CustomerAction(isMessage ? .message("CXYE") : .open, caller: "18612345678", id: "malformed-1"))
+                for: CustomerAction(
+                    isMessage ? .message(script.balanceMessage) : .open, caller: script.caller, id: "malformed-1"))
             let path = String(sample.uri.prefix { $0 != "?" })
             var found: [Finding] = []
+            // A body of the wrong type. A GET-only route (404 or 405 to a POST) never reads a body, and
+            // the body checks do not apply to it.
             let wrongType = try await send(
                 AdapterRequest(
                     method: .post, uri: path, headers: [.contentType: "application/octet-stream"],
                     body: Array("\u{0}\u{1}garbage".utf8)))
-            if !(400..<500).contains(wrongType.status.code) || wrongType.body.isEmpty {
-                found.append(
-                    finding("a body of the wrong type got HTTP \(wrongType.status.code), not a 4xx with a reason"))
-            }
-            var big = adapter.request(
-                for: CustomerAction(
-                    isMessage ? .message("CXYE") : .keys("1"), caller: "18612345678", id: "malformed-2", inputs: ["1"]))
-            big.method = .post
-            if big.headers[.contentType] == nil { big.headers[.contentType] = "application/x-www-form-urlencoded" }
-            big.body = (big.body ?? []) + Array(repeating: UInt8(ascii: "a"), count: configuration.maxBodyBytes + 1)
-            let tooBig = try await send(big)
-            if tooBig.status != .contentTooLarge {
-                found.append(
-                    finding("a body over \(configuration.maxBodyBytes) bytes got HTTP \(tooBig.status.code), not 413"))
+            let readsBodies = ![.notFound, .methodNotAllowed].contains(wrongType.status)
+            if readsBodies {
+                if !(400..<500).contains(wrongType.status.code) || wrongType.body.isEmpty {
+                    found.append(
+                        finding("a body of the wrong type got HTTP \(wrongType.status.code), not a 4xx with a reason"))
+                }
+                var big = adapter.request(
+                    for: CustomerAction(
+                        isMessage ? .message(script.balanceMessage) : .keys("1"), caller: script.caller,
+                        id: "malformed-2", inputs: ["1"]))
+                big.method = .post
+                if big.headers[.contentType] == nil { big.headers[.contentType] = "application/x-www-form-urlencoded" }
+                big.body = (big.body ?? []) + Array(repeating: UInt8(ascii: "a"), count: configuration.maxBodyBytes + 1)
+                let tooBig = try await send(big)
+                if tooBig.status != .contentTooLarge {
+                    found.append(
+                        finding(
+                            "a body over \(configuration.maxBodyBytes) bytes got HTTP \(tooBig.status.code), not 413"))
+                }
             }
             // Invalid UTF-8 where the text goes: raw in a body, percent-encoded in a query.
             var bad = adapter.request(
                 for: CustomerAction(
-                    isMessage ? .message("QQQ") : .keys("QQQ"), caller: "18612345678", id: "malformed-3",
+                    isMessage ? .message("QQQ") : .keys("QQQ"), caller: script.caller, id: "malformed-3",
                     inputs: ["QQQ"]))
             if var body = bad.body, let at = body.firstRange(of: Array("QQQ".utf8)) {
                 body.replaceSubrange(at, with: [0xFF, 0xFE, 0xC3])
@@ -318,6 +386,19 @@ final class Harness: Sendable {
             }
             return found
         }
+    }
+}
+
+/// Text as a listener would hear the keys in it: markup removed, so `<say-as>2</say-as><say-as>5</say-as>`
+/// reads as `25`.
+enum VoiceText {
+    static func keysOnly(_ text: String) -> String {
+        var out = ""
+        var inTag = false
+        for c in text {
+            if c == "<" { inTag = true } else if c == ">" { inTag = false } else if !inTag { out.append(c) }
+        }
+        return out
     }
 }
 

@@ -71,7 +71,7 @@ final class Background {
 
     init(_ program: String, _ arguments: [String], log: URL, in directory: URL) throws {
         self.log = log
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -207,46 +207,62 @@ struct KannelIntegrationTests {
             let gateway = try ServerProcess(
                 ["--demo"], in: dir, environment: ["SELFCARE_NOW": "2026-11-24T10:00:00+08:00"])
             defer { _ = gateway.stop() }
-            let (admin, boxes, smsc) = (freePort(), freePort(), freePort())
-            let config = """
-                group = core
-                admin-port = \(admin)
-                admin-interface = 127.0.0.1
-                admin-password = secret
-                status-password = status
-                smsbox-port = \(boxes)
-                box-allow-ip = 127.0.0.1
-                log-level = 0
+            // Free ports are picked, then bound by bearerbox: another program may take one in between,
+            // so a bearerbox that cannot listen is started again on other ports.
+            var ports = (admin: 0, boxes: 0, smsc: 0)
+            var conf = dir.appendingPathComponent("kannel.conf")
+            var started: Background?
+            for attempt in 1...3 {
+                let (admin, boxes, smsc) = (freePort(), freePort(), freePort())
+                ports = (admin, boxes, smsc)
+                let config = """
+                    group = core
+                    admin-port = \(admin)
+                    admin-interface = 127.0.0.1
+                    admin-password = secret
+                    status-password = status
+                    smsbox-port = \(boxes)
+                    box-allow-ip = 127.0.0.1
+                    log-level = 0
 
-                group = smsc
-                smsc = fake
-                smsc-id = fake
-                port = \(smsc)
-                connect-allow-ip = 127.0.0.1
+                    group = smsc
+                    smsc = fake
+                    smsc-id = fake
+                    port = \(smsc)
+                    connect-allow-ip = 127.0.0.1
 
-                group = smsbox
-                bearerbox-host = 127.0.0.1
-                bearerbox-port = \(boxes)
-                mo-recode = true
-                log-level = 0
+                    group = smsbox
+                    bearerbox-host = 127.0.0.1
+                    bearerbox-port = \(boxes)
+                    mo-recode = true
+                    log-level = 0
 
-                group = sms-service
-                keyword = default
-                catch-all = true
-                get-url = "\(gateway.base)/sms/kannel?from=%p&to=%P&text=%a&id=%I"
-                accept-x-kannel-headers = true
-                max-messages = 5
-                concatenation = true
-                omit-empty = true
+                    group = sms-service
+                    keyword = default
+                    catch-all = true
+                    get-url = "\(gateway.base)/sms/kannel?from=%p&to=%P&text=%a&id=%I"
+                    accept-x-kannel-headers = true
+                    max-messages = 5
+                    concatenation = true
+                    omit-empty = true
 
-                """
-            let conf = dir.appendingPathComponent("kannel.conf")
-            try config.write(to: conf, atomically: true, encoding: .utf8)
-            let bearerbox = try Background(
-                Kannel.bearerbox, ["-v", "0", conf.path], log: dir.appendingPathComponent("bearerbox.log"), in: dir)
+                    """
+                conf = dir.appendingPathComponent("kannel-\(attempt).conf")
+                try config.write(to: conf, atomically: true, encoding: .utf8)
+                let candidate = try Background(
+                    Kannel.bearerbox, ["-v", "0", conf.path],
+                    log: dir.appendingPathComponent("bearerbox-\(attempt).log"),
+                    in: dir)
+                // smsbox gives up at once if bearerbox's box port is not listening yet.
+                if waitUntil(15, { accepts(boxes) && accepts(smsc) && candidate.isRunning }) {
+                    started = candidate
+                    break
+                }
+                candidate.stop()
+            }
+            let bearerbox = try #require(started, "bearerbox did not listen")
             defer { bearerbox.stop() }
-            // smsbox gives up at once if bearerbox's box port is not listening yet.
-            #expect(waitUntil(15) { accepts(boxes) && accepts(smsc) }, "bearerbox did not listen:\n\(bearerbox.output)")
+            let (admin, smsc) = (ports.admin, ports.smsc)
             let smsbox = try Background(
                 Kannel.smsbox, ["-v", "0", conf.path], log: dir.appendingPathComponent("smsbox.log"), in: dir)
             defer { smsbox.stop() }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import SelfCareCore
 import SelfCareTesting
 import Testing
@@ -60,11 +61,18 @@ final class VXMLDocument: NSObject, XMLParserDelegate {
         return elements[filled...].first { $0.name == "submit" }?.attributes["next"]
     }
 
-    /// The keys the menu's DTMF grammar takes.
+    /// The keys a menu's DTMF grammar lists (the items of its `<one-of>`, for a one-key step).
     var keys: [String] {
-        guard let rule = first("rule") else { return [] }
-        return elements.filter { $0.name == "item" && $0.attributes["repeat"] == nil }.map(\.text)
-            .filter { _ in rule.name == "rule" }
+        guard let rule = elements.firstIndex(where: { $0.name == "rule" }) else { return [] }
+        return elements[rule...].filter { $0.name == "item" }.map(\.text)
+    }
+
+    /// Whether the grammar is a digit entry (`<item repeat="1-N">`), and its N.
+    var entryLength: Int? {
+        guard let item = elements.first(where: { $0.name == "item" && $0.attributes["repeat"] != nil }),
+            let n = item.attributes["repeat"]?.split(separator: "-").last
+        else { return nil }
+        return Int(n)
     }
 }
 
@@ -162,25 +170,80 @@ struct VoiceXMLTests {
         let (app, store) = try await gateway()
         try await app.test(.router) { client in
             let start = try await fetch(client, "vxml?from=18611110001")
-            let next = try #require(start.next)
-            _ = try await fetch(client, next, body: "digits=1")
-            let month = try await fetch(client, next, body: "digits=5")  // history bill: the month, optional
-            let skip = try await fetch(client, next + "&event=noinput", body: "")  // no input skips it
-            let ask = skip  // then the password
+            let queries = try await fetch(client, try #require(start.next), body: "digits=1")
+            // History bill: first the month, optional; no input skips it; then the password.
+            let month = try await fetch(client, try #require(queries.next), body: "digits=5")
+            let ask = try await fetch(client, try #require(month.next) + "&event=noinput", body: "")
             #expect(month.first("prompt")?.text != ask.first("prompt")?.text)
-            let item = try #require(ask.all("item").first { $0.attributes["repeat"] != nil })
-            #expect(item.attributes["repeat"] == "1-6")
-            #expect(ask.keys.contains("*"))
+            #expect(ask.entryLength == 6)
+            #expect(ask.raw.contains("<item>*</item>"), "* goes back")
+            #expect(ask.raw.contains(#"<ruleref special="NULL"/>"#), "# alone is an empty entry")
             var seen = [ask.raw]
-            let answer = try await fetch(client, next, body: "digits=258036")
+            // Some browsers hand a DTMF entry over with its keys spaced.
+            let answer = try await fetch(client, try #require(ask.next), body: "digits=2+5+8+0+3+6")
             seen.append(answer.raw)
             #expect(answer.first("field") != nil, "the bill is played, then the menu again")
+            #expect(answer.all("prompt").count == 2)
             #expect(!seen.joined().contains("258036"))
             var records: [ServiceRecord] = []
             try store.forEachRecord(matching: RecordFilter()) { records.append($0) }
             #expect(!records.map { "\($0.reply) \($0.inputs)" }.joined().contains("258036"))
             #expect(records.last?.channel == "ivr")
             #expect(records.last?.operation == "query.bill")
+            #expect(records.last?.auth == "ok", "the spaced keys were the right password")
+        }
+    }
+
+    @Test func retriesSentTogetherAreHandledOnceOnEveryIVRAndUSSDAdapter() async throws {
+        let (app, store) = try await gateway()
+        try await app.test(.router) { client in
+            func points() throws -> Int {
+                var n = 0
+                try store.forEachRecord(matching: RecordFilter()) {
+                    if $0.operation == "query.points" && $0.reason == "ok" { n += 1 }
+                }
+                return n
+            }
+            // VoiceXML: the same step submitted twice at once.
+            let start = try await fetch(client, "vxml?from=18611110001")
+            let queries = try await fetch(client, try #require(start.next), body: "digits=1")
+            let next = try #require(queries.next)
+            async let a = fetch(client, next, body: "digits=4")
+            async let b = fetch(client, next, body: "digits=4")
+            let (first, second) = try await (a, b)
+            #expect(first.raw == second.raw)
+            #expect(try points() == 1)
+            // IVR JSON with a step counter.
+            let form: HTTPFields = [.contentType: "application/json"]
+            try await client.execute(
+                uri: "/v1/ivr", method: .post, headers: form,
+                body: ByteBuffer(string: #"{"call":"r1","from":"18611110001","start":true,"step":0}"#)
+            ) { _ in }
+            let body = #"{"call":"r1","from":"18611110001","digits":"14","step":1}"#
+            async let c = client.execute(uri: "/v1/ivr", method: .post, headers: form, body: ByteBuffer(string: body))
+            async let d = client.execute(uri: "/v1/ivr", method: .post, headers: form, body: ByteBuffer(string: body))
+            let (third, fourth) = try await (c, d)
+            #expect(String(buffer: third.body) == String(buffer: fourth.body))
+            #expect(try points() == 2)
+            // USSD: the request that ends the session, twice at once.
+            let ussd: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            let ending = "sessionId=r2&serviceCode=*100%23&phoneNumber=18611110001&text=1*4"
+            async let e = client.execute(
+                uri: "/ussd/at", method: .post, headers: ussd, body: ByteBuffer(string: ending))
+            async let f = client.execute(
+                uri: "/ussd/at", method: .post, headers: ussd, body: ByteBuffer(string: ending))
+            let (fifth, sixth) = try await (e, f)
+            #expect(String(buffer: fifth.body) == String(buffer: sixth.body))
+            #expect(String(buffer: fifth.body).hasPrefix("END "))
+            #expect(try points() == 3)
+            // The same USSD session id from another phone is a new session, never the first one's screen.
+            try await client.execute(
+                uri: "/ussd/at", method: .post, headers: ussd,
+                body: ByteBuffer(string: "sessionId=r2&serviceCode=*100%23&phoneNumber=18612345678&text=1*4")
+            ) { response in
+                #expect(String(buffer: response.body).contains("积分为3200分"), "the other caller's own points, in Chinese")
+            }
+            #expect(try points() == 4)
         }
     }
 
@@ -191,9 +254,10 @@ struct VoiceXMLTests {
             let next = try #require(start.next)
             let bye = try await fetch(client, next + "&event=hangup", body: "")
             #expect(bye.first("exit") != nil)
-            try await client.execute(uri: "/ivr/vxml?from=hello", method: .get) { response in
-                #expect(response.status == .badRequest)
-            }
+            // A withheld caller id: a goodbye the browser can play, not an HTTP error.
+            let anonymous = try await fetch(client, "vxml?from=sip:anonymous@invalid")
+            #expect(anonymous.first("disconnect") != nil)
+            #expect(anonymous.first("prompt")?.text.isEmpty == false)
             try await client.execute(uri: "/ivr/vxml?call=x&event=boom", method: .get) { response in
                 #expect(response.status == .badRequest)
             }

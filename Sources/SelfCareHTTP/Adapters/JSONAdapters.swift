@@ -93,6 +93,7 @@ public struct IVRJSONAdapter: ChannelAdapter {
         on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
         let answers = StepCache()
+        let serializer = KeyedSerializer()
         router.post("/v1/ivr") { request, _ -> Response in
             var request = request
             let object: [String: Any]
@@ -106,25 +107,37 @@ public struct IVRJSONAdapter: ChannelAdapter {
             if let digits = object["digits"], !(digits is String), !(digits is NSNull) {
                 return JSONAPI.problem(.badRequest, "`digits` must be a string")
             }
-            // With `step`, a retried step gets the same answer and its keys are not handled twice.
+            guard call.count <= maxSessionIDLength else {
+                return JSONAPI.problem(.badRequest, "`call` is over \(maxSessionIDLength) characters")
+            }
+            // With `step`, a retried step gets the same answer, also while the first is still running (one
+            // request of a call at a time), and its keys are not handled twice.
             let step = object["step"].map { "\($0)" }
-            let key = "\(step ?? "")|\(object["start"] as? Bool == true)|\(object["digits"] as? String ?? "")"
-            if let step, !step.isEmpty, let body = await answers.answer(call: call, key: key) {
-                return Response(
-                    status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                    body: .init(byteBuffer: body))
+            let start = object["start"] as? Bool == true
+            let digits = object["digits"] as? String
+            let key = "\(step ?? "")|\(start)|\(digits ?? "")"
+            return await serializer.run(call) {
+                if let step, !step.isEmpty, !start, let body = await answers.answer(call: call, key: key) {
+                    return Response(
+                        status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: body))
+                }
+                let actions: [IVRAction]
+                if start {
+                    await answers.forget(call: call)  // a new call with this id
+                    actions = await channels.ivr.start(callID: call, caller: from)
+                } else {
+                    actions = await channels.ivr.input(callID: call, digits: digits)
+                }
+                let encoded = actions.map(JSONAPI.encode)
+                if let step, !step.isEmpty, let body = JSONAPI.bodyBuffer(encoded) {
+                    await answers.store(call: call, key: key, body: body)
+                }
+                if let last = actions.last, last.kind == .hangup || last.kind == .transfer {
+                    await answers.forget(call: call)
+                }
+                return JSONAPI.json(["actions": encoded])
             }
-            let actions: [IVRAction]
-            if object["start"] as? Bool == true {
-                actions = await channels.ivr.start(callID: call, caller: from)
-            } else {
-                actions = await channels.ivr.input(callID: call, digits: object["digits"] as? String)
-            }
-            let response = JSONAPI.json(["actions": actions.map(JSONAPI.encode)])
-            if let step, !step.isEmpty, let body = JSONAPI.bodyBuffer(actions.map(JSONAPI.encode)) {
-                await answers.store(call: call, key: key, body: body)
-            }
-            return response
         }
     }
 

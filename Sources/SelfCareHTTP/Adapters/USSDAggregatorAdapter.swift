@@ -13,6 +13,7 @@ import SelfCareCore
 public struct USSDAggregatorAdapter: ChannelAdapter {
     public let name = "ussd-at"
     public let style = AdapterStyle.session
+    public let replyUnit = ReplyUnit.ussdScreen
     public var cumulativeText: Bool
     /// The service code tools dial.
     public var serviceCode = "*100#"
@@ -23,6 +24,7 @@ public struct USSDAggregatorAdapter: ChannelAdapter {
         on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
         let ussdInputs = USSDInputTracker()
+        let serializer = KeyedSerializer()
         let cumulative = cumulativeText
         router.post("/ussd/at") { request, _ -> Response in
             var request = request
@@ -38,25 +40,47 @@ public struct USSDAggregatorAdapter: ChannelAdapter {
             else {
                 return Gateway.plain(.badRequest, "missing sessionId, serviceCode or phoneNumber\n")
             }
+            guard session.count <= maxSessionIDLength else {
+                return Gateway.plain(.badRequest, "sessionId is over \(maxSessionIDLength) characters\n")
+            }
             let text = fields["text"] ?? ""
-            // A retry after the last screen gets it again; the session does not start over.
-            if let last = await ussdInputs.endedScreen(session) { return Gateway.plain(.ok, last.description) }
-            let (isNew, inputs) = await ussdInputs.newInputs(session: session, text: text, cumulative: cumulative)
-            // The first request of a session opens it (dialling the service code), then applies any inputs
-            // it already carries, as a direct string would.
-            var screen = USSDScreen(text: "", ends: false)
-            if !isNew && inputs.isEmpty, let last = await ussdInputs.lastScreen(session) {
-                return Gateway.plain(.ok, last.description)  // a repeated request gets the same screen again
+            // One request of a session at a time: a retry sent while the first is running waits for it
+            // and then gets its screen.
+            let screen = await serializer.run(session) {
+                await Self.step(
+                    session: session, phone: phone, code: code, text: text, cumulative: cumulative, ussdInputs,
+                    channels.ussd)
             }
-            if isNew {
-                screen = await channels.ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: nil)
-            }
-            for input in inputs where !screen.ends {
-                screen = await channels.ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: input)
-            }
-            if screen.ends { await ussdInputs.end(session, screen) } else { await ussdInputs.remember(session, screen) }
             return Gateway.plain(.ok, screen.description)
         }
+    }
+
+    private static func step(
+        session: String, phone: String, code: String, text: String, cumulative: Bool, _ ussdInputs: USSDInputTracker,
+        _ ussd: USSDChannel
+    ) async -> USSDScreen {
+        // A retry of the request that ended the session gets its last screen again; the session does not
+        // start over. Anything else with that id (another caller, other inputs) is a new session.
+        if let last = await ussdInputs.endedScreen(session, phone: phone, text: text) { return last }
+        let (isNew, inputs) = await ussdInputs.newInputs(session: session, text: text, cumulative: cumulative)
+        // The first request of a session opens it (dialling the service code), then applies any inputs
+        // it already carries, as a direct string would.
+        var screen = USSDScreen(text: "", ends: false)
+        if !isNew && inputs.isEmpty, let last = await ussdInputs.lastScreen(session) {
+            return last  // a repeated request gets the same screen again
+        }
+        if isNew {
+            screen = await ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: nil)
+        }
+        for input in inputs where !screen.ends {
+            screen = await ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: input)
+        }
+        if screen.ends {
+            await ussdInputs.end(session, screen, phone: phone, text: text)
+        } else {
+            await ussdInputs.remember(session, screen)
+        }
+        return screen
     }
 
     public func request(for action: CustomerAction) -> AdapterRequest {
@@ -84,54 +108,65 @@ public struct USSDAggregatorAdapter: ChannelAdapter {
 }
 
 /// Remembers how many inputs of each USSD session were handled, to find the new ones in the
-/// aggregator's cumulative `text` (`1*2*258036`).
+/// aggregator's cumulative `text` (`1*2*258036`), the last screen of each live session, and the END
+/// screen of sessions that just ended (for retries). Entries idle for ten minutes are dropped.
 actor USSDInputTracker {
+    private struct Ended {
+        var screen: USSDScreen
+        var phone: String
+        var text: String
+    }
+
     private var handled: [String: Int] = [:]
     private var lastSeen: [String: Date] = [:]
     private var screens: [String: USSDScreen] = [:]
-    private var ended: [String: USSDScreen] = [:]
-    private var requests = 0
+    private var ended: [String: Ended] = [:]
+    private var lastSweep = Date()
 
     /// Whether the session is new, and the inputs not handled yet. In current-input mode `text` is one
     /// input (empty on the first request).
     func newInputs(session: String, text: String, cumulative: Bool) -> (isNew: Bool, inputs: [String]) {
         let done = handled[session]
-        lastSeen[session] = Date()
-        requests += 1
-        if requests % 1_000 == 0 { sweep() }
+        let now = Date()
+        lastSeen[session] = now
+        if now.timeIntervalSince(lastSweep) > 60 { sweep(now) }
+        ended[session] = nil
         guard cumulative else {
             handled[session] = (done ?? 0) + 1
             return (done == nil, done == nil && text.isEmpty ? [] : [text])
         }
         let parts = text.isEmpty ? [] : text.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
-        handled[session] = parts.count
+        // A late copy of an earlier request (fewer inputs) must not make inputs count again.
+        handled[session] = max(done ?? 0, parts.count)
         return (done == nil, parts.count > (done ?? 0) ? Array(parts[(done ?? 0)...]) : [])
     }
-
-    func forget(_ session: String) {
-        handled[session] = nil
-        lastSeen[session] = nil
-        screens[session] = nil
-        ended[session] = nil
-    }
-
-    /// The session ended with `screen`: kept until the sweep, for the aggregator's retries.
-    func end(_ session: String, _ screen: USSDScreen) {
-        handled[session] = nil
-        screens[session] = nil
-        ended[session] = screen
-        lastSeen[session] = Date()
-    }
-
-    func endedScreen(_ session: String) -> USSDScreen? { ended[session] }
 
     func remember(_ session: String, _ screen: USSDScreen) { screens[session] = screen }
 
     func lastScreen(_ session: String) -> USSDScreen? { screens[session] }
 
-    /// Drops sessions idle for ten minutes (the aggregator gave up on them without an END).
-    private func sweep() {
-        let cutoff = Date().addingTimeInterval(-600)
-        for (session, seen) in lastSeen where seen < cutoff { forget(session) }
+    /// The session ended with `screen` on the request `text` from `phone`: kept for that request's retries.
+    func end(_ session: String, _ screen: USSDScreen, phone: String, text: String) {
+        handled[session] = nil
+        screens[session] = nil
+        ended[session] = Ended(screen: screen, phone: phone, text: text)
+        lastSeen[session] = Date()
+    }
+
+    /// The END screen of `session` when this request repeats the one that ended it.
+    func endedScreen(_ session: String, phone: String, text: String) -> USSDScreen? {
+        guard let entry = ended[session], entry.phone == phone, entry.text == text else { return nil }
+        return entry.screen
+    }
+
+    private func sweep(_ now: Date) {
+        lastSweep = now
+        let cutoff = now.addingTimeInterval(-600)
+        for (session, seen) in lastSeen where seen < cutoff {
+            handled[session] = nil
+            lastSeen[session] = nil
+            screens[session] = nil
+            ended[session] = nil
+        }
     }
 }

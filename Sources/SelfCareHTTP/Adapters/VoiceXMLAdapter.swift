@@ -32,6 +32,7 @@ public struct VoiceXMLAdapter: ChannelAdapter {
     ) {
         let ivr = channels.ivr
         let answers = StepCache()
+        let serializer = KeyedSerializer()
         let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             var request = request
             let fields: [String: String]
@@ -42,35 +43,58 @@ public struct VoiceXMLAdapter: ChannelAdapter {
             }
             guard let call = fields["call"], !call.isEmpty else {
                 guard let from = fields["from"], !from.isEmpty else { return Self.document(Self.bootstrap) }
+                let prompts = ivr.engine.prompts
                 guard let caller = Self.callerNumber(from) else {
-                    return Gateway.plain(.badRequest, "`from` is not a number or a tel:/sip: URI\n")
+                    // A withheld or unusable caller id: the browser gets a document it can play, not an
+                    // HTTP error it would turn into error.badfetch.
+                    let goodbye = [
+                        IVRAction.play(prompts.render("ivr.goodbye", in: prompts.defaultLanguage)), .hangup(),
+                    ]
+                    return Self.document(Self.render(goodbye, call: "none", step: 1, language: nil, configuration))
                 }
                 // The platform's own session id when it sends one, else one of ours.
-                let given = fields["session"].flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 }
+                let given = fields["session"].flatMap { $0.isEmpty || $0.count > maxSessionIDLength ? nil : $0 }
                 let call = given ?? "vx-" + UUID().uuidString.lowercased()
-                return Self.document(
-                    Self.render(await ivr.start(callID: call, caller: caller), call: call, step: 1, configuration))
+                return await serializer.run(call) {
+                    await answers.forget(call: call)
+                    let actions = await ivr.start(callID: call, caller: caller)
+                    let language = await ivr.language(ofCall: call)
+                    return Self.document(Self.render(actions, call: call, step: 1, language: language, configuration))
+                }
             }
-            guard call.count <= 128 else { return Gateway.plain(.badRequest, "`call` is over 128 characters\n") }
-            // Each document's submits carry its step: a browser's retry of a step gets the same document.
+            guard call.count <= maxSessionIDLength else {
+                return Gateway.plain(.badRequest, "`call` is over \(maxSessionIDLength) characters\n")
+            }
+            let event = fields["event"] ?? ""
+            guard ["", "noinput", "nomatch", "hangup"].contains(event) else {
+                return Gateway.plain(.badRequest, "`event` is noinput, nomatch or hangup\n")
+            }
+            // Browsers may hand a DTMF entry over with its keys spaced (`2 5 8`): the keys are what count.
+            let digits = fields["digits"].map { $0.filter { !$0.isWhitespace } }
+            // Each document's submits carry its step: a browser's retry of a step gets the same document,
+            // also while the first request of it is still running (one request of a call at a time).
             let step = Int(fields["step"] ?? "")
-            let key = "\(step ?? 0)|\(fields["event"] ?? "")|\(fields["digits"] ?? "")"
-            if step != nil, let body = await answers.answer(call: call, key: key) {
-                return Response(status: .ok, headers: [.contentType: Self.contentType], body: .init(byteBuffer: body))
+            let key = "\(step ?? 0)|\(event)|\(digits ?? "")"
+            return await serializer.run(call) {
+                if step != nil, let body = await answers.answer(call: call, key: key) {
+                    return Response(
+                        status: .ok, headers: [.contentType: Self.contentType], body: .init(byteBuffer: body))
+                }
+                let language = await ivr.language(ofCall: call)
+                let actions: [IVRAction]
+                switch event {
+                case "noinput": actions = await ivr.input(callID: call, digits: nil)
+                case "nomatch": actions = await ivr.noMatch(callID: call)
+                case "hangup":
+                    await ivr.hangUp(callID: call)
+                    await answers.forget(call: call)
+                    return Self.document(Self.exitDocument)
+                default: actions = await ivr.input(callID: call, digits: digits)
+                }
+                let xml = Self.render(actions, call: call, step: (step ?? 0) + 1, language: language, configuration)
+                if step != nil { await answers.store(call: call, key: key, body: ByteBuffer(string: xml)) }
+                return Self.document(xml)
             }
-            let actions: [IVRAction]
-            switch fields["event"] ?? "" {
-            case "": actions = await ivr.input(callID: call, digits: fields["digits"])
-            case "noinput": actions = await ivr.input(callID: call, digits: nil)
-            case "nomatch": actions = await ivr.noMatch(callID: call)
-            case "hangup":
-                await ivr.hangUp(callID: call)
-                return Self.document(Self.exitDocument)
-            default: return Gateway.plain(.badRequest, "`event` is noinput, nomatch or hangup\n")
-            }
-            let xml = Self.render(actions, call: call, step: (step ?? 0) + 1, configuration)
-            if step != nil { await answers.store(call: call, key: key, body: ByteBuffer(string: xml)) }
-            return Self.document(xml)
         }
         router.get("/ivr/vxml", use: handler)
         router.post("/ivr/vxml", use: handler)
@@ -166,15 +190,19 @@ public struct VoiceXMLAdapter: ChannelAdapter {
         """
 
     /// The document for one step's actions: prompts played in order, then the collect, transfer or hang-up.
+    /// - Parameter language: the call's language; when the call is over (nil), read from the prompts' script.
     static func render(
-        _ actions: [IVRAction], call: String, step: Int, _ configuration: GatewayConfiguration
-    )
-        -> String
-    {
+        _ actions: [IVRAction], call: String, step: Int, language: Language?, _ configuration: GatewayConfiguration
+    ) -> String {
         let next = "vxml?call=" + urlEncode(call) + "&step=\(step)"
-        let language =
-            actions.contains { ($0.text ?? "").unicodeScalars.contains { $0.value >= 0x3000 } }
-            ? "zh-CN" : "en-US"
+        let tag: String
+        switch language {
+        case .chinese?: tag = "zh-CN"
+        case .english?: tag = "en-US"
+        default:
+            tag =
+                actions.contains { ($0.text ?? "").unicodeScalars.contains { $0.value >= 0x3000 } } ? "zh-CN" : "en-US"
+        }
         var body: [String] = []
         var blocks: [String] = []
         func flushBlocks() {
@@ -214,7 +242,7 @@ public struct VoiceXMLAdapter: ChannelAdapter {
         }
         return """
             \(header)
-            <vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" xml:lang="\(language)">
+            <vxml version="2.1" xmlns="http://www.w3.org/2001/vxml" xml:lang="\(tag)">
               <property name="inputmodes" value="dtmf"/>
               <catch event="connection.disconnect.hangup"><submit next="\(escape(next + "&event=hangup"))" method="post"/></catch>
               <form id="step">
@@ -240,7 +268,10 @@ public struct VoiceXMLAdapter: ChannelAdapter {
             rule = "<one-of>" + keys.map { "<item>\(escape($0))</item>" }.joined() + "</one-of>"
         } else {
             let digit = "<one-of>" + (0...9).map { "<item>\($0)</item>" }.joined() + "</one-of>"
-            rule = "<one-of><item repeat=\"1-\(maxDigits)\">\(digit)</item><item>*</item></one-of>"
+            // `#` alone (the empty entry) skips an optional slot; `*` goes back.
+            rule =
+                "<one-of><item repeat=\"1-\(maxDigits)\">\(digit)</item><item>*</item>"
+                + "<item><ruleref special=\"NULL\"/></item></one-of>"
         }
         return """
                 <field name="digits">
