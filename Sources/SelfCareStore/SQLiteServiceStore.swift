@@ -27,6 +27,7 @@ public final class SQLiteServiceStore: ServiceStore {
     /// The database pool; exposed for import, tests and tools.
     public let pool: DatabasePool
     public let path: String
+    private let committer: GroupCommitter
 
     /// Opens (creating when missing) the database at `path` and migrates it to the current schema.
     /// - Throws: `DatabaseError` when the file cannot be opened or migrated.
@@ -41,6 +42,7 @@ public final class SQLiteServiceStore: ServiceStore {
         }
         self.path = path
         pool = try DatabasePool(path: path, configuration: config)
+        committer = GroupCommitter(pool: pool)
         if !configuration.readonly {
             try Schema.migrator.migrate(pool)
         } else if try pool.read({ db in try !Schema.migrator.hasCompletedMigrations(db) }) {
@@ -52,8 +54,13 @@ public final class SQLiteServiceStore: ServiceStore {
         try await pool.read { db in try body(SQLiteAccess(db: db)) }
     }
 
+    /// Write transactions committed and the writes they held: writes per transaction is the group
+    /// commit's batch size.
+    public var commitStatistics: (transactions: Int, writes: Int) { committer.statistics }
+
+    /// Runs `body` in a write transaction; concurrent writes share one commit (`GroupCommitter`).
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
-        try await pool.write { db in try body(SQLiteAccess(db: db)) }
+        try await committer.write { db in try body(SQLiteAccess(db: db)) }
     }
 
     public func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws {
