@@ -14,7 +14,7 @@ struct SelfCare: AsyncParsableCommand {
             InitCommand.self, ImportCommand.self, OpCommand.self, SMSCommand.self, USSDCommand.self, IVRCommand.self,
             TestCommand.self,
             CheckCommand.self,
-            RecordsCommand.self, PasswordCommand.self, TickCommand.self, ServeCommand.self,
+            RecordsCommand.self, PasswordCommand.self, TickCommand.self, ServeCommand.self, BenchCommand.self,
         ]
     )
 }

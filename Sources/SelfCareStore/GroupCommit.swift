@@ -11,7 +11,7 @@ import GRDB
 final class GroupCommitter: @unchecked Sendable {
     /// One write: runs inside the batch's transaction, hears the commit's outcome.
     struct Job: Sendable {
-        let run: @Sendable (Database) -> Void
+        let run: @Sendable (Database, ChainCursor) -> Void
         let complete: @Sendable (Error?) -> Void
     }
 
@@ -34,19 +34,21 @@ final class GroupCommitter: @unchecked Sendable {
 
     /// Runs `body` in a write transaction shared with the other writes waiting now; returns once the
     /// transaction is committed.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database, ChainCursor) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
             let result = ResultBox<T>()
             let job = Job(
-                run: { db in
+                run: { db, chain in
+                    let head = chain.head
                     do {
                         var value: T?
                         try db.inSavepoint {
-                            value = try body(db)
+                            value = try body(db, chain)
                             return .commit
                         }
                         result.value = .success(value!)
                     } catch {
+                        chain.head = head  // its records were rolled back with its savepoint
                         result.value = .failure(error)
                     }
                 },
@@ -87,7 +89,12 @@ final class GroupCommitter: @unchecked Sendable {
             }
             var commitError: Error?
             do {
-                try await pool.write { db in for job in batch { job.run(db) } }
+                try await pool.write { db in
+                    let chain = ChainCursor()
+                    for job in batch { job.run(db, chain) }
+                    // The chain head row once per transaction, not once per record.
+                    try chain.save(db)
+                }
             } catch {
                 commitError = error
             }
@@ -99,4 +106,40 @@ final class GroupCommitter: @unchecked Sendable {
 /// Where a job leaves its result until the commit is known.
 private final class ResultBox<T>: @unchecked Sendable {
     var value: Result<T, Error>?
+}
+
+/// The record chain's head within one write transaction: read once, advanced by each append, written
+/// back once before the commit.
+final class ChainCursor: @unchecked Sendable {
+    private var loaded = false
+    private var stored: (id: Int64, hash: String)?
+    private var dirty = false
+
+    /// The head as the transaction sees it (nil: no record yet).
+    var head: (id: Int64, hash: String)? {
+        get { stored }
+        set {
+            stored = newValue
+            dirty = true
+        }
+    }
+
+    func load(_ db: Database) throws -> (id: Int64, hash: String)? {
+        if !loaded {
+            stored = try SQLiteServiceStore.head(db)
+            loaded = true
+        }
+        return stored
+    }
+
+    func save(_ db: Database) throws {
+        guard dirty, let head = stored else { return }
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO record_chain (id, last_id, last_hash) VALUES (1, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash
+                """
+        ).execute(arguments: [head.id, head.hash])
+        dirty = false
+    }
 }

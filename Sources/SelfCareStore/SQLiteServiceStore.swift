@@ -60,7 +60,7 @@ public final class SQLiteServiceStore: ServiceStore {
 
     /// Runs `body` in a write transaction; concurrent writes share one commit (`GroupCommitter`).
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
-        try await committer.write { db in try body(SQLiteAccess(db: db)) }
+        try await committer.write { db, chain in try body(SQLiteAccess(db: db, chain: chain)) }
     }
 
     public func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws {
@@ -88,7 +88,8 @@ public final class SQLiteServiceStore: ServiceStore {
             var verifier = RecordChainVerifier()
             let head = try Self.head(db)
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT * FROM records WHERE id <= ? ORDER BY id", arguments: [head?.id ?? Int64.max])
+                db.cachedStatement(sql: "SELECT * FROM records WHERE id <= ? ORDER BY id"),
+                arguments: [head?.id ?? Int64.max])
             while let row = try rows.next() { verifier.check(SQLiteAccess.record(row)) }
             verifier.finish(head: head)
             return verifier.report
@@ -96,7 +97,10 @@ public final class SQLiteServiceStore: ServiceStore {
     }
 
     static func head(_ db: Database) throws -> (id: Int64, hash: String)? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT last_id, last_hash FROM record_chain WHERE id = 1") else {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT last_id, last_hash FROM record_chain WHERE id = 1"))
+        else {
             return nil
         }
         return (row["last_id"], row["last_hash"])
@@ -108,36 +112,42 @@ public final class SQLiteServiceStore: ServiceStore {
 /// Reads and writes through one GRDB connection, inside the transaction the pool opened.
 struct SQLiteAccess: StoreWriter {
     let db: Database
+    /// The transaction's chain head, when the group committer runs it (the head row is then written
+    /// once per transaction); nil: each append reads and writes the head row itself.
+    var chain: ChainCursor? = nil
 
     func subscriber(_ msisdn: String) throws -> Subscriber? {
-        try Row.fetchOne(db, sql: "SELECT * FROM subscribers WHERE msisdn = ?", arguments: [msisdn]).map(
-            Self.subscriber)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM subscribers WHERE msisdn = ?"), arguments: [msisdn])
+            .map(
+                Self.subscriber)
     }
 
     func plan(_ code: String) throws -> Plan? {
-        try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE code = ?", arguments: [code]).map(Self.plan)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM plans WHERE code = ?"), arguments: [code]).map(
+            Self.plan)
     }
 
     func plans() throws -> [Plan] {
-        try Row.fetchAll(db, sql: "SELECT * FROM plans ORDER BY monthly_fee_fen, code").map(Self.plan)
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM plans ORDER BY monthly_fee_fen, code")).map(Self.plan)
     }
 
     func usage(_ msisdn: String, month: Month) throws -> UsageMonth? {
         try Row.fetchOne(
-            db, sql: "SELECT * FROM usage WHERE msisdn = ? AND month = ?", arguments: [msisdn, month.description]
+            db.cachedStatement(sql: "SELECT * FROM usage WHERE msisdn = ? AND month = ?"),
+            arguments: [msisdn, month.description]
         ).map(Self.usage)
     }
 
     func recentCalls(_ msisdn: String, limit: Int) throws -> [CallDetail] {
         try Row.fetchAll(
-            db, sql: "SELECT * FROM calls WHERE msisdn = ? ORDER BY started_at DESC LIMIT ?",
+            db.cachedStatement(sql: "SELECT * FROM calls WHERE msisdn = ? ORDER BY started_at DESC LIMIT ?"),
             arguments: [msisdn, limit]
         ).map(Self.call)
     }
 
     func call(msisdn: String, startedAt: Date, peer: String) throws -> CallDetail? {
         try Row.fetchOne(
-            db, sql: "SELECT * FROM calls WHERE msisdn = ? AND started_at = ? AND peer = ?",
+            db.cachedStatement(sql: "SELECT * FROM calls WHERE msisdn = ? AND started_at = ? AND peer = ?"),
             arguments: [msisdn, ISOTime.format(startedAt), peer]
         ).map(Self.call)
     }
@@ -150,19 +160,22 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func pendingChanges(_ msisdn: String) throws -> [PendingChange] {
-        try Row.fetchAll(db, sql: "SELECT * FROM pending_changes WHERE msisdn = ? ORDER BY kind", arguments: [msisdn])
-            .map(Self.pending)
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM pending_changes WHERE msisdn = ? ORDER BY kind"), arguments: [msisdn]
+        )
+        .map(Self.pending)
     }
 
     func duePendingChanges(onOrBefore date: LocalDate) throws -> [PendingChange] {
         try Row.fetchAll(
-            db, sql: "SELECT * FROM pending_changes WHERE effective <= ? ORDER BY effective, msisdn, kind",
+            db.cachedStatement(
+                sql: "SELECT * FROM pending_changes WHERE effective <= ? ORDER BY effective, msisdn, kind"),
             arguments: [date.description]
         ).map(Self.pending)
     }
 
     func save(_ s: Subscriber) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO subscribers (msisdn, name, status, status_before_loss, payment, prepaid_period, plan,
                     balance_fen, points, tier, language, premium, contract_end, blacklist, password_hash,
@@ -176,7 +189,8 @@ struct SQLiteAccess: StoreWriter {
                     blacklist = excluded.blacklist, password_hash = excluded.password_hash,
                     failed_password_attempts = excluded.failed_password_attempts,
                     password_locked_until = excluded.password_locked_until, puk = excluded.puk
-                """,
+                """
+        ).execute(
             arguments: [
                 s.msisdn, s.name, s.status.rawValue, s.statusBeforeLoss?.rawValue, s.payment.rawValue,
                 s.prepaidPeriod?.rawValue, s.planCode, s.balanceFen, s.points, s.tier.rawValue, s.language.rawValue,
@@ -186,11 +200,12 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func save(_ change: PendingChange) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT OR REPLACE INTO pending_changes (msisdn, kind, plan, effective, requested_at)
                 VALUES (?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 change.msisdn, change.kind.rawValue, change.planCode, change.effective.description,
                 ISOTime.format(change.requestedAt),
@@ -200,7 +215,7 @@ struct SQLiteAccess: StoreWriter {
     func confirmation(caller: String, channel: Channel) throws -> PendingConfirmation? {
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM confirmations WHERE caller = ? AND channel = ?",
+                db.cachedStatement(sql: "SELECT * FROM confirmations WHERE caller = ? AND channel = ?"),
                 arguments: [caller, channel.rawValue])
         else { return nil }
         let arguments: String = row["arguments"]
@@ -215,12 +230,13 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func save(_ c: PendingConfirmation) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT OR REPLACE INTO confirmations
                     (caller, channel, operation, subject, arguments, session, requested_at, expires_at, language)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 c.caller, c.channel.rawValue, c.operation.rawValue, c.subject, canonicalJSON(c.arguments), c.session,
                 ISOTime.format(c.requestedAt), ISOTime.format(c.expiresAt), c.language?.rawValue,
@@ -228,39 +244,42 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func deleteConfirmation(caller: String, channel: Channel) throws {
-        try db.execute(
-            sql: "DELETE FROM confirmations WHERE caller = ? AND channel = ?", arguments: [caller, channel.rawValue])
+        try db.cachedStatement(sql: "DELETE FROM confirmations WHERE caller = ? AND channel = ?").execute(arguments: [
+            caller, channel.rawValue,
+        ])
     }
 
     func firstRecord(channel: Channel, session: String, caller: String) throws -> ServiceRecord? {
         try Row.fetchOne(
-            db,
-            sql: """
-                SELECT * FROM records WHERE channel = ? AND session = ? AND caller = ? AND reason <> 'rate_limited'
-                ORDER BY id LIMIT 1
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT * FROM records WHERE channel = ? AND session = ? AND caller = ? AND reason <> 'rate_limited'
+                    ORDER BY id LIMIT 1
+                    """),
             arguments: [channel.rawValue, session, caller]
         ).map(Self.record)
     }
 
     func recordCount(channel: Channel, caller: String, since: Date) throws -> Int {
         try Int.fetchOne(
-            db, sql: "SELECT COUNT(*) FROM records WHERE caller = ? AND time >= ? AND channel = ?",
+            db.cachedStatement(sql: "SELECT COUNT(*) FROM records WHERE caller = ? AND time >= ? AND channel = ?"),
             arguments: [caller, ISOTime.format(since), channel.rawValue]) ?? 0
     }
 
     func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws {
-        try db.execute(
-            sql: "DELETE FROM pending_changes WHERE msisdn = ? AND kind = ?", arguments: [msisdn, kind.rawValue])
+        try db.cachedStatement(sql: "DELETE FROM pending_changes WHERE msisdn = ? AND kind = ?").execute(arguments: [
+            msisdn, kind.rawValue,
+        ])
     }
 
     func save(_ plan: Plan) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT OR REPLACE INTO plans (code, name_zh, name_en, monthly_fee_fen, voice_minutes, sms, data_mb,
                     payment, on_sale, contract_ok)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 plan.code, plan.nameZh, plan.nameEn, plan.monthlyFeeFen, plan.voiceMinutes, plan.sms, plan.dataMB,
                 plan.payment.rawValue, plan.onSale, plan.contractOK,
@@ -268,11 +287,12 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func save(_ usage: UsageMonth) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT OR REPLACE INTO usage (msisdn, month, voice_used, sms_used, data_used_mb, charges_fen)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 usage.msisdn, usage.month.description, usage.voiceUsed, usage.smsUsed, usage.dataUsedMB,
                 usage.chargesFen,
@@ -280,11 +300,12 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func save(_ call: CallDetail) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT OR REPLACE INTO calls (msisdn, started_at, peer, direction, duration_s, charge_fen)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 call.msisdn, ISOTime.format(call.startedAt), call.peer, call.outgoing ? "out" : "in",
                 call.durationSeconds, call.chargeFen,
@@ -292,26 +313,30 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func append(_ draft: RecordDraft) throws -> ServiceRecord {
-        let head = try SQLiteServiceStore.head(db)
+        let head = try chain?.load(db) ?? SQLiteServiceStore.head(db)
         let record = ServiceRecord.chained(
             draft, id: (head?.id ?? 0) + 1, prevHash: head?.hash ?? ServiceRecord.genesisHash)
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO records (id, time, channel, session, caller, subject, operation, inputs, auth, result,
                     reason, reply, duration_ms, prev_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                record.id, record.time, record.channel, record.session, record.caller, record.subject,
-                record.operation, record.inputs, record.auth, record.result, record.reason, record.reply,
-                record.durationMS, record.prevHash, record.hash,
-            ])
-        try db.execute(
-            sql: """
-                INSERT INTO record_chain (id, last_id, last_hash) VALUES (1, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash
-                """,
-            arguments: [record.id, record.hash])
+                """
+        ).execute(arguments: [
+            record.id, record.time, record.channel, record.session, record.caller, record.subject,
+            record.operation, record.inputs, record.auth, record.result, record.reason, record.reply,
+            record.durationMS, record.prevHash, record.hash,
+        ])
+        if let chain {
+            chain.head = (record.id, record.hash)
+        } else {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO record_chain (id, last_id, last_hash) VALUES (1, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash
+                    """
+            ).execute(arguments: [record.id, record.hash])
+        }
         return record
     }
 

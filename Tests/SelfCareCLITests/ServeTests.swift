@@ -149,3 +149,24 @@ struct ServeTests {
         }
     }
 }
+
+@Suite("selfcare bench")
+struct BenchCLITests {
+    @Test func benchMeasuresEachFigureAgainstTheBaselineOfTheSameRun() throws {
+        try withServeFolder { dir in
+            let result = try run(["bench", "--seconds", "0.3", "--rounds", "1", "--writers", "8"], in: dir)
+            #expect(result.status == 0, "\(result.stderr)")
+            let rows = result.stdout.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| measurement") }
+            #expect(rows.count == 4, "\(result.stdout)")
+            #expect(rows.first?.hasSuffix("| 1.00× |") == true)
+            #expect(result.stdout.contains("8 concurrent writers"))
+            // Every figure is a positive rate.
+            for row in rows {
+                let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+                #expect((Int(cells[1]) ?? 0) > 0, "\(row)")
+            }
+            let bad = try run(["bench", "--rounds", "0"], in: dir)
+            #expect(bad.status != 0)
+        }
+    }
+}

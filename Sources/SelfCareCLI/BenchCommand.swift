@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import Logging
+import SelfCareChannels
+import SelfCareCore
+import SelfCareCrypto
+import SelfCareGrammar
+import SelfCareStore
+import SelfCareTesting
+
+/// Durable-write benchmarks on this machine, each beside its baseline measured in the same run.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure durable records and the in-process SMS path against single-row SQLite commits.",
+        discussion: """
+            In a scratch database (WAL, synchronous=FULL), alternately for --rounds rounds of --seconds each:
+              baseline   one single-row transaction after another (rows/s)
+              records/1  service records appended by one writer
+              records/N  service records appended by --writers concurrent writers (group commit)
+              sms/N      query.balance through the SMS channel from --writers concurrent senders
+            Prints each round and the medians, with each figure as a ratio to the baseline.
+            Build in release first: swift build -c release; .build/release/selfcare bench
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Concurrent writers and senders.")
+    var writers = 32
+
+    @Option(help: "Seconds each measurement runs.")
+    var seconds = 3.0
+
+    @Option(help: "Rounds (the medians are over them).")
+    var rounds = 3
+
+    func run() async throws {
+        LoggingSetup.once
+        try await reportingFailures {
+            guard writers >= 1, seconds > 0, rounds >= 1 else {
+                throw ValidationError("--writers, --seconds and --rounds must be positive")
+            }
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-bench-\(getpid())")
+            try? FileManager.default.removeItem(at: folder)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let store = try SQLiteServiceStore(path: folder.appendingPathComponent("bench.sqlite").path)
+            try await store.pool.write { db in
+                try db.execute(sql: "CREATE TABLE bench_rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+            }
+            let numbers = (0..<1000).map { "186\(String(format: "%08d", $0))" }
+            try await Fixtures.seed(store, subscribers: numbers.map { Fixtures.subscriber($0, hasher: nil) })
+            let prompts = try PromptCatalog.load(directory: global.promptsDirectory)
+            let grammars = try GrammarSet(
+                directory: global.grammarsDirectory, prompts: prompts)
+            let engine = OperationEngine(
+                store: store, hasher: Fixtures.hasher(), prompts: prompts, clock: SystemTimeSource(),
+                logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+            var sms = SMSConfiguration()
+            sms.rateLimit = .max  // the path, not the limiter's refusals
+            let channel = SMSChannel(engine: engine, grammars: grammars, configuration: sms)
+            let duration = seconds
+            let n = writers
+
+            var results: [String: [Double]] = [:]
+            var batches: [Double] = []
+            for round in 1...rounds {
+                let baseline = try await Self.rate(for: duration) { i in
+                    try await store.pool.write { db in
+                        try db.execute(sql: "INSERT INTO bench_rows (body) VALUES (?)", arguments: ["row \(i)"])
+                    }
+                }
+                let single = try await Self.rate(for: duration) { i in
+                    _ = try await store.write { try $0.append(Self.draft(i, numbers)) }
+                }
+                let before = store.commitStatistics
+                let concurrent = try await Self.rate(for: duration, concurrency: n) { i in
+                    _ = try await store.write { try $0.append(Self.draft(i, numbers)) }
+                }
+                let after = store.commitStatistics
+                let perCommit =
+                    Double(after.writes - before.writes) / Double(max(1, after.transactions - before.transactions))
+                let smsRate = try await Self.rate(for: duration, concurrency: n) { i in
+                    _ = await channel.handle(InboundSMS(from: numbers[i % numbers.count], text: "CXYE"))
+                }
+                results["baseline", default: []].append(baseline)
+                results["records/1", default: []].append(single)
+                results["records/N", default: []].append(concurrent)
+                results["sms/N", default: []].append(smsRate)
+                batches.append(perCommit)
+                printError(
+                    String(
+                        format:
+                            "round %d: baseline %.0f rows/s, records/1 %.0f/s, records/%d %.0f/s (%.1f a commit), sms/%d %.0f/s",
+                        round, baseline, single, n, concurrent, perCommit, n, smsRate))
+            }
+            let base = median(results["baseline"]!)
+            print("durable writes, synchronous=FULL, \(rounds) rounds of \(duration) s, medians")
+            print("| measurement | per second | ratio to baseline |")
+            print("|---|---|---|")
+            for (key, label) in [
+                ("baseline", "baseline: single-row commits, one after another"),
+                ("records/1", "service records, 1 writer"),
+                (
+                    "records/N",
+                    "service records, \(n) concurrent writers (\(String(format: "%.1f", median(batches))) a commit)"
+                ),
+                ("sms/N", "SMS query.balance end to end, \(n) concurrent senders"),
+            ] {
+                let value = median(results[key]!)
+                print("| \(label) | \(Int(value.rounded())) | \(String(format: "%.2f", value / base))× |")
+            }
+        }
+    }
+
+    static func draft(_ i: Int, _ numbers: [String]) -> RecordDraft {
+        RecordDraft(
+            time: Date(), channel: .sms, session: nil, caller: numbers[i % numbers.count],
+            subject: numbers[i % numbers.count], operation: "query.balance", inputs: [:], auth: .none, result: .ok,
+            reason: .ok, reply: "尊敬的客户，您的账户余额为123.45元 \(i)", durationMS: 1)
+    }
+
+    /// Operations per second: `concurrency` workers run `operation` (numbered from 0) for `seconds`.
+    static func rate(
+        for seconds: Double, concurrency: Int = 1, _ operation: @escaping @Sendable (Int) async throws -> Void
+    ) async throws -> Double {
+        let counter = LockedBox(0)
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    var i = worker
+                    while ContinuousClock.now < deadline {
+                        try await operation(i)
+                        i += concurrency
+                        counter.value += 1
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = ContinuousClock.now - started
+        let (s, atto) = elapsed.components
+        return Double(counter.value) / (Double(s) + Double(atto) / 1e18)
+    }
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
