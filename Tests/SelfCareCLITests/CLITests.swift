@@ -13,7 +13,7 @@ struct Run {
 /// Runs the built `selfcare` binary (or another program) in `directory`.
 func run(
     _ arguments: [String], in directory: URL, stdin: String? = nil, environment: [String: String] = [:],
-    program: String? = nil
+    program: String? = nil, stdinBytes: [UInt8]? = nil
 ) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: program ?? selfcareBinary)
@@ -31,6 +31,7 @@ func run(
     process.standardInput = input
     try process.run()
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    if let stdinBytes { input.fileHandleForWriting.write(Data(stdinBytes)) }
     try input.fileHandleForWriting.close()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()

@@ -156,7 +156,9 @@ struct BenchCLITests {
         try withServeFolder { dir in
             let result = try run(["bench", "--seconds", "0.3", "--rounds", "1", "--writers", "8"], in: dir)
             #expect(result.status == 0, "\(result.stderr)")
-            let rows = result.stdout.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| measurement") }
+            let rows = result.stdout.split(separator: "\n").filter {
+                $0.hasPrefix("| ") && !$0.hasPrefix("| measurement")
+            }
             #expect(rows.count == 4, "\(result.stdout)")
             #expect(rows.first?.hasSuffix("| 1.00× |") == true)
             #expect(result.stdout.contains("8 concurrent writers"))

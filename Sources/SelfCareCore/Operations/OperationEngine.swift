@@ -94,6 +94,11 @@ public final class OperationEngine: Sendable {
 
     /// The outcome of an attempt that hit a fault: an `error` record if the store still takes one.
     private func failure(_ attempt: Attempt) async -> OperationOutcome {
+        var attempt = attempt
+        // Still in the customer's language when only writing failed (a full disk): reads may work.
+        if let caller = try? await store.read({ [number = attempt.caller] in try $0.subscriber(number) }) {
+            attempt.language = attempt.prompts.language(for: caller.language)
+        }
         let reply = attempt.scrub(
             attempt.prompts.render("refused.internal_error", in: attempt.language, attempt.values))
         let draft = attempt.draft(
