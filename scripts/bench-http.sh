@@ -62,6 +62,8 @@ for _ in $(seq 1 200); do
 done
 [ -n "${port:-}" ] || { echo "bench-http: the server did not start:" >&2; cat serve.log >&2; exit 1; }
 base="http://127.0.0.1:$port"
+rss() { awk '/VmRSS/ { print $2 }' "/proc/$server/status"; }
+idle_rss=$(rss)
 sample=$(curl -s "$base/sms/kannel?from=18700000042&to=10010&text=CXYE")
 echo "server $base; sample reply: $sample" >&2
 case "$sample" in *余额*) ;; *) echo "bench-http: the sample reply is not a balance" >&2; exit 1 ;; esac
@@ -100,6 +102,7 @@ for ((round = 1; round <= rounds; round++)); do
     results+=("$(run kannel -s kannel.lua "$base")")
 done
 
+loaded_rss=$(rss)
 records=$("$bin" records list 2>/dev/null | wc -l)
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 h_rps=$(printf '%s\n' "${results[@]}" | awk '$1 == "healthz" { print $2 }' | median)
@@ -120,4 +123,5 @@ HTTP gateway under wrk -t$threads -c$connections, ${duration}s a run, $rounds ro
 | GET /sms/kannel CXYE, random numbers | $(printf '%.0f' "$k_rps") | $(printf '%.2f' "$k_p99") ms |
 
 kannel / healthz = $ratio %; non-2xx kannel responses: $k_bad; service records written: $records
+server resident memory: $((idle_rss / 1024)) MiB idle after start, $((loaded_rss / 1024)) MiB after the load
 EOF

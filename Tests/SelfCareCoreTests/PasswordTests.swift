@@ -104,6 +104,27 @@ struct PasswordEngineTests {
         #expect(await attempt(engine, "258036").reason == .ok)
     }
 
+    @Test func digitsKeyedIntoAnArgumentAreMaskedWhenEchoed() async throws {
+        let store = MemoryServiceStore()
+        try await Fixtures.seed(store, subscribers: [Fixtures.subscriber(Self.number)])
+        let engine = try Fixtures.engine(store: store)
+        // The password keyed where the month belongs, then a wrong password: the refusal names the
+        // argument but never shows a run of six digits (found by the sessions fuzzer).
+        let o = await engine.perform(
+            OperationRequest(
+                operation: .queryBill, channel: .ivr, caller: Self.number, arguments: ["month": "258036"],
+                password: Secret("000000")))
+        #expect(o.reason == .invalidArgument)
+        #expect(o.reply.contains("month"))
+        #expect(!o.reply.contains("258036"))
+        #expect(o.record.map { !$0.inputs.contains("258036") && !$0.reply.contains("258036") } == true)
+        let short = await engine.perform(
+            OperationRequest(
+                operation: .queryBill, channel: .ivr, caller: Self.number, arguments: ["month": "2026-13"],
+                password: Secret("000000")))
+        #expect(short.reply.contains("2026-13"), "short runs are still echoed: \(short.reply)")
+    }
+
     @Test func lockoutIsPerSubjectNumberAcrossCallers() async throws {
         let store = MemoryServiceStore()
         try await Fixtures.seed(

@@ -92,6 +92,32 @@ public final class OperationEngine: Sendable {
         }
     }
 
+    /// Checks before the rules, once the subject is read: known, not closed, arguments well formed.
+    /// Returns the refusal, if any; sets the reply's `name`.
+    static func prepare(_ attempt: inout Attempt, subject: Subscriber?, rules: BusinessRules) -> ReasonCode? {
+        guard let subject else { return .unknownSubscriber }
+        attempt.values["name"] = subject.name
+        if subject.status == .closed { return .closed }
+        if case .refuse(let reason, let values)? = rules.validateArguments(
+            attempt.request.operation, attempt.request.arguments)
+        {
+            attempt.values.merge(values) { $1 }
+            // A malformed argument is echoed so the customer sees what was wrong, but a run of six digits or
+            // more may be the password keyed in the wrong place: it is masked in the reply and the record.
+            if let value = values["value"] { attempt.values["value"] = maskingLongDigitRuns(value) }
+            if let argument = values["argument"], let raw = attempt.inputs[argument] {
+                attempt.inputs[argument] = maskingLongDigitRuns(raw)
+            }
+            return reason
+        }
+        return nil
+    }
+
+    /// `text` with every run of six digits or more masked, but for a mobile number.
+    static func maskingLongDigitRuns(_ text: String) -> String {
+        maskDigitRuns(text) { run in run.count >= 6 && !(run.count == 11 && run.hasPrefix("1")) }
+    }
+
     /// The outcome of an attempt that hit a fault: an `error` record if the store still takes one.
     private func failure(_ attempt: Attempt) async -> OperationOutcome {
         var attempt = attempt
@@ -135,20 +161,22 @@ public final class OperationEngine: Sendable {
             attempt.language = attempt.prompts.language(for: caller?.language ?? request.languageHint)
             return try await refuse(attempt, known ? .invalidArgument : .unknownCommand)
         }
+        if !needsPassword {
+            // Nothing slow to do outside the transaction: the reads, the rules and the record in one write.
+            return try await finish(
+                &attempt, verification: nil, checkedHash: nil, newHash: nil, pendingRefusal: nil, resolve: true)
+        }
         let subjectNumber = attempt.subject
         let callerNumber = attempt.caller
-        let (subject, caller) = try await store.read { reader in
+        let (found, caller) = try await store.read { reader in
             (try reader.subscriber(subjectNumber), try reader.subscriber(callerNumber))
         }
         attempt.language = attempt.prompts.language(
-            for: caller?.language ?? request.languageHint ?? subject?.language)
-        guard let subject else { return try await refuse(attempt, .unknownSubscriber) }
-        attempt.values["name"] = subject.name
-        if subject.status == .closed { return try await refuse(attempt, .closed) }
-        if case .refuse(let reason, let values)? = rules.validateArguments(operation, request.arguments) {
-            attempt.values.merge(values) { $1 }
+            for: caller?.language ?? request.languageHint ?? found?.language)
+        if let reason = Self.prepare(&attempt, subject: found, rules: rules) {
             return try await refuse(attempt, reason)
         }
+        guard let subject = found else { return try await refuse(attempt, .unknownSubscriber) }
 
         // Password check, outside any transaction: hashing is slow and must not hold the write lock.
         var verification: PasswordVerification?
@@ -195,7 +223,7 @@ public final class OperationEngine: Sendable {
     /// The transaction: re-reads the subject, settles the password outcome, applies the rules and appends the record.
     private func finish(
         _ attempt: inout Attempt, verification: PasswordVerification?, checkedHash: String?, newHash: String?,
-        pendingRefusal: ReasonCode?
+        pendingRefusal: ReasonCode?, resolve: Bool = false
     ) async throws -> OperationOutcome {
         let now = clock.now()
         let frozen = attempt
@@ -206,6 +234,15 @@ public final class OperationEngine: Sendable {
         let ttl = configuration.confirmationTTL
         let outcome: (OperationOutcome, Attempt) = try await store.write { writer in
             var attempt = frozen
+            if resolve {
+                let found = try writer.subscriber(attempt.subject)
+                let caller = attempt.caller == attempt.subject ? found : try writer.subscriber(attempt.caller)
+                attempt.language = attempt.prompts.language(
+                    for: caller?.language ?? attempt.request.languageHint ?? found?.language)
+                if let reason = Self.prepare(&attempt, subject: found, rules: rules) {
+                    return try Self.refusal(attempt, reason, now: now, writer: writer)
+                }
+            }
             guard var subject = try writer.subscriber(attempt.subject) else {
                 return try Self.refusal(attempt, .unknownSubscriber, now: now, writer: writer)
             }
