@@ -50,8 +50,16 @@ public final class SQLiteServiceStore: ServiceStore {
         }
     }
 
+    /// Runs `body` in a read transaction on the calling thread: a read takes tens of microseconds, less
+    /// than the hop to a reader queue and back that an asynchronous read costs (the profile's futex and
+    /// context-switch time).
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
-        try await pool.read { db in try body(SQLiteAccess(db: db)) }
+        try readNow(body)
+    }
+
+    /// The synchronous read (from a synchronous context, GRDB's blocking overload is the one chosen).
+    private func readNow<T>(_ body: (any StoreReader) throws -> T) throws -> T {
+        try pool.read { db in try body(SQLiteAccess(db: db)) }
     }
 
     /// Write transactions committed and the writes they held: writes per transaction is the group
