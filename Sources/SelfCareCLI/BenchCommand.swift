@@ -35,11 +35,18 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Rounds (the medians are over them).")
     var rounds = 3
 
+    @Flag(help: "Measure only PBKDF2 password verifications at the configured cost, on every core.")
+    var kdf = false
+
     func run() async throws {
         LoggingSetup.once
         try await reportingFailures {
             guard writers >= 1, seconds > 0, rounds >= 1 else {
                 throw ValidationError("--writers, --seconds and --rounds must be positive")
+            }
+            if kdf {
+                try await measureKDF()
+                return
             }
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-bench-\(getpid())")
             try? FileManager.default.removeItem(at: folder)
@@ -112,6 +119,34 @@ struct BenchCommand: AsyncParsableCommand {
                 print("| \(label) | \(Int(value.rounded())) | \(String(format: "%.2f", value / base))× |")
             }
         }
+    }
+
+    /// Password verifications per second at SELFCARE_PBKDF2_ITERATIONS, one thread per core: the ceiling of
+    /// password-checked transactions on this machine.
+    func measureKDF() async throws {
+        let iterations = try Environment.iterations()
+        let hasher = PBKDF2PasswordHasher(pepper: Pepper(bytes: Array(repeating: 7, count: 32)), iterations: iterations)
+        let stored = try hasher.hash(Secret("470159"))
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        var rates: [Double] = []
+        for round in 1...rounds {
+            let counter = LockedBox(0)
+            let deadline = Date().addingTimeInterval(seconds)
+            let started = Date()
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                while Date() < deadline {
+                    _ = try? hasher.verify(Secret("470159"), against: stored)
+                    counter.value += 1
+                }
+            }
+            let rate = Double(counter.value) / Date().timeIntervalSince(started)
+            rates.append(rate)
+            printError(String(format: "round %d: %.1f verifications/s", round, rate))
+        }
+        print(
+            String(
+                format: "kdf: %.1f PBKDF2-HMAC-SHA256 verifications/s at %d iterations on %d threads (median of %d)",
+                median(rates), iterations, threads, rounds))
     }
 
     static func draft(_ i: Int, _ numbers: [String]) -> RecordDraft {

@@ -169,6 +169,13 @@ struct BenchCLITests {
             }
             let bad = try run(["bench", "--rounds", "0"], in: dir)
             #expect(bad.status != 0)
+            let kdf = try run(
+                ["bench", "--kdf", "--seconds", "0.2", "--rounds", "1"], in: dir,
+                environment: ["SELFCARE_PBKDF2_ITERATIONS": "1000"])
+            #expect(kdf.status == 0, "\(kdf.stderr)")
+            #expect(kdf.stdout.hasPrefix("kdf: "), "\(kdf.stdout)")
+            #expect(
+                kdf.stdout.contains("at 1000 iterations on \(ProcessInfo.processInfo.activeProcessorCount) threads"))
         }
     }
 }
