@@ -32,6 +32,7 @@ if [ -z "$bin" ]; then
     done
 fi
 [ -n "$bin" ] && [ -x "$bin" ] || { echo "crash-test: no selfcare binary; swift build first or pass --binary" >&2; exit 1; }
+bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"  # the runs happen in a scratch folder
 
 work=$(mktemp -d /tmp/selfcare-crash.XXXXXX)
 server=

@@ -38,6 +38,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Measure only PBKDF2 password verifications at the configured cost, on every core.")
     var kdf = false
 
+    @Flag(help: "Measure only SMS grammar matching on one core, against a keyword dictionary lookup.")
+    var grammar = false
+
     func run() async throws {
         LoggingSetup.once
         try await reportingFailures {
@@ -46,6 +49,10 @@ struct BenchCommand: AsyncParsableCommand {
             }
             if kdf {
                 try await measureKDF()
+                return
+            }
+            if grammar {
+                try measureGrammar()
                 return
             }
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-bench-\(getpid())")
@@ -147,6 +154,68 @@ struct BenchCommand: AsyncParsableCommand {
             String(
                 format: "kdf: %.1f PBKDF2-HMAC-SHA256 verifications/s at %d iterations on %d threads (median of %d)",
                 median(rates), iterations, threads, rounds))
+    }
+
+    /// A realistic mix of inbound texts: mostly queries, some with passwords and arguments, full-width and
+    /// lower-case forms, Chinese and English keywords, and texts that match nothing.
+    static let smsMix: [String] = [
+        "CXYE", "cxye", "YE", "查余额", "余额", "ＣＸＹＥ", " cxye ", "CXTC", "查套餐", "CXLL", "查流量", "CXJF", "BALANCE",
+        "CXZD 202610 258036", "查账单 258036", "CXXD 258036", "CXYW 258036", "CXPUK 258036", "GS 258036",
+        "挂失 18612345678 258036", "JG 258036", "TCBG P58 258036", "套餐变更 P58 次月 258036", "tcbg#k19#cy#258036",
+        "QXBG 258036", "TJBH CY 258036", "FJ 258036", "MMXG 258036 147036 147036", "HELP", "帮助", "?", "Y", "是",
+        "hello", "你好，我想查一下话费", "CXYE 123", "12345", "",
+    ]
+
+    /// Texts matched per second on one thread by the shipped SMS grammar, and by the simplest keyword
+    /// table (upper-case, first word, dictionary) as the baseline, alternately.
+    func measureGrammar() throws {
+        let path = global.grammarsDirectory + "/sms.grammar"
+        let compiled = try CompiledGrammar(text: try String(contentsOfFile: path, encoding: .utf8), path: path)
+        var table: [String: String] = [:]
+        for (op, words) in [
+            ("query.balance", ["CXYE", "YE", "查余额", "余额", "BALANCE"]), ("query.plan", ["CXTC", "查套餐"]),
+            ("query.data", ["CXLL", "查流量"]), ("query.points", ["CXJF", "查积分"]), ("query.bill", ["CXZD", "查账单"]),
+            ("query.calls", ["CXXD"]), ("query.services", ["CXYW"]), ("query.puk", ["CXPUK"]),
+            ("loss.report", ["GS", "挂失"]), ("loss.cancel", ["JG"]), ("plan.change", ["TCBG", "套餐变更"]),
+            ("plan.cancel", ["QXBG"]), ("suspend.keep", ["TJBH"]), ("suspend.resume", ["FJ"]),
+            ("password.change", ["MMXG"]), ("help", ["HELP", "帮助", "?"]), ("confirm", ["Y", "是"]),
+        ] {
+            for word in words { table[word] = op }
+        }
+        let mix = Self.smsMix
+        func rate(_ body: (String) -> Bool) -> Double {
+            var count = 0
+            var hits = 0
+            let started = ContinuousClock.now
+            let deadline = started + .milliseconds(Int(seconds * 1000))
+            while ContinuousClock.now < deadline {
+                for _ in 0..<100 {
+                    for text in mix where body(text) { hits += 1 }
+                    count += mix.count
+                }
+            }
+            let (s, atto) = (ContinuousClock.now - started).components
+            precondition(hits > 0)
+            return Double(count) / (Double(s) + Double(atto) / 1e18)
+        }
+        var matched: [Double] = []
+        var looked: [Double] = []
+        for round in 1...rounds {
+            let baseline = rate { text in
+                let word = text.uppercased().split(separator: " ").first.map(String.init) ?? ""
+                return table[word] != nil
+            }
+            let grammar = rate { compiled.match($0) != nil }
+            looked.append(baseline)
+            matched.append(grammar)
+            printError(
+                String(format: "round %d: grammar %.0f texts/s, dictionary %.0f texts/s", round, grammar, baseline))
+        }
+        print(
+            String(
+                format:
+                    "grammar: %.0f texts/s on one thread; keyword dictionary baseline %.0f texts/s (%.2f×); medians of %d",
+                median(matched), median(looked), median(matched) / median(looked), rounds))
     }
 
     static func draft(_ i: Int, _ numbers: [String]) -> RecordDraft {

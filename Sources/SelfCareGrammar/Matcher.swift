@@ -24,7 +24,19 @@ extension CompiledGrammar {
     /// The text is folded first (full-width to half-width, ASCII to upper case); separators between
     /// tokens are optional, and surrounding ones are ignored.
     public func match(_ text: String) -> GrammarMatch? {
-        match(normalized: TextNormalizer.normalize(text))
+        guard !program.isEmpty else { return nil }
+        // Folded into a temporary buffer (on the stack for short texts): no array per message.
+        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: max(1, text.utf8.count)) { buffer in
+            var n = 0
+            for scalar in text.unicodeScalars {
+                buffer[n] = TextNormalizer.fold(scalar.value)
+                n += 1
+            }
+            let input = UnsafeBufferPointer(rebasing: buffer[0..<n])
+            return program.withUnsafeBufferPointer { code in
+                literalPool.withUnsafeBufferPointer { pool in run(input, code, pool) }
+            }
+        }
     }
 
     /// Matches already folded scalars (`TextNormalizer.normalize`).
@@ -56,9 +68,13 @@ extension CompiledGrammar {
     ) -> GrammarMatch? {
         let n = input.count
         let slotCount = GrammarVocabulary.slots.count
-        var starts = [Int](repeating: -1, count: slotCount)
-        var ends = [Int](repeating: -1, count: slotCount)
-        var values = [Int](repeating: -1, count: slotCount)
+        // The captures in one block, one allocation: starts, then ends, then constant values, per slot.
+        let registers = UnsafeMutableBufferPointer<Int>.allocate(capacity: 3 * slotCount)
+        registers.initialize(repeating: -1)
+        defer { registers.deallocate() }
+        let starts = registers.baseAddress!
+        let ends = starts + slotCount
+        let values = starts + 2 * slotCount
         var operation = -1
         var language = -1
         // Backtracking: (pc, pos, trail length); the trail undoes captures and tags.
@@ -192,11 +208,12 @@ extension CompiledGrammar {
                 guard let (backPC, backPos, mark) = stack.popLast() else { return nil }
                 while trail.count > mark {
                     let (which, old) = trail.removeLast()
-                    switch which / slotCount {
-                    case 0: starts[which] = old
-                    case 1: ends[which - slotCount] = old
-                    case 2: values[which - 2 * slotCount] = old
-                    default: if which == 3 * slotCount { operation = old } else { language = old }
+                    if which < 3 * slotCount {
+                        registers[which] = old
+                    } else if which == 3 * slotCount {
+                        operation = old
+                    } else {
+                        language = old
                     }
                 }
                 pc = backPC
@@ -206,8 +223,8 @@ extension CompiledGrammar {
     }
 
     private func result(
-        _ input: UnsafeBufferPointer<UInt32>, _ starts: [Int], _ ends: [Int], _ values: [Int], _ operation: Int,
-        _ language: Int
+        _ input: UnsafeBufferPointer<UInt32>, _ starts: UnsafeMutablePointer<Int>, _ ends: UnsafeMutablePointer<Int>,
+        _ values: UnsafeMutablePointer<Int>, _ operation: Int, _ language: Int
     ) -> GrammarMatch {
         var slots: [String: String] = [:]
         var secrets: [String: Secret] = [:]
