@@ -176,6 +176,10 @@ struct BenchCLITests {
             #expect(kdf.stdout.hasPrefix("kdf: "), "\(kdf.stdout)")
             #expect(
                 kdf.stdout.contains("at 1000 iterations on \(ProcessInfo.processInfo.activeProcessorCount) threads"))
+            let grammar = try run(["bench", "--grammar", "--seconds", "0.2", "--rounds", "1"], in: dir)
+            #expect(grammar.status == 0, "\(grammar.stderr)")
+            #expect(grammar.stdout.hasPrefix("grammar: "), "\(grammar.stdout)")
+            #expect(grammar.stdout.contains("keyword dictionary baseline"))
         }
     }
 }
