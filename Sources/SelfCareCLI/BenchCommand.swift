@@ -41,6 +41,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Measure only SMS grammar matching on one core, against a keyword dictionary lookup.")
     var grammar = false
 
+    @Option(help: "Measure only the memory of this many live USSD sessions and as many IVR calls.")
+    var sessions: Int?
+
     func run() async throws {
         LoggingSetup.once
         try await reportingFailures {
@@ -53,6 +56,11 @@ struct BenchCommand: AsyncParsableCommand {
             }
             if grammar {
                 try measureGrammar()
+                return
+            }
+            if let sessions {
+                guard sessions >= 1 else { throw ValidationError("--sessions must be positive") }
+                try await measureSessions(sessions)
                 return
             }
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-bench-\(getpid())")
@@ -156,6 +164,44 @@ struct BenchCommand: AsyncParsableCommand {
                 median(rates), iterations, threads, rounds))
     }
 
+    /// Resident memory added by `count` live USSD sessions, then by `count` live IVR calls, each opened
+    /// and one step in (a menu below the root), over a memory store with 1,000 subscribers.
+    func measureSessions(_ count: Int) async throws {
+        let store = MemoryServiceStore()
+        let numbers = (0..<1000).map { "186\(String(format: "%08d", $0))" }
+        try await Fixtures.seed(store, subscribers: numbers.map { Fixtures.subscriber($0, hasher: nil) })
+        let prompts = try PromptCatalog.load(directory: global.promptsDirectory)
+        let grammars = try GrammarSet(directory: global.grammarsDirectory, prompts: prompts)
+        let engine = OperationEngine(
+            store: store, hasher: Fixtures.hasher(), prompts: prompts, clock: SystemTimeSource(),
+            logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let ussd = USSDChannel(
+            engine: engine, grammars: grammars, sessions: MemorySessionStore<USSDSession>(capacity: max(count, 1)))
+        let ivr = IVRChannel(
+            engine: engine, grammars: grammars,
+            sessions: MemorySessionStore<IVRSession>(idleTimeout: 600, capacity: max(count, 1)))
+        let idle = residentBytes()
+        for i in 0..<count {
+            let caller = numbers[i % numbers.count]
+            _ = await ussd.handle(sessionID: "u\(i)", caller: caller, serviceCode: "*100#", input: nil)
+            _ = await ussd.handle(sessionID: "u\(i)", caller: caller, serviceCode: "*100#", input: "1")
+        }
+        let afterUSSD = residentBytes()
+        for i in 0..<count {
+            let caller = numbers[i % numbers.count]
+            _ = await ivr.start(callID: "c\(i)", caller: caller)
+            _ = await ivr.input(callID: "c\(i)", digits: "1")
+        }
+        let afterIVR = residentBytes()
+        let liveUSSD = await ussd.sessions.count()
+        let liveIVR = await ivr.sessions.count()
+        print(
+            "sessions: resident \(idle / 1_048_576) MiB before; \(liveUSSD) live USSD sessions add "
+                + "\((afterUSSD - idle) / 1_048_576) MiB (\((afterUSSD - idle) / max(1, liveUSSD)) bytes each); "
+                + "\(liveIVR) live IVR calls add \((afterIVR - afterUSSD) / 1_048_576) MiB "
+                + "(\((afterIVR - afterUSSD) / max(1, liveIVR)) bytes each)")
+    }
+
     /// A realistic mix of inbound texts: mostly queries, some with passwords and arguments, full-width and
     /// lower-case forms, Chinese and English keywords, and texts that match nothing.
     static let smsMix: [String] = [
@@ -249,6 +295,13 @@ struct BenchCommand: AsyncParsableCommand {
         let (s, atto) = elapsed.components
         return Double(counter.value) / (Double(s) + Double(atto) / 1e18)
     }
+}
+
+/// The process's resident set size, from /proc/self/statm.
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
 }
 
 func median(_ values: [Double]) -> Double {

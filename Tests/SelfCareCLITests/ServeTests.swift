@@ -180,6 +180,10 @@ struct BenchCLITests {
             #expect(grammar.status == 0, "\(grammar.stderr)")
             #expect(grammar.stdout.hasPrefix("grammar: "), "\(grammar.stdout)")
             #expect(grammar.stdout.contains("keyword dictionary baseline"))
+            let sessions = try run(["bench", "--sessions", "500"], in: dir)
+            #expect(sessions.status == 0, "\(sessions.stderr)")
+            #expect(sessions.stdout.contains("500 live USSD sessions add"), "\(sessions.stdout)")
+            #expect(sessions.stdout.contains("500 live IVR calls add"))
         }
     }
 }
