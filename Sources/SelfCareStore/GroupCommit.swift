@@ -41,12 +41,18 @@ final class GroupCommitter: @unchecked Sendable {
                 run: { db, chain in
                     let head = chain.head
                     do {
-                        var value: T?
-                        try db.inSavepoint {
-                            value = try body(db, chain)
-                            return .commit
+                        // A savepoint of its own, through prepared statements (GRDB's inSavepoint parses its
+                        // three statements again for every job).
+                        try db.cachedStatement(sql: "SAVEPOINT job").execute()
+                        do {
+                            let value = try body(db, chain)
+                            try db.cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
+                            result.value = .success(value)
+                        } catch {
+                            try? db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT job").execute()
+                            try? db.cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
+                            throw error
                         }
-                        result.value = .success(value!)
                     } catch {
                         chain.head = head  // its records were rolled back with its savepoint
                         result.value = .failure(error)
