@@ -245,6 +245,23 @@ extension Timer {
 
 /// Request parameters from the query string and, for a form POST, the body (x-www-form-urlencoded).
 enum FormFields {
+    /// A route handler that reads the request's fields first: a body over the limit gets 413 and one of
+    /// another type 415, as plain text, before `body` runs.
+    static func handler(
+        _ configuration: GatewayConfiguration, _ body: @escaping @Sendable ([String: String]) async throws -> Response
+    ) -> @Sendable (Request, BasicRequestContext) async throws -> Response {
+        { request, _ in
+            var request = request
+            let fields: [String: String]
+            do {
+                fields = try await of(&request, maxBodyBytes: configuration.maxBodyBytes)
+            } catch let error as HTTPError {
+                return Gateway.plain(error.status, "\(error.body ?? "bad request")\n")
+            }
+            return try await body(fields)
+        }
+    }
+
     static func of(_ request: inout Request, maxBodyBytes: Int) async throws -> [String: String] {
         var fields = parse(request.uri.query ?? "")
         if request.method == .post {

@@ -20,14 +20,7 @@ public struct KannelAdapter: ChannelAdapter {
         on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
         let shortCode = self.shortCode
-        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
-            var request = request
-            let fields: [String: String]
-            do {
-                fields = try await FormFields.of(&request, maxBodyBytes: configuration.maxBodyBytes)
-            } catch let error as HTTPError {
-                return Gateway.plain(error.status, "\(error.body ?? "bad request")\n")
-            }
+        let handler = FormFields.handler(configuration) { fields in
             guard let from = fields["from"], !from.isEmpty else {
                 return Gateway.plain(.badRequest, "missing `from` (Kannel's %p)\n")
             }

@@ -26,33 +26,28 @@ public struct USSDAggregatorAdapter: ChannelAdapter {
         let ussdInputs = USSDInputTracker()
         let serializer = KeyedSerializer()
         let cumulative = cumulativeText
-        router.post("/ussd/at") { request, _ -> Response in
-            var request = request
-            let fields: [String: String]
-            do {
-                fields = try await FormFields.of(&request, maxBodyBytes: configuration.maxBodyBytes)
-            } catch let error as HTTPError {
-                return Gateway.plain(error.status, "\(error.body ?? "bad request")\n")
-            }
-            guard let session = fields["sessionId"], !session.isEmpty, let phone = fields["phoneNumber"],
-                !phone.isEmpty,
-                let code = fields["serviceCode"], !code.isEmpty
-            else {
-                return Gateway.plain(.badRequest, "missing sessionId, serviceCode or phoneNumber\n")
-            }
-            guard session.count <= maxSessionIDLength else {
-                return Gateway.plain(.badRequest, "sessionId is over \(maxSessionIDLength) characters\n")
-            }
-            let text = fields["text"] ?? ""
-            // One request of a session at a time: a retry sent while the first is running waits for it
-            // and then gets its screen.
-            let screen = await serializer.run(session) {
-                await Self.step(
-                    session: session, phone: phone, code: code, text: text, cumulative: cumulative, ussdInputs,
-                    channels.ussd)
-            }
-            return Gateway.plain(.ok, screen.description)
-        }
+        router.post(
+            "/ussd/at",
+            use: FormFields.handler(configuration) { fields in
+                guard let session = fields["sessionId"], !session.isEmpty, let phone = fields["phoneNumber"],
+                    !phone.isEmpty,
+                    let code = fields["serviceCode"], !code.isEmpty
+                else {
+                    return Gateway.plain(.badRequest, "missing sessionId, serviceCode or phoneNumber\n")
+                }
+                guard session.count <= maxSessionIDLength else {
+                    return Gateway.plain(.badRequest, "sessionId is over \(maxSessionIDLength) characters\n")
+                }
+                let text = fields["text"] ?? ""
+                // One request of a session at a time: a retry sent while the first is running waits for it
+                // and then gets its screen.
+                let screen = await serializer.run(session) {
+                    await Self.step(
+                        session: session, phone: phone, code: code, text: text, cumulative: cumulative, ussdInputs,
+                        channels.ussd)
+                }
+                return Gateway.plain(.ok, screen.description)
+            })
     }
 
     private static func step(

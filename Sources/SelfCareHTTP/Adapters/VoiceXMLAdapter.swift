@@ -33,14 +33,7 @@ public struct VoiceXMLAdapter: ChannelAdapter {
         let ivr = channels.ivr
         let answers = StepCache()
         let serializer = KeyedSerializer()
-        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
-            var request = request
-            let fields: [String: String]
-            do {
-                fields = try await FormFields.of(&request, maxBodyBytes: configuration.maxBodyBytes)
-            } catch let error as HTTPError {
-                return Gateway.plain(error.status, "\(error.body ?? "bad request")\n")
-            }
+        let handler = FormFields.handler(configuration) { fields in
             guard let call = fields["call"], !call.isEmpty else {
                 guard let from = fields["from"], !from.isEmpty else { return Self.document(Self.bootstrap) }
                 let prompts = ivr.engine.prompts
