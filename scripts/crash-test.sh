@@ -57,6 +57,7 @@ numbers=()
 for ((i = 0; i < workers; i++)); do numbers[i]=$(printf '1770000%04d' "$i"); done
 "$bin" import subscribers crash-subscribers.csv >/dev/null
 : >successes.log
+: >errors.log
 
 failures=0
 for ((run = 1; run <= runs; run++)); do
@@ -74,14 +75,28 @@ for ((run = 1; run <= runs; run++)); do
         cat "serve-$run.log" >&2
         exit 1
     fi
-    python3 "$root/scripts/crash_load.py" load "http://127.0.0.1:$port" successes.log "$workers" 30 &
+    before=$(wc -l <successes.log)
+    python3 "$root/scripts/crash_load.py" load "http://127.0.0.1:$port" successes.log "$workers" 30 errors.log &
     load=$!
     delay=$(awk -v seed="$RANDOM" 'BEGIN { srand(seed); printf "%.2f", 0.3 + rand() * 2.2 }')
     sleep "$delay"
+    # The kill must land in the middle of the load, not after a load that gave up early.
+    kill -0 "$load" 2>/dev/null || { echo "run $run: the load stopped before the kill" >&2; failures=$((failures + 1)); }
     kill -KILL "$server"
     wait "$server" 2>/dev/null || true
     server=
     wait "$load" || true
+    after=$(wc -l <successes.log)
+    if [ "$after" -le "$before" ]; then
+        echo "run $run: no transaction succeeded before the kill (is the server answering?)" >&2
+        failures=$((failures + 1))
+    fi
+    if [ -s errors.log ]; then
+        echo "run $run: the server answered with errors:" >&2
+        head -5 errors.log >&2
+        : >errors.log
+        failures=$((failures + 1))
+    fi
     verify=$("$bin" records verify 2>&1) || { echo "run $run: records verify failed: $verify" >&2; failures=$((failures + 1)); }
     if summary=$(python3 "$root/scripts/crash_load.py" check selfcare.sqlite successes.log "${numbers[@]}"); then
         echo "run $run: killed after ${delay}s; $(echo "$summary" | head -1); $(echo "$verify" | head -1)"

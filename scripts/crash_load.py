@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Mixed load for scripts/crash-test.sh, and the checks after a crash.
 
-  crash_load.py load BASE_URL SUCCESS_LOG WORKERS SECONDS   queries and loss transactions on SMS, USSD, IVR
+  crash_load.py load BASE_URL SUCCESS_LOG WORKERS SECONDS ERROR_LOG   queries and loss transactions
   crash_load.py check DATABASE SUCCESS_LOG NUMBERS...        the records and states after the crash
 
 load: each worker owns one subscriber (password 470159) and alternates loss.report and
@@ -45,7 +45,7 @@ def outcome(text, report):
     return "unknown"
 
 
-def worker(base, number, log, lock, deadline, stop, tag):
+def worker(base, number, log, lock, deadline, stop, tag, errors):
     lost = None  # unknown until a reply says
     n = 0
     while time.time() < deadline and not stop.is_set():
@@ -83,19 +83,24 @@ def worker(base, number, log, lock, deadline, stop, tag):
                 lost = report
             elif result in ("lost", "normal"):
                 lost = result == "lost"
+        except urllib.error.HTTPError as error:
+            # The server answered with an error: never expected, even under load.
+            with lock:
+                errors.write(f"HTTP {error.code} for {number}\n")
+                errors.flush()
         except (urllib.error.URLError, ConnectionError, OSError, json.JSONDecodeError, KeyError):
             stop.set()  # the server went away
             return
 
 
-def load(base, log_path, workers, seconds):
+def load(base, log_path, workers, seconds, errors_path):
     numbers = [f"1770000{i:04d}" for i in range(workers)]
     stop = threading.Event()
     lock = threading.Lock()
     deadline = time.time() + seconds
     tag = str(int(time.time() * 1000))
-    with open(log_path, "a") as log:
-        threads = [threading.Thread(target=worker, args=(base, n, log, lock, deadline, stop, f"{tag}-{i}"))
+    with open(log_path, "a") as log, open(errors_path, "a") as errors:
+        threads = [threading.Thread(target=worker, args=(base, n, log, lock, deadline, stop, f"{tag}-{i}", errors))
                    for i, n in enumerate(numbers)]
         for t in threads:
             t.start()
@@ -112,7 +117,19 @@ def check(database, log_path, numbers):
                               "AND result = 'ok'", (session, op, subject)).fetchone()
         if count != 1:
             problems.append(f"{op} {subject} seen ok by the client (session {session}) has {count} ok records")
+    # The chain's head row names the last record: a lagging head would make the next append collide.
+    head = db.execute("SELECT last_id FROM record_chain WHERE id = 1").fetchone()
+    (last,) = db.execute("SELECT max(id) FROM records").fetchone()
+    if (head[0] if head else None) != last:
+        problems.append(f"the chain head says {head[0] if head else None} but the last record is {last}")
     for number in numbers:
+        # Every state change has its record: the ok loss records alternate report, cancel, report, …
+        ops = [op for (op,) in db.execute("SELECT operation FROM records WHERE subject = ? AND result = 'ok' AND "
+                                         "operation IN ('loss.report', 'loss.cancel') ORDER BY id", (number,))]
+        for i, op in enumerate(ops):
+            if op != ("loss.report" if i % 2 == 0 else "loss.cancel"):
+                problems.append(f"{number}: ok record {i + 1} is {op}, out of turn (a change without its record?)")
+                break
         row = db.execute("SELECT status FROM subscribers WHERE msisdn = ?", (number,)).fetchone()
         last = db.execute("SELECT operation FROM records WHERE subject = ? AND result = 'ok' AND operation IN "
                           "('loss.report', 'loss.cancel') ORDER BY id DESC LIMIT 1", (number,)).fetchone()
@@ -129,7 +146,7 @@ def check(database, log_path, numbers):
 
 if __name__ == "__main__":
     if sys.argv[1] == "load":
-        load(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+        load(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6])
     elif sys.argv[1] == "check":
         sys.exit(check(sys.argv[2], sys.argv[3], sys.argv[4:]))
     else:

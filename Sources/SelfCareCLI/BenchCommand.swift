@@ -145,16 +145,18 @@ struct BenchCommand: AsyncParsableCommand {
         let threads = ProcessInfo.processInfo.activeProcessorCount
         var rates: [Double] = []
         for round in 1...rounds {
-            let counter = LockedBox(0)
+            let counts = LockedBox([Int](repeating: 0, count: threads))
             let deadline = Date().addingTimeInterval(seconds)
             let started = Date()
-            DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                var count = 0
                 while Date() < deadline {
                     _ = try? hasher.verify(Secret("470159"), against: stored)
-                    counter.value += 1
+                    count += 1
                 }
+                counts.withValue { $0[thread] = count }
             }
-            let rate = Double(counter.value) / Date().timeIntervalSince(started)
+            let rate = Double(counts.value.reduce(0, +)) / Date().timeIntervalSince(started)
             rates.append(rate)
             printError(String(format: "round %d: %.1f verifications/s", round, rate))
         }
@@ -275,25 +277,27 @@ struct BenchCommand: AsyncParsableCommand {
     static func rate(
         for seconds: Double, concurrency: Int = 1, _ operation: @escaping @Sendable (Int) async throws -> Void
     ) async throws -> Double {
-        let counter = LockedBox(0)
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         let started = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // Each worker counts its own operations; the counts are summed at the end.
+        let done = try await withThrowingTaskGroup(of: Int.self) { group in
             for worker in 0..<concurrency {
                 group.addTask {
                     var i = worker
+                    var count = 0
                     while ContinuousClock.now < deadline {
                         try await operation(i)
                         i += concurrency
-                        counter.value += 1
+                        count += 1
                     }
+                    return count
                 }
             }
-            try await group.waitForAll()
+            return try await group.reduce(0, +)
         }
         let elapsed = ContinuousClock.now - started
         let (s, atto) = elapsed.components
-        return Double(counter.value) / (Double(s) + Double(atto) / 1e18)
+        return Double(done) / (Double(s) + Double(atto) / 1e18)
     }
 }
 

@@ -11,7 +11,9 @@ import GRDB
 final class GroupCommitter: @unchecked Sendable {
     /// One write: runs inside the batch's transaction, hears the commit's outcome.
     struct Job: Sendable {
-        let run: @Sendable (Database, ChainCursor) -> Void
+        /// Runs the job in its savepoint; throws only when the transaction itself can no longer be trusted
+        /// (a savepoint that would not roll back), which fails the whole batch.
+        let run: @Sendable (Database, ChainCursor) throws -> Void
         let complete: @Sendable (Error?) -> Void
     }
 
@@ -39,23 +41,20 @@ final class GroupCommitter: @unchecked Sendable {
             let result = ResultBox<T>()
             let job = Job(
                 run: { db, chain in
-                    let head = chain.head
+                    let snapshot = chain.snapshot
+                    try db.cachedStatement(sql: "SAVEPOINT job").execute()
                     do {
                         // A savepoint of its own, through prepared statements (GRDB's inSavepoint parses its
                         // three statements again for every job).
-                        try db.cachedStatement(sql: "SAVEPOINT job").execute()
-                        do {
-                            let value = try body(db, chain)
-                            try db.cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
-                            result.value = .success(value)
-                        } catch {
-                            try? db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT job").execute()
-                            try? db.cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
-                            throw error
-                        }
+                        let value = try body(db, chain)
+                        try db.cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
+                        result.value = .success(value)
                     } catch {
-                        chain.head = head  // its records were rolled back with its savepoint
                         result.value = .failure(error)
+                        chain.snapshot = snapshot  // its records were rolled back with its savepoint
+                        // If the rollback fails, the job's writes could be committed: fail the batch instead.
+                        try db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT job").execute()
+                        try db.cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
                     }
                 },
                 complete: { commitError in
@@ -97,7 +96,7 @@ final class GroupCommitter: @unchecked Sendable {
             do {
                 try await pool.write { db in
                     let chain = ChainCursor()
-                    for job in batch { job.run(db, chain) }
+                    for job in batch { try job.run(db, chain) }
                     // The chain head row once per transaction, not once per record.
                     try chain.save(db)
                 }
@@ -120,6 +119,13 @@ final class ChainCursor: @unchecked Sendable {
     private var loaded = false
     private var stored: (id: Int64, hash: String)?
     private var dirty = false
+
+    /// The whole state, to restore after a job's savepoint is rolled back (loaded or not included: a
+    /// head first read by the failed job stays valid, as the read is not undone).
+    var snapshot: (loaded: Bool, stored: (id: Int64, hash: String)?, dirty: Bool) {
+        get { (loaded, stored, dirty) }
+        set { (loaded, stored, dirty) = newValue }
+    }
 
     /// The head as the transaction sees it (nil: no record yet).
     var head: (id: Int64, hash: String)? {

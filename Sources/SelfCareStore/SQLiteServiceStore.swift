@@ -40,8 +40,16 @@ public final class SQLiteServiceStore: ServiceStore {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
+        // Reads run on the calling thread (see `read`): enough reader connections that a few slow ones
+        // (an operator's export) do not leave requests waiting for one.
+        config.maximumReaderCount = max(8, 4 * ProcessInfo.processInfo.activeProcessorCount)
         self.path = path
         pool = try DatabasePool(path: path, configuration: config)
+        if !configuration.readonly {
+            // GRDB sets the writer to synchronous=NORMAL when it turns WAL on, after prepareDatabase ran:
+            // set it again, or commits would not wait for the WAL to reach the disk.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+        }
         committer = GroupCommitter(pool: pool)
         if !configuration.readonly {
             try Schema.migrator.migrate(pool)
@@ -60,6 +68,11 @@ public final class SQLiteServiceStore: ServiceStore {
     /// The synchronous read (from a synchronous context, GRDB's blocking overload is the one chosen).
     private func readNow<T>(_ body: (any StoreReader) throws -> T) throws -> T {
         try pool.read { db in try body(SQLiteAccess(db: db)) }
+    }
+
+    /// The writer connection's `PRAGMA synchronous` (2 is FULL), as commits run.
+    public func writerSynchronous() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Write transactions committed and the writes they held: writes per transaction is the group

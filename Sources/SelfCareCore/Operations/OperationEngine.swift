@@ -122,9 +122,10 @@ public final class OperationEngine: Sendable {
     private func failure(_ attempt: Attempt) async -> OperationOutcome {
         var attempt = attempt
         // Still in the customer's language when only writing failed (a full disk): reads may work.
-        if let caller = try? await store.read({ [number = attempt.caller] in try $0.subscriber(number) }) {
-            attempt.language = attempt.prompts.language(for: caller.language)
-        }
+        let caller = try? await store.read({ [number = attempt.caller] in try $0.subscriber(number) })
+        attempt.language = attempt.prompts.language(for: caller?.language ?? attempt.request.languageHint)
+        // Arguments were masked inside the transaction that failed: mask them again here.
+        attempt.inputs = attempt.inputs.mapValues(Self.maskingLongDigitRuns)
         let reply = attempt.scrub(
             attempt.prompts.render("refused.internal_error", in: attempt.language, attempt.values))
         let draft = attempt.draft(
