@@ -14,6 +14,9 @@ final class GroupCommitter: @unchecked Sendable {
         /// Runs the job in its savepoint; throws only when the transaction itself can no longer be trusted
         /// (a savepoint that would not roll back), which fails the whole batch.
         let run: @Sendable (Database, ChainCursor) throws -> Void
+        /// Runs the job with no savepoint of its own; throws `JobFailed` when the job fails, so that the
+        /// whole transaction is rolled back and the batch is run again job by job in savepoints.
+        let runFast: @Sendable (Database, ChainCursor) throws -> Void
         let complete: @Sendable (Error?) -> Void
     }
 
@@ -57,6 +60,13 @@ final class GroupCommitter: @unchecked Sendable {
                         try db.cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
                     }
                 },
+                runFast: { db, chain in
+                    do {
+                        result.value = .success(try body(db, chain))
+                    } catch {
+                        throw JobFailed()
+                    }
+                },
                 complete: { commitError in
                     if let commitError {
                         continuation.resume(throwing: commitError)
@@ -94,11 +104,21 @@ final class GroupCommitter: @unchecked Sendable {
             }
             var commitError: Error?
             do {
-                try await pool.write { db in
-                    let chain = ChainCursor()
-                    for job in batch { try job.run(db, chain) }
-                    // The chain head row once per transaction, not once per record.
-                    try chain.save(db)
+                // Jobs almost never fail (refusals are values, not errors): run the batch without a
+                // savepoint per job, and only when one fails, roll it all back and run it again with them.
+                do {
+                    try await pool.write { db in
+                        let chain = ChainCursor()
+                        for job in batch { try job.runFast(db, chain) }
+                        // The chain head row once per transaction, not once per record.
+                        try chain.save(db)
+                    }
+                } catch is JobFailed {
+                    try await pool.write { db in
+                        let chain = ChainCursor()
+                        for job in batch { try job.run(db, chain) }
+                        try chain.save(db)
+                    }
                 }
             } catch {
                 commitError = error
@@ -107,6 +127,9 @@ final class GroupCommitter: @unchecked Sendable {
         }
     }
 }
+
+/// A job of a savepoint-less batch failed: the batch is run again with a savepoint per job.
+struct JobFailed: Error {}
 
 /// Where a job leaves its result until the commit is known.
 private final class ResultBox<T>: @unchecked Sendable {
