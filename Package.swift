@@ -35,7 +35,7 @@ let package = Package(
             name: "SelfCareCore",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .target(

@@ -204,33 +204,12 @@ struct BenchCommand: AsyncParsableCommand {
                 + "(\((afterIVR - afterUSSD) / max(1, liveIVR)) bytes each)")
     }
 
-    /// A realistic mix of inbound texts: mostly queries, some with passwords and arguments, full-width and
-    /// lower-case forms, Chinese and English keywords, and texts that match nothing.
-    static let smsMix: [String] = [
-        "CXYE", "cxye", "YE", "查余额", "余额", "ＣＸＹＥ", " cxye ", "CXTC", "查套餐", "CXLL", "查流量", "CXJF", "BALANCE",
-        "CXZD 202610 258036", "查账单 258036", "CXXD 258036", "CXYW 258036", "CXPUK 258036", "GS 258036",
-        "挂失 18612345678 258036", "JG 258036", "TCBG P58 258036", "套餐变更 P58 次月 258036", "tcbg#k19#cy#258036",
-        "QXBG 258036", "TJBH CY 258036", "FJ 258036", "MMXG 258036 147036 147036", "HELP", "帮助", "?", "Y", "是",
-        "hello", "你好，我想查一下话费", "CXYE 123", "12345", "",
-    ]
-
     /// Texts matched per second on one thread by the shipped SMS grammar, and by the simplest keyword
     /// table (upper-case, first word, dictionary) as the baseline, alternately.
     func measureGrammar() throws {
         let path = global.grammarsDirectory + "/sms.grammar"
         let compiled = try CompiledGrammar(text: try String(contentsOfFile: path, encoding: .utf8), path: path)
-        var table: [String: String] = [:]
-        for (op, words) in [
-            ("query.balance", ["CXYE", "YE", "查余额", "余额", "BALANCE"]), ("query.plan", ["CXTC", "查套餐"]),
-            ("query.data", ["CXLL", "查流量"]), ("query.points", ["CXJF", "查积分"]), ("query.bill", ["CXZD", "查账单"]),
-            ("query.calls", ["CXXD"]), ("query.services", ["CXYW"]), ("query.puk", ["CXPUK"]),
-            ("loss.report", ["GS", "挂失"]), ("loss.cancel", ["JG"]), ("plan.change", ["TCBG", "套餐变更"]),
-            ("plan.cancel", ["QXBG"]), ("suspend.keep", ["TJBH"]), ("suspend.resume", ["FJ"]),
-            ("password.change", ["MMXG"]), ("help", ["HELP", "帮助", "?"]), ("confirm", ["Y", "是"]),
-        ] {
-            for word in words { table[word] = op }
-        }
-        let mix = Self.smsMix
+        let mix = SMSMix.texts
         func rate(_ body: (String) -> Bool) -> Double {
             var count = 0
             var hits = 0
@@ -249,10 +228,7 @@ struct BenchCommand: AsyncParsableCommand {
         var matched: [Double] = []
         var looked: [Double] = []
         for round in 1...rounds {
-            let baseline = rate { text in
-                let word = text.uppercased().split(separator: " ").first.map(String.init) ?? ""
-                return table[word] != nil
-            }
+            let baseline = rate { SMSMix.lookUp($0) != nil }
             let grammar = rate { compiled.match($0) != nil }
             looked.append(baseline)
             matched.append(grammar)
@@ -299,13 +275,6 @@ struct BenchCommand: AsyncParsableCommand {
         let (s, atto) = elapsed.components
         return Double(done) / (Double(s) + Double(atto) / 1e18)
     }
-}
-
-/// The process's resident set size, from /proc/self/statm.
-func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-    let fields = text.split(separator: " ")
-    return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
 }
 
 func median(_ values: [Double]) -> Double {

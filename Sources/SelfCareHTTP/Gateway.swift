@@ -236,13 +236,6 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-extension Timer {
-    fileprivate func record(duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
 /// Request parameters from the query string and, for a form POST, the body (x-www-form-urlencoded).
 enum FormFields {
     /// A route handler that reads the request's fields first: a body over the limit gets 413 and one of

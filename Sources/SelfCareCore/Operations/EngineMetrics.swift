@@ -1,4 +1,4 @@
-import CoreMetrics
+import Metrics
 
 /// The engine's metrics, through swift-metrics: to the configured factory, else the bootstrapped one (a
 /// no-op until the process bootstraps a backend; `selfcare serve` bootstraps Prometheus and serves them
@@ -51,11 +51,4 @@ struct EngineMetrics: Sendable {
     /// The operation names used as label values; anything else counts as `other`.
     static let labelled: Set<String> = Set(
         (OperationName.all + [.help, .confirm, .unknown, .smsMessage, .passwordSet]).map(\.rawValue))
-}
-
-extension Timer {
-    fileprivate func record(duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
 }

@@ -1,5 +1,5 @@
-import CoreMetrics
 import Foundation
+import Metrics
 
 /// One attempt at an operation, as a channel hands it to the engine.
 public struct OperationRequest: Sendable {
