@@ -78,45 +78,42 @@ public final class SMSChannel: Sendable {
     private func process(_ message: InboundSMS, caller: String) async -> OperationOutcome {
         let received = message.receivedAt ?? engine.now()
         let inputs = ["text": Self.masked(message.text), "to": message.to]
-        let since = engine.now().addingTimeInterval(-configuration.rateWindow)
-        let id = message.id.flatMap { $0.isEmpty ? nil : $0 }
-        let history: (first: ServiceRecord?, recent: Int)
-        do {
-            // A failed read must not pass for "not a duplicate": that could apply a repeat twice.
-            history = try await engine.store.read { reader in
-                (
-                    try id.flatMap { try reader.firstRecord(channel: .sms, session: $0, caller: caller) },
-                    try reader.recordCount(channel: .sms, caller: caller, since: since)
-                )
+        let admission = admission(of: message, caller: caller, inputs: inputs)
+        let match = grammars.grammar(for: "sms")?.match(message.text)
+        if let match, engine.configuration.policy.needsPassword(OperationName(match.operation)) {
+            // Checked before the password is hashed too, so that neither a repeat nor a flood costs a hash.
+            let refusal: Admission.Refusal?
+            do {
+                refusal = try await engine.store.read { reader in try admission.check(reader) }
+            } catch {
+                // A failed read must not pass for "not a duplicate": that could apply a repeat twice.
+                return await engine.recordChannelAttempt(
+                    channel: .sms, session: message.id, caller: caller, operation: .smsMessage, inputs: inputs,
+                    result: .error, reason: .internalError, receivedAt: received)
             }
-        } catch {
-            return await engine.recordChannelAttempt(
-                channel: .sms, session: id, caller: caller, operation: .smsMessage, inputs: inputs, result: .error,
-                reason: .internalError, receivedAt: received)
+            if let refusal {
+                return await engine.recordChannelAttempt(
+                    channel: .sms, session: message.id, caller: caller, operation: refusal.operation,
+                    inputs: refusal.inputs, result: .refused, reason: refusal.reason, text: refusal.text,
+                    receivedAt: received)
+            }
         }
-        if let first = history.first {
-            return await engine.recordChannelAttempt(
-                channel: .sms, session: id, caller: caller, operation: OperationName(first.operation), inputs: inputs,
-                result: .refused, reason: .duplicate, text: first.reply, receivedAt: received)
-        }
-        if history.recent >= configuration.rateLimit {
-            return await engine.recordChannelAttempt(
-                channel: .sms, session: id, caller: caller, operation: .smsMessage, inputs: inputs, result: .refused,
-                reason: .rateLimited, receivedAt: received)
-        }
-        guard let grammar = grammars.grammar(for: "sms"), let match = grammar.match(message.text) else {
+        guard let match else {
             return await engine.recordChannelAttempt(
                 channel: .sms, session: message.id, caller: caller, operation: .unknown, inputs: inputs,
-                result: .refused, reason: .unknownCommand, replyKey: "sms.help", receivedAt: received)
+                result: .refused, reason: .unknownCommand, replyKey: "sms.help", receivedAt: received,
+                admission: admission)
         }
         switch OperationName(match.operation) {
         case .help:
             return await engine.recordChannelAttempt(
                 channel: .sms, session: message.id, caller: caller, operation: .help, inputs: inputs, result: .ok,
-                reason: .ok, replyKey: "sms.help", languageHint: match.language, receivedAt: received)
+                reason: .ok, replyKey: "sms.help", languageHint: match.language, receivedAt: received,
+                admission: admission)
         case .confirm:
             return await engine.confirm(
-                caller: caller, channel: .sms, session: message.id, languageHint: match.language, receivedAt: received)
+                caller: caller, channel: .sms, session: message.id, languageHint: match.language, receivedAt: received,
+                admission: admission)
         default:
             var arguments = match.slots
             let subject = arguments.removeValue(forKey: "subject")
@@ -127,7 +124,27 @@ public final class SMSChannel: Sendable {
                 receivedAt: received)
             request.requiresConfirmation = true
             request.languageHint = match.language
+            request.admission = admission
             return await engine.perform(request)
+        }
+    }
+
+    /// The duplicate and rate-limit check of `message`, run inside the transaction that records it: a
+    /// repeat of a message id already settled gets the first answer again; a number over its rate is
+    /// refused `rate_limited` (and that refusal does not settle the id, so a later resend is handled).
+    private func admission(of message: InboundSMS, caller: String, inputs: [String: String]) -> Admission {
+        let id = message.id.flatMap { $0.isEmpty ? nil : $0 }
+        let since = engine.now().addingTimeInterval(-configuration.rateWindow)
+        let rateLimit = configuration.rateLimit
+        return Admission { reader in
+            if let id, let first = try reader.firstRecord(channel: .sms, session: id, caller: caller) {
+                return Admission.Refusal(
+                    operation: OperationName(first.operation), inputs: inputs, reason: .duplicate, text: first.reply)
+            }
+            if try reader.recordCount(channel: .sms, caller: caller, since: since) >= rateLimit {
+                return Admission.Refusal(operation: .smsMessage, inputs: inputs, reason: .rateLimited)
+            }
+            return nil
         }
     }
 

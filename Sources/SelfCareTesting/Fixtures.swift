@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SelfCareChannels
 import SelfCareCore
 import SelfCareCrypto
 import SelfCareStore
@@ -64,6 +65,18 @@ public enum Fixtures {
     /// The prompts shipped in the repository's `prompts/` folder.
     public static func shippedPrompts() throws -> PromptCatalog {
         try PromptCatalog.load(directory: repositoryRoot.appendingPathComponent("prompts").path)
+    }
+
+    /// The grammars shipped in the repository's `grammars/` folder, checked against the shipped prompts.
+    public static func shippedGrammars() throws -> GrammarSet {
+        try GrammarSet(directory: repositoryRoot.appendingPathComponent("grammars").path, prompts: shippedPrompts())
+    }
+
+    /// An SMS channel over `engine` with the shipped grammars, refusing more than `rateLimit` messages a minute.
+    public static func smsChannel(engine: OperationEngine, rateLimit: Int = 30) throws -> SMSChannel {
+        var configuration = SMSConfiguration()
+        configuration.rateLimit = rateLimit
+        return SMSChannel(engine: engine, grammars: try shippedGrammars(), configuration: configuration)
     }
 
     /// The repository's root folder (where Package.swift is).

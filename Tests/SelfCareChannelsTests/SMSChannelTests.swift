@@ -207,6 +207,27 @@ struct SMSChannelEdgeTests {
         #expect(await h.send("CXYE", id: "r-3").outcome.reason == .duplicate)
     }
 
+    @Test func repeatsAndFloodsOfPasswordMessagesAreRefusedBeforeAnyHashing() async throws {
+        let store = MemoryServiceStore()
+        try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
+        let hasher = CountingHasher(Fixtures.hasher())
+        let engine = try Fixtures.engine(store: store, clock: FixedTimeSource(Fixtures.midNovember), hasher: hasher)
+        let channel = try Fixtures.smsChannel(engine: engine, rateLimit: 3)
+        let send = { (text: String, id: String) in
+            await channel.handle(InboundSMS(from: "18612345678", text: text, id: id))
+        }
+        let first = await send("CXZD 258036", "p-1")
+        #expect(first.outcome.record?.auth == "ok", "the password was checked: \(first.text)")
+        #expect(hasher.verifications == 1)
+        let repeated = await send("CXZD 258036", "p-1")
+        #expect(repeated.outcome.reason == .duplicate)
+        #expect(await send("CXYE", "p-2").outcome.reason == .ok)
+        let flooded = await send("CXZD 111111", "p-3")
+        #expect(flooded.outcome.reason == .rateLimited)
+        #expect(hasher.verifications == 1, "neither the repeat nor the flood was hashed")
+        #expect(try await store.read { try $0.subscriber("18612345678") }?.failedPasswordAttempts == 0)
+    }
+
     @Test func digitsRunTogetherAreMaskedButMobileNumbersKept() async throws {
         let h = try await SMSHarness()
         let r = await h.send("MMXG 258036147036147036 call 13800138000")
@@ -227,5 +248,23 @@ struct SMSChannelEdgeTests {
         let cn = await h.send("YES", from: "13900000001")
         #expect(cn.outcome.reason == .ok)
         #expect(cn.text == "号码18612345678已解除挂失。", "\(cn.text)")
+    }
+}
+
+/// A hasher that counts its verifications.
+final class CountingHasher: PasswordHasher, @unchecked Sendable {
+    private let base: any PasswordHasher
+    private let lock = NSLock()
+    private var count = 0
+
+    init(_ base: any PasswordHasher) { self.base = base }
+
+    var verifications: Int { lock.withLock { count } }
+
+    func hash(_ password: Secret) throws -> String { try base.hash(password) }
+
+    func verify(_ password: Secret, against stored: String) throws -> PasswordVerification {
+        lock.withLock { count += 1 }
+        return try base.verify(password, against: stored)
     }
 }

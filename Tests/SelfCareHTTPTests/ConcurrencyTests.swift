@@ -16,13 +16,9 @@ func sqliteGateway(
 ) async throws -> Application<RouterResponder<BasicRequestContext>> {
     try await Fixtures.seed(store, subscribers: subscribers)
     let engine = try Fixtures.engine(store: store)
-    let grammars = try GrammarSet(
-        directory: Fixtures.repositoryRoot.appendingPathComponent("grammars").path,
-        prompts: try Fixtures.shippedPrompts())
-    var sms = SMSConfiguration()
-    sms.rateLimit = 100_000
+    let grammars = try Fixtures.shippedGrammars()
     let channels = GatewayChannels(
-        sms: SMSChannel(engine: engine, grammars: grammars, configuration: sms),
+        sms: try Fixtures.smsChannel(engine: engine, rateLimit: 100_000),
         ussd: USSDChannel(engine: engine, grammars: grammars), ivr: IVRChannel(engine: engine, grammars: grammars))
     return Application(router: Gateway.router(channels, configuration: GatewayConfiguration()))
 }
@@ -157,6 +153,29 @@ struct ConcurrencyTests {
                 #expect(balances.count == 1000)
                 #expect(balances.allSatisfy { $0.caller == $0.subject })
             }
+        }
+    }
+
+    @Test func aFloodFromOneNumberIsCutAtExactlyTheRateLimit() async throws {
+        try await withTemporaryDatabase { store, _ in
+            try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
+            let sms = try Fixtures.smsChannel(engine: try Fixtures.engine(store: store), rateLimit: 10)
+            let reasons = await withTaskGroup(of: ReasonCode.self) { group in
+                for i in 0..<40 {
+                    group.addTask {
+                        await sms.handle(
+                            InboundSMS(from: "18612345678", text: i % 2 == 0 ? "CXYE" : "XYZ", id: "f\(i)")
+                        )
+                        .outcome.reason
+                    }
+                }
+                return await group.reduce(into: [ReasonCode]()) { $0.append($1) }
+            }
+            #expect(reasons.filter { $0 == .rateLimited }.count == 30)
+            let records = try allRecords(store)
+            #expect(records.count == 40)
+            #expect(records.filter { $0.reason != "rate_limited" }.count == 10)
+            #expect(try store.verifyRecords().firstBreak == nil)
         }
     }
 }

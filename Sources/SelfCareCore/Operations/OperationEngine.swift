@@ -59,8 +59,10 @@ public final class OperationEngine: Sendable {
     public func perform(_ request: OperationRequest) async -> OperationOutcome {
         let timer = ContinuousClock.now
         let outcome = await performUnobserved(request)
+        // A message refused by the channel's admission check is recorded under its own operation.
         metrics.observe(
-            outcome, channel: request.channel, operation: request.operation.rawValue, elapsed: .now - timer)
+            outcome, channel: request.channel, operation: outcome.record?.operation ?? request.operation.rawValue,
+            elapsed: .now - timer)
         return outcome
     }
 
@@ -235,8 +237,9 @@ public final class OperationEngine: Sendable {
         let ttl = configuration.confirmationTTL
         let outcome: (OperationOutcome, Attempt) = try await store.write { writer in
             var attempt = frozen
+            if let refused = try Self.admit(attempt, now: now, writer: writer) { return (refused, attempt) }
+            let found = try writer.subscriber(attempt.subject)
             if resolve {
-                let found = try writer.subscriber(attempt.subject)
                 let caller = attempt.caller == attempt.subject ? found : try writer.subscriber(attempt.caller)
                 attempt.language = attempt.prompts.language(
                     for: caller?.language ?? attempt.request.languageHint ?? found?.language)
@@ -244,7 +247,7 @@ public final class OperationEngine: Sendable {
                     return try Self.refusal(attempt, reason, now: now, writer: writer)
                 }
             }
-            guard var subject = try writer.subscriber(attempt.subject) else {
+            guard var subject = found else {
                 return try Self.refusal(attempt, .unknownSubscriber, now: now, writer: writer)
             }
             if let verification {
@@ -306,9 +309,12 @@ public final class OperationEngine: Sendable {
                     try writer.save(changed)
                 }
                 let reply = attempt.scrub(attempt.prompts.render(replyKey, in: attempt.language, attempt.values))
-                var masked = attempt.values
-                for key in BusinessRules.valuesMaskedInRecords where masked[key] != nil { masked[key] = "********" }
-                let recorded = attempt.scrub(attempt.prompts.render(replyKey, in: attempt.language, masked))
+                var recorded = reply
+                if BusinessRules.valuesMaskedInRecords.contains(where: { attempt.values[$0] != nil }) {
+                    var masked = attempt.values
+                    for key in BusinessRules.valuesMaskedInRecords where masked[key] != nil { masked[key] = "********" }
+                    recorded = attempt.scrub(attempt.prompts.render(replyKey, in: attempt.language, masked))
+                }
                 let record = try writer.append(
                     attempt.draft(now: now, auth: attempt.auth, result: .ok, reason: .ok, reply: recorded))
                 return (
@@ -418,11 +424,13 @@ public final class OperationEngine: Sendable {
     /// against the subscriber as it is. Writes one record: the outcome, `confirmation_expired` when the
     /// time limit has passed, or `unknown_command` (reply `confirm.nothing`) when nothing waits.
     public func confirm(
-        caller: String, channel: Channel, session: String?, languageHint: Language? = nil, receivedAt: Date? = nil
+        caller: String, channel: Channel, session: String?, languageHint: Language? = nil, receivedAt: Date? = nil,
+        admission: Admission? = nil
     ) async -> OperationOutcome {
         let timer = ContinuousClock.now
         let outcome = await confirmUnobserved(
-            caller: caller, channel: channel, session: session, languageHint: languageHint, receivedAt: receivedAt)
+            caller: caller, channel: channel, session: session, languageHint: languageHint, receivedAt: receivedAt,
+            admission: admission)
         metrics.observe(
             outcome, channel: channel, operation: outcome.record?.operation ?? OperationName.confirm.rawValue,
             elapsed: .now - timer)
@@ -430,7 +438,8 @@ public final class OperationEngine: Sendable {
     }
 
     private func confirmUnobserved(
-        caller: String, channel: Channel, session: String?, languageHint: Language?, receivedAt: Date?
+        caller: String, channel: Channel, session: String?, languageHint: Language?, receivedAt: Date?,
+        admission: Admission?
     ) async -> OperationOutcome {
         let started = receivedAt ?? clock.now()
         let prompts = promptBox.value
@@ -439,6 +448,12 @@ public final class OperationEngine: Sendable {
         let callerNumber = normalizeNumber(caller) ?? caller
         do {
             return try await store.write { writer in
+                if let refused = try Self.admit(
+                    admission, channel: channel, session: session, caller: callerNumber, languageHint: languageHint,
+                    started: started, prompts: prompts, now: now, writer: writer)
+                {
+                    return refused
+                }
                 let callerSubscriber = try writer.subscriber(callerNumber)
                 guard let pending = try writer.confirmation(caller: callerNumber, channel: channel) else {
                     var request = OperationRequest(
@@ -506,19 +521,21 @@ public final class OperationEngine: Sendable {
     public func recordChannelAttempt(
         channel: Channel, session: String?, caller: String, operation: OperationName, inputs: [String: String],
         result: ResultKind, reason: ReasonCode, replyKey: String? = nil, text: String? = nil,
-        languageHint: Language? = nil, receivedAt: Date? = nil
+        languageHint: Language? = nil, receivedAt: Date? = nil, admission: Admission? = nil
     ) async -> OperationOutcome {
         let outcome = await recordChannelAttemptUnobserved(
             channel: channel, session: session, caller: caller, operation: operation, inputs: inputs, result: result,
-            reason: reason, replyKey: replyKey, text: text, languageHint: languageHint, receivedAt: receivedAt)
-        metrics.observe(outcome, channel: channel, operation: operation.rawValue, elapsed: nil)
+            reason: reason, replyKey: replyKey, text: text, languageHint: languageHint, receivedAt: receivedAt,
+            admission: admission)
+        metrics.observe(
+            outcome, channel: channel, operation: outcome.record?.operation ?? operation.rawValue, elapsed: nil)
         return outcome
     }
 
     private func recordChannelAttemptUnobserved(
         channel: Channel, session: String?, caller: String, operation: OperationName, inputs: [String: String],
         result: ResultKind, reason: ReasonCode, replyKey: String?, text: String?, languageHint: Language?,
-        receivedAt: Date?
+        receivedAt: Date?, admission: Admission?
     ) async -> OperationOutcome {
         let started = receivedAt ?? clock.now()
         let prompts = promptBox.value
@@ -526,19 +543,16 @@ public final class OperationEngine: Sendable {
         let now = clock.now()
         do {
             return try await store.write { writer in
-                let subscriber = try writer.subscriber(callerNumber)
-                let language = prompts.language(for: subscriber?.language ?? languageHint)
-                var request = OperationRequest(
-                    operation: operation, channel: channel, session: session, caller: callerNumber,
-                    receivedAt: started)
-                request.arguments = inputs
-                let attempt = Attempt(request: request, started: started, prompts: prompts)
-                let reply =
-                    text ?? prompts.render(replyKey ?? "refused.\(reason.rawValue)", in: language, attempt.values)
-                let record = try writer.append(
-                    attempt.draft(now: now, auth: .none, result: result, reason: reason, reply: reply))
-                return OperationOutcome(
-                    result: result, reason: reason, reply: reply, language: language, record: record)
+                if let refused = try Self.admit(
+                    admission, channel: channel, session: session, caller: callerNumber, languageHint: languageHint,
+                    started: started, prompts: prompts, now: now, writer: writer)
+                {
+                    return refused
+                }
+                return try Self.channelRecord(
+                    channel: channel, session: session, caller: callerNumber, operation: operation, inputs: inputs,
+                    result: result, reason: reason, replyKey: replyKey, text: text, languageHint: languageHint,
+                    started: started, prompts: prompts, now: now, writer: writer)
             }
         } catch {
             logger.error("record failed", metadata: ["caller": "\(maskNumber(callerNumber))", "error": "\(error)"])
@@ -561,7 +575,48 @@ public final class OperationEngine: Sendable {
 
     private func refuse(_ attempt: Attempt, _ reason: ReasonCode) async throws -> OperationOutcome {
         let now = clock.now()
-        return try await store.write { writer in try Self.refusal(attempt, reason, now: now, writer: writer).0 }
+        return try await store.write { writer in
+            if let refused = try Self.admit(attempt, now: now, writer: writer) { return refused }
+            return try Self.refusal(attempt, reason, now: now, writer: writer).0
+        }
+    }
+
+    /// Runs the request's admission check inside the transaction; when it refuses, writes that record.
+    private static func admit(_ attempt: Attempt, now: Date, writer: any StoreWriter) throws -> OperationOutcome? {
+        let request = attempt.request
+        return try admit(
+            request.admission, channel: request.channel, session: request.session, caller: attempt.caller,
+            languageHint: request.languageHint, started: attempt.started, prompts: attempt.prompts, now: now,
+            writer: writer)
+    }
+
+    private static func admit(
+        _ admission: Admission?, channel: Channel, session: String?, caller: String, languageHint: Language?,
+        started: Date, prompts: PromptCatalog, now: Date, writer: any StoreWriter
+    ) throws -> OperationOutcome? {
+        guard let admission, let refusal = try admission.check(writer) else { return nil }
+        return try channelRecord(
+            channel: channel, session: session, caller: caller, operation: refusal.operation, inputs: refusal.inputs,
+            result: .refused, reason: refusal.reason, replyKey: nil, text: refusal.text, languageHint: languageHint,
+            started: started, prompts: prompts, now: now, writer: writer)
+    }
+
+    /// Writes the record of an attempt a channel settled itself, in the caller's language.
+    private static func channelRecord(
+        channel: Channel, session: String?, caller: String, operation: OperationName, inputs: [String: String],
+        result: ResultKind, reason: ReasonCode, replyKey: String?, text: String?, languageHint: Language?,
+        started: Date, prompts: PromptCatalog, now: Date, writer: any StoreWriter
+    ) throws -> OperationOutcome {
+        let subscriber = try writer.subscriber(caller)
+        let language = prompts.language(for: subscriber?.language ?? languageHint)
+        var request = OperationRequest(
+            operation: operation, channel: channel, session: session, caller: caller, receivedAt: started)
+        request.arguments = inputs
+        let attempt = Attempt(request: request, started: started, prompts: prompts)
+        let reply = text ?? prompts.render(replyKey ?? "refused.\(reason.rawValue)", in: language, attempt.values)
+        let record = try writer.append(
+            attempt.draft(now: now, auth: .none, result: result, reason: reason, reply: reply))
+        return OperationOutcome(result: result, reason: reason, reply: reply, language: language, record: record)
     }
 
     /// Writes the refusal record (reply `refused.REASON` unless `replyKey` says otherwise) in the caller's transaction.

@@ -26,6 +26,8 @@ public struct OperationRequest: Sendable {
     public var requiresConfirmation = false
     /// The language the request was written in (an English keyword), for a caller who is not a subscriber.
     public var languageHint: Language?
+    /// The channel's own check of the message, run first inside the transaction that records the attempt.
+    public var admission: Admission?
 
     public init(
         operation: OperationName, channel: Channel, session: String? = nil, caller: String, subject: String? = nil,
@@ -48,6 +50,35 @@ public struct OperationRequest: Sendable {
     public static let secretArgumentNames: Set<String> = [
         "password", "pin", "old", "new", "new2", "old_password", "new_password", "new_password_again", "secret",
     ]
+}
+
+/// A channel's own check of an inbound message (a repeated message id, a rate limit), run inside the
+/// transaction that records the attempt, before anything else happens in it: nothing can slip between
+/// the check and the record, and the check needs no read transaction of its own. (A read transaction on
+/// a busy database starts with a cold page cache, as every commit invalidates it; the writer's stays warm.)
+///
+/// When `check` returns a refusal, that refusal is recorded instead of the attempt and nothing else happens.
+public struct Admission: Sendable {
+    /// What a refused message is recorded as.
+    public struct Refusal: Sendable {
+        public var operation: OperationName
+        /// The record's inputs (the channel's view of the message, masked).
+        public var inputs: [String: String]
+        public var reason: ReasonCode
+        /// The reply; nil is the prompt `refused.REASON` in the caller's language.
+        public var text: String?
+
+        public init(operation: OperationName, inputs: [String: String], reason: ReasonCode, text: String? = nil) {
+            self.operation = operation
+            self.inputs = inputs
+            self.reason = reason
+            self.text = text
+        }
+    }
+
+    public let check: @Sendable (any StoreReader) throws -> Refusal?
+
+    public init(_ check: @escaping @Sendable (any StoreReader) throws -> Refusal?) { self.check = check }
 }
 
 /// How an attempt ended: the record written, and the reply to send.

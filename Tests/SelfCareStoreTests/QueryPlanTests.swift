@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+import SelfCareCore
+import SelfCareTesting
+import Testing
+
+@testable import SelfCareStore
+
+/// The queries every message runs stay index lookups as the records grow.
+@Suite("Hot queries use their indexes")
+struct QueryPlanTests {
+    /// SQLite's plan for `sql`, one line per step.
+    func plan(_ store: SQLiteServiceStore, _ sql: String) throws -> String {
+        try store.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }
+                .joined(separator: "\n")
+        }
+    }
+
+    /// The names of the indexes on `records`.
+    func recordIndexes(_ reader: some DatabaseReader) throws -> [String] {
+        try reader.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'")
+        }
+    }
+
+    @Test func theRateLimitCountReadsOnlyItsIndex() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let detail = try plan(
+                store, "SELECT COUNT(*) FROM records WHERE caller = '1' AND time >= '2' AND channel = 'sms'")
+            #expect(detail.contains("USING COVERING INDEX records_caller_channel_time"), "\(detail)")
+        }
+    }
+
+    @Test func theDuplicateAndSubscriberLookupsAreIndexSearches() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let duplicate = try plan(
+                store,
+                "SELECT id FROM records WHERE channel = 'sms' AND session = 'm1' AND caller = '1' "
+                    + "AND reason <> 'rate_limited' ORDER BY id LIMIT 1")
+            #expect(duplicate.contains("SEARCH records USING INDEX records_channel_session"), "\(duplicate)")
+            let subscriber = try plan(store, "SELECT name FROM subscribers WHERE msisdn = '1'")
+            #expect(subscriber.contains("SEARCH subscribers USING INDEX"), "\(subscriber)")
+            let usage = try plan(store, "SELECT charges_fen FROM usage WHERE msisdn = '1' AND month = '2026-11'")
+            #expect(usage.contains("SEARCH usage USING INDEX"), "\(usage)")
+        }
+    }
+
+    @Test func everyConnectionReadsThroughTheMapping() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let reader = try store.pool.read { db in try Int64.fetchOne(db, sql: "PRAGMA mmap_size") }
+            let writer = try store.pool.writeWithoutTransaction { db in try Int64.fetchOne(db, sql: "PRAGMA mmap_size")
+            }
+            #expect(reader == SQLiteStoreConfiguration().mmapBytes && writer == reader)
+            #expect(reader ?? 0 > 0)
+        }
+    }
+
+    @Test func aDatabaseOfTheEarlierSchemaIsMigratedToTheNewIndex() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("old.sqlite").path
+            // A database at the schema before the rate-limit index changed, with records in it.
+            do {
+                let queue = try DatabaseQueue(path: path)
+                try Schema.migrator.migrate(queue, upTo: "v3-confirmations")
+            }
+            let old = try DatabaseQueue(path: path)
+            let before = try recordIndexes(old)
+            #expect(before.contains("records_caller_time"))
+            try old.close()
+            let store = try SQLiteServiceStore(path: path)
+            for n in 0..<3 { _ = try await store.write { try $0.append(draft(n)) } }
+            let after = try recordIndexes(store.pool)
+            #expect(after.contains("records_caller_channel_time"))
+            #expect(!after.contains("records_caller_time"))
+            #expect(try store.verifyRecords().checked == 3)
+        }
+    }
+}
