@@ -38,7 +38,10 @@ public final class OperationEngine: Sendable {
         self.hasher = hasher
         self.configuration = configuration
         self.clock = clock
-        self.pool = pool ?? BlockingWorkPool(threads: configuration.passwords.hashingConcurrency)
+        self.pool =
+            pool
+            ?? BlockingWorkPool(
+                threads: configuration.passwords.hashingConcurrency, niceness: configuration.passwords.hashingNiceness)
         self.promptBox = LockedBox(prompts)
         self.rules = BusinessRules(
             calendar: configuration.calendar, recentCallsShown: configuration.recentCallsShown)

@@ -8,6 +8,9 @@ public struct PasswordConfiguration: Sendable {
     public var lockoutDuration: TimeInterval = 24 * 3600
     /// How many hashes may run at once (the hashing pool's threads).
     public var hashingConcurrency = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// The hashing threads' nice value: above 0 they yield the CPU to request handling, so a burst of
+    /// password checks fills the idle cores without stretching every other request's latency.
+    public var hashingNiceness: Int32 = 10
 
     public init() {}
 }
