@@ -8,8 +8,10 @@
 #   - GET /healthz                                   (the bare baseline: routing and HTTP only)
 #   - GET /sms/kannel?from=<random number>&text=CXYE (a balance query: match, read, durable record)
 # each for DURATION seconds with CONNECTIONS connections (wrk -t THREADS; the load generator shares
-# the machine's cores). Prints each run, then the medians of requests/s and p99 latency, and the
-# ratio kannel/healthz. Needs wrk (Debian's package `wrk`).
+# the machine's cores). Then password-checked CXZD from 200 subscribers at the default cost, alone and
+# beside a paced balance-query load, against the raw KDF rate on every core (`selfcare bench --kdf`).
+# Prints each run, the medians of requests/s and p99 latency, the ratio kannel/healthz, the password
+# ratios, and the server's resident memory. Needs wrk (Debian's package `wrk`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
         --duration) duration=$2; shift 2 ;;
         --rounds) rounds=$2; shift 2 ;;
         --threads) threads=$2; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "bench-http: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -32,8 +34,9 @@ swift build -c release --product selfcare >&2
 bin="$(swift build -c release --show-bin-path)/selfcare"
 
 work=$(mktemp -d /tmp/selfcare-bench-http.XXXXXX)
-server=
+server= side=
 cleanup() {
+    [ -n "$side" ] && kill "$side" 2>/dev/null || true
     [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
     rm -rf "$work"
 }
@@ -102,7 +105,7 @@ parse() {
         /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); p = v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); p = v } else if (v ~ /s$/) { sub(/s$/, "", v); p = v * 1000 } }
         /Non-2xx/ { non2xx = $NF }
         /Socket errors/ { errors = $0 }
-        END { printf "%s %.3f %d %s\n", rps, p, non2xx + 0, (errors == "" ? "none" : "yes") }'
+        END { printf "%s %.3f %d %s\n", (rps == "" ? "none" : rps), p, non2xx + 0, (errors == "" ? "none" : "yes") }'
 }
 
 run() { # run NAME ARGS… → one result line
@@ -111,6 +114,7 @@ run() { # run NAME ARGS… → one result line
     out=$(wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "$@")
     echo "$out" >"wrk-$name-$round.txt"
     set -- $(echo "$out" | parse)
+    [ "$1" != none ] || { echo "bench-http: wrk reported no rate for $name:" >&2; echo "$out" >&2; exit 1; }
     printf '%-8s round %d: %10.0f req/s  p99 %7.2f ms  non-2xx %s  socket errors %s\n' "$name" "$round" "$1" "$2" "$3" "$4" >&2
     echo "$name $1 $2 $3"
 }
@@ -121,7 +125,7 @@ for ((round = 1; round <= rounds; round++)); do
     results+=("$(run kannel -s kannel.lua "$base")")
 done
 
-# Password-checked transactions (a bill query with the password) from 32 connections: first alone,
+# Password-checked transactions (a bill query with the password) from CONNECTIONS connections: first alone,
 # then beside a query load of 4 connections each pausing 10 ms between requests (a steady few hundred
 # balance queries a second; a load as fast as it can go would take the cores the ceiling is measured
 # on). The ceiling is the raw KDF on every core, measured alone.
@@ -140,6 +144,7 @@ wrk -t1 -c4 -d"${duration}s" --latency -s paced.lua "$base" >wrk-queries-beside-
 side=$!
 pw=$(run password -s password.lua "$base")
 wait "$side"
+side=
 side_p99=$(parse <wrk-queries-beside-passwords.txt | awk '{ print $2 }')
 side_rps=$(parse <wrk-queries-beside-passwords.txt | awk '{ print $1 }')
 pw_rps=$(echo "$pw" | awk '{ print $2 }')
@@ -166,7 +171,7 @@ HTTP gateway under wrk -t$threads -c$connections, ${duration}s a run, $rounds ro
 
 kannel / healthz = $ratio %; non-2xx kannel responses: $k_bad; service records written: $records
 
-password-checked CXZD (32 connections), against the raw KDF on $(nproc) cores $(printf '%.1f' "$kdf")/s:
+password-checked CXZD ($connections connections), against the raw KDF on $(nproc) cores $(printf '%.1f' "$kdf")/s:
   alone: $(printf '%.1f' "$pw_alone") req/s = $(awk -v a="$pw_alone" -v b="$kdf" 'BEGIN { printf "%.0f", 100 * a / b }') %
   beside $(printf '%.0f' "$side_rps") balance queries/s: $(printf '%.1f' "$pw_rps") req/s = $(awk -v a="$pw_rps" -v b="$kdf" 'BEGIN { printf "%.0f", 100 * a / b }') %; the queries' p99 $(printf '%.2f' "$side_p99") ms
 server resident memory (total / anonymous / mapped database and libraries): $(echo "$idle_rss" | awk '{ printf "%d / %d / %d MiB", $1 / 1024, $2 / 1024, $3 / 1024 }') idle after start, $(echo "$loaded_rss" | awk '{ printf "%d / %d / %d MiB", $1 / 1024, $2 / 1024, $3 / 1024 }') after the load

@@ -78,7 +78,9 @@ public final class SMSChannel: Sendable {
     private func process(_ message: InboundSMS, caller: String) async -> OperationOutcome {
         let received = message.receivedAt ?? engine.now()
         let inputs = ["text": Self.masked(message.text), "to": message.to]
-        let admission = admission(of: message, caller: caller, inputs: inputs)
+        // An empty id is no id: never a repeat, recorded without a session.
+        let id = message.id.flatMap { $0.isEmpty ? nil : $0 }
+        let admission = admission(id: id, caller: caller, inputs: inputs)
         let match = grammars.grammar(for: "sms")?.match(message.text)
         if let match, engine.configuration.policy.needsPassword(OperationName(match.operation)) {
             // Checked before the password is hashed too, so that neither a repeat nor a flood costs a hash.
@@ -88,37 +90,37 @@ public final class SMSChannel: Sendable {
             } catch {
                 // A failed read must not pass for "not a duplicate": that could apply a repeat twice.
                 return await engine.recordChannelAttempt(
-                    channel: .sms, session: message.id, caller: caller, operation: .smsMessage, inputs: inputs,
+                    channel: .sms, session: id, caller: caller, operation: .smsMessage, inputs: inputs,
                     result: .error, reason: .internalError, receivedAt: received)
             }
             if let refusal {
                 return await engine.recordChannelAttempt(
-                    channel: .sms, session: message.id, caller: caller, operation: refusal.operation,
+                    channel: .sms, session: id, caller: caller, operation: refusal.operation,
                     inputs: refusal.inputs, result: .refused, reason: refusal.reason, text: refusal.text,
-                    receivedAt: received)
+                    languageHint: match.language, receivedAt: received)
             }
         }
         guard let match else {
             return await engine.recordChannelAttempt(
-                channel: .sms, session: message.id, caller: caller, operation: .unknown, inputs: inputs,
+                channel: .sms, session: id, caller: caller, operation: .unknown, inputs: inputs,
                 result: .refused, reason: .unknownCommand, replyKey: "sms.help", receivedAt: received,
                 admission: admission)
         }
         switch OperationName(match.operation) {
         case .help:
             return await engine.recordChannelAttempt(
-                channel: .sms, session: message.id, caller: caller, operation: .help, inputs: inputs, result: .ok,
+                channel: .sms, session: id, caller: caller, operation: .help, inputs: inputs, result: .ok,
                 reason: .ok, replyKey: "sms.help", languageHint: match.language, receivedAt: received,
                 admission: admission)
         case .confirm:
             return await engine.confirm(
-                caller: caller, channel: .sms, session: message.id, languageHint: match.language, receivedAt: received,
+                caller: caller, channel: .sms, session: id, languageHint: match.language, receivedAt: received,
                 admission: admission)
         default:
             var arguments = match.slots
             let subject = arguments.removeValue(forKey: "subject")
             var request = OperationRequest(
-                operation: OperationName(match.operation), channel: .sms, session: message.id, caller: caller,
+                operation: OperationName(match.operation), channel: .sms, session: id, caller: caller,
                 subject: subject, arguments: arguments, password: match.secrets["password"],
                 newPassword: match.secrets["new_password"], newPasswordAgain: match.secrets["new_password_again"],
                 receivedAt: received)
@@ -132,8 +134,7 @@ public final class SMSChannel: Sendable {
     /// The duplicate and rate-limit check of `message`, run inside the transaction that records it: a
     /// repeat of a message id already settled gets the first answer again; a number over its rate is
     /// refused `rate_limited` (and that refusal does not settle the id, so a later resend is handled).
-    private func admission(of message: InboundSMS, caller: String, inputs: [String: String]) -> Admission {
-        let id = message.id.flatMap { $0.isEmpty ? nil : $0 }
+    private func admission(id: String?, caller: String, inputs: [String: String]) -> Admission {
         let since = engine.now().addingTimeInterval(-configuration.rateWindow)
         let rateLimit = configuration.rateLimit
         return Admission { reader in

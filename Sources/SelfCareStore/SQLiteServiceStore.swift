@@ -63,7 +63,9 @@ public final class SQLiteServiceStore: ServiceStore {
         committer = GroupCommitter(pool: pool)
         if !configuration.readonly {
             try Schema.migrator.migrate(pool)
-        } else if try pool.read({ db in try !Schema.migrator.hasCompletedMigrations(db) }) {
+        } else if try pool.read({ db in try Schema.migrator.appliedIdentifiers(db).isEmpty }) {
+            // Read-only tools (`records verify`) also read a database a running older server has not
+            // migrated yet: the tables they read are the same in every schema version.
             throw StoreError("\(path): the database is not initialised; run `selfcare init`")
         }
     }
@@ -281,21 +283,26 @@ struct SQLiteAccess: StoreWriter {
         ])
     }
 
+    /// A message id's first settling record (the repeat check): channel, session, caller.
+    static let firstRecordSQL = """
+        SELECT \(recordColumns) FROM records
+        WHERE channel = ? AND session = ? AND caller = ? AND reason <> 'rate_limited'
+        ORDER BY id LIMIT 1
+        """
+
+    /// A caller's records on a channel since a time (the rate limit): caller, time, channel.
+    static let recordCountSQL = "SELECT COUNT(*) FROM records WHERE caller = ? AND time >= ? AND channel = ?"
+
     func firstRecord(channel: Channel, session: String, caller: String) throws -> ServiceRecord? {
         try Row.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT \(Self.recordColumns) FROM records
-                    WHERE channel = ? AND session = ? AND caller = ? AND reason <> 'rate_limited'
-                    ORDER BY id LIMIT 1
-                    """),
+            db.cachedStatement(sql: Self.firstRecordSQL),
             arguments: [channel.rawValue, session, caller]
         ).map(Self.record)
     }
 
     func recordCount(channel: Channel, caller: String, since: Date) throws -> Int {
         try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT COUNT(*) FROM records WHERE caller = ? AND time >= ? AND channel = ?"),
+            db.cachedStatement(sql: Self.recordCountSQL),
             arguments: [caller, ISOTime.format(since), channel.rawValue]) ?? 0
     }
 

@@ -130,7 +130,7 @@ enum Schema {
             // index that count reads the index alone, not every counted record's row as well.
             try db.execute(
                 sql: """
-                    DROP INDEX records_caller_time;
+                    DROP INDEX IF EXISTS records_caller_time;
                     CREATE INDEX records_caller_channel_time ON records (caller, channel, time);
                     """)
         }

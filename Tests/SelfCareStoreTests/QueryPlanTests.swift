@@ -10,9 +10,9 @@ import Testing
 @Suite("Hot queries use their indexes")
 struct QueryPlanTests {
     /// SQLite's plan for `sql`, one line per step.
-    func plan(_ store: SQLiteServiceStore, _ sql: String) throws -> String {
+    func plan(_ store: SQLiteServiceStore, _ sql: String, _ arguments: StatementArguments = []) throws -> String {
         try store.pool.read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }
                 .joined(separator: "\n")
         }
     }
@@ -24,20 +24,30 @@ struct QueryPlanTests {
         }
     }
 
+    /// Appends `draft(n)` for each n, through the store's own append, in one transaction of `queue`.
+    func appendDrafts(_ range: Range<Int>, to queue: DatabaseQueue) throws {
+        try queue.write { db in
+            for n in range { _ = try SQLiteAccess(db: db).append(draft(n)) }
+        }
+    }
+
+    /// The rate limit's count for the drafts' caller on the API channel.
+    func recordCount(_ store: SQLiteServiceStore) throws -> Int? {
+        try store.pool.read { db in
+            try Int.fetchOne(db, sql: SQLiteAccess.recordCountSQL, arguments: ["18612345678", "2000", "api"])
+        }
+    }
+
     @Test func theRateLimitCountReadsOnlyItsIndex() async throws {
         try await withTemporaryDatabase { store, _ in
-            let detail = try plan(
-                store, "SELECT COUNT(*) FROM records WHERE caller = '1' AND time >= '2' AND channel = 'sms'")
+            let detail = try plan(store, SQLiteAccess.recordCountSQL, ["1", "2", "sms"])
             #expect(detail.contains("USING COVERING INDEX records_caller_channel_time"), "\(detail)")
         }
     }
 
     @Test func theDuplicateAndSubscriberLookupsAreIndexSearches() async throws {
         try await withTemporaryDatabase { store, _ in
-            let duplicate = try plan(
-                store,
-                "SELECT id FROM records WHERE channel = 'sms' AND session = 'm1' AND caller = '1' "
-                    + "AND reason <> 'rate_limited' ORDER BY id LIMIT 1")
+            let duplicate = try plan(store, SQLiteAccess.firstRecordSQL, ["sms", "m1", "1"])
             #expect(duplicate.contains("SEARCH records USING INDEX records_channel_session"), "\(duplicate)")
             let subscriber = try plan(store, "SELECT name FROM subscribers WHERE msisdn = '1'")
             #expect(subscriber.contains("SEARCH subscribers USING INDEX"), "\(subscriber)")
@@ -63,17 +73,21 @@ struct QueryPlanTests {
             do {
                 let queue = try DatabaseQueue(path: path)
                 try Schema.migrator.migrate(queue, upTo: "v3-confirmations")
+                try appendDrafts(0..<3, to: queue)
             }
             let old = try DatabaseQueue(path: path)
             let before = try recordIndexes(old)
             #expect(before.contains("records_caller_time"))
             try old.close()
             let store = try SQLiteServiceStore(path: path)
-            for n in 0..<3 { _ = try await store.write { try $0.append(draft(n)) } }
+            for n in 3..<5 { _ = try await store.write { try $0.append(draft(n)) } }
             let after = try recordIndexes(store.pool)
             #expect(after.contains("records_caller_channel_time"))
             #expect(!after.contains("records_caller_time"))
-            #expect(try store.verifyRecords().checked == 3)
+            let report = try store.verifyRecords()
+            #expect(report.checked == 5 && report.firstBreak == nil, "\(report)")
+            let count = try recordCount(store)
+            #expect(count == 5, "the new index holds the records written before the migration")
         }
     }
 }

@@ -62,10 +62,11 @@ public final class OperationEngine: Sendable {
     public func perform(_ request: OperationRequest) async -> OperationOutcome {
         let timer = ContinuousClock.now
         let outcome = await performUnobserved(request)
-        // A message refused by the channel's admission check is recorded under its own operation.
+        // A message refused by the channel's admission check is counted under its record's operation, and
+        // not timed: its latency is not the operation's.
         metrics.observe(
             outcome, channel: request.channel, operation: outcome.record?.operation ?? request.operation.rawValue,
-            elapsed: .now - timer)
+            elapsed: outcome.admissionRefusal ? nil : .now - timer)
         return outcome
     }
 
@@ -436,7 +437,7 @@ public final class OperationEngine: Sendable {
             admission: admission)
         metrics.observe(
             outcome, channel: channel, operation: outcome.record?.operation ?? OperationName.confirm.rawValue,
-            elapsed: .now - timer)
+            elapsed: outcome.admissionRefusal ? nil : .now - timer)
         return outcome
     }
 
@@ -598,10 +599,12 @@ public final class OperationEngine: Sendable {
         started: Date, prompts: PromptCatalog, now: Date, writer: any StoreWriter
     ) throws -> OperationOutcome? {
         guard let admission, let refusal = try admission.check(writer) else { return nil }
-        return try channelRecord(
+        var outcome = try channelRecord(
             channel: channel, session: session, caller: caller, operation: refusal.operation, inputs: refusal.inputs,
             result: .refused, reason: refusal.reason, replyKey: nil, text: refusal.text, languageHint: languageHint,
             started: started, prompts: prompts, now: now, writer: writer)
+        outcome.admissionRefusal = true
+        return outcome
     }
 
     /// Writes the record of an attempt a channel settled itself, in the caller's language.

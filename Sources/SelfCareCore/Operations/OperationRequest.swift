@@ -91,6 +91,8 @@ public struct OperationOutcome: Sendable {
     public var language: Language
     /// The record written for the attempt; nil only when even the record could not be written.
     public var record: ServiceRecord?
+    /// Refused by the channel's admission check (a repeat, a rate limit): kept out of the latency figures.
+    var admissionRefusal = false
 
     public init(result: ResultKind, reason: ReasonCode, reply: String, language: Language, record: ServiceRecord?) {
         self.result = result

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -34,22 +35,20 @@ public final class BlockingWorkPool: Sendable {
 
     deinit { queue.stop() }
 
-    /// Lowers the calling thread's priority to `niceness` (Linux keeps a nice value per thread,
-    /// addressed by its thread id).
+    /// Lowers the calling thread's priority to `niceness`. On Linux the nice value is a per-thread
+    /// attribute and `PRIO_PROCESS` with id 0 addresses the calling thread alone (not the process).
     private static func lowerCurrentThreadPriority(to niceness: Int32) {
         #if os(Linux)
-            var buffer = [CChar](repeating: 0, count: 64)
-            // "/proc/thread-self" links to "<pid>/task/<tid>": the thread id without a syscall wrapper.
-            let count = readlink("/proc/thread-self", &buffer, buffer.count - 1)
-            guard count > 0 else { return }
-            let link = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            guard let last = link.split(separator: "/").last, let tid = id_t(last) else { return }
             let which = __priority_which_t(PRIO_PROCESS.rawValue)
             errno = 0
-            let current = getpriority(which, tid)
+            let current = getpriority(which, 0)
             // Only ever lower: a process started at a lower priority than asked keeps it.
             if errno == 0 && current >= niceness { return }
-            _ = setpriority(which, tid, niceness)
+            if setpriority(which, 0, niceness) != 0 {
+                Logger(label: "selfcare.hashing").warning(
+                    "cannot lower the hashing threads' priority",
+                    metadata: ["error": "\(String(cString: strerror(errno)))"])
+            }
         #endif
     }
 
