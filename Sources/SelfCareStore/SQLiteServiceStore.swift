@@ -97,23 +97,34 @@ public final class SQLiteServiceStore: ServiceStore {
     }
 
     public func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws {
-        var sql = "SELECT \(SQLiteAccess.recordColumns) FROM records"
-        var clauses: [String] = []
-        var arguments: StatementArguments = []
-        if let subject = filter.subject {
-            clauses.append("subject = ?")
-            arguments += [subject]
-        }
-        if let since = filter.since {
-            clauses.append("time >= ?")
-            arguments += [ISOTime.format(since)]
-        }
-        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-        sql += " ORDER BY id"
+        let (sql, arguments) = Self.listing(filter)
         try pool.read { db in
             let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
             while let row = try rows.next() { try body(SQLiteAccess.record(row)) }
         }
+    }
+
+    /// The query that lists the records `filter` selects, oldest first.
+    static func listing(_ filter: RecordFilter) -> (sql: String, arguments: StatementArguments) {
+        let columns = SQLiteAccess.recordColumns
+        let since = filter.since.map(ISOTime.format)
+        let time = since == nil ? "" : " AND time >= ?"
+        guard let subject = filter.subject else {
+            return (
+                "SELECT \(columns) FROM records\(since == nil ? "" : " WHERE time >= ?") ORDER BY id",
+                StatementArguments(since.map { [$0] } ?? [])
+            )
+        }
+        // A number's records: those it made about itself, found through the caller index, and those another
+        // caller made about it (a lost phone's), the only ones the partial subject index holds.
+        let sql = """
+            SELECT \(columns) FROM records WHERE caller = ? AND subject = ?\(time)
+            UNION ALL
+            SELECT \(columns) FROM records WHERE subject = ? AND subject <> caller\(time)
+            ORDER BY id
+            """
+        let branch: [String] = since.map { [$0] } ?? []
+        return (sql, StatementArguments([subject, subject] + branch + [subject] + branch))
     }
 
     public func verifyRecords() throws -> RecordChainReport {

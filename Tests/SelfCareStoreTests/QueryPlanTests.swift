@@ -56,6 +56,16 @@ struct QueryPlanTests {
         }
     }
 
+    @Test func aNumbersRecordsAreFoundThroughTheCallerAndPartialSubjectIndexes() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let listing = SQLiteServiceStore.listing(RecordFilter(subject: "18611110001", since: Date()))
+            let detail = try plan(store, listing.sql, listing.arguments)
+            #expect(detail.contains("USING INDEX records_caller_channel_time"), "\(detail)")
+            #expect(detail.contains("USING INDEX records_other_subject"), "\(detail)")
+            #expect(!detail.contains("SCAN records"), "\(detail)")
+        }
+    }
+
     @Test func everyConnectionReadsThroughTheMapping() async throws {
         try await withTemporaryDatabase { store, _ in
             let reader = try store.pool.read { db in try Int64.fetchOne(db, sql: "PRAGMA mmap_size") }
@@ -82,8 +92,8 @@ struct QueryPlanTests {
             let store = try SQLiteServiceStore(path: path)
             for n in 3..<5 { _ = try await store.write { try $0.append(draft(n)) } }
             let after = try recordIndexes(store.pool)
-            #expect(after.contains("records_caller_channel_time"))
-            #expect(!after.contains("records_caller_time"))
+            #expect(after.contains("records_caller_channel_time") && after.contains("records_other_subject"))
+            #expect(!after.contains("records_caller_time") && !after.contains("records_subject"))
             let report = try store.verifyRecords()
             #expect(report.checked == 5 && report.firstBreak == nil, "\(report)")
             let count = try recordCount(store)

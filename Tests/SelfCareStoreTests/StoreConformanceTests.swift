@@ -22,9 +22,10 @@ func withStore<T>(_ kind: StoreKind, _ body: (any ServiceStore) async throws -> 
 
 struct Boom: Error {}
 
-func draft(_ n: Int, subject: String = "18612345678") -> RecordDraft {
+func draft(_ n: Int, subject: String = "18612345678", caller: String? = nil) -> RecordDraft {
     RecordDraft(
-        time: Fixtures.midNovember.addingTimeInterval(Double(n)), channel: .api, session: "s\(n)", caller: subject,
+        time: Fixtures.midNovember.addingTimeInterval(Double(n)), channel: .api, session: "s\(n)",
+        caller: caller ?? subject,
         subject: subject, operation: "query.balance", inputs: ["n": "\(n)", "text": "a,\"b\"\n"], auth: .none,
         result: .ok, reason: .ok, reply: "余额 \(n).00 元", durationMS: n)
 }
@@ -133,11 +134,26 @@ struct StoreConformanceTests {
             var mine: [Int64] = []
             try store.forEachRecord(matching: RecordFilter(subject: "18611110001")) { mine.append($0.id) }
             #expect(mine == [2, 4, 6])
+            // Records another number made about this one (a lost phone reported from a friend's) are its too,
+            // and not the caller's.
+            _ = try await store.write { try $0.append(draft(7, subject: "18611110001", caller: "13900000000")) }
+            _ = try await store.write { try $0.append(draft(8, subject: "18611110001")) }
+            var about: [Int64] = []
+            try store.forEachRecord(matching: RecordFilter(subject: "18611110001")) { about.append($0.id) }
+            #expect(about == [2, 4, 6, 7, 8])
+            var recent: [Int64] = []
+            try store.forEachRecord(
+                matching: RecordFilter(subject: "18611110001", since: Fixtures.midNovember.addingTimeInterval(5))
+            ) { recent.append($0.id) }
+            #expect(recent == [6, 7, 8])
+            var byCaller: [Int64] = []
+            try store.forEachRecord(matching: RecordFilter(subject: "13900000000")) { byCaller.append($0.id) }
+            #expect(byCaller.isEmpty)
             var since: [Int64] = []
             try store.forEachRecord(matching: RecordFilter(since: Fixtures.midNovember.addingTimeInterval(4))) {
                 since.append($0.id)
             }
-            #expect(since == [4, 5, 6])
+            #expect(since == [4, 5, 6, 7, 8])
             let line = all[0].jsonLine
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             #expect(
@@ -147,7 +163,7 @@ struct StoreConformanceTests {
                 ])
             #expect(object["reply"] as? String == "余额 1.00 元")
             #expect(all[0].csvLine.hasPrefix("1,2026-11-15T02:00:01.000Z,api,s1,"))
-            #expect(try store.verifyRecords().checked == 6)
+            #expect(try store.verifyRecords().checked == 8)
         }
     }
 
