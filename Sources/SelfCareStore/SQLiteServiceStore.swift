@@ -56,9 +56,7 @@ public final class SQLiteServiceStore: ServiceStore {
         if !configuration.readonly {
             // GRDB sets the writer to synchronous=NORMAL when it turns WAL on, after prepareDatabase ran:
             // set it again, or commits would not wait for the WAL to reach the disk.
-            try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-            }
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         }
         committer = GroupCommitter(pool: pool)
         if !configuration.readonly {
