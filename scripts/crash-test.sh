@@ -43,6 +43,8 @@ cleanup() {
 trap cleanup EXIT
 cp -r grammars prompts "$work/"
 cd "$work"
+# A fixed clock: the outcome never depends on the day the test runs.
+export SELFCARE_NOW=2026-11-24T10:00:00+08:00
 export SELFCARE_PBKDF2_ITERATIONS=1000 SELFCARE_SMS_RATE_LIMIT=100000 SELFCARE_LOCKOUT_THRESHOLD=100
 "$bin" init --demo >/dev/null
 numbers=()

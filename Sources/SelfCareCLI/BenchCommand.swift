@@ -76,8 +76,9 @@ struct BenchCommand: AsyncParsableCommand {
             let prompts = try PromptCatalog.load(directory: global.promptsDirectory)
             let grammars = try GrammarSet(
                 directory: global.grammarsDirectory, prompts: prompts)
+            let clock = try Environment.clock()
             let engine = OperationEngine(
-                store: store, hasher: Fixtures.hasher(), prompts: prompts, clock: SystemTimeSource(),
+                store: store, hasher: Fixtures.hasher(), prompts: prompts, clock: clock,
                 logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
             var sms = SMSConfiguration()
             sms.rateLimit = .max  // the path, not the limiter's refusals
@@ -94,11 +95,11 @@ struct BenchCommand: AsyncParsableCommand {
                     }
                 }
                 let single = try await Self.rate(for: duration) { i in
-                    _ = try await store.write { try $0.append(Self.draft(i, numbers)) }
+                    _ = try await store.write { try $0.append(Self.draft(i, numbers, at: clock.now())) }
                 }
                 let before = store.commitStatistics
                 let concurrent = try await Self.rate(for: duration, concurrency: n) { i in
-                    _ = try await store.write { try $0.append(Self.draft(i, numbers)) }
+                    _ = try await store.write { try $0.append(Self.draft(i, numbers, at: clock.now())) }
                 }
                 let after = store.commitStatistics
                 let perCommit =
@@ -146,17 +147,18 @@ struct BenchCommand: AsyncParsableCommand {
         var rates: [Double] = []
         for round in 1...rounds {
             let counts = LockedBox([Int](repeating: 0, count: threads))
-            let deadline = Date().addingTimeInterval(seconds)
-            let started = Date()
+            let started = ContinuousClock.now
+            let deadline = started + .milliseconds(Int(seconds * 1000))
             DispatchQueue.concurrentPerform(iterations: threads) { thread in
                 var count = 0
-                while Date() < deadline {
+                while ContinuousClock.now < deadline {
                     _ = try? hasher.verify(Secret("470159"), against: stored)
                     count += 1
                 }
                 counts.withValue { $0[thread] = count }
             }
-            let rate = Double(counts.value.reduce(0, +)) / Date().timeIntervalSince(started)
+            let (whole, atto) = (ContinuousClock.now - started).components
+            let rate = Double(counts.value.reduce(0, +)) / (Double(whole) + Double(atto) / 1e18)
             rates.append(rate)
             printError(String(format: "round %d: %.1f verifications/s", round, rate))
         }
@@ -175,7 +177,7 @@ struct BenchCommand: AsyncParsableCommand {
         let prompts = try PromptCatalog.load(directory: global.promptsDirectory)
         let grammars = try GrammarSet(directory: global.grammarsDirectory, prompts: prompts)
         let engine = OperationEngine(
-            store: store, hasher: Fixtures.hasher(), prompts: prompts, clock: SystemTimeSource(),
+            store: store, hasher: Fixtures.hasher(), prompts: prompts, clock: try Environment.clock(),
             logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
         let ussd = USSDChannel(
             engine: engine, grammars: grammars, sessions: MemorySessionStore<USSDSession>(capacity: max(count, 1)))
@@ -242,9 +244,9 @@ struct BenchCommand: AsyncParsableCommand {
                 median(matched), median(looked), median(matched) / median(looked), rounds))
     }
 
-    static func draft(_ i: Int, _ numbers: [String]) -> RecordDraft {
+    static func draft(_ i: Int, _ numbers: [String], at time: Date) -> RecordDraft {
         RecordDraft(
-            time: Date(), channel: .sms, session: nil, caller: numbers[i % numbers.count],
+            time: time, channel: .sms, session: nil, caller: numbers[i % numbers.count],
             subject: numbers[i % numbers.count], operation: "query.balance", inputs: [:], auth: .none, result: .ok,
             reason: .ok, reply: "尊敬的客户，您的账户余额为123.45元 \(i)", durationMS: 1)
     }

@@ -30,7 +30,7 @@ struct InitCommand: AsyncParsableCommand {
                 with: importer, now: runtime.clock.now(), calendar: runtime.configuration.calendar)
             for (kind, summary) in results { print("demo \(kind.rawValue): \(summary.description)") }
             print("demo numbers (passwords are for the demo only):")
-            for entry in DemoData.guide {
+            for entry in DemoData.guide(thisMonth: runtime.configuration.calendar.month(of: runtime.clock.now())) {
                 print(
                     "  \(entry.number)  \(entry.password.padding(toLength: 6, withPad: " ", startingAt: 0))  \(entry.shows)"
                 )

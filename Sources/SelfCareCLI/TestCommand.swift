@@ -34,21 +34,22 @@ struct TestCommand: AsyncParsableCommand {
                 }
             }
             let runner = ScenarioRunner(
-                grammarsDirectory: global.grammarsDirectory, promptsDirectory: global.promptsDirectory)
+                grammarsDirectory: global.grammarsDirectory, promptsDirectory: global.promptsDirectory,
+                start: try Environment.clock().now())
             var results: [(file: String, name: String, seconds: Double, failure: String?)] = []
             for file in files {
-                let started = Date()
+                let started = ContinuousClock.now
                 let scenario = try Scenario(path: file)
                 do {
                     let checks = try await runner.run(scenario)
-                    results.append((file, scenario.name, Date().timeIntervalSince(started), nil))
+                    results.append((file, scenario.name, seconds(since: started), nil))
                     print("ok    \(file) (\(checks) checks)")
                 } catch let failure as ScenarioFailure {
-                    results.append((file, scenario.name, Date().timeIntervalSince(started), failure.description))
+                    results.append((file, scenario.name, seconds(since: started), failure.description))
                     print("FAIL  \(file)")
                     print(failure.description)
                 } catch {
-                    results.append((file, scenario.name, Date().timeIntervalSince(started), "\(file): \(error)"))
+                    results.append((file, scenario.name, seconds(since: started), "\(file): \(error)"))
                     print("FAIL  \(file)")
                     print("\(file): \(error)")
                 }
@@ -78,6 +79,11 @@ struct TestCommand: AsyncParsableCommand {
             }
             if failed > 0 { throw CommandFailure("test: \(failed) of \(results.count) scenarios failed") }
         }
+    }
+
+    private func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     private func xmlEscape(_ text: String) -> String {

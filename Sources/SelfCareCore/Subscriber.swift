@@ -152,8 +152,22 @@ public struct Month: Hashable, Sendable, Comparable, Codable, CustomStringConver
     public var next: Month { month == 12 ? Month(year: year + 1, month: 1) : Month(year: year, month: month + 1) }
     public var previous: Month { month == 1 ? Month(year: year - 1, month: 12) : Month(year: year, month: month - 1) }
     public var firstDay: LocalDate { LocalDate(year: year, month: month, day: 1) }
+    /// The month's last day (`2027-02-28`).
+    public var lastDay: LocalDate { LocalDate(year: year, month: month, day: LocalDate.daysIn(year: year, month: month)) }
+
+    /// The month `count` months later (earlier when negative).
+    public func advanced(by count: Int) -> Month {
+        let index = year * 12 + (month - 1) + count
+        return Month(year: index.floorDivided(by: 12), month: index - index.floorDivided(by: 12) * 12 + 1)
+    }
 
     public static func < (a: Month, b: Month) -> Bool { (a.year, a.month) < (b.year, b.month) }
+}
+
+extension Int {
+    fileprivate func floorDivided(by divisor: Int) -> Int {
+        self >= 0 ? self / divisor : (self - divisor + 1) / divisor
+    }
 }
 
 extension Character {

@@ -178,8 +178,14 @@ public struct AdapterReplyError: Error, CustomStringConvertible {
 /// instead of handling the keys twice. Keys are kept as hashes (they hold the digits pressed); entries
 /// idle for ten minutes are dropped.
 actor StepCache {
+    private let clock: any TimeSource
     private var entries: [String: (key: Int, body: ByteBuffer, seen: Date)] = [:]
-    private var lastSweep = Date()
+    private var lastSweep: Date
+
+    init(clock: any TimeSource) {
+        self.clock = clock
+        lastSweep = clock.now()
+    }
 
     func answer(call: String, key: String) -> ByteBuffer? {
         guard let entry = entries[call], entry.key == key.hashValue else { return nil }
@@ -187,7 +193,7 @@ actor StepCache {
     }
 
     func store(call: String, key: String, body: ByteBuffer) {
-        let now = Date()
+        let now = clock.now()
         entries[call] = (key.hashValue, body, now)
         if now.timeIntervalSince(lastSweep) > 60 {
             lastSweep = now

@@ -49,6 +49,9 @@ public struct GatewayChannels: Sendable {
         self.ussd = ussd
         self.ivr = ivr
     }
+
+    /// The engine's clock, which adapters' caches expire on.
+    public var clock: any TimeSource { sms.engine.clock }
 }
 
 /// Builds the HTTP application over the given channels: the channel adapters (`ChannelAdapter`), the

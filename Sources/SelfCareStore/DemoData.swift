@@ -5,7 +5,9 @@ import SelfCareCore
 /// payment type, prepaid period, tier and flag, two months of usage and some calls.
 ///
 /// The files go through the same importer as the billing system's, so the demo also exercises it.
-/// Usage months are this month and last month of `now`, so queries always find data.
+/// Everything dated is relative to the clock the demo is loaded with, so its stories hold in any month:
+/// usage is for this month and last month, the calls are of the previous day, and the contracts end
+/// next month (18611110020), in seven months (18611110010) and in thirteen (18611110017).
 /// The passwords are for the demo only.
 public enum DemoData {
     public static let plans = """
@@ -19,8 +21,26 @@ public enum DemoData {
         L28,老用户28元套餐(已停售),Legacy 28 (withdrawn),2800,200,100,500,both,false,false
         """
 
-    /// Each demo subscriber, with what it shows; the README's demo table is this list.
-    public static let subscribers = """
+    /// Each demo subscriber, with what it shows; the README's demo table is this list. Contract ends are
+    /// counted in months from `thisMonth` (`contractEnds`).
+    public static func subscribers(thisMonth: Month) -> String {
+        withContractEnds(subscriberTemplate, thisMonth: thisMonth)
+    }
+
+    /// `text` with each contract-end placeholder replaced by its date for a demo loaded in `thisMonth`.
+    static func withContractEnds(_ text: String, thisMonth: Month) -> String {
+        contractEnds.reduce(text) { text, end in
+            text.replacingOccurrences(of: end.placeholder, with: thisMonth.advanced(by: end.months).lastDay.description)
+        }
+    }
+
+    /// The placeholders of the contract ends in `subscriberTemplate`, and how many months after this one
+    /// each contract ends (on the month's last day).
+    static let contractEnds: [(placeholder: String, months: Int)] = [
+        ("{contract+7}", 7), ("{contract+13}", 13), ("{contract+1}", 1),
+    ]
+
+    static let subscriberTemplate = """
         msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password,puk
         18612345678,张伟,normal,postpaid,,P58,12345,3200,gold,zh-CN,false,,false,258036,12345678
         18611110001,Li Na,normal,postpaid,,P38,5620,880,standard,en,false,,false,470159,23456789
@@ -32,23 +52,28 @@ public enum DemoData {
         18611110007,黄强,normal,prepaid,recharge,K19,0,90,standard,zh-CN,false,,false,826314,89012345
         18611110008,周杰,normal,prepaid,locked,K39,-200,45,standard,zh-CN,false,,false,937425,90123456
         18688888888,吴刚,normal,postpaid,,P98,56000,98000,supreme,zh-CN,true,,false,180462,11223344
-        18611110010,徐丽,normal,postpaid,,P58,23000,15600,diamond,zh-CN,false,2027-06-30,false,293571,22334455
+        18611110010,徐丽,normal,postpaid,,P58,23000,15600,diamond,zh-CN,false,{contract+7},false,293571,22334455
         18611110011,孙涛,normal,postpaid,,P38,4100,2100,silver,zh-CN,false,,false,304682,33445566
         18611110012,马超,normal,postpaid,,P38,7600,5400,vip,zh-CN,false,,false,415793,44556677
         18611110013,朱琳,normal,postpaid,,P18,1500,60,standard,zh-CN,false,,false,,55667788
         18611110014,胡军,normal,postpaid,,P58,9900,300,standard,zh-CN,false,,true,526804,66778899
         18611110015,Emma Wang,normal,prepaid,valid,K39,8800,2600,gold,en,false,,false,637915,77889900
         18611110016,郭敏,arrears,prepaid,valid,K19,-1200,30,standard,zh-CN,false,,false,748026,88990011
-        18611110017,何平,normal,postpaid,,P98,32000,45000,diamond,zh-CN,true,2027-12-31,false,859137,99001122
+        18611110017,何平,normal,postpaid,,P98,32000,45000,diamond,zh-CN,true,{contract+13},false,859137,99001122
         18611110018,高洁,normal,postpaid,,L28,6600,800,standard,zh-CN,false,,false,960248,10203040
         18611110019,林峰,lost,prepaid,valid,K39,4300,700,silver,zh-CN,false,,false,071359,20304050
-        18611110020,罗兰,normal,postpaid,,P38,5200,1900,gold,zh-CN,false,2026-12-31,false,182460,30405060
+        18611110020,罗兰,normal,postpaid,,P38,5200,1900,gold,zh-CN,false,{contract+1},false,182460,30405060
         18611110021,David Chen,suspended,postpaid,,P58,12000,3300,silver,en,false,,false,293517,40506070
         18611110022,梁静,normal,prepaid,valid,K19,1800,26000,supreme,zh-CN,false,,false,304628,50607080
         """
 
-    /// What each demo number shows, for the README and `init --demo`'s output.
-    public static let guide: [(number: String, password: String, shows: String)] = [
+    /// What each demo number shows, for the README and `init --demo`'s output, with the contract ends of
+    /// a demo loaded in `thisMonth`.
+    public static func guide(thisMonth: Month) -> [(number: String, password: String, shows: String)] {
+        guideTemplate.map { ($0.number, $0.password, withContractEnds($0.shows, thisMonth: thisMonth)) }
+    }
+
+    static let guideTemplate: [(number: String, password: String, shows: String)] = [
         ("18612345678", "258036", "normal postpaid, gold, Smart 58; the everyday case"),
         ("18611110001", "470159", "English-speaking customer (replies in English)"),
         ("18611110002", "369258", "lost (挂失): loss.cancel works, plan.change refused state_lost"),
@@ -59,17 +84,17 @@ public enum DemoData {
         ("18611110007", "826314", "prepaid in its recharge period (充值期): refused prepaid_period"),
         ("18611110008", "937425", "prepaid in its locked period (锁定期)"),
         ("18688888888", "180462", "premium number (靓号), supreme tier: suspend.keep refused premium_number"),
-        ("18611110010", "293571", "contract until 2027-06-30, diamond: plan.change to P38 refused contract"),
+        ("18611110010", "293571", "contract until {contract+7}, diamond: plan.change to P38 refused contract"),
         ("18611110011", "304682", "silver tier"),
         ("18611110012", "415793", "vip tier"),
         ("18611110013", "(none)", "no service password set: password_not_set"),
         ("18611110014", "526804", "on the blacklist (黑名单)"),
         ("18611110015", "637915", "English, prepaid valid, gold"),
         ("18611110016", "748026", "prepaid in arrears"),
-        ("18611110017", "859137", "premium and under contract, diamond"),
+        ("18611110017", "859137", "premium and under contract until {contract+13}, diamond"),
         ("18611110018", "960248", "on a withdrawn plan (L28)"),
         ("18611110019", "071359", "prepaid and lost"),
-        ("18611110020", "182460", "contract ending 2026-12-31, gold"),
+        ("18611110020", "182460", "contract ending {contract+1}, gold"),
         ("18611110021", "293517", "English, suspended"),
         ("18611110022", "304628", "prepaid, supreme tier"),
     ]
@@ -91,8 +116,8 @@ public enum DemoData {
         return lines.joined(separator: "\n")
     }
 
-    /// A few recent calls for the first subscribers, before the start of `now`'s UTC day, so loading
-    /// the demo again the same day changes nothing.
+    /// A few recent calls for the first subscribers, in the hours before the start of `now`'s UTC day, so
+    /// loading the demo again the same day changes nothing.
     public static func calls(before now: Date) -> String {
         let dayStart = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
         var lines = ["msisdn,started_at,peer,direction,duration_s,charge_fen"]
@@ -110,7 +135,7 @@ public enum DemoData {
     }
 
     static var subscriberNumbers: [String] {
-        subscribers.split(separator: "\n").dropFirst().map { String($0.prefix { $0 != "," }) }
+        subscriberTemplate.split(separator: "\n").dropFirst().map { String($0.prefix { $0 != "," }) }
     }
 
     /// Loads the demo set through `importer`; returns each file's summary.
@@ -120,8 +145,9 @@ public enum DemoData {
         -> [(ImportKind, ImportSummary)]
     {
         var results: [(ImportKind, ImportSummary)] = []
+        let thisMonth = calendar.month(of: now)
         let files: [(ImportKind, String)] = [
-            (.plans, plans), (.subscribers, subscribers), (.usage, usage(thisMonth: calendar.month(of: now))),
+            (.plans, plans), (.subscribers, subscribers(thisMonth: thisMonth)), (.usage, usage(thisMonth: thisMonth)),
             (.calls, calls(before: now)),
         ]
         for (kind, text) in files {

@@ -89,20 +89,23 @@ public struct ScenarioFailure: Error, Sendable, CustomStringConvertible {
 public struct ScenarioRunner: Sendable {
     public var grammarsDirectory: String
     public var promptsDirectory: String
+    /// Where each scenario's clock starts until its `clock` directive sets it (`selfcare test` passes
+    /// `SELFCARE_NOW`, else the system clock's instant).
+    public var start: Date
     /// PBKDF2 iterations for the scenario's database (cheap by default: scenarios test behaviour).
     public var iterations = 2_000
 
-    public init(grammarsDirectory: String, promptsDirectory: String) {
+    public init(grammarsDirectory: String, promptsDirectory: String, start: Date) {
         self.grammarsDirectory = grammarsDirectory
         self.promptsDirectory = promptsDirectory
+        self.start = start
     }
 
     /// Runs `scenario`; returns how many expectations held, or throws the first `ScenarioFailure`.
     @discardableResult
     public func run(_ scenario: Scenario) async throws -> Int {
         try await withTemporaryDatabase { store, dir in
-            // SELFCARE_NOW fixes where the clock starts; `clock` and `advance` move it.
-            let start = ProcessInfo.processInfo.environment["SELFCARE_NOW"].flatMap(ISOTime.parse) ?? Date()
+            // `clock` and `advance` move the clock from `start`.
             let clock = ManualTimeSource(start)
             let prompts = try PromptCatalog.load(directory: promptsDirectory)
             let hasher = PBKDF2PasswordHasher(

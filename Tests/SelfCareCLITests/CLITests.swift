@@ -3,57 +3,6 @@ import SelfCareCore
 import SelfCareTesting
 import Testing
 
-/// The result of running a command.
-struct Run {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs the built `selfcare` binary (or another program) in `directory`.
-func run(
-    _ arguments: [String], in directory: URL, stdin: String? = nil, environment: [String: String] = [:],
-    program: String? = nil, stdinBytes: [UInt8]? = nil
-) throws -> Run {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program ?? selfcareBinary)
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
-    var env = ProcessInfo.processInfo.environment
-    env["SELFCARE_PBKDF2_ITERATIONS"] = "20000"
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
-    let out = Pipe()
-    let err = Pipe()
-    let input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    if let stdinBytes { input.fileHandleForWriting.write(Data(stdinBytes)) }
-    try input.fileHandleForWriting.close()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData, as: UTF8.self))
-}
-
-/// The `selfcare` executable built beside this test bundle.
-let selfcareBinary: String = {
-    let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        .appendingPathComponent("selfcare").path
-    if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
-    return Fixtures.repositoryRoot.appendingPathComponent(".build/debug/selfcare").path
-}()
-
-/// `sqlite3`, the shell an auditor or an attacker would use.
-let sqlite3: String? = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3", "/bin/sqlite3"].first {
-    FileManager.default.isExecutableFile(atPath: $0)
-}
-
 /// A scratch folder with the shipped prompts and an initialised demo database.
 func withDemo(_ body: (URL) throws -> Void) throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-cli-\(UUID().uuidString)")
@@ -341,7 +290,7 @@ struct SMSCLITests {
             #expect(late.stdout.contains("回复Y确认"))
             let expired = try run(
                 ["sms", "--from", "18612345678", "Y"], in: dir,
-                environment: ["SELFCARE_NOW": ISOTime.format(Date().addingTimeInterval(600))])
+                environment: ["SELFCARE_NOW": ISOTime.format(ISOTime.parse(fixedNow)!.addingTimeInterval(600))])
             #expect(expired.stdout == "确认已超时，请重新发送指令。\n")
             let refused = try run(["sms", "--from", "18611110002", "GS", "369258"], in: dir)
             #expect(refused.stdout == "号码18611110002已处于挂失状态，无需重复挂失。\n")
@@ -442,5 +391,15 @@ struct IVRCLITests {
             #expect(agent.stdout.contains("> step 1: no input"))
             #expect(agent.stdout.hasSuffix("transfer: agent-vip (priority 5)\n"), "\(agent.stdout)")
         }
+    }
+}
+
+@Suite("Spawned programs get a fixed clock")
+struct SpawnClockTests {
+    @Test func aProgramWithoutAFixedClockIsNotStarted() throws {
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory())
+        #expect(throws: SpawnError.self) { try run(["--version"], in: dir, environment: ["SELFCARE_NOW": ""]) }
+        let echo = try run(["-c", "echo $SELFCARE_NOW"], in: dir, program: "/bin/sh")
+        #expect(echo.stdout == fixedNow + "\n")
     }
 }

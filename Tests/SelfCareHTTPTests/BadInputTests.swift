@@ -138,7 +138,7 @@ struct BadInputTests {
                 var filled = 0
                 for i in 0..<100_000 {
                     let draft = RecordDraft(
-                        time: Date(), channel: .api, session: "fill-\(i)", caller: "18611110001",
+                        time: Fixtures.midNovember, channel: .api, session: "fill-\(i)", caller: "18611110001",
                         subject: "18611110001",
                         operation: "query.balance", inputs: [:], auth: .none, result: .ok, reason: .ok,
                         reply: "filler", durationMS: 0)

@@ -55,7 +55,7 @@ struct ImportTests {
             let imp = importer(store)
             let now = Fixtures.midNovember
             let files: [(ImportKind, String)] = [
-                (.plans, DemoData.plans), (.subscribers, DemoData.subscribers),
+                (.plans, DemoData.plans), (.subscribers, DemoData.subscribers(thisMonth: Month(year: 2026, month: 11))),
                 (.usage, DemoData.usage(thisMonth: Month(year: 2026, month: 11))),
                 (.calls, DemoData.calls(before: now)),
             ]
@@ -286,7 +286,8 @@ struct DemoDataTests {
             let results = try await DemoData.load(
                 with: importer(store), now: Fixtures.midNovember, calendar: LocalCalendar())
             #expect(results.allSatisfy { $0.1.rejected == 0 })
-            let numbers = DemoData.guide.map(\.number)
+            let guide = DemoData.guide(thisMonth: Month(year: 2026, month: 11))
+            let numbers = guide.map(\.number)
             let subscribers = try await store.read { r in try numbers.compactMap { try r.subscriber($0) } }
             #expect(subscribers.count >= 20)
             #expect(Set(subscribers.map(\.status)) == Set(SubscriberStatus.allCases))
@@ -306,12 +307,51 @@ struct DemoDataTests {
             }
             // Every listed demo password really opens its account.
             let hasher = Fixtures.hasher()
-            for entry in DemoData.guide where entry.password.allSatisfy(\.isNumber) {
+            for entry in guide where entry.password.allSatisfy(\.isNumber) {
                 let s = try #require(subscribers.first { $0.msisdn == entry.number })
                 #expect(
                     try hasher.verify(Secret(entry.password), against: s.passwordHash ?? "").matches, "\(entry.number)")
                 #expect(PasswordRules.weakness(of: Secret(entry.password), for: entry.number) == nil)
             }
+        }
+    }
+
+    /// Loaded at any instant, the demo tells the same stories: this month's usage, yesterday's calls, a
+    /// contract that still runs. Instants near month and year ends, in Beijing and in UTC, and years away.
+    @Test(arguments: [
+        "2026-11-15T10:00:00+08:00", "2027-07-01T00:05:00+08:00", "2031-02-28T16:30:00Z", "2035-12-31T23:59:00+08:00",
+        "2040-02-29T12:00:00+08:00",
+    ])
+    func theStoriesHoldInAnyMonth(_ instant: String) async throws {
+        let now = try #require(ISOTime.parse(instant))
+        let calendar = LocalCalendar()
+        let month = calendar.month(of: now)
+        try await withTemporaryDatabase { store, _ in
+            _ = try await DemoData.load(with: importer(store), now: now, calendar: calendar)
+            let engine = try Fixtures.engine(store: store, clock: FixedTimeSource(now))
+            func perform(
+                _ operation: OperationName, _ caller: String, password: String? = nil, _ arguments: [String: String] = [:]
+            ) async -> OperationOutcome {
+                var request = OperationRequest(operation: operation, channel: .api, caller: caller)
+                request.password = password.map { Secret($0) }
+                request.arguments = arguments
+                return await engine.perform(request)
+            }
+            let balance = await perform(.queryBalance, "18612345678")
+            #expect(balance.reply.contains("本月(\(month))已产生话费"), "\(balance.reply)")
+            #expect(!balance.reply.contains("0.00元"), "this month's usage is there: \(balance.reply)")
+            let contract = await perform(.planChange, "18611110010", password: "293571", ["plan": "P38"])
+            #expect(contract.reason == .contract, "\(contract.reply)")
+            let ending = await perform(.planChange, "18611110020", password: "182460", ["plan": "P18"])
+            #expect(ending.reason == .contract, "the contract ending next month still runs: \(ending.reply)")
+            let calls = await perform(.queryCalls, "18612345678", password: "258036")
+            #expect(calls.reason == .ok)
+            let yesterday = calendar.date(of: now.addingTimeInterval(-86_400))
+            let today = calendar.date(of: now)
+            #expect(
+                calls.reply.contains("\(yesterday)") || calls.reply.contains("\(today)"), "recent calls: \(calls.reply)")
+            let lastMonth = await perform(.queryBill, "18612345678", password: "258036")
+            #expect(lastMonth.reason == .ok, "last month's bill is there: \(lastMonth.reply)")
         }
     }
 }

@@ -58,7 +58,7 @@ struct QueryPlanTests {
 
     @Test func aNumbersRecordsAreFoundThroughTheCallerAndPartialSubjectIndexes() async throws {
         try await withTemporaryDatabase { store, _ in
-            let listing = SQLiteServiceStore.listing(RecordFilter(subject: "18611110001", since: Date()))
+            let listing = SQLiteServiceStore.listing(RecordFilter(subject: "18611110001", since: Fixtures.midNovember))
             let detail = try plan(store, listing.sql, listing.arguments)
             #expect(detail.contains("USING INDEX records_caller_channel_time"), "\(detail)")
             #expect(detail.contains("USING INDEX records_other_subject"), "\(detail)")

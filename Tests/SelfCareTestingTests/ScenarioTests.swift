@@ -13,7 +13,7 @@ let scenarioFiles: [String] = {
 func shippedRunner() -> ScenarioRunner {
     ScenarioRunner(
         grammarsDirectory: Fixtures.repositoryRoot.appendingPathComponent("grammars").path,
-        promptsDirectory: Fixtures.repositoryRoot.appendingPathComponent("prompts").path)
+        promptsDirectory: Fixtures.repositoryRoot.appendingPathComponent("prompts").path, start: Fixtures.midNovember)
 }
 
 @Suite("Conversation scenarios")
@@ -23,6 +23,14 @@ struct ScenarioTests {
         for channel in ["sms", "ussd", "ivr"] {
             #expect(scenarioFiles.contains { $0.hasPrefix(channel) }, "\(channel)")
         }
+    }
+
+    /// A shipped scenario sets its clock first, so it tells the same story on any day it runs, whatever
+    /// clock `selfcare test` starts it with.
+    @Test(arguments: scenarioFiles)
+    func setsItsClockFirst(_ name: String) throws {
+        let scenario = try Scenario(path: scenarioFolder.appendingPathComponent(name).path)
+        #expect(scenario.steps.first?.directive == "clock", "\(name): begin with `clock 2026-11-15T10:00:00+08:00`")
     }
 
     @Test(arguments: scenarioFiles)

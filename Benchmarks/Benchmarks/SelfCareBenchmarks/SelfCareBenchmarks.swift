@@ -102,7 +102,7 @@ let benchmarks: @Sendable () -> Void = {
     ) { benchmark in
         for i in benchmark.scaledIterations {
             let draft = RecordDraft(
-                time: Date(), channel: .sms, session: nil, caller: "18600000001", subject: "18600000001",
+                time: Fixtures.midNovember, channel: .sms, session: nil, caller: "18600000001", subject: "18600000001",
                 operation: "query.balance", inputs: [:], auth: .none, result: .ok, reason: .ok,
                 reply: "尊敬的客户，您的账户余额为123.45元 \(i)", durationMS: 1)
             blackHole(try await store.write { try $0.append(draft) })

@@ -17,7 +17,8 @@ public final class OperationEngine: Sendable {
     public let hasher: any PasswordHasher
     public let configuration: EngineConfiguration
     private let pool: BlockingWorkPool
-    private let clock: any TimeSource
+    /// Where the engine reads the time; adapters and channels keep their caches on the same clock.
+    public let clock: any TimeSource
     private let promptBox: LockedBox<PromptCatalog>
     private let rules: BusinessRules
     private let logger: Logger
@@ -31,7 +32,7 @@ public final class OperationEngine: Sendable {
     ///   - pool: where hashing runs; a pool of `configuration.passwords.hashingConcurrency` threads by default.
     public init(
         store: any ServiceStore, hasher: any PasswordHasher, prompts: PromptCatalog,
-        configuration: EngineConfiguration = EngineConfiguration(), clock: any TimeSource = SystemTimeSource(),
+        configuration: EngineConfiguration = EngineConfiguration(), clock: any TimeSource,
         pool: BlockingWorkPool? = nil, logger: Logger = Logger(label: "selfcare.engine")
     ) {
         self.store = store

@@ -92,7 +92,7 @@ public struct IVRJSONAdapter: ChannelAdapter {
     public func register(
         on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
-        let answers = StepCache()
+        let answers = StepCache(clock: channels.clock)
         let serializer = KeyedSerializer()
         router.post("/v1/ivr") { request, _ -> Response in
             var request = request

@@ -23,7 +23,7 @@ public struct USSDAggregatorAdapter: ChannelAdapter {
     public func register(
         on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
-        let ussdInputs = USSDInputTracker()
+        let ussdInputs = USSDInputTracker(clock: channels.clock)
         let serializer = KeyedSerializer()
         let cumulative = cumulativeText
         router.post(
@@ -116,13 +116,19 @@ actor USSDInputTracker {
     private var lastSeen: [String: Date] = [:]
     private var screens: [String: USSDScreen] = [:]
     private var ended: [String: Ended] = [:]
-    private var lastSweep = Date()
+    private let clock: any TimeSource
+    private var lastSweep: Date
+
+    init(clock: any TimeSource) {
+        self.clock = clock
+        lastSweep = clock.now()
+    }
 
     /// Whether the session is new, and the inputs not handled yet. In current-input mode `text` is one
     /// input (empty on the first request).
     func newInputs(session: String, text: String, cumulative: Bool) -> (isNew: Bool, inputs: [String]) {
         let done = handled[session]
-        let now = Date()
+        let now = clock.now()
         lastSeen[session] = now
         if now.timeIntervalSince(lastSweep) > 60 { sweep(now) }
         ended[session] = nil
@@ -145,7 +151,7 @@ actor USSDInputTracker {
         handled[session] = nil
         screens[session] = nil
         ended[session] = Ended(screen: screen, phone: phone, text: text)
-        lastSeen[session] = Date()
+        lastSeen[session] = clock.now()
     }
 
     /// The END screen of `session` when this request repeats the one that ended it.

@@ -31,7 +31,7 @@ public struct VoiceXMLAdapter: ChannelAdapter {
         on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
         let ivr = channels.ivr
-        let answers = StepCache()
+        let answers = StepCache(clock: channels.clock)
         let serializer = KeyedSerializer()
         let handler = FormFields.handler(configuration) { fields in
             guard let call = fields["call"], !call.isEmpty else {
