@@ -45,7 +45,6 @@ struct BenchCommand: AsyncParsableCommand {
     var sessions: Int?
 
     func run() async throws {
-        LoggingSetup.once
         try await reportingFailures {
             guard writers >= 1, seconds > 0, rounds >= 1 else {
                 throw ValidationError("--writers, --seconds and --rounds must be positive")
@@ -73,9 +72,9 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let numbers = (0..<1000).map { "186\(String(format: "%08d", $0))" }
             try await Fixtures.seed(store, subscribers: numbers.map { Fixtures.subscriber($0, hasher: nil) })
-            let prompts = try PromptCatalog.load(directory: global.promptsDirectory)
+            let prompts = try PromptCatalog.load(directory: try global.promptsFolder())
             let grammars = try GrammarSet(
-                directory: global.grammarsDirectory, prompts: prompts)
+                directory: try global.grammarsFolder(), prompts: prompts)
             let clock = try Environment.clock()
             let engine = OperationEngine(
                 store: store, hasher: Fixtures.hasher(), prompts: prompts, clock: clock,
@@ -174,8 +173,8 @@ struct BenchCommand: AsyncParsableCommand {
         let store = MemoryServiceStore()
         let numbers = (0..<1000).map { "186\(String(format: "%08d", $0))" }
         try await Fixtures.seed(store, subscribers: numbers.map { Fixtures.subscriber($0, hasher: nil) })
-        let prompts = try PromptCatalog.load(directory: global.promptsDirectory)
-        let grammars = try GrammarSet(directory: global.grammarsDirectory, prompts: prompts)
+        let prompts = try PromptCatalog.load(directory: try global.promptsFolder())
+        let grammars = try GrammarSet(directory: try global.grammarsFolder(), prompts: prompts)
         let engine = OperationEngine(
             store: store, hasher: Fixtures.hasher(), prompts: prompts, clock: try Environment.clock(),
             logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
@@ -209,7 +208,7 @@ struct BenchCommand: AsyncParsableCommand {
     /// Texts matched per second on one thread by the shipped SMS grammar, and by the simplest keyword
     /// table (upper-case, first word, dictionary) as the baseline, alternately.
     func measureGrammar() throws {
-        let path = global.grammarsDirectory + "/sms.grammar"
+        let path = try global.grammarsFolder() + "/sms.grammar"
         let compiled = try CompiledGrammar(text: try String(contentsOfFile: path, encoding: .utf8), path: path)
         let mix = SMSMix.texts
         func rate(_ body: (String) -> Bool) -> Double {

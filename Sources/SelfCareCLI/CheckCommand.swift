@@ -12,13 +12,14 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        LoggingSetup.once
         try await reportingFailures {
-            let promptsDirectory = global.promptsDirectory
-            let grammarsDirectory = global.grammarsDirectory
+            let promptsDirectory = try global.promptsFolder()
+            let grammarsDirectory = try global.grammarsFolder()
             var diagnostics: [Diagnostic]
             do {
                 diagnostics = try PromptChecker().check(directory: promptsDirectory)
+            } catch let error as TextFileError {
+                throw CommandFailure("\(error)")
             } catch {
                 throw CommandFailure(
                     "\(promptsDirectory): cannot read prompts (\(error.localizedDescription)); pass --prompts DIR")
@@ -37,6 +38,8 @@ struct CheckCommand: AsyncParsableCommand {
                 diagnostics += errors.diagnostics
             } catch let failure as CommandFailure {
                 throw failure
+            } catch let error as TextFileError {
+                throw CommandFailure("\(error)")
             } catch {
                 throw CommandFailure(
                     "\(grammarsDirectory): cannot read grammars (\(error.localizedDescription)); pass --grammars DIR")

@@ -22,7 +22,6 @@ struct IVRCommand: AsyncParsableCommand {
     var digits: String?
 
     func run() async throws {
-        LoggingSetup.once
         try await reportingFailures {
             let runtime = try Runtime(global)
             let channel = try runtime.ivrChannel()

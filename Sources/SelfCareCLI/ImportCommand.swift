@@ -23,7 +23,6 @@ struct ImportCommand: AsyncParsableCommand {
     var file: String
 
     func run() async throws {
-        LoggingSetup.once
         try await reportingFailures {
             let runtime = try Runtime(global)
             var importer = try runtime.importer(withHasher: false)

@@ -15,11 +15,10 @@ struct InitCommand: AsyncParsableCommand {
     var demo = false
 
     func run() async throws {
-        LoggingSetup.once
         try await reportingFailures {
             let created = try Pepper.createIfMissing(at: global.pepperPath)
             _ = try Pepper.load(from: global.pepperPath)  // refuses a malformed or group-readable pepper
-            let runtime = try Runtime(global)
+            let runtime = try Runtime(global, access: .create)
             print("database \(global.database): ready")
             print(
                 "pepper \(global.pepperPath): \(created ? "created (mode 0600); keep it outside backups of the database" : "present")"

@@ -8,10 +8,15 @@ struct OpCommand: AsyncParsableCommand {
         commandName: "op",
         abstract: "Run one operation directly (channel api); prints the reply, then `reason: CODE`.",
         discussion: """
-            The service password is read from standard input when the operation needs one (one line; for
-            password.change three lines, or one line, holding old, new and new again). Arguments: month=YYYYMM (query.bill),
-            plan=CODE and when=now|next (plan.change), when=now|next (suspend.keep).
-            Exit status: 0 when the operation succeeded, 3 when it was refused, 1 on a fault.
+            The service password is read from standard input when the operation needs one (one line; for \
+            password.change three lines, or one line, holding old, new and new again). Arguments: \
+            month=YYYYMM (query.bill), plan=CODE and when=now|next (plan.change), when=now|next (suspend.keep).
+
+            Exit status: 0 when the operation succeeded, 3 when it was refused, 1 on a fault or a mistake in the \
+            command (an unknown operation, a --from that is no phone number), which writes no record.
+
+            Operations (* needs the service password):
+            \(OpCommand.operationList)
 
             Example: echo 258036 | selfcare op loss.report --from 13900000000 --subject 18612345678
             """)
@@ -21,7 +26,7 @@ struct OpCommand: AsyncParsableCommand {
     @Argument(help: "The operation, such as query.balance or plan.change.")
     var operation: String
 
-    @Option(help: "The caller's number.")
+    @Option(help: "The caller's number (5 to 15 digits, optionally with +86).")
     var from: String
 
     @Option(help: "The number the operation concerns, when not the caller's (operations with a password only).")
@@ -34,7 +39,6 @@ struct OpCommand: AsyncParsableCommand {
     var session: String?
 
     func run() async throws {
-        LoggingSetup.once
         try await reportingFailures {
             var values: [String: String] = [:]
             for argument in arguments {
@@ -47,8 +51,17 @@ struct OpCommand: AsyncParsableCommand {
                 }
                 values[key] = String(argument[argument.index(after: eq)...])
             }
-            let runtime = try Runtime(global)
             let name = OperationName(operation)
+            guard OperationName.all.contains(name) else {
+                let names = OperationName.all.map(\.rawValue)
+                let hint = suggestion(for: operation, among: names).map { "did you mean `\($0)`?" }
+                throw CommandFailure(
+                    "op: unknown operation `\(operation)`; " + (hint ?? "see `selfcare op --help` for the operations"))
+            }
+            guard normalizeNumber(from) != nil else {
+                throw CommandFailure("op: --from `\(from)` is not a phone number (5 to 15 digits, optionally with +86)")
+            }
+            let runtime = try Runtime(global)
             let engine = try runtime.engine(needsPasswords: runtime.configuration.policy.needsPassword(name))
             var request = OperationRequest(
                 operation: name, channel: .api, session: session, caller: from, subject: subject, arguments: values,
@@ -80,6 +93,18 @@ struct OpCommand: AsyncParsableCommand {
             case .error: throw CommandFailure("\(operation): failed (\(outcome.reason)); see the log", code: 1)
             }
         }
+    }
+}
+
+extension OpCommand {
+    /// The operations for `--help`, two to a line, those that need the service password marked.
+    static var operationList: String {
+        let policy = EngineConfiguration().policy
+        let cells = OperationName.all.map { name in
+            (policy.needsPassword(name) ? "* " : "  ") + name.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)
+        }
+        return stride(from: 0, to: cells.count, by: 3).map { cells[$0..<min($0 + 3, cells.count)].joined() }
+            .map { String($0.reversed().drop { $0 == " " }.reversed()) }.joined(separator: "\n")
     }
 }
 

@@ -20,7 +20,6 @@ struct PasswordCommand: AsyncParsableCommand {
         var number: String
 
         func run() async throws {
-            LoggingSetup.once
             try await reportingFailures {
                 guard let msisdn = normalizeNumber(number) else {
                     throw CommandFailure("\(number): expected a phone number")

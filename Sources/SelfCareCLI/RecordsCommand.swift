@@ -28,7 +28,6 @@ struct RecordsCommand: AsyncParsableCommand {
         var format: Format = .jsonl
 
         func run() async throws {
-            LoggingSetup.once
             try await reportingFailures {
                 var filter = RecordFilter()
                 if let subject {
@@ -43,7 +42,7 @@ struct RecordsCommand: AsyncParsableCommand {
                     }
                     filter.since = date
                 }
-                let runtime = try Runtime(global, readonly: true)
+                let runtime = try Runtime(global, access: .readonly)
                 let output = BufferedOutput()
                 if format == .csv { output.write(ServiceRecord.csvHeader) }
                 try runtime.store.forEachRecord(matching: filter) { record in
@@ -61,9 +60,8 @@ struct RecordsCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            LoggingSetup.once
             try await reportingFailures {
-                let runtime = try Runtime(global, readonly: true)
+                let runtime = try Runtime(global, access: .readonly)
                 let result = try runtime.store.verifyRecords()
                 if let broken = result.firstBreak {
                     throw CommandFailure("records verify: \(broken) (\(result.checked) checked)")

@@ -8,39 +8,31 @@ import SelfCareGrammar
 import SelfCareHTTP
 import SelfCareStore
 
-/// Options every command takes (SPEC §4).
+/// Options every command takes.
 struct GlobalOptions: ParsableArguments {
     @Option(help: "The SQLite database file.")
     var database = "./selfcare.sqlite"
 
-    @Option(help: "The folder of grammar files (default: ./grammars, else the one shipped beside the executable).")
+    @Option(
+        help: """
+            The folder of grammar files (default: SELFCARE_GRAMMARS, else ./grammars, else \
+            PREFIX/share/selfcare/grammars for PREFIX/bin/selfcare, else the source checkout's).
+            """)
     var grammars: String?
 
-    @Option(help: "The folder of prompt files (default: ./prompts, else the one shipped beside the executable).")
+    @Option(
+        help: """
+            The folder of prompt files (default: SELFCARE_PROMPTS, else ./prompts, else \
+            PREFIX/share/selfcare/prompts for PREFIX/bin/selfcare, else the source checkout's).
+            """)
     var prompts: String?
 
-    /// The prompt folder: as given, else `./prompts`, else the repository's or installation's copy.
-    var promptsDirectory: String { dataDirectory(prompts, named: "prompts") }
+    /// The prompt folder, found as `DataFolder.locate` says.
+    /// - Throws: `CommandFailure` naming where it looked when there is none.
+    func promptsFolder() throws -> String { try DataFolder.prompts.locate(explicit: prompts) }
 
     /// The grammar folder, found the same way.
-    var grammarsDirectory: String { dataDirectory(grammars, named: "grammars") }
-
-    /// `explicit` when given; else `./NAME` when it exists; else `NAME` found from the executable
-    /// (`.build/debug/selfcare` → the checkout's `NAME`, `bin/selfcare` → `share/selfcare/NAME`).
-    private func dataDirectory(_ explicit: String?, named name: String) -> String {
-        if let explicit { return explicit }
-        let local = "./\(name)"
-        if FileManager.default.fileExists(atPath: local) { return local }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let bin = executable.deletingLastPathComponent()
-        let candidates = [
-            bin.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(name),
-            bin.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent(name),
-            bin.deletingLastPathComponent().appendingPathComponent("share/selfcare/\(name)"),
-        ]
-        return candidates.first { FileManager.default.fileExists(atPath: $0.path) }?.path ?? local
-    }
+    func grammarsFolder() throws -> String { try DataFolder.grammars.locate(explicit: grammars) }
 
     @Option(help: "The pepper file (default: beside the database, with extension .pepper; or SELFCARE_PEPPER_FILE).")
     var pepperFile: String?
@@ -50,6 +42,80 @@ struct GlobalOptions: ParsableArguments {
         if let env = ProcessInfo.processInfo.environment["SELFCARE_PEPPER_FILE"], !env.isEmpty { return env }
         let base = database.hasSuffix(".sqlite") ? String(database.dropLast(".sqlite".count)) : database
         return base + ".pepper"
+    }
+}
+
+/// A folder of data files read at start and on reload (grammars, prompts), and where it is looked for.
+struct DataFolder {
+    static let grammars = DataFolder(name: "grammars", variable: "SELFCARE_GRAMMARS", option: "--grammars")
+    static let prompts = DataFolder(name: "prompts", variable: "SELFCARE_PROMPTS", option: "--prompts")
+
+    /// `grammars` or `prompts`.
+    let name: String
+    let variable: String
+    let option: String
+
+    /// The folder, in this order: the option; the environment variable; `./NAME` in the working directory;
+    /// `PREFIX/share/selfcare/NAME` when the executable is `PREFIX/bin/selfcare`, its symlinks resolved, then as
+    /// found on PATH; the source checkout's `NAME` when the executable was built in the checkout's `.build`.
+    /// - Throws: `CommandFailure` when a folder given by the option or variable does not exist, or when no
+    ///   place has one (the message lists the places).
+    func locate(explicit: String?) throws -> String {
+        if let explicit { return try existing(explicit, from: option) }
+        if let value = Environment.values[variable], !value.isEmpty { return try existing(value, from: variable) }
+        let searched = ["./\(name)"] + Self.installedCandidates(name)
+        if let found = searched.first(where: Self.isFolder) { return found }
+        throw CommandFailure(
+            "no \(name) folder: looked in \(searched.joined(separator: ", ")); pass \(option) DIR or set \(variable)")
+    }
+
+    private func existing(_ path: String, from source: String) throws -> String {
+        guard Self.isFolder(path) else { throw CommandFailure("\(path): no such folder (given by \(source))") }
+        return path
+    }
+
+    static func isFolder(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// `PREFIX/share/selfcare/NAME` beside the executable (resolved, then as invoked) and the checkout's
+    /// `NAME` for a build in its `.build` folder.
+    static func installedCandidates(_ name: String) -> [String] {
+        var executables: [String] = []
+        if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            executables.append(resolved)
+        } else if let path = Bundle.main.executableURL?.resolvingSymlinksInPath().path {
+            executables.append(path)
+        }
+        if let invoked = invokedPath(), !executables.contains(invoked) { executables.append(invoked) }
+        var candidates: [String] = []
+        for executable in executables {
+            let bin = (executable as NSString).deletingLastPathComponent
+            if (bin as NSString).lastPathComponent == "bin" {
+                candidates.append((((bin as NSString).deletingLastPathComponent as NSString)
+                    .appendingPathComponent("share/selfcare") as NSString).appendingPathComponent(name))
+            }
+            if let build = executable.range(of: "/.build/") {
+                candidates.append((String(executable[..<build.lowerBound]) as NSString).appendingPathComponent(name))
+            }
+        }
+        var unique: [String] = []
+        for candidate in candidates where !unique.contains(candidate) { unique.append(candidate) }
+        return unique
+    }
+
+    /// The executable as the shell found it: `argv[0]` when it holds a slash, else its first match on PATH.
+    static func invokedPath() -> String? {
+        guard let first = CommandLine.arguments.first, !first.isEmpty else { return nil }
+        if first.contains("/") { return URL(fileURLWithPath: first).standardizedFileURL.path }
+        for folder in (Environment.values["PATH"] ?? "").split(separator: ":") {
+            let candidate = (String(folder) as NSString).appendingPathComponent(first)
+            if FileManager.default.isExecutableFile(atPath: candidate) {
+                return URL(fileURLWithPath: candidate).standardizedFileURL.path
+            }
+        }
+        return nil
     }
 }
 
@@ -80,12 +146,29 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
 }
 
 func printError(_ text: String) {
+    // What was printed before comes first, in a pipe as on a terminal: standard output is buffered.
+    fflush(nil)
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
 /// Environment settings (all optional).
 enum Environment {
     static var values: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// Every variable the executable reads, for `--help`; README.md has the same table.
+    static let documented: [(name: String, meaning: String)] = [
+        ("SELFCARE_NOW", "fixed clock, ISO 8601 (2026-12-01T09:00:00+08:00)"),
+        ("SELFCARE_TIMEZONE", "the carrier's time zone (default Asia/Shanghai)"),
+        ("SELFCARE_GRAMMARS", "grammars folder when --grammars is not given"),
+        ("SELFCARE_PROMPTS", "prompts folder when --prompts is not given"),
+        ("SELFCARE_PEPPER_FILE", "pepper file when --pepper-file is not given"),
+        ("SELFCARE_PBKDF2_ITERATIONS", "PBKDF2 cost of new hashes (default 160000)"),
+        ("SELFCARE_LOCKOUT_THRESHOLD", "wrong passwords that lock (1-100, default 5)"),
+        ("SELFCARE_LOCKOUT_HOURS", "hours a lock lasts (1-8760, default 24)"),
+        ("SELFCARE_SMS_RATE_LIMIT", "SMS per number per minute (default 30)"),
+        ("SELFCARE_ADMIN_TOKEN", "serve: token of /v1/records, /v1/admin/reload"),
+        ("SELFCARE_LOG_LEVEL", "log level, trace to critical (default warning)"),
+    ]
 
     /// The clock: fixed when SELFCARE_NOW is set.
     static func clock() throws -> any TimeSource {
@@ -128,21 +211,33 @@ enum Environment {
 
 /// What a command needs, opened from the global options.
 struct Runtime {
+    /// How a command opens the database.
+    enum Access {
+        /// Create it when missing: `init` and `serve --demo` only.
+        case create
+        /// An existing database, migrated to the current schema.
+        case existing
+        /// An existing database, read only (`records`).
+        case readonly
+    }
+
     let options: GlobalOptions
     let store: SQLiteServiceStore
     let clock: any TimeSource
     let configuration: EngineConfiguration
 
-    /// Opens the database (migrating it) and reads the environment.
-    init(_ options: GlobalOptions, readonly: Bool = false) throws {
+    /// Opens the database (migrating it) and reads the environment. Only `.create` makes a new database:
+    /// any other command on a mistyped path would otherwise leave an empty database there, which a later
+    /// `serve --demo` would take for an existing one and not fill.
+    init(_ options: GlobalOptions, access: Access = .existing) throws {
         self.options = options
         clock = try Environment.clock()
         configuration = try Environment.engineConfiguration()
-        if readonly && !FileManager.default.fileExists(atPath: options.database) {
-            throw CommandFailure("\(options.database): no such database; run `selfcare init` first")
+        if access != .create && !FileManager.default.fileExists(atPath: options.database) {
+            throw CommandFailure("\(options.database): no such database; run 'selfcare init' first")
         }
         var storeConfiguration = SQLiteStoreConfiguration()
-        storeConfiguration.readonly = readonly
+        storeConfiguration.readonly = access == .readonly
         do {
             store = try SQLiteServiceStore(path: options.database, configuration: storeConfiguration)
         } catch let error as StoreError {
@@ -158,20 +253,23 @@ struct Runtime {
         return PBKDF2PasswordHasher(pepper: pepper, iterations: try Environment.iterations())
     }
 
+    /// The reply texts of the prompts folder.
     func prompts() throws -> PromptCatalog {
+        let folder = try options.promptsFolder()
         do {
-            let catalog = try PromptCatalog.load(directory: options.promptsDirectory)
+            let catalog = try PromptCatalog.load(directory: folder)
             guard !catalog.templates.isEmpty else {
-                throw CommandFailure("\(options.promptsDirectory): no *.prompts files; pass --prompts DIR")
+                throw CommandFailure("\(folder): no *.prompts files; pass --prompts DIR")
             }
             return catalog
         } catch let error as CommandFailure {
             throw error
         } catch let error as PromptFileError {
             throw CommandFailure("\(error)")
+        } catch let error as TextFileError {
+            throw CommandFailure("\(error)")
         } catch {
-            throw CommandFailure(
-                "\(options.promptsDirectory): cannot read prompts (\(error.localizedDescription)); pass --prompts DIR")
+            throw CommandFailure("\(folder): cannot read prompts (\(error.localizedDescription)); pass --prompts DIR")
         }
     }
 
@@ -221,18 +319,19 @@ struct Runtime {
     /// The compiled grammars, checked against the prompts.
     func grammarSet() throws -> GrammarSet {
         let prompts = try self.prompts()
+        let folder = try options.grammarsFolder()
         let grammars: GrammarSet
         do {
-            grammars = try GrammarSet(directory: options.grammarsDirectory, prompts: prompts)
+            grammars = try GrammarSet(directory: folder, prompts: prompts)
         } catch let errors as GrammarErrors {
             let first = errors.diagnostics.first.map { "\($0.path):\($0.location): \($0.message)" } ?? ""
             throw CommandFailure(
                 "the grammars have \(errors.diagnostics.count) error\(errors.diagnostics.count == 1 ? "" : "s"), "
                     + "the first: \(first); run `selfcare check`")
+        } catch let error as TextFileError {
+            throw CommandFailure("\(error)")
         } catch {
-            throw CommandFailure(
-                "\(options.grammarsDirectory): cannot read grammars (\(error.localizedDescription)); pass --grammars DIR"
-            )
+            throw CommandFailure("\(folder): cannot read grammars (\(error.localizedDescription)); pass --grammars DIR")
         }
         return grammars
     }
@@ -252,16 +351,4 @@ struct UnavailablePasswordHasher: PasswordHasher {
     func verify(_ password: Secret, against stored: String) throws -> PasswordVerification {
         throw CommandFailure(reason)
     }
-}
-
-/// Bootstraps logging once: warnings and worse to standard error, unless SELFCARE_LOG_LEVEL says otherwise.
-enum LoggingSetup {
-    static let once: Void = {
-        let level = Logger.Level(rawValue: ProcessInfo.processInfo.environment["SELFCARE_LOG_LEVEL"] ?? "") ?? .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-    }()
 }

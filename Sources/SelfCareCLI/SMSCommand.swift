@@ -42,7 +42,6 @@ struct SMSCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSetup.once
         try await reportingFailures {
             let runtime = try Runtime(global)
             let channel = try runtime.smsChannel()

@@ -1,20 +1,97 @@
 import ArgumentParser
+import Foundation
+import Logging
+import SelfCareCore
 
 @main
 struct SelfCare: AsyncParsableCommand {
+    /// The version `selfcare --version` prints.
+    static let version = "0.1.0-dev"
+
     static let configuration = CommandConfiguration(
         commandName: "selfcare",
         abstract: "SelfCare: a self-service channel gateway for a mobile carrier.",
         discussion: """
-            Every command takes --database, --grammars, --prompts and --pepper-file. SELFCARE_NOW (ISO 8601)
-            fixes the clock; SELFCARE_TIMEZONE, SELFCARE_PBKDF2_ITERATIONS, SELFCARE_LOCKOUT_THRESHOLD and
-            SELFCARE_LOCKOUT_HOURS override the defaults.
+            Every command takes --database, --grammars, --prompts and --pepper-file. Only `init` and \
+            `serve --demo` create a database. Guides: README.md and docs/ in the source tree.
+
+            Environment:
+            \(Environment.documented.map { "  \($0.name.padding(toLength: 28, withPad: " ", startingAt: 0))\($0.meaning)" }.joined(separator: "\n"))
             """,
+        version: "selfcare \(version)",
         subcommands: [
             InitCommand.self, ImportCommand.self, OpCommand.self, SMSCommand.self, USSDCommand.self, IVRCommand.self,
-            TestCommand.self,
-            CheckCommand.self,
-            RecordsCommand.self, PasswordCommand.self, TickCommand.self, ServeCommand.self, BenchCommand.self,
+            TestCommand.self, CheckCommand.self, RecordsCommand.self, PasswordCommand.self, TickCommand.self,
+            ServeCommand.self, BenchCommand.self,
         ]
     )
+
+    /// Checks the environment and the command's name before ArgumentParser sees the arguments, then runs it.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            try LoggingSetup.bootstrap()
+        } catch {
+            printError("selfcare: \(error)")
+            Foundation.exit(1)
+        }
+        if let mistake = unknownSubcommand(in: arguments) {
+            printError("selfcare: \(mistake)")
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    /// What to say about a word where a subcommand belongs that names none: the likely one, or the list.
+    /// ArgumentParser only says "unexpected argument".
+    static func unknownSubcommand(in arguments: [String]) -> String? {
+        var command: any ParsableCommand.Type = SelfCare.self
+        var path = ["selfcare"]
+        for argument in arguments {
+            let subcommands = command.configuration.subcommands
+            guard !subcommands.isEmpty, !argument.hasPrefix("-"), argument != "help" else { return nil }
+            let names = subcommands.map { $0._commandName }
+            guard let index = names.firstIndex(of: argument) else {
+                let prefix = path.joined(separator: " ")
+                if let near = suggestion(for: argument, among: names) {
+                    return "unknown command `\(prefix) \(argument)`; did you mean `\(prefix) \(near)`?"
+                }
+                return "unknown command `\(prefix) \(argument)`; the commands are "
+                    + names.map { "`\($0)`" }.joined(separator: ", ") + " (see `\(prefix) --help`)"
+            }
+            command = subcommands[index]
+            path.append(argument)
+        }
+        return nil
+    }
+}
+
+/// Bootstraps logging once: warnings and worse to standard error, unless SELFCARE_LOG_LEVEL says otherwise.
+enum LoggingSetup {
+    /// - Throws: `CommandFailure` when SELFCARE_LOG_LEVEL names no level.
+    static func bootstrap() throws {
+        var level = Logger.Level.warning
+        if let text = Environment.values["SELFCARE_LOG_LEVEL"], !text.isEmpty {
+            guard let named = Logger.Level(rawValue: text.lowercased()) else {
+                throw CommandFailure(
+                    "SELFCARE_LOG_LEVEL: expected "
+                        + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ") + ", found `\(text)`")
+            }
+            level = named
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOCore
 import SelfCareChannels
 import SelfCareCore
 import SelfCareCrypto
@@ -40,11 +41,13 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         // SIGHUP reloads; until the reload service listens, one must not end the process.
         signal(SIGHUP, SIG_IGN)
-        LoggingSetup.once
         try await reportingFailures {
+            guard (0...65_535).contains(port) else {
+                throw CommandFailure("serve: --port \(port) is not a TCP port; use 0 to 65535 (0 takes any free port)")
+            }
             if demo && !FileManager.default.fileExists(atPath: global.database) {
                 try Pepper.createIfMissing(at: global.pepperPath)
-                let runtime = try Runtime(global)
+                let runtime = try Runtime(global, access: .create)
                 let results = try await DemoData.load(
                     with: try runtime.importer(withHasher: true), now: runtime.clock.now(),
                     calendar: runtime.configuration.calendar)
@@ -52,7 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let runtime = try Runtime(global)
             let channels = try runtime.gatewayChannels()
-            let (grammarsDirectory, promptsDirectory) = (global.grammarsDirectory, global.promptsDirectory)
+            let (grammarsDirectory, promptsDirectory) = (try global.grammarsFolder(), try global.promptsFolder())
             var configuration = GatewayConfiguration()
             configuration.host = host
             configuration.port = port
@@ -68,7 +71,29 @@ struct ServeCommand: AsyncParsableCommand {
                 channels.sms.engine.replacePrompts(prompts)
             }
             printError("selfcare: database \(global.database)")
-            try await Gateway.run(channels, configuration: configuration)
+            do {
+                try await Gateway.run(channels, configuration: configuration)
+            } catch let error as IOError {
+                throw listenFailure(error) ?? error
+            }
+        }
+    }
+
+    /// What to say when the server cannot listen on `--host` and `--port`, for the usual reasons.
+    private func listenFailure(_ error: IOError) -> CommandFailure? {
+        switch error.errnoCode {
+        case EADDRINUSE:
+            CommandFailure(
+                "serve: port \(port) on \(host) is already in use (another selfcare serve?); stop that program, "
+                    + "or choose another port with --port (0 takes any free port)")
+        case EACCES:
+            CommandFailure(
+                "serve: not allowed to listen on port \(port) (ports below 1024 need privileges); choose a port "
+                    + "from 1024 with --port")
+        case EADDRNOTAVAIL:
+            CommandFailure("serve: cannot listen on \(host): no such address on this machine; check --host")
+        default:
+            nil
         }
     }
 }

@@ -34,7 +34,7 @@ struct TestCommand: AsyncParsableCommand {
                 }
             }
             let runner = ScenarioRunner(
-                grammarsDirectory: global.grammarsDirectory, promptsDirectory: global.promptsDirectory,
+                grammarsDirectory: try global.grammarsFolder(), promptsDirectory: try global.promptsFolder(),
                 start: try Environment.clock().now())
             var results: [(file: String, name: String, seconds: Double, failure: String?)] = []
             for file in files {

@@ -9,7 +9,6 @@ struct TickCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        LoggingSetup.once
         try await reportingFailures {
             let runtime = try Runtime(global)
             let engine = try runtime.engine(needsPasswords: false)

@@ -25,7 +25,6 @@ struct USSDCommand: AsyncParsableCommand {
     var inputs: [String] = []
 
     func run() async throws {
-        LoggingSetup.once
         try await reportingFailures {
             let runtime = try Runtime(global)
             let channel = try runtime.ussdChannel()

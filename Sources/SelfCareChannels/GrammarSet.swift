@@ -33,7 +33,7 @@ public final class GrammarSet: Sendable {
         var diagnostics: [Diagnostic] = []
         for name in names {
             let path = (directory as NSString).appendingPathComponent(name)
-            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let text = try TextFile.read(path)
             do {
                 let grammar = try CompiledGrammar(text: text, path: path, promptKeys: keys)
                 if let first = grammars[grammar.channel] {

@@ -40,7 +40,7 @@ public struct PromptChecker: Sendable {
         var diagnostics: [Diagnostic] = []
         for name in names {
             let path = (directory as NSString).appendingPathComponent(name)
-            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let text = try TextFile.read(path)
             do {
                 let templates = try PromptCatalog.parse(text, path: path)
                 files.append((String(name.dropLast(".prompts".count)), path, templates, Self.keyLines(text)))

@@ -18,6 +18,7 @@ public struct USSDConfiguration: Sendable {
     /// Screen limits: characters in GSM 7-bit and in UCS-2.
     public var gsmScreen = 182
     public var ucs2Screen = 80
+    // The navigation keys; `selfcare check` refuses menu options on them (GrammarVocabulary.reservedKeys).
     public var backKeys: Set<String> = ["0", "*"]
     public var homeKey = "00"
     public var moreKey = "99"

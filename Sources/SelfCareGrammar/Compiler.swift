@@ -14,6 +14,14 @@ public enum GrammarVocabulary {
     public static let builtins = ["NUMBER", "PASSWORD", "PLAN", "MONTH", "DIGITS", "NULL"]
     /// Names a tag may assign besides slots.
     public static let tagNames = ["op", "lang", "value"]
+    /// Keys the session channels' navigation takes before a menu sees them, by channel, with what they do.
+    /// A menu option on one of them could never be chosen. The USSD channel's defaults come from here.
+    public static let reservedKeys: [String: [String: String]] = [
+        "ussd": ["0": "back", "*": "back", "00": "home", "99": "next page", "#": "ends a USSD string"],
+        "ivr": ["0": "transfer to an agent", "*": "back", "#": "end of key entry"],
+    ]
+    /// Channels whose menus take a single key press.
+    public static let singleKeyMenus: Set<String> = ["ivr"]
 }
 
 /// One instruction of the compiled matcher (a backtracking VM over folded scalars).
@@ -337,6 +345,16 @@ struct Compiler {
                         at: option.location)
                 }
                 keys[option.key] = option.location
+                if let reserved = GrammarVocabulary.reservedKeys[file.channel]?[option.key] {
+                    error(
+                        "key `\(option.key)` is reserved in \(file.channel) menus (\(reserved)): the caller could never "
+                            + "choose this option; use another key",
+                        at: option.location)
+                } else if GrammarVocabulary.singleKeyMenus.contains(file.channel) && option.key.count != 1 {
+                    error(
+                        "key `\(option.key)` cannot be chosen: \(file.channel) menus take one key press; use 1 to 9",
+                        at: option.location)
+                }
                 if let label = option.label, let l = option.labelLocation { checkPrompt(label, at: l) }
                 switch option.target {
                 case .menu(let target, let l):

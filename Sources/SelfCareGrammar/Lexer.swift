@@ -26,6 +26,14 @@ struct Token: Equatable, Sendable {
 struct Lexer {
     static let punctuation: Set<Unicode.Scalar> = ["=", "|", "(", ")", "[", "]", "<", ">", "{", "}", ";", ":", ","]
 
+    /// What a Chinese input method types for the grammar's punctuation, and the ASCII meant. Outside quotes
+    /// such a character is refused: it would silently become part of a keyword (`查余额｜余额` one word).
+    static let fullWidth: [Unicode.Scalar: String] = [
+        "｜": "|", "；": ";", "（": "(", "）": ")", "［": "[", "］": "]", "【": "[", "】": "]", "｛": "{", "｝": "}",
+        "＜": "<", "＞": ">", "《": "<", "》": ">", "＝": "=", "：": ":", "，": ",", "＄": "$", "＂": "\"",
+        "“": "\"", "”": "\"",
+    ]
+
     let scalars: [Unicode.Scalar]
     let lines: [String]
     let path: String
@@ -77,6 +85,14 @@ struct Lexer {
         (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "."
     }
 
+    func fullWidthDiagnostic(_ found: Unicode.Scalar, _ ascii: String, at location: SourceLocation) -> Diagnostic {
+        let code = "U+" + String(found.value, radix: 16, uppercase: true)
+        return diagnostic(
+            "full-width `\(found)` (\(code)) where the grammar expects `\(ascii)`: type it with the input method in "
+                + "English mode; a keyword that really contains `\(found)` goes in double quotes",
+            at: location)
+    }
+
     /// All tokens, ending with `.end`.
     mutating func tokenize() throws -> [Token] {
         var tokens: [Token] = []
@@ -112,6 +128,7 @@ struct Lexer {
                 return tokens
             }
             let begin = index
+            if let ascii = Lexer.fullWidth[c] { throw fullWidthDiagnostic(c, ascii, at: start) }
             if c == "#" && tokens.isEmpty && peek(1) == "S" {
                 var word = ""
                 while let d = peek(), Lexer.isWordScalar(d) {
@@ -164,6 +181,9 @@ struct Lexer {
             } else {
                 var word = ""
                 while let d = peek(), Lexer.isWordScalar(d) {
+                    if let ascii = Lexer.fullWidth[d] {
+                        throw fullWidthDiagnostic(d, ascii, at: SourceLocation(line: line, column: column))
+                    }
                     // `-` ends a word only inside `<m-n>`; the parser splits numbers itself.
                     word.unicodeScalars.append(d)
                     advance()

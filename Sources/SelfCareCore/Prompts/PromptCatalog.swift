@@ -33,14 +33,15 @@ public struct PromptCatalog: Sendable {
     }
 
     /// Loads every `*.prompts` file in `directory`; the file name without extension is the language.
-    /// - Throws: `PromptFileError` for a malformed line or duplicate key; a file-system error when the folder is unreadable.
+    /// - Throws: `PromptFileError` for a malformed line or duplicate key; `TextFileError` for a file that is not
+    ///   UTF-8 or cannot be read; a file-system error when the folder is unreadable.
     public static func load(directory: String) throws -> PromptCatalog {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".prompts") }
             .sorted()
         var templates: [Language: [String: String]] = [:]
         for name in names {
             let path = (directory as NSString).appendingPathComponent(name)
-            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let text = try TextFile.read(path)
             templates[Language(rawValue: String(name.dropLast(".prompts".count)))] = try parse(text, path: path)
         }
         return PromptCatalog(templates: templates)

@@ -1,0 +1,71 @@
+import Foundation
+
+/// A data file (grammar, prompts) that could not be read as text; says which file and why.
+public struct TextFileError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    /// `not valid UTF-8 at line 3, column 7 (byte 0xB2); save the file as UTF-8`, `permission denied`, ….
+    public var reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Reads the UTF-8 text files the gateway is configured with.
+public enum TextFile {
+    /// The text of the file at `path`, without a leading byte-order mark (editors on Windows write one).
+    /// - Throws: `TextFileError` naming the file and the reason: it cannot be opened (the system's reason),
+    ///   it is a folder, or it is not UTF-8 (where the first bad byte is; a Chinese file saved as GBK is the
+    ///   usual case).
+    public static func read(_ path: String) throws -> String {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw TextFileError(path: path, reason: "cannot read it (\(systemReason(errno)))") }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw TextFileError(path: path, reason: "cannot read it (\(systemReason(errno)))")
+            }
+            if n == 0 { break }
+            bytes += buffer[0..<n]
+        }
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        throw TextFileError(path: path, reason: invalidUTF8Reason(bytes))
+    }
+
+    /// Where the first byte that is not UTF-8 sits, as a line and a column of characters.
+    static func invalidUTF8Reason(_ bytes: [UInt8]) -> String {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var (offset, line, column) = (0, 1, 1)
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded):
+                offset += encoded.count
+                if encoded.count == 1 && encoded.first == UInt8(ascii: "\n") {
+                    line += 1
+                    column = 1
+                } else {
+                    column += 1
+                }
+            case .error:
+                let byte = String(bytes[offset], radix: 16, uppercase: true)
+                return "not valid UTF-8 at line \(line), column \(column) (byte 0x\(byte.count == 1 ? "0" : "")\(byte)); "
+                    + "save the file as UTF-8 (a Chinese text saved as GBK reads like this)"
+            case .emptyInput:
+                return "not valid UTF-8; save the file as UTF-8"
+            }
+        }
+    }
+
+    static func systemReason(_ code: Int32) -> String {
+        code == EISDIR ? "it is a folder" : String(cString: strerror(code)).lowercased()
+    }
+}
