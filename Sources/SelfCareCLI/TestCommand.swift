@@ -13,8 +13,15 @@ struct TestCommand: AsyncParsableCommand {
     @Option(help: "Write a JUnit XML report to this file.")
     var junit: String?
 
+    @Flag(help: "Rewrite failing and bare `expect` and `record` lines from what the gateway now answers.")
+    var update = false
+
     @Argument(help: "Scenario files or folders.")
     var paths: [String]
+
+    func validate() throws {
+        if update && junit != nil { throw ValidationError("--update writes scenarios, not a report: drop --junit") }
+    }
 
     func run() async throws {
         try await reportingFailures {
@@ -36,6 +43,10 @@ struct TestCommand: AsyncParsableCommand {
             let runner = ScenarioRunner(
                 grammarsDirectory: try global.grammarsFolder(), promptsDirectory: try global.promptsFolder(),
                 start: try Environment.clock().now())
+            if update {
+                try await updateAll(files, with: runner)
+                return
+            }
             var results: [(file: String, name: String, seconds: Double, failure: String?)] = []
             for file in files {
                 let started = ContinuousClock.now
@@ -79,6 +90,57 @@ struct TestCommand: AsyncParsableCommand {
             }
             if failed > 0 { throw CommandFailure("test: \(failed) of \(results.count) scenarios failed") }
         }
+    }
+
+    /// `--update`: rewrites each file's failing expectations, then runs the files it wrote to confirm they pass.
+    private func updateAll(_ files: [String], with runner: ScenarioRunner) async throws {
+        var updated = 0
+        var unchanged = 0
+        var failed = 0
+        for file in files {
+            let scenario = try Scenario(path: file)
+            let result: ScenarioUpdate
+            do {
+                result = try await runner.update(scenario)
+            } catch let failure as ScenarioFailure {
+                failed += 1
+                print("FAIL  \(file) (not updated)")
+                print(failure.description)
+                continue
+            } catch {
+                failed += 1
+                print("FAIL  \(file) (not updated)")
+                print("\(file): \(error)")
+                continue
+            }
+            if result.changed {
+                try result.text.write(toFile: file, atomically: true, encoding: .utf8)
+                updated += 1
+                let count = result.changes.count
+                print("updated \(file): \(count) line\(count == 1 ? "" : "s")")
+            }
+            if !result.unresolved.isEmpty {
+                failed += 1
+                print("FAIL  \(file) (\(result.unresolved.count) left to fix by hand)")
+                for failure in result.unresolved { print(failure.description) }
+                continue
+            }
+            guard result.changed else {
+                unchanged += 1
+                print("ok \(file) (unchanged)")
+                continue
+            }
+            // The rewritten file must now pass as it is on disk.
+            do {
+                try await runner.run(Scenario(path: file))
+            } catch {
+                failed += 1
+                print("FAIL  \(file) (still fails after the update)")
+                print(error is ScenarioFailure ? "\(error)" : "\(file): \(error)")
+            }
+        }
+        print("\(updated) updated, \(unchanged) unchanged, \(failed) failed")
+        if failed > 0 { throw CommandFailure("test --update: \(failed) of \(files.count) scenarios failed") }
     }
 
     private func seconds(since start: ContinuousClock.Instant) -> Double {

@@ -27,9 +27,17 @@ public struct Scenario: Sendable {
         public var argument: String
     }
 
+    /// The directives a scenario may use, in the order docs/scenarios.md lists them.
+    public static let directives = [
+        "data", "clock", "advance", "caller", "from", "channel", "send", "dial", "call", "press", "op", "tick",
+        "expect", "reject", "record",
+    ]
+
     public var path: String
     public var name: String
     public var steps: [Step]
+    /// The file's text as read, which `ScenarioRunner.update(_:)` rewrites line by line.
+    public var text: String
 
     /// Reads a scenario file.
     public init(path: String) throws {
@@ -39,6 +47,7 @@ public struct Scenario: Sendable {
 
     public init(path: String, text: String) {
         self.path = path
+        self.text = text
         var steps: [Step] = []
         var name = (path as NSString).lastPathComponent
         for (i, raw) in splitLines(text).enumerated() {
@@ -50,7 +59,7 @@ public struct Scenario: Sendable {
             }
             if trimmed.isEmpty { continue }
             let directive = String(trimmed.prefix { $0 != " " })
-            var argument = String(line.drop { $0 == " " }.dropFirst(directive.count))
+            var argument = String(line.drop(while: isIndentation).dropFirst(directive.count))
             if argument.hasPrefix(" ") { argument.removeFirst() }
             steps.append(Step(line: i + 1, directive: directive, argument: argument))
         }
@@ -59,17 +68,24 @@ public struct Scenario: Sendable {
     }
 }
 
-/// The first expectation a scenario missed.
+/// Whether `character` is blank space before a directive (what `trimmingCharacters(in: .whitespaces)` removes).
+private func isIndentation(_ character: Character) -> Bool {
+    character.unicodeScalars.allSatisfy { CharacterSet.whitespaces.contains($0) }
+}
+
+/// The first expectation a scenario missed, or a mistake in the scenario itself.
 public struct ScenarioFailure: Error, Sendable, CustomStringConvertible {
     public var path: String
+    /// The line of the directive that failed; 0 when the failure is about the whole file (an empty scenario).
     public var line: Int
     public var message: String
     public var expected: String
     public var actual: String
 
-    /// `file:line: message`, then a line diff of what was expected and what came back.
+    /// `file:line: message` (`file: message` for the whole file), then a line diff of what was expected and what
+    /// came back.
     public var description: String {
-        var out = "\(path):\(line): \(message)"
+        var out = line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)"
         if !expected.isEmpty || !actual.isEmpty {
             out +=
                 "\n"
@@ -82,6 +98,37 @@ public struct ScenarioFailure: Error, Sendable, CustomStringConvertible {
         }
         return out
     }
+}
+
+/// What `ScenarioRunner.update(_:)` made of a scenario: its new text and the lines that changed.
+public struct ScenarioUpdate: Sendable {
+    /// One line of the file replaced.
+    public struct Change: Sendable, Equatable {
+        /// The line's number in the file as it was (1-based).
+        public var line: Int
+        /// The line as it was, without its line break.
+        public var old: String
+        /// The lines written in its place, with the old line's indentation; none when everything it would say is
+        /// already expected of the same step.
+        public var new: [String]
+
+        public init(line: Int, old: String, new: [String]) {
+            self.line = line
+            self.old = old
+            self.new = new
+        }
+    }
+
+    public var path: String
+    /// The scenario's text after the update: the text as read when nothing changed.
+    public var text: String
+    /// The replaced lines, in file order.
+    public var changes: [Change]
+    /// The failures an update cannot fix (a `reject` whose text is in the output, a `record` when the scenario
+    /// wrote none), left in the file as they are.
+    public var unresolved: [ScenarioFailure]
+    /// Whether any line was replaced, so that `text` differs from the file's text.
+    public var changed: Bool { !changes.isEmpty }
 }
 
 /// Runs scenarios against real components: a fresh SQLite database, the engine, and the SMS, USSD and
@@ -102,9 +149,153 @@ public struct ScenarioRunner: Sendable {
     }
 
     /// Runs `scenario`; returns how many expectations held, or throws the first `ScenarioFailure`.
+    ///
+    /// An empty scenario and an unknown directive fail before anything runs.
     @discardableResult
     public func run(_ scenario: Scenario) async throws -> Int {
-        try await withTemporaryDatabase { store, dir in
+        try await execute(scenario, updating: false).checks
+    }
+
+    /// Runs `scenario` to its end and rewrites its failing expectations from what the gateway now answers, like a
+    /// snapshot test.
+    ///
+    /// A failing or bare `expect` becomes one `expect` line per non-empty line of the output it checks (the output
+    /// of the latest `send`, `dial`, `call`, `press`, `op` or `tick`; `expect /^$/` for an empty output), leaving
+    /// out lines already expected of that output; a failing or bare `record` becomes the latest record's
+    /// `OPERATION RESULT REASON`. Passing expectations, comments, blank lines and every other line stay byte for
+    /// byte. A failing `reject` cannot be fixed: it stays and is listed in `unresolved`.
+    ///
+    /// ```swift
+    /// let update = try await runner.update(Scenario(path: "sms-new.scenario"))
+    /// if update.changed { try update.text.write(toFile: update.path, atomically: true, encoding: .utf8) }
+    /// ```
+    /// - Throws: `ScenarioFailure` for a mistake in the scenario itself (empty, unknown directive, bad clock,
+    ///   missing data folder, …), which no update can fix; other errors for faults (prompts, grammars, I/O).
+    public func update(_ scenario: Scenario) async throws -> ScenarioUpdate {
+        let execution = try await execute(scenario, updating: true)
+        // Each miss says the whole output of its step; several misses after one step would repeat it.
+        var written: [Int: Set<String>] = [:]
+        for check in execution.held { written[check.output, default: []].insert(check.argument) }
+        var replacements: [Int: [String]] = [:]
+        for miss in execution.misses {
+            switch miss.kind {
+            case .expect(let output, let text):
+                let fresh = Self.expectations(for: text).filter { written[output, default: []].insert($0).inserted }
+                replacements[miss.line] = fresh.map { "expect \($0)" }
+            case .record(let latest):
+                replacements[miss.line] = ["record \(latest)"]
+            }
+        }
+        var changes: [ScenarioUpdate.Change] = []
+        var text = ""
+        let lines = Self.linesWithBreaks(scenario.text)
+        let defaultBreak = lines.first { !$0.lineBreak.isEmpty }?.lineBreak ?? "\n"
+        for (i, (line, lineBreak)) in lines.enumerated() {
+            guard let replacement = replacements[i + 1] else {
+                text += line + lineBreak
+                continue
+            }
+            let indentation = String(line.prefix(while: isIndentation))
+            let new = replacement.map { indentation + $0 }
+            changes.append(ScenarioUpdate.Change(line: i + 1, old: String(line), new: new))
+            for (j, newLine) in new.enumerated() {
+                text += newLine + (j == new.count - 1 ? lineBreak : lineBreak.isEmpty ? defaultBreak : lineBreak)
+            }
+        }
+        return ScenarioUpdate(
+            path: scenario.path, text: changes.isEmpty ? scenario.text : text, changes: changes,
+            unresolved: execution.unresolved)
+    }
+
+    /// The `expect` arguments that check `output` line by line: each non-blank line as it is, as an escaped
+    /// `/pattern/` when the plain text would read as a pattern or a `key` expectation; `/^$/` for no text at all.
+    public static func expectations(for output: String) -> [String] {
+        let lines = splitLines(output).map(String.init).filter {
+            !$0.trimmingCharacters(in: .whitespaces).isEmpty
+        }
+        guard !lines.isEmpty else { return ["/^$/"] }
+        return lines.map { line in
+            let readsAsPattern = line.count >= 2 && line.hasPrefix("/") && line.hasSuffix("/")
+            guard readsAsPattern || line.hasPrefix("key ") else { return line }
+            return "/" + escapedPattern(line) + "/"
+        }
+    }
+
+    /// `text` with a backslash before each regular-expression metacharacter.
+    static func escapedPattern(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if "\\^$.|?*+()[]{}/".contains(character) { out.append("\\") }
+            out.append(character)
+        }
+        return out
+    }
+
+    /// The lines of `text` as `splitLines` numbers them, each with the break that ends it (empty for the last).
+    static func linesWithBreaks(_ text: String) -> [(line: Substring, lineBreak: String)] {
+        var lines: [(Substring, String)] = []
+        var start = text.startIndex
+        var i = text.startIndex
+        while i < text.endIndex {
+            let character = text[i]
+            if character == "\n" || character == "\r\n" || character == "\r" {
+                lines.append((text[start..<i], String(character)))
+                start = text.index(after: i)
+            }
+            i = text.index(after: i)
+        }
+        lines.append((text[start...], ""))
+        return lines
+    }
+
+    /// What one pass over a scenario found.
+    struct Execution {
+        /// An expectation that held, and the output it held for (a step counter, not the text).
+        struct Held {
+            var output: Int
+            var argument: String
+        }
+        struct Miss {
+            enum Kind {
+                /// A failing `expect`: which output it checked, and that output's text.
+                case expect(output: Int, text: String)
+                /// A failing `record`, and the latest record as `OPERATION RESULT REASON`.
+                case record(latest: String)
+            }
+            var line: Int
+            var kind: Kind
+        }
+        var checks = 0
+        var held: [Held] = []
+        var misses: [Miss] = []
+        var unresolved: [ScenarioFailure] = []
+    }
+
+    /// Checks what can be checked without running anything: the scenario has steps and knows its directives.
+    func validate(_ scenario: Scenario) throws {
+        guard !scenario.steps.isEmpty else {
+            throw ScenarioFailure(
+                path: scenario.path, line: 0, message: "the scenario is empty: nothing to run", expected: "",
+                actual: "")
+        }
+        for step in scenario.steps where !Scenario.directives.contains(step.directive) {
+            throw ScenarioFailure(
+                path: scenario.path, line: step.line, message: Self.unknownDirective(step.directive), expected: "",
+                actual: "")
+        }
+    }
+
+    static func unknownDirective(_ directive: String) -> String {
+        if let near = suggestion(for: directive, among: Scenario.directives) {
+            return "unknown directive `\(directive)`; did you mean `\(near)`?"
+        }
+        return "unknown directive `\(directive)`; known directives: \(Scenario.directives.joined(separator: ", "))"
+    }
+
+    /// Runs `scenario`. Normally the first failed check throws; `updating` notes failed expectations and goes on.
+    func execute(_ scenario: Scenario, updating: Bool) async throws -> Execution {
+        try validate(scenario)
+        return try await withTemporaryDatabase { store, dir in
             // `clock` and `advance` move the clock from `start`.
             let clock = ManualTimeSource(start)
             let prompts = try PromptCatalog.load(directory: promptsDirectory)
@@ -119,7 +310,9 @@ public struct ScenarioRunner: Sendable {
             let ussd = USSDChannel(engine: engine, grammars: grammars)
             let ivr = IVRChannel(engine: engine, grammars: grammars)
             var state = RunState()
-            var checks = 0
+            var execution = Execution()
+            // Counts the outputs, so an update knows which expectations look at the same one.
+            var outputs = 0
             func fail(
                 _ step: Scenario.Step, _ message: String, expected: String = "", actual: String = ""
             ) -> ScenarioFailure {
@@ -128,6 +321,7 @@ public struct ScenarioRunner: Sendable {
             }
             for step in scenario.steps {
                 let arg = step.argument
+                if ["send", "dial", "call", "press", "op", "tick"].contains(step.directive) { outputs += 1 }
                 switch step.directive {
                 case "data":
                     let importer = CSVImporter(store: store, hasher: hasher, pool: pool)
@@ -135,13 +329,21 @@ public struct ScenarioRunner: Sendable {
                         _ = try await DemoData.load(
                             with: importer, now: clock.now(), calendar: engine.configuration.calendar)
                     } else {
+                        guard !arg.isEmpty else { throw fail(step, "data: expected `demo` or a folder") }
                         let folder =
                             arg.hasPrefix("/")
                             ? arg
                             : ((scenario.path as NSString).deletingLastPathComponent as NSString)
                                 .appendingPathComponent(arg)
-                        for kind in ImportKind.allCases {
-                            let file = (folder as NSString).appendingPathComponent("\(kind.rawValue).csv")
+                        var isFolder: ObjCBool = false
+                        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue
+                        else { throw fail(step, "data: no such folder \(folder)") }
+                        let names = ImportKind.allCases.map { "\($0.rawValue).csv" }
+                        let files = names.map { (folder as NSString).appendingPathComponent($0) }
+                        guard files.contains(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                            throw fail(step, "data: \(folder) holds none of \(names.joined(separator: ", "))")
+                        }
+                        for (kind, file) in zip(ImportKind.allCases, files) {
                             guard FileManager.default.fileExists(atPath: file) else { continue }
                             let (summary, _, _) = try await importer.importData(
                                 kind, data: FileManager.default.contents(atPath: file) ?? Data(), source: file)
@@ -213,31 +415,50 @@ public struct ScenarioRunner: Sendable {
                     state.output = records.map { "\($0.subject) \($0.operation) \($0.result) \($0.reason)" }
                         .joined(separator: "\n")
                 case "expect":
-                    checks += 1
-                    if let failure = Self.check(arg, against: state.output, prompts: prompts) {
-                        throw fail(step, failure, expected: arg, actual: state.output)
+                    execution.checks += 1
+                    let failure =
+                        arg.isEmpty
+                        ? "expect: no text to look for (`selfcare test --update` fills it in)"
+                        : Self.check(arg, against: state.output, prompts: prompts)
+                    if let failure {
+                        guard updating else { throw fail(step, failure, expected: arg, actual: state.output) }
+                        execution.misses.append(
+                            .init(line: step.line, kind: .expect(output: outputs, text: state.output)))
+                    } else {
+                        execution.held.append(.init(output: outputs, argument: arg))
                     }
                 case "reject":
-                    checks += 1
+                    execution.checks += 1
                     if state.output.contains(arg) {
-                        throw fail(
+                        let failure = fail(
                             step, "the output holds what it must not", expected: "(not) \(arg)", actual: state.output)
+                        guard updating else { throw failure }
+                        execution.unresolved.append(failure)
                     }
                 case "record":
-                    checks += 1
+                    execution.checks += 1
                     let want = arg.split(separator: " ").map(String.init)
-                    guard want.count == 3 else { throw fail(step, "record: expected OPERATION RESULT REASON") }
+                    // A bare `record` is a new one for an update to fill in.
+                    guard want.count == 3 || (updating && want.isEmpty) else {
+                        throw fail(step, "record: expected OPERATION RESULT REASON")
+                    }
                     var found: [String] = []
                     try store.forEachRecord(matching: RecordFilter()) { r in
                         found.append("\(r.operation) \(r.result) \(r.reason)")
                     }
-                    if !found.contains(want.joined(separator: " ")) {
-                        throw fail(
+                    if want.isEmpty || !found.contains(want.joined(separator: " ")) {
+                        let failure = fail(
                             step, "no such record", expected: want.joined(separator: " "),
                             actual: found.joined(separator: "\n"))
+                        guard updating else { throw failure }
+                        if let latest = found.last {
+                            execution.misses.append(.init(line: step.line, kind: .record(latest: latest)))
+                        } else {
+                            execution.unresolved.append(failure)
+                        }
                     }
                 default:
-                    throw fail(step, "unknown directive `\(step.directive)`")
+                    throw fail(step, Self.unknownDirective(step.directive))
                 }
             }
             let verify = try store.verifyRecords()
@@ -248,7 +469,7 @@ public struct ScenarioRunner: Sendable {
                     expected: "", actual: "")
             }
             _ = dir
-            return checks
+            return execution
         }
     }
 

@@ -400,3 +400,47 @@ struct SpawnClockTests {
         #expect(echo.stdout == fixedNow + "\n")
     }
 }
+
+@Suite("selfcare test", .serialized)
+struct TestCommandCLITests {
+    /// `--update` rewrites a wrong expectation from the reply, keeps the comment, says what it did and exits 0;
+    /// the file then passes as it is, and a second update leaves it alone.
+    @Test func updateRewritesAWrongExpectationAndTheScenarioThenPasses() throws {
+        try withServeFolder { dir in
+            let head = "# SMS: the balance\nclock 2026-11-15T10:00:00+08:00\ndata demo\n\n# ask\nsend CXYE\n"
+            let file = dir.appendingPathComponent("sms-balance.scenario")
+            try (head + "expect 余额为999.99元\n").write(to: file, atomically: true, encoding: .utf8)
+            let update = try run(["test", "--update", "sms-balance.scenario"], in: dir)
+            #expect(update.status == 0, "\(update.stdout)\(update.stderr)")
+            #expect(update.stdout == "updated sms-balance.scenario: 1 line\n1 updated, 0 unchanged, 0 failed\n")
+            let rewritten = try String(contentsOf: file, encoding: .utf8)
+            #expect(rewritten == head + "expect 尊敬的张伟客户，您的账户余额为123.45元，本月(2026-11)已产生话费14.57元。\n")
+            let check = try run(["test", "sms-balance.scenario"], in: dir)
+            #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+            #expect(check.stdout == "ok    sms-balance.scenario (1 checks)\n1 passed, 0 failed\n")
+            let again = try run(["test", "--update", "sms-balance.scenario"], in: dir)
+            #expect(again.stdout == "ok sms-balance.scenario (unchanged)\n0 updated, 1 unchanged, 0 failed\n")
+            #expect(try String(contentsOf: file, encoding: .utf8) == rewritten)
+        }
+    }
+
+    /// A failing `reject` cannot be updated: the rest is written, the `reject` reported, and the exit status is 1.
+    @Test func updateExitsOneOnAFailingRejectAndOnAMistake() throws {
+        try withServeFolder { dir in
+            let text = "clock 2026-11-15T10:00:00+08:00\ndata demo\nsend CXYE\nreject 123.45\nexpect\n"
+            try text.write(to: dir.appendingPathComponent("r.scenario"), atomically: true, encoding: .utf8)
+            let reject = try run(["test", "--update", "r.scenario"], in: dir)
+            #expect(reject.status == 1)
+            #expect(reject.stdout.contains("FAIL  r.scenario (1 left to fix by hand)\nr.scenario:4: the output holds"))
+            #expect(reject.stderr == "selfcare: test --update: 1 of 1 scenarios failed\n")
+            let typo = "clock 2026-11-15T10:00:00+08:00\ndata demo\nsend CXYE\nexpct\n"
+            try typo.write(to: dir.appendingPathComponent("t.scenario"), atomically: true, encoding: .utf8)
+            let mistake = try run(["test", "--update", "t.scenario"], in: dir)
+            #expect(mistake.status == 1)
+            #expect(mistake.stdout.contains("t.scenario:4: unknown directive `expct`; did you mean `expect`?"))
+            #expect(try String(contentsOf: dir.appendingPathComponent("t.scenario"), encoding: .utf8) == typo)
+            let junit = try run(["test", "--update", "--junit", "report.xml", "t.scenario"], in: dir)
+            #expect(junit.status == 64)
+        }
+    }
+}
