@@ -16,6 +16,7 @@ struct InitCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
+            try Runtime.checkDatabasePath(global.database, access: .create)
             let created = try Pepper.createIfMissing(at: global.pepperPath)
             _ = try Pepper.load(from: global.pepperPath)  // refuses a malformed or group-readable pepper
             let runtime = try Runtime(global, access: .create)

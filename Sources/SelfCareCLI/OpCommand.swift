@@ -12,8 +12,9 @@ struct OpCommand: AsyncParsableCommand {
             password.change three lines, or one line, holding old, new and new again). Arguments: \
             month=YYYYMM (query.bill), plan=CODE and when=now|next (plan.change), when=now|next (suspend.keep).
 
-            Exit status: 0 when the operation succeeded, 3 when it was refused, 1 on a fault or a mistake in the \
-            command (an unknown operation, a --from that is no phone number), which writes no record.
+            Exit status: 0 when the operation succeeded, 3 when it was refused, 1 on a fault, 64 on a mistake in \
+            the command (an unknown operation, a --from or --subject that is no phone number), which writes no \
+            record.
 
             Operations (* needs the service password):
             \(OpCommand.operationList)
@@ -56,10 +57,13 @@ struct OpCommand: AsyncParsableCommand {
                 let names = OperationName.all.map(\.rawValue)
                 let hint = suggestion(for: operation, among: names).map { "did you mean `\($0)`?" }
                 throw CommandFailure(
-                    "op: unknown operation `\(operation)`; " + (hint ?? "see `selfcare op --help` for the operations"))
+                    "op: unknown operation `\(operation)`; " + (hint ?? "see `selfcare op --help` for the operations"),
+                    code: 64)
             }
-            guard normalizeNumber(from) != nil else {
-                throw CommandFailure("op: --from `\(from)` is not a phone number (5 to 15 digits, optionally with +86)")
+            for (option, value) in [("--from", from), ("--subject", subject)] {
+                guard let value, normalizeNumber(value) == nil else { continue }
+                throw CommandFailure(
+                    "op: \(option) `\(value)` is not a phone number (5 to 15 digits, optionally with +86)", code: 64)
             }
             let runtime = try Runtime(global)
             let engine = try runtime.engine(needsPasswords: runtime.configuration.policy.needsPassword(name))

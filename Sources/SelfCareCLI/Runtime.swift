@@ -90,12 +90,16 @@ struct DataFolder {
         }
         if let invoked = invokedPath(), !executables.contains(invoked) { executables.append(invoked) }
         var candidates: [String] = []
+        // Every installation prefix before any checkout: a binary symlinked into an installation from a build
+        // folder still reads the installation's data.
         for executable in executables {
             let bin = (executable as NSString).deletingLastPathComponent
             if (bin as NSString).lastPathComponent == "bin" {
                 candidates.append((((bin as NSString).deletingLastPathComponent as NSString)
                     .appendingPathComponent("share/selfcare") as NSString).appendingPathComponent(name))
             }
+        }
+        for executable in executables {
             if let build = executable.range(of: "/.build/") {
                 candidates.append((String(executable[..<build.lowerBound]) as NSString).appendingPathComponent(name))
             }
@@ -233,9 +237,7 @@ struct Runtime {
         self.options = options
         clock = try Environment.clock()
         configuration = try Environment.engineConfiguration()
-        if access != .create && !FileManager.default.fileExists(atPath: options.database) {
-            throw CommandFailure("\(options.database): no such database; run 'selfcare init' first")
-        }
+        try Self.checkDatabasePath(options.database, access: access)
         var storeConfiguration = SQLiteStoreConfiguration()
         storeConfiguration.readonly = access == .readonly
         do {
@@ -244,6 +246,54 @@ struct Runtime {
             throw CommandFailure(error.message)
         } catch {
             throw CommandFailure("\(options.database): \(error)")
+        }
+    }
+
+    /// What is at the database path: nothing, an empty file, a database file, or something else.
+    enum DatabaseFile {
+        case missing, empty, file, other(String)
+
+        /// Nothing there yet, or an empty file: `serve --demo` fills it.
+        var isNew: Bool {
+            switch self {
+            case .missing, .empty: true
+            case .file, .other: false
+            }
+        }
+
+        init(_ path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else {
+                self = errno == ENOENT || errno == ENOTDIR ? .missing : .other(String(cString: strerror(errno)))
+                return
+            }
+            switch info.st_mode & S_IFMT {
+            case S_IFREG: self = info.st_size == 0 ? .empty : .file
+            case S_IFDIR: self = .other("a folder")
+            case S_IFCHR, S_IFBLK: self = .other("a device")
+            case S_IFIFO: self = .other("a FIFO")
+            default: self = .other("not a regular file")
+            }
+        }
+    }
+
+    /// Refuses a database path a command must not open: for `.create` anything but a regular file or
+    /// nothing in an existing folder; otherwise anything but a non-empty regular file, so that no command
+    /// but `init` and `serve --demo` leaves a database (or a journal beside `/dev/null`) behind.
+    static func checkDatabasePath(_ path: String, access: Access) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        switch DatabaseFile(path) {
+        case .file: return
+        case .other(let what):
+            throw CommandFailure("\(path): not a database file (\(what)); pass --database FILE")
+        case .missing where access == .create, .empty where access == .create:
+            guard folder.isEmpty || DataFolder.isFolder(folder) else {
+                throw CommandFailure("\(path): no such folder \(folder) for the database")
+            }
+        case .missing:
+            throw CommandFailure("\(path): no such database; run 'selfcare init' first")
+        case .empty:
+            throw CommandFailure("\(path): an empty file, not a database; run 'selfcare init' first")
         }
     }
 

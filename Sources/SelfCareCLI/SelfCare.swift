@@ -29,8 +29,10 @@ struct SelfCare: AsyncParsableCommand {
     /// Checks the environment and the command's name before ArgumentParser sees the arguments, then runs it.
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        // Help and the version never depend on the environment.
+        let asksForHelp = arguments.first == "help" || arguments.contains { ["--help", "-h", "--version"].contains($0) }
         do {
-            try LoggingSetup.bootstrap()
+            try LoggingSetup.bootstrap(checking: !asksForHelp)
         } catch {
             printError("selfcare: \(error)")
             Foundation.exit(1)
@@ -56,12 +58,25 @@ struct SelfCare: AsyncParsableCommand {
     static func unknownSubcommand(in arguments: [String]) -> String? {
         var command: any ParsableCommand.Type = SelfCare.self
         var path = ["selfcare"]
-        for argument in arguments {
+        // `selfcare help records lsit` checks the words after `help`.
+        let words = arguments.first == "help" ? Array(arguments.dropFirst()) : arguments
+        if let first = words.first, first.hasPrefix("-"), !["--help", "-h", "--version"].contains(first) {
+            // Options belong to a command: `selfcare --database x records list` reads as an unknown option.
+            let option = first.split(separator: "=").first.map(String.init) ?? first
+            if let command = words.first(where: subcommandNames(of: SelfCare.self).contains) {
+                return "options go after the command: `selfcare \(command) … \(option) …`"
+            }
+            return nil
+        }
+        for argument in words {
             let subcommands = command.configuration.subcommands
-            guard !subcommands.isEmpty, !argument.hasPrefix("-"), argument != "help" else { return nil }
-            let names = subcommands.map { $0._commandName }
+            guard !subcommands.isEmpty, !argument.hasPrefix("-") else { return nil }
+            let names = subcommandNames(of: command)
             guard let index = names.firstIndex(of: argument) else {
                 let prefix = path.joined(separator: " ")
+                if argument == "version" && path.count == 1 {
+                    return "unknown command `selfcare version`; did you mean `selfcare --version`?"
+                }
                 if let near = suggestion(for: argument, among: names) {
                     return "unknown command `\(prefix) \(argument)`; did you mean `\(prefix) \(near)`?"
                 }
@@ -73,15 +88,21 @@ struct SelfCare: AsyncParsableCommand {
         }
         return nil
     }
+
+    static func subcommandNames(of command: any ParsableCommand.Type) -> [String] {
+        command.configuration.subcommands.map { $0._commandName }
+    }
 }
 
 /// Bootstraps logging once: warnings and worse to standard error, unless SELFCARE_LOG_LEVEL says otherwise.
 enum LoggingSetup {
+    /// - Parameter checking: whether a SELFCARE_LOG_LEVEL that names no level is refused (else: ignored).
     /// - Throws: `CommandFailure` when SELFCARE_LOG_LEVEL names no level.
-    static func bootstrap() throws {
+    static func bootstrap(checking: Bool) throws {
         var level = Logger.Level.warning
         if let text = Environment.values["SELFCARE_LOG_LEVEL"], !text.isEmpty {
             guard let named = Logger.Level(rawValue: text.lowercased()) else {
+                guard checking else { return }
                 throw CommandFailure(
                     "SELFCARE_LOG_LEVEL: expected "
                         + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ") + ", found `\(text)`")

@@ -26,7 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The address to listen on.")
     var host = "127.0.0.1"
 
-    @Option(help: "The port to listen on (0: any free port; the one bound is printed).")
+    // Unconditional, so that `--port -1` reaches the range check instead of reading as a missing value.
+    @Option(parsing: .unconditional, help: "The port to listen on (0: any free port; the one bound is printed).")
     var port = 8080
 
     @Option(help: "Where VoiceXML transfers callers; {queue} is the agent queue (agent, agent-vip).")
@@ -43,9 +44,11 @@ struct ServeCommand: AsyncParsableCommand {
         signal(SIGHUP, SIG_IGN)
         try await reportingFailures {
             guard (0...65_535).contains(port) else {
-                throw CommandFailure("serve: --port \(port) is not a TCP port; use 0 to 65535 (0 takes any free port)")
+                throw CommandFailure(
+                    "serve: --port \(port) is not a TCP port; use 0 to 65535 (0 takes any free port)", code: 64)
             }
-            if demo && !FileManager.default.fileExists(atPath: global.database) {
+            if demo && Runtime.DatabaseFile(global.database).isNew {
+                try Runtime.checkDatabasePath(global.database, access: .create)
                 try Pepper.createIfMissing(at: global.pepperPath)
                 let runtime = try Runtime(global, access: .create)
                 let results = try await DemoData.load(
@@ -75,6 +78,10 @@ struct ServeCommand: AsyncParsableCommand {
                 try await Gateway.run(channels, configuration: configuration)
             } catch let error as IOError {
                 throw listenFailure(error) ?? error
+            } catch let error where error is SocketAddressError || error is SocketAddressError.UnknownHost {
+                throw CommandFailure(
+                    "serve: cannot listen on `\(host)`: no such host name or address; --host takes an address of this "
+                        + "machine, such as 127.0.0.1, 0.0.0.0 or ::1, without a port")
             }
         }
     }

@@ -35,6 +35,8 @@ struct TestCommand: AsyncParsableCommand {
                     let names = try FileManager.default.contentsOfDirectory(atPath: path).filter {
                         $0.hasSuffix(".scenario")
                     }
+                    // A folder without scenarios is a wrong path, not a pass.
+                    guard !names.isEmpty else { throw CommandFailure("\(path): no *.scenario files in this folder") }
                     files += names.sorted().map { (path as NSString).appendingPathComponent($0) }
                 } else {
                     files.append(path)
@@ -50,7 +52,16 @@ struct TestCommand: AsyncParsableCommand {
             var results: [(file: String, name: String, seconds: Double, failure: String?)] = []
             for file in files {
                 let started = ContinuousClock.now
-                let scenario = try Scenario(path: file)
+                let scenario: Scenario
+                do {
+                    scenario = try Scenario(path: file)
+                } catch {
+                    // An unreadable file fails alone; the others still run.
+                    results.append((file, file, seconds(since: started), "\(error)"))
+                    print("FAIL  \(file)")
+                    print("\(error)")
+                    continue
+                }
                 do {
                     let checks = try await runner.run(scenario)
                     results.append((file, scenario.name, seconds(since: started), nil))
@@ -98,10 +109,9 @@ struct TestCommand: AsyncParsableCommand {
         var unchanged = 0
         var failed = 0
         for file in files {
-            let scenario = try Scenario(path: file)
             let result: ScenarioUpdate
             do {
-                result = try await runner.update(scenario)
+                result = try await runner.update(try Scenario(path: file))
             } catch let failure as ScenarioFailure {
                 failed += 1
                 print("FAIL  \(file) (not updated)")
@@ -114,7 +124,14 @@ struct TestCommand: AsyncParsableCommand {
                 continue
             }
             if result.changed {
-                try result.text.write(toFile: file, atomically: true, encoding: .utf8)
+                do {
+                    try Self.rewrite(file, with: result.text)
+                } catch {
+                    failed += 1
+                    print("FAIL  \(file) (not updated)")
+                    print("\(error)")
+                    continue
+                }
                 updated += 1
                 let count = result.changes.count
                 print("updated \(file): \(count) line\(count == 1 ? "" : "s")")
@@ -141,6 +158,30 @@ struct TestCommand: AsyncParsableCommand {
         }
         print("\(updated) updated, \(unchanged) unchanged, \(failed) failed")
         if failed > 0 { throw CommandFailure("test --update: \(failed) of \(files.count) scenarios failed") }
+    }
+
+    /// Replaces the scenario at `path` with `text`: the file a symlink points to, atomically, keeping its
+    /// permissions, owner and byte-order mark. A file without write permission is left alone.
+    static func rewrite(_ path: String, with text: String) throws {
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let attributes = try FileManager.default.attributesOfItem(atPath: target)
+        let permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o644
+        guard access(target, W_OK) == 0, permissions & 0o222 != 0 else {
+            throw CommandFailure("\(path): read-only; make it writable to update it")
+        }
+        let original = FileManager.default.contents(atPath: target) ?? Data()
+        let bom = original.starts(with: [0xEF, 0xBB, 0xBF]) ? Data([0xEF, 0xBB, 0xBF]) : Data()
+        let staged = (target as NSString).deletingLastPathComponent + "/.\((target as NSString).lastPathComponent).update"
+        try (bom + Data(text.utf8)).write(to: URL(fileURLWithPath: staged))
+        var kept: [FileAttributeKey: Any] = [.posixPermissions: permissions]
+        kept[.ownerAccountID] = attributes[.ownerAccountID]
+        kept[.groupOwnerAccountID] = attributes[.groupOwnerAccountID]
+        try? FileManager.default.setAttributes(kept, ofItemAtPath: staged)
+        guard rename(staged, target) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: staged)
+            throw CommandFailure("\(path): cannot write it (\(reason))")
+        }
     }
 
     private func seconds(since start: ContinuousClock.Instant) -> Double {

@@ -345,7 +345,14 @@ struct Compiler {
                         at: option.location)
                 }
                 keys[option.key] = option.location
-                if let reserved = GrammarVocabulary.reservedKeys[file.channel]?[option.key] {
+                if !option.key.isEmpty && !option.key.unicodeScalars.allSatisfy({ $0 >= "0" && $0 <= "9" })
+                    && GrammarVocabulary.reservedKeys[file.channel]?[option.key] == nil
+                {
+                    error(
+                        "key `\(option.key)` cannot be pressed: a menu key is made of the digits 0 to 9 of a phone's "
+                            + "keypad",
+                        at: option.location)
+                } else if let reserved = GrammarVocabulary.reservedKeys[file.channel]?[option.key] {
                     error(
                         "key `\(option.key)` is reserved in \(file.channel) menus (\(reserved)): the caller could never "
                             + "choose this option; use another key",

@@ -29,9 +29,10 @@ struct Lexer {
     /// What a Chinese input method types for the grammar's punctuation, and the ASCII meant. Outside quotes
     /// such a character is refused: it would silently become part of a keyword (`查余额｜余额` one word).
     static let fullWidth: [Unicode.Scalar: String] = [
-        "｜": "|", "；": ";", "（": "(", "）": ")", "［": "[", "］": "]", "【": "[", "】": "]", "｛": "{", "｝": "}",
-        "＜": "<", "＞": ">", "《": "<", "》": ">", "＝": "=", "：": ":", "，": ",", "＄": "$", "＂": "\"",
-        "“": "\"", "”": "\"",
+        "｜": "`|`", "；": "`;`", "（": "`(`", "）": "`)`", "［": "`[`", "］": "`]`", "【": "`[`", "】": "`]`",
+        "｛": "`{`", "｝": "`}`", "＜": "`<`", "＞": "`>`", "《": "`<`", "》": "`>`", "＝": "`=`", "：": "`:`",
+        "，": "`,`", "＄": "`$`", "￥": "`$`", "＂": "`\"`", "“": "`\"`", "”": "`\"`", "。": "`.`", "．": "`.`",
+        "、": "`|` or `,`",
     ]
 
     let scalars: [Unicode.Scalar]
@@ -88,7 +89,7 @@ struct Lexer {
     func fullWidthDiagnostic(_ found: Unicode.Scalar, _ ascii: String, at location: SourceLocation) -> Diagnostic {
         let code = "U+" + String(found.value, radix: 16, uppercase: true)
         return diagnostic(
-            "full-width `\(found)` (\(code)) where the grammar expects `\(ascii)`: type it with the input method in "
+            "full-width `\(found)` (\(code)) where the grammar expects \(ascii): type it with the input method in "
                 + "English mode; a keyword that really contains `\(found)` goes in double quotes",
             at: location)
     }
@@ -181,6 +182,8 @@ struct Lexer {
             } else {
                 var word = ""
                 while let d = peek(), Lexer.isWordScalar(d) {
+                    // A comment ends a word even without white space before it: `查余额// 注释`.
+                    if d == "/" && (peek(1) == "/" || peek(1) == "*") { break }
                     if let ascii = Lexer.fullWidth[d] {
                         throw fullWidthDiagnostic(d, ascii, at: SourceLocation(line: line, column: column))
                     }

@@ -122,8 +122,9 @@ public enum Gateway {
             onServerRunning: { channel in
                 // The bound address, so `--port 0` (any free port) can be found by scripts and tests.
                 let port = channel.localAddress?.port ?? configuration.port
-                FileHandle.standardError.write(
-                    Data("selfcare: serving on http://\(configuration.host):\(port)\n".utf8))
+                // An IPv6 address goes in brackets in a URL.
+                let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+                FileHandle.standardError.write(Data("selfcare: serving on http://\(host):\(port)\n".utf8))
             },
             logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(

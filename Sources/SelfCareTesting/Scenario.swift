@@ -40,9 +40,9 @@ public struct Scenario: Sendable {
     public var text: String
 
     /// Reads a scenario file.
+    /// - Throws: `TextFileError` naming the file and why it cannot be read (a folder, not UTF-8, …).
     public init(path: String) throws {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        self.init(path: path, text: text)
+        self.init(path: path, text: try TextFile.read(path))
     }
 
     public init(path: String, text: String) {
@@ -416,6 +416,10 @@ public struct ScenarioRunner: Sendable {
                         .joined(separator: "\n")
                 case "expect":
                     execution.checks += 1
+                    guard outputs > 0 else {
+                        throw fail(step, "expect: no step has answered yet (send, dial, call, press, op or tick)")
+                    }
+                    if let mistake = Self.mistake(in: arg, prompts: prompts) { throw fail(step, mistake) }
                     let failure =
                         arg.isEmpty
                         ? "expect: no text to look for (`selfcare test --update` fills it in)"
@@ -429,6 +433,9 @@ public struct ScenarioRunner: Sendable {
                     }
                 case "reject":
                     execution.checks += 1
+                    guard outputs > 0 else {
+                        throw fail(step, "reject: no step has answered yet (send, dial, call, press, op or tick)")
+                    }
                     if state.output.contains(arg) {
                         let failure = fail(
                             step, "the output holds what it must not", expected: "(not) \(arg)", actual: state.output)
@@ -461,6 +468,12 @@ public struct ScenarioRunner: Sendable {
                     throw fail(step, Self.unknownDirective(step.directive))
                 }
             }
+            if execution.checks == 0 && !updating {
+                throw ScenarioFailure(
+                    path: scenario.path, line: scenario.steps.last?.line ?? 0,
+                    message: "the scenario checks nothing: add an expect, reject or record line", expected: "",
+                    actual: "")
+            }
             let verify = try store.verifyRecords()
             if let broken = verify.firstBreak {
                 throw ScenarioFailure(
@@ -490,6 +503,23 @@ public struct ScenarioRunner: Sendable {
         case "d": return n * 86_400
         default: return nil
         }
+    }
+
+    /// What is wrong with an `expect` argument whatever the output: a pattern that does not compile, a prompt key
+    /// no prompt file has. An update must not rewrite such a line: it is the scenario's mistake.
+    static func mistake(in expectation: String, prompts: PromptCatalog) -> String? {
+        if expectation.hasPrefix("/") && expectation.hasSuffix("/") && expectation.count >= 2 {
+            let pattern = String(expectation.dropFirst().dropLast())
+            return (try? Regex(pattern)) == nil ? "expect: bad pattern /\(pattern)/" : nil
+        }
+        if expectation.hasPrefix("key ") {
+            let key = String(expectation.dropFirst(4)).trimmingCharacters(in: .whitespaces)
+            let known = prompts.templates.values.flatMap(\.keys)
+            guard !prompts.templates.values.contains(where: { $0[key] != nil }) else { return nil }
+            let hint = suggestion(for: key, among: Array(Set(known))).map { "; did you mean `\($0)`?" } ?? ""
+            return "expect: no prompt key `\(key)`\(hint)"
+        }
+        return nil
     }
 
     /// Nil when `expectation` holds for `output`; else why not.

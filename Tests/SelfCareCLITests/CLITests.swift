@@ -3,18 +3,6 @@ import SelfCareCore
 import SelfCareTesting
 import Testing
 
-/// A scratch folder with the shipped prompts and an initialised demo database.
-func withDemo(_ body: (URL) throws -> Void) throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    try FileManager.default.copyItem(
-        at: Fixtures.repositoryRoot.appendingPathComponent("prompts"), to: dir.appendingPathComponent("prompts"))
-    let initRun = try run(["init", "--demo"], in: dir)
-    #expect(initRun.status == 0, "\(initRun.stderr)")
-    try body(dir)
-}
-
 @Suite("selfcare command line", .serialized)
 struct CLITests {
     @Test func initDemoThenBalanceInYuan() throws {
@@ -247,15 +235,6 @@ struct PepperCLITests {
     }
 }
 
-/// A scratch folder with the shipped prompts and grammars and a demo database.
-func withDemoAndGrammars(_ body: (URL) throws -> Void) throws {
-    try withDemo { dir in
-        try FileManager.default.copyItem(
-            at: Fixtures.repositoryRoot.appendingPathComponent("grammars"), to: dir.appendingPathComponent("grammars"))
-        try body(dir)
-    }
-}
-
 @Suite("selfcare sms and check", .serialized)
 struct SMSCLITests {
     @Test func oneMessageAndItsSegments() throws {
@@ -441,6 +420,59 @@ struct TestCommandCLITests {
             #expect(try String(contentsOf: dir.appendingPathComponent("t.scenario"), encoding: .utf8) == typo)
             let junit = try run(["test", "--update", "--junit", "report.xml", "t.scenario"], in: dir)
             #expect(junit.status == 64)
+        }
+    }
+
+    /// An update writes through a symlink to its file, keeps the file's mode and byte-order mark, and leaves a
+    /// read-only file alone.
+    @Test func updateKeepsTheFileItRewrites() throws {
+        try withServeFolder { dir in
+            let text = "clock 2026-11-15T10:00:00+08:00\ndata demo\nsend CXJF\nexpect\n"
+            let filled = "clock 2026-11-15T10:00:00+08:00\ndata demo\nsend CXJF\nexpect 尊敬的客户，您当前可用积分为3200分。\n"
+            let real = dir.appendingPathComponent("real")
+            try FileManager.default.createDirectory(at: real, withIntermediateDirectories: true)
+            let target = real.appendingPathComponent("t.scenario")
+            try (Data([0xEF, 0xBB, 0xBF]) + Data(text.utf8)).write(to: target)
+            try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: target.path)
+            try FileManager.default.createSymbolicLink(
+                at: dir.appendingPathComponent("link.scenario"), withDestinationURL: target)
+            let linked = try run(["test", "--update", "link.scenario"], in: dir)
+            #expect(linked.status == 0, "\(linked.stdout)\(linked.stderr)")
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir.appendingPathComponent("link.scenario").path) == target.path)
+            #expect(try Data(contentsOf: target) == Data([0xEF, 0xBB, 0xBF]) + Data(filled.utf8))
+            #expect(try FileManager.default.attributesOfItem(atPath: target.path)[.posixPermissions] as? Int == 0o640)
+            let readOnly = dir.appendingPathComponent("ro.scenario")
+            try text.write(to: readOnly, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: readOnly.path)
+            let refused = try run(["test", "--update", "ro.scenario"], in: dir)
+            #expect(refused.status == 1)
+            #expect(refused.stdout.contains("FAIL  ro.scenario (not updated)\nselfcare: ro.scenario: read-only") || refused.stdout.contains("ro.scenario: read-only; make it writable to update it"), "\(refused.stdout)")
+            #expect(try String(contentsOf: readOnly, encoding: .utf8) == text)
+        }
+    }
+
+    /// A file that cannot be read fails alone and names itself; a folder without scenarios, and a scenario that
+    /// checks nothing, fail instead of passing.
+    @Test func unreadableEmptyAndUncheckedScenariosFail() throws {
+        try withServeFolder { dir in
+            try Data(Array("clock 2026-11-15T10:00:00+08:00\ndata demo\nsend ".utf8) + [0xB2, 0xE9]).write(
+                to: dir.appendingPathComponent("a-gbk.scenario"))
+            try "clock 2026-11-15T10:00:00+08:00\ndata demo\nsend CXYE\nexpect 123.45\n".write(
+                to: dir.appendingPathComponent("b-ok.scenario"), atomically: true, encoding: .utf8)
+            let mixed = try run(["test", "a-gbk.scenario", "b-ok.scenario"], in: dir)
+            #expect(mixed.status == 1)
+            #expect(mixed.stdout.contains("FAIL  a-gbk.scenario\na-gbk.scenario: not valid UTF-8 at line 3, column 6"), "\(mixed.stdout)")
+            #expect(mixed.stdout.contains("ok    b-ok.scenario (1 checks)\n1 passed, 1 failed\n"), "\(mixed.stdout)")
+            try FileManager.default.createDirectory(
+                at: dir.appendingPathComponent("empty"), withIntermediateDirectories: true)
+            let folder = try run(["test", "empty"], in: dir)
+            #expect(folder.status == 1)
+            #expect(folder.stderr == "selfcare: empty: no *.scenario files in this folder\n")
+            try "clock 2026-11-15T10:00:00+08:00\ndata demo\nsend CXYE\n".write(
+                to: dir.appendingPathComponent("c.scenario"), atomically: true, encoding: .utf8)
+            let unchecked = try run(["test", "c.scenario"], in: dir)
+            #expect(unchecked.status == 1)
+            #expect(unchecked.stdout.contains("c.scenario:3: the scenario checks nothing: add an expect, reject or record line"), "\(unchecked.stdout)")
         }
     }
 }

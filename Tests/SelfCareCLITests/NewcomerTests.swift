@@ -6,14 +6,6 @@ import Testing
     import Glibc
 #endif
 
-/// A scratch folder, removed afterwards.
-func withScratchFolder(_ body: (URL) throws -> Void) throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-new-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    try body(dir)
-}
-
 /// Copies the shipped `name` folder (grammars, prompts) to `destination`, changing the English points reply to
 /// begin with `marker`, so a test can tell which copy the gateway read.
 func copyShipped(_ name: String, to destination: URL, marker: String? = nil) throws {
@@ -60,6 +52,37 @@ struct NewcomerTests {
             #expect(other.stderr == "selfcare: typo.sqlite: no such database; run 'selfcare init' first\n")
             #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("typo.sqlite").path))
             let server = try ServerProcess(["--demo"], in: dir)
+            defer { server.stop() }
+            #expect(server.stderr.contains("demo subscribers: applied 23"), "\(server.stderr)")
+        }
+    }
+
+    /// Only a database file is opened: an empty file (which SQLite would quietly turn into an empty database),
+    /// a device (which would grow a journal beside it) or a folder is refused, and `init` and `serve --demo`
+    /// leave no pepper behind a path they cannot use; `serve --demo` fills an empty file.
+    @Test func onlyADatabaseFileIsOpened() throws {
+        try withServeFolder { dir in
+            let empty = dir.appendingPathComponent("empty.sqlite")
+            #expect(FileManager.default.createFile(atPath: empty.path, contents: nil))
+            let sms = try run(["sms", "--from", "18612345678", "CXYE", "--database", "empty.sqlite"], in: dir)
+            #expect(sms.status == 1)
+            #expect(sms.stderr == "selfcare: empty.sqlite: an empty file, not a database; run 'selfcare init' first\n")
+            #expect(try FileManager.default.attributesOfItem(atPath: empty.path)[.size] as? Int == 0)
+            #expect(!FileManager.default.fileExists(atPath: empty.path + "-wal"))
+            let journal = "/dev/null-journal"
+            let journalBefore = FileManager.default.fileExists(atPath: journal)
+            let device = try run(["tick", "--database", "/dev/null"], in: dir)
+            #expect(device.stderr == "selfcare: /dev/null: not a database file (a device); pass --database FILE\n")
+            #expect(journalBefore || !FileManager.default.fileExists(atPath: journal))
+            let folder = try run(["records", "list", "--database", "grammars"], in: dir)
+            #expect(folder.stderr == "selfcare: grammars: not a database file (a folder); pass --database FILE\n")
+            for command in [["init"], ["serve", "--demo", "--port", "0"]] {
+                let r = try run(command + ["--database", "missing/x.sqlite"], in: dir)
+                #expect(r.status == 1)
+                #expect(r.stderr == "selfcare: missing/x.sqlite: no such folder missing for the database\n", "\(r.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("missing").path))
+            }
+            let server = try ServerProcess(["--demo", "--database", "empty.sqlite"], in: dir)
             defer { server.stop() }
             #expect(server.stderr.contains("demo subscribers: applied 23"), "\(server.stderr)")
         }
@@ -154,14 +177,22 @@ struct NewcomerTests {
             #expect(try run(["init", "--demo"], in: dir).status == 0)
             for bad in ["70000", "65536"] {
                 let r = try run(["serve", "--port", bad], in: dir)
-                #expect(r.status == 1)
+                #expect(r.status == 64)
                 #expect(
                     r.stderr == "selfcare: serve: --port \(bad) is not a TCP port; use 0 to 65535 (0 takes any free port)\n",
                     "\(r.stderr)")
             }
-            let negative = try run(["serve", "--port=-1"], in: dir)
-            #expect(negative.status == 1)
-            #expect(negative.stderr.contains("--port -1 is not a TCP port"), "\(negative.stderr)")
+            for negative in [["serve", "--port=-1"], ["serve", "--port", "-1"]] {
+                let r = try run(negative, in: dir)
+                #expect(r.status == 64)
+                #expect(r.stderr.contains("--port -1 is not a TCP port"), "\(r.stderr)")
+            }
+            let host = try run(["serve", "--port", "0", "--host", "nosuch.invalid"], in: dir)
+            #expect(host.status == 1)
+            #expect(
+                host.stderr.hasSuffix(
+                    "selfcare: serve: cannot listen on `nosuch.invalid`: no such host name or address; --host takes an "
+                        + "address of this machine, such as 127.0.0.1, 0.0.0.0 or ::1, without a port\n"), "\(host.stderr)")
             let server = try ServerProcess([], in: dir)
             defer { server.stop() }
             let port = String(server.base.split(separator: ":").last ?? "")
@@ -181,16 +212,19 @@ struct CommandLineMistakeTests {
     @Test func opSaysDidYouMeanAndWritesNoRecord() throws {
         try withDemo { dir in
             let typo = try run(["op", "query.balanse", "--from", "18612345678"], in: dir)
-            #expect(typo.status == 1)
+            #expect(typo.status == 64)
             #expect(typo.stdout.isEmpty)
             #expect(typo.stderr == "selfcare: op: unknown operation `query.balanse`; did you mean `query.balance`?\n")
             let far = try run(["op", "weather", "--from", "18612345678"], in: dir)
             #expect(far.stderr == "selfcare: op: unknown operation `weather`; see `selfcare op --help` for the operations\n")
             let from = try run(["op", "query.balance", "--from", "zhangwei"], in: dir)
-            #expect(from.status == 1)
+            #expect(from.status == 64)
             #expect(
                 from.stderr
                     == "selfcare: op: --from `zhangwei` is not a phone number (5 to 15 digits, optionally with +86)\n")
+            let subject = try run(["op", "query.balance", "--from", "18612345678", "--subject", "abc"], in: dir)
+            #expect(subject.status == 64)
+            #expect(subject.stderr.hasPrefix("selfcare: op: --subject `abc` is not a phone number"))
             #expect(try run(["records", "verify"], in: dir).stdout.hasPrefix("ok: 0 records"), "no record written")
             let help = try run(["op", "--help"], in: dir)
             for name in ["query.balance", "query.puk", "loss.report", "plan.cancel", "suspend.resume", "password.change"] {
@@ -208,23 +242,34 @@ struct CommandLineMistakeTests {
         #expect(top.stderr == "selfcare: unknown command `selfcare recrods`; did you mean `selfcare records`?\n")
         let nested = try run(["records", "lst"], in: dir)
         #expect(nested.stderr == "selfcare: unknown command `selfcare records lst`; did you mean `selfcare records list`?\n")
+        let helped = try run(["help", "recrods"], in: dir)
+        #expect(helped.stderr == "selfcare: unknown command `selfcare recrods`; did you mean `selfcare records`?\n")
+        let version = try run(["version"], in: dir)
+        #expect(version.stderr == "selfcare: unknown command `selfcare version`; did you mean `selfcare --version`?\n")
+        let early = try run(["--database", "x.sqlite", "records", "list"], in: dir)
+        #expect(early.status == 64)
+        #expect(early.stderr == "selfcare: options go after the command: `selfcare records … --database …`\n")
         let far = try run(["frobnicate"], in: dir)
         #expect(far.stderr.hasPrefix("selfcare: unknown command `selfcare frobnicate`; the commands are `init`, "))
-        let version = try run(["--version"], in: dir)
-        #expect(version.status == 0)
-        #expect(version.stdout.hasPrefix("selfcare 0."), "\(version.stdout)")
+        let printed = try run(["--version"], in: dir)
+        #expect(printed.status == 0)
+        #expect(printed.stdout.hasPrefix("selfcare 0."), "\(printed.stdout)")
     }
 
     /// An invalid SELFCARE_LOG_LEVEL is refused rather than silently replaced by the default.
     @Test func anInvalidLogLevelIsRefused() throws {
         let dir = URL(fileURLWithPath: NSTemporaryDirectory())
-        let loud = try run(["--version"], in: dir, environment: ["SELFCARE_LOG_LEVEL": "loud"])
+        let loud = try run(["check", "--prompts", "/none"], in: dir, environment: ["SELFCARE_LOG_LEVEL": "loud"])
         #expect(loud.status == 1)
         #expect(
             loud.stderr
                 == "selfcare: SELFCARE_LOG_LEVEL: expected trace, debug, info, notice, warning, error, critical, found `loud`\n"
         )
         #expect(try run(["--version"], in: dir, environment: ["SELFCARE_LOG_LEVEL": "DEBUG"]).status == 0)
+        // Help and the version still answer, whatever the environment.
+        for asking in [["--version"], ["--help"], ["help", "records"], ["records", "list", "--help"]] {
+            #expect(try run(asking, in: dir, environment: ["SELFCARE_LOG_LEVEL": "loud"]).status == 0, "\(asking)")
+        }
     }
 
     /// Every SELFCARE_* variable the code reads is listed in `selfcare --help` and in the README.

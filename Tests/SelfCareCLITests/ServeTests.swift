@@ -3,18 +3,6 @@ import SelfCareCore
 import SelfCareTesting
 import Testing
 
-/// A scratch folder with the shipped grammars and prompts, and no database yet.
-func withServeFolder(_ body: (URL) throws -> Void) throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-serve-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    for folder in ["grammars", "prompts"] {
-        try FileManager.default.copyItem(
-            at: Fixtures.repositoryRoot.appendingPathComponent(folder), to: dir.appendingPathComponent(folder))
-    }
-    try body(dir)
-}
-
 @Suite("selfcare serve", .serialized, .enabled(if: curl != nil, "needs curl"))
 struct ServeTests {
     @Test func demoAnswersKannelAndStopsCleanlyOnSIGTERM() throws {

@@ -13,31 +13,35 @@ struct WallClockGuard {
     /// This file, which names the patterns it looks for.
     static let itself = "Tests/SelfCareTestingTests/WallClockGuardTests.swift"
 
-    /// Ways Swift code reads the time of day. Monotonic clocks (`ContinuousClock`, `DispatchTime`) are fine:
-    /// they measure durations, not dates.
+    /// Ways Swift code reads the time of day, matched on code with comments and string contents blanked
+    /// (interpolations kept), across line breaks. Monotonic clocks (`ContinuousClock`, `DispatchTime`) are
+    /// fine: they measure durations, not dates.
     static let clockPatterns: [(name: String, pattern: String)] = [
-        ("Date()", #"\bDate\(\s*\)"#),
-        ("Date.init()", #"\bDate\.init\(\s*\)"#),
-        ("Date.now", #"\bDate\.now\b"#),
-        ("Date(timeIntervalSinceNow:)", #"\bDate\(\s*timeIntervalSinceNow:"#),
-        (".timeIntervalSinceNow", #"\.timeIntervalSinceNow\b"#),
-        ("NSDate()", #"\bNSDate\(\s*\)"#),
+        ("Date()", #"\bN?S?Date\s*(\.\s*init\s*)?\(\s*\)"#),
+        ("Date.now", #"\bN?S?Date\s*\.\s*now\b"#),
+        ("Date(timeIntervalSinceNow:)", #"\bN?S?Date\s*(\.\s*init\s*)?\(\s*timeIntervalSinceNow\s*:"#),
+        (".timeIntervalSinceNow", #"\.\s*timeIntervalSinceNow\b"#),
+        ("Date.timeIntervalSinceReferenceDate", #"\bN?S?Date\s*\.\s*timeIntervalSinceReferenceDate\b"#),
+        ("a Date = .now", #":\s*N?S?Date\s*[?!]?\s*=\s*\.\s*(now\b|init\s*\(\s*\))"#),
+        ("an argument .now", #"\b(for|from|to|since|of|in|at|date|before|after|timeIntervalSince)\s*:\s*\.now\b"#),
         ("CFAbsoluteTimeGetCurrent", #"\bCFAbsoluteTimeGetCurrent\b"#),
-        ("gettimeofday", #"\bgettimeofday\s*\("#),
-        ("time(nil)", #"\btime\(\s*nil\s*\)"#),
-        ("CLOCK_REALTIME", #"\bCLOCK_REALTIME\b"#),
-        ("SystemTimeSource()", #"\bSystemTimeSource\(\s*\)"#),
+        ("gettimeofday", #"\bgettimeofday\b"#),
+        ("time()", #"\btime\s*\(\s*(nil|&|0\s*\))"#),
+        ("clock_gettime", #"\bclock_gettime\s*\(\s*(?!CLOCK_MONOTONIC|CLOCK_BOOTTIME|CLOCK_PROCESS|CLOCK_THREAD)"#),
+        ("CLOCK_REALTIME", #"\bCLOCK_REALTIME\w*"#),
+        ("DispatchWallTime", #"\bDispatchWallTime\b"#),
+        ("SystemTimeSource()", #"\bSystemTimeSource\s*(\.\s*init\s*)?\("#),
     ]
 
-    /// Ways to start a program.
+    /// Ways to start a program, looked for in the tests and the test support library.
     static let spawnPatterns: [(name: String, pattern: String)] = [
-        ("Process()", #"\bProcess\(\s*\)"#),
-        ("executableURL", #"\bexecutableURL\b"#),
-        ("posix_spawn", #"\bposix_spawnp?\s*\("#),
-        ("fork()", #"\b(v?fork)\(\s*\)"#),
-        ("popen", #"\bpopen\s*\("#),
+        ("Process", #"\bProcess\b"#),
+        ("NSTask", #"\bNSTask\b"#),
+        ("posix_spawn", #"\bposix_spawnp?\b"#),
+        ("fork()", #"\bv?fork\s*\("#),
+        ("popen", #"\bpopen\b"#),
         ("system()", #"(^|[^\w.])system\s*\("#),
-        ("execv", #"\bexecv[pe]?\s*\("#),
+        ("exec", #"\bexec(v|l)[pe]*\b"#),
     ]
 
     /// One finding: `path:line: what`.
@@ -55,58 +59,119 @@ struct WallClockGuard {
         var found: [Finding] = []
         for folder in ["Sources", "Tests"] {
             for path in try swiftFiles(under: root, folder) where path != itself {
-                let text = try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
-                for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                    let code = codePart(of: rawLine)
-                    if !clockReaders.contains(path) {
-                        for (name, regex) in clockRegexes where code.contains(regex) {
-                            // SystemTimeSource() is the wall clock by injection: allowed in the executable only.
-                            if name == "SystemTimeSource()" && path.hasPrefix("Sources/SelfCareCLI/") { continue }
-                            found.append(Finding(path: path, line: index + 1, what: "reads the wall clock (\(name))"))
+                let code = codeOnly(try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8))
+                func line(of index: String.Index) -> Int { code[..<index].count(where: { $0 == "\n" }) + 1 }
+                if !clockReaders.contains(path) {
+                    for (name, regex) in clockRegexes {
+                        // SystemTimeSource() is the wall clock by injection: the executable alone builds one.
+                        if name == "SystemTimeSource()" && path.hasPrefix("Sources/SelfCareCLI/") { continue }
+                        for match in code.matches(of: regex) {
+                            found.append(Finding(path: path, line: line(of: match.range.lowerBound), what: "reads the wall clock (\(name))"))
                         }
                     }
-                    if !spawners.contains(path) {
-                        for (name, regex) in spawnRegexes where code.contains(regex) {
-                            if folder == "Sources" && path.hasPrefix("Sources/SelfCareCLI/") { continue }
+                }
+                let testCode = folder == "Tests" || path.hasPrefix("Sources/SelfCareTesting/")
+                if testCode && !spawners.contains(path) {
+                    for (name, regex) in spawnRegexes {
+                        for match in code.matches(of: regex) {
                             found.append(
                                 Finding(
-                                    path: path, line: index + 1,
+                                    path: path, line: line(of: match.range.lowerBound),
                                     what: "starts a program (\(name)) outside \(spawners.sorted().joined())"))
                         }
                     }
                 }
             }
         }
-        return found
+        return found.sorted { ($0.path, $0.line, $0.what) < ($1.path, $1.line, $1.what) }
     }
 
-    /// The line without its `//` comment and without the contents of string literals on it, so a doc
-    /// comment or a message that names `Date()` is no finding.
-    static func codePart(of line: Substring) -> String {
-        var out = ""
-        var inString = false
-        var previous: Character = " "
-        var chars = line.makeIterator()
-        while let c = chars.next() {
-            if inString {
-                if c == "\"" && previous != "\\" { inString = false; out.append("\"") }
-                previous = c == "\\" && previous == "\\" ? " " : c
-                continue
-            }
-            if c == "\"" {
-                inString = true
-                out.append("\"")
-                previous = c
-                continue
-            }
-            if c == "/" && previous == "/" {
-                out.removeLast()
-                break
-            }
-            out.append(c)
-            previous = c
+    /// `source` with its comments and the contents of its string literals replaced by spaces, line breaks
+    /// kept (CR and CRLF read as LF), so that a comment or a message naming `Date()` is no finding; the code
+    /// of a string interpolation (`"\\(Date())"`) is kept. Handles nested block comments, multi-line strings and
+    /// raw strings (`#"…"#`, whose interpolation is `\\#(…)`).
+    static func codeOnly(_ source: String) -> String {
+        enum Context {
+            /// Code; `parentheses` counts the open ones inside an interpolation, which ends at its `)`.
+            case code(parentheses: Int)
+            case string(multiline: Bool, hashes: Int)
         }
-        return out
+        let s = Array(source.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n").unicodeScalars)
+        func at(_ i: Int) -> Unicode.Scalar? { i < s.count ? s[i] : nil }
+        func repeated(_ c: Unicode.Scalar, from i: Int, count: Int) -> Bool { (0..<count).allSatisfy { at(i + $0) == c } }
+        var out = String.UnicodeScalarView()
+        var stack: [Context] = [.code(parentheses: 0)]
+        func blank(_ c: Unicode.Scalar) { out.append(c == "\n" ? "\n" : " ") }
+        var i = 0
+        while i < s.count {
+            let c = s[i]
+            switch stack[stack.count - 1] {
+            case .code(let parentheses):
+                if c == "/" && at(i + 1) == "/" {
+                    while let d = at(i), d != "\n" { blank(d); i += 1 }
+                    continue
+                }
+                if c == "/" && at(i + 1) == "*" {
+                    var depth = 0
+                    repeat {
+                        if at(i) == "/" && at(i + 1) == "*" { depth += 1; blank("/"); blank("*"); i += 2 }
+                        else if at(i) == "*" && at(i + 1) == "/" { depth -= 1; blank("*"); blank("/"); i += 2 }
+                        else { blank(s[i]); i += 1 }
+                    } while depth > 0 && i < s.count
+                    continue
+                }
+                var hashes = 0
+                while at(i + hashes) == "#" { hashes += 1 }
+                if at(i + hashes) == "\"" {
+                    let multiline = repeated("\"", from: i + hashes, count: 3)
+                    let opening = hashes + (multiline ? 3 : 1)
+                    for _ in 0..<opening { out.append(" ") }
+                    i += opening
+                    stack.append(.string(multiline: multiline, hashes: hashes))
+                    continue
+                }
+                if stack.count > 1 {
+                    if c == "(" { stack[stack.count - 1] = .code(parentheses: parentheses + 1) }
+                    if c == ")" {
+                        if parentheses == 0 {
+                            stack.removeLast()
+                            out.append(" ")
+                            i += 1
+                            continue
+                        }
+                        stack[stack.count - 1] = .code(parentheses: parentheses - 1)
+                    }
+                }
+                out.append(c)
+                i += 1
+            case .string(let multiline, let hashes):
+                if c == "\\" && repeated("#", from: i + 1, count: hashes) {
+                    let after = i + 1 + hashes
+                    if at(after) == "(" {
+                        for _ in 0...(hashes + 1) { out.append(" ") }
+                        i = after + 1
+                        stack.append(.code(parentheses: 0))
+                        continue
+                    }
+                    blank(c)
+                    if let escaped = at(after) { blank(escaped) }
+                    for _ in 0..<hashes { out.append(" ") }
+                    i = after + 1
+                    continue
+                }
+                let closing = multiline ? 3 : 1
+                if c == "\"" && repeated("\"", from: i, count: closing) && repeated("#", from: i + closing, count: hashes) {
+                    for _ in 0..<(closing + hashes) { out.append(" ") }
+                    i += closing + hashes
+                    stack.removeLast()
+                    continue
+                }
+                if c == "\n" && !multiline { stack.removeLast() }  // an unterminated line: the compiler says so
+                blank(c)
+                i += 1
+            }
+        }
+        return String(out)
     }
 
     /// Paths of the `.swift` files under `root/folder`, relative to `root`, sorted.
@@ -135,35 +200,74 @@ struct WallClockGuardTests {
         #expect(try WallClockGuard.swiftFiles(under: Fixtures.repositoryRoot, "Sources").count > 40, "it looked")
     }
 
-    /// The guard finds what is planted in a copy of the tree's shape, and passes over comments and strings.
+    /// The guard finds what is planted in a copy of the tree's shape, written every way a hostile review
+    /// tried, and passes over comments, strings and monotonic clocks.
     @Test func theGuardFindsAPlantedReading() throws {
         try withTemporaryDirectoryForGuard { root in
-            let plant = """
+            let plant = #"""
                 import Foundation
-                // Date() in a comment is fine
-                let message = "Date() in a string is fine"
-                func stamp() -> Date { Date() }
-                let later = Date(timeIntervalSinceNow: 60)
-                let also = Date.now
-                """
+                // Date() in a comment is fine; so is /* Date() */ and "Date()" in a string
+                let message = "Date() in a string is fine \("and in an interpolation of a string") too"
+                let a = Date()
+                let b = Foundation.Date()
+                let c = Date .now
+                let d = Date
+                    .now
+                let e: Date = .now
+                let f: Date = .init()
+                let g = Calendar.current.startOfDay(for: .now)
+                let h = NSDate.init()
+                let i = Date.init(timeIntervalSinceNow: 0)
+                var t = time_t(); let j = time(&t)
+                let k = clock_gettime(CLOCK_REALTIME_COARSE, nil)
+                let l = "stamp \(Date())"
+                let m = Date.timeIntervalSinceReferenceDate
+                let n = DispatchWallTime.now()
+                let o = #"\"#; let p = Date()
+                /* see http://example.com */ let q = Date()
+                let r = ContinuousClock.now; let s = clock.now(); enum W { case now }; let w: W = .now; let u = ProcessInfo()
+                """#
             try write(plant, to: root, "Sources/SelfCareChannels/Planted.swift")
+            try write("import Foundation\r// a comment\rlet z = Date()\r", to: root, "Sources/SelfCareChannels/CR.swift")
             try write("import Foundation\nlet started = Date()\n", to: root, "Tests/SelfCareCoreTests/PlantedTests.swift")
-            try write(
-                "import Foundation\nlet p = Process()\np.executableURL = URL(fileURLWithPath: \"selfcare\")\n", to: root,
-                "Tests/SelfCareCLITests/SpawnsTests.swift")
+            let spawns = """
+                import Foundation
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "selfcare")
+                try Process.run(URL(fileURLWithPath: "/bin/true"), arguments: [])
+                let q: Process = .init()
+                let f = posix_spawnp
+                let info = ProcessInfo.processInfo
+                """
+            try write(spawns, to: root, "Tests/SelfCareCLITests/SpawnsTests.swift")
+            try write("let p = Process()\n", to: root, "Sources/SelfCareCLI/Allowed.swift")
             try write("public func now() -> Date { Date() }\n", to: root, "Sources/SelfCareCore/TimeSource.swift")
             let findings = try WallClockGuard.findings(in: root).map(\.description)
+            let planted = "Sources/SelfCareChannels/Planted.swift"
+            let outside = "outside Tests/SelfCareCLITests/Support/Processes.swift"
             #expect(
                 findings == [
-                    "Sources/SelfCareChannels/Planted.swift:4: reads the wall clock (Date())",
-                    "Sources/SelfCareChannels/Planted.swift:5: reads the wall clock (Date(timeIntervalSinceNow:))",
-                    "Sources/SelfCareChannels/Planted.swift:6: reads the wall clock (Date.now)",
-                    "Tests/SelfCareCLITests/SpawnsTests.swift:2: starts a program (Process()) outside "
-                        + "Tests/SelfCareCLITests/Support/Processes.swift",
-                    "Tests/SelfCareCLITests/SpawnsTests.swift:3: starts a program (executableURL) outside "
-                        + "Tests/SelfCareCLITests/Support/Processes.swift",
+                    "Sources/SelfCareChannels/CR.swift:3: reads the wall clock (Date())",
+                    "\(planted):4: reads the wall clock (Date())", "\(planted):5: reads the wall clock (Date())",
+                    "\(planted):6: reads the wall clock (Date.now)", "\(planted):7: reads the wall clock (Date.now)",
+                    "\(planted):9: reads the wall clock (a Date = .now)",
+                    "\(planted):10: reads the wall clock (a Date = .now)",
+                    "\(planted):11: reads the wall clock (an argument .now)",
+                    "\(planted):12: reads the wall clock (Date())",
+                    "\(planted):13: reads the wall clock (Date(timeIntervalSinceNow:))",
+                    "\(planted):14: reads the wall clock (time())",
+                    "\(planted):15: reads the wall clock (CLOCK_REALTIME)",
+                    "\(planted):15: reads the wall clock (clock_gettime)",
+                    "\(planted):16: reads the wall clock (Date())",
+                    "\(planted):17: reads the wall clock (Date.timeIntervalSinceReferenceDate)",
+                    "\(planted):18: reads the wall clock (DispatchWallTime)",
+                    "\(planted):19: reads the wall clock (Date())", "\(planted):20: reads the wall clock (Date())",
+                    "Tests/SelfCareCLITests/SpawnsTests.swift:2: starts a program (Process) \(outside)",
+                    "Tests/SelfCareCLITests/SpawnsTests.swift:4: starts a program (Process) \(outside)",
+                    "Tests/SelfCareCLITests/SpawnsTests.swift:5: starts a program (Process) \(outside)",
+                    "Tests/SelfCareCLITests/SpawnsTests.swift:6: starts a program (posix_spawn) \(outside)",
                     "Tests/SelfCareCoreTests/PlantedTests.swift:2: reads the wall clock (Date())",
-                ], "\(findings)")
+                ], "\(findings.joined(separator: "\n"))")
         }
     }
 
