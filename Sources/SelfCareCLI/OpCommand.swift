@@ -105,7 +105,8 @@ extension OpCommand {
     static var operationList: String {
         let policy = EngineConfiguration().policy
         let cells = OperationName.all.map { name in
-            (policy.needsPassword(name) ? "* " : "  ") + name.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)
+            (policy.needsPassword(name) ? "* " : "  ")
+                + name.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)
         }
         return stride(from: 0, to: cells.count, by: 3).map { cells[$0..<min($0 + 3, cells.count)].joined() }
             .map { String($0.reversed().drop { $0 == " " }.reversed()) }.joined(separator: "\n")

@@ -95,8 +95,9 @@ struct DataFolder {
         for executable in executables {
             let bin = (executable as NSString).deletingLastPathComponent
             if (bin as NSString).lastPathComponent == "bin" {
-                candidates.append((((bin as NSString).deletingLastPathComponent as NSString)
-                    .appendingPathComponent("share/selfcare") as NSString).appendingPathComponent(name))
+                candidates.append(
+                    (((bin as NSString).deletingLastPathComponent as NSString)
+                        .appendingPathComponent("share/selfcare") as NSString).appendingPathComponent(name))
             }
         }
         for executable in executables {

@@ -30,7 +30,8 @@ struct SelfCare: AsyncParsableCommand {
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
         // Help and the version never depend on the environment.
-        let asksForHelp = arguments.first == "help" || arguments.contains { ["--help", "-h", "--version"].contains($0) }
+        let asksForHelp =
+            arguments.first == "help" || arguments.contains { ["--help", "-h", "--version"].contains($0) }
         do {
             try LoggingSetup.bootstrap(checking: !asksForHelp)
         } catch {

@@ -171,7 +171,8 @@ struct TestCommand: AsyncParsableCommand {
         }
         let original = FileManager.default.contents(atPath: target) ?? Data()
         let bom = original.starts(with: [0xEF, 0xBB, 0xBF]) ? Data([0xEF, 0xBB, 0xBF]) : Data()
-        let staged = (target as NSString).deletingLastPathComponent + "/.\((target as NSString).lastPathComponent).update"
+        let staged =
+            (target as NSString).deletingLastPathComponent + "/.\((target as NSString).lastPathComponent).update"
         try (bom + Data(text.utf8)).write(to: URL(fileURLWithPath: staged))
         var kept: [FileAttributeKey: Any] = [.posixPermissions: permissions]
         kept[.ownerAccountID] = attributes[.ownerAccountID]

@@ -153,7 +153,9 @@ public struct Month: Hashable, Sendable, Comparable, Codable, CustomStringConver
     public var previous: Month { month == 1 ? Month(year: year - 1, month: 12) : Month(year: year, month: month - 1) }
     public var firstDay: LocalDate { LocalDate(year: year, month: month, day: 1) }
     /// The month's last day (`2027-02-28`).
-    public var lastDay: LocalDate { LocalDate(year: year, month: month, day: LocalDate.daysIn(year: year, month: month)) }
+    public var lastDay: LocalDate {
+        LocalDate(year: year, month: month, day: LocalDate.daysIn(year: year, month: month))
+    }
 
     /// The month `count` months later (earlier when negative).
     public func advanced(by count: Int) -> Month {

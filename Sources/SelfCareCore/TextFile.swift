@@ -36,7 +36,8 @@ public enum TextFile {
         switch info.st_mode & S_IFMT {
         case S_IFREG: break
         case S_IFDIR: throw TextFileError(path: path, reason: "cannot read it (it is a folder)")
-        default: throw TextFileError(path: path, reason: "cannot read it (not a regular file: a FIFO, device or socket)")
+        default:
+            throw TextFileError(path: path, reason: "cannot read it (not a regular file: a FIFO, device or socket)")
         }
         let tooLarge = TextFileError(
             path: path, reason: "larger than \(maxBytes / 1_048_576) MiB; a grammar or prompts file is a few kilobytes")
@@ -96,7 +97,8 @@ public enum TextFile {
                 }
             case .error:
                 let byte = String(bytes[offset], radix: 16, uppercase: true)
-                return "not valid UTF-8 at line \(line), column \(column) (byte 0x\(byte.count == 1 ? "0" : "")\(byte)); "
+                return
+                    "not valid UTF-8 at line \(line), column \(column) (byte 0x\(byte.count == 1 ? "0" : "")\(byte)); "
                     + "save the file as UTF-8 (a Chinese text saved as GBK reads like this)"
             case .emptyInput:
                 return "not valid UTF-8; save the file as UTF-8"

@@ -249,7 +249,9 @@ struct SMSCLITests {
             let help = try run(["sms", "--help"], in: dir)
             #expect(help.status == 0 && help.stdout.contains("--interactive"))
             let noPrompts = try run(["check", "--prompts", "/nonexistent"], in: dir)
-            #expect(noPrompts.stderr == "selfcare: /nonexistent: no such folder (given by --prompts)\n", "\(noPrompts.stderr)")
+            #expect(
+                noPrompts.stderr == "selfcare: /nonexistent: no such folder (given by --prompts)\n",
+                "\(noPrompts.stderr)")
             let spaced = try run(
                 ["sms", "--from", "18611110001", "--to", "10010", "--id", "k1", "CXZD", "258036"], in: dir)
             #expect(spaced.stdout.hasPrefix("Wrong service password."), "\(spaced.stdout)")
@@ -438,7 +440,9 @@ struct TestCommandCLITests {
                 at: dir.appendingPathComponent("link.scenario"), withDestinationURL: target)
             let linked = try run(["test", "--update", "link.scenario"], in: dir)
             #expect(linked.status == 0, "\(linked.stdout)\(linked.stderr)")
-            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir.appendingPathComponent("link.scenario").path) == target.path)
+            #expect(
+                try FileManager.default.destinationOfSymbolicLink(
+                    atPath: dir.appendingPathComponent("link.scenario").path) == target.path)
             #expect(try Data(contentsOf: target) == Data([0xEF, 0xBB, 0xBF]) + Data(filled.utf8))
             #expect(try FileManager.default.attributesOfItem(atPath: target.path)[.posixPermissions] as? Int == 0o640)
             let readOnly = dir.appendingPathComponent("ro.scenario")
@@ -446,7 +450,10 @@ struct TestCommandCLITests {
             try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: readOnly.path)
             let refused = try run(["test", "--update", "ro.scenario"], in: dir)
             #expect(refused.status == 1)
-            #expect(refused.stdout.contains("FAIL  ro.scenario (not updated)\nselfcare: ro.scenario: read-only") || refused.stdout.contains("ro.scenario: read-only; make it writable to update it"), "\(refused.stdout)")
+            #expect(
+                refused.stdout.contains("FAIL  ro.scenario (not updated)\nselfcare: ro.scenario: read-only")
+                    || refused.stdout.contains("ro.scenario: read-only; make it writable to update it"),
+                "\(refused.stdout)")
             #expect(try String(contentsOf: readOnly, encoding: .utf8) == text)
         }
     }
@@ -461,7 +468,9 @@ struct TestCommandCLITests {
                 to: dir.appendingPathComponent("b-ok.scenario"), atomically: true, encoding: .utf8)
             let mixed = try run(["test", "a-gbk.scenario", "b-ok.scenario"], in: dir)
             #expect(mixed.status == 1)
-            #expect(mixed.stdout.contains("FAIL  a-gbk.scenario\na-gbk.scenario: not valid UTF-8 at line 3, column 6"), "\(mixed.stdout)")
+            #expect(
+                mixed.stdout.contains("FAIL  a-gbk.scenario\na-gbk.scenario: not valid UTF-8 at line 3, column 6"),
+                "\(mixed.stdout)")
             #expect(mixed.stdout.contains("ok    b-ok.scenario (1 checks)\n1 passed, 1 failed\n"), "\(mixed.stdout)")
             try FileManager.default.createDirectory(
                 at: dir.appendingPathComponent("empty"), withIntermediateDirectories: true)
@@ -472,7 +481,10 @@ struct TestCommandCLITests {
                 to: dir.appendingPathComponent("c.scenario"), atomically: true, encoding: .utf8)
             let unchecked = try run(["test", "c.scenario"], in: dir)
             #expect(unchecked.status == 1)
-            #expect(unchecked.stdout.contains("c.scenario:3: the scenario checks nothing: add an expect, reject or record line"), "\(unchecked.stdout)")
+            #expect(
+                unchecked.stdout.contains(
+                    "c.scenario:3: the scenario checks nothing: add an expect, reject or record line"),
+                "\(unchecked.stdout)")
         }
     }
 }

@@ -36,7 +36,9 @@ func consoleExamples(in lines: [String]) -> [DocExample] {
         let indent = String(lines[i].prefix { $0 == " " })
         var end = i + 1
         while end < lines.count, lines[end].trimmingCharacters(in: .whitespaces) != "```" { end += 1 }
-        func body(_ n: Int) -> String { lines[n].hasPrefix(indent) ? String(lines[n].dropFirst(indent.count)) : lines[n] }
+        func body(_ n: Int) -> String {
+            lines[n].hasPrefix(indent) ? String(lines[n].dropFirst(indent.count)) : lines[n]
+        }
         var j = i + 1
         var first = true
         while j < end {
@@ -75,8 +77,9 @@ func normalizedLines(_ lines: [String], droppingDateHeaders: Bool = false) -> [S
 
 /// README.md and every page of docs/.
 let documentedFiles: [String] = {
-    let docs = (try? FileManager.default.contentsOfDirectory(
-        atPath: Fixtures.repositoryRoot.appendingPathComponent("docs").path)) ?? []
+    let docs =
+        (try? FileManager.default.contentsOfDirectory(
+            atPath: Fixtures.repositoryRoot.appendingPathComponent("docs").path)) ?? []
     return ["README.md"] + docs.filter { $0.hasSuffix(".md") }.sorted().map { "docs/\($0)" }
 }()
 
@@ -203,7 +206,10 @@ struct DocsExamplesTests {
               ```
             """
         let examples = consoleExamples(in: text.components(separatedBy: "\n"))
-        #expect(examples.map(\.command) == ["selfcare init --demo | head -1", "echo one \\\n  two", "selfcare sms --from 1 CXYE"])
+        #expect(
+            examples.map(\.command) == [
+                "selfcare init --demo | head -1", "echo one \\\n  two", "selfcare sms --from 1 CXYE",
+            ])
         #expect(examples.map(\.startsFresh) == [true, false, false])
         #expect(examples.map(\.expected) == [["database ./selfcare.sqlite: ready"], ["one two"], ["reply", ""]])
         #expect(examples.map(\.line) == [2, 4, 12])

@@ -79,7 +79,8 @@ struct NewcomerTests {
             for command in [["init"], ["serve", "--demo", "--port", "0"]] {
                 let r = try run(command + ["--database", "missing/x.sqlite"], in: dir)
                 #expect(r.status == 1)
-                #expect(r.stderr == "selfcare: missing/x.sqlite: no such folder missing for the database\n", "\(r.stderr)")
+                #expect(
+                    r.stderr == "selfcare: missing/x.sqlite: no such folder missing for the database\n", "\(r.stderr)")
                 #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("missing").path))
             }
             let server = try ServerProcess(["--demo", "--database", "empty.sqlite"], in: dir)
@@ -99,7 +100,8 @@ struct NewcomerTests {
             let links = root.appendingPathComponent("links")
             try FileManager.default.createDirectory(at: links, withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(
-                at: links.appendingPathComponent("selfcare"), withDestinationURL: prefix.appendingPathComponent("bin/selfcare"))
+                at: links.appendingPathComponent("selfcare"),
+                withDestinationURL: prefix.appendingPathComponent("bin/selfcare"))
             let work = root.appendingPathComponent("work")
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
             #expect(try run(["init", "--demo"], in: work).status == 0)
@@ -148,7 +150,8 @@ struct NewcomerTests {
             let prompts = dir.appendingPathComponent("prompts/zh-CN.prompts")
             let original = try Data(contentsOf: prompts)
             // `reply.query.points = 积分` with the value saved as GBK, as Notepad's "ANSI" does on Chinese Windows.
-            try Data("# saved as GBK\nreply.query.points = ".utf8 + [0xBB, 0xFD, 0xB7, 0xD6] + "\n".utf8).write(to: prompts)
+            try Data("# saved as GBK\nreply.query.points = ".utf8 + [0xBB, 0xFD, 0xB7, 0xD6] + "\n".utf8).write(
+                to: prompts)
             let reason =
                 "./prompts/zh-CN.prompts: not valid UTF-8 at line 2, column 22 (byte 0xBB); save the file as UTF-8 "
                 + "(a Chinese text saved as GBK reads like this)\n"
@@ -179,7 +182,8 @@ struct NewcomerTests {
                 let r = try run(["serve", "--port", bad], in: dir)
                 #expect(r.status == 64)
                 #expect(
-                    r.stderr == "selfcare: serve: --port \(bad) is not a TCP port; use 0 to 65535 (0 takes any free port)\n",
+                    r.stderr
+                        == "selfcare: serve: --port \(bad) is not a TCP port; use 0 to 65535 (0 takes any free port)\n",
                     "\(r.stderr)")
             }
             for negative in [["serve", "--port=-1"], ["serve", "--port", "-1"]] {
@@ -192,7 +196,8 @@ struct NewcomerTests {
             #expect(
                 host.stderr.hasSuffix(
                     "selfcare: serve: cannot listen on `nosuch.invalid`: no such host name or address; --host takes an "
-                        + "address of this machine, such as 127.0.0.1, 0.0.0.0 or ::1, without a port\n"), "\(host.stderr)")
+                        + "address of this machine, such as 127.0.0.1, 0.0.0.0 or ::1, without a port\n"),
+                "\(host.stderr)")
             let server = try ServerProcess([], in: dir)
             defer { server.stop() }
             let port = String(server.base.split(separator: ":").last ?? "")
@@ -216,7 +221,9 @@ struct CommandLineMistakeTests {
             #expect(typo.stdout.isEmpty)
             #expect(typo.stderr == "selfcare: op: unknown operation `query.balanse`; did you mean `query.balance`?\n")
             let far = try run(["op", "weather", "--from", "18612345678"], in: dir)
-            #expect(far.stderr == "selfcare: op: unknown operation `weather`; see `selfcare op --help` for the operations\n")
+            #expect(
+                far.stderr == "selfcare: op: unknown operation `weather`; see `selfcare op --help` for the operations\n"
+            )
             let from = try run(["op", "query.balance", "--from", "zhangwei"], in: dir)
             #expect(from.status == 64)
             #expect(
@@ -227,7 +234,9 @@ struct CommandLineMistakeTests {
             #expect(subject.stderr.hasPrefix("selfcare: op: --subject `abc` is not a phone number"))
             #expect(try run(["records", "verify"], in: dir).stdout.hasPrefix("ok: 0 records"), "no record written")
             let help = try run(["op", "--help"], in: dir)
-            for name in ["query.balance", "query.puk", "loss.report", "plan.cancel", "suspend.resume", "password.change"] {
+            for name in [
+                "query.balance", "query.puk", "loss.report", "plan.cancel", "suspend.resume", "password.change",
+            ] {
                 #expect(help.stdout.contains(name), "\(name) in op --help")
             }
             #expect(help.stdout.contains("* loss.report"), "the password marker")
@@ -241,7 +250,9 @@ struct CommandLineMistakeTests {
         #expect(top.status == 64)
         #expect(top.stderr == "selfcare: unknown command `selfcare recrods`; did you mean `selfcare records`?\n")
         let nested = try run(["records", "lst"], in: dir)
-        #expect(nested.stderr == "selfcare: unknown command `selfcare records lst`; did you mean `selfcare records list`?\n")
+        #expect(
+            nested.stderr == "selfcare: unknown command `selfcare records lst`; did you mean `selfcare records list`?\n"
+        )
         let helped = try run(["help", "recrods"], in: dir)
         #expect(helped.stderr == "selfcare: unknown command `selfcare recrods`; did you mean `selfcare records`?\n")
         let version = try run(["version"], in: dir)
@@ -287,7 +298,8 @@ struct CommandLineMistakeTests {
         }
         #expect(names.count >= 10, "\(names.sorted())")
         let help = try run(["--help"], in: URL(fileURLWithPath: NSTemporaryDirectory())).stdout
-        let readme = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(
+            contentsOf: Fixtures.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
         for name in names.sorted() {
             #expect(help.contains(name), "\(name) is missing from selfcare --help")
             #expect(readme.contains("`\(name)`"), "\(name) is missing from README.md")

@@ -36,13 +36,20 @@ struct TextFileTests {
     @Test func whatIsNotUTF8TextIsNamed() throws {
         #expect(
             try reason(Array("a = 1\nb = 余".utf8) + [0xB6, 0xEE])
-                == "not valid UTF-8 at line 2, column 6 (byte 0xB6); save the file as UTF-8 (a Chinese text saved as GBK reads like this)")
-        #expect(try reason([0xFF, 0xFE, 0x61, 0x00]) == "UTF-16 text (it begins with a UTF-16 byte-order mark); save the file as UTF-8")
+                == "not valid UTF-8 at line 2, column 6 (byte 0xB6); save the file as UTF-8 (a Chinese text saved as GBK reads like this)"
+        )
+        #expect(
+            try reason([0xFF, 0xFE, 0x61, 0x00])
+                == "UTF-16 text (it begins with a UTF-16 byte-order mark); save the file as UTF-8")
         #expect(
             try reason(Array("a = 1\nb".utf8) + [0x00] + Array("c".utf8))
-                == "a NUL byte at line 2, column 2: not a text file (UTF-16 without a byte-order mark reads like this); save the file as UTF-8")
+                == "a NUL byte at line 2, column 2: not a text file (UTF-16 without a byte-order mark reads like this); save the file as UTF-8"
+        )
         // The end of the file cuts a character in two.
-        #expect(try reason(Array("余".utf8).dropLast()) == "not valid UTF-8 at line 1, column 1 (byte 0xE4); save the file as UTF-8 (a Chinese text saved as GBK reads like this)")
+        #expect(
+            try reason(Array("余".utf8).dropLast())
+                == "not valid UTF-8 at line 1, column 1 (byte 0xE4); save the file as UTF-8 (a Chinese text saved as GBK reads like this)"
+        )
     }
 
     /// A FIFO, a folder, a device or a huge file is refused at once: none is read, none blocks.
@@ -50,7 +57,10 @@ struct TextFileTests {
         try withTemporaryDirectoryNow { dir in
             let fifo = dir.appendingPathComponent("fifo.grammar").path
             #expect(mkfifo(fifo, 0o600) == 0)
-            #expect(throws: TextFileError(path: fifo, reason: "cannot read it (not a regular file: a FIFO, device or socket)")) {
+            #expect(
+                throws: TextFileError(
+                    path: fifo, reason: "cannot read it (not a regular file: a FIFO, device or socket)")
+            ) {
                 try TextFile.read(fifo)
             }
             let device = dir.appendingPathComponent("zero.grammar").path
@@ -62,7 +72,10 @@ struct TextFileTests {
             let huge = dir.appendingPathComponent("huge.prompts").path
             #expect(FileManager.default.createFile(atPath: huge, contents: nil))
             #expect(truncate(huge, off_t(TextFile.maxBytes + 1)) == 0)
-            #expect(throws: TextFileError(path: huge, reason: "larger than 4 MiB; a grammar or prompts file is a few kilobytes")) {
+            #expect(
+                throws: TextFileError(
+                    path: huge, reason: "larger than 4 MiB; a grammar or prompts file is a few kilobytes")
+            ) {
                 try TextFile.read(huge)
             }
             let missing = dir.appendingPathComponent("none.prompts").path

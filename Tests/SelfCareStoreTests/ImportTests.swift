@@ -330,7 +330,8 @@ struct DemoDataTests {
             _ = try await DemoData.load(with: importer(store), now: now, calendar: calendar)
             let engine = try Fixtures.engine(store: store, clock: FixedTimeSource(now))
             func perform(
-                _ operation: OperationName, _ caller: String, password: String? = nil, _ arguments: [String: String] = [:]
+                _ operation: OperationName, _ caller: String, password: String? = nil,
+                _ arguments: [String: String] = [:]
             ) async -> OperationOutcome {
                 var request = OperationRequest(operation: operation, channel: .api, caller: caller)
                 request.password = password.map { Secret($0) }
@@ -349,7 +350,8 @@ struct DemoDataTests {
             let yesterday = calendar.date(of: now.addingTimeInterval(-86_400))
             let today = calendar.date(of: now)
             #expect(
-                calls.reply.contains("\(yesterday)") || calls.reply.contains("\(today)"), "recent calls: \(calls.reply)")
+                calls.reply.contains("\(yesterday)") || calls.reply.contains("\(today)"), "recent calls: \(calls.reply)"
+            )
             let lastMonth = await perform(.queryBill, "18612345678", password: "258036")
             #expect(lastMonth.reason == .ok, "last month's bill is there: \(lastMonth.reply)")
         }

@@ -265,8 +265,10 @@ struct ScenarioUpdateTests {
         ("clock tomorrow\nexpect\n", "x.scenario:3: clock: expected an ISO 8601 time"),
         ("data no-such-data\nexpect\n", "x.scenario:3: data: no such folder no-such-data"),
         ("# nothing\n", "x.scenario: the scenario is empty: nothing to run"),
-        ("send CXYE\nexpect key reply.query.balanse\n",
-         "x.scenario:4: expect: no prompt key `reply.query.balanse`; did you mean `reply.query.balance`?"),
+        (
+            "send CXYE\nexpect key reply.query.balanse\n",
+            "x.scenario:4: expect: no prompt key `reply.query.balanse`; did you mean `reply.query.balance`?"
+        ),
         ("send CXYE\nexpect /unclosed(/\n", "x.scenario:4: expect: bad pattern /unclosed(/"),
         ("expect\nsend CXYE\n", "x.scenario:3: expect: no step has answered yet"),
     ])

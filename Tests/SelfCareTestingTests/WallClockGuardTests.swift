@@ -66,7 +66,10 @@ struct WallClockGuard {
                         // SystemTimeSource() is the wall clock by injection: the executable alone builds one.
                         if name == "SystemTimeSource()" && path.hasPrefix("Sources/SelfCareCLI/") { continue }
                         for match in code.matches(of: regex) {
-                            found.append(Finding(path: path, line: line(of: match.range.lowerBound), what: "reads the wall clock (\(name))"))
+                            found.append(
+                                Finding(
+                                    path: path, line: line(of: match.range.lowerBound),
+                                    what: "reads the wall clock (\(name))"))
                         }
                     }
                 }
@@ -96,9 +99,13 @@ struct WallClockGuard {
             case code(parentheses: Int)
             case string(multiline: Bool, hashes: Int)
         }
-        let s = Array(source.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n").unicodeScalars)
+        let s = Array(
+            source.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+                .unicodeScalars)
         func at(_ i: Int) -> Unicode.Scalar? { i < s.count ? s[i] : nil }
-        func repeated(_ c: Unicode.Scalar, from i: Int, count: Int) -> Bool { (0..<count).allSatisfy { at(i + $0) == c } }
+        func repeated(_ c: Unicode.Scalar, from i: Int, count: Int) -> Bool {
+            (0..<count).allSatisfy { at(i + $0) == c }
+        }
         var out = String.UnicodeScalarView()
         var stack: [Context] = [.code(parentheses: 0)]
         func blank(_ c: Unicode.Scalar) { out.append(c == "\n" ? "\n" : " ") }
@@ -114,9 +121,13 @@ struct WallClockGuard {
                 if c == "/" && at(i + 1) == "*" {
                     var depth = 0
                     repeat {
-                        if at(i) == "/" && at(i + 1) == "*" { depth += 1; blank("/"); blank("*"); i += 2 }
-                        else if at(i) == "*" && at(i + 1) == "/" { depth -= 1; blank("*"); blank("/"); i += 2 }
-                        else { blank(s[i]); i += 1 }
+                        if at(i) == "/" && at(i + 1) == "*" {
+                            depth += 1; blank("/"); blank("*"); i += 2
+                        } else if at(i) == "*" && at(i + 1) == "/" {
+                            depth -= 1; blank("*"); blank("/"); i += 2
+                        } else {
+                            blank(s[i]); i += 1
+                        }
                     } while depth > 0 && i < s.count
                     continue
                 }
@@ -160,7 +171,9 @@ struct WallClockGuard {
                     continue
                 }
                 let closing = multiline ? 3 : 1
-                if c == "\"" && repeated("\"", from: i, count: closing) && repeated("#", from: i + closing, count: hashes) {
+                if c == "\"" && repeated("\"", from: i, count: closing)
+                    && repeated("#", from: i + closing, count: hashes)
+                {
                     for _ in 0..<(closing + hashes) { out.append(" ") }
                     i += closing + hashes
                     stack.removeLast()
@@ -228,8 +241,10 @@ struct WallClockGuardTests {
                 let r = ContinuousClock.now; let s = clock.now(); enum W { case now }; let w: W = .now; let u = ProcessInfo()
                 """#
             try write(plant, to: root, "Sources/SelfCareChannels/Planted.swift")
-            try write("import Foundation\r// a comment\rlet z = Date()\r", to: root, "Sources/SelfCareChannels/CR.swift")
-            try write("import Foundation\nlet started = Date()\n", to: root, "Tests/SelfCareCoreTests/PlantedTests.swift")
+            try write(
+                "import Foundation\r// a comment\rlet z = Date()\r", to: root, "Sources/SelfCareChannels/CR.swift")
+            try write(
+                "import Foundation\nlet started = Date()\n", to: root, "Tests/SelfCareCoreTests/PlantedTests.swift")
             let spawns = """
                 import Foundation
                 let p = Process()

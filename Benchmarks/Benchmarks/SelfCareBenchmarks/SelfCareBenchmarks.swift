@@ -182,4 +182,3 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 }
-

@@ -46,7 +46,8 @@ private func start(
     actions: inout posix_spawn_file_actions_t
 ) throws -> pid_t {
     guard let now = environment["SELFCARE_NOW"], !now.isEmpty else {
-        throw SpawnError(description: "\(program): refused to start without a fixed SELFCARE_NOW (use childEnvironment)")
+        throw SpawnError(
+            description: "\(program): refused to start without a fixed SELFCARE_NOW (use childEnvironment)")
     }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
@@ -205,7 +206,8 @@ final class Background: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        pid = try start(program, arguments, in: directory, environment: childEnvironment(environment), actions: &actions)
+        pid = try start(
+            program, arguments, in: directory, environment: childEnvironment(environment), actions: &actions)
     }
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
@@ -254,7 +256,8 @@ final class ServerProcess: @unchecked Sendable {
         self.directory = directory
         background = try Background(
             selfcareBinary, ["serve", "--port", "0"] + arguments,
-            log: FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-serve-\(UUID().uuidString).log"),
+            log: FileManager.default.temporaryDirectory.appendingPathComponent(
+                "selfcare-serve-\(UUID().uuidString).log"),
             in: directory,
             environment: environment)
         var found: String?
