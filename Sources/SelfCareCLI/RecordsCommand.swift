@@ -55,7 +55,7 @@ struct RecordsCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the whole record chain; exits 1 naming the first broken record.")
+            abstract: "Check the whole record chain; lists every broken record and exits 1 when there is one.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -64,7 +64,13 @@ struct RecordsCommand: AsyncParsableCommand {
                 let runtime = try Runtime(global, access: .readonly)
                 let result = try runtime.store.verifyRecords()
                 if let broken = result.firstBreak {
-                    throw CommandFailure("records verify: \(broken) (\(result.checked) checked)")
+                    // Every break, so that tampering after the first one is seen too.
+                    for each in result.breaks { print("broken: \(each)") }
+                    if result.brokenCount > result.breaks.count {
+                        print("broken: … and \(result.brokenCount - result.breaks.count) more")
+                    }
+                    let count = result.brokenCount == 1 ? "1 break" : "\(result.brokenCount) breaks"
+                    throw CommandFailure("records verify: \(broken) (\(count) in \(result.checked) records checked)")
                 }
                 let head = try runtime.store.recordChainHead()
                 print("ok: \(result.checked) records, chain intact\(head.map { ", head \($0.hash)" } ?? "")")

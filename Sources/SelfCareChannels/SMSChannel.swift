@@ -97,7 +97,7 @@ public final class SMSChannel: Sendable {
                 return await engine.recordChannelAttempt(
                     channel: .sms, session: id, caller: caller, operation: refusal.operation,
                     inputs: refusal.inputs, result: .refused, reason: refusal.reason, text: refusal.text,
-                    languageHint: match.language, receivedAt: received)
+                    recordedText: refusal.recordedText, languageHint: match.language, receivedAt: received)
             }
         }
         guard let match else {
@@ -135,23 +135,31 @@ public final class SMSChannel: Sendable {
     /// repeat of a message id already settled gets the first answer again; a number over its rate is
     /// refused `rate_limited` (and that refusal does not settle the id, so a later resend is handled).
     private func admission(id: String?, caller: String, inputs: [String: String]) -> Admission {
-        let since = engine.now().addingTimeInterval(-configuration.rateWindow)
+        let now = engine.now()
+        let since = now.addingTimeInterval(-configuration.rateWindow)
+        // Bounded on both sides: messages recorded before the clock was set back do not count for ever.
+        let until = now.addingTimeInterval(engine.configuration.clockSkewTolerance)
         let rateLimit = configuration.rateLimit
         return Admission { reader in
             if let id, let first = try reader.firstRecord(channel: .sms, session: id, caller: caller) {
                 return Admission.Refusal(
-                    operation: OperationName(first.operation), inputs: inputs, reason: .duplicate, text: first.reply)
+                    operation: OperationName(first.operation), inputs: inputs, reason: .duplicate,
+                    text: try BusinessRules.replyAsSent(first, reader: reader), recordedText: first.reply)
             }
-            if try reader.recordCount(channel: .sms, caller: caller, since: since) >= rateLimit {
+            if try reader.recordCount(channel: .sms, caller: caller, since: since, until: until) >= rateLimit {
                 return Admission.Refusal(operation: .smsMessage, inputs: inputs, reason: .rateLimited)
             }
             return nil
         }
     }
 
-    /// `text` with every run of four or more digits masked, unless it is a mobile number (eleven digits
-    /// starting with 1): an unmatched text may hold a password, alone or run together with others.
+    /// `text` as it is recorded: every run of four or more digits masked, unless it is a mobile number
+    /// (eleven digits starting with 1), and every stretch of digit groups that holds four to eight digits
+    /// (`258 036`, `25-80-36`): the text may hold a password, whole, in groups or run together with others.
     static func masked(_ text: String) -> String {
-        maskDigitRuns(text) { run in run.count >= 4 && !(run.count == 11 && run.hasPrefix("1")) }
+        maskDigitGroups(text) { digits, groups in
+            groups == 1
+                ? digits.count >= 4 && !(digits.count == 11 && digits.hasPrefix("1")) : (4...8).contains(digits.count)
+        }
     }
 }

@@ -18,7 +18,8 @@ public protocol StoreReader {
     /// message, if any; a message refused `rate_limited` was not settled and may be sent again.
     func firstRecord(channel: Channel, session: String, caller: String) throws -> ServiceRecord?
     /// How many records `caller` has on `channel` at or after `since` (rate limiting).
-    func recordCount(channel: Channel, caller: String, since: Date) throws -> Int
+    /// The records of `caller` on `channel` written from `since` to `until`, both included.
+    func recordCount(channel: Channel, caller: String, since: Date, until: Date) throws -> Int
 }
 
 /// Changes the gateway's data inside one transaction: all of a transaction's writes land, or none.
@@ -46,9 +47,16 @@ public protocol StoreWriter: StoreReader {
 public struct RecordFilter: Sendable {
     public var subject: String?
     public var since: Date?
-    public init(subject: String? = nil, since: Date? = nil) {
+    /// Only records with a greater id: the cursor of a page.
+    public var afterID: Int64?
+    /// At most this many records.
+    public var limit: Int?
+
+    public init(subject: String? = nil, since: Date? = nil, afterID: Int64? = nil, limit: Int? = nil) {
         self.subject = subject
         self.since = since
+        self.afterID = afterID
+        self.limit = limit
     }
 }
 

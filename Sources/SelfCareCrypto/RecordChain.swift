@@ -1,8 +1,10 @@
 import SelfCareCore
 
 extension ServiceRecord {
-    /// Makes the record that follows `prevHash` with the given `id` from `draft`.
+    /// Makes the record that follows `prevHash` with the given `id` from `draft`, made storable first
+    /// (`RecordDraft.storable`), so that the record read back is the record hashed.
     public static func chained(_ draft: RecordDraft, id: Int64, prevHash: String) -> ServiceRecord {
+        let draft = draft.storable
         var record = ServiceRecord(
             id: id, time: ISOTime.format(draft.time), channel: draft.channel.rawValue, session: draft.session,
             caller: draft.caller, subject: draft.subject, operation: draft.operation,
@@ -49,23 +51,37 @@ extension ServiceRecord {
 
 /// Checks a chain of records read oldest first.
 ///
-/// Feed records in id order; the first problem is kept and later ones ignored.
+/// Feed records in id order. Every break is noted and the walk goes on from the broken record, so that
+/// tampering later in the chain is not hidden behind an earlier break.
 public struct RecordChainVerifier: Sendable {
     public typealias Break = RecordChainReport.Break
 
+    /// The most breaks listed in a report; all are counted.
+    public static let maxListed = 1_000
+
     public private(set) var checked = 0
-    public private(set) var firstBreak: Break?
+    public private(set) var breaks: [Break] = []
+    public private(set) var brokenCount = 0
     private var lastID: Int64 = 0
     private var lastHash = ServiceRecord.genesisHash
 
     public init() {}
 
+    /// The first break, if any.
+    public var firstBreak: Break? { breaks.first }
+
     /// The result so far.
-    public var report: RecordChainReport { RecordChainReport(checked: checked, firstBreak: firstBreak) }
+    public var report: RecordChainReport {
+        RecordChainReport(checked: checked, breaks: breaks, brokenCount: brokenCount)
+    }
+
+    private mutating func note(_ broken: Break) {
+        brokenCount += 1
+        if breaks.count < Self.maxListed { breaks.append(broken) }
+    }
 
     /// Checks the next record.
     public mutating func check(_ record: ServiceRecord) {
-        guard firstBreak == nil else { return }
         checked += 1
         if record.prevHash != lastHash {
             let missing =
@@ -73,9 +89,10 @@ public struct RecordChainVerifier: Sendable {
                 ? " (record \(lastID + 1) missing?)"
                 : record.id > lastID + 2 ? " (records \(lastID + 1)…\(record.id - 1) missing?)" : ""
             let previous = lastID == 0 ? "the chain's start" : "record \(lastID)'s hash"
-            firstBreak = Break(recordID: record.id, problem: "prev_hash does not match \(previous)\(missing)")
-        } else if record.computedHash() != record.hash {
-            firstBreak = Break(recordID: record.id, problem: "hash does not match its contents (record altered)")
+            note(Break(recordID: record.id, problem: "prev_hash does not match \(previous)\(missing)"))
+        }
+        if record.computedHash() != record.hash {
+            note(Break(recordID: record.id, problem: "hash does not match its contents (record altered)"))
         }
         lastID = record.id
         lastHash = record.hash
@@ -84,19 +101,19 @@ public struct RecordChainVerifier: Sendable {
     /// Checks the chain's end against the head the store keeps (last id and hash), which catches
     /// records deleted from the end, and a head deleted to hide that.
     public mutating func finish(head: (id: Int64, hash: String)?) {
-        guard firstBreak == nil else { return }
         guard let head else {
             if checked > 0 {
-                firstBreak = Break(recordID: lastID, problem: "the chain head is missing (record_chain deleted?)")
+                note(Break(recordID: lastID, problem: "the chain head is missing (record_chain deleted?)"))
             }
             return
         }
         if head.id != lastID || head.hash != lastHash {
-            firstBreak = Break(
-                recordID: head.id,
-                problem: lastID < head.id
-                    ? "missing: the chain head says the last record is \(head.id), found \(lastID)"
-                    : "chain head does not match the last record")
+            note(
+                Break(
+                    recordID: head.id,
+                    problem: lastID < head.id
+                        ? "missing: the chain head says the last record is \(head.id), found \(lastID)"
+                        : "chain head does not match the last record"))
         }
     }
 }

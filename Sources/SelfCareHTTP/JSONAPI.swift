@@ -71,20 +71,79 @@ enum JSONAPI {
                 }
                 filter.since = date
             }
-            let csv = query["format"] == "csv"
-            var lines: [String] = csv ? [ServiceRecord.csvHeader] : []
-            do {
-                try channels.sms.engine.store.forEachRecord(matching: filter) {
-                    lines.append(csv ? $0.csvLine : $0.jsonLine)
+            if let after = query["after"] {
+                guard let id = Int64(after), id >= 0 else {
+                    return problem(.badRequest, "`after` is a record id (0 or more)")
                 }
+                filter.afterID = id
+            }
+            var limit = RecordPages.defaultLimit
+            if let text = query["limit"] {
+                guard let n = Int(text), (1...RecordPages.maxLimit).contains(n) else {
+                    return problem(.badRequest, "`limit` is 1 to \(RecordPages.maxLimit)")
+                }
+                limit = n
+            }
+            let csv = query["format"] == "csv"
+            let store = channels.sms.engine.store
+            // The page's ids first (one id each kept), so that the next page's cursor goes in the headers;
+            // then the records, read and sent in batches: memory stays bounded whatever the page's size.
+            var ids: [Int64] = []
+            do {
+                var probe = filter
+                probe.limit = limit + 1
+                try store.forEachRecord(matching: probe) { ids.append($0.id) }
             } catch {
                 return problem(.internalServerError, "the records could not be read")
             }
+            var headers: HTTPFields = [
+                .contentType: csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8"
+            ]
+            if ids.count > limit {
+                ids.removeLast()
+                if let last = ids.last {
+                    var next = query.filter { $0.key != "after" }
+                    next["after"] = String(last)
+                    next["limit"] = String(limit)
+                    let link = "/v1/records?" + AdapterRequest.formEncode(next.keys.sorted().map { ($0, next[$0]!) })
+                    headers[RecordPages.link] = "<\(link)>; rel=\"next\""
+                    headers[RecordPages.nextAfter] = String(last)
+                }
+            }
+            let page = ids
+            let pageFilter = filter
             return Response(
-                status: .ok,
-                headers: [.contentType: csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: lines.map { $0 + "\n" }.joined())))
+                status: .ok, headers: headers,
+                body: ResponseBody { writer in
+                    if csv { try await writer.write(ByteBuffer(string: ServiceRecord.csvHeader + "\n")) }
+                    var cursor = pageFilter.afterID
+                    for start in stride(from: 0, to: page.count, by: RecordPages.batch) {
+                        let count = min(RecordPages.batch, page.count - start)
+                        var batch = pageFilter
+                        batch.afterID = cursor
+                        batch.limit = count
+                        var text = ""
+                        try store.forEachRecord(matching: batch) { record in
+                            text += (csv ? record.csvLine : record.jsonLine) + "\n"
+                        }
+                        cursor = page[start + count - 1]
+                        try await writer.write(ByteBuffer(string: text))
+                    }
+                    try await writer.finish(nil)
+                })
         }
+    }
+
+    /// Paging of `GET /v1/records`.
+    enum RecordPages {
+        /// Records a page holds unless `limit` says otherwise, and the most it may ask for.
+        static let defaultLimit = 1_000
+        static let maxLimit = 10_000
+        /// Records read and sent at a time.
+        static let batch = 250
+        /// The header that carries the next page's cursor (also in `Link: <…>; rel="next"`).
+        static let nextAfter = HTTPField.Name("X-Next-After")!
+        static let link = HTTPField.Name("Link")!
     }
 
     /// Nil when the request carries the admin bearer token; else the refusal (404 when no token is set).

@@ -105,24 +105,34 @@ public final class SQLiteServiceStore: ServiceStore {
     /// The query that lists the records `filter` selects, oldest first.
     static func listing(_ filter: RecordFilter) -> (sql: String, arguments: StatementArguments) {
         let columns = SQLiteAccess.recordColumns
-        let since = filter.since.map(ISOTime.format)
-        let time = since == nil ? "" : " AND time >= ?"
+        // The conditions every branch adds, and their arguments.
+        var extra = ""
+        var extraArguments: [(any DatabaseValueConvertible)?] = []
+        if let since = filter.since.map(ISOTime.format) {
+            extra += " AND time >= ?"
+            extraArguments.append(since)
+        }
+        if let after = filter.afterID {
+            extra += " AND id > ?"
+            extraArguments.append(after)
+        }
+        let limit = filter.limit.map { " LIMIT \(max(0, $0))" } ?? ""
         guard let subject = filter.subject else {
+            let conditions = extra.isEmpty ? "" : " WHERE" + extra.dropFirst(" AND".count)
             return (
-                "SELECT \(columns) FROM records\(since == nil ? "" : " WHERE time >= ?") ORDER BY id",
-                StatementArguments(since.map { [$0] } ?? [])
+                "SELECT \(columns) FROM records\(conditions) ORDER BY id\(limit)",
+                StatementArguments(extraArguments)
             )
         }
         // A number's records: those it made about itself, found through the caller index, and those another
         // caller made about it (a lost phone's), the only ones the partial subject index holds.
         let sql = """
-            SELECT \(columns) FROM records WHERE caller = ? AND subject = ?\(time)
+            SELECT \(columns) FROM records WHERE caller = ? AND subject = ?\(extra)
             UNION ALL
-            SELECT \(columns) FROM records WHERE subject = ? AND subject <> caller\(time)
-            ORDER BY id
+            SELECT \(columns) FROM records WHERE subject = ? AND subject <> caller\(extra)
+            ORDER BY id\(limit)
             """
-        let branch: [String] = since.map { [$0] } ?? []
-        return (sql, StatementArguments([subject, subject] + branch + [subject] + branch))
+        return (sql, StatementArguments([subject, subject] + extraArguments + [subject] + extraArguments))
     }
 
     public func verifyRecords() throws -> RecordChainReport {
@@ -300,7 +310,8 @@ struct SQLiteAccess: StoreWriter {
         """
 
     /// A caller's records on a channel since a time (the rate limit): caller, time, channel.
-    static let recordCountSQL = "SELECT COUNT(*) FROM records WHERE caller = ? AND time >= ? AND channel = ?"
+    static let recordCountSQL =
+        "SELECT COUNT(*) FROM records WHERE caller = ? AND time >= ? AND time <= ? AND channel = ?"
 
     func firstRecord(channel: Channel, session: String, caller: String) throws -> ServiceRecord? {
         try Row.fetchOne(
@@ -309,10 +320,10 @@ struct SQLiteAccess: StoreWriter {
         ).map(Self.record)
     }
 
-    func recordCount(channel: Channel, caller: String, since: Date) throws -> Int {
+    func recordCount(channel: Channel, caller: String, since: Date, until: Date) throws -> Int {
         try Int.fetchOne(
             db.cachedStatement(sql: Self.recordCountSQL),
-            arguments: [caller, ISOTime.format(since), channel.rawValue]) ?? 0
+            arguments: [caller, ISOTime.format(since), ISOTime.format(until), channel.rawValue]) ?? 0
     }
 
     func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws {

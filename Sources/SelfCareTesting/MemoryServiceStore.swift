@@ -38,9 +38,13 @@ public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
     public func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws {
         let records = lock.withLock { state.records }
         let since = filter.since.map(ISOTime.format)
+        var listed = 0
         for record in records {
             if let subject = filter.subject, record.subject != subject { continue }
             if let since, record.time < since { continue }
+            if let after = filter.afterID, record.id <= after { continue }
+            if let limit = filter.limit, listed >= limit { return }
+            listed += 1
             try body(record)
         }
     }
@@ -127,10 +131,10 @@ final class MemoryAccess: StoreWriter {
                 && $0.reason != "rate_limited"
         }
     }
-    func recordCount(channel: Channel, caller: String, since: Date) throws -> Int {
-        let from = ISOTime.format(since)
+    func recordCount(channel: Channel, caller: String, since: Date, until: Date) throws -> Int {
+        let (from, to) = (ISOTime.format(since), ISOTime.format(until))
         return state.records.reduce(0) {
-            $0 + ($1.channel == channel.rawValue && $1.caller == caller && $1.time >= from ? 1 : 0)
+            $0 + ($1.channel == channel.rawValue && $1.caller == caller && $1.time >= from && $1.time <= to ? 1 : 0)
         }
     }
     func save(_ change: PendingChange) throws { state.pending[Self.pendingKey(change.msisdn, change.kind)] = change }

@@ -121,6 +121,41 @@ struct SMSChannelTests {
         #expect(yes.outcome.record?.subject == "18612345678")
     }
 
+    /// A PUK query repeated with the same message id gets the PUK again, as the first reply had it, while
+    /// both records keep it masked.
+    @Test func aRepeatedPUKQueryGetsTheCodeAgain() async throws {
+        let h = try await SMSHarness()
+        let first = await h.send("CXPUK 258036", id: "p1")
+        #expect(first.text.contains("12345678"), "\(first.text)")
+        let again = await h.send("CXPUK 258036", id: "p1")
+        #expect(again.outcome.reason == .duplicate)
+        #expect(again.text == first.text)
+        for record in try h.records() {
+            #expect(!record.reply.contains("12345678") && record.reply.contains("********"), "\(record.reply)")
+        }
+    }
+
+    /// A clock set back between restarts does not make the first message `rate_limited` (records "from the
+    /// future" no longer count) nor stretch a 5-minute confirmation: both windows are bounded on both sides.
+    @Test func aClockSetBackBoundsTheRateWindowAndTheConfirmation() async throws {
+        let h = try await SMSHarness(rateLimit: 5)
+        for _ in 0..<5 { #expect(await h.send("CXJF").outcome.reason == .ok) }
+        #expect(await h.send("CXJF").outcome.reason == .rateLimited)
+        h.clock.advance(by: -3600)
+        #expect(await h.send("CXJF").outcome.reason == .ok, "the limit counts the last minute, not the future")
+        let h2 = try await SMSHarness()
+        #expect(await h2.send("GS 258036").outcome.reason == .confirmationRequired)
+        h2.clock.advance(by: -3600)
+        let late = await h2.send("Y")
+        #expect(late.outcome.reason == .confirmationExpired, "\(late.text)")
+        #expect(try await h2.subscriber()?.status == .normal)
+        // Within the tolerance (another node's clock a little behind) it still holds.
+        let h3 = try await SMSHarness()
+        #expect(await h3.send("GS 258036").outcome.reason == .confirmationRequired)
+        h3.clock.advance(by: -30)
+        #expect(await h3.send("Y").outcome.reason == .ok)
+    }
+
     @Test func aDuplicateMessageIdIsAnsweredOnceAndAppliedOnce() async throws {
         let h = try await SMSHarness()
         _ = await h.send("JF", id: "x0")
@@ -167,6 +202,28 @@ struct SMSChannelTests {
         for record in try h.records() {
             #expect(!record.jsonLine.contains("258036") && !record.jsonLine.contains("147036"), "\(record.jsonLine)")
         }
+    }
+
+    /// A password typed in groups (`258 036`, `258-036`, `25 80 36`) is masked in records as surely as one
+    /// typed whole, on every record, a rate-limited one too; a mobile number alone stays whole.
+    @Test func passwordsTypedInGroupsAreMaskedEverywhere() async throws {
+        let h = try await SMSHarness(rateLimit: 5)
+        for text in [
+            "CXPUK 258 036", "GS 258-036", "CXZD 25 80 36", "MMXG 258036 147 036 147 036", "CXPUK 2 5 8 0 3 6",
+        ] {
+            _ = await h.send(text)
+        }
+        let limited = await h.send("CXXD 258 036")
+        #expect(limited.outcome.reason == .rateLimited)
+        for record in try h.records() {
+            let text = record.inputValues["text"] ?? ""
+            let digits = text.filter(\.isNumber)
+            #expect(!digits.contains("258") && !digits.contains("036") && !digits.contains("147"), "\(text)")
+            #expect(!digits.contains("2") || record.operation == "query.bill", "\(text)")
+        }
+        _ = await h.send("xyz 18611110001 258 036", from: "13900000000")
+        let unknown = try #require(try h.records().last)
+        #expect(unknown.inputValues["text"] == "xyz 18611110001 *** ***")
     }
 
     @Test func longRepliesAreSplitWithinTheCap() async throws {

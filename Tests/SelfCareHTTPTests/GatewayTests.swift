@@ -366,3 +366,58 @@ struct ReloadTests {
         }
     }
 }
+
+@Suite("Records over HTTP")
+struct RecordPagesTests {
+    /// `GET /v1/records` comes in pages: a limit (1,000 by default, 10,000 at most) and a cursor in
+    /// `X-Next-After` and `Link`; following the pages gives every record once, in order.
+    @Test func recordsComeInPagesWithACursor() async throws {
+        let (app, store) = try await gateway(adminToken: "s3cret")
+        try await store.write { w in
+            for n in 0..<2_600 {
+                _ = try w.append(
+                    RecordDraft(
+                        time: Fixtures.midNovember, channel: .api, session: nil, caller: "18612345678",
+                        subject: n % 2 == 0 ? "18612345678" : "18611110001", operation: "query.balance", inputs: [:],
+                        auth: .none, result: .ok, reason: .ok, reply: "r\(n)", durationMS: 0))
+            }
+        }
+        let auth: HTTPFields = [.authorization: "Bearer s3cret"]
+        try await app.test(.router) { client in
+            var seen: [Int] = []
+            var uri: String? = "/v1/records"
+            var pages = 0
+            while let next = uri {
+                try await client.execute(uri: next, method: .get, headers: auth) { response in
+                    #expect(response.status == .ok)
+                    let lines = String(buffer: response.body).split(separator: "\n")
+                    #expect(lines.count <= 1_000)
+                    for line in lines {
+                        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                        seen.append(object?["id"] as? Int ?? -1)
+                    }
+                    uri = response.headers[HTTPField.Name("Link")!].flatMap { link in
+                        link.firstIndex(of: ">").map { String(link[link.index(after: link.startIndex)..<$0]) }
+                    }
+                    if uri != nil { #expect(response.headers[HTTPField.Name("X-Next-After")!] == String(seen.last!)) }
+                }
+                pages += 1
+            }
+            #expect(pages == 3)
+            #expect(seen == Array(1...2_600))
+            try await client.execute(
+                uri: "/v1/records?subject=18611110001&limit=300&after=1000&format=csv", method: .get, headers: auth
+            ) { response in
+                let lines = String(buffer: response.body).split(separator: "\n")
+                #expect(lines.count == 301, "a header and 300 rows")
+                #expect(lines[1].hasPrefix("1002,"))
+                #expect(response.headers[HTTPField.Name("X-Next-After")!] == "1600")
+            }
+            for bad in ["limit=0", "limit=10001", "limit=x", "after=-1", "after=one"] {
+                try await client.execute(uri: "/v1/records?\(bad)", method: .get, headers: auth) {
+                    #expect($0.status == .badRequest, "\(bad)")
+                }
+            }
+        }
+    }
+}

@@ -34,13 +34,13 @@ struct QueryPlanTests {
     /// The rate limit's count for the drafts' caller on the API channel.
     func recordCount(_ store: SQLiteServiceStore) throws -> Int? {
         try store.pool.read { db in
-            try Int.fetchOne(db, sql: SQLiteAccess.recordCountSQL, arguments: ["18612345678", "2000", "api"])
+            try Int.fetchOne(db, sql: SQLiteAccess.recordCountSQL, arguments: ["18612345678", "2000", "9999", "api"])
         }
     }
 
     @Test func theRateLimitCountReadsOnlyItsIndex() async throws {
         try await withTemporaryDatabase { store, _ in
-            let detail = try plan(store, SQLiteAccess.recordCountSQL, ["1", "2", "sms"])
+            let detail = try plan(store, SQLiteAccess.recordCountSQL, ["1", "2", "3", "sms"])
             #expect(detail.contains("USING COVERING INDEX records_caller_channel_time"), "\(detail)")
         }
     }

@@ -120,9 +120,14 @@ public final class OperationEngine: Sendable {
         return nil
     }
 
-    /// `text` with every run of six digits or more masked, but for a mobile number.
+    /// `text` with every run of six digits or more masked, but for a mobile number, and every stretch of
+    /// digit groups joined by spaces holding six to eight digits (a password typed in groups: `258 036`).
+    /// Groups joined otherwise stay: the reply echoes what was wrong (`month：2026-13`).
     static func maskingLongDigitRuns(_ text: String) -> String {
-        maskDigitRuns(text) { run in run.count >= 6 && !(run.count == 11 && run.hasPrefix("1")) }
+        maskDigitGroups(text, joinedBy: \.isWhitespace) { digits, groups in
+            groups == 1
+                ? digits.count >= 6 && !(digits.count == 11 && digits.hasPrefix("1")) : (6...8).contains(digits.count)
+        }
     }
 
     /// The outcome of an attempt that hit a fault: an `error` record if the store still takes one.
@@ -317,7 +322,9 @@ public final class OperationEngine: Sendable {
                 var recorded = reply
                 if BusinessRules.valuesMaskedInRecords.contains(where: { attempt.values[$0] != nil }) {
                     var masked = attempt.values
-                    for key in BusinessRules.valuesMaskedInRecords where masked[key] != nil { masked[key] = "********" }
+                    for key in BusinessRules.valuesMaskedInRecords where masked[key] != nil {
+                        masked[key] = BusinessRules.maskedValue
+                    }
                     recorded = attempt.scrub(attempt.prompts.render(replyKey, in: attempt.language, masked))
                 }
                 let record = try writer.append(
@@ -450,6 +457,7 @@ public final class OperationEngine: Sendable {
         let prompts = promptBox.value
         let now = clock.now()
         let rules = self.rules
+        let tolerance = configuration.clockSkewTolerance
         let callerNumber = normalizeNumber(caller) ?? caller
         do {
             return try await store.write { writer in
@@ -484,7 +492,11 @@ public final class OperationEngine: Sendable {
                 // Chinese question is still answered in Chinese).
                 attempt.language = prompts.language(
                     for: callerSubscriber?.language ?? pending.language ?? languageHint ?? subject?.language)
-                guard pending.expiresAt > now else {
+                // Bounded on both sides: a confirmation asked for "later" than now was asked before the
+                // clock was set back, and is as stale as one past its time.
+                guard pending.expiresAt > now,
+                    pending.requestedAt <= now.addingTimeInterval(tolerance)
+                else {
                     return try Self.refusal(attempt, .confirmationExpired, now: now, writer: writer).0
                 }
                 guard let subject else {
@@ -523,15 +535,17 @@ public final class OperationEngine: Sendable {
 
     /// Writes the record of an attempt a channel settles itself (help, unknown text, a duplicate, a rate
     /// limit) and returns its outcome; the reply is `text`, or the prompt `replyKey` in the caller's language.
+    /// The record keeps `recordedText` instead of the reply when it is given (a secret masked).
     public func recordChannelAttempt(
         channel: Channel, session: String?, caller: String, operation: OperationName, inputs: [String: String],
         result: ResultKind, reason: ReasonCode, replyKey: String? = nil, text: String? = nil,
-        languageHint: Language? = nil, receivedAt: Date? = nil, admission: Admission? = nil
+        recordedText: String? = nil, languageHint: Language? = nil, receivedAt: Date? = nil,
+        admission: Admission? = nil
     ) async -> OperationOutcome {
         let outcome = await recordChannelAttemptUnobserved(
             channel: channel, session: session, caller: caller, operation: operation, inputs: inputs, result: result,
-            reason: reason, replyKey: replyKey, text: text, languageHint: languageHint, receivedAt: receivedAt,
-            admission: admission)
+            reason: reason, replyKey: replyKey, text: text, recordedText: recordedText, languageHint: languageHint,
+            receivedAt: receivedAt, admission: admission)
         metrics.observe(
             outcome, channel: channel, operation: outcome.record?.operation ?? operation.rawValue, elapsed: nil)
         return outcome
@@ -539,8 +553,8 @@ public final class OperationEngine: Sendable {
 
     private func recordChannelAttemptUnobserved(
         channel: Channel, session: String?, caller: String, operation: OperationName, inputs: [String: String],
-        result: ResultKind, reason: ReasonCode, replyKey: String?, text: String?, languageHint: Language?,
-        receivedAt: Date?, admission: Admission?
+        result: ResultKind, reason: ReasonCode, replyKey: String?, text: String?, recordedText: String?,
+        languageHint: Language?, receivedAt: Date?, admission: Admission?
     ) async -> OperationOutcome {
         let started = receivedAt ?? clock.now()
         let prompts = promptBox.value
@@ -556,8 +570,8 @@ public final class OperationEngine: Sendable {
                 }
                 return try Self.channelRecord(
                     channel: channel, session: session, caller: callerNumber, operation: operation, inputs: inputs,
-                    result: result, reason: reason, replyKey: replyKey, text: text, languageHint: languageHint,
-                    started: started, prompts: prompts, now: now, writer: writer)
+                    result: result, reason: reason, replyKey: replyKey, text: text, recordedText: recordedText,
+                    languageHint: languageHint, started: started, prompts: prompts, now: now, writer: writer)
             }
         } catch {
             logger.error("record failed", metadata: ["caller": "\(maskNumber(callerNumber))", "error": "\(error)"])
@@ -602,8 +616,9 @@ public final class OperationEngine: Sendable {
         guard let admission, let refusal = try admission.check(writer) else { return nil }
         var outcome = try channelRecord(
             channel: channel, session: session, caller: caller, operation: refusal.operation, inputs: refusal.inputs,
-            result: .refused, reason: refusal.reason, replyKey: nil, text: refusal.text, languageHint: languageHint,
-            started: started, prompts: prompts, now: now, writer: writer)
+            result: .refused, reason: refusal.reason, replyKey: nil, text: refusal.text,
+            recordedText: refusal.recordedText, languageHint: languageHint, started: started, prompts: prompts,
+            now: now, writer: writer)
         outcome.admissionRefusal = true
         return outcome
     }
@@ -611,8 +626,8 @@ public final class OperationEngine: Sendable {
     /// Writes the record of an attempt a channel settled itself, in the caller's language.
     private static func channelRecord(
         channel: Channel, session: String?, caller: String, operation: OperationName, inputs: [String: String],
-        result: ResultKind, reason: ReasonCode, replyKey: String?, text: String?, languageHint: Language?,
-        started: Date, prompts: PromptCatalog, now: Date, writer: any StoreWriter
+        result: ResultKind, reason: ReasonCode, replyKey: String?, text: String?, recordedText: String?,
+        languageHint: Language?, started: Date, prompts: PromptCatalog, now: Date, writer: any StoreWriter
     ) throws -> OperationOutcome {
         let subscriber = try writer.subscriber(caller)
         let language = prompts.language(for: subscriber?.language ?? languageHint)
@@ -622,7 +637,7 @@ public final class OperationEngine: Sendable {
         let attempt = Attempt(request: request, started: started, prompts: prompts)
         let reply = text ?? prompts.render(replyKey ?? "refused.\(reason.rawValue)", in: language, attempt.values)
         let record = try writer.append(
-            attempt.draft(now: now, auth: .none, result: result, reason: reason, reply: reply))
+            attempt.draft(now: now, auth: .none, result: result, reason: reason, reply: recordedText ?? reply))
         return OperationOutcome(result: result, reason: reason, reply: reply, language: language, record: record)
     }
 
@@ -739,15 +754,15 @@ struct Attempt: Sendable {
         self.values = ["number": caller]
     }
 
-    /// `text` with every secret of the request masked where it stands as a whole run of digits: a
-    /// password the customer typed where an argument belongs (`TCBG 258036`) must not come back in a
-    /// reply or go into a record. Digits inside a longer run (a phone number) are left alone, so the
-    /// mask never hints at where the password's digits are.
+    /// `text` with every secret of the request masked where it stands as a whole run of digits, or as
+    /// groups of digits joined by separators (`258 036`): a password the customer typed where an argument
+    /// belongs (`TCBG 258036`) must not come back in a reply or go into a record. Digits inside a longer
+    /// run (a phone number) are left alone, so the mask never hints at where the password's digits are.
     func scrub(_ text: String) -> String {
         let secrets = [request.password, request.newPassword, request.newPasswordAgain].compactMap { $0 }
             .filter { $0.count >= 4 }
         guard !secrets.isEmpty else { return text }
-        return maskDigitRuns(text) { run in secrets.contains { $0.matches(Secret(run)) } }
+        return maskDigitGroups(text) { digits, _ in secrets.contains { $0.matches(Secret(digits)) } }
     }
 
     func draft(now: Date, auth: AuthOutcome, result: ResultKind, reason: ReasonCode, reply: String) -> RecordDraft {

@@ -67,12 +67,19 @@ public struct Admission: Sendable {
         public var reason: ReasonCode
         /// The reply; nil is the prompt `refused.REASON` in the caller's language.
         public var text: String?
+        /// What the record keeps of the reply when it must differ from `text` (a repeated PUK query's reply,
+        /// whose PUK the record masks); nil: `text`.
+        public var recordedText: String?
 
-        public init(operation: OperationName, inputs: [String: String], reason: ReasonCode, text: String? = nil) {
+        public init(
+            operation: OperationName, inputs: [String: String], reason: ReasonCode, text: String? = nil,
+            recordedText: String? = nil
+        ) {
             self.operation = operation
             self.inputs = inputs
             self.reason = reason
             self.text = text
+            self.recordedText = recordedText
         }
     }
 
@@ -144,6 +151,10 @@ public struct EngineConfiguration: Sendable {
     public var recentCallsShown = 5
     /// How long a customer has to confirm a transaction.
     public var confirmationTTL: TimeInterval = 300
+    /// How far a time written by this or another node may lie ahead of the clock and still count (a
+    /// pending confirmation, a message within the rate window). Anything further ahead was written
+    /// before the clock was set back, and no longer counts: the windows are bounded on both sides.
+    public var clockSkewTolerance: TimeInterval = 60
     /// Where the engine's metrics go; nil is swift-metrics' bootstrapped factory (`MetricsSystem.factory`).
     public var metrics: (any MetricsFactory)?
 

@@ -57,6 +57,17 @@ public struct BusinessRules: Sendable {
 
     /// Reply values that are shown to the customer but masked in the service record (a SIM's PUK).
     public static let valuesMaskedInRecords: Set<String> = ["puk"]
+    /// What stands for such a value in the record's reply.
+    public static let maskedValue = "********"
+
+    /// The reply as the customer got it, from its record: the record masks the PUK of a `query.puk` that
+    /// succeeded, and the subscriber's PUK is put back (a repeated message must get what the first got).
+    public static func replyAsSent(_ record: ServiceRecord, reader: some StoreReader) throws -> String {
+        guard record.operation == OperationName.queryPUK.rawValue, record.result == ResultKind.ok.rawValue,
+            record.reply.contains(maskedValue), let puk = try reader.subscriber(record.subject)?.puk, !puk.isEmpty
+        else { return record.reply }
+        return record.reply.replacingOccurrences(of: maskedValue, with: puk)
+    }
 
     public init(calendar: LocalCalendar, recentCallsShown: Int = 5) {
         self.calendar = calendar

@@ -146,9 +146,9 @@ public func csvField(_ text: String) -> String {
     return text
 }
 
-/// What a walk of the record chain found: how many records were checked and the first break.
+/// What a walk of the record chain found: how many records were checked and every break.
 public struct RecordChainReport: Sendable, Equatable {
-    /// The first broken record and what is wrong with it.
+    /// A broken record and what is wrong with it.
     public struct Break: Sendable, Equatable, CustomStringConvertible {
         public var recordID: Int64
         public var problem: String
@@ -160,10 +160,66 @@ public struct RecordChainReport: Sendable, Equatable {
     }
 
     public var checked: Int
-    public var firstBreak: Break?
+    /// The breaks found, oldest first (at most `RecordChainVerifier.maxListed` of them).
+    public var breaks: [Break]
+    /// How many breaks there are, listed or not.
+    public var brokenCount: Int
+
+    /// The first break: where the chain stops being trustworthy.
+    public var firstBreak: Break? { breaks.first }
+
+    public init(checked: Int, breaks: [Break], brokenCount: Int? = nil) {
+        self.checked = checked
+        self.breaks = breaks
+        self.brokenCount = brokenCount ?? breaks.count
+    }
 
     public init(checked: Int, firstBreak: Break?) {
-        self.checked = checked
-        self.firstBreak = firstBreak
+        self.init(checked: checked, breaks: firstBreak.map { [$0] } ?? [])
+    }
+}
+
+/// What a record's text fields may hold, so that every record is stored exactly as it was hashed and no
+/// request can make records large. Lengths count Unicode scalars.
+public enum RecordLimits {
+    /// Scalars kept of the caller and subject numbers.
+    public static let number = 64
+    /// Scalars kept of a session or message id, and of an operation name.
+    public static let identifier = 256
+    /// Scalars kept of an input's value (an SMS text) and of its name.
+    public static let input = 1_024
+    /// Scalars kept of the reply.
+    public static let reply = 4_096
+    /// What ends a value cut at its limit.
+    public static let cutMark = "…"
+}
+
+extension RecordDraft {
+    /// The draft as it is stored and hashed: a NUL character (SQLite's text binding stops at it, so the
+    /// stored text would no longer match its hash) becomes U+FFFD, and each text field is cut at its
+    /// `RecordLimits` length with `…`.
+    public var storable: RecordDraft {
+        // Scalar by scalar: a NUL followed by a combining mark or an emoji modifier is one `Character`
+        // with it, and one character can hold thousands of combining marks.
+        func clean(_ text: String, _ limit: Int) -> String {
+            let scalars = text.unicodeScalars
+            guard scalars.count > limit || scalars.contains("\u{0}") else { return text }
+            var out = String.UnicodeScalarView()
+            for scalar in scalars.prefix(scalars.count > limit ? limit - 1 : limit) {
+                out.append(scalar == "\u{0}" ? "\u{FFFD}" : scalar)
+            }
+            if scalars.count > limit { out.append(contentsOf: RecordLimits.cutMark.unicodeScalars) }
+            return String(out)
+        }
+        var out = self
+        out.session = session.map { clean($0, RecordLimits.identifier) }
+        out.caller = clean(caller, RecordLimits.number)
+        out.subject = clean(subject, RecordLimits.number)
+        out.operation = clean(operation, RecordLimits.identifier)
+        out.inputs = Dictionary(
+            inputs.map { (clean($0.key, RecordLimits.input), clean($0.value, RecordLimits.input)) },
+            uniquingKeysWith: { first, _ in first })
+        out.reply = clean(reply, RecordLimits.reply)
+        return out
     }
 }

@@ -32,6 +32,15 @@ public struct MessagesJSONAdapter: ChannelAdapter {
             where object[key] != nil && !(object[key] is String) {
                 return JSONAPI.problem(.badRequest, "`\(key)` must be a string")
             }
+            if let problem = FieldCheck.first(
+                FieldCheck.number(from, field: "from"),
+                (object["id"] as? String).flatMap { FieldCheck.identifier($0, field: "id") },
+                (object["session"] as? String).flatMap { FieldCheck.identifier($0, field: "session") },
+                (object["to"] as? String).flatMap { FieldCheck.code($0, field: "to") },
+                (object["code"] as? String).flatMap { FieldCheck.code($0, field: "code") })
+            {
+                return JSONAPI.problem(.badRequest, problem)
+            }
             switch object["channel"] as? String ?? "sms" {
             case "sms":
                 guard let text = object["text"] as? String else {
@@ -107,8 +116,10 @@ public struct IVRJSONAdapter: ChannelAdapter {
             if let digits = object["digits"], !(digits is String), !(digits is NSNull) {
                 return JSONAPI.problem(.badRequest, "`digits` must be a string")
             }
-            guard call.count <= maxSessionIDLength else {
-                return JSONAPI.problem(.badRequest, "`call` is over \(maxSessionIDLength) characters")
+            if let problem = FieldCheck.first(
+                FieldCheck.identifier(call, field: "call"), FieldCheck.number(from, field: "from"))
+            {
+                return JSONAPI.problem(.badRequest, problem)
             }
             // With `step`, a retried step gets the same answer, also while the first is still running (one
             // request of a call at a time), and its keys are not handled twice.

@@ -24,6 +24,12 @@ public struct KannelAdapter: ChannelAdapter {
             guard let from = fields["from"], !from.isEmpty else {
                 return Gateway.plain(.badRequest, "missing `from` (Kannel's %p)\n")
             }
+            if let problem = FieldCheck.first(
+                FieldCheck.number(from, field: "from"), fields["id"].flatMap { FieldCheck.identifier($0, field: "id") },
+                fields["to"].flatMap { FieldCheck.code($0, field: "to") })
+            {
+                return Gateway.plain(.badRequest, problem + "\n")
+            }
             let reply = await channels.sms.handle(
                 InboundSMS(
                     from: from, to: fields["to"].flatMap { $0.isEmpty ? nil : $0 } ?? shortCode,

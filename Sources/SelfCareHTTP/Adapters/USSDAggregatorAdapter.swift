@@ -35,8 +35,11 @@ public struct USSDAggregatorAdapter: ChannelAdapter {
                 else {
                     return Gateway.plain(.badRequest, "missing sessionId, serviceCode or phoneNumber\n")
                 }
-                guard session.count <= maxSessionIDLength else {
-                    return Gateway.plain(.badRequest, "sessionId is over \(maxSessionIDLength) characters\n")
+                if let problem = FieldCheck.first(
+                    FieldCheck.identifier(session, field: "sessionId"), FieldCheck.number(phone, field: "phoneNumber"),
+                    FieldCheck.code(code, field: "serviceCode"))
+                {
+                    return Gateway.plain(.badRequest, problem + "\n")
                 }
                 let text = fields["text"] ?? ""
                 // One request of a session at a time: a retry sent while the first is running waits for it

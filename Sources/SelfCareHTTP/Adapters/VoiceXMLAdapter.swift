@@ -46,7 +46,9 @@ public struct VoiceXMLAdapter: ChannelAdapter {
                     return Self.document(Self.render(goodbye, call: "none", step: 1, language: nil, configuration))
                 }
                 // The platform's own session id when it sends one, else one of ours.
-                let given = fields["session"].flatMap { $0.isEmpty || $0.count > maxSessionIDLength ? nil : $0 }
+                let given = fields["session"].flatMap {
+                    $0.isEmpty || FieldCheck.identifier($0, field: "session") != nil ? nil : $0
+                }
                 let call = given ?? "vx-" + UUID().uuidString.lowercased()
                 return await serializer.run(call) {
                     await answers.forget(call: call)
@@ -55,8 +57,8 @@ public struct VoiceXMLAdapter: ChannelAdapter {
                     return Self.document(Self.render(actions, call: call, step: 1, language: language, configuration))
                 }
             }
-            guard call.count <= maxSessionIDLength else {
-                return Gateway.plain(.badRequest, "`call` is over \(maxSessionIDLength) characters\n")
+            if let problem = FieldCheck.identifier(call, field: "call") {
+                return Gateway.plain(.badRequest, problem + "\n")
             }
             let event = fields["event"] ?? ""
             guard ["", "noinput", "nomatch", "hangup"].contains(event) else {

@@ -1,0 +1,66 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import SelfCareCore
+import SelfCareHTTP
+import SelfCareStore
+import SelfCareTesting
+import Testing
+
+@Suite("Hostile fields over HTTP, on SQLite")
+struct HostileFieldTests {
+    /// A NUL or another control character in a number or an id, or a number of 65,000 digits, is refused
+    /// 400 at the adapter and writes nothing; the chain stays verifiable after every one of them.
+    @Test func numbersAndIdsOutsideTheirBoundsAreRefusedAndTheChainHolds() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let app = try await sqliteGateway(store, subscribers: [Fixtures.subscriber()])
+            let longNumber = String(repeating: "9", count: 65_000)
+            let refused: [BadRequest] = [
+                BadRequest(uri: "/sms/kannel?from=186123%0045678&text=CXYE"),
+                BadRequest(uri: "/sms/kannel?from=18612345678&id=ab%00cd&text=CXYE"),
+                BadRequest(uri: "/sms/kannel?from=18612345678&to=100%0010&text=CXYE"),
+                .form("/sms/kannel", "from=\(longNumber)&text=CXYE"),
+                .form("/ussd/at", "sessionId=s%00x&serviceCode=*100%23&phoneNumber=18612345678&text="),
+                .form("/ussd/at", "sessionId=s1&serviceCode=*100%23&phoneNumber=186%0012345678&text="),
+                .form("/ussd/at", "sessionId=s2&serviceCode=*100%23&phoneNumber=\(longNumber)&text="),
+                .json("/v1/messages", #"{"channel":"sms","from":"18612345678\u0000x","text":"CXYE"}"#),
+                .json("/v1/messages", #"{"channel":"sms","from":"18612345678","id":"a\u0000b","text":"CXYE"}"#),
+                .json("/v1/messages", #"{"channel":"ussd","from":"18612345678","session":"j\u0001","code":"*100#"}"#),
+                .json("/v1/ivr", #"{"call":"c\u0000","from":"18612345678","start":true}"#),
+                .json("/v1/ivr", #"{"call":"c1","from":"\#(longNumber)","start":true}"#),
+                BadRequest(uri: "/ivr/vxml?call=c%00x&step=1"),
+            ]
+            try await app.test(.router) { client in
+                for bad in refused {
+                    var headers: HTTPFields = [:]
+                    if let type = bad.contentType { headers[.contentType] = type }
+                    try await client.execute(
+                        uri: bad.uri, method: bad.method, headers: headers, body: bad.body.map { ByteBuffer(bytes: $0) }
+                    ) { response in
+                        #expect(response.status == .badRequest, "\(bad) → \(response.status)")
+                        #expect(!String(buffer: response.body).contains(longNumber.prefix(40)))
+                    }
+                }
+                #expect(try allRecords(store).isEmpty, "a refused request writes no record")
+                // A customer's over-long text still gets its polite reply, and its record stays small.
+                let text = String(repeating: "查", count: 5_000)
+                try await client.execute(
+                    uri: "/sms/kannel", method: .post,
+                    headers: [.contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(
+                        string: "from=18612345678&text="
+                            + (text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+                ) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body).contains("CXYE"), "the help text")
+                }
+            }
+            let records = try allRecords(store)
+            #expect(records.count == 1)
+            #expect((records.first?.inputs.utf8.count ?? .max) < 4 * RecordLimits.input)
+            #expect(try store.verifyRecords().firstBreak == nil)
+        }
+    }
+}

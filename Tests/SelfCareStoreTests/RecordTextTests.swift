@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+import SelfCareCore
+import SelfCareCrypto
+import SelfCareStore
+import SelfCareTesting
+import Testing
+
+/// A small seeded generator (SplitMix64), so that every run writes the same "random" records.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Text of every awkward kind: control characters (NUL first among them), DEL and C1 controls, line and
+/// paragraph separators, byte-order marks, combining marks, right-to-left text, joined emoji, CJK, the
+/// last scalars of each plane, and lengths well past the record limits.
+func hostileText(_ random: inout SeededGenerator) -> String {
+    let pools: [[Unicode.Scalar]] = [
+        (0...0x1F).compactMap(Unicode.Scalar.init), (0x7F...0x9F).compactMap(Unicode.Scalar.init),
+        ["\u{2028}", "\u{2029}", "\u{FEFF}", "\u{FFFD}", "\u{FFFF}", "\u{200B}", "\u{200D}", "\u{202E}", "\u{10FFFF}"],
+        ["\u{0301}", "\u{0308}", "\u{20DD}"], ["\u{05D0}", "\u{0627}", "\u{0644}"], ["😀", "👩", "🏽", "🇨", "🇳"],
+        ["余", "额", "查", "詢", "𠀀", "\u{3000}"], ["a", "Z", "0", "9", " ", "\"", "\\", ",", "'", "%", "*", "#"],
+    ]
+    let length = [0, 1, 2, 7, 40, 300, 5_000][Int.random(in: 0..<7, using: &random)]
+    var scalars = String.UnicodeScalarView()
+    for _ in 0..<length {
+        let pool = pools[Int.random(in: 0..<pools.count, using: &random)]
+        scalars.append(pool[Int.random(in: 0..<pool.count, using: &random)])
+    }
+    return String(scalars)
+}
+
+@Suite("Records keep any text")
+struct RecordTextTests {
+    /// Records with hostile text in every field are stored exactly as they were hashed: read back after the
+    /// database is closed and opened again, every record equals what `append` returned and the chain verifies.
+    @Test(arguments: [1, 2, 3])
+    func anyTextInEveryFieldStaysVerifiable(_ seed: UInt64) async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("text.sqlite").path
+            var random = SeededGenerator(state: seed)
+            var written: [ServiceRecord] = []
+            do {
+                let store = try SQLiteServiceStore(path: path)
+                for n in 0..<150 {
+                    let draft = RecordDraft(
+                        time: Fixtures.midNovember.addingTimeInterval(Double(n)), channel: .sms,
+                        session: n % 5 == 0 ? nil : hostileText(&random), caller: hostileText(&random),
+                        subject: hostileText(&random), operation: hostileText(&random),
+                        inputs: [hostileText(&random): hostileText(&random), "text": hostileText(&random)], auth: .none,
+                        result: .refused, reason: .unknownCommand, reply: hostileText(&random), durationMS: n)
+                    written.append(try await store.write { try $0.append(draft) })
+                }
+            }
+            let reopened = try SQLiteServiceStore(path: path)
+            let report = try reopened.verifyRecords()
+            #expect(report.firstBreak == nil, "\(report)")
+            #expect(report.checked == written.count)
+            var read: [ServiceRecord] = []
+            try reopened.forEachRecord(matching: RecordFilter()) { read.append($0) }
+            #expect(read == written)
+            for record in read {
+                #expect(
+                    !record.caller.unicodeScalars.contains("\u{0}") && !record.reply.unicodeScalars.contains("\u{0}"))
+                #expect(record.reply.unicodeScalars.count <= RecordLimits.reply)
+                #expect(record.caller.unicodeScalars.count <= RecordLimits.number)
+            }
+        }
+    }
+
+    /// A NUL byte in a field, as `from=186123%0045678` delivers it, no longer breaks the chain for ever.
+    @Test(arguments: StoreKind.allCases)
+    func aNULInAFieldIsStoredAsAReplacementCharacter(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var hostile = draft(1)
+            hostile.caller = "186123\u{0}45678"
+            hostile.session = "ab\u{0}cd"
+            hostile.inputs = ["text": "CXYE\u{0}"]
+            let first = hostile
+            let record = try await store.write { try $0.append(first) }
+            #expect(record.caller == "186123\u{FFFD}45678")
+            #expect(record.session == "ab\u{FFFD}cd")
+            let second = following(first)
+            _ = try await store.write { try $0.append(second) }
+            #expect(try store.verifyRecords().firstBreak == nil)
+        }
+    }
+
+    /// Over-long fields are cut at their limit with `…`, so that no request makes records large.
+    @Test func longFieldsAreCut() {
+        var long = draft(1)
+        long.caller = String(repeating: "9", count: 65_000)
+        long.inputs = ["text": String(repeating: "查", count: 10_000)]
+        let stored = long.storable
+        #expect(stored.caller.unicodeScalars.count == RecordLimits.number)
+        #expect(stored.caller.hasSuffix(RecordLimits.cutMark))
+        #expect(stored.inputs["text"]?.unicodeScalars.count == RecordLimits.input)
+        // One character of ten thousand combining marks is cut as well.
+        long.reply = "e" + String(repeating: "\u{0301}", count: 10_000)
+        #expect(long.storable.reply.unicodeScalars.count == RecordLimits.reply)
+        #expect(draft(2).storable == draft(2), "ordinary records are stored as they are")
+    }
+
+    /// Every broken record is reported, not only the first: tampering after a break is still seen.
+    @Test(arguments: StoreKind.allCases)
+    func verifyReportsEveryBreak(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            for n in 1...6 { _ = try await store.write { try $0.append(draft(n)) } }
+            try await tamper(store, id: 2)
+            try await tamper(store, id: 5)
+            let report = try store.verifyRecords()
+            #expect(report.breaks.map(\.recordID) == [2, 5], "\(report)")
+            #expect(report.brokenCount == 2 && report.checked == 6)
+        }
+    }
+
+    private func following(_ previous: RecordDraft) -> RecordDraft {
+        var next = previous
+        next.time = previous.time.addingTimeInterval(1)
+        return next
+    }
+
+    /// Changes record `id`'s reply behind the store's back, as someone with the file could.
+    private func tamper(_ store: any ServiceStore, id: Int64) async throws {
+        if let memory = store as? MemoryServiceStore {
+            memory.tamper(recordID: id) { $0.reply = "x" }
+        } else if let sqlite = store as? SQLiteServiceStore {
+            try await sqlite.pool.write { db in
+                try db.execute(sql: "DROP TRIGGER IF EXISTS records_no_update")
+                try db.execute(sql: "UPDATE records SET reply = 'x' WHERE id = ?", arguments: [id])
+            }
+        }
+    }
+}
