@@ -207,6 +207,19 @@ struct CLITests {
             #expect(!records.stdout.contains("975310"))
         }
     }
+
+    @Test func fullWidthDigitsAreTheSamePasswordForOpAndPasswordSet() throws {
+        try withDemo { dir in
+            let puk = try run(["op", "query.puk", "--from", "18611110011"], in: dir, stdin: "３０４６８２\n")
+            #expect(puk.stdout.hasSuffix("reason: ok\n"), "\(puk.stdout)")
+            let weak = try run(["password", "set", "18611110011"], in: dir, stdin: "１２３４５６\n")
+            #expect(weak.stderr.contains("weak password (ascending_run)"), "\(weak.stderr)")
+            let set = try run(["password", "set", "18611110011"], in: dir, stdin: "９７５３１０\n")
+            #expect(set.status == 0, "\(set.stderr)")
+            let ascii = try run(["op", "query.puk", "--from", "18611110011"], in: dir, stdin: "975310\n")
+            #expect(ascii.stdout.hasSuffix("reason: ok\n"), "\(ascii.stdout)")
+        }
+    }
 }
 
 @Suite("selfcare command line: the pepper", .serialized)

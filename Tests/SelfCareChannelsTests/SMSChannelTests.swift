@@ -228,6 +228,13 @@ struct SMSChannelEdgeTests {
         #expect(try await store.read { try $0.subscriber("18612345678") }?.failedPasswordAttempts == 0)
     }
 
+    @Test func fullWidthPasswordDigitsAreFolded() async throws {
+        let h = try await SMSHarness()
+        let r = await h.send("CXPUK ２５８０３６")
+        #expect(r.outcome.reason == .ok)
+        #expect(r.outcome.record?.auth == "ok")
+    }
+
     @Test func digitsRunTogetherAreMaskedButMobileNumbersKept() async throws {
         let h = try await SMSHarness()
         let r = await h.send("MMXG 258036147036147036 call 13800138000")

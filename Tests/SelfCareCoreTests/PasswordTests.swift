@@ -243,6 +243,54 @@ struct PasswordEngineTests {
     }
 }
 
+@Suite("Full-width password digits")
+struct PasswordInputTests {
+    static let number = "18612345678"
+    static let english = "18611110001"
+
+    func engine() async throws -> OperationEngine {
+        let store = MemoryServiceStore()
+        try await Fixtures.seed(
+            store,
+            subscribers: [Fixtures.subscriber(Self.number), Fixtures.subscriber(Self.english, language: .english)])
+        return try Fixtures.engine(store: store)
+    }
+
+    func puk(
+        _ engine: OperationEngine, _ password: String, from caller: String = Self.number, channel: Channel = .sms
+    )
+        async -> OperationOutcome
+    {
+        await engine.perform(
+            OperationRequest(operation: .queryPUK, channel: channel, caller: caller, password: Secret(password)))
+    }
+
+    @Test(arguments: [Channel.sms, .ussd, .ivr, .api])
+    func fullWidthDigitsAreTheSamePassword(channel: Channel) async throws {
+        let engine = try await engine()
+        let o = await puk(engine, "２５８０３６", channel: channel)
+        #expect(o.reason == .ok, "\(o.reply)")
+        #expect(o.record?.auth == "ok")
+        #expect(try await engine.store.read { try $0.subscriber(Self.number) }?.failedPasswordAttempts == 0)
+    }
+
+    @Test func aFullWidthNewPasswordIsStoredAsItsDigits() async throws {
+        let engine = try await engine()
+        let changed = await engine.perform(
+            OperationRequest(
+                operation: .passwordChange, channel: .ussd, caller: Self.number, password: Secret("２５８０３６"),
+                newPassword: Secret("１４７０３６"), newPasswordAgain: Secret("147036")))
+        #expect(changed.reason == .ok, "\(changed.reply)")
+        #expect(await puk(engine, "147036").reason == .ok)
+        let weak = await engine.perform(
+            OperationRequest(
+                operation: .passwordChange, channel: .ussd, caller: Self.number, password: Secret("147036"),
+                newPassword: Secret("１２３４５６"), newPasswordAgain: Secret("１２３４５６")))
+        #expect(weak.reason == .weakPassword)
+        #expect(weak.record?.inputValues["weak_rule"] == "ascending_run")
+    }
+}
+
 @Suite("No password in logs or records")
 struct PasswordLeakTests {
     @Test func logsAndRecordsHoldNoPassword() async throws {

@@ -62,6 +62,11 @@ public final class OperationEngine: Sendable {
     /// Runs one attempt and returns its outcome; every attempt writes exactly one record.
     public func perform(_ request: OperationRequest) async -> OperationOutcome {
         let timer = ContinuousClock.now
+        // Full-width digits are the same password on every channel (the SMS grammar folds them already).
+        var request = request
+        request.password = request.password?.foldingFullWidthDigits()
+        request.newPassword = request.newPassword?.foldingFullWidthDigits()
+        request.newPasswordAgain = request.newPasswordAgain?.foldingFullWidthDigits()
         let outcome = await performUnobserved(request)
         // A message refused by the channel's admission check is counted under its record's operation, and
         // not timed: its latency is not the operation's.
@@ -359,6 +364,7 @@ public final class OperationEngine: Sendable {
     /// clears any lockout; writes a `password.set` record with `caller` as the operator. The weak-password
     /// rules are the caller's to apply first. Refused `unknown_subscriber` for an unknown number.
     public func setPassword(of msisdn: String, to password: Secret, by caller: String) async -> OperationOutcome {
+        let password = password.foldingFullWidthDigits()
         let started = clock.now()
         var request = OperationRequest(operation: .passwordSet, channel: .api, caller: caller, receivedAt: started)
         request.subject = msisdn
@@ -747,7 +753,10 @@ struct Attempt: Sendable {
         let secrets = [request.password, request.newPassword, request.newPasswordAgain].compactMap { $0 }
             .filter { $0.count >= 4 }
         guard !secrets.isEmpty else { return text }
-        return maskDigitRuns(text) { run in secrets.contains { $0.matches(Secret(run)) } }
+        return maskDigitRuns(text) { run in
+            let folded = Secret(run).foldingFullWidthDigits()
+            return secrets.contains { $0.foldingFullWidthDigits().matches(folded) }
+        }
     }
 
     func draft(now: Date, auth: AuthOutcome, result: ResultKind, reason: ReasonCode, reply: String) -> RecordDraft {
