@@ -24,7 +24,10 @@ public struct PromptChecker: Sendable {
 
     /// Every key the gateway renders: replies, notices, list items, refusals, confirmations, channel texts.
     public static var requiredKeys: [String] {
-        let refusals = ReasonCode.customerFacing.map { "refused.\($0.rawValue)" } + ["refused.bad_password.locked"]
+        let refusals =
+            ReasonCode.customerFacing.map { "refused.\($0.rawValue)" } + [
+                "refused.bad_password.locked", "refused.bad_password.one",
+            ]
         let confirmations = BusinessRules.replyKeys.filter { key in
             OperationPolicy.defaultConfirmationRequired.contains { key.hasPrefix("reply.\($0.rawValue)") }
         }.map { "confirm." + $0.dropFirst("reply.".count) }

@@ -243,7 +243,7 @@ struct PasswordEngineTests {
     }
 }
 
-@Suite("Full-width password digits")
+@Suite("Full-width password digits and the tries left")
 struct PasswordInputTests {
     static let number = "18612345678"
     static let english = "18611110001"
@@ -288,6 +288,20 @@ struct PasswordInputTests {
                 newPassword: Secret("１２３４５６"), newPasswordAgain: Secret("１２３４５６")))
         #expect(weak.reason == .weakPassword)
         #expect(weak.record?.inputValues["weak_rule"] == "ascending_run")
+    }
+
+    @Test func theLastTryIsSingular() async throws {
+        let engine = try await engine()
+        var replies: [String] = []
+        for _ in 0..<4 { replies.append(await puk(engine, "000000", from: Self.english).reply) }
+        #expect(
+            replies == [
+                "Wrong service password. 4 tries left.", "Wrong service password. 3 tries left.",
+                "Wrong service password. 2 tries left.", "Wrong service password. 1 try left.",
+            ])
+        var zh: [String] = []
+        for _ in 0..<4 { zh.append(await puk(engine, "000000").reply) }
+        #expect(zh.last == "服务密码错误，您还可以尝试1次。")
     }
 }
 

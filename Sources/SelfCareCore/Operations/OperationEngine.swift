@@ -284,9 +284,12 @@ public final class OperationEngine: Sendable {
                         return try Self.refusal(
                             attempt, .badPassword, now: now, writer: writer, replyKey: "refused.bad_password.locked")
                     }
-                    attempt.values["remaining"] = String(passwords.lockoutThreshold - subject.failedPasswordAttempts)
+                    let remaining = passwords.lockoutThreshold - subject.failedPasswordAttempts
+                    attempt.values["remaining"] = String(remaining)
                     try writer.save(subject)
-                    return try Self.refusal(attempt, .badPassword, now: now, writer: writer)
+                    return try Self.refusal(
+                        attempt, .badPassword, now: now, writer: writer,
+                        replyKey: remaining == 1 ? "refused.bad_password.one" : nil)
                 }
                 attempt.auth = .ok
                 if subject.failedPasswordAttempts != 0 || subject.passwordLockedUntil != nil {
