@@ -72,6 +72,36 @@ struct CLITests {
         }
     }
 
+    @Test func theThirdPartyLimitIsReadFromTheEnvironment() throws {
+        try withDemo { dir in
+            let strict = ["SELFCARE_THIRD_PARTY_LIMIT": "2", "SELFCARE_THIRD_PARTY_HOURS": "1"]
+            for _ in 0..<2 {
+                let wrong = try run(
+                    ["op", "loss.report", "--from", "13900000000", "--subject", "18612345678"], in: dir,
+                    stdin: "111111\n", environment: strict)
+                #expect(wrong.stdout.hasSuffix("reason: third_party_refused\n"), "\(wrong.stdout)")
+            }
+            let locked = try run(
+                ["op", "loss.report", "--from", "13900000000", "--subject", "18612345678"], in: dir,
+                stdin: "258036\n", environment: strict)
+            #expect(locked.stdout.hasSuffix("reason: third_party_locked\n"), "\(locked.stdout)")
+            #expect(locked.status == 3)
+            // An hour later (SELFCARE_THIRD_PARTY_HOURS=1) the lock has ended.
+            var later = strict
+            later["SELFCARE_NOW"] = "2026-11-24T11:00:00+08:00"
+            let after = try run(
+                ["op", "query.puk", "--from", "13900000000", "--subject", "18612345678"], in: dir,
+                stdin: "258036\n", environment: later)
+            #expect(after.stdout.hasSuffix("reason: ok\n"), "\(after.stdout)")
+            for (name, value) in [("SELFCARE_THIRD_PARTY_LIMIT", "0"), ("SELFCARE_THIRD_PARTY_HOURS", "8761")] {
+                let bad = try run(
+                    ["op", "query.balance", "--from", "18612345678"], in: dir, environment: [name: value])
+                #expect(bad.status == 1)
+                #expect(bad.stderr.hasPrefix("selfcare: \(name): expected a whole number in 1..."), "\(bad.stderr)")
+            }
+        }
+    }
+
     @Test func recordsListFiltersAndFormats() throws {
         try withDemo { dir in
             _ = try run(
