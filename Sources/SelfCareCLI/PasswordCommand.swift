@@ -25,8 +25,10 @@ struct PasswordCommand: AsyncParsableCommand {
                     throw CommandFailure("\(number): expected a phone number")
                 }
                 let terminal = isatty(STDIN_FILENO) == 1
+                // Full-width digits are the same password here as on every channel.
                 let secrets = SecretInput.read(
-                    prompts: terminal ? ["New password: ", "New password again: "] : ["New password: "])
+                    prompts: terminal ? ["New password: ", "New password again: "] : ["New password: "]
+                ).map { $0.foldingFullWidthDigits() }
                 guard let password = secrets.first else { throw CommandFailure("no password on standard input") }
                 if secrets.count > 1, !password.matches(secrets[1]) {
                     throw CommandFailure("the two passwords differ")

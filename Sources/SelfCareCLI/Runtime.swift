@@ -168,8 +168,10 @@ enum Environment {
         ("SELFCARE_PROMPTS", "prompts folder when --prompts is not given"),
         ("SELFCARE_PEPPER_FILE", "pepper file when --pepper-file is not given"),
         ("SELFCARE_PBKDF2_ITERATIONS", "PBKDF2 cost of new hashes (default 160000)"),
-        ("SELFCARE_LOCKOUT_THRESHOLD", "wrong passwords that lock (1-100, default 5)"),
+        ("SELFCARE_LOCKOUT_THRESHOLD", "own wrong passwords that lock (1-100, default 5)"),
         ("SELFCARE_LOCKOUT_HOURS", "hours a lock lasts (1-8760, default 24)"),
+        ("SELFCARE_THIRD_PARTY_LIMIT", "third-party fails that lock (1-100, default 5)"),
+        ("SELFCARE_THIRD_PARTY_HOURS", "hours a caller lock lasts (1-8760, default 24)"),
         ("SELFCARE_SMS_RATE_LIMIT", "SMS per number per minute (default 30)"),
         ("SELFCARE_ADMIN_TOKEN", "serve: token of /v1/records, /v1/admin/reload"),
         ("SELFCARE_LOG_LEVEL", "log level, trace to critical (default warning)"),
@@ -205,6 +207,10 @@ enum Environment {
         configuration.passwords.lockoutThreshold = try integer("SELFCARE_LOCKOUT_THRESHOLD", default: 5, range: 1...100)
         configuration.passwords.lockoutDuration =
             TimeInterval(try integer("SELFCARE_LOCKOUT_HOURS", default: 24, range: 1...24 * 365)) * 3600
+        configuration.passwords.thirdPartyThreshold = try integer(
+            "SELFCARE_THIRD_PARTY_LIMIT", default: 5, range: 1...100)
+        configuration.passwords.thirdPartyLockoutDuration =
+            TimeInterval(try integer("SELFCARE_THIRD_PARTY_HOURS", default: 24, range: 1...24 * 365)) * 3600
         return configuration
     }
 

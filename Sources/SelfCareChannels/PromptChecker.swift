@@ -12,7 +12,7 @@ public struct PromptChecker: Sendable {
         "data_total": 7, "data_used": 7, "data_left": 7, "voice_left": 5, "sms_left": 5, "voice": 5, "sms": 5,
         "data": 7, "count": 1, "calls": 230, "remaining": 2, "changes": 60, "pending": 60, "contract_end": 10,
         "status": 9, "premium": 1, "argument": 12, "value": 16, "rule": 14, "period": 8, "minutes": 2, "peer": 15,
-        "duration": 6, "charge": 8, "summary": 160, "label": 24, "key": 2,
+        "duration": 6, "charge": 8, "summary": 160, "label": 24, "key": 2, "caller": 15,
     ]
 
     /// Keys whose text is sent as one SMS part at most.
@@ -24,12 +24,15 @@ public struct PromptChecker: Sendable {
 
     /// Every key the gateway renders: replies, notices, list items, refusals, confirmations, channel texts.
     public static var requiredKeys: [String] {
-        let refusals = ReasonCode.customerFacing.map { "refused.\($0.rawValue)" } + ["refused.bad_password.locked"]
+        let refusals =
+            ReasonCode.customerFacing.map { "refused.\($0.rawValue)" } + [
+                "refused.bad_password.locked", "refused.bad_password.one",
+            ]
         let confirmations = BusinessRules.replyKeys.filter { key in
             OperationPolicy.defaultConfirmationRequired.contains { key.hasPrefix("reply.\($0.rawValue)") }
         }.map { "confirm." + $0.dropFirst("reply.".count) }
         return BusinessRules.replyKeys + BusinessRules.noticeKeys + refusals + confirmations
-            + ["confirm.nothing", "confirm.ask.sms", "sms.help", "reply.password.set"]
+            + ["confirm.nothing", "confirm.ask.sms", "sms.help", "reply.password.set", "notice.password.third_party"]
     }
 
     /// Checks the `*.prompts` files of `directory`.

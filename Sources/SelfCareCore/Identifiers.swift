@@ -53,7 +53,11 @@ public struct OperationName: RawRepresentable, Hashable, Sendable, Codable, Cust
     public static let smsMessage: OperationName = "sms"
     /// An operator setting a password (`selfcare password set`).
     public static let passwordSet: OperationName = "password.set"
-    /// A due pending change applied by `selfcare tick` or the server's periodic task.
+    /// A notice for a subscriber that another phone tried their service password and failed, recorded to be
+    /// sent once outbound notices exist (reason `notice_pending`).
+    public static let passwordNotice: OperationName = "password.notice"
+    /// The caller of what the gateway does by itself: a due pending change applied by `selfcare tick` or the
+    /// server's periodic task, a notice for a subscriber.
     public static let tickCaller = "system"
 
     /// Every operation of the carrier's service standard, in the order of SPEC §1.
@@ -108,6 +112,14 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
     public static let passwordRequired: ReasonCode = "password_required"
     /// The subscriber has no service password yet; a shop or `selfcare password set` sets one.
     public static let passwordNotSet: ReasonCode = "password_not_set"
+    // Third-party attempts: the caller keyed in another number (caller ≠ subject).
+    /// A third party's attempt failed: no such number, a wrong password, no password set, a closed number or a
+    /// locked password, one answer for all (the record's `inputs.cause` names which).
+    public static let thirdPartyRefused: ReasonCode = "third_party_refused"
+    /// The caller failed too many attempts on other numbers' passwords and is locked out of them for a while.
+    public static let thirdPartyLocked: ReasonCode = "third_party_locked"
+    /// A notice for the subscriber is recorded, to be sent once outbound notices exist.
+    public static let noticePending: ReasonCode = "notice_pending"
     // Channel-level outcomes (SPEC §2).
     public static let duplicate: ReasonCode = "duplicate"
     public static let rateLimited: ReasonCode = "rate_limited"
@@ -124,7 +136,7 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
         .unknownPlan, .samePlan, .planNotEligible, .nothingPending, .premiumNumber, .notSuspended, .weakPassword,
         .passwordMismatch, .unknownSubscriber, .unknownCommand, .badPassword, .passwordLocked, .passwordRequired,
         .passwordNotSet, .duplicate, .rateLimited, .confirmationRequired, .confirmationExpired, .invalidArgument,
-        .internalError,
+        .internalError, .thirdPartyRefused, .thirdPartyLocked,
     ]
 }
 

@@ -20,6 +20,8 @@ public protocol StoreReader {
     /// How many records `caller` has on `channel` at or after `since` (rate limiting).
     /// The records of `caller` on `channel` written from `since` to `until`, both included.
     func recordCount(channel: Channel, caller: String, since: Date, until: Date) throws -> Int
+    /// `caller`'s failed attempts on other numbers' passwords, if it has any on file.
+    func callerThrottle(_ caller: String) throws -> CallerThrottle?
 }
 
 /// Changes the gateway's data inside one transaction: all of a transaction's writes land, or none.
@@ -31,6 +33,8 @@ public protocol StoreWriter: StoreReader {
     /// Stores `confirmation`, replacing any earlier one of the same caller and channel.
     func save(_ confirmation: PendingConfirmation) throws
     func deleteConfirmation(caller: String, channel: Channel) throws
+    /// Stores `throttle`, replacing the caller's earlier one.
+    func save(_ throttle: CallerThrottle) throws
     /// Adds or replaces a plan (import).
     func save(_ plan: Plan) throws
     /// Adds or replaces one month of usage (import).

@@ -296,6 +296,30 @@ struct SQLiteAccess: StoreWriter {
             ])
     }
 
+    func callerThrottle(_ caller: String) throws -> CallerThrottle? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT caller, failures, window_start, locked_until FROM caller_throttles WHERE caller = ?"),
+                arguments: [caller])
+        else { return nil }
+        let locked: String? = row["locked_until"]
+        return CallerThrottle(
+            caller: row["caller"], failures: row["failures"],
+            windowStart: try Self.time(row, "window_start", table: "caller_throttles"),
+            lockedUntil: try locked.map { _ in try Self.time(row, "locked_until", table: "caller_throttles") })
+    }
+
+    func save(_ t: CallerThrottle) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO caller_throttles (caller, failures, window_start, locked_until)
+                VALUES (?, ?, ?, ?)
+                """
+        ).execute(
+            arguments: [t.caller, t.failures, ISOTime.format(t.windowStart), t.lockedUntil.map(ISOTime.format)])
+    }
+
     func deleteConfirmation(caller: String, channel: Channel) throws {
         try db.cachedStatement(sql: "DELETE FROM confirmations WHERE caller = ? AND channel = ?").execute(arguments: [
             caller, channel.rawValue,

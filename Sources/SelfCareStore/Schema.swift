@@ -144,6 +144,19 @@ enum Schema {
                     CREATE INDEX records_other_subject ON records (subject, id) WHERE subject <> caller;
                     """)
         }
+        migrator.registerMigration("v6-caller-throttles") { db in
+            // A caller's failed attempts on other numbers' passwords (docs/passwords.md): one row a calling
+            // number, which need not be a subscriber; the owner's own failures stay on `subscribers`.
+            try db.execute(
+                sql: """
+                    CREATE TABLE caller_throttles (
+                        caller TEXT PRIMARY KEY NOT NULL,
+                        failures INTEGER NOT NULL,
+                        window_start TEXT NOT NULL,
+                        locked_until TEXT
+                    );
+                    """)
+        }
         return migrator
     }
 }

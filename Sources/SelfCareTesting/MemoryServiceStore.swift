@@ -12,6 +12,7 @@ public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
         var calls: [String: [CallDetail]] = [:]
         var pending: [String: PendingChange] = [:]
         var confirmations: [String: PendingConfirmation] = [:]
+        var throttles: [String: CallerThrottle] = [:]
         var records: [ServiceRecord] = []
         var head: (id: Int64, hash: String)?
     }
@@ -125,6 +126,8 @@ final class MemoryAccess: StoreWriter {
     func deleteConfirmation(caller: String, channel: Channel) throws {
         state.confirmations["\(caller)|\(channel)"] = nil
     }
+    func callerThrottle(_ caller: String) throws -> CallerThrottle? { state.throttles[caller] }
+    func save(_ throttle: CallerThrottle) throws { state.throttles[throttle.caller] = throttle }
     func firstRecord(channel: Channel, session: String, caller: String) throws -> ServiceRecord? {
         state.records.first {
             $0.channel == channel.rawValue && $0.session == session && $0.caller == caller

@@ -72,6 +72,36 @@ struct CLITests {
         }
     }
 
+    @Test func theThirdPartyLimitIsReadFromTheEnvironment() throws {
+        try withDemo { dir in
+            let strict = ["SELFCARE_THIRD_PARTY_LIMIT": "2", "SELFCARE_THIRD_PARTY_HOURS": "1"]
+            for _ in 0..<2 {
+                let wrong = try run(
+                    ["op", "loss.report", "--from", "13900000000", "--subject", "18612345678"], in: dir,
+                    stdin: "111111\n", environment: strict)
+                #expect(wrong.stdout.hasSuffix("reason: third_party_refused\n"), "\(wrong.stdout)")
+            }
+            let locked = try run(
+                ["op", "loss.report", "--from", "13900000000", "--subject", "18612345678"], in: dir,
+                stdin: "258036\n", environment: strict)
+            #expect(locked.stdout.hasSuffix("reason: third_party_locked\n"), "\(locked.stdout)")
+            #expect(locked.status == 3)
+            // An hour later (SELFCARE_THIRD_PARTY_HOURS=1) the lock has ended.
+            var later = strict
+            later["SELFCARE_NOW"] = "2026-11-24T11:00:00+08:00"
+            let after = try run(
+                ["op", "query.puk", "--from", "13900000000", "--subject", "18612345678"], in: dir,
+                stdin: "258036\n", environment: later)
+            #expect(after.stdout.hasSuffix("reason: ok\n"), "\(after.stdout)")
+            for (name, value) in [("SELFCARE_THIRD_PARTY_LIMIT", "0"), ("SELFCARE_THIRD_PARTY_HOURS", "8761")] {
+                let bad = try run(
+                    ["op", "query.balance", "--from", "18612345678"], in: dir, environment: [name: value])
+                #expect(bad.status == 1)
+                #expect(bad.stderr.hasPrefix("selfcare: \(name): expected a whole number in 1..."), "\(bad.stderr)")
+            }
+        }
+    }
+
     @Test func recordsListFiltersAndFormats() throws {
         try withDemo { dir in
             _ = try run(
@@ -205,6 +235,19 @@ struct CLITests {
             let records = try run(["records", "list", "--subject", "18611110011"], in: dir)
             #expect(records.stdout.contains("\"operation\":\"password.set\""))
             #expect(!records.stdout.contains("975310"))
+        }
+    }
+
+    @Test func fullWidthDigitsAreTheSamePasswordForOpAndPasswordSet() throws {
+        try withDemo { dir in
+            let puk = try run(["op", "query.puk", "--from", "18611110011"], in: dir, stdin: "３０４６８２\n")
+            #expect(puk.stdout.hasSuffix("reason: ok\n"), "\(puk.stdout)")
+            let weak = try run(["password", "set", "18611110011"], in: dir, stdin: "１２３４５６\n")
+            #expect(weak.stderr.contains("weak password (ascending_run)"), "\(weak.stderr)")
+            let set = try run(["password", "set", "18611110011"], in: dir, stdin: "９７５３１０\n")
+            #expect(set.status == 0, "\(set.stderr)")
+            let ascii = try run(["op", "query.puk", "--from", "18611110011"], in: dir, stdin: "975310\n")
+            #expect(ascii.stdout.hasSuffix("reason: ok\n"), "\(ascii.stdout)")
         }
     }
 }

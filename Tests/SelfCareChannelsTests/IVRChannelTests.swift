@@ -69,6 +69,15 @@ struct IVRChannelTests {
         #expect(withPassword[1].first?.text?.contains("PUK码为12345678") == true)
     }
 
+    @Test func fullWidthPasswordDigitsAreFoldedAsOnSMS() async throws {
+        let h = try await IVRHarness()
+        let steps = await h.call(["1", "8", "２５８０３６#"])
+        #expect(steps[3].first?.text?.contains("PUK码为12345678") == true, "\(steps[3])")
+        var records: [ServiceRecord] = []
+        try h.store.forEachRecord(matching: RecordFilter()) { records.append($0) }
+        #expect(records.last?.auth == "ok")
+    }
+
     @Test func noInputThreeTimesGoesToAnAgent() async throws {
         let h = try await IVRHarness()
         let steps = await h.call([nil, "", nil, "1"])

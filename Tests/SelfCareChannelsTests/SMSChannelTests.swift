@@ -285,6 +285,29 @@ struct SMSChannelEdgeTests {
         #expect(try await store.read { try $0.subscriber("18612345678") }?.failedPasswordAttempts == 0)
     }
 
+    @Test func fullWidthPasswordDigitsAreFolded() async throws {
+        let h = try await SMSHarness()
+        let r = await h.send("CXPUK ２５８０３６")
+        #expect(r.outcome.reason == .ok)
+        #expect(r.outcome.record?.auth == "ok")
+    }
+
+    @Test func aStrangerLearnsNothingAndCannotLockTheOwner() async throws {
+        let h = try await SMSHarness()
+        var replies: Set<String> = []
+        for (i, subject) in ["18612345678", "18611110001", "13700000000", "18612345678", "18611110001"].enumerated() {
+            let r = await h.send("GS \(subject) 00000\(i)", from: "1390000000\(i)")
+            #expect(r.outcome.reason == "third_party_refused")
+            replies.insert(r.text)
+        }
+        #expect(replies.count == 1, "one answer: \(replies)")
+        #expect(try await h.subscriber()?.passwordLockedUntil == nil)
+        let own = await h.send("GS 258036")
+        #expect(own.outcome.reason == .confirmationRequired)
+        #expect(await h.send("Y").outcome.reason == .ok)
+        #expect(try await h.subscriber()?.status == .lost)
+    }
+
     @Test func digitsRunTogetherAreMaskedButMobileNumbersKept() async throws {
         let h = try await SMSHarness()
         let r = await h.send("MMXG 258036147036147036 call 13800138000")

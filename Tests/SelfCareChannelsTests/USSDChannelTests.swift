@@ -83,6 +83,15 @@ struct USSDChannelTests {
         #expect(try h.records().last?.session == "s2")
     }
 
+    @Test func fullWidthPasswordDigitsAreFoldedAsOnSMS() async throws {
+        let h = try await USSDHarness()
+        let screens = await h.dial("*100*1*8#", ["２５８０３６"])
+        #expect(screens.last?.ends == true)
+        #expect(screens.last?.text.contains("12345678") == true, "the PUK: \(screens.last?.text ?? "")")
+        #expect(try h.records().last?.auth == "ok")
+        #expect(try await h.store.read { try $0.subscriber("18612345678") }?.failedPasswordAttempts == 0)
+    }
+
     @Test func aTransactionIsConfirmedOrCancelledOnItsOwnScreen() async throws {
         let h = try await USSDHarness()
         let cancelled = await h.dial("*100*4*1#", ["258036", "2"])

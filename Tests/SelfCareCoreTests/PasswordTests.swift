@@ -125,16 +125,15 @@ struct PasswordEngineTests {
         #expect(short.reply.contains("2026-13"), "short runs are still echoed: \(short.reply)")
     }
 
-    @Test func lockoutIsPerSubjectNumberAcrossCallers() async throws {
+    @Test func lockoutIsPerSubjectNumberAcrossChannels() async throws {
         let store = MemoryServiceStore()
         try await Fixtures.seed(
             store, subscribers: [Fixtures.subscriber(Self.number), Fixtures.subscriber("18611110001")])
         let engine = try Fixtures.engine(store: store)
-        for caller in ["13900000001", "13900000002", "13900000003", "13900000004", "13900000005"] {
+        for channel in [Channel.sms, .ussd, .ivr, .api, .sms] {
             let o = await engine.perform(
                 OperationRequest(
-                    operation: .lossReport, channel: .sms, caller: caller, subject: Self.number,
-                    password: Secret("000000")))
+                    operation: .lossReport, channel: channel, caller: Self.number, password: Secret("000000")))
             #expect(o.reason == .badPassword)
         }
         let o = await engine.perform(
@@ -243,6 +242,68 @@ struct PasswordEngineTests {
     }
 }
 
+@Suite("Full-width password digits and the tries left")
+struct PasswordInputTests {
+    static let number = "18612345678"
+    static let english = "18611110001"
+
+    func engine() async throws -> OperationEngine {
+        let store = MemoryServiceStore()
+        try await Fixtures.seed(
+            store,
+            subscribers: [Fixtures.subscriber(Self.number), Fixtures.subscriber(Self.english, language: .english)])
+        return try Fixtures.engine(store: store)
+    }
+
+    func puk(
+        _ engine: OperationEngine, _ password: String, from caller: String = Self.number, channel: Channel = .sms
+    )
+        async -> OperationOutcome
+    {
+        await engine.perform(
+            OperationRequest(operation: .queryPUK, channel: channel, caller: caller, password: Secret(password)))
+    }
+
+    @Test(arguments: [Channel.sms, .ussd, .ivr, .api])
+    func fullWidthDigitsAreTheSamePassword(channel: Channel) async throws {
+        let engine = try await engine()
+        let o = await puk(engine, "２５８０３６", channel: channel)
+        #expect(o.reason == .ok, "\(o.reply)")
+        #expect(o.record?.auth == "ok")
+        #expect(try await engine.store.read { try $0.subscriber(Self.number) }?.failedPasswordAttempts == 0)
+    }
+
+    @Test func aFullWidthNewPasswordIsStoredAsItsDigits() async throws {
+        let engine = try await engine()
+        let changed = await engine.perform(
+            OperationRequest(
+                operation: .passwordChange, channel: .ussd, caller: Self.number, password: Secret("２５８０３６"),
+                newPassword: Secret("１４７０３６"), newPasswordAgain: Secret("147036")))
+        #expect(changed.reason == .ok, "\(changed.reply)")
+        #expect(await puk(engine, "147036").reason == .ok)
+        let weak = await engine.perform(
+            OperationRequest(
+                operation: .passwordChange, channel: .ussd, caller: Self.number, password: Secret("147036"),
+                newPassword: Secret("１２３４５６"), newPasswordAgain: Secret("１２３４５６")))
+        #expect(weak.reason == .weakPassword)
+        #expect(weak.record?.inputValues["weak_rule"] == "ascending_run")
+    }
+
+    @Test func theLastTryIsSingular() async throws {
+        let engine = try await engine()
+        var replies: [String] = []
+        for _ in 0..<4 { replies.append(await puk(engine, "000000", from: Self.english).reply) }
+        #expect(
+            replies == [
+                "Wrong service password. 4 tries left.", "Wrong service password. 3 tries left.",
+                "Wrong service password. 2 tries left.", "Wrong service password. 1 try left.",
+            ])
+        var zh: [String] = []
+        for _ in 0..<4 { zh.append(await puk(engine, "000000").reply) }
+        #expect(zh.last == "服务密码错误，您还可以尝试1次。")
+    }
+}
+
 @Suite("No password in logs or records")
 struct PasswordLeakTests {
     @Test func logsAndRecordsHoldNoPassword() async throws {
@@ -295,7 +356,8 @@ struct PasswordLeakTests {
             }
             #expect(record.inputValues["password"] == nil)
         }
-        #expect(records == 13)
+        // One a request, and the notice of the wrong third-party attempt for its subject.
+        #expect(records == 14)
     }
 }
 

@@ -67,6 +67,71 @@ struct ConcurrencyTests {
         }
     }
 
+    @Test func a100ThirdPartyGuessesInParallelLockTheCallerAfterExactlyTheThresholdWithNoBypass() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let app = try await sqliteGateway(
+                store,
+                subscribers: [
+                    Fixtures.subscriber("18611110001", language: .english), Fixtures.subscriber("18612345678"),
+                ])
+            try await app.test(.router) { client in
+                // One phone guesses at two numbers (and at numbers nobody has) a hundred times at once, by SMS
+                // and in USSD sessions of its own (the SMS channel takes one number's messages in turn, USSD
+                // sessions run side by side).
+                await withTaskGroup(of: Void.self) { group in
+                    for i in 0..<100 {
+                        let subject = ["18611110001", "18612345678", "1370000\(String(format: "%04d", i))"][i % 3]
+                        let password = "11\(String(format: "%04d", i))"
+                        group.addTask {
+                            if i % 2 == 0 {
+                                _ = try? await client.execute(
+                                    uri: "/v1/messages", method: .post, headers: jsonHeaders,
+                                    body: ByteBuffer(
+                                        string:
+                                            #"{"channel":"sms","from":"13900000001","text":"GS \#(subject) \#(password)","id":"g\#(i)"}"#
+                                    ))
+                            } else {
+                                _ = try? await client.execute(
+                                    uri: "/ussd/at", method: .post,
+                                    headers: [.contentType: "application/x-www-form-urlencoded"],
+                                    body: ByteBuffer(
+                                        string:
+                                            "sessionId=g\(i)&serviceCode=*100%23&phoneNumber=13900000001&text=2*2*\(subject)*\(password)"
+                                    ))
+                            }
+                        }
+                    }
+                }
+                let attempts = try allRecords(store).filter { $0.operation == "loss.report" }
+                #expect(attempts.count == 100)
+                #expect(
+                    attempts.filter { $0.reason == "third_party_refused" }.count == 5,
+                    "exactly the threshold is counted")
+                #expect(attempts.filter { $0.reason == "third_party_locked" }.count == 95)
+                // Locked: the right password of either number is refused too, until the lock ends.
+                try await client.execute(
+                    uri: "/v1/messages", method: .post, headers: jsonHeaders,
+                    body: ByteBuffer(
+                        string: #"{"channel":"sms","from":"13900000001","text":"GS 18612345678 258036","id":"r1"}"#)
+                ) { response in
+                    #expect(String(buffer: response.body).contains(#""reason":"third_party_locked""#))
+                }
+                // Neither owner is locked: each still reports the phone lost from the phone itself.
+                for owner in ["18611110001", "18612345678"] {
+                    let s = try await store.read { try $0.subscriber(owner) }
+                    #expect(s?.passwordLockedUntil == nil && s?.failedPasswordAttempts == 0, "\(owner)")
+                    try await client.execute(
+                        uri: "/v1/messages", method: .post, headers: jsonHeaders,
+                        body: ByteBuffer(
+                            string: #"{"channel":"sms","from":"\#(owner)","text":"CXPUK 258036","id":"o1"}"#)
+                    ) { response in
+                        #expect(String(buffer: response.body).contains(#""reason":"ok""#), "\(owner)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func theSameSMSMessageIdSentConcurrentlyIsAppliedOnce() async throws {
         try await withTemporaryDatabase { store, _ in
             let app = try await sqliteGateway(

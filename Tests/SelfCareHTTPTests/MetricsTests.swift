@@ -74,6 +74,31 @@ struct MetricsTests {
         }
     }
 
+    @Test func thirdPartyFailuresAndCallerLocksAreExposed() async throws {
+        let (app, _) = try await gateway(metrics: true)
+        try await app.test(.router) { client in
+            let before = try await scrape(client)
+            // One phone fails five times on other numbers (threshold 5): five failures, one caller lock.
+            for (i, subject) in ["18612345678", "18611110001", "13700000000", "18612345678", "18611110001"].enumerated()
+            {
+                try await client.execute(
+                    uri: "/sms/kannel?from=13900000000&text=GS+\(subject)+11111\(i)&id=t-\(i)", method: .get
+                ) { _ in }
+            }
+            let after = try await scrape(client)
+            let refused = ["channel": "sms", "operation": "loss.report", "reason": "third_party_refused"]
+            #expect(
+                sample(after, "selfcare_operations_total", refused)
+                    - sample(before, "selfcare_operations_total", refused) == 5)
+            #expect(
+                sample(after, "selfcare_third_party_locks_total", ["channel": "sms"])
+                    - sample(before, "selfcare_third_party_locks_total", ["channel": "sms"]) == 1)
+            #expect(
+                sample(after, "selfcare_password_locks_total", ["channel": "sms"])
+                    - sample(before, "selfcare_password_locks_total", ["channel": "sms"]) == 0, "no owner is locked")
+        }
+    }
+
     @Test func metricsAreOffUnlessConfigured() async throws {
         let (app, _) = try await gateway()
         try await app.test(.router) { client in

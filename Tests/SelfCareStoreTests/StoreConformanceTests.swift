@@ -56,6 +56,36 @@ struct StoreConformanceTests {
     }
 
     @Test(arguments: StoreKind.allCases)
+    func callerThrottleRoundTrip(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            #expect(try await store.read { try $0.callerThrottle("13900000000") } == nil)
+            let counting = CallerThrottle(caller: "13900000000", failures: 3, windowStart: Fixtures.midNovember)
+            let locked = CallerThrottle(
+                caller: "13900000001", failures: 0, windowStart: Fixtures.midNovember,
+                lockedUntil: ISOTime.parse("2026-11-16T10:00:00.250Z"))
+            try await store.write { writer in
+                try writer.save(counting)
+                try writer.save(locked)
+            }
+            #expect(try await store.read { try $0.callerThrottle("13900000000") } == counting)
+            #expect(try await store.read { try $0.callerThrottle("13900000001") } == locked)
+            let replaced = CallerThrottle(caller: "13900000000", failures: 4, windowStart: Fixtures.midNovember)
+            try await store.write { try $0.save(replaced) }
+            #expect(try await store.read { try $0.callerThrottle("13900000000") } == replaced)
+            // A transaction that throws leaves the count as it was.
+            await #expect(throws: Boom.self) {
+                try await store.write { writer in
+                    var more = replaced
+                    more.failures = 5
+                    try writer.save(more)
+                    throw Boom()
+                }
+            }
+            #expect(try await store.read { try $0.callerThrottle("13900000000") }?.failures == 4)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func aThrowingTransactionLeavesNothing(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])

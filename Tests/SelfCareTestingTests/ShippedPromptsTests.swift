@@ -11,7 +11,7 @@ struct ShippedPromptsTests {
         .unknownPlan, .samePlan, .planNotEligible, .nothingPending, .premiumNumber, .notSuspended, .weakPassword,
         .passwordMismatch, .unknownSubscriber, .unknownCommand, .badPassword, .passwordLocked, .passwordRequired,
         .passwordNotSet, .duplicate, .rateLimited, .confirmationRequired, .confirmationExpired, .invalidArgument,
-        .internalError,
+        .internalError, "third_party_refused", "third_party_locked",
     ]
 
     @Test func everyLanguageHasTheSameKeysAndPlaceholders() throws {

@@ -8,6 +8,7 @@ import Metrics
 /// - `selfcare_operation_duration_seconds{channel, operation}`: the engine's time per attempt (histogram).
 /// - `selfcare_password_failures_total{channel}`: wrong service passwords.
 /// - `selfcare_password_locks_total{channel}`: passwords locked by the last allowed wrong attempt.
+/// - `selfcare_third_party_locks_total{channel}`: callers locked out of attempts on other numbers.
 struct EngineMetrics: Sendable {
     let factory: (any MetricsFactory)?
 
@@ -46,6 +47,12 @@ struct EngineMetrics: Sendable {
     func passwordLocked(channel: Channel) {
         Counter(label: "selfcare_password_locks_total", dimensions: [("channel", channel.rawValue)], factory: resolved)
             .increment()
+    }
+
+    func callerLocked(channel: Channel) {
+        Counter(
+            label: "selfcare_third_party_locks_total", dimensions: [("channel", channel.rawValue)], factory: resolved
+        ).increment()
     }
 
     /// The operation names used as label values; anything else counts as `other`.

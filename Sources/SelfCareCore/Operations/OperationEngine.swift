@@ -23,6 +23,9 @@ public final class OperationEngine: Sendable {
     private let rules: BusinessRules
     private let logger: Logger
     private let metrics: EngineMetrics
+    /// A hash of no one's password, checked instead of a real one when a third party's attempt cannot be
+    /// checked (no such number, no password): the answer then takes as long as a real check. Made once.
+    private let decoy = LockedBox<String?>(nil)
 
     /// - Parameters:
     ///   - store: where subscribers live and records go.
@@ -59,9 +62,15 @@ public final class OperationEngine: Sendable {
     /// The current time as the engine sees it.
     public func now() -> Date { clock.now() }
 
-    /// Runs one attempt and returns its outcome; every attempt writes exactly one record.
+    /// Runs one attempt and returns its outcome; every attempt writes exactly one record (and a failed
+    /// attempt on another number's password, a notice for that number's owner as well).
     public func perform(_ request: OperationRequest) async -> OperationOutcome {
         let timer = ContinuousClock.now
+        // Full-width digits are the same password on every channel (the SMS grammar folds them already).
+        var request = request
+        request.password = request.password?.foldingFullWidthDigits()
+        request.newPassword = request.newPassword?.foldingFullWidthDigits()
+        request.newPasswordAgain = request.newPasswordAgain?.foldingFullWidthDigits()
         let outcome = await performUnobserved(request)
         // A message refused by the channel's admission check is counted under its record's operation, and
         // not timed: its latency is not the operation's.
@@ -87,6 +96,9 @@ public final class OperationEngine: Sendable {
             if outcome.reason == .badPassword && attempt.values["remaining"] == "0" {
                 metrics.passwordLocked(channel: request.channel)
             }
+            if outcome.reason == .thirdPartyRefused && attempt.lockedCaller {
+                metrics.callerLocked(channel: request.channel)
+            }
             return outcome
         } catch {
             logger.error(
@@ -105,6 +117,11 @@ public final class OperationEngine: Sendable {
         guard let subject else { return .unknownSubscriber }
         attempt.values["name"] = subject.name
         if subject.status == .closed { return .closed }
+        return validate(&attempt, rules: rules)
+    }
+
+    /// The refusal of a malformed argument, if any; the value is echoed with long digit runs masked.
+    static func validate(_ attempt: inout Attempt, rules: BusinessRules) -> ReasonCode? {
         if case .refuse(let reason, let values)? = rules.validateArguments(
             attempt.request.operation, attempt.request.arguments)
         {
@@ -181,13 +198,40 @@ public final class OperationEngine: Sendable {
         }
         let subjectNumber = attempt.subject
         let callerNumber = attempt.caller
-        let (found, caller) = try await store.read { reader in
-            (try reader.subscriber(subjectNumber), try reader.subscriber(callerNumber))
+        let thirdParty = subjectNumber != callerNumber
+        let (found, caller, throttle) = try await store.read { reader in
+            (
+                try reader.subscriber(subjectNumber), try reader.subscriber(callerNumber),
+                thirdParty ? try reader.callerThrottle(callerNumber) : nil
+            )
         }
-        attempt.language = attempt.prompts.language(
-            for: caller?.language ?? request.languageHint ?? found?.language)
-        if let reason = Self.prepare(&attempt, subject: found, rules: rules) {
-            return try await refuse(attempt, reason)
+        if thirdParty {
+            // The caller's language, never the subject's: the answer must not tell whose number it is. Once
+            // the subject's password is proved, a caller with no language of its own gets the subject's.
+            attempt.language = attempt.prompts.language(for: caller?.language ?? request.languageHint)
+            attempt.languageOnceVerified = caller?.language ?? request.languageHint ?? found?.language
+            if let throttle, throttle.isLocked(at: clock.now()) {
+                attempt.auth = .locked
+                return try await refuse(attempt, .thirdPartyLocked)
+            }
+            // What does not depend on the number first, so that these answers do not tell either.
+            if let reason = Self.validate(&attempt, rules: rules) { return try await refuse(attempt, reason) }
+            guard let password = request.password, password.count > 0 else {
+                return try await refuse(attempt, .passwordRequired)
+            }
+            if let cause = Self.uncheckable(found, now: clock.now()) {
+                // As long as a real check, so that the time of the answer does not tell either.
+                let decoy = try await decoyHash()
+                let hasher = self.hasher
+                _ = try await pool.run { try hasher.verify(password, against: decoy) }
+                return try await refuseThirdParty(&attempt, cause: cause)
+            }
+        } else {
+            attempt.language = attempt.prompts.language(
+                for: caller?.language ?? request.languageHint ?? found?.language)
+            if let reason = Self.prepare(&attempt, subject: found, rules: rules) {
+                return try await refuse(attempt, reason)
+            }
         }
         guard let subject = found else { return try await refuse(attempt, .unknownSubscriber) }
 
@@ -257,6 +301,20 @@ public final class OperationEngine: Sendable {
                     return try Self.refusal(attempt, reason, now: now, writer: writer)
                 }
             }
+            let thirdParty = attempt.caller != attempt.subject
+            if thirdParty && verification != nil {
+                // Another attempt of this caller may have locked it out while this one was hashing.
+                if let throttle = try writer.callerThrottle(attempt.caller), throttle.isLocked(at: now) {
+                    attempt.auth = .locked
+                    return try Self.refusal(attempt, .thirdPartyLocked, now: now, writer: writer)
+                }
+                if let cause = Self.uncheckable(found, now: now) {
+                    if cause == .passwordLocked { attempt.auth = .locked }
+                    return try Self.thirdPartyFailure(
+                        attempt, cause: cause, subject: found, now: now, passwords: passwords, calendar: calendar,
+                        writer: writer)
+                }
+            }
             guard var subject = found else {
                 return try Self.refusal(attempt, .unknownSubscriber, now: now, writer: writer)
             }
@@ -271,6 +329,13 @@ public final class OperationEngine: Sendable {
                     // Changed while this attempt was hashing (a rehash, `password set`): check again.
                     throw StalePasswordHash()
                 }
+                if !verification.matches && thirdParty {
+                    // Never counted against the owner: against the caller, with one answer for every cause.
+                    attempt.auth = .failed
+                    return try Self.thirdPartyFailure(
+                        attempt, cause: .badPassword, subject: subject, now: now, passwords: passwords,
+                        calendar: calendar, writer: writer)
+                }
                 if !verification.matches {
                     attempt.auth = .failed
                     subject.failedPasswordAttempts += 1
@@ -284,11 +349,17 @@ public final class OperationEngine: Sendable {
                         return try Self.refusal(
                             attempt, .badPassword, now: now, writer: writer, replyKey: "refused.bad_password.locked")
                     }
-                    attempt.values["remaining"] = String(passwords.lockoutThreshold - subject.failedPasswordAttempts)
+                    let remaining = passwords.lockoutThreshold - subject.failedPasswordAttempts
+                    attempt.values["remaining"] = String(remaining)
                     try writer.save(subject)
-                    return try Self.refusal(attempt, .badPassword, now: now, writer: writer)
+                    return try Self.refusal(
+                        attempt, .badPassword, now: now, writer: writer,
+                        replyKey: remaining == 1 ? "refused.bad_password.one" : nil)
                 }
                 attempt.auth = .ok
+                if let language = attempt.languageOnceVerified {
+                    attempt.language = attempt.prompts.language(for: language)
+                }
                 if subject.failedPasswordAttempts != 0 || subject.passwordLockedUntil != nil {
                     subject.failedPasswordAttempts = 0
                     subject.passwordLockedUntil = nil
@@ -366,6 +437,7 @@ public final class OperationEngine: Sendable {
     /// clears any lockout; writes a `password.set` record with `caller` as the operator. The weak-password
     /// rules are the caller's to apply first. Refused `unknown_subscriber` for an unknown number.
     public func setPassword(of msisdn: String, to password: Secret, by caller: String) async -> OperationOutcome {
+        let password = password.foldingFullWidthDigits()
         let started = clock.now()
         var request = OperationRequest(operation: .passwordSet, channel: .api, caller: caller, receivedAt: started)
         request.subject = msisdn
@@ -600,6 +672,98 @@ public final class OperationEngine: Sendable {
         }
     }
 
+    // MARK: - Third-party attempts
+
+    /// Why a third party's password cannot be checked against `subject`, if it cannot: no such number, a
+    /// closed one, no password set, or a password locked by the owner's own failures.
+    static func uncheckable(_ subject: Subscriber?, now: Date) -> ReasonCode? {
+        guard let subject else { return .unknownSubscriber }
+        if subject.status == .closed { return .closed }
+        if subject.passwordHash == nil { return .passwordNotSet }
+        if let until = subject.passwordLockedUntil, until > now { return .passwordLocked }
+        return nil
+    }
+
+    /// The hash checked instead of a real one when a third party's attempt cannot be checked.
+    private func decoyHash() async throws -> String {
+        if let made = decoy.value { return made }
+        let hasher = self.hasher
+        let made = try await pool.run { try hasher.hash(Secret(UUID().uuidString)) }
+        return decoy.withValue { value in
+            if value == nil { value = made }
+            return value!
+        }
+    }
+
+    /// Records a third party's failed attempt that never reached a hash check, in its own transaction.
+    private func refuseThirdParty(_ attempt: inout Attempt, cause: ReasonCode) async throws -> OperationOutcome {
+        let now = clock.now()
+        let frozen = attempt
+        let passwords = configuration.passwords
+        let calendar = configuration.calendar
+        let (outcome, settled): (OperationOutcome, Attempt) = try await store.write { writer in
+            var attempt = frozen
+            if let refused = try Self.admit(attempt, now: now, writer: writer) { return (refused, attempt) }
+            if let throttle = try writer.callerThrottle(attempt.caller), throttle.isLocked(at: now) {
+                attempt.auth = .locked
+                return try Self.refusal(attempt, .thirdPartyLocked, now: now, writer: writer)
+            }
+            // Read again: the number may have changed since the attempt looked (a notice goes to its owner).
+            let subject = try writer.subscriber(attempt.subject)
+            let cause = Self.uncheckable(subject, now: now) ?? cause
+            if cause == .passwordLocked { attempt.auth = .locked }
+            return try Self.thirdPartyFailure(
+                attempt, cause: cause, subject: subject, now: now, passwords: passwords, calendar: calendar,
+                writer: writer)
+        }
+        attempt = settled
+        return outcome
+    }
+
+    /// Settles a third party's failed attempt in the caller's transaction: counts it against the caller
+    /// (locking the caller out of third-party attempts at the threshold), never against the subject; answers
+    /// `third_party_refused` whatever the cause, which the record keeps in `inputs.cause`; and records a
+    /// notice for the subject's owner when the number is a live account.
+    private static func thirdPartyFailure(
+        _ attempt: Attempt, cause: ReasonCode, subject: Subscriber?, now: Date, passwords: PasswordConfiguration,
+        calendar: LocalCalendar, writer: any StoreWriter
+    ) throws -> (OperationOutcome, Attempt) {
+        var attempt = attempt
+        let throttle = CallerThrottle.counting(
+            try writer.callerThrottle(attempt.caller), caller: attempt.caller, at: now,
+            threshold: passwords.thirdPartyThreshold, duration: passwords.thirdPartyLockoutDuration)
+        try writer.save(throttle)
+        attempt.lockedCaller = throttle.lockedUntil != nil
+        attempt.inputs["cause"] = cause.rawValue
+        let (outcome, settled) = try refusal(attempt, .thirdPartyRefused, now: now, writer: writer)
+        if let subject, subject.status != .closed, let record = outcome.record {
+            try recordNotice(for: subject, about: settled, record: record, now: now, calendar: calendar, writer: writer)
+        }
+        return (outcome, settled)
+    }
+
+    /// Appends the notice for `subject`'s owner that another phone tried their password: caller `system`,
+    /// operation `password.notice`, reason `notice_pending` until outbound notices exist; the text, in the
+    /// owner's language, shows the other phone's number masked, the record's inputs keep it whole.
+    private static func recordNotice(
+        for subject: Subscriber, about attempt: Attempt, record: ServiceRecord, now: Date, calendar: LocalCalendar,
+        writer: any StoreWriter
+    ) throws {
+        let language = attempt.prompts.language(for: subject.language)
+        let text = attempt.prompts.render(
+            "notice.password.third_party", in: language,
+            ["number": subject.msisdn, "caller": maskNumber(attempt.caller), "time": calendar.dateTime(of: now)])
+        _ = try writer.append(
+            RecordDraft(
+                time: now, channel: .sms, session: nil, caller: OperationName.tickCaller, subject: subject.msisdn,
+                operation: OperationName.passwordNotice.rawValue,
+                inputs: [
+                    "from": attempt.caller, "attempt": String(record.id),
+                    "operation": attempt.request.operation.rawValue, "channel": attempt.request.channel.rawValue,
+                ],
+                auth: .none, result: .ok, reason: .noticePending, reply: text, durationMS: 0))
+    }
+
     /// Runs the request's admission check inside the transaction; when it refuses, writes that record.
     private static func admit(_ attempt: Attempt, now: Date, writer: any StoreWriter) throws -> OperationOutcome? {
         let request = attempt.request
@@ -736,6 +900,10 @@ struct Attempt: Sendable {
     var caller: String
     var subject: String
     var language: Language
+    /// A third party's reply language once the subject's password is proved (until then, the caller's).
+    var languageOnceVerified: Language?
+    /// This third-party failure locked its caller out of third-party attempts (for the metrics).
+    var lockedCaller = false
     var auth: AuthOutcome = .none
     var inputs: [String: String]
     /// Placeholder values for the reply.
@@ -762,7 +930,10 @@ struct Attempt: Sendable {
         let secrets = [request.password, request.newPassword, request.newPasswordAgain].compactMap { $0 }
             .filter { $0.count >= 4 }
         guard !secrets.isEmpty else { return text }
-        return maskDigitGroups(text) { digits, _ in secrets.contains { $0.matches(Secret(digits)) } }
+        return maskDigitGroups(text) { digits, _ in
+            let folded = Secret(digits).foldingFullWidthDigits()
+            return secrets.contains { $0.foldingFullWidthDigits().matches(folded) }
+        }
     }
 
     func draft(now: Date, auth: AuthOutcome, result: ResultKind, reason: ReasonCode, reply: String) -> RecordDraft {

@@ -1,11 +1,21 @@
 import Foundation
 
 /// How service passwords are checked, locked and chosen.
+///
+/// Two counters guard a password (docs/passwords.md): the owner's own wrong attempts (caller = subject)
+/// lock the subject's password on every channel; attempts by a third party (caller ≠ subject) never touch
+/// that counter but are counted per caller, locking the caller out of attempts on any other number.
 public struct PasswordConfiguration: Sendable {
-    /// Consecutive wrong passwords that lock the password.
+    /// Consecutive wrong passwords from the number itself that lock its password.
     public var lockoutThreshold = 5
     /// How long a locked password stays locked.
     public var lockoutDuration: TimeInterval = 24 * 3600
+    /// Failed attempts on other numbers' passwords (caller ≠ subject: a wrong password, no such number, no
+    /// password set, a closed number, a locked password) that lock a caller out of such attempts, whatever
+    /// number it tries next. They are counted within `thirdPartyLockoutDuration` of the first one.
+    public var thirdPartyThreshold = 5
+    /// How long a caller stays locked out of attempts on other numbers, and the window its failures count in.
+    public var thirdPartyLockoutDuration: TimeInterval = 24 * 3600
     /// How many hashes may run at once (the hashing pool's threads).
     public var hashingConcurrency = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// The hashing threads' nice value: above 0 they yield the CPU to request handling, so a burst of

@@ -20,6 +20,18 @@ public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConver
     /// Calls `body` with the secret's text. Use only for rule checks, never to build output.
     public func withText<T>(_ body: (String) throws -> T) rethrows -> T { try body(value) }
 
+    /// The secret with full-width digits (`０`…`９`, U+FF10–U+FF19) as ASCII digits, as the SMS grammar folds
+    /// them: the same password keyed on any channel is checked as the same bytes. Other characters are kept.
+    public func foldingFullWidthDigits() -> Secret {
+        guard value.unicodeScalars.contains(where: { (0xFF10...0xFF19).contains($0.value) }) else { return self }
+        var folded = String.UnicodeScalarView()
+        for scalar in value.unicodeScalars {
+            let v = scalar.value
+            folded.append((0xFF10...0xFF19).contains(v) ? Unicode.Scalar(v - 0xFF10 + 0x30)! : scalar)
+        }
+        return Secret(String(folded))
+    }
+
     /// Whether two secrets are equal, compared in constant time.
     public func matches(_ other: Secret) -> Bool {
         let a = Array(value.utf8)
