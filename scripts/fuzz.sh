@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# libFuzzer runs for the grammar parser, SMS normalisation and the USSD/IVR input path.
+# libFuzzer runs for the grammar parser, SMS normalisation, the USSD/IVR input path and the HTTP adapters'
+# field decoding (arbitrary bytes in every form and JSON field, then the record chain verified).
 #
-#   scripts/fuzz.sh [grammar|sms|sessions|all] [seconds]     (default: all, 600 s each)
+#   scripts/fuzz.sh [grammar|sms|sessions|adapters|all] [seconds]     (default: all, 600 s each)
 #
 # Builds Fuzz/ (a package of its own) with `swift build -c release --sanitize=fuzzer` and runs each
 # target for SECONDS on its kept corpus in Fuzz/Corpus/TARGET (new inputs that reach new code are
@@ -13,11 +14,15 @@ which=${1:-all}
 seconds=${2:-600}
 targets=()
 case "$which" in
-    all) targets=(grammar sms sessions) ;;
-    grammar|sms|sessions) targets=("$which") ;;
-    *) echo "fuzz: unknown target $which (grammar, sms, sessions or all)" >&2; exit 2 ;;
+    all) targets=(grammar sms sessions adapters) ;;
+    grammar|sms|sessions|adapters) targets=("$which") ;;
+    *) echo "fuzz: unknown target $which (grammar, sms, sessions, adapters or all)" >&2; exit 2 ;;
 esac
-product() { case "$1" in grammar) echo FuzzGrammar ;; sms) echo FuzzSMS ;; sessions) echo FuzzSessions ;; esac; }
+product() {
+    case "$1" in
+        grammar) echo FuzzGrammar ;; sms) echo FuzzSMS ;; sessions) echo FuzzSessions ;; adapters) echo FuzzAdapters ;;
+    esac
+}
 
 mkdir -p Fuzz/Artifacts
 export SELFCARE_FUZZ_GRAMMAR="$PWD/grammars/sms.grammar" SELFCARE_FUZZ_GRAMMARS="$PWD/grammars"

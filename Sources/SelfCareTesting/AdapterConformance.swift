@@ -118,7 +118,7 @@ final class Harness: Sendable {
 
     let adapter: any ChannelAdapter
     let store: MemoryServiceStore
-    let responder: RouterResponder<BasicRequestContext>
+    let gateway: InProcessGateway
     let configuration: GatewayConfiguration
     let exchanges = ExchangeLog()
     let smsPartCap: Int
@@ -151,34 +151,12 @@ final class Harness: Sendable {
         self.configuration = configuration
         let channels = GatewayChannels(
             sms: sms, ussd: ussdChannel, ivr: IVRChannel(engine: engine, grammars: grammarSet))
-        responder = Gateway.router(channels, configuration: configuration).buildResponder()
+        gateway = InProcessGateway(channels, configuration: configuration)
     }
 
     /// Sends one request through the router, as the server would hand it over.
     func send(_ request: AdapterRequest) async throws -> AdapterResponse {
-        var headers = request.headers
-        if let body = request.body { headers[.contentLength] = String(body.count) }
-        let hbRequest = Request(
-            head: HTTPRequest(
-                method: request.method, scheme: "http", authority: "localhost", path: request.uri, headerFields: headers
-            ),
-            body: RequestBody(buffer: ByteBuffer(bytes: request.body ?? [])))
-        let context = BasicRequestContext(
-            source: ApplicationRequestContextSource(
-                channel: NIOAsyncTestingChannel(),
-                logger: Logger(label: "conformance", factory: { _ in SwiftLogNoOpLogHandler() })))
-        let response: Response
-        do {
-            response = try await responder.respond(to: hbRequest, context: context)
-        } catch let error as any HTTPResponseError {
-            // What the server would send for the error, its message included.
-            response = (try? error.response(from: hbRequest, context: context)) ?? Response(status: error.status)
-        } catch {
-            response = Response(status: .internalServerError)
-        }
-        let collector = BodyCollector()
-        try await response.body.write(collector)
-        let result = AdapterResponse(status: response.status, headers: response.headers, body: collector.bytes)
+        let result = try await gateway.send(request)
         await exchanges.append(request, result)
         return result
     }
@@ -410,6 +388,43 @@ actor ExchangeLog {
 }
 
 /// Collects a response body.
+/// The gateway's router, driven in process: a request goes through every route and middleware as the server
+/// would hand it over, without a socket. For conformance checks, fuzzing and tests.
+public struct InProcessGateway: Sendable {
+    let responder: RouterResponder<BasicRequestContext>
+
+    public init(_ channels: GatewayChannels, configuration: GatewayConfiguration) {
+        responder = Gateway.router(channels, configuration: configuration).buildResponder()
+    }
+
+    /// Sends one request through the router; an error a route throws becomes the response the server sends.
+    public func send(_ request: AdapterRequest) async throws -> AdapterResponse {
+        var headers = request.headers
+        if let body = request.body { headers[.contentLength] = String(body.count) }
+        let hbRequest = Request(
+            head: HTTPRequest(
+                method: request.method, scheme: "http", authority: "localhost", path: request.uri, headerFields: headers
+            ),
+            body: RequestBody(buffer: ByteBuffer(bytes: request.body ?? [])))
+        let context = BasicRequestContext(
+            source: ApplicationRequestContextSource(
+                channel: NIOAsyncTestingChannel(),
+                logger: Logger(label: "in-process", factory: { _ in SwiftLogNoOpLogHandler() })))
+        let response: Response
+        do {
+            response = try await responder.respond(to: hbRequest, context: context)
+        } catch let error as any HTTPResponseError {
+            // What the server would send for the error, its message included.
+            response = (try? error.response(from: hbRequest, context: context)) ?? Response(status: error.status)
+        } catch {
+            response = Response(status: .internalServerError)
+        }
+        let collector = BodyCollector()
+        try await response.body.write(collector)
+        return AdapterResponse(status: response.status, headers: response.headers, body: collector.bytes)
+    }
+}
+
 final class BodyCollector: ResponseBodyWriter, @unchecked Sendable {
     private(set) var bytes: [UInt8] = []
     func write(_ buffer: ByteBuffer) async throws { bytes += buffer.readableBytesView }
