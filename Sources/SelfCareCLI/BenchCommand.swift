@@ -44,6 +44,17 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Measure only the memory of this many live USSD sessions and as many IVR calls.")
     var sessions: Int?
 
+    @Option(
+        help: """
+            Only flood the HTTP adapters with this many new USSD sessions and as many IVR calls, over a session \
+            cap of --flood-cap, while a customer stands at a password screen and a caller at a confirmation; \
+            report whether both came through, and resident memory before, at the peak and after expiry.
+            """)
+    var flood: Int?
+
+    @Option(help: "The session cap of --flood (default: a tenth of the flood).")
+    var floodCap: Int?
+
     func run() async throws {
         try await reportingFailures {
             guard writers >= 1, seconds > 0, rounds >= 1 else {
@@ -55,6 +66,16 @@ struct BenchCommand: AsyncParsableCommand {
             }
             if grammar {
                 try measureGrammar()
+                return
+            }
+            if let flood {
+                let cap = floodCap ?? max(1, flood / 10)
+                guard flood >= 1, cap >= 1 else { throw ValidationError("--flood and --flood-cap must be positive") }
+                let report = try await SessionFlood(
+                    capacity: cap, sessions: flood, grammars: try global.grammarsFolder(),
+                    prompts: try global.promptsFolder()
+                ).run()
+                print(report)
                 return
             }
             if let sessions {

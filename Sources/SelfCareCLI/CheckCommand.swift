@@ -7,12 +7,17 @@ import SelfCareGrammar
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate the grammars and prompts together; exits 1 with compiler-style diagnostics.")
+        abstract: "Validate the grammars and prompts together; exits 1 with compiler-style diagnostics.",
+        discussion: """
+            Every channel's grammar (sms, ussd, ivr) must be in the folder, but for channels turned off with \
+            SELFCARE_CHANNELS (a comma-separated list of the channels served, as `serve` reads it).
+            """)
 
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         try await reportingFailures {
+            let channels = try Environment.channels()
             let promptsDirectory = try global.promptsFolder()
             let grammarsDirectory = try global.grammarsFolder()
             var diagnostics: [Diagnostic]
@@ -33,7 +38,7 @@ struct CheckCommand: AsyncParsableCommand {
                 if names.isEmpty {
                     throw CommandFailure("\(grammarsDirectory): no *.grammar files; pass --grammars DIR")
                 }
-                _ = try GrammarSet(directory: grammarsDirectory, prompts: catalog)
+                _ = try GrammarSet(directory: grammarsDirectory, prompts: catalog, required: channels)
             } catch let errors as GrammarErrors {
                 diagnostics += errors.diagnostics
             } catch let failure as CommandFailure {

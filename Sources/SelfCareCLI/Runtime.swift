@@ -174,6 +174,7 @@ enum Environment {
         ("SELFCARE_THIRD_PARTY_HOURS", "hours a caller lock lasts (1-8760, default 24)"),
         ("SELFCARE_SMS_RATE_LIMIT", "SMS per number per minute (default 30)"),
         ("SELFCARE_ADMIN_TOKEN", "serve: token of /v1/records, /v1/admin/reload"),
+        ("SELFCARE_CHANNELS", "channels served and checked (default sms,ussd,ivr)"),
         ("SELFCARE_LOG_LEVEL", "log level, trace to critical (default warning)"),
     ]
 
@@ -212,6 +213,25 @@ enum Environment {
         configuration.passwords.thirdPartyLockoutDuration =
             TimeInterval(try integer("SELFCARE_THIRD_PARTY_HOURS", default: 24, range: 1...24 * 365)) * 3600
         return configuration
+    }
+
+    /// The channels a server runs, and whose grammars `serve` and `check` require: SELFCARE_CHANNELS, a
+    /// comma-separated subset of sms, ussd and ivr; all three when unset.
+    static func channels() throws -> Set<Channel> {
+        guard let text = values["SELFCARE_CHANNELS"], !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            return GrammarSet.servedChannels
+        }
+        var channels: Set<Channel> = []
+        for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
+            let channel = Channel(rawValue: name)
+            guard GrammarSet.servedChannels.contains(channel) else {
+                throw CommandFailure(
+                    "SELFCARE_CHANNELS: expected channels among sms, ussd and ivr, separated by commas, found `\(name)`"
+                )
+            }
+            channels.insert(channel)
+        }
+        return channels
     }
 
     static func iterations() throws -> Int {
@@ -344,15 +364,21 @@ struct Runtime {
             logger: Logger(label: "selfcare"))
     }
 
-    /// The three channels over one engine and one set of grammars, for the server.
-    func gatewayChannels() throws -> GatewayChannels {
+    /// The three channels over one engine and one set of grammars, for the server: the grammars of `served`
+    /// are required, now and at every reload; each session store is bounded by `sessions`.
+    func gatewayChannels(served: Set<Channel>, sessions: SessionLimits = SessionLimits()) throws -> GatewayChannels {
         let engine = try engine(needsPasswords: false)
-        let grammars = try grammarSet()
+        let grammars = try grammarSet(required: served)
         var sms = SMSConfiguration()
         sms.rateLimit = try Environment.integer("SELFCARE_SMS_RATE_LIMIT", default: 30, range: 1...100_000)
         return GatewayChannels(
             sms: SMSChannel(engine: engine, grammars: grammars, configuration: sms),
-            ussd: USSDChannel(engine: engine, grammars: grammars), ivr: IVRChannel(engine: engine, grammars: grammars))
+            ussd: USSDChannel(
+                engine: engine, grammars: grammars,
+                sessions: MemorySessionStore<USSDSession>(idleTimeout: 120, limits: sessions)),
+            ivr: IVRChannel(
+                engine: engine, grammars: grammars,
+                sessions: MemorySessionStore<IVRSession>(idleTimeout: 600, limits: sessions)))
     }
 
     /// The IVR channel over the engine and the grammars folder.
@@ -373,13 +399,13 @@ struct Runtime {
             engine: try engine(needsPasswords: false), grammars: try grammarSet(), configuration: configuration)
     }
 
-    /// The compiled grammars, checked against the prompts.
-    func grammarSet() throws -> GrammarSet {
+    /// The compiled grammars, checked against the prompts; the grammars of `required` must be there.
+    func grammarSet(required: Set<Channel> = []) throws -> GrammarSet {
         let prompts = try self.prompts()
         let folder = try options.grammarsFolder()
         let grammars: GrammarSet
         do {
-            grammars = try GrammarSet(directory: folder, prompts: prompts)
+            grammars = try GrammarSet(directory: folder, prompts: prompts, required: required)
         } catch let errors as GrammarErrors {
             let first = errors.diagnostics.first.map { "\($0.path):\($0.location): \($0.message)" } ?? ""
             throw CommandFailure(

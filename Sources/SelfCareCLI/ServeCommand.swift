@@ -14,9 +14,11 @@ struct ServeCommand: AsyncParsableCommand {
             "Run the HTTP gateway: Kannel sms-service, USSD aggregators, VoiceXML and JSON IVR, JSON messages, /metrics.",
         discussion: """
             --demo creates and fills the database on first run. SIGTERM or SIGINT stops accepting, finishes
-            the requests in flight and exits; SIGHUP reloads grammars and prompts (a broken set is refused).
+            the requests in flight and exits; SIGHUP reloads grammars and prompts (a broken set is refused,
+            and so is a set without the grammar of a channel served: SELFCARE_CHANNELS turns channels off).
             Due pending changes are applied every minute. SELFCARE_ADMIN_TOKEN turns on GET /v1/records and
-            POST /v1/admin/reload. Routes: docs/adapters.md.
+            POST /v1/admin/reload. GET /healthz is liveness, GET /readyz readiness (the database can commit).
+            Routes, timeouts and limits: docs/adapters.md.
             Example: swift run selfcare serve --demo, then
             curl 'http://127.0.0.1:8080/sms/kannel?from=18612345678&to=10010&text=CXYE'
             """)
@@ -39,6 +41,31 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "The USSD aggregator sends only the current input, not every input so far joined with *.")
     var ussdCurrentInput = false
 
+    @Option(help: "Seconds a kept-alive connection may wait for its next request.")
+    var idleTimeout: Double = 30
+
+    @Option(help: "Seconds a request head may take (from the connection's start, or a later request's first byte).")
+    var headerTimeout: Double = 10
+
+    @Option(help: "Seconds a request body may take after its head.")
+    var bodyTimeout: Double = 20
+
+    @Option(
+        help: """
+            Connections served at once (default and most: the open-files limit, raised to its hard limit at \
+            start, less a reserve); more are answered 503 and closed.
+            """)
+    var maxConnections: Int?
+
+    @Option(help: "Live USSD sessions, and live IVR calls, at most.")
+    var sessionCap = 200_000
+
+    @Option(help: "Live sessions of one caller at most; a new one replaces that caller's least recently used.")
+    var sessionsPerCaller = 8
+
+    @Option(help: "Live sessions from one client address at most (default: half the session cap).")
+    var sessionsPerSource: Int?
+
     func run() async throws {
         // SIGHUP reloads; until the reload service listens, one must not end the process.
         signal(SIGHUP, SIG_IGN)
@@ -47,6 +74,18 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CommandFailure(
                     "serve: --port \(port) is not a TCP port; use 0 to 65535 (0 takes any free port)", code: 64)
             }
+            for (name, value) in [
+                ("--idle-timeout", idleTimeout), ("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout),
+            ] where !(value >= 0.1 && value <= 3600) {
+                throw CommandFailure("serve: \(name) \(value) is out of range; use 0.1 to 3600 seconds", code: 64)
+            }
+            for (name, value) in [
+                ("--max-connections", maxConnections ?? 1), ("--session-cap", sessionCap),
+                ("--sessions-per-caller", sessionsPerCaller), ("--sessions-per-source", sessionsPerSource ?? 1),
+            ] where !(1...10_000_000).contains(value) {
+                throw CommandFailure("serve: \(name) \(value) is out of range; use 1 to 10000000", code: 64)
+            }
+            let served = try Environment.channels()
             if demo && Runtime.DatabaseFile(global.database).isNew {
                 try Runtime.checkDatabasePath(global.database, access: .create)
                 try Pepper.createIfMissing(at: global.pepperPath)
@@ -57,13 +96,25 @@ struct ServeCommand: AsyncParsableCommand {
                 for (kind, summary) in results { printError("demo \(kind.rawValue): \(summary.description)") }
             }
             let runtime = try Runtime(global)
-            let channels = try runtime.gatewayChannels()
+            let channels = try runtime.gatewayChannels(
+                served: served,
+                sessions: SessionLimits(
+                    capacity: sessionCap, perCaller: sessionsPerCaller, perSource: sessionsPerSource))
             let (grammarsDirectory, promptsDirectory) = (try global.grammarsFolder(), try global.promptsFolder())
             var configuration = GatewayConfiguration()
             configuration.host = host
             configuration.port = port
             configuration.ussdCumulativeText = !ussdCurrentInput
             configuration.agentURI = agentUri
+            configuration.channels = served
+            configuration.idleTimeout = idleTimeout
+            configuration.headerTimeout = headerTimeout
+            configuration.bodyTimeout = bodyTimeout
+            configuration.maxConnections = maxConnections
+            // Idle clients cannot use up the descriptors: the soft limit goes up to the hard one, and the
+            // connections served stay below it with room for the database's files (`connectionCap`).
+            let openFiles = OpenFilesLimit.raise()
+            configuration.openFiles = openFiles
             configuration.metrics = GatewayMetrics.bootstrapped
             let token = ProcessInfo.processInfo.environment["SELFCARE_ADMIN_TOKEN"] ?? ""
             configuration.adminToken = token.isEmpty ? nil : token
@@ -74,6 +125,11 @@ struct ServeCommand: AsyncParsableCommand {
                 channels.sms.engine.replacePrompts(prompts)
             }
             printError("selfcare: database \(global.database)")
+            let off = GrammarSet.servedChannels.subtracting(served).map(\.rawValue).sorted()
+            if !off.isEmpty { printError("selfcare: channels turned off: \(off.joined(separator: ", "))") }
+            printError(
+                "selfcare: at most \(configuration.connectionCap(openFiles: openFiles)) connections "
+                    + "(open files limit \(openFiles))")
             do {
                 try await Gateway.run(channels, configuration: configuration)
             } catch let error as IOError {

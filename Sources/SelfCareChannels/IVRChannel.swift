@@ -74,10 +74,22 @@ public struct IVRSession: Sendable {
     /// No-input and no-match events at the current step, counted apart as VoiceXML does.
     var noInputs = 0
     var noMatches = 0
+    /// Where the call's requests come from (`SessionLimits.perSource`).
+    var source = ""
 
     mutating func resetCounts() {
         noInputs = 0
         noMatches = 0
+    }
+}
+
+extension IVRSession: SessionState {
+    public var sessionCaller: String { caller }
+    public var sessionSource: String { source }
+    /// At a menu, nothing keyed in is lost; in a digit entry, a plan choice or a confirmation, something is.
+    public var standing: SessionStanding {
+        if case .menu = step { return .browsing }
+        return .engaged
     }
 }
 
@@ -102,8 +114,9 @@ public final class IVRChannel: Sendable {
         self.configuration = configuration
     }
 
-    /// A new call: the greeting menu for the caller's tier.
-    public func start(callID: String, caller: String) async -> [IVRAction] {
+    /// A new call: the greeting menu for the caller's tier. `source` is where the request came from (a voice
+    /// browser's address), which the session store limits calls by.
+    public func start(callID: String, caller: String, source: String = "") async -> [IVRAction] {
         let number = normalizeNumber(caller) ?? caller
         let subscriber = try? await engine.store.read { try $0.subscriber(number) }
         let prompts = engine.prompts
@@ -112,8 +125,9 @@ public final class IVRChannel: Sendable {
         }
         let tier = subscriber?.tier ?? .standard
         let start = grammar.tierRootMenus.first { tier >= $0.tier }?.menu ?? root
-        let session = IVRSession(
+        var session = IVRSession(
             caller: number, language: prompts.language(for: subscriber?.language), tier: tier, menus: [start])
+        session.source = source
         await sessions.save(callID, session, now: engine.now())
         return [menuAction(session, grammar)]
     }

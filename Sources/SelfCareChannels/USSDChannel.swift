@@ -22,6 +22,10 @@ public struct USSDConfiguration: Sendable {
     public var backKeys: Set<String> = ["0", "*"]
     public var homeKey = "00"
     public var moreKey = "99"
+    /// Keys one request may carry at most: a direct string's (`*100*1*1#`), or an aggregator's new inputs. Each
+    /// key draws a screen; a real session takes a handful, and a request of thousands only burns CPU. The
+    /// adapters refuse more (400); the channel walks no more of a direct string than this.
+    public var maxInputsPerRequest = 24
 
     public init() {}
 }
@@ -60,6 +64,28 @@ public struct USSDSession: Sendable {
     var menus: [String]
     var page = 0
     var step = Step.menu
+    /// Where the session's requests come from (`SessionLimits.perSource`).
+    var source = ""
+    /// Inputs taken since the session opened (a direct string's keys not counted), and the last screen: an
+    /// adapter finds the new inputs of a cumulative `text` and answers a repeated request with them.
+    var inputsTaken = 0
+    var lastScreen: USSDScreen?
+}
+
+extension USSDSession: SessionState {
+    public var sessionCaller: String { caller }
+    public var sessionSource: String { source }
+    /// At a menu, nothing typed is lost; anywhere else (a password, a value, a plan, a confirmation) something is.
+    public var standing: SessionStanding {
+        if case .menu = step { return .browsing }
+        return .engaged
+    }
+}
+
+/// How far a live USSD session has come: the inputs it has taken and the screen it last showed.
+public struct USSDProgress: Sendable, Equatable {
+    public var inputs: Int
+    public var screen: USSDScreen
 }
 
 /// USSD menus on the session engine: screens within the size limits with paging, back and home keys,
@@ -83,9 +109,12 @@ public final class USSDChannel: Sendable {
         self.configuration = configuration
     }
 
-    /// Handles one step: the dialled `serviceCode` opens the session (walking a direct string's keys),
-    /// then each `input` is the customer's reply to the last screen.
-    public func handle(sessionID: String, caller: String, serviceCode: String, input: String?) async -> USSDScreen {
+    /// Handles one step: the dialled `serviceCode` opens the session (walking a direct string's keys, at most
+    /// `maxInputsPerRequest`), then each `input` is the customer's reply to the last screen. `source` is where
+    /// the request came from (an aggregator's address), which the session store limits sessions by.
+    public func handle(
+        sessionID: String, caller: String, serviceCode: String, input: String?, source: String = ""
+    ) async -> USSDScreen {
         let now = engine.now()
         let number = normalizeNumber(caller) ?? caller
         let prompts = engine.prompts
@@ -102,19 +131,31 @@ public final class USSDChannel: Sendable {
             return USSDScreen(text: prompts.render("ussd.expired", in: language), ends: true)
         } else {
             session = USSDSession(caller: number, language: await languageOf(number), menus: [root])
-            keys = Self.directKeys(serviceCode)
+            session.source = source
+            keys = Array(Self.directKeys(serviceCode).prefix(configuration.maxInputsPerRequest))
         }
         var screen = render(session, grammar)
         for key in keys {
             screen = await step(&session, key.trimmingCharacters(in: .whitespaces), sessionID: sessionID, grammar)
             if screen.ends { break }
         }
+        if input != nil { session.inputsTaken += 1 }
+        session.lastScreen = screen
         if screen.ends { await sessions.remove(sessionID) } else { await sessions.save(sessionID, session, now: now) }
         return screen
     }
 
+    /// The inputs a live session has taken and its last screen; nil when there is no such session (never
+    /// opened, ended, expired or evicted).
+    public func progress(sessionID: String) async -> USSDProgress? {
+        guard let session = await sessions.load(sessionID, now: engine.now()), let screen = session.lastScreen else {
+            return nil
+        }
+        return USSDProgress(inputs: session.inputsTaken, screen: screen)
+    }
+
     /// `*100*1*2#` → `["1", "2"]`; `*100#` → `[]`.
-    static func directKeys(_ code: String) -> [String] {
+    public static func directKeys(_ code: String) -> [String] {
         var body = code.trimmingCharacters(in: .whitespaces)
         if body.hasSuffix("#") { body.removeLast() }
         if body.hasPrefix("*") { body.removeFirst() }

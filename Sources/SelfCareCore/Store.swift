@@ -84,4 +84,24 @@ public protocol ServiceStore: Sendable {
     /// Walks the whole chain in one consistent snapshot, up to the head of that snapshot, so records
     /// appended meanwhile never look like tampering.
     func verifyRecords() throws -> RecordChainReport
+    /// A fault after which nothing the store writes may be acknowledged (its database file removed or replaced
+    /// under it), as one line; nil while there is none. Cheap enough to ask on every request.
+    func fault() -> String?
+    /// Whether the store can commit now (the readiness check): no fault, a trial write that is rolled back, room
+    /// on the disk.
+    func readiness() async -> StoreReadiness
+}
+
+extension ServiceStore {
+    public func fault() -> String? { nil }
+    public func readiness() async -> StoreReadiness { StoreReadiness(problems: fault().map { [$0] } ?? []) }
+}
+
+/// Whether a store can commit, and why not.
+public struct StoreReadiness: Sendable, Equatable {
+    /// What stands in the way, one line each; empty when the store is ready.
+    public var problems: [String]
+    public var isReady: Bool { problems.isEmpty }
+
+    public init(problems: [String] = []) { self.problems = problems }
 }

@@ -40,8 +40,10 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
         self.sourceLine = sourceLine
     }
 
-    /// `path:line:col: error: message`, the source line, and a caret under the column.
+    /// `path:line:col: error: message`, the source line, and a caret under the column; `path: error: message`
+    /// for a mistake of no line (line 0: a file missing from a folder).
     public var description: String {
+        guard location.line > 0 else { return "\(path): \(severity.rawValue): \(message)" }
         let head = "\(path):\(location.line):\(location.column): \(severity.rawValue): \(message)"
         guard !sourceLine.isEmpty else { return head }
         var caretPad = ""

@@ -1,8 +1,10 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Metrics
+import NIOCore
 import Prometheus
 import SelfCareChannels
 import SelfCareCore
@@ -34,8 +36,31 @@ public struct GatewayConfiguration: Sendable {
     public var adapters: [any ChannelAdapter]?
     /// Where a VoiceXML `<transfer>` sends a caller; `{queue}` is the agent queue (`agent`, `agent-vip`).
     public var agentURI = "sip:{queue}@localhost"
+    /// The channels served (`SELFCARE_CHANNELS`); the routes of the others answer 404.
+    public var channels: Set<SelfCareCore.Channel> = GrammarSet.servedChannels
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    public var idleTimeout: TimeInterval = 30
+    /// Seconds a request head may take: from the connection's start for its first request, from the first byte
+    /// for later ones.
+    public var headerTimeout: TimeInterval = 10
+    /// Seconds a request body may take after its head, however slowly it trickles in.
+    public var bodyTimeout: TimeInterval = 20
+    /// Connections served at once at most; nil: the open-files limit less a reserve for serving
+    /// (`OpenFilesLimit.reserve`). A connection past it is answered 503 and closed at once.
+    public var maxConnections: Int?
+    /// The open-files limit the cap is computed from; nil: the process's, read at start.
+    public var openFiles: Int?
+    /// How often sessions idle past their timeout, and the adapters' caches of them, are freed.
+    public var sweepInterval: TimeInterval = 10
 
     public init() {}
+
+    /// The connection cap in force under an open-files limit of `openFiles`: `maxConnections`, but never more
+    /// than the limit less the reserve.
+    public func connectionCap(openFiles: Int) -> Int {
+        let room = max(1, openFiles - OpenFilesLimit.reserve(for: openFiles))
+        return min(maxConnections ?? room, room)
+    }
 }
 
 /// The channels the HTTP adapters drive.
@@ -44,14 +69,42 @@ public struct GatewayChannels: Sendable {
     public var ussd: USSDChannel
     public var ivr: IVRChannel
 
+    /// The adapters' per-session caches, swept with the sessions.
+    public let caches = SessionCaches()
+
     public init(sms: SMSChannel, ussd: USSDChannel, ivr: IVRChannel) {
         self.sms = sms
         self.ussd = ussd
         self.ivr = ivr
     }
 
-    /// The engine's clock, which adapters' caches expire on.
+    /// The engine's clock, which sessions and adapters' caches expire on.
     public var clock: any TimeSource { sms.engine.clock }
+
+    /// Frees the sessions idle past their timeout, and the adapters' cached entries past theirs.
+    public func sweep() async {
+        let now = clock.now()
+        await ussd.sessions.sweep(now: now)
+        await ivr.sessions.sweep(now: now)
+        await caches.sweep(now: now)
+    }
+}
+
+/// What adapters keep per session beside the channels' session stores (the inputs of a USSD session, the last
+/// answer of each call): each registers how to sweep it, and the gateway sweeps them with the sessions.
+public final class SessionCaches: Sendable {
+    private let sweeps = LockedBox<[@Sendable (Date) async -> Void]>([])
+
+    public init() {}
+
+    /// Adds a cache's sweep.
+    public func register(_ sweep: @escaping @Sendable (Date) async -> Void) {
+        sweeps.withValue { $0.append(sweep) }
+    }
+
+    func sweep(now: Date) async {
+        for sweep in sweeps.value { await sweep(now) }
+    }
 }
 
 /// Builds the HTTP application over the given channels: the channel adapters (`ChannelAdapter`), the
@@ -67,10 +120,20 @@ public enum Gateway {
         if let metrics = configuration.metrics {
             router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
         }
+        router.add(middleware: StoreFaultMiddleware(store: channels.sms.engine.store))
+        // Liveness: the process answers.
         router.get("/healthz") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        // Readiness: the store can commit, into the file it opened.
+        router.get("/readyz") { _, _ in
+            let readiness = await channels.sms.engine.store.readiness()
+            guard readiness.isReady else {
+                return plain(.serviceUnavailable, "not ready: " + readiness.problems.joined(separator: "; ") + "\n")
+            }
+            return plain(.ok, "ready\n")
         }
         for adapter in configuration.adapters ?? Gateway.shippedAdapters(configuration) {
             adapter.register(on: router, channels: channels, configuration: configuration)
@@ -78,7 +141,8 @@ public enum Gateway {
         JSONAPI.addOperations(to: router, channels, configuration)
         if let metrics = configuration.metrics {
             router.get("/metrics") { _, _ -> Response in
-                // Live sessions are read when scraped, not counted on every step.
+                // Live sessions are read when scraped, not counted on every step, once the idle ones are freed.
+                await channels.sweep()
                 Gauge(label: "selfcare_live_sessions", dimensions: [("channel", "ussd")], factory: metrics.factory)
                     .record(await channels.ussd.sessions.count())
                 Gauge(label: "selfcare_live_sessions", dimensions: [("channel", "ivr")], factory: metrics.factory)
@@ -100,6 +164,11 @@ public enum Gateway {
         ]
     }
 
+    /// The answer of a route whose channel the server does not run.
+    public static func channelOff(_ channel: SelfCareCore.Channel) -> Response {
+        plain(.notFound, "the \(channel) channel is turned off on this server\n")
+    }
+
     /// A plain-text response: adapters' refusals (`400 missing from`) and replies.
     public static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
         Response(
@@ -115,29 +184,104 @@ public enum Gateway {
         _ channels: GatewayChannels, configuration: GatewayConfiguration,
         logger: Logger = Logger(label: "selfcare.gateway")
     ) async throws {
-        let app = Application(
-            router: router(channels, configuration: configuration),
-            configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "selfcare"),
+        let app = application(
+            channels, configuration: configuration, logger: logger,
             onServerRunning: { channel in
                 // The bound address, so `--port 0` (any free port) can be found by scripts and tests.
                 let port = channel.localAddress?.port ?? configuration.port
                 // An IPv6 address goes in brackets in a URL.
                 let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
                 FileHandle.standardError.write(Data("selfcare: serving on http://\(host):\(port)\n".utf8))
-            },
-            logger: logger)
+            })
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: app),
                 .init(service: PendingChangeService(engine: channels.sms.engine, interval: configuration.tickInterval)),
                 .init(service: ReloadService(reload: configuration.reload)),
+                .init(service: SweepService(channels: channels, interval: configuration.sweepInterval)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         // A request stuck past this does not keep a stopping server alive.
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGrace)
         try await ServiceGroup(configuration: groupConfiguration).run()
+    }
+}
+
+extension Gateway {
+    /// The HTTP application over the router, with the connection limits of `configuration`: the idle, header and
+    /// body timeouts (`RequestDeadlineHandler`), and at most `connectionCap` connections served at once, those
+    /// past it answered 503 and closed at once.
+    public static func application(
+        _ channels: GatewayChannels, configuration: GatewayConfiguration,
+        logger: Logger = Logger(label: "selfcare.gateway"),
+        onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
+    ) -> Application<RouterResponder<BasicRequestContext>> {
+        let cap = configuration.connectionCap(openFiles: configuration.openFiles ?? OpenFilesLimit.current())
+        let counter = ConnectionCounter()
+        let refusals = configuration.metrics.map {
+            Counter(label: "selfcare_http_connections_refused_total", factory: $0.factory)
+        }
+        let (idle, header, body) = (
+            TimeAmount.milliseconds(Int64(configuration.idleTimeout * 1000)),
+            TimeAmount.milliseconds(Int64(configuration.headerTimeout * 1000)),
+            TimeAmount.milliseconds(Int64(configuration.bodyTimeout * 1000))
+        )
+        let server = HTTPServerBuilder { responder in
+            GatewayChildChannel(
+                http1: HTTP1Channel(
+                    responder: responder,
+                    configuration: .init(
+                        additionalChannelHandlers: [RequestDeadlineHandler(idle: idle, header: header, body: body)])),
+                cap: cap, counter: counter, refusals: refusals)
+        }
+        return Application(
+            router: router(channels, configuration: configuration), server: server,
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "selfcare"),
+            onServerRunning: onServerRunning, logger: logger)
+    }
+}
+
+/// Frees idle sessions and the adapters' caches of them every `interval`, so a flood's memory is given back even
+/// when no request comes to trigger it.
+struct SweepService: Service {
+    let channels: GatewayChannels
+    let interval: TimeInterval
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(interval))
+                await channels.sweep()
+            }
+        }
+    }
+}
+
+/// Once the store reports a fault (its database file removed or replaced), answers every request but the health,
+/// readiness and metrics endpoints with 503 and the reason, and logs it once: nothing written from then on could
+/// be kept.
+struct StoreFaultMiddleware<Context: RequestContext>: RouterMiddleware {
+    let store: any ServiceStore
+    private let logged = LockedBox(false)
+
+    init(store: any ServiceStore) { self.store = store }
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        switch request.uri.path {
+        case "/healthz", "/readyz", "/metrics": return try await next(request, context)
+        default: break
+        }
+        guard let fault = store.fault() else { return try await next(request, context) }
+        let first = logged.withValue { logged in
+            defer { logged = true }
+            return !logged
+        }
+        if first { context.logger.critical("\(fault)") }
+        return Gateway.plain(.serviceUnavailable, "the gateway cannot keep records: \(fault)\n")
     }
 }
 

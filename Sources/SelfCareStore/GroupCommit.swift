@@ -21,6 +21,8 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     private let pool: DatabasePool
+    /// Runs at the end of every batch's transaction, before its commit; throwing fails the whole batch.
+    private let precommit: @Sendable () throws -> Void
     private let lock = NSLock()
     private var pending: [Job] = []
     private var committing = false
@@ -29,9 +31,10 @@ final class GroupCommitter: @unchecked Sendable {
     /// Jobs per transaction at most, so one batch cannot hold the write lock for long.
     let maxBatch: Int
 
-    init(pool: DatabasePool, maxBatch: Int = 256) {
+    init(pool: DatabasePool, maxBatch: Int = 256, precommit: @escaping @Sendable () throws -> Void = {}) {
         self.pool = pool
         self.maxBatch = maxBatch
+        self.precommit = precommit
     }
 
     /// Transactions committed (or tried) and the writes they held, since the store opened.
@@ -107,17 +110,19 @@ final class GroupCommitter: @unchecked Sendable {
                 // Jobs almost never fail (refusals are values, not errors): run the batch without a
                 // savepoint per job, and only when one fails, roll it all back and run it again with them.
                 do {
-                    try await pool.write { db in
+                    try await pool.write { [precommit] db in
                         let chain = ChainCursor()
                         for job in batch { try job.runFast(db, chain) }
                         // The chain head row once per transaction, not once per record.
                         try chain.save(db)
+                        try precommit()
                     }
                 } catch is JobFailed {
-                    try await pool.write { db in
+                    try await pool.write { [precommit] db in
                         let chain = ChainCursor()
                         for job in batch { try job.run(db, chain) }
                         try chain.save(db)
+                        try precommit()
                     }
                 }
             } catch {

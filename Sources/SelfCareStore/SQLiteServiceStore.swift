@@ -14,6 +14,8 @@ public struct SQLiteStoreConfiguration: Sendable {
     /// How much of the database file each connection maps into memory for reading (0: none). The mapped
     /// pages are the kernel's page cache, shared between connections, and count as file-backed resident memory.
     public var mmapBytes: Int64 = 1 << 30
+    /// Free space the disk holding the database must have for the store to call itself ready.
+    public var readinessFreeBytes: Int64 = 1 << 20
 
     public init() {}
 }
@@ -31,6 +33,8 @@ public final class SQLiteServiceStore: ServiceStore {
     public let pool: DatabasePool
     public let path: String
     private let committer: GroupCommitter
+    private let file: DatabaseFile
+    private let readinessFreeBytes: Int64
 
     /// Opens (creating when missing) the database at `path` and migrates it to the current schema.
     /// - Throws: `DatabaseError` when the file cannot be opened or migrated.
@@ -52,13 +56,17 @@ public final class SQLiteServiceStore: ServiceStore {
         // (an operator's export) do not leave requests waiting for one.
         config.maximumReaderCount = max(8, 4 * ProcessInfo.processInfo.activeProcessorCount)
         self.path = path
+        readinessFreeBytes = configuration.readinessFreeBytes
         pool = try DatabasePool(path: path, configuration: config)
+        let file = DatabaseFile(path: path)
+        self.file = file
         if !configuration.readonly {
             // GRDB sets the writer to synchronous=NORMAL when it turns WAL on, after prepareDatabase ran:
             // set it again, or commits would not wait for the WAL to reach the disk.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         }
-        committer = GroupCommitter(pool: pool)
+        // No batch is committed, and so acknowledged, into a file that is no longer the database's.
+        committer = GroupCommitter(pool: pool) { if let fault = file.fault() { throw StoreError(fault) } }
         if !configuration.readonly {
             try Schema.migrator.migrate(pool)
         } else if try pool.read({ db in try Schema.migrator.appliedIdentifiers(db).isEmpty }) {
@@ -66,6 +74,31 @@ public final class SQLiteServiceStore: ServiceStore {
             // migrated yet: the tables they read are the same in every schema version.
             throw StoreError("\(path): the database is not initialised; run `selfcare init`")
         }
+    }
+
+    /// Set once the database file is found removed or replaced: the open file is then not the one a restart
+    /// would read, and nothing written to it may be acknowledged.
+    public func fault() -> String? { file.fault() }
+
+    /// Ready when the file is still the one opened, a write transaction can begin and be rolled back, and the
+    /// disk has room.
+    public func readiness() async -> StoreReadiness {
+        var problems: [String] = []
+        if let fault = file.fault() { problems.append(fault) }
+        do {
+            try await pool.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    try db.execute(sql: "CREATE TABLE readiness_probe (x)")
+                    return .rollback
+                }
+            }
+        } catch {
+            problems.append("\(path): a trial write failed: \(error)")
+        }
+        if let free = file.freeBytes(), free < readinessFreeBytes {
+            problems.append("\(path): the disk holding the database has \(free / 1024) KiB free")
+        }
+        return StoreReadiness(problems: problems)
     }
 
     /// Runs `body` in a read transaction on the calling thread: a read takes tens of microseconds, less
@@ -159,6 +192,48 @@ public final class SQLiteServiceStore: ServiceStore {
     }
 
     public func recordChainHead() throws -> (id: Int64, hash: String)? { try pool.read(Self.head) }
+}
+
+/// The database file as it was opened: its device and inode, to notice when the path no longer leads to it
+/// (removed, renamed away, or replaced by another file) while SQLite still writes to the open one.
+final class DatabaseFile: Sendable {
+    let path: String
+    private let identity: (device: UInt64, inode: UInt64)?
+    private let latched = LockedBox<String?>(nil)
+
+    init(path: String) {
+        self.path = path
+        var info = stat()
+        identity = stat(path, &info) == 0 ? (UInt64(info.st_dev), UInt64(info.st_ino)) : nil
+    }
+
+    /// Why the path no longer leads to the open file, once it does not (latched: the file never comes back).
+    func fault() -> String? {
+        if let fault = latched.value { return fault }
+        guard let identity else { return nil }
+        var info = stat()
+        let found: String
+        if stat(path, &info) != 0 {
+            found = "it is gone (\(String(cString: strerror(errno))))"
+        } else if UInt64(info.st_dev) != identity.device || UInt64(info.st_ino) != identity.inode {
+            found = "another file is there now"
+        } else {
+            return nil
+        }
+        let fault =
+            "the database file \(path) was removed or replaced while the server ran (\(found)); nothing more is "
+            + "written to it or acknowledged: restart the server on the right file"
+        latched.value = fault
+        return fault
+    }
+
+    /// Bytes free for unprivileged writers on the file system holding the database.
+    func freeBytes() -> Int64? {
+        var info = statvfs()
+        let folder = (path as NSString).deletingLastPathComponent
+        guard statvfs(folder.isEmpty ? "." : folder, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
 }
 
 /// Reads and writes through one GRDB connection, inside the transaction the pool opened.

@@ -43,6 +43,9 @@ public struct MessagesJSONAdapter: ChannelAdapter {
             }
             switch object["channel"] as? String ?? "sms" {
             case "sms":
+                guard configuration.channels.contains(.sms) else {
+                    return JSONAPI.problem(.notFound, "the sms channel is turned off on this server")
+                }
                 guard let text = object["text"] as? String else {
                     return JSONAPI.problem(.badRequest, "missing `text`")
                 }
@@ -55,11 +58,19 @@ public struct MessagesJSONAdapter: ChannelAdapter {
                     "record": reply.outcome.record.map { Int($0.id) as Any } ?? NSNull(),
                 ])
             case "ussd":
+                guard configuration.channels.contains(.ussd) else {
+                    return JSONAPI.problem(.notFound, "the ussd channel is turned off on this server")
+                }
                 guard let session = object["session"] as? String, let code = object["code"] as? String else {
                     return JSONAPI.problem(.badRequest, "missing `session` or `code`")
                 }
+                let limit = channels.ussd.configuration.maxInputsPerRequest
+                guard USSDChannel.directKeys(code).count <= limit else {
+                    return JSONAPI.problem(.badRequest, "`code` holds more than \(limit) keys")
+                }
                 let screen = await channels.ussd.handle(
-                    sessionID: session, caller: from, serviceCode: code, input: object["input"] as? String)
+                    sessionID: session, caller: from, serviceCode: code, input: object["input"] as? String,
+                    source: RequestSource.address ?? "")
                 return JSONAPI.json(["screen": screen.text, "ends": screen.ends])
             default:
                 return JSONAPI.problem(.badRequest, "`channel` is sms or ussd (use /v1/ivr for calls)")
@@ -101,9 +112,13 @@ public struct IVRJSONAdapter: ChannelAdapter {
     public func register(
         on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
-        let answers = StepCache(clock: channels.clock)
+        let answers = StepCache(clock: channels.clock, like: channels.ivr.sessions)
+        channels.caches.register { now in await answers.answers.sweep(now: now) }
         let serializer = KeyedSerializer()
         router.post("/v1/ivr") { request, _ -> Response in
+            guard configuration.channels.contains(.ivr) else {
+                return JSONAPI.problem(.notFound, "the ivr channel is turned off on this server")
+            }
             var request = request
             let object: [String: Any]
             switch await JSONAPI.body(&request, limit: configuration.maxBodyBytes) {
@@ -127,6 +142,7 @@ public struct IVRJSONAdapter: ChannelAdapter {
             let start = object["start"] as? Bool == true
             let digits = object["digits"] as? String
             let key = "\(step ?? "")|\(start)|\(digits ?? "")"
+            let source = RequestSource.address ?? ""
             return await serializer.run(call) {
                 if let step, !step.isEmpty, !start, let body = await answers.answer(call: call, key: key) {
                     return Response(
@@ -136,7 +152,7 @@ public struct IVRJSONAdapter: ChannelAdapter {
                 let actions: [IVRAction]
                 if start {
                     await answers.forget(call: call)  // a new call with this id
-                    actions = await channels.ivr.start(callID: call, caller: from)
+                    actions = await channels.ivr.start(callID: call, caller: from, source: source)
                 } else {
                     actions = await channels.ivr.input(callID: call, digits: digits)
                 }

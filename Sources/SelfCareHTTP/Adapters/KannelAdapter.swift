@@ -21,6 +21,7 @@ public struct KannelAdapter: ChannelAdapter {
     ) {
         let shortCode = self.shortCode
         let handler = FormFields.handler(configuration) { fields in
+            guard configuration.channels.contains(.sms) else { return Gateway.channelOff(.sms) }
             guard let from = fields["from"], !from.isEmpty else {
                 return Gateway.plain(.badRequest, "missing `from` (Kannel's %p)\n")
             }

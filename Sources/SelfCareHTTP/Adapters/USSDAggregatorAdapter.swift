@@ -23,12 +23,14 @@ public struct USSDAggregatorAdapter: ChannelAdapter {
     public func register(
         on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
-        let ussdInputs = USSDInputTracker(clock: channels.clock)
+        let recent = RecentUSSDSessions(like: channels.ussd.sessions)
+        channels.caches.register { now in await recent.sessions.sweep(now: now) }
         let serializer = KeyedSerializer()
         let cumulative = cumulativeText
         router.post(
             "/ussd/at",
             use: FormFields.handler(configuration) { fields in
+                guard configuration.channels.contains(.ussd) else { return Gateway.channelOff(.ussd) }
                 guard let session = fields["sessionId"], !session.isEmpty, let phone = fields["phoneNumber"],
                     !phone.isEmpty,
                     let code = fields["serviceCode"], !code.isEmpty
@@ -41,44 +43,88 @@ public struct USSDAggregatorAdapter: ChannelAdapter {
                 {
                     return Gateway.plain(.badRequest, problem + "\n")
                 }
-                let text = fields["text"] ?? ""
+                let request = Step(
+                    session: session, phone: phone, code: code, text: fields["text"] ?? "", cumulative: cumulative,
+                    source: RequestSource.address ?? "")
                 // One request of a session at a time: a retry sent while the first is running waits for it
                 // and then gets its screen.
-                let screen = await serializer.run(session) {
-                    await Self.step(
-                        session: session, phone: phone, code: code, text: text, cumulative: cumulative, ussdInputs,
-                        channels.ussd)
+                let outcome = await serializer.run(session) { await request.run(recent, channels.ussd) }
+                switch outcome {
+                case .screen(let screen): return Gateway.plain(.ok, screen.description)
+                case .refused(let reason): return Gateway.plain(.badRequest, reason + "\n")
                 }
-                return Gateway.plain(.ok, screen.description)
             })
     }
 
-    private static func step(
-        session: String, phone: String, code: String, text: String, cumulative: Bool, _ ussdInputs: USSDInputTracker,
-        _ ussd: USSDChannel
-    ) async -> USSDScreen {
-        // A retry of the request that ended the session gets its last screen again; the session does not
-        // start over. Anything else with that id (another caller, other inputs) is a new session.
-        if let last = await ussdInputs.endedScreen(session, phone: phone, text: text) { return last }
-        let (isNew, inputs) = await ussdInputs.newInputs(session: session, text: text, cumulative: cumulative)
-        // The first request of a session opens it (dialling the service code), then applies any inputs
-        // it already carries, as a direct string would.
-        var screen = USSDScreen(text: "", ends: false)
-        if !isNew && inputs.isEmpty, let last = await ussdInputs.lastScreen(session) {
-            return last  // a repeated request gets the same screen again
+    /// One request of the aggregator.
+    struct Step: Sendable {
+        enum Outcome: Sendable {
+            case screen(USSDScreen)
+            case refused(String)
         }
-        if isNew {
-            screen = await ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: nil)
+
+        let session: String
+        let phone: String
+        let code: String
+        let text: String
+        let cumulative: Bool
+        let source: String
+
+        func run(_ recent: RecentUSSDSessions, _ ussd: USSDChannel) async -> Outcome {
+            let limit = ussd.configuration.maxInputsPerRequest
+            let now = ussd.engine.now()
+            let fingerprint = RecentUSSDSessions.fingerprint(phone: phone, text: text)
+            let seen = await recent.sessions.load(session, now: now)
+            // A retry of the request that ended the session gets its last screen again; the session does not
+            // start over. Anything else with that id (another caller, other inputs) is a new session.
+            if let ended = seen?.ended, ended.fingerprint == fingerprint { return .screen(ended.screen) }
+            let keys = USSDChannel.directKeys(code).count
+            guard keys <= limit else {
+                return .refused("`serviceCode` holds \(keys) keys; one request takes at most \(limit)")
+            }
+            let progress = await ussd.progress(sessionID: session)
+            // Seen live before, and gone now (idle past its timeout, or evicted): the channel says it is over.
+            let lost = progress == nil && seen != nil && seen?.ended == nil
+            var isNew = false
+            var inputs: [String]
+            if cumulative {
+                let parts =
+                    text.isEmpty ? [] : text.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+                if let progress {
+                    // A repeated request (or a late copy of an earlier one) gets the same screen again.
+                    guard parts.count > progress.inputs else { return .screen(progress.screen) }
+                    inputs = Array(parts[progress.inputs...])
+                } else if lost {
+                    inputs = [parts.last ?? ""]
+                } else {
+                    isNew = true
+                    inputs = parts
+                }
+            } else {
+                isNew = progress == nil && !lost
+                inputs = isNew && text.isEmpty ? [] : [text]
+            }
+            guard inputs.count <= limit else {
+                return .refused("`text` holds \(inputs.count) new inputs; one request takes at most \(limit)")
+            }
+            await recent.sessions.save(session, RecentUSSD(), now: now)
+            // The first request of a session opens it (dialling the service code), then applies any inputs
+            // it already carries, as a direct string would.
+            var screen = USSDScreen(text: "", ends: false)
+            if isNew {
+                screen = await ussd.handle(
+                    sessionID: session, caller: phone, serviceCode: code, input: nil, source: source)
+            }
+            for input in inputs where !screen.ends {
+                screen = await ussd.handle(
+                    sessionID: session, caller: phone, serviceCode: code, input: input, source: source)
+            }
+            if screen.ends {
+                await recent.sessions.save(
+                    session, RecentUSSD(ended: .init(screen: screen, fingerprint: fingerprint)), now: now)
+            }
+            return .screen(screen)
         }
-        for input in inputs where !screen.ends {
-            screen = await ussd.handle(sessionID: session, caller: phone, serviceCode: code, input: input)
-        }
-        if screen.ends {
-            await ussdInputs.end(session, screen, phone: phone, text: text)
-        } else {
-            await ussdInputs.remember(session, screen)
-        }
-        return screen
     }
 
     public func request(for action: CustomerAction) -> AdapterRequest {
@@ -105,72 +151,33 @@ public struct USSDAggregatorAdapter: ChannelAdapter {
     }
 }
 
-/// Remembers how many inputs of each USSD session were handled, to find the new ones in the
-/// aggregator's cumulative `text` (`1*2*258036`), the last screen of each live session, and the END
-/// screen of sessions that just ended (for retries). Entries idle for ten minutes are dropped.
-actor USSDInputTracker {
-    private struct Ended {
+/// The USSD session ids seen lately (for twice the sessions' idle timeout), beside the channel's live sessions:
+/// a request for a session that was live and is gone gets "session expired" rather than opening a new one (which
+/// would replay its inputs), and a retry of the request that ended a session gets its END screen again. As many
+/// ids as the channel has sessions at most; the inputs and screens of live sessions are kept in the sessions.
+struct RecentUSSDSessions: Sendable {
+    let sessions: MemorySessionStore<RecentUSSD>
+
+    init(like live: any SessionStore) {
+        sessions = MemorySessionStore(
+            idleTimeout: 2 * live.idleTimeout, limits: SessionLimits(capacity: live.capacity))
+    }
+
+    /// Stands for the request's caller and text (kept instead of a text of up to 64 KiB).
+    static func fingerprint(phone: String, text: String) -> Int {
+        var hasher = Hasher()
+        hasher.combine(phone)
+        hasher.combine(text)
+        return hasher.finalize()
+    }
+}
+
+/// A USSD session id seen lately, with the END screen when the session ended.
+struct RecentUSSD: SessionState {
+    struct Ended: Sendable {
         var screen: USSDScreen
-        var phone: String
-        var text: String
+        var fingerprint: Int
     }
 
-    private var handled: [String: Int] = [:]
-    private var lastSeen: [String: Date] = [:]
-    private var screens: [String: USSDScreen] = [:]
-    private var ended: [String: Ended] = [:]
-    private let clock: any TimeSource
-    private var lastSweep: Date
-
-    init(clock: any TimeSource) {
-        self.clock = clock
-        lastSweep = clock.now()
-    }
-
-    /// Whether the session is new, and the inputs not handled yet. In current-input mode `text` is one
-    /// input (empty on the first request).
-    func newInputs(session: String, text: String, cumulative: Bool) -> (isNew: Bool, inputs: [String]) {
-        let done = handled[session]
-        let now = clock.now()
-        lastSeen[session] = now
-        if now.timeIntervalSince(lastSweep) > 60 { sweep(now) }
-        ended[session] = nil
-        guard cumulative else {
-            handled[session] = (done ?? 0) + 1
-            return (done == nil, done == nil && text.isEmpty ? [] : [text])
-        }
-        let parts = text.isEmpty ? [] : text.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
-        // A late copy of an earlier request (fewer inputs) must not make inputs count again.
-        handled[session] = max(done ?? 0, parts.count)
-        return (done == nil, parts.count > (done ?? 0) ? Array(parts[(done ?? 0)...]) : [])
-    }
-
-    func remember(_ session: String, _ screen: USSDScreen) { screens[session] = screen }
-
-    func lastScreen(_ session: String) -> USSDScreen? { screens[session] }
-
-    /// The session ended with `screen` on the request `text` from `phone`: kept for that request's retries.
-    func end(_ session: String, _ screen: USSDScreen, phone: String, text: String) {
-        handled[session] = nil
-        screens[session] = nil
-        ended[session] = Ended(screen: screen, phone: phone, text: text)
-        lastSeen[session] = clock.now()
-    }
-
-    /// The END screen of `session` when this request repeats the one that ended it.
-    func endedScreen(_ session: String, phone: String, text: String) -> USSDScreen? {
-        guard let entry = ended[session], entry.phone == phone, entry.text == text else { return nil }
-        return entry.screen
-    }
-
-    private func sweep(_ now: Date) {
-        lastSweep = now
-        let cutoff = now.addingTimeInterval(-600)
-        for (session, seen) in lastSeen where seen < cutoff {
-            handled[session] = nil
-            lastSeen[session] = nil
-            screens[session] = nil
-            ended[session] = nil
-        }
-    }
+    var ended: Ended?
 }

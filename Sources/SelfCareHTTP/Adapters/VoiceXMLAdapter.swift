@@ -31,9 +31,11 @@ public struct VoiceXMLAdapter: ChannelAdapter {
         on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
         let ivr = channels.ivr
-        let answers = StepCache(clock: channels.clock)
+        let answers = StepCache(clock: channels.clock, like: channels.ivr.sessions)
+        channels.caches.register { now in await answers.answers.sweep(now: now) }
         let serializer = KeyedSerializer()
         let handler = FormFields.handler(configuration) { fields in
+            guard configuration.channels.contains(.ivr) else { return Gateway.channelOff(.ivr) }
             guard let call = fields["call"], !call.isEmpty else {
                 guard let from = fields["from"], !from.isEmpty else { return Self.document(Self.bootstrap) }
                 let prompts = ivr.engine.prompts
@@ -50,9 +52,10 @@ public struct VoiceXMLAdapter: ChannelAdapter {
                     $0.isEmpty || FieldCheck.identifier($0, field: "session") != nil ? nil : $0
                 }
                 let call = given ?? "vx-" + UUID().uuidString.lowercased()
+                let source = RequestSource.address ?? ""
                 return await serializer.run(call) {
                     await answers.forget(call: call)
-                    let actions = await ivr.start(callID: call, caller: caller)
+                    let actions = await ivr.start(callID: call, caller: caller, source: source)
                     let language = await ivr.language(ofCall: call)
                     return Self.document(Self.render(actions, call: call, step: 1, language: language, configuration))
                 }

@@ -40,10 +40,11 @@ func childEnvironment(_ overrides: [String: String] = [:]) -> [String: String] {
     return env
 }
 
-/// Starts `program` in `directory` with `environment`, its standard streams set up by `actions`.
+/// Starts `program` in `directory` with `environment`, its standard streams set up by `actions`; `openFiles`
+/// lowers its open-files limit (soft and hard), as a machine with a small limit would have it.
 private func start(
     _ program: String, _ arguments: [String], in directory: URL, environment: [String: String],
-    actions: inout posix_spawn_file_actions_t
+    actions: inout posix_spawn_file_actions_t, openFiles: Int? = nil
 ) throws -> pid_t {
     guard let now = environment["SELFCARE_NOW"], !now.isEmpty else {
         throw SpawnError(
@@ -60,7 +61,8 @@ private func start(
     posix_spawnattr_setsigdefault(&attributes, &all)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     // glibc's posix_spawn has no portable chdir: the program runs through `cd DIR && exec PROGRAM ARGS`.
-    let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory.path, program] + arguments
+    let limit = openFiles.map { "ulimit -n \($0) && " } ?? ""
+    let argv = ["/bin/sh", "-c", limit + "cd \"$0\" && exec \"$@\"", directory.path, program] + arguments
     let cArgs = argv.map { strdup($0) } + [nil]
     let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer {
@@ -196,7 +198,8 @@ final class Background: @unchecked Sendable {
     private var exitStatus: Int32?
 
     init(
-        _ program: String, _ arguments: [String], log: URL, in directory: URL, environment: [String: String] = [:]
+        _ program: String, _ arguments: [String], log: URL, in directory: URL, environment: [String: String] = [:],
+        openFiles: Int? = nil
     ) throws {
         self.log = log
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -207,7 +210,8 @@ final class Background: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         pid = try start(
-            program, arguments, in: directory, environment: childEnvironment(environment), actions: &actions)
+            program, arguments, in: directory, environment: childEnvironment(environment), actions: &actions,
+            openFiles: openFiles)
     }
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
@@ -251,15 +255,18 @@ final class ServerProcess: @unchecked Sendable {
     let directory: URL
     private(set) var base = ""
 
-    /// Starts `selfcare serve --port 0 ARGUMENTS` in `directory` and waits until it listens.
-    init(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws {
+    /// Starts `selfcare serve --port 0 ARGUMENTS` in `directory` and waits until it listens; `openFiles` lowers
+    /// its open-files limit.
+    init(
+        _ arguments: [String], in directory: URL, environment: [String: String] = [:], openFiles: Int? = nil
+    ) throws {
         self.directory = directory
         background = try Background(
             selfcareBinary, ["serve", "--port", "0"] + arguments,
             log: FileManager.default.temporaryDirectory.appendingPathComponent(
                 "selfcare-serve-\(UUID().uuidString).log"),
             in: directory,
-            environment: environment)
+            environment: environment, openFiles: openFiles)
         var found: String?
         _ = waitUntil(60) {
             let text = background.output
