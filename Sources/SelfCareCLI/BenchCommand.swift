@@ -76,6 +76,11 @@ struct BenchCommand: AsyncParsableCommand {
                     prompts: try global.promptsFolder()
                 ).run()
                 print(report)
+                if !report.customerKept || !report.callerKept || report.liveAfterExpiry != (0, 0) {
+                    FileHandle.standardError.write(
+                        Data("bench: the flood cost a customer their session, or left sessions behind\n".utf8))
+                    throw ExitCode(1)
+                }
                 return
             }
             if let sessions {

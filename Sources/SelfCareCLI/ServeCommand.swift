@@ -13,14 +13,16 @@ struct ServeCommand: AsyncParsableCommand {
         abstract:
             "Run the HTTP gateway: Kannel sms-service, USSD aggregators, VoiceXML and JSON IVR, JSON messages, /metrics.",
         discussion: """
-            --demo creates and fills the database on first run. SIGTERM or SIGINT stops accepting, finishes
-            the requests in flight and exits; SIGHUP reloads grammars and prompts (a broken set is refused,
-            and so is a set without the grammar of a channel served: SELFCARE_CHANNELS turns channels off).
-            Due pending changes are applied every minute. SELFCARE_ADMIN_TOKEN turns on GET /v1/records and
+            --demo creates and fills the database on first run. SIGTERM or SIGINT stops accepting, finishes \
+            the requests in flight and exits; SIGHUP reloads grammars and prompts (a broken set is refused, \
+            and so is a set without the grammar of a channel served: SELFCARE_CHANNELS turns channels off). \
+            Due pending changes are applied every minute. SELFCARE_ADMIN_TOKEN turns on GET /v1/records and \
             POST /v1/admin/reload. GET /healthz is liveness, GET /readyz readiness (the database can commit).
-            Routes, timeouts and limits: docs/adapters.md.
+
+            Routes, timeouts and limits: docs/adapters.md. Threat model and defences: docs/security.md.
+
             Example: swift run selfcare serve --demo, then
-            curl 'http://127.0.0.1:8080/sms/kannel?from=18612345678&to=10010&text=CXYE'
+              curl 'http://127.0.0.1:8080/sms/kannel?from=18612345678&to=10010&text=CXYE'
             """)
 
     @OptionGroup var global: GlobalOptions

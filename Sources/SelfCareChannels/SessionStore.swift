@@ -57,7 +57,7 @@ extension SessionState {
 
 /// The bounds of a `MemorySessionStore`.
 public struct SessionLimits: Sendable, Equatable {
-    /// Live sessions at most (`SELFCARE_SESSION_CAP`).
+    /// Live sessions at most (`selfcare serve --session-cap`).
     public var capacity: Int
     /// Live sessions of one caller at most: a caller's new session past it replaces that caller's own least
     /// recently used one (a browsing one first), so one number cannot push anybody else's session out.
