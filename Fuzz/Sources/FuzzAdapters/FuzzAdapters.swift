@@ -11,8 +11,9 @@ import SelfCareTesting
 /// The HTTP adapters' field decoding on arbitrary bytes: the first byte picks a route and an encoding (query,
 /// form, JSON strings, raw JSON), the rest, split at 0xFF, fills the fields, every byte value reaching the
 /// decoders (percent-encoded in queries and forms, as \u escapes or raw bytes in JSON). After every input:
-/// no 5xx answer, no fixture password in any answer, and every record written so far verifies, read back
-/// from SQLite (a NUL byte in a field once broke the chain for ever).
+/// no 5xx answer, no fixture password in any answer, every record written so far verifies, read back
+/// from SQLite (a NUL byte in a field once broke the chain for ever); and resident memory stays flat once
+/// the gateway's bounded tables are full (a small session cap fills them early).
 final class Gateway: @unchecked Sendable {
     // Set up once, then used by one libFuzzer thread at a time.
     let store: SQLiteServiceStore
@@ -39,12 +40,43 @@ final class Gateway: @unchecked Sendable {
             prompts: try! Fixtures.shippedPrompts())
         var sms = SMSConfiguration()
         sms.rateLimit = 1_000_000
+        // A small session cap, so that every bounded table fills within a minute of fuzzing and memory
+        // must then stay flat: growth past that is a leak (see `checkMemory`).
+        let limits = SessionLimits(capacity: Self.sessionCap)
         let channels = GatewayChannels(
             sms: SMSChannel(engine: engine, grammars: grammars, configuration: sms),
-            ussd: USSDChannel(engine: engine, grammars: grammars), ivr: IVRChannel(engine: engine, grammars: grammars))
+            ussd: USSDChannel(
+                engine: engine, grammars: grammars,
+                sessions: MemorySessionStore<USSDSession>(idleTimeout: 120, limits: limits)),
+            ivr: IVRChannel(
+                engine: engine, grammars: grammars,
+                sessions: MemorySessionStore<IVRSession>(idleTimeout: 600, limits: limits)))
         var configuration = GatewayConfiguration()
         configuration.adminToken = "s3cret"
         gateway = InProcessGateway(channels, configuration: configuration)
+    }
+
+    static let sessionCap = 2_000
+    var runs = 0
+    /// Resident memory once the bounded tables have filled (after `warmRuns` inputs), and the most it may grow.
+    var settled: Int?
+    static let warmRuns = 100_000
+    static let allowedGrowth = 256 * 1_048_576
+
+    /// Fails once resident memory has grown more than `allowedGrowth` past where it settled: every table the
+    /// gateway keeps per session, caller or message is bounded, so memory must stay flat once they are full.
+    func checkMemory() {
+        runs += 1
+        guard runs % 10_000 == 0 else { return }
+        let now = residentBytes()
+        guard runs >= Self.warmRuns else { return }
+        guard let settled else {
+            settled = now
+            return
+        }
+        precondition(
+            now - settled <= Self.allowedGrowth,
+            "resident memory grew \((now - settled) / 1_048_576) MiB in \(runs - Self.warmRuns) runs after settling")
     }
 
     /// Checks the records written since the last call: each links to the one before and matches its hash.
@@ -155,5 +187,6 @@ public func fuzzAdapters(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     }
     state.verifyNewRecords()
+    state.checkMemory()
     return 0
 }
