@@ -52,6 +52,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a request body may take after its head.")
     var bodyTimeout: Double = 20
 
+    @Option(help: "Seconds a client may leave its answers unread (the connection takes no more bytes).")
+    var sendTimeout: Double = 20
+
     @Option(
         help: """
             Connections served at once (default and most: the open-files limit, raised to its hard limit at \
@@ -78,6 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             for (name, value) in [
                 ("--idle-timeout", idleTimeout), ("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout),
+                ("--send-timeout", sendTimeout),
             ] where !(value >= 0.1 && value <= 3600) {
                 throw CommandFailure("serve: \(name) \(value) is out of range; use 0.1 to 3600 seconds", code: 64)
             }
@@ -88,6 +92,20 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CommandFailure("serve: \(name) \(value) is out of range; use 1 to 10000000", code: 64)
             }
             let served = try Environment.channels()
+            // The prompts as `check` wants them, before anything else: a server never starts on a set that
+            // would answer customers with raw keys or in the wrong language.
+            do {
+                _ = try PromptChecker().load(directory: try global.promptsFolder())
+            } catch let errors as PromptErrors {
+                throw CommandFailure(
+                    "serve: the prompts are not fit to serve:\n\(errors)\nserve: refusing to start; fix them, or pass --prompts DIR"
+                )
+            } catch let error as CommandFailure {
+                throw error
+            } catch {
+                throw CommandFailure(
+                    "\(try global.promptsFolder()): cannot read prompts (\(error)); pass --prompts DIR")
+            }
             if demo && Runtime.DatabaseFile(global.database).isNew {
                 try Runtime.checkDatabasePath(global.database, access: .create)
                 try Pepper.createIfMissing(at: global.pepperPath)
@@ -112,6 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.idleTimeout = idleTimeout
             configuration.headerTimeout = headerTimeout
             configuration.bodyTimeout = bodyTimeout
+            configuration.sendTimeout = sendTimeout
             configuration.maxConnections = maxConnections
             // Idle clients cannot use up the descriptors: the soft limit goes up to the hard one, and the
             // connections served stay below it with room for the database's files (`connectionCap`).
@@ -122,7 +141,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.adminToken = token.isEmpty ? nil : token
             configuration.reload = {
                 // Prompts first checked with the grammars, then both swapped: never half a reload.
-                let prompts = try PromptCatalog.load(directory: promptsDirectory)
+                let prompts = try PromptChecker().load(directory: promptsDirectory)
                 try channels.sms.grammars.reload(directory: grammarsDirectory, prompts: prompts)
                 channels.sms.engine.replacePrompts(prompts)
             }

@@ -132,6 +132,10 @@ public final class IVRChannel: Sendable {
         return [menuAction(session, grammar)]
     }
 
+    /// The most keys one step takes (typed ahead, they walk the steps that follow, each of which may run an
+    /// operation): more is a platform's mistake or an attack, refused by the adapters.
+    public static let maxKeysPerStep = 64
+
     /// The caller's keys at the current step; nil or empty is no input (the timeout passed).
     /// Digits typed ahead are applied to the steps that follow.
     public func input(callID: String, digits: String?) async -> [IVRAction] {
@@ -140,8 +144,8 @@ public final class IVRChannel: Sendable {
             return [.hangup()]
         }
         var actions: [IVRAction] = []
-        // Typed-ahead digits walk the following steps; a burst is cut at 64 keys.
-        var keys = Substring((digits ?? "").prefix(64))
+        // Typed-ahead digits walk the following steps; the adapters refuse more than `maxKeysPerStep`.
+        var keys = Substring((digits ?? "").prefix(Self.maxKeysPerStep))
         if keys.isEmpty {
             actions = await noInput(&session, callID: callID, grammar)
         }

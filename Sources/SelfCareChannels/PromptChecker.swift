@@ -35,6 +35,14 @@ public struct PromptChecker: Sendable {
             + ["confirm.nothing", "confirm.ask.sms", "sms.help", "reply.password.set", "notice.password.third_party"]
     }
 
+    /// The prompts of `directory` as the gateway serves them, refused with every error `check` finds: `serve` and
+    /// each reload load them through here, so that the server never takes a set `selfcare check` refuses.
+    public func load(directory: String) throws -> PromptCatalog {
+        let errors = try check(directory: directory).filter { $0.severity == .error }
+        guard errors.isEmpty else { throw PromptErrors(errors) }
+        return try PromptCatalog.load(directory: directory)
+    }
+
     /// Checks the `*.prompts` files of `directory`.
     public func check(directory: String) throws -> [Diagnostic] {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".prompts") }
@@ -61,6 +69,15 @@ public struct PromptChecker: Sendable {
                     path: directory, location: SourceLocation(line: 1, column: 1), message: "no *.prompts files",
                     sourceLine: "")
             ]
+        }
+        for language in Language.supported where !files.contains(where: { $0.language == language.rawValue }) {
+            diagnostics.append(
+                Diagnostic(
+                    path: (directory as NSString).appendingPathComponent("\(language.rawValue).prompts"),
+                    location: SourceLocation(line: 0, column: 0),
+                    message: "missing: the gateway answers in \(language.rawValue), and its customers would get "
+                        + "another language",
+                    sourceLine: ""))
         }
         let allKeys = Set(files.flatMap(\.templates.keys))
         for file in files {
@@ -147,5 +164,17 @@ public struct PromptChecker: Sendable {
             out[line[..<eq].trimmingCharacters(in: .whitespaces)] = (i + 1, String(line))
         }
         return out
+    }
+}
+
+/// The errors that make a prompts folder unfit to serve, as `selfcare check` prints them (the first ten).
+public struct PromptErrors: Error, Sendable, CustomStringConvertible {
+    public var diagnostics: [Diagnostic]
+    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    public var description: String {
+        let shown = diagnostics.prefix(10).map(\.description)
+        let more =
+            diagnostics.count > 10 ? ["… and \(diagnostics.count - 10) more (selfcare check lists them all)"] : []
+        return (shown + more).joined(separator: "\n")
     }
 }

@@ -136,8 +136,10 @@ extension NIOAsyncChannel {
 /// - **header timeout**: a request head must be complete within it, counted from the connection's start for its
 ///   first request and from the first byte for later ones;
 /// - **body timeout**: a request's body must be complete within it of its head, however slowly it trickles in;
-/// - **idle timeout**: a kept-alive connection with no request in progress is closed after it.
-/// No deadline runs while the server itself is answering.
+/// - **idle timeout**: a kept-alive connection with no request in progress is closed after it;
+/// - **send timeout**: a connection that takes no more bytes (the client does not read its answers, or sends
+///   requests it never reads the answers of) is closed once it has not for that long.
+/// No other deadline runs while the server itself is answering.
 final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP1Channel.Value.InboundPart
     typealias InboundOut = HTTP1Channel.Value.InboundPart
@@ -147,6 +149,9 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     private let idle: TimeAmount
     private let header: TimeAmount
     private let body: TimeAmount
+    private let send: TimeAmount
+    /// Since when the connection has taken no more bytes; nil while it is writable.
+    private var stalledSince: NIODeadline?
     /// The first request of the connection has not begun: its head is due within the header timeout.
     private var first = true
     /// A head was read and the end of its body was not.
@@ -161,13 +166,15 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var timer: Scheduled<Void>?
     private var armedFor: NIODeadline?
 
-    init(idle: TimeAmount, header: TimeAmount, body: TimeAmount) {
+    init(idle: TimeAmount, header: TimeAmount, body: TimeAmount, send: TimeAmount) {
         self.idle = idle
         self.header = header
         self.body = body
+        self.send = send
     }
 
     private var deadline: NIODeadline? {
+        if let stalledSince { return stalledSince + send }
         if reading { return headRead + body }
         if unanswered > 0 { return nil }
         if first || headArriving { return waitStart + header }
@@ -189,6 +196,12 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     func channelInactive(context: ChannelHandlerContext) {
         disarm()
         context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        stalledSince = context.channel.isWritable ? nil : .now()
+        arm(context)
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

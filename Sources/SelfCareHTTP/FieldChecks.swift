@@ -1,3 +1,5 @@
+import Foundation
+import SelfCareChannels
 import SelfCareCore
 
 /// What the adapters accept in the fields that name a customer or a conversation. A field outside these
@@ -19,6 +21,14 @@ enum FieldCheck {
         return nil
     }
 
+    /// Why `value` is no caller a voice browser sends: a number, a `tel:` or `sip:` URI, or a withheld caller's
+    /// placeholder are fine (the last is answered with a goodbye); control characters or over 256 characters are not.
+    static func caller(_ value: String, field: String) -> String? {
+        if value.count > 256 { return "`\(field)` is over 256 characters" }
+        if hasControlCharacters(value) { return "`\(field)` holds control characters" }
+        return nil
+    }
+
     /// Why `value` is no usable id (too long, or holding control characters such as NUL), or nil.
     static func identifier(_ value: String, field: String) -> String? {
         if value.count > maxIdentifierLength { return "`\(field)` is over \(maxIdentifierLength) characters" }
@@ -31,6 +41,21 @@ enum FieldCheck {
         if value.count > maxCodeLength { return "`\(field)` is over \(maxCodeLength) characters" }
         if hasControlCharacters(value) { return "`\(field)` holds control characters" }
         return nil
+    }
+
+    /// Why `value` holds more keys than one IVR step takes, or nil.
+    static func keys(_ value: String, field: String) -> String? {
+        value.count > IVRChannel.maxKeysPerStep
+            ? "`\(field)` holds \(value.count) keys; one step takes at most \(IVRChannel.maxKeysPerStep)" : nil
+    }
+
+    /// Why a JSON `step` is no step counter (a whole number from 0 to 2³¹ − 1), or nil; JSON null is no step.
+    static func step(_ value: Any, field: String) -> String? {
+        if value is NSNull { return nil }
+        if let n = value as? Int, type(of: value) != Bool.self, n >= 0, n <= Int(Int32.max), "\(value)" == String(n) {
+            return nil
+        }
+        return "`\(field)` is not a step counter (a whole number from 0 to \(Int32.max))"
     }
 
     /// The first problem among `checks`, each a field's check already applied.

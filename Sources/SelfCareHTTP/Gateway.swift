@@ -45,6 +45,8 @@ public struct GatewayConfiguration: Sendable {
     public var headerTimeout: TimeInterval = 10
     /// Seconds a request body may take after its head, however slowly it trickles in.
     public var bodyTimeout: TimeInterval = 20
+    /// Seconds a connection may take no more bytes of an answer (a client that does not read) before it is closed.
+    public var sendTimeout: TimeInterval = 20
     /// Connections served at once at most; nil: the open-files limit less a reserve for serving
     /// (`OpenFilesLimit.reserve`). A connection past it is answered 503 and closed at once.
     public var maxConnections: Int?
@@ -222,17 +224,19 @@ extension Gateway {
         let refusals = configuration.metrics.map {
             Counter(label: "selfcare_http_connections_refused_total", factory: $0.factory)
         }
-        let (idle, header, body) = (
-            TimeAmount.milliseconds(Int64(configuration.idleTimeout * 1000)),
-            TimeAmount.milliseconds(Int64(configuration.headerTimeout * 1000)),
-            TimeAmount.milliseconds(Int64(configuration.bodyTimeout * 1000))
+        func amount(_ seconds: TimeInterval) -> TimeAmount { .milliseconds(Int64(seconds * 1000)) }
+        let (idle, header, body, send) = (
+            amount(configuration.idleTimeout), amount(configuration.headerTimeout), amount(configuration.bodyTimeout),
+            amount(configuration.sendTimeout)
         )
         let server = HTTPServerBuilder { responder in
             GatewayChildChannel(
                 http1: HTTP1Channel(
                     responder: responder,
                     configuration: .init(
-                        additionalChannelHandlers: [RequestDeadlineHandler(idle: idle, header: header, body: body)])),
+                        additionalChannelHandlers: [
+                            RequestDeadlineHandler(idle: idle, header: header, body: body, send: send)
+                        ])),
                 cap: cap, counter: counter, refusals: refusals)
         }
         return Application(
@@ -314,7 +318,7 @@ struct ReloadService: Service {
                     FileHandle.standardError.write(Data("selfcare: reloaded grammars and prompts\n".utf8))
                 } catch {
                     FileHandle.standardError.write(
-                        Data("selfcare: reload refused, the old grammars stay:\n\(error)\n".utf8))
+                        Data("selfcare: reload refused, the old grammars and prompts stay:\n\(error)\n".utf8))
                 }
             }
         }

@@ -69,6 +69,7 @@ public final class SQLiteServiceStore: ServiceStore {
         committer = GroupCommitter(pool: pool) { if let fault = file.fault() { throw StoreError(fault) } }
         if !configuration.readonly {
             try Schema.migrator.migrate(pool)
+            file.watchLog()
         } else if try pool.read({ db in try Schema.migrator.appliedIdentifiers(db).isEmpty }) {
             // Read-only tools (`records verify`) also read a database a running older server has not
             // migrated yet: the tables they read are the same in every schema version.
@@ -194,37 +195,57 @@ public final class SQLiteServiceStore: ServiceStore {
     public func recordChainHead() throws -> (id: Int64, hash: String)? { try pool.read(Self.head) }
 }
 
-/// The database file as it was opened: its device and inode, to notice when the path no longer leads to it
-/// (removed, renamed away, or replaced by another file) while SQLite still writes to the open one.
+/// The database file as it was opened, and its write-ahead log and shared-memory index once the database is in
+/// WAL mode: their devices and inodes, to notice when a path no longer leads to the open file (removed, renamed
+/// away, or replaced by another file) while SQLite still writes to it. A commit lives in the `-wal` file until
+/// a checkpoint copies it into the database: a removed `-wal` loses every commit since, at the next restart.
 final class DatabaseFile: Sendable {
+    typealias Identity = (device: UInt64, inode: UInt64)
     let path: String
-    private let identity: (device: UInt64, inode: UInt64)?
+    private let identity: Identity?
+    /// The `-wal` and `-shm` files as they were when `watchLog()` ran (they do not exist before WAL mode).
+    private let companions = LockedBox<[(path: String, identity: Identity)]>([])
     private let latched = LockedBox<String?>(nil)
 
     init(path: String) {
         self.path = path
-        var info = stat()
-        identity = stat(path, &info) == 0 ? (UInt64(info.st_dev), UInt64(info.st_ino)) : nil
+        identity = Self.identity(of: path)
     }
 
-    /// Why the path no longer leads to the open file, once it does not (latched: the file never comes back).
+    static func identity(of path: String) -> Identity? {
+        var info = stat()
+        return stat(path, &info) == 0 ? (UInt64(info.st_dev), UInt64(info.st_ino)) : nil
+    }
+
+    /// Starts watching the write-ahead log and its index too. SQLite keeps both for as long as a connection is
+    /// open: they only go away, or change inode, when someone removes or replaces them.
+    func watchLog() {
+        companions.value = ["-wal", "-shm"].compactMap { suffix in
+            Self.identity(of: path + suffix).map { (path + suffix, $0) }
+        }
+    }
+
+    /// Why a path no longer leads to the open file, once one does not (latched: the file never comes back).
     func fault() -> String? {
         if let fault = latched.value { return fault }
         guard let identity else { return nil }
-        var info = stat()
-        let found: String
-        if stat(path, &info) != 0 {
-            found = "it is gone (\(String(cString: strerror(errno))))"
-        } else if UInt64(info.st_dev) != identity.device || UInt64(info.st_ino) != identity.inode {
-            found = "another file is there now"
-        } else {
-            return nil
+        for (file, expected) in [(path, identity)] + companions.value {
+            var info = stat()
+            let found: String
+            if stat(file, &info) != 0 {
+                found = "\(file) is gone (\(String(cString: strerror(errno))))"
+            } else if UInt64(info.st_dev) != expected.device || UInt64(info.st_ino) != expected.inode {
+                found = "another file is at \(file) now"
+            } else {
+                continue
+            }
+            let fault =
+                "the database file \(path) or its write-ahead log was removed or replaced while the server ran "
+                + "(\(found)); nothing more is written to it or acknowledged: restart the server on the right file"
+            latched.value = fault
+            return fault
         }
-        let fault =
-            "the database file \(path) was removed or replaced while the server ran (\(found)); nothing more is "
-            + "written to it or acknowledged: restart the server on the right file"
-        latched.value = fault
-        return fault
+        return nil
     }
 
     /// Bytes free for unprivileged writers on the file system holding the database.

@@ -11,10 +11,14 @@ final class RawConnection {
     let fd: Int32
 
     /// Connects to `base` (`http://127.0.0.1:PORT`); nil when the connection is not made within `seconds`.
-    init?(_ base: String, seconds: Double = 3) {
+    /// `receiveBuffer` shrinks the socket's receive buffer, so that unread answers fill it sooner.
+    init?(_ base: String, seconds: Double = 3, receiveBuffer: Int32? = nil) {
         guard let port = base.split(separator: ":").last.flatMap({ UInt16($0) }) else { return nil }
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
+        if var size = receiveBuffer {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -41,6 +45,24 @@ final class RawConnection {
     func send(_ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    /// Sends as much of `text` as the connection takes within `seconds`; the bytes sent.
+    @discardableResult
+    func sendAll(_ text: String, within seconds: Double) -> Int {
+        let bytes = Array(text.utf8)
+        var sent = 0
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while sent < bytes.count && ContinuousClock.now < deadline {
+            let n = bytes[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                sent += n
+            } else {
+                var polled = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&polled, 1, 20)
+            }
+        }
+        return sent
     }
 
     /// What the server sends within `seconds`, and whether it closed the connection by then.
@@ -119,6 +141,47 @@ struct ServeHardeningTests {
         }
     }
 
+    /// What `check` refuses in the prompts, `serve` and both kinds of reload refuse too: an emptied file once made
+    /// customers read raw keys (`reply.query.balance`), and a missing language file answered them in the other.
+    @Test func startAndReloadRefusePromptsThatCheckRefuses() throws {
+        try withServeFolder { dir in
+            let zh = dir.appendingPathComponent("prompts/zh-CN.prompts")
+            let zhText = try String(contentsOf: zh, encoding: .utf8)
+            let en = dir.appendingPathComponent("prompts/en.prompts")
+            let enText = try String(contentsOf: en, encoding: .utf8)
+            try FileManager.default.removeItem(at: en)
+            let check = try run(["check"], in: dir)
+            #expect(check.status == 1)
+            #expect(check.stderr.contains("en.prompts: error: missing: the gateway answers in en"), "\(check.stderr)")
+            let refused = try run(["serve", "--demo", "--port", "0"], in: dir)
+            #expect(refused.status == 1, "\(refused.stderr)")
+            #expect(refused.stderr.contains("serve: the prompts are not fit to serve"), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("selfcare.sqlite").path))
+            try enText.write(to: en, atomically: true, encoding: .utf8)
+
+            let server = try ServerProcess(["--demo"], in: dir, environment: ["SELFCARE_ADMIN_TOKEN": "t"])
+            defer { server.stop() }
+            try Data().write(to: zh)
+            server.signal(SIGHUP)
+            #expect(server.waitFor("reload refused"), "\(server.stderr)")
+            #expect(
+                server.stderr.contains("missing key `confirm.ask.sms`, which the gateway sends"), "\(server.stderr)")
+            let admin = try curlGet(
+                "\(server.base)/v1/admin/reload",
+                ["-X", "POST", "-H", "Authorization: Bearer t", "-w", "\n%{http_code}"])
+            #expect(admin.hasSuffix("\n422"), "\(admin)")
+            #expect(admin.contains("more (selfcare check lists them all)"), "\(admin)")
+            // The running prompts stay: customers read words, not keys.
+            let reply = try curlGet("\(server.base)/sms/kannel?from=18612345678&text=CXYE")
+            #expect(reply.contains("123.45") && !reply.contains("reply.query"), "\(reply)")
+            try zhText.write(to: zh, atomically: true, encoding: .utf8)
+            let again = try curlGet(
+                "\(server.base)/v1/admin/reload",
+                ["-X", "POST", "-H", "Authorization: Bearer t", "-w", "\n%{http_code}"])
+            #expect(again.hasSuffix("\n200"), "\(again)")
+        }
+    }
+
     // MARK: D4 — idle, header and body timeouts; a connection cap below the descriptor limit
 
     @Test func idleAndHalfSentConnectionsAreClosedAndTheExcessIsRefusedAtOnce() throws {
@@ -164,6 +227,25 @@ struct ServeHardeningTests {
             #expect(keptAlive.receive(within: 3).closed, "an idle kept-alive connection is closed")
             for connection in silent { #expect(connection.receive(within: 3).closed) }
             // Room again: a new request is served.
+            #expect(try curlGet("\(server.base)/healthz") == "ok\n")
+        }
+    }
+
+    /// A client that sends requests and never reads the answers: once the answers fill the socket's buffers, the
+    /// connection takes no more bytes, and it is closed at the send timeout instead of holding its place for ever.
+    @Test func aClientThatNeverReadsItsAnswersIsCutAtTheSendTimeout() throws {
+        try withServeFolder { dir in
+            let server = try ServerProcess(["--demo", "--send-timeout", "2", "--idle-timeout", "60"], in: dir)
+            defer { server.stop() }
+            let requests = 2_000
+            let client = try #require(RawConnection(server.base, receiveBuffer: 4096))
+            client.sendAll(String(repeating: "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", count: requests), within: 3)
+            Thread.sleep(forTimeInterval: 5)
+            // Drain what was sent before the close: a connection still open would now take every other answer.
+            let drained = client.receive(within: 5)
+            let (answers, closed) = (drained.text.components(separatedBy: "HTTP/1.1 200").count - 1, drained.closed)
+            #expect(closed, "a connection whose answers are not read is closed (\(answers) answers read)")
+            #expect(answers < requests, "\(answers)")
             #expect(try curlGet("\(server.base)/healthz") == "ok\n")
         }
     }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import SelfCareChannels
 import SelfCareCore
 import SelfCareHTTP
 import SelfCareStore
@@ -17,6 +18,7 @@ struct HostileFieldTests {
         try await withTemporaryDatabase { store, _ in
             let app = try await sqliteGateway(store, subscribers: [Fixtures.subscriber()])
             let longNumber = String(repeating: "9", count: 65_000)
+            let keys65 = String(repeating: "1", count: IVRChannel.maxKeysPerStep + 1)
             let refused: [BadRequest] = [
                 BadRequest(uri: "/sms/kannel?from=186123%0045678&text=CXYE"),
                 BadRequest(uri: "/sms/kannel?from=18612345678&id=ab%00cd&text=CXYE"),
@@ -31,6 +33,19 @@ struct HostileFieldTests {
                 .json("/v1/ivr", #"{"call":"c\u0000","from":"18612345678","start":true}"#),
                 .json("/v1/ivr", #"{"call":"c1","from":"\#(longNumber)","start":true}"#),
                 BadRequest(uri: "/ivr/vxml?call=c%00x&step=1"),
+                // More keys in one step than a caller can type ahead (each would run an operation).
+                .json("/v1/ivr", #"{"call":"c1","from":"18612345678","digits":"\#(keys65)"}"#),
+                .form("/ivr/vxml?call=c1&step=1", "digits=\(keys65)"),
+                // A step counter that is no counter.
+                .json("/v1/ivr", #"{"call":"c1","from":"18612345678","digits":"1","step":-1}"#),
+                .json("/v1/ivr", #"{"call":"c1","from":"18612345678","digits":"1","step":1.5}"#),
+                .json("/v1/ivr", #"{"call":"c1","from":"18612345678","digits":"1","step":"1"}"#),
+                .json("/v1/ivr", #"{"call":"c1","from":"18612345678","digits":"1","step":99999999999999999999999}"#),
+                // A voice browser's session id or caller that no platform sends.
+                BadRequest(uri: "/ivr/vxml?from=18612345678&session=zz%001"),
+                BadRequest(uri: "/ivr/vxml?from=18612345678&session=\(String(repeating: "s", count: 129))"),
+                BadRequest(uri: "/ivr/vxml?from=1861%002345678"),
+                BadRequest(uri: "/ivr/vxml?from=\(longNumber)"),
             ]
             try await app.test(.router) { client in
                 for bad in refused {

@@ -28,14 +28,33 @@ struct DatabaseFileTests {
                 if replace { try Data("not this one".utf8).write(to: URL(fileURLWithPath: path)) }
                 await #expect(throws: StoreError.self) { _ = try await store.write { try $0.append(draft(2)) } }
                 let fault = try #require(store.fault())
-                #expect(fault.contains("\(path) was removed or replaced"), "\(fault)")
-                #expect(fault.contains(replace ? "another file is there now" : "it is gone"), "\(fault)")
+                #expect(fault.contains("\(path) or its write-ahead log was removed or replaced"), "\(fault)")
+                #expect(
+                    fault.contains(replace ? "another file is at \(path) now" : "\(path) is gone"), "\(fault)")
                 let readiness = await store.readiness()
                 #expect(!readiness.isReady)
                 #expect(readiness.problems.first == fault)
                 // Latched: a file put back later is not the one the store has open either.
                 #expect(store.fault() == fault)
             }
+        }
+    }
+
+    /// A commit stays in the `-wal` file until a checkpoint: a removed log loses every commit since at the next
+    /// restart, so it stops the store as a removed database does (the `-shm` index likewise).
+    @Test(arguments: ["-wal", "-shm"])
+    func aRemovedWriteAheadLogStopsEveryCommit(suffix: String) async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("s.sqlite").path
+            let store = try SQLiteServiceStore(path: path)
+            _ = try await store.write { try $0.append(draft(1)) }
+            #expect(store.fault() == nil)
+            #expect(FileManager.default.fileExists(atPath: path + suffix))
+            try FileManager.default.removeItem(atPath: path + suffix)
+            await #expect(throws: StoreError.self) { _ = try await store.write { try $0.append(draft(2)) } }
+            let fault = try #require(store.fault())
+            #expect(fault.contains("\(path + suffix) is gone"), "\(fault)")
+            #expect(!(await store.readiness()).isReady)
         }
     }
 

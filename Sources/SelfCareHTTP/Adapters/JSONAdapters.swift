@@ -132,7 +132,9 @@ public struct IVRJSONAdapter: ChannelAdapter {
                 return JSONAPI.problem(.badRequest, "`digits` must be a string")
             }
             if let problem = FieldCheck.first(
-                FieldCheck.identifier(call, field: "call"), FieldCheck.number(from, field: "from"))
+                FieldCheck.identifier(call, field: "call"), FieldCheck.number(from, field: "from"),
+                (object["digits"] as? String).flatMap { FieldCheck.keys($0, field: "digits") },
+                object["step"].flatMap { FieldCheck.step($0, field: "step") })
             {
                 return JSONAPI.problem(.badRequest, problem)
             }

@@ -38,6 +38,13 @@ public struct VoiceXMLAdapter: ChannelAdapter {
             guard configuration.channels.contains(.ivr) else { return Gateway.channelOff(.ivr) }
             guard let call = fields["call"], !call.isEmpty else {
                 guard let from = fields["from"], !from.isEmpty else { return Self.document(Self.bootstrap) }
+                // A withheld caller is normal (below); a caller or session id no platform sends is refused.
+                if let problem = FieldCheck.first(
+                    FieldCheck.caller(from, field: "from"),
+                    fields["session"].flatMap { $0.isEmpty ? nil : FieldCheck.identifier($0, field: "session") })
+                {
+                    return Gateway.plain(.badRequest, problem + "\n")
+                }
                 let prompts = ivr.engine.prompts
                 guard let caller = Self.callerNumber(from) else {
                     // A withheld or unusable caller id: the browser gets a document it can play, not an
@@ -48,9 +55,7 @@ public struct VoiceXMLAdapter: ChannelAdapter {
                     return Self.document(Self.render(goodbye, call: "none", step: 1, language: nil, configuration))
                 }
                 // The platform's own session id when it sends one, else one of ours.
-                let given = fields["session"].flatMap {
-                    $0.isEmpty || FieldCheck.identifier($0, field: "session") != nil ? nil : $0
-                }
+                let given = fields["session"].flatMap { $0.isEmpty ? nil : $0 }
                 let call = given ?? "vx-" + UUID().uuidString.lowercased()
                 let source = RequestSource.address ?? ""
                 return await serializer.run(call) {
@@ -69,6 +74,9 @@ public struct VoiceXMLAdapter: ChannelAdapter {
             }
             // Browsers may hand a DTMF entry over with its keys spaced (`2 5 8`): the keys are what count.
             let digits = fields["digits"].map { $0.filter { !$0.isWhitespace } }
+            if let problem = digits.flatMap({ FieldCheck.keys($0, field: "digits") }) {
+                return Gateway.plain(.badRequest, problem + "\n")
+            }
             // Each document's submits carry its step: a browser's retry of a step gets the same document,
             // also while the first request of it is still running (one request of a call at a time).
             let step = Int(fields["step"] ?? "")
