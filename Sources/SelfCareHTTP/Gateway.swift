@@ -120,6 +120,7 @@ public enum Gateway {
     > {
         let router = Router()
         if let metrics = configuration.metrics {
+            metrics.registerAtZero(channels: configuration.channels)
             router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
         }
         router.add(middleware: StoreFaultMiddleware(store: channels.sms.engine.store))
@@ -325,10 +326,20 @@ struct ReloadService: Service {
     }
 }
 
-/// A Prometheus registry and the swift-metrics factory that fills it.
+/// A Prometheus registry and the swift-metrics factory that fills it, with a HELP line for every family SelfCare
+/// exports (`GatewayMetrics.help`).
 public struct GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    public let factory: PrometheusMetricsFactory
+    public let factory: DescribedMetricsFactory
+
+    /// The HELP text of every family the gateway exports: the engine's and the HTTP server's.
+    public static let help: [String: String] = EngineMetrics.help.merging([
+        "selfcare_http_requests_total": "HTTP requests answered, by route and status.",
+        "selfcare_http_request_duration_seconds": "Time to answer an HTTP request, by route.",
+        "selfcare_http_connections_refused_total":
+            "Connections answered 503 and closed at once because the connection cap was reached.",
+        "selfcare_live_sessions": "USSD sessions and IVR calls held in memory, counted when scraped.",
+    ]) { engine, _ in engine }
 
     /// A registry of its own (tests, or several gateways in one process); give `factory` to the engine's
     /// configuration too.
@@ -341,7 +352,14 @@ public struct GatewayMetrics: Sendable {
             .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
             .seconds(5),
         ]
-        self.factory = factory
+        self.factory = DescribedMetricsFactory(factory, help: Self.help)
+    }
+
+    /// Registers the families that would otherwise appear only with their first event, at zero.
+    func registerAtZero(channels: Set<SelfCareCore.Channel>) {
+        EngineMetrics.registerAtZero(
+            channels: (channels.union([.api])).sorted { $0.rawValue < $1.rawValue }, factory: factory)
+        Counter(label: "selfcare_http_connections_refused_total", factory: factory).increment(by: 0)
     }
 
     /// The process's metrics, bootstrapped into swift-metrics on first use (once per process), so every
@@ -356,7 +374,7 @@ public struct GatewayMetrics: Sendable {
 /// Counts requests by route and status and times them: `selfcare_http_requests_total{route, status}` and
 /// `selfcare_http_request_duration_seconds{route}`. Unknown paths share the route `unknown`.
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    let factory: PrometheusMetricsFactory
+    let factory: any MetricsFactory
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response

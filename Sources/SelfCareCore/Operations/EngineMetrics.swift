@@ -9,7 +9,7 @@ import Metrics
 /// - `selfcare_password_failures_total{channel}`: wrong service passwords.
 /// - `selfcare_password_locks_total{channel}`: passwords locked by the last allowed wrong attempt.
 /// - `selfcare_third_party_locks_total{channel}`: callers locked out of attempts on other numbers.
-struct EngineMetrics: Sendable {
+public struct EngineMetrics: Sendable {
     let factory: (any MetricsFactory)?
 
     private var resolved: any MetricsFactory { factory ?? MetricsSystem.factory }
@@ -53,6 +53,30 @@ struct EngineMetrics: Sendable {
         Counter(
             label: "selfcare_third_party_locks_total", dimensions: [("channel", channel.rawValue)], factory: resolved
         ).increment()
+    }
+
+    /// The HELP text of each family the engine exports, for backends that print one (Prometheus).
+    public static let help: [String: String] = [
+        "selfcare_operations_total": "Self-service attempts by channel, operation, result and reason, as recorded.",
+        "selfcare_operation_duration_seconds": "Time the engine spent on an attempt, by channel and operation.",
+        "selfcare_password_failures_total": "Wrong service passwords, the owner's own and third parties', by channel.",
+        "selfcare_password_locks_total":
+            "Service passwords locked by the owner's last allowed wrong attempt, by channel.",
+        "selfcare_third_party_locks_total":
+            "Calling numbers locked out of password attempts on other numbers, by channel.",
+    ]
+
+    /// Registers the engine's counters that have no other label than the channel at zero, so that a scrape shows
+    /// them before the first event (a rate over a series that appears only with its first lock misses it).
+    public static func registerAtZero(channels: [Channel], factory: any MetricsFactory) {
+        for channel in channels {
+            for label in [
+                "selfcare_password_failures_total", "selfcare_password_locks_total",
+                "selfcare_third_party_locks_total",
+            ] {
+                Counter(label: label, dimensions: [("channel", channel.rawValue)], factory: factory).increment(by: 0)
+            }
+        }
     }
 
     /// The operation names used as label values; anything else counts as `other`.
