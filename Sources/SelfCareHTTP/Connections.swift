@@ -4,7 +4,10 @@ import HummingbirdCore
 import Logging
 import Metrics
 import NIOCore
+import NIOHTTP1
 import Synchronization
+
+import protocol SelfCareCore.TimeSource
 
 #if canImport(Glibc)
     import Glibc
@@ -80,6 +83,8 @@ struct GatewayChildChannel: ServerChildChannel {
     let cap: Int
     let counter: ConnectionCounter
     let refusals: Counter?
+    /// The gateway's clock, for the `Date` of answers written below the router.
+    let clock: any TimeSource
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         guard counter.admit(cap: cap) else {
@@ -101,7 +106,14 @@ struct GatewayChildChannel: ServerChildChannel {
             try channel.pipeline.syncOperations.addHandler(ArrivalHandler())
         }.flatMap {
             http1.setup(channel: channel, logger: logger)
-        }.map { Value(http: $0, channel: channel) }
+        }.flatMapThrowing { http in
+            // Between NIO's HTTP/1 decoder and Hummingbird's conversion to HTTP types, where the version is known.
+            let decoder = try channel.pipeline.syncOperations.handler(
+                type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(
+                HTTPConformanceHandler(clock: clock), position: .after(decoder))
+            return Value(http: http, channel: channel)
+        }
     }
 
     func handle(value: Value, logger: Logger) async {

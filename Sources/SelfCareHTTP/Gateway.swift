@@ -118,11 +118,14 @@ public enum Gateway {
     ) -> Router<
         BasicRequestContext
     > {
-        let router = Router()
+        // HEAD on every GET route, answered as GET without the body (RFC 9110 §9.3.2).
+        let router = Router(options: .autoGenerateHeadEndpoints)
         if let metrics = configuration.metrics {
             metrics.registerAtZero(channels: configuration.channels)
             router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
         }
+        let known = KnownRoutes()
+        router.add(middleware: MethodNotAllowedMiddleware(routes: known))
         router.add(middleware: StoreFaultMiddleware(store: channels.sms.engine.store))
         // Liveness: the process answers.
         router.get("/healthz") { _, _ in
@@ -155,6 +158,7 @@ public enum Gateway {
                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
             }
         }
+        known.record(router.routes.map { ($0.path.description, $0.method) })
         return router
     }
 
@@ -170,6 +174,12 @@ public enum Gateway {
     /// The answer of a route whose channel the server does not run.
     public static func channelOff(_ channel: SelfCareCore.Channel) -> Response {
         plain(.notFound, "the \(channel) channel is turned off on this server\n")
+    }
+
+    /// The answer to `HEAD` on a route whose `GET` acts (delivers a message, opens a call): its content type, no
+    /// body, and nothing run.
+    public static func headOnly(_ contentType: String) -> Response {
+        Response(status: .ok, headers: [.contentType: contentType])
     }
 
     /// A plain-text response: adapters' refusals (`400 missing from`) and replies.
@@ -238,7 +248,7 @@ extension Gateway {
                         additionalChannelHandlers: [
                             RequestDeadlineHandler(idle: idle, header: header, body: body, send: send)
                         ])),
-                cap: cap, counter: counter, refusals: refusals)
+                cap: cap, counter: counter, refusals: refusals, clock: channels.clock)
         }
         return Application(
             router: router(channels, configuration: configuration), server: server,
@@ -406,6 +416,12 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+/// Whether `error`, from collecting a request body, says the body is over the limit (as opposed to a body that
+/// could not be read at all).
+func isOverLimit(_ error: any Error) -> Bool {
+    error is NIOTooManyBytesError || (error as? HTTPError)?.status == .contentTooLarge
+}
+
 /// Request parameters from the query string and, for a form POST, the body (x-www-form-urlencoded).
 enum FormFields {
     /// A route handler that reads the request's fields first: a body over the limit gets 413 and one of
@@ -431,9 +447,11 @@ enum FormFields {
             let body: ByteBuffer
             do {
                 body = try await request.collectBody(upTo: maxBodyBytes)
-            } catch {
+            } catch  where isOverLimit(error) {
                 throw HTTPError(.contentTooLarge, message: "the body is over \(maxBodyBytes) bytes")
             }
+            // Any other failure is the connection's (a body that could not be read): it propagates, and the
+            // request is never acted on.
             let type = request.headers[.contentType] ?? ""
             if type.isEmpty || type.lowercased().hasPrefix("application/x-www-form-urlencoded") {
                 for (k, v) in parse(String(buffer: body)) { fields[k] = v }

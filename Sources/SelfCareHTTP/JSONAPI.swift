@@ -25,11 +25,14 @@ enum JSONAPI {
     }
 
     /// The request's JSON object, or the response that refuses it.
-    static func body(_ request: inout Request, limit: Int) async -> Result<[String: Any], ResponseBox> {
+    static func body(_ request: inout Request, limit: Int) async throws -> Result<[String: Any], ResponseBox> {
         guard (request.headers[.contentType] ?? "").lowercased().hasPrefix("application/json") else {
             return .failure(ResponseBox(problem(.unsupportedMediaType, "send application/json")))
         }
-        guard let buffer = try? await request.collectBody(upTo: limit) else {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch  where isOverLimit(error) {
             return .failure(ResponseBox(problem(.contentTooLarge, "the body is over \(limit) bytes")))
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any]

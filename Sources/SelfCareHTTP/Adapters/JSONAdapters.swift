@@ -21,7 +21,7 @@ public struct MessagesJSONAdapter: ChannelAdapter {
         router.post("/v1/messages") { request, _ -> Response in
             var request = request
             let object: [String: Any]
-            switch await JSONAPI.body(&request, limit: configuration.maxBodyBytes) {
+            switch try await JSONAPI.body(&request, limit: configuration.maxBodyBytes) {
             case .failure(let box): return box.response
             case .success(let o): object = o
             }
@@ -121,7 +121,7 @@ public struct IVRJSONAdapter: ChannelAdapter {
             }
             var request = request
             let object: [String: Any]
-            switch await JSONAPI.body(&request, limit: configuration.maxBodyBytes) {
+            switch try await JSONAPI.body(&request, limit: configuration.maxBodyBytes) {
             case .failure(let box): return box.response
             case .success(let o): object = o
             }

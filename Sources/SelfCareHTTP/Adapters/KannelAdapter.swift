@@ -41,6 +41,8 @@ public struct KannelAdapter: ChannelAdapter {
         }
         router.get("/sms/kannel", use: handler)
         router.post("/sms/kannel", use: handler)
+        // A GET here delivers a message; a HEAD (a monitor's probe) says the route is there and runs nothing.
+        router.head("/sms/kannel") { _, _ in Gateway.headOnly("text/plain; charset=utf-8") }
     }
 
     static let coding = HTTPField.Name("X-Kannel-Coding")!

@@ -104,6 +104,8 @@ public struct VoiceXMLAdapter: ChannelAdapter {
         }
         router.get("/ivr/vxml", use: handler)
         router.post("/ivr/vxml", use: handler)
+        // A GET with a caller opens a call; a HEAD (a monitor's probe) says the route is there and opens nothing.
+        router.head("/ivr/vxml") { _, _ in Gateway.headOnly(Self.contentType) }
     }
 
     public func request(for action: CustomerAction) -> AdapterRequest {
