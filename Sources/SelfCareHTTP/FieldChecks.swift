@@ -45,16 +45,19 @@ enum FieldCheck {
 
     /// Why `value` holds more keys than one IVR step takes, or nil.
     static func keys(_ value: String, field: String) -> String? {
-        value.count > IVRChannel.maxKeysPerStep
-            ? "`\(field)` holds \(value.count) keys; one step takes at most \(IVRChannel.maxKeysPerStep)" : nil
+        if value.count > IVRChannel.maxKeysPerStep {
+            return "`\(field)` holds \(value.count) keys; one step takes at most \(IVRChannel.maxKeysPerStep)"
+        }
+        if hasControlCharacters(value) { return "`\(field)` holds control characters" }
+        return nil
     }
 
     /// Why a JSON `step` is no step counter (a whole number from 0 to 2³¹ − 1), or nil; JSON null is no step.
     static func step(_ value: Any, field: String) -> String? {
         if value is NSNull { return nil }
-        if let n = value as? Int, type(of: value) != Bool.self, n >= 0, n <= Int(Int32.max), "\(value)" == String(n) {
-            return nil
-        }
+        // JSON `true` arrives as a number whose Objective-C type is `c`; `1.0` is a whole number, as JSON Schema says.
+        let isBoolean = (value as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false
+        if !isBoolean, let n = value as? Int, (0...Int(Int32.max)).contains(n) { return nil }
         return "`\(field)` is not a step counter (a whole number from 0 to \(Int32.max))"
     }
 

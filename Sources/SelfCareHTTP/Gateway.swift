@@ -133,6 +133,12 @@ public enum Gateway {
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
+        // The contract of the JSON routes.
+        router.get("/openapi.yaml") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: openAPIDocument)))
+        }
         // Readiness: the store can commit, into the file it opened.
         router.get("/readyz") { _, _ in
             let readiness = await channels.sms.engine.store.readiness()

@@ -87,6 +87,9 @@ enum JSONAPI {
                 }
                 limit = n
             }
+            guard ["jsonl", "csv"].contains(query["format"] ?? "jsonl") else {
+                return problem(.badRequest, "`format` is jsonl or csv")
+            }
             let csv = query["format"] == "csv"
             let store = channels.sms.engine.store
             // The page's ids first (one id each kept), so that the next page's cursor goes in the headers;

@@ -40,6 +40,7 @@ struct HostileFieldTests {
                 .json("/v1/ivr", #"{"call":"c1","from":"18612345678","digits":"1","step":-1}"#),
                 .json("/v1/ivr", #"{"call":"c1","from":"18612345678","digits":"1","step":1.5}"#),
                 .json("/v1/ivr", #"{"call":"c1","from":"18612345678","digits":"1","step":"1"}"#),
+                .json("/v1/ivr", #"{"call":"c1","from":"18612345678","digits":"1","step":true}"#),
                 .json("/v1/ivr", #"{"call":"c1","from":"18612345678","digits":"1","step":99999999999999999999999}"#),
                 // A voice browser's session id or caller that no platform sends.
                 BadRequest(uri: "/ivr/vxml?from=18612345678&session=zz%001"),

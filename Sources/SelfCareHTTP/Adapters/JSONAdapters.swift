@@ -28,7 +28,7 @@ public struct MessagesJSONAdapter: ChannelAdapter {
             guard let from = object["from"] as? String, !from.isEmpty else {
                 return JSONAPI.problem(.badRequest, "missing `from`")
             }
-            for key in ["text", "to", "id", "session", "code", "input"]
+            for key in ["channel", "text", "to", "id", "session", "code", "input"]
             where object[key] != nil && !(object[key] is String) {
                 return JSONAPI.problem(.badRequest, "`\(key)` must be a string")
             }
@@ -61,7 +61,8 @@ public struct MessagesJSONAdapter: ChannelAdapter {
                 guard configuration.channels.contains(.ussd) else {
                     return JSONAPI.problem(.notFound, "the ussd channel is turned off on this server")
                 }
-                guard let session = object["session"] as? String, let code = object["code"] as? String else {
+                guard let session = object["session"] as? String, !session.isEmpty, let code = object["code"] as? String
+                else {
                     return JSONAPI.problem(.badRequest, "missing `session` or `code`")
                 }
                 let limit = channels.ussd.configuration.maxInputsPerRequest
