@@ -155,7 +155,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SelfCareCLITests",
-            dependencies: ["selfcare", "SelfCareCore", "SelfCareTesting"]
+            dependencies: [
+                "selfcare", "SelfCareCore", "SelfCareTesting",
+                // The VoiceXML schema test drives the adapter in process, then validates with xmllint.
+                "SelfCareChannels", "SelfCareHTTP", .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]
