@@ -16,6 +16,8 @@ enum Schemas {
     static let voiceXML = folder.appendingPathComponent("vxml21/vxml.xsd")
     /// W3C SRGS 1.0, for a grammar on its own.
     static let srgs = folder.appendingPathComponent("vxml21/grammar.xsd")
+    /// Jenkins xunit's JUnit schema.
+    static let junit = folder.appendingPathComponent("junit/junit-10.xsd")
 }
 
 /// xmllint, from Debian's libxml2-utils.
@@ -53,4 +55,21 @@ enum XMLLint {
         }
         return String((result.stderr + result.stdout).split(separator: "\n").first ?? "?")
     }
+}
+
+/// The Python of CI's virtualenv, which has the consumers the tests read reports with (junitparser): `.ci/run`
+/// creates it and exports its path as SELFCARE_CI_PYTHON.
+enum CIPython {
+    static let variable = "SELFCARE_CI_PYTHON"
+    static var path: String? {
+        guard let path = ProcessInfo.processInfo.environment[variable], !path.isEmpty,
+            FileManager.default.isExecutableFile(atPath: path)
+        else { return nil }
+        return path
+    }
+    static let missing = """
+        \(variable) does not name a Python with junitparser: python3 -m venv .build/ci-venv && \
+        .build/ci-venv/bin/pip install junitparser, then export \(variable)=$PWD/.build/ci-venv/bin/python \
+        (.ci/run does)
+        """
 }
