@@ -157,8 +157,10 @@ let package = Package(
             name: "SelfCareCLITests",
             dependencies: [
                 "selfcare", "SelfCareCore", "SelfCareTesting",
-                // The VoiceXML schema test drives the adapter in process, then validates with xmllint.
-                "SelfCareChannels", "SelfCareHTTP", .product(name: "HTTPTypes", package: "swift-http-types"),
+                // The VoiceXML schema test drives the adapter in process, then validates with xmllint; the CSV
+                // export test writes hostile records straight into a database.
+                "SelfCareChannels", "SelfCareHTTP", "SelfCareStore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
     ],
