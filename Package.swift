@@ -156,7 +156,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SelfCareCLITests",
-            dependencies: ["selfcare", "SelfCareCore", "SelfCareTesting"]
+            dependencies: [
+                "selfcare", "SelfCareCore", "SelfCareTesting",
+                // The VoiceXML schema test drives the adapter in process, then validates with xmllint; the CSV
+                // export test writes hostile records straight into a database.
+                "SelfCareChannels", "SelfCareHTTP", "SelfCareStore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

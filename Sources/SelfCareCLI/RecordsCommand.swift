@@ -43,7 +43,8 @@ struct RecordsCommand: AsyncParsableCommand {
                     filter.since = date
                 }
                 let runtime = try Runtime(global, access: .readonly)
-                let output = BufferedOutput()
+                // JSON Lines end in LF; CSV lines in CRLF, as RFC 4180 has them.
+                let output = BufferedOutput(lineEnd: format == .csv ? ServiceRecord.csvLineEnd : "\n")
                 if format == .csv { output.write(ServiceRecord.csvHeader) }
                 try runtime.store.forEachRecord(matching: filter) { record in
                     output.write(format == .csv ? record.csvLine : record.jsonLine)
@@ -82,10 +83,13 @@ struct RecordsCommand: AsyncParsableCommand {
 /// Collects lines and writes them to standard output in large blocks.
 final class BufferedOutput {
     private var buffer = [UInt8]()
+    private let lineEnd: [UInt8]
+
+    init(lineEnd: String = "\n") { self.lineEnd = Array(lineEnd.utf8) }
 
     func write(_ line: String) {
         buffer.append(contentsOf: line.utf8)
-        buffer.append(0x0a)
+        buffer.append(contentsOf: lineEnd)
         if buffer.count >= 1 << 16 { flush() }
     }
 

@@ -49,57 +49,41 @@ struct TestCommand: AsyncParsableCommand {
                 try await updateAll(files, with: runner)
                 return
             }
-            var results: [(file: String, name: String, seconds: Double, failure: String?)] = []
+            // The report's timestamp is the clock's (SELFCARE_NOW), its durations the monotonic clock's.
+            let suiteStarted = ContinuousClock.now
+            var report = JUnitReport(name: "selfcare scenarios", timestamp: runner.start, hostname: Self.hostname)
             for file in files {
                 let started = ContinuousClock.now
+                func fail(_ name: String, _ outcome: JUnitReport.Outcome, _ text: String) {
+                    report.cases.append(
+                        .init(classname: file, name: name, seconds: seconds(since: started), outcome: outcome))
+                    print("FAIL  \(file)")
+                    print(text)
+                }
                 let scenario: Scenario
                 do {
                     scenario = try Scenario(path: file)
                 } catch {
-                    // An unreadable file fails alone; the others still run.
-                    results.append((file, file, seconds(since: started), "\(error)"))
-                    print("FAIL  \(file)")
-                    print("\(error)")
+                    // An unreadable file fails alone; the others still run. It never ran: an error, not a failure.
+                    fail(file, Self.outcome(.mistake, "\(error)"), "\(error)")
                     continue
                 }
                 do {
                     let checks = try await runner.run(scenario)
-                    results.append((file, scenario.name, seconds(since: started), nil))
+                    report.cases.append(.init(classname: file, name: scenario.name, seconds: seconds(since: started)))
                     print("ok    \(file) (\(checks) checks)")
                 } catch let failure as ScenarioFailure {
-                    results.append((file, scenario.name, seconds(since: started), failure.description))
-                    print("FAIL  \(file)")
-                    print(failure.description)
+                    fail(scenario.name, Self.outcome(failure.kind, failure.description), failure.description)
                 } catch {
-                    results.append((file, scenario.name, seconds(since: started), "\(file): \(error)"))
-                    print("FAIL  \(file)")
-                    print("\(file): \(error)")
+                    // A fault (prompts, grammars, the database): the scenario could not run to its end.
+                    fail(scenario.name, Self.outcome(nil, "\(file): \(error)"), "\(file): \(error)")
                 }
             }
-            let failed = results.filter { $0.failure != nil }.count
-            print("\(results.count - failed) passed, \(failed) failed")
-            if let junit {
-                var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                let total = results.reduce(0) { $0 + $1.seconds }
-                xml +=
-                    "<testsuite name=\"selfcare scenarios\" tests=\"\(results.count)\" failures=\"\(failed)\" "
-                    + "time=\"\(String(format: "%.3f", total))\">\n"
-                for r in results {
-                    xml +=
-                        "  <testcase classname=\"\(xmlEscape(r.file))\" name=\"\(xmlEscape(r.name))\" "
-                        + "time=\"\(String(format: "%.3f", r.seconds))\""
-                    if let failure = r.failure {
-                        let first = failure.split(separator: "\n").first.map(String.init) ?? failure
-                        xml +=
-                            ">\n    <failure message=\"\(xmlEscape(first))\">\(xmlEscape(failure))</failure>\n  </testcase>\n"
-                    } else {
-                        xml += "/>\n"
-                    }
-                }
-                xml += "</testsuite>\n"
-                try xml.write(toFile: junit, atomically: true, encoding: .utf8)
-            }
-            if failed > 0 { throw CommandFailure("test: \(failed) of \(results.count) scenarios failed") }
+            report.seconds = seconds(since: suiteStarted)
+            let failed = report.failures + report.errors
+            print("\(report.cases.count - failed) passed, \(failed) failed")
+            if let junit { try report.xml.write(toFile: junit, atomically: true, encoding: .utf8) }
+            if failed > 0 { throw CommandFailure("test: \(failed) of \(report.cases.count) scenarios failed") }
         }
     }
 
@@ -190,8 +174,20 @@ struct TestCommand: AsyncParsableCommand {
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
-    private func xmlEscape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    /// A mismatch is a JUnit failure; a mistake in the scenario (`kind` `.mistake`) or a fault (nil) an error.
+    static func outcome(_ kind: ScenarioFailure.Kind?, _ text: String) -> JUnitReport.Outcome {
+        let message = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? text
+        guard let kind else { return .error(type: "fault", message: message, details: text) }
+        return kind == .mismatch
+            ? .failure(type: kind.rawValue, message: message, details: text)
+            : .error(type: kind.rawValue, message: message, details: text)
+    }
+
+    /// This machine's name, for the report's `hostname` (no name lookup: `gethostname` alone).
+    static var hostname: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
     }
 }

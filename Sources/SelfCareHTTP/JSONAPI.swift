@@ -121,7 +121,9 @@ enum JSONAPI {
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
-                    if csv { try await writer.write(ByteBuffer(string: ServiceRecord.csvHeader + "\n")) }
+                    // JSON Lines end in LF; CSV lines in CRLF, as RFC 4180 has them.
+                    let lineEnd = csv ? ServiceRecord.csvLineEnd : "\n"
+                    if csv { try await writer.write(ByteBuffer(string: ServiceRecord.csvHeader + lineEnd)) }
                     var cursor = pageFilter.afterID
                     for start in stride(from: 0, to: page.count, by: RecordPages.batch) {
                         let count = min(RecordPages.batch, page.count - start)
@@ -130,7 +132,7 @@ enum JSONAPI {
                         batch.limit = count
                         var text = ""
                         try store.forEachRecord(matching: batch) { record in
-                            text += (csv ? record.csvLine : record.jsonLine) + "\n"
+                            text += (csv ? record.csvLine : record.jsonLine) + lineEnd
                         }
                         cursor = page[start + count - 1]
                         try await writer.write(ByteBuffer(string: text))

@@ -89,14 +89,15 @@ public enum Fixtures {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     }()
 
-    /// An engine over `store` with the shipped prompts and a cheap hasher.
+    /// An engine over `store` with the shipped prompts (or `prompts`) and a cheap hasher.
     public static func engine(
         store: any ServiceStore, clock: any TimeSource = FixedTimeSource(midNovember),
         hasher: any PasswordHasher = Fixtures.hasher(), configuration: EngineConfiguration = EngineConfiguration(),
-        logger: Logging.Logger? = nil
+        prompts: PromptCatalog? = nil, logger: Logging.Logger? = nil
     ) throws -> OperationEngine {
         OperationEngine(
-            store: store, hasher: hasher, prompts: try shippedPrompts(), configuration: configuration, clock: clock,
+            store: store, hasher: hasher, prompts: try prompts ?? shippedPrompts(), configuration: configuration,
+            clock: clock,
             pool: BlockingWorkPool(threads: 2),
             logger: logger ?? Logger(label: "selfcare.test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }

@@ -75,6 +75,19 @@ private func isIndentation(_ character: Character) -> Bool {
 
 /// The first expectation a scenario missed, or a mistake in the scenario itself.
 public struct ScenarioFailure: Error, Sendable, CustomStringConvertible {
+    /// Whether the gateway answered otherwise than expected, or the scenario cannot run as written.
+    public struct Kind: RawRepresentable, Sendable, Hashable {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        /// An `expect`, `reject` or `record` did not hold, or the record chain broke: a JUnit `<failure>`.
+        public static let mismatch = Kind(rawValue: "mismatch")
+        /// The scenario itself is wrong: empty, an unknown directive, a bad argument, missing data, nothing
+        /// checked. It says nothing of the gateway: a JUnit `<error>`.
+        public static let mistake = Kind(rawValue: "mistake")
+    }
+
+    public var kind: Kind
     public var path: String
     /// The line of the directive that failed; 0 when the failure is about the whole file (an empty scenario).
     public var line: Int
@@ -275,13 +288,13 @@ public struct ScenarioRunner: Sendable {
     func validate(_ scenario: Scenario) throws {
         guard !scenario.steps.isEmpty else {
             throw ScenarioFailure(
-                path: scenario.path, line: 0, message: "the scenario is empty: nothing to run", expected: "",
-                actual: "")
+                kind: .mistake, path: scenario.path, line: 0, message: "the scenario is empty: nothing to run",
+                expected: "", actual: "")
         }
         for step in scenario.steps where !Scenario.directives.contains(step.directive) {
             throw ScenarioFailure(
-                path: scenario.path, line: step.line, message: Self.unknownDirective(step.directive), expected: "",
-                actual: "")
+                kind: .mistake, path: scenario.path, line: step.line, message: Self.unknownDirective(step.directive),
+                expected: "", actual: "")
         }
     }
 
@@ -314,10 +327,12 @@ public struct ScenarioRunner: Sendable {
             // Counts the outputs, so an update knows which expectations look at the same one.
             var outputs = 0
             func fail(
-                _ step: Scenario.Step, _ message: String, expected: String = "", actual: String = ""
+                _ step: Scenario.Step, _ message: String, kind: ScenarioFailure.Kind = .mistake, expected: String = "",
+                actual: String = ""
             ) -> ScenarioFailure {
                 ScenarioFailure(
-                    path: scenario.path, line: step.line, message: message, expected: expected, actual: actual)
+                    kind: kind, path: scenario.path, line: step.line, message: message, expected: expected,
+                    actual: actual)
             }
             for step in scenario.steps {
                 let arg = step.argument
@@ -425,7 +440,12 @@ public struct ScenarioRunner: Sendable {
                         ? "expect: no text to look for (`selfcare test --update` fills it in)"
                         : Self.check(arg, against: state.output, prompts: prompts)
                     if let failure {
-                        guard updating else { throw fail(step, failure, expected: arg, actual: state.output) }
+                        guard updating else {
+                            // A bare `expect` is an unfinished scenario, not a gateway answering otherwise.
+                            throw fail(
+                                step, failure, kind: arg.isEmpty ? .mistake : .mismatch, expected: arg,
+                                actual: state.output)
+                        }
                         execution.misses.append(
                             .init(line: step.line, kind: .expect(output: outputs, text: state.output)))
                     } else {
@@ -438,7 +458,8 @@ public struct ScenarioRunner: Sendable {
                     }
                     if state.output.contains(arg) {
                         let failure = fail(
-                            step, "the output holds what it must not", expected: "(not) \(arg)", actual: state.output)
+                            step, "the output holds what it must not", kind: .mismatch, expected: "(not) \(arg)",
+                            actual: state.output)
                         guard updating else { throw failure }
                         execution.unresolved.append(failure)
                     }
@@ -455,7 +476,7 @@ public struct ScenarioRunner: Sendable {
                     }
                     if want.isEmpty || !found.contains(want.joined(separator: " ")) {
                         let failure = fail(
-                            step, "no such record", expected: want.joined(separator: " "),
+                            step, "no such record", kind: .mismatch, expected: want.joined(separator: " "),
                             actual: found.joined(separator: "\n"))
                         guard updating else { throw failure }
                         if let latest = found.last {
@@ -470,14 +491,14 @@ public struct ScenarioRunner: Sendable {
             }
             if execution.checks == 0 && !updating {
                 throw ScenarioFailure(
-                    path: scenario.path, line: scenario.steps.last?.line ?? 0,
+                    kind: .mistake, path: scenario.path, line: scenario.steps.last?.line ?? 0,
                     message: "the scenario checks nothing: add an expect, reject or record line", expected: "",
                     actual: "")
             }
             let verify = try store.verifyRecords()
             if let broken = verify.firstBreak {
                 throw ScenarioFailure(
-                    path: scenario.path, line: scenario.steps.last?.line ?? 1,
+                    kind: .mismatch, path: scenario.path, line: scenario.steps.last?.line ?? 1,
                     message: "record chain broken: \(broken)",
                     expected: "", actual: "")
             }

@@ -118,7 +118,8 @@ struct CLITests {
             let since = try run(["records", "list", "--since", "2026-11-02T00:00:00Z"], in: dir)
             #expect(since.stdout.split(separator: "\n").count == 2)
             let csv = try run(["records", "list", "--format", "csv"], in: dir)
-            let lines = csv.stdout.split(separator: "\n")
+            // CSV lines end in CRLF (RFC 4180): one Character in Swift.
+            let lines = csv.stdout.split(separator: "\r\n")
             #expect(
                 lines.first
                     == "id,time,channel,session,caller,subject,operation,inputs,auth,result,reason,reply,duration_ms,prev_hash,hash"

@@ -408,8 +408,10 @@ struct RecordPagesTests {
             try await client.execute(
                 uri: "/v1/records?subject=18611110001&limit=300&after=1000&format=csv", method: .get, headers: auth
             ) { response in
-                let lines = String(buffer: response.body).split(separator: "\n")
+                // CSV lines end in CRLF (RFC 4180): one Character in Swift.
+                let lines = String(buffer: response.body).split(separator: "\r\n")
                 #expect(lines.count == 301, "a header and 300 rows")
+                #expect(String(buffer: response.body).hasSuffix("\r\n"))
                 #expect(lines[1].hasPrefix("1002,"))
                 #expect(response.headers[HTTPField.Name("X-Next-After")!] == "1600")
             }

@@ -64,6 +64,31 @@ struct ScenarioTests {
         }
     }
 
+    /// What did not hold is a mismatch (a JUnit failure); what keeps a scenario from running as written is its
+    /// mistake (a JUnit error).
+    @Test(arguments: [
+        ("data demo\nsend CXYE\nexpect 999.99\n", ScenarioFailure.Kind.mismatch),
+        ("data demo\nsend CXYE\nreject 123.45\n", .mismatch),
+        ("data demo\nsend CXYE\nrecord query.balance refused closed\n", .mismatch),
+        ("data demo\nsned CXYE\nexpect 1\n", .mistake),
+        ("# only a comment\n", .mistake),
+        ("clock yesterday\nsend CXYE\nexpect 1\n", .mistake),
+        ("data demo\nsend CXYE\nexpect\n", .mistake),
+        ("data demo\nsend CXYE\nexpect key no.such.key\n", .mistake),
+        ("data demo\nexpect 1\n", .mistake),
+        ("data demo\nsend CXYE\n", .mistake),
+    ])
+    func failuresSayWhetherTheGatewayOrTheScenarioIsWrong(_ text: String, _ kind: ScenarioFailure.Kind) async {
+        do {
+            try await shippedRunner().run(Scenario(path: "k.scenario", text: text))
+            Issue.record("expected a failure: \(text)")
+        } catch let failure as ScenarioFailure {
+            #expect(failure.kind == kind, "\(failure)")
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
     @Test func missingRecordsAndUnknownDirectivesFail() async throws {
         let missing = "data demo\nchannel sms\nsend CXYE\nrecord query.balance refused closed\n"
         await #expect(throws: ScenarioFailure.self) {

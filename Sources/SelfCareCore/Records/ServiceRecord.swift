@@ -105,13 +105,37 @@ public struct ServiceRecord: Sendable, Equatable {
     public static let csvHeader =
         "id,time,channel,session,caller,subject,operation,inputs,auth,result,reason,reply,duration_ms,prev_hash,hash"
 
-    /// One CSV row (RFC 4180 quoting), `inputs` as its JSON text.
+    /// What ends every line of the CSV export, the header's included: CRLF, as RFC 4180 has it.
+    public static let csvLineEnd = "\r\n"
+
+    /// One CSV row without its line end: RFC 4180 quoting, `inputs` as its JSON text, and every cell a
+    /// spreadsheet would run as a formula neutralised (`csvCell`). A neutralised cell differs from the text the
+    /// record's hash covers: recompute hashes from `jsonLine`.
     public var csvLine: String {
         [
             String(id), time, channel, session ?? "", caller, subject, operation, inputs, auth, result, reason, reply,
             String(durationMS), prevHash, hash,
-        ].map(csvField).joined(separator: ",")
+        ].map(csvCell).joined(separator: ",")
     }
+}
+
+/// The characters that make a spreadsheet read a cell as a formula when it starts with one (OWASP, CSV
+/// Injection): `=`, `+`, `-`, `@`, tab and carriage return.
+public let csvFormulaLeaders: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r"]
+
+/// `text` as one cell of an export a person may open in a spreadsheet: a single quote `'` before a leading
+/// `csvFormulaLeaders` character, so the cell is read as text and never run (OWASP's advice against CSV
+/// injection), then quoted for CSV when it needs to be (`csvField`).
+///
+/// ```swift
+/// csvCell("=SUM(A1:A9)")  // the cell '=SUM(A1:A9)
+/// csvCell("@cmd,x")       // the cell "'@cmd,x" (quoted for its comma)
+/// csvCell("a,b")          // the cell "a,b"
+/// csvCell("150 yuan")     // as it is
+/// ```
+public func csvCell(_ text: String) -> String {
+    guard let first = text.unicodeScalars.first, csvFormulaLeaders.contains(first) else { return csvField(text) }
+    return csvField("'" + text)
 }
 
 /// A JSON object of string values with sorted keys and no white space.
@@ -138,7 +162,7 @@ public func jsonString(_ text: String) -> String {
     return out + "\""
 }
 
-/// `text` quoted for CSV when it needs to be.
+/// `text` quoted for CSV when it needs to be (RFC 4180: a comma, a double quote or a line break inside).
 public func csvField(_ text: String) -> String {
     if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""

@@ -157,7 +157,7 @@ public struct VoiceXMLAdapter: ChannelAdapter {
     static func unescape(_ text: Substring) -> String {
         text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
             .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
-            .replacingOccurrences(of: "&amp;", with: "&")
+            .replacingOccurrences(of: "&#13;", with: "\r").replacingOccurrences(of: "&amp;", with: "&")
     }
 
     static func document(_ xml: String) -> Response {
@@ -268,6 +268,10 @@ public struct VoiceXMLAdapter: ChannelAdapter {
     }
 
     /// A `<field>` with its DTMF grammar, timeouts and `termchar`, and the submits of its input and events.
+    ///
+    /// The inline grammar is an SRGS 1.0 DTMF grammar in the document's VoiceXML namespace, as the VoiceXML 2.1
+    /// schema has it (an SRGS namespace declaration there makes the document invalid); the browser hands it to
+    /// its recogniser as SRGS.
     static func field(_ action: IVRAction, next: String) -> String {
         let maxDigits = max(action.maxDigits ?? 1, 1)
         let rule: String
@@ -286,7 +290,7 @@ public struct VoiceXMLAdapter: ChannelAdapter {
                   <property name="timeout" value="\(action.noInputTimeout ?? 5)s"/>
                   <property name="interdigittimeout" value="\(action.interDigitTimeout ?? 3)s"/>
                   <property name="termchar" value="#"/>
-                  <grammar mode="dtmf" version="1.0" root="keys" type="application/srgs+xml" xmlns="http://www.w3.org/2001/06/grammar"><rule id="keys" scope="public">\(rule)</rule></grammar>
+                  <grammar mode="dtmf" version="1.0" root="keys" type="application/srgs+xml"><rule id="keys" scope="public">\(rule)</rule></grammar>
                   \(prompt(action))
                   <noinput><submit next="\(escape(next + "&event=noinput"))" method="post"/></noinput>
                   <nomatch><submit next="\(escape(next + "&event=nomatch"))" method="post"/></nomatch>
@@ -295,24 +299,8 @@ public struct VoiceXMLAdapter: ChannelAdapter {
             """
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default:
-                // XML 1.0 has no place for most control characters.
-                if c.value < 0x20 && c != "\n" && c != "\t" && c != "\r" { continue }
-                out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    /// `text` for the document: markup escaped, what XML 1.0 cannot hold (most control characters) left out.
+    static func escape(_ text: String) -> String { XMLText.escape(text) }
 
     static func urlEncode(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
