@@ -17,9 +17,18 @@ func sqliteGateway(
     try await Fixtures.seed(store, subscribers: subscribers)
     let engine = try Fixtures.engine(store: store)
     let grammars = try Fixtures.shippedGrammars()
+    // One phone's hundred sessions at once must all reach the engine here, which is what these tests race: the
+    // per-caller bound on live sessions (8 by default, its own tests in SessionStoreTests) would end most of them
+    // first, more of them the more cores run them.
+    let limits = SessionLimits(perCaller: 1_000)
     let channels = GatewayChannels(
         sms: try Fixtures.smsChannel(engine: engine, rateLimit: 100_000),
-        ussd: USSDChannel(engine: engine, grammars: grammars), ivr: IVRChannel(engine: engine, grammars: grammars))
+        ussd: USSDChannel(
+            engine: engine, grammars: grammars,
+            sessions: MemorySessionStore<USSDSession>(idleTimeout: 120, limits: limits)),
+        ivr: IVRChannel(
+            engine: engine, grammars: grammars,
+            sessions: MemorySessionStore<IVRSession>(idleTimeout: 600, limits: limits)))
     return Application(router: Gateway.router(channels, configuration: GatewayConfiguration()))
 }
 
