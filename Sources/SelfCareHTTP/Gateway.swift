@@ -455,9 +455,11 @@ enum FormFields {
                 body = try await request.collectBody(upTo: maxBodyBytes)
             } catch  where isOverLimit(error) {
                 throw HTTPError(.contentTooLarge, message: "the body is over \(maxBodyBytes) bytes")
+            } catch {
+                // The connection's failure (a body cut off, or framing the decoder could not read, already
+                // answered 400 below the router): never acted on, and counted as the client's mistake, not a 500.
+                throw HTTPError(.badRequest, message: "the body could not be read")
             }
-            // Any other failure is the connection's (a body that could not be read): it propagates, and the
-            // request is never acted on.
             let type = request.headers[.contentType] ?? ""
             if type.isEmpty || type.lowercased().hasPrefix("application/x-www-form-urlencoded") {
                 for (k, v) in parse(String(buffer: body)) { fields[k] = v }

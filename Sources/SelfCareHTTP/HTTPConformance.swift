@@ -32,39 +32,82 @@ final class HTTPConformanceHandler: ChannelDuplexHandler, RemovableChannelHandle
         var keepAlive: Bool
     }
 
+    /// A refusal waiting for the answers owed before it (pipelined requests read earlier).
+    private struct Refusal {
+        var status: HTTPResponseStatus
+        var reason: String
+        /// Answers still to go out, in order, before the refusal.
+        var after: Int
+    }
+
     /// The gateway's clock, for the `Date` of the answers written here.
     private let clock: any TimeSource
     private var pending: [Pending] = []
-
-    init(clock: any TimeSource) { self.clock = clock }
     /// The connection is being refused: nothing more is read, and the routes' answers are dropped.
     private var refusing = false
-    /// A request to refuse once the answers before it have gone out (pipelined behind them).
-    private var refusal: String?
+    /// A refusal waiting for earlier answers; nothing more is read meanwhile.
+    private var refusal: Refusal?
+    /// A request that closes the connection was passed on: whatever follows it is not read (RFC 9112 §9.6).
+    private var lastRequestRead = false
+    /// A request after the last one is being dropped, head, body and end.
+    private var dropping = false
     /// Part of an answer is out and its end is not.
     private var answering = false
+
+    init(clock: any TimeSource) { self.clock = clock }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refusing, refusal == nil else { return }
         let part = unwrapInboundIn(data)
         guard case .head(let head) = part else {
-            context.fireChannelRead(data)
+            if !dropping { context.fireChannelRead(data) }
             return
         }
-        if head.version.atLeast11 && !head.headers.contains(name: "host") {
-            let reason = "an HTTP/1.1 request needs a Host header"
+        if lastRequestRead {
+            dropping = true
+            return
+        }
+        if let (status, reason) = Self.fault(of: head) {
             // Behind answers still to be written, the refusal waits for them (and nothing more is read).
-            if pending.isEmpty { refuse(context, reason) } else { refusal = reason }
+            refuse(context, status, reason, after: pending.count)
             return
         }
-        pending.append(Pending(version: head.version, keepAlive: head.isKeepAlive))
-        let expectations = head.headers["expect"].map { $0.lowercased() }
+        let keepAlive = Self.keepsAlive(head)
+        pending.append(Pending(version: head.version, keepAlive: keepAlive))
+        if !keepAlive { lastRequestRead = true }
+        let expectations = head.headers[canonicalForm: "expect"].map { $0.lowercased() }
         if head.version.atLeast11, expectations.contains("100-continue"), pending.count == 1 {
             // Only when no earlier answer is still being written: a 100 must not land inside another answer.
             context.writeAndFlush(
                 wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
         }
         context.fireChannelRead(data)
+    }
+
+    /// Why a request head is refused before any route sees it, or nil.
+    static func fault(of head: HTTPRequestHead) -> (HTTPResponseStatus, String)? {
+        let hosts = head.headers["host"]
+        if head.version.atLeast11 && hosts.isEmpty { return (.badRequest, "an HTTP/1.1 request needs a Host header") }
+        if hosts.count > 1 { return (.badRequest, "a request has one Host header") }
+        if let host = hosts.first, host.contains(where: { $0 == " " || $0 == "/" || $0 == "\\" || $0 == "@" }) {
+            return (.badRequest, "the Host header is not a host")
+        }
+        let codings = head.headers[canonicalForm: "transfer-encoding"].map { $0.lowercased() }
+        if codings.contains(where: { $0 != "chunked" }) {
+            return (.notImplemented, "the only transfer coding taken is chunked")
+        }
+        return nil
+    }
+
+    /// Whether the connection stays open after this request's answer: `close` wins; HTTP/1.0 needs
+    /// `keep-alive`, and never keeps a connection whose request was chunked (RFC 9112 §6.1).
+    static func keepsAlive(_ head: HTTPRequestHead) -> Bool {
+        let tokens = head.headers[canonicalForm: "connection"].map { $0.lowercased() }
+        if tokens.contains("close") { return false }
+        guard head.version.atLeast11 else {
+            return tokens.contains("keep-alive") && !head.headers.contains(name: "transfer-encoding")
+        }
+        return true
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -79,7 +122,9 @@ final class HTTPConformanceHandler: ChannelDuplexHandler, RemovableChannelHandle
             var keepAlive = request.keepAlive
             // An HTTP/1.0 answer without a length ends with the connection.
             if !request.version.atLeast11 && !head.headers.contains(name: "content-length") { keepAlive = false }
-            if head.headers["connection"].contains(where: { $0.lowercased() == "close" }) { keepAlive = false }
+            if head.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "close" }) {
+                keepAlive = false
+            }
             pending[0].keepAlive = keepAlive
             answering = true
             head.headers.remove(name: "connection")
@@ -103,10 +148,14 @@ final class HTTPConformanceHandler: ChannelDuplexHandler, RemovableChannelHandle
                 return
             }
             context.write(data, promise: promise)
-            if pending.isEmpty, let reason = refusal {
-                context.flush()
-                refusal = nil
-                refuse(context, reason)
+            if var waiting = refusal {
+                waiting.after -= 1
+                refusal = waiting
+                if waiting.after <= 0 {
+                    context.flush()
+                    refusal = nil
+                    send(context, waiting.status, waiting.reason)
+                }
             }
             return
         default:
@@ -121,20 +170,39 @@ final class HTTPConformanceHandler: ChannelDuplexHandler, RemovableChannelHandle
             return
         }
         guard !refusing else { return }
-        // The request cannot be read to its end. Unless part of an answer is already out, it is answered 400
-        // here, and whatever a route still answers for it is dropped; either way the connection closes.
-        if answering {
+        // Bytes after a request that closes the connection: the decoder refuses them, and they are not read;
+        // the answers owed still go out, then the connection closes.
+        if lastRequestRead, (error as? HTTPParserError) == .closedConnection {
+            dropping = true
+            return
+        }
+        // The request cannot be read to its end; its head was passed on (the last one pending) unless it was the
+        // head itself that failed. Answers owed for the requests before it go out first, in order; then it is
+        // answered 400 and the connection closes. Whatever a route still answers for it is dropped.
+        let failedRequestPassedOn = !pending.isEmpty && refusal == nil
+        let owedBefore = failedRequestPassedOn ? pending.count - 1 : pending.count
+        if answering && owedBefore == 0 {
+            // Part of this very request's answer is out: it cannot become a 400 any more.
             refusing = true
             context.close(promise: nil)
-        } else {
-            refuse(context, "the request is not valid HTTP/1.1 (\(error))")
+        } else if refusal == nil {
+            refuse(context, .badRequest, "the request is not valid HTTP/1.1 (\(error))", after: owedBefore)
         }
         // The route reading the body must see it fail, not end: a cut body is never acted on.
         context.fireErrorCaught(error)
     }
 
-    /// Answers 400 with `reason` and closes the connection.
-    private func refuse(_ context: ChannelHandlerContext, _ reason: String) {
+    /// Refuses with `status` once `after` answers owed have gone out (at once when none are), then closes.
+    private func refuse(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ reason: String, after: Int) {
+        if after <= 0 {
+            send(context, status, reason)
+        } else {
+            refusal = Refusal(status: status, reason: reason, after: after)
+        }
+    }
+
+    /// Answers `status` with `reason` and closes the connection.
+    private func send(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ reason: String) {
         refusing = true
         let body = context.channel.allocator.buffer(string: reason + "\n")
         var headers = HTTPHeaders()
@@ -144,7 +212,7 @@ final class HTTPConformanceHandler: ChannelDuplexHandler, RemovableChannelHandle
         headers.add(name: "date", value: httpDate(clock.now()))
         headers.add(name: "server", value: "selfcare")
         context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))),
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
             promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
@@ -183,6 +251,8 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
             guard let allowed = routes.allowed(request.uri.path), !allowed.contains(request.method) else { throw error }
+            // Counted under its route, not `NotFound`: the known paths are a fixed set.
+            context.coreContext.endpointPath.value = request.uri.path
             let list = allowed.map(\.rawValue).joined(separator: ", ")
             var response = Gateway.plain(.methodNotAllowed, "\(request.uri.path) takes \(list)\n")
             response.headers[.allow] = list

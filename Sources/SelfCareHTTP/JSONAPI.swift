@@ -34,6 +34,9 @@ enum JSONAPI {
             buffer = try await request.collectBody(upTo: limit)
         } catch  where isOverLimit(error) {
             return .failure(ResponseBox(problem(.contentTooLarge, "the body is over \(limit) bytes")))
+        } catch {
+            // A body cut off or unreadable: never acted on, and the client's mistake, not a 500.
+            return .failure(ResponseBox(problem(.badRequest, "the body could not be read")))
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any]
         else {

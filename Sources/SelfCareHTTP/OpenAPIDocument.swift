@@ -344,8 +344,8 @@ extension Gateway {
                   description: Opens the call.
                   type: boolean
                 digits:
-                  description: The keys pressed at this step; more typed ahead walk the steps that follow.
-                  type: string
+                  description: The keys pressed at this step; more typed ahead walk the steps that follow. Null or empty is no input.
+                  type: [string, 'null']
                   maxLength: 64
                   pattern: '^[^\x00-\x1f\x7f-\x9f]*$'
                 step:

@@ -119,4 +119,64 @@ struct HTTPConformanceTests {
             #expect(records.isEmpty, "\(records)")
         }
     }
+
+    /// What a hostile pass found in the first version of the above: pipelined answers owed before a refusal go out
+    /// first, in order; nothing after a closing request is read or acted on; Host is one host; HTTP/1.0 never
+    /// keeps a chunked connection; `close` wins; a coding other than chunked is 501; and a cut body counts as the
+    /// client's 400 in the metrics, not a 500.
+    @Test func pipelinedAnswersOwedGoOutBeforeARefusalAndNothingAfterACloseIsActedOn() throws {
+        try withServer { server in
+            let pipelined = try exchange(
+                server,
+                "GET /sms/kannel?from=18612345678&text=CXJF&id=pp1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "POST /sms/kannel?from=18612345678 HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\nzz\r\n")
+            let first = pipelined.text.range(of: "HTTP/1.1 200 OK\r\n")
+            let refusal = pipelined.text.range(of: "HTTP/1.1 400 Bad Request\r\n")
+            #expect(first != nil && refusal != nil, "\(pipelined.text)")
+            if let first, let refusal { #expect(first.lowerBound < refusal.lowerBound, "\(pipelined.text)") }
+            #expect(pipelined.closed)
+
+            let afterClose = try exchange(
+                server,
+                "GET /sms/kannel?from=18612345678&text=CXJF&id=pc1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                    + "GET /sms/kannel?from=18612345678&text=CXJF&id=pc2 HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(afterClose.text.components(separatedBy: "HTTP/1.1 ").count == 2, "\(afterClose.text)")
+            #expect(afterClose.text.hasPrefix("HTTP/1.1 200 OK\r\n") && afterClose.closed, "\(afterClose.text)")
+            let records = try curlGet("\(server.base)/v1/records", ["-H", "Authorization: Bearer t"])
+            #expect(records.contains(#""session":"pp1""#) || records.contains("pp1"), "\(records)")
+            #expect(records.contains("pc1") && !records.contains("pc2"), "\(records)")
+
+            for host in ["Host: a\r\nHost: b", "Host: a b/c"] {
+                let answer = try exchange(server, "GET /healthz HTTP/1.1\r\n\(host)\r\n\r\n")
+                #expect(
+                    answer.text.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && answer.closed, "\(host): \(answer.text)")
+            }
+            let chunked10 = try exchange(
+                server,
+                "POST /sms/kannel?from=18612345678&id=s31 HTTP/1.0\r\nConnection: keep-alive\r\n"
+                    + "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nCXJF\r\n0\r\n\r\n"
+                    + "GET /healthz HTTP/1.0\r\n\r\n")
+            #expect(chunked10.text.lowercased().contains("connection: close") && chunked10.closed, "\(chunked10.text)")
+            #expect(chunked10.text.components(separatedBy: "HTTP/1.0 ").count == 2, "one answer: \(chunked10.text)")
+            let closeWins = try exchange(server, "GET /healthz HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n")
+            #expect(closeWins.closed, "\(closeWins.text)")
+            let gzip = try exchange(
+                server,
+                "POST /sms/kannel?from=18612345678 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                    + "4\r\nCXJF\r\n0\r\n\r\n")
+            #expect(gzip.text.hasPrefix("HTTP/1.1 501 Not Implemented\r\n"), "\(gzip.text)")
+
+            let cut = try #require(RawConnection(server.base))
+            cut.send(
+                "POST /sms/kannel?from=18612345678 HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n4\r\nCXJF\r\nzz\r\n")
+            _ = cut.receive(within: 1)
+            _ = try exchange(server, "PUT /v1/records HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let metrics = try curlGet("\(server.base)/metrics")
+            #expect(!metrics.contains(#"status="500""#), "\(metrics)")
+            #expect(
+                metrics.contains(#"selfcare_http_requests_total{route="/v1/records",status="405"} 1"#), "\(metrics)")
+        }
+    }
 }

@@ -46,6 +46,9 @@ struct HostileFieldTests {
                 BadRequest(uri: "/ivr/vxml?from=18612345678&session=zz%001"),
                 BadRequest(uri: "/ivr/vxml?from=18612345678&session=\(String(repeating: "s", count: 129))"),
                 BadRequest(uri: "/ivr/vxml?from=1861%002345678"),
+                // A step counter out of range would run the keys again instead of answering a retry.
+                .form("/ivr/vxml?call=c1&step=-1", "digits=1"),
+                .form("/ivr/vxml?call=c1&step=99999999999999999999", "digits=1"),
                 BadRequest(uri: "/ivr/vxml?from=\(longNumber)"),
             ]
             try await app.test(.router) { client in

@@ -16,12 +16,25 @@ struct OpenAPITests {
     @Test func theServedDocumentIsDocsOpenAPIYaml() async throws {
         let text = try String(contentsOf: Self.file, encoding: .utf8)
         if ProcessInfo.processInfo.environment["SELFCARE_UPDATE_DOCS"] == "1" {
-            let swift = Fixtures.repositoryRoot.appendingPathComponent("Sources/SelfCareHTTP/OpenAPIDocument.swift")
-            let old = try String(contentsOf: swift, encoding: .utf8)
-            let start = try #require(old.range(of: "#\"\"\"\n"))
-            let end = try #require(old.range(of: "\n\"\"\"#", options: .backwards))
-            try (old[..<start.upperBound] + text + old[end.lowerBound...]).write(
-                to: swift, atomically: true, encoding: .utf8)
+            // Written as swift-format lays a multi-line string out: indented under its declaration.
+            let indent = "        "
+            let body = text.split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.isEmpty ? "" : indent + $0 }.joined(separator: "\n")
+            let swift = """
+                // Generated from docs/openapi.yaml: edit that file, then `SELFCARE_UPDATE_DOCS=1 swift test --filter OpenAPI`
+                // writes it here (a test fails while the two differ).
+
+                extension Gateway {
+                    /// The OpenAPI 3.1 document of the JSON routes, served at `GET /openapi.yaml` (docs/openapi.yaml).
+                    public static let openAPIDocument = #\"\"\"
+                \(body)
+                \(indent)\"\"\"#
+                }
+
+                """
+            try swift.write(
+                to: Fixtures.repositoryRoot.appendingPathComponent("Sources/SelfCareHTTP/OpenAPIDocument.swift"),
+                atomically: true, encoding: .utf8)
             return
         }
         #expect(Gateway.openAPIDocument == text, "run SELFCARE_UPDATE_DOCS=1 swift test --filter OpenAPI")

@@ -80,6 +80,9 @@ public struct VoiceXMLAdapter: ChannelAdapter {
             // Each document's submits carry its step: a browser's retry of a step gets the same document,
             // also while the first request of it is still running (one request of a call at a time).
             let step = Int(fields["step"] ?? "")
+            if let text = fields["step"], !text.isEmpty, step.map({ !(1...Int(Int32.max)).contains($0) }) ?? true {
+                return Gateway.plain(.badRequest, "`step` is not a step counter (a whole number from 1)\n")
+            }
             let key = "\(step ?? 0)|\(event)|\(digits ?? "")"
             return await serializer.run(call) {
                 if step != nil, let body = await answers.answer(call: call, key: key) {
