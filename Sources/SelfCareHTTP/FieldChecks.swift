@@ -52,15 +52,6 @@ enum FieldCheck {
         return nil
     }
 
-    /// Why a JSON `step` is no step counter (a whole number from 0 to 2³¹ − 1), or nil; JSON null is no step.
-    static func step(_ value: Any, field: String) -> String? {
-        if value is NSNull { return nil }
-        // JSON `true` arrives as a number whose Objective-C type is `c`; `1.0` is a whole number, as JSON Schema says.
-        let isBoolean = (value as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false
-        if !isBoolean, let n = value as? Int, (0...Int(Int32.max)).contains(n) { return nil }
-        return "`\(field)` is not a step counter (a whole number from 0 to \(Int32.max))"
-    }
-
     /// The first problem among `checks`, each a field's check already applied.
     static func first(_ checks: String?...) -> String? { checks.lazy.compactMap { $0 }.first }
 

@@ -6,63 +6,79 @@ import SelfCareCore
 
 /// JSON helpers, and the operators' endpoints behind a bearer token.
 enum JSONAPI {
-    static func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    /// The `{"actions": …}` body as bytes.
-    static func bodyBuffer(_ actions: [[String: Any]]) -> ByteBuffer? {
-        (try? JSONSerialization.data(withJSONObject: ["actions": actions], options: [.sortedKeys])).map {
-            ByteBuffer(bytes: $0)
-        }
-    }
-
+    /// A refusal: `{"error": MESSAGE}` with `status`.
     static func problem(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        json(["error": message], status: status)
+        struct Problem: Encodable { var error: String }
+        return (try? json(Problem(error: message), status: status)) ?? Response(status: status)
     }
 
-    /// The request's JSON object, or the response that refuses it.
-    static func body(_ request: inout Request, limit: Int) async throws -> Result<[String: Any], ResponseBox> {
+    /// The JSON encoding of every answer: keys sorted, so an answer reads the same every time.
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    /// An `Encodable` answer as a JSON response.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+
+    /// The request's body decoded as `T`; throws the `JSONProblem` that refuses it: 415 when it is not JSON, 413
+    /// when it is too large, 400 when it cannot be read, is not a JSON object, or has a field of another type.
+    static func decode<T: Decodable>(_ type: T.Type, _ request: inout Request, limit: Int) async throws -> T {
         guard (request.headers[.contentType] ?? "").lowercased().hasPrefix("application/json") else {
-            return .failure(ResponseBox(problem(.unsupportedMediaType, "send application/json")))
+            throw JSONProblem(.unsupportedMediaType, "send application/json")
         }
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: limit)
         } catch  where isOverLimit(error) {
-            return .failure(ResponseBox(problem(.contentTooLarge, "the body is over \(limit) bytes")))
+            throw JSONProblem(.contentTooLarge, "the body is over \(limit) bytes")
         } catch {
             // A body cut off or unreadable: never acted on, and the client's mistake, not a 500.
-            return .failure(ResponseBox(problem(.badRequest, "the body could not be read")))
+            throw JSONProblem(.badRequest, "the body could not be read")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any]
-        else {
-            return .failure(ResponseBox(problem(.badRequest, "the body is not a JSON object")))
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let DecodingError.typeMismatch(expected, context) where !context.codingPath.isEmpty {
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw JSONProblem(.badRequest, "`\(field)` must be \(Self.describe(expected))")
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw JSONProblem(.badRequest, "`\(field)` must be \(field == "step" ? "a whole number" : "another value")")
+        } catch {
+            throw JSONProblem(.badRequest, "the body is not a JSON object")
         }
-        return .success(object)
     }
 
-    struct ResponseBox: Error { let response: Response; init(_ r: Response) { response = r } }
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "true or false"
+        case is Int.Type: "a whole number"
+        default: "another type"
+        }
+    }
 
     /// The operators' endpoints: `POST /v1/admin/reload` and `GET /v1/records`, behind the bearer token.
     static func addOperations(
         to router: Router<BasicRequestContext>, _ channels: GatewayChannels, _ configuration: GatewayConfiguration
     ) {
-        router.post("/v1/admin/reload") { request, _ -> Response in
-            if let refusal = authorize(request, configuration) { return refusal }
+        // Behind the bearer token, checked once for the group (`AdminTokenMiddleware`).
+        let operators = router.group().add(middleware: AdminTokenMiddleware(token: configuration.adminToken))
+        operators.post("/v1/admin/reload") { _, _ -> Response in
             guard let reload = configuration.reload else { return problem(.notFound, "nothing to reload") }
             do {
                 try reload()
-                return json(["reloaded": true])
+                return try json(ReloadBody(reloaded: true))
             } catch {
-                return json(["reloaded": false, "error": "\(error)"], status: .unprocessableContent)
+                return try json(ReloadBody(reloaded: false, error: "\(error)"), status: .unprocessableContent)
             }
         }
-        router.get("/v1/records") { request, _ -> Response in
-            if let refusal = authorize(request, configuration) { return refusal }
+        operators.get("/v1/records") { request, _ -> Response in
             let query = FormFields.parse(request.uri.query ?? "")
             var filter = RecordFilter()
             if let subject = query["subject"] {
@@ -157,35 +173,53 @@ enum JSONAPI {
         static let link = HTTPField.Name("Link")!
     }
 
-    /// Nil when the request carries the admin bearer token; else the refusal (404 when no token is set).
-    static func authorize(_ request: Request, _ configuration: GatewayConfiguration) -> Response? {
-        guard let token = configuration.adminToken, !token.isEmpty else {
-            return problem(.notFound, "the admin API is off: start the server with SELFCARE_ADMIN_TOKEN")
-        }
-        guard let auth = request.headers[.authorization], auth.hasPrefix("Bearer "),
-            constantTimeEquals(String(auth.dropFirst(7)), token)
-        else {
-            var response = problem(.unauthorized, "a bearer token is required")
-            response.headers[.wwwAuthenticate] = "Bearer"
-            return response
-        }
-        return nil
-    }
-
-    static func encode(_ action: IVRAction) -> [String: Any] {
-        var out: [String: Any] = ["type": action.kind.rawValue]
-        if let text = action.text { out["text"] = text }
-        if let audio = action.audio { out["audio"] = audio }
-        if let n = action.maxDigits { out["maxDigits"] = n; out["terminator"] = "#" }
-        if let t = action.noInputTimeout { out["noInputTimeout"] = t }
-        if let t = action.interDigitTimeout { out["interDigitTimeout"] = t }
-        if let keys = action.keys { out["keys"] = keys }
-        if let q = action.queue { out["queue"] = q }
-        if let p = action.priority { out["priority"] = p }
-        return out
-    }
-
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
         Secret(a).matches(Secret(b))
     }
+}
+
+/// A refusal of a JSON route, thrown from anywhere in its handler and answered `{"error": MESSAGE}` with its
+/// status: the shape docs/openapi.yaml gives every JSON refusal (Hummingbird's `HTTPError` answers another one).
+struct JSONProblem: HTTPResponseError {
+    let status: HTTPResponse.Status
+    let message: String
+
+    init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        JSONAPI.problem(status, message)
+    }
+}
+
+/// The operators' routes (`/v1/records`, `/v1/admin/reload`): off (404) without a configured token, 401 with
+/// `WWW-Authenticate: Bearer` without the right `Authorization: Bearer TOKEN`, compared in constant time.
+struct AdminTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String?
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    )
+        async throws -> Response
+    {
+        guard let token, !token.isEmpty else {
+            return JSONAPI.problem(.notFound, "the admin API is off: start the server with SELFCARE_ADMIN_TOKEN")
+        }
+        guard let auth = request.headers[.authorization], auth.hasPrefix("Bearer "),
+            JSONAPI.constantTimeEquals(String(auth.dropFirst(7)), token)
+        else {
+            var response = JSONAPI.problem(.unauthorized, "a bearer token is required")
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
+        return try await next(request, context)
+    }
+}
+
+/// The answer of `POST /v1/admin/reload`: `error` only when refused.
+struct ReloadBody: Encodable {
+    var reloaded: Bool
+    var error: String?
 }

@@ -20,49 +20,38 @@ public struct MessagesJSONAdapter: ChannelAdapter {
     ) {
         router.post("/v1/messages") { request, _ -> Response in
             var request = request
-            let object: [String: Any]
-            switch try await JSONAPI.body(&request, limit: configuration.maxBodyBytes) {
-            case .failure(let box): return box.response
-            case .success(let o): object = o
-            }
-            guard let from = object["from"] as? String, !from.isEmpty else {
+            let message = try await JSONAPI.decode(MessageRequest.self, &request, limit: configuration.maxBodyBytes)
+            guard let from = message.from, !from.isEmpty else {
                 return JSONAPI.problem(.badRequest, "missing `from`")
             }
-            for key in ["channel", "text", "to", "id", "session", "code", "input"]
-            where object[key] != nil && !(object[key] is String) {
-                return JSONAPI.problem(.badRequest, "`\(key)` must be a string")
-            }
             if let problem = FieldCheck.first(
-                FieldCheck.number(from, field: "from"),
-                (object["id"] as? String).flatMap { FieldCheck.identifier($0, field: "id") },
-                (object["session"] as? String).flatMap { FieldCheck.identifier($0, field: "session") },
-                (object["to"] as? String).flatMap { FieldCheck.code($0, field: "to") },
-                (object["code"] as? String).flatMap { FieldCheck.code($0, field: "code") })
+                FieldCheck.number(from, field: "from"), message.id.flatMap { FieldCheck.identifier($0, field: "id") },
+                message.session.flatMap { FieldCheck.identifier($0, field: "session") },
+                message.to.flatMap { FieldCheck.code($0, field: "to") },
+                message.code.flatMap { FieldCheck.code($0, field: "code") })
             {
                 return JSONAPI.problem(.badRequest, problem)
             }
-            switch object["channel"] as? String ?? "sms" {
+            switch message.channel ?? "sms" {
             case "sms":
                 guard configuration.channels.contains(.sms) else {
                     return JSONAPI.problem(.notFound, "the sms channel is turned off on this server")
                 }
-                guard let text = object["text"] as? String else {
+                guard let text = message.text else {
                     return JSONAPI.problem(.badRequest, "missing `text`")
                 }
                 let reply = await channels.sms.handle(
-                    InboundSMS(
-                        from: from, to: object["to"] as? String ?? "10010", text: text, id: object["id"] as? String))
-                return JSONAPI.json([
-                    "reply": reply.text, "segments": reply.segments, "encoding": reply.encoding.rawValue,
-                    "result": reply.outcome.result.rawValue, "reason": reply.outcome.reason.rawValue,
-                    "record": reply.outcome.record.map { Int($0.id) as Any } ?? NSNull(),
-                ])
+                    InboundSMS(from: from, to: message.to ?? "10010", text: text, id: message.id))
+                return try JSONAPI.json(
+                    SMSReplyBody(
+                        reply: reply.text, segments: reply.segments, encoding: reply.encoding.rawValue,
+                        result: reply.outcome.result.rawValue, reason: reply.outcome.reason.rawValue,
+                        record: reply.outcome.record.map { Int($0.id) }))
             case "ussd":
                 guard configuration.channels.contains(.ussd) else {
                     return JSONAPI.problem(.notFound, "the ussd channel is turned off on this server")
                 }
-                guard let session = object["session"] as? String, !session.isEmpty, let code = object["code"] as? String
-                else {
+                guard let session = message.session, !session.isEmpty, let code = message.code else {
                     return JSONAPI.problem(.badRequest, "missing `session` or `code`")
                 }
                 let limit = channels.ussd.configuration.maxInputsPerRequest
@@ -70,9 +59,9 @@ public struct MessagesJSONAdapter: ChannelAdapter {
                     return JSONAPI.problem(.badRequest, "`code` holds more than \(limit) keys")
                 }
                 let screen = await channels.ussd.handle(
-                    sessionID: session, caller: from, serviceCode: code, input: object["input"] as? String,
+                    sessionID: session, caller: from, serviceCode: code, input: message.input,
                     source: RequestSource.address ?? "")
-                return JSONAPI.json(["screen": screen.text, "ends": screen.ends])
+                return try JSONAPI.json(USSDScreenBody(screen: screen.text, ends: screen.ends))
             default:
                 return JSONAPI.problem(.badRequest, "`channel` is sms or ussd (use /v1/ivr for calls)")
             }
@@ -121,33 +110,26 @@ public struct IVRJSONAdapter: ChannelAdapter {
                 return JSONAPI.problem(.notFound, "the ivr channel is turned off on this server")
             }
             var request = request
-            let object: [String: Any]
-            switch try await JSONAPI.body(&request, limit: configuration.maxBodyBytes) {
-            case .failure(let box): return box.response
-            case .success(let o): object = o
-            }
-            guard let call = object["call"] as? String, !call.isEmpty, let from = object["from"] as? String else {
+            let step = try await JSONAPI.decode(IVRStepRequest.self, &request, limit: configuration.maxBodyBytes)
+            guard let call = step.call, !call.isEmpty, let from = step.from else {
                 return JSONAPI.problem(.badRequest, "missing `call` or `from`")
-            }
-            if let digits = object["digits"], !(digits is String), !(digits is NSNull) {
-                return JSONAPI.problem(.badRequest, "`digits` must be a string")
             }
             if let problem = FieldCheck.first(
                 FieldCheck.identifier(call, field: "call"), FieldCheck.number(from, field: "from"),
-                (object["digits"] as? String).flatMap { FieldCheck.keys($0, field: "digits") },
-                object["step"].flatMap { FieldCheck.step($0, field: "step") })
+                step.digits.flatMap { FieldCheck.keys($0, field: "digits") },
+                step.step.flatMap { (0...Int(Int32.max)).contains($0) ? nil : IVRStepRequest.stepProblem })
             {
                 return JSONAPI.problem(.badRequest, problem)
             }
             // With `step`, a retried step gets the same answer, also while the first is still running (one
             // request of a call at a time), and its keys are not handled twice.
-            let step = object["step"].map { "\($0)" }
-            let start = object["start"] as? Bool == true
-            let digits = object["digits"] as? String
-            let key = "\(step ?? "")|\(start)|\(digits ?? "")"
+            let start = step.start == true
+            let digits = step.digits
+            let counter = step.step.map(String.init)
+            let key = "\(counter ?? "")|\(start)|\(digits ?? "")"
             let source = RequestSource.address ?? ""
             return await serializer.run(call) {
-                if let step, !step.isEmpty, !start, let body = await answers.answer(call: call, key: key) {
+                if counter != nil, !start, let body = await answers.answer(call: call, key: key) {
                     return Response(
                         status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: body))
@@ -159,14 +141,18 @@ public struct IVRJSONAdapter: ChannelAdapter {
                 } else {
                     actions = await channels.ivr.input(callID: call, digits: digits)
                 }
-                let encoded = actions.map(JSONAPI.encode)
-                if let step, !step.isEmpty, let body = JSONAPI.bodyBuffer(encoded) {
-                    await answers.store(call: call, key: key, body: body)
-                }
+                // Plain strings and numbers: encoding them cannot fail.
+                let body =
+                    (try? JSONAPI.encoder.encode(IVRActionsBody(actions: actions.map(IVRActionBody.init))))
+                    ?? Data(#"{"actions":[]}"#.utf8)
+                let buffer = ByteBuffer(bytes: body)
+                if counter != nil { await answers.store(call: call, key: key, body: buffer) }
                 if let last = actions.last, last.kind == .hangup || last.kind == .transfer {
                     await answers.forget(call: call)
                 }
-                return JSONAPI.json(["actions": encoded])
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                    body: .init(byteBuffer: buffer))
             }
         }
     }
@@ -188,5 +174,90 @@ public struct IVRJSONAdapter: ChannelAdapter {
         let text = actions.compactMap { $0["text"] as? String }.joined(separator: "\n")
         let last = actions.last?["type"] as? String
         return AdapterReply(text: text, ends: last == "hangup" || last == "transfer" || actions.isEmpty)
+    }
+}
+
+/// The body of `POST /v1/messages` (`SMSMessage` or `USSDStep` in docs/openapi.yaml). Every field is optional here so
+/// that a missing one gets its own clear refusal; a field of another type is refused by `JSONAPI.decode`.
+struct MessageRequest: Decodable {
+    var channel: String?
+    var from: String?
+    var to: String?
+    var text: String?
+    var id: String?
+    var session: String?
+    var code: String?
+    var input: String?
+}
+
+/// The answer to an SMS of `POST /v1/messages` (`SMSReply`).
+struct SMSReplyBody: Encodable {
+    var reply: String
+    var segments: [String]
+    var encoding: String
+    var result: String
+    var reason: String
+    /// Null, not absent, when no record was written.
+    var record: Int?
+
+    enum CodingKeys: String, CodingKey { case reply, segments, encoding, result, reason, record }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(reply, forKey: .reply)
+        try container.encode(segments, forKey: .segments)
+        try container.encode(encoding, forKey: .encoding)
+        try container.encode(result, forKey: .result)
+        try container.encode(reason, forKey: .reason)
+        try container.encode(record, forKey: .record)
+    }
+}
+
+/// The answer to a USSD step of `POST /v1/messages` (`USSDScreen`).
+struct USSDScreenBody: Encodable {
+    var screen: String
+    var ends: Bool
+}
+
+/// The body of `POST /v1/ivr` (`IVRStep`).
+struct IVRStepRequest: Decodable {
+    var call: String?
+    var from: String?
+    var start: Bool?
+    var digits: String?
+    var step: Int?
+
+    static let stepProblem = "`step` is not a step counter (a whole number from 0 to \(Int32.max))"
+}
+
+/// The answer of `POST /v1/ivr` (`IVRActions`).
+struct IVRActionsBody: Encodable {
+    var actions: [IVRActionBody]
+}
+
+/// One IVR action as JSON (`IVRAction`); `terminator` comes with `maxDigits`.
+struct IVRActionBody: Encodable {
+    var type: String
+    var text: String?
+    var audio: String?
+    var maxDigits: Int?
+    var terminator: String?
+    var noInputTimeout: Int?
+    var interDigitTimeout: Int?
+    var keys: [String]?
+    var queue: String?
+    var priority: Int?
+
+    init(_ action: IVRAction) {
+        type = action.kind.rawValue
+        text = action.text
+        audio = action.audio
+        maxDigits = action.maxDigits
+        terminator = action.maxDigits == nil ? nil : "#"
+        noInputTimeout = action.noInputTimeout
+        interDigitTimeout = action.interDigitTimeout
+        keys = action.keys
+        queue = action.queue
+        priority = action.priority
     }
 }
