@@ -371,14 +371,7 @@ struct Runtime {
         let grammars = try grammarSet(required: served)
         var sms = SMSConfiguration()
         sms.rateLimit = try Environment.integer("SELFCARE_SMS_RATE_LIMIT", default: 30, range: 1...100_000)
-        return GatewayChannels(
-            sms: SMSChannel(engine: engine, grammars: grammars, configuration: sms),
-            ussd: USSDChannel(
-                engine: engine, grammars: grammars,
-                sessions: MemorySessionStore<USSDSession>(idleTimeout: 120, limits: sessions)),
-            ivr: IVRChannel(
-                engine: engine, grammars: grammars,
-                sessions: MemorySessionStore<IVRSession>(idleTimeout: 600, limits: sessions)))
+        return GatewayChannels(engine: engine, grammars: grammars, sms: sms, sessions: sessions)
     }
 
     /// The IVR channel over the engine and the grammars folder.

@@ -92,6 +92,24 @@ public struct GatewayChannels: Sendable {
     }
 }
 
+extension GatewayChannels {
+    /// The three channels over one engine and one set of grammars, each session store bounded by `sessions`:
+    /// USSD sessions idle out after 120 seconds, IVR calls after 600.
+    public init(
+        engine: OperationEngine, grammars: GrammarSet, sms: SMSConfiguration = SMSConfiguration(),
+        sessions: SessionLimits
+    ) {
+        self.init(
+            sms: SMSChannel(engine: engine, grammars: grammars, configuration: sms),
+            ussd: USSDChannel(
+                engine: engine, grammars: grammars,
+                sessions: MemorySessionStore<USSDSession>(idleTimeout: 120, limits: sessions)),
+            ivr: IVRChannel(
+                engine: engine, grammars: grammars,
+                sessions: MemorySessionStore<IVRSession>(idleTimeout: 600, limits: sessions)))
+    }
+}
+
 /// What adapters keep per session beside the channels' session stores (the inputs of a USSD session, the last
 /// answer of each call): each registers how to sweep it, and the gateway sweeps them with the sessions.
 public final class SessionCaches: Sendable {

@@ -79,14 +79,7 @@ public struct SessionFlood: Sendable {
         let grammarSet = try GrammarSet(
             directory: grammars ?? Fixtures.repositoryRoot.appendingPathComponent("grammars").path, prompts: catalog)
         let limits = SessionLimits(capacity: capacity)
-        let channels = GatewayChannels(
-            sms: SMSChannel(engine: engine, grammars: grammarSet),
-            ussd: USSDChannel(
-                engine: engine, grammars: grammarSet,
-                sessions: MemorySessionStore<USSDSession>(idleTimeout: 120, limits: limits)),
-            ivr: IVRChannel(
-                engine: engine, grammars: grammarSet,
-                sessions: MemorySessionStore<IVRSession>(idleTimeout: 600, limits: limits)))
+        let channels = GatewayChannels(engine: engine, grammars: grammarSet, sessions: limits)
         let client = InProcessClient(Gateway.router(channels, configuration: GatewayConfiguration()))
 
         func ussd(_ session: String, _ phone: String, _ text: String) async throws -> String {

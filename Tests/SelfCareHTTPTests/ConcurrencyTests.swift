@@ -20,15 +20,10 @@ func sqliteGateway(
     // One phone's hundred sessions at once must all reach the engine here, which is what these tests race: the
     // per-caller bound on live sessions (8 by default, its own tests in SessionStoreTests) would end most of them
     // first, more of them the more cores run them.
-    let limits = SessionLimits(perCaller: 1_000)
+    var sms = SMSConfiguration()
+    sms.rateLimit = 100_000
     let channels = GatewayChannels(
-        sms: try Fixtures.smsChannel(engine: engine, rateLimit: 100_000),
-        ussd: USSDChannel(
-            engine: engine, grammars: grammars,
-            sessions: MemorySessionStore<USSDSession>(idleTimeout: 120, limits: limits)),
-        ivr: IVRChannel(
-            engine: engine, grammars: grammars,
-            sessions: MemorySessionStore<IVRSession>(idleTimeout: 600, limits: limits)))
+        engine: engine, grammars: grammars, sms: sms, sessions: SessionLimits(perCaller: 1_000))
     return Application(router: Gateway.router(channels, configuration: GatewayConfiguration()))
 }
 

@@ -17,14 +17,7 @@ func floodGateway(
         store, subscribers: [Fixtures.subscriber(), Fixtures.subscriber("18611110001", language: .english)])
     let engine = try Fixtures.engine(store: store, clock: clock)
     let grammars = try Fixtures.shippedGrammars()
-    let channels = GatewayChannels(
-        sms: SMSChannel(engine: engine, grammars: grammars),
-        ussd: USSDChannel(
-            engine: engine, grammars: grammars,
-            sessions: MemorySessionStore<USSDSession>(idleTimeout: 120, capacity: capacity)),
-        ivr: IVRChannel(
-            engine: engine, grammars: grammars,
-            sessions: MemorySessionStore<IVRSession>(idleTimeout: 600, capacity: capacity)))
+    let channels = GatewayChannels(engine: engine, grammars: grammars, sessions: SessionLimits(capacity: capacity))
     var configuration = GatewayConfiguration()
     configuration.metrics = GatewayMetrics()
     return (Application(router: Gateway.router(channels, configuration: configuration)), channels)

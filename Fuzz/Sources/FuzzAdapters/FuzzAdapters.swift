@@ -43,14 +43,7 @@ final class Gateway: @unchecked Sendable {
         // A small session cap, so that every bounded table fills within a minute of fuzzing and memory
         // must then stay flat: growth past that is a leak (see `checkMemory`).
         let limits = SessionLimits(capacity: Self.sessionCap)
-        let channels = GatewayChannels(
-            sms: SMSChannel(engine: engine, grammars: grammars, configuration: sms),
-            ussd: USSDChannel(
-                engine: engine, grammars: grammars,
-                sessions: MemorySessionStore<USSDSession>(idleTimeout: 120, limits: limits)),
-            ivr: IVRChannel(
-                engine: engine, grammars: grammars,
-                sessions: MemorySessionStore<IVRSession>(idleTimeout: 600, limits: limits)))
+        let channels = GatewayChannels(engine: engine, grammars: grammars, sms: sms, sessions: limits)
         var configuration = GatewayConfiguration()
         configuration.adminToken = "s3cret"
         gateway = InProcessGateway(channels, configuration: configuration)
