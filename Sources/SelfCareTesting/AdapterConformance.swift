@@ -13,15 +13,16 @@ import SelfCareHTTP
 ///
 /// ```swift
 /// @Test func myGatewayAdapterConforms() async throws {
-///     let report = try await AdapterConformance.check(MyGatewayAdapter())
+///     let report = try await AdapterConformance.check(MyGatewayAdapter(), probe: MyGatewayProbe())
 ///     #expect(report.findings.isEmpty, "\(report)")
 /// }
 /// ```
 ///
 /// The adapter is served alone, in process, on a gateway over a memory store with two fixture
 /// subscribers (`18612345678`, Chinese, balance 123.45 yuan, password `258036`; `18611110001`, English)
-/// and the shipped grammars and prompts. Each check drives a conversation through the adapter's own
-/// `request(for:)` and `reply(to:for:)`, then looks at the raw HTTP exchanges and at the records.
+/// and the shipped grammars and prompts. Each check drives a conversation through the probe (the
+/// gateway's side of the protocol: `request(for:)` and `reply(to:for:)`), then looks at the raw HTTP
+/// exchanges and at the records.
 public enum AdapterConformance {
     /// One requirement the adapter did not meet.
     public struct Finding: Sendable, CustomStringConvertible {
@@ -89,17 +90,25 @@ public enum AdapterConformance {
         public init() {}
     }
 
-    /// Runs every check against `adapter`.
+    /// Runs every check against `adapter`, driven through `probe`.
     /// - Parameters:
+    ///   - probe: the gateway's side of the adapter's protocol; for a shipped adapter, nil takes its own
+    ///     (`AdapterProbes.shipped(for:)`).
     ///   - grammars, prompts: the folders to serve (default: the repository's shipped ones).
     ///   - configuration: the gateway settings (the adapter list is replaced by `adapter`).
     ///   - script: the conversations, in the grammars' terms.
     public static func check(
-        _ adapter: any ChannelAdapter, grammars: String? = nil, prompts: String? = nil,
-        configuration: GatewayConfiguration = GatewayConfiguration(), script: Script = Script()
+        _ adapter: any ChannelAdapter, probe: (any AdapterProbe)? = nil, grammars: String? = nil,
+        prompts: String? = nil, configuration: GatewayConfiguration = GatewayConfiguration(),
+        script: Script = Script()
     ) async throws -> Report {
+        guard let probe = probe ?? AdapterProbes.shipped(for: adapter) else {
+            throw AdapterReplyError(
+                "\(adapter.name): no probe for this adapter; pass `probe:` (an `AdapterProbe` for its protocol)")
+        }
         let harness = try await Harness(
-            adapter, grammars: grammars, prompts: prompts, configuration: configuration, script: script)
+            adapter, probe: probe, grammars: grammars, prompts: prompts, configuration: configuration,
+            script: script)
         var findings: [Finding] = []
         for requirement in Requirement.allCases {
             do {
@@ -117,6 +126,7 @@ final class Harness: Sendable {
     typealias Finding = AdapterConformance.Finding
 
     let adapter: any ChannelAdapter
+    let probe: any AdapterProbe
     let store: MemoryServiceStore
     let gateway: InProcessGateway
     let configuration: GatewayConfiguration
@@ -126,10 +136,11 @@ final class Harness: Sendable {
     let script: AdapterConformance.Script
 
     init(
-        _ adapter: any ChannelAdapter, grammars: String?, prompts: String?, configuration: GatewayConfiguration,
-        script: AdapterConformance.Script
+        _ adapter: any ChannelAdapter, probe: any AdapterProbe, grammars: String?, prompts: String?,
+        configuration: GatewayConfiguration, script: AdapterConformance.Script
     ) async throws {
         self.adapter = adapter
+        self.probe = probe
         self.script = script
         store = MemoryServiceStore()
         try await Fixtures.seed(
@@ -175,9 +186,9 @@ final class Harness: Sendable {
             case .open: break
             }
             let action = CustomerAction(kind, caller: caller, id: id, inputs: inputs, continuation: continuation)
-            let request = adapter.request(for: action)
+            let request = probe.request(for: action)
             let response = try await send(request)
-            let reply = try adapter.reply(to: response, for: action)
+            let reply = try probe.reply(to: response, for: action)
             continuation = reply.continuation
             out.append((request, response, reply))
         }
@@ -190,7 +201,7 @@ final class Harness: Sendable {
         return records
     }
 
-    var isMessage: Bool { adapter.style == .message }
+    var isMessage: Bool { probe.style == .message }
 
     /// The script's keys as customer actions: `""` is no input, `{password}` the password tried.
     func actions(_ keys: [String], password: String = "") -> [CustomerAction.Kind] {
@@ -278,7 +289,7 @@ final class Harness: Sendable {
                 found.append(finding("a retried request got HTTP \(again.status.code)"))
             } else {
                 do {
-                    let second = try adapter.reply(to: again, for: CustomerAction(.noInput, caller: "", id: ""))
+                    let second = try probe.reply(to: again, for: CustomerAction(.noInput, caller: "", id: ""))
                     if second.text != reply.text {
                         found.append(finding("a retried request got another answer: \"\(second.text)\""))
                     }
@@ -292,10 +303,10 @@ final class Harness: Sendable {
             var found: [Finding] = []
             for (request, response) in await exchanges.all where response.status == .ok {
                 let action = CustomerAction(.noInput, caller: "", id: "")
-                guard let reply = try? adapter.reply(to: response, for: action) else { continue }
+                guard let reply = try? probe.reply(to: response, for: action) else { continue }
                 let encoding = SMSSegmenter.encoding(of: reply.text)
                 let units = SMSSegmenter.length(of: reply.text)
-                switch adapter.replyUnit {
+                switch probe.replyUnit {
                 case .smsParts:
                     let limit = smsPartCap * (encoding == .ucs2 ? 67 : 153)
                     if units > limit {
@@ -313,7 +324,7 @@ final class Harness: Sendable {
             return found
 
         case .malformedRequests:
-            let sample = adapter.request(
+            let sample = probe.request(
                 for: CustomerAction(
                     isMessage ? .message(script.balanceMessage) : .open, caller: script.caller, id: "malformed-1"))
             let path = String(sample.uri.prefix { $0 != "?" })
@@ -330,7 +341,7 @@ final class Harness: Sendable {
                     found.append(
                         finding("a body of the wrong type got HTTP \(wrongType.status.code), not a 4xx with a reason"))
                 }
-                var big = adapter.request(
+                var big = probe.request(
                     for: CustomerAction(
                         isMessage ? .message(script.balanceMessage) : .keys("1"), caller: script.caller,
                         id: "malformed-2", inputs: ["1"]))
@@ -345,7 +356,7 @@ final class Harness: Sendable {
                 }
             }
             // Invalid UTF-8 where the text goes: raw in a body, percent-encoded in a query.
-            var bad = adapter.request(
+            var bad = probe.request(
                 for: CustomerAction(
                     isMessage ? .message("QQQ") : .keys("QQQ"), caller: script.caller, id: "malformed-3",
                     inputs: ["QQQ"]))

@@ -6,140 +6,53 @@ import SelfCareHTTP
 import SelfCareTesting
 import Testing
 
-#if canImport(FoundationXML)
-    import FoundationXML
-#endif
-
-/// One VoiceXML document as a voice browser reads it: its elements, where its submits go, and each inline
-/// grammar re-written as the SRGS grammar a browser hands to its recogniser.
-final class VoiceDocument: NSObject, XMLParserDelegate {
-    struct Element {
-        var name: String
-        var attributes: [String: String]
-        /// The names of the elements it is in, outermost first.
-        var ancestors: [String]
-        /// Its text, that of the elements inside included.
-        var text = ""
-        /// Its own text only.
-        var ownText = ""
-    }
-
-    /// The attributes VoiceXML adds to `<grammar>` (`VXMLGrammar.attribs` and `Cache.attribs` in
-    /// vxml-attribs.xsd): for the browser, not part of the SRGS grammar it passes on.
-    static let voiceXMLGrammarAttributes: Set<String> = [
-        "scope", "weight", "src", "srcexpr", "type", "fetchhint", "fetchtimeout", "maxage", "maxstale",
-    ]
-    static let srgsNamespace = "http://www.w3.org/2001/06/grammar"
-
-    let label: String
-    let raw: String
-    private(set) var elements: [Element] = []
-    /// Each inline `<grammar>`, alone, in the SRGS namespace, as a document of its own.
-    private(set) var grammars: [String] = []
-    private var open: [Int] = []
-    private var grammar: String?
-
-    init(_ label: String, _ raw: String) throws {
-        self.label = label
-        self.raw = raw
-        super.init()
-        let parser = XMLParser(data: Data(raw.utf8))
-        parser.delegate = self
-        guard parser.parse() else {
-            throw SpawnError(
-                description: "\(label): not well-formed: \(parser.parserError.map { "\($0)" } ?? "?")\n\(raw)")
-        }
-    }
-
-    func parser(
-        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-        attributes: [String: String]
-    ) {
-        elements.append(Element(name: name, attributes: attributes, ancestors: open.map { elements[$0].name }))
-        open.append(elements.count - 1)
-        if name == "grammar" {
-            let kept = attributes.filter { !Self.voiceXMLGrammarAttributes.contains($0.key) && $0.key != "xmlns" }
-            grammar =
-                #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n<grammar xmlns=\"\(Self.srgsNamespace)\""
-                + Self.attributes(kept) + ">"
-        } else if grammar != nil {
-            grammar! += "<\(name)" + Self.attributes(attributes) + ">"
-        }
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        for i in open { elements[i].text += string }
-        if let innermost = open.last { elements[innermost].ownText += string }
-        if grammar != nil { grammar! += XMLText.escape(string) }
-    }
-
-    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-        open.removeLast()
-        guard let text = grammar else { return }
-        grammar = text + "</\(name)>"
-        if name == "grammar" {
-            grammars.append(grammar! + "\n")
-            grammar = nil
-        }
-    }
-
-    static func attributes(_ attributes: [String: String]) -> String {
-        attributes.keys.sorted().map { " \($0)=\"\(XMLText.escape(attributes[$0]!, attribute: true))\"" }.joined()
-    }
-
-    func all(_ name: String) -> [Element] { elements.filter { $0.name == name } }
-    func first(_ name: String) -> Element? { elements.first { $0.name == name } }
-
-    /// Where the `<submit>` inside `handler` (`filled`, `noinput`, `nomatch`, `catch`, `block`) goes.
-    func submit(in handler: String) -> String? {
-        elements.first { $0.name == "submit" && $0.ancestors.last == handler }?.attributes["next"]
-    }
-
-    /// The prompts' texts, in order.
-    var prompts: [String] { all("prompt").map(\.text) }
-}
-
 /// A voice browser on the gateway, in process: it fetches the documents, follows their own submits as a browser
 /// does (relative to `/ivr/vxml`), and keeps every document it was given.
 final class VoiceBrowser {
     let gateway: InProcessGateway
-    private(set) var documents: [VoiceDocument] = []
+    /// Every document given, with the step it was for.
+    private(set) var documents: [(label: String, document: VoiceXMLDocument)] = []
 
     init(_ gateway: InProcessGateway) { self.gateway = gateway }
 
     /// `GET /ivr/vxml?QUERY` (no query: the bootstrap document).
-    func get(_ label: String, _ query: [(String, String)] = []) async throws -> VoiceDocument {
-        let uri = "/ivr/vxml" + (query.isEmpty ? "" : "?" + AdapterRequest.formEncode(query))
+    func get(_ label: String, _ query: [(String, String)] = []) async throws -> VoiceXMLDocument {
+        let uri = "/ivr/vxml" + (query.isEmpty ? "" : "?" + URLForm.encode(query))
         return try await fetch(label, AdapterRequest(method: .get, uri: uri))
     }
 
     /// Posts `fields` to `next`, a submit target of a document.
-    func post(_ label: String, _ next: String?, _ fields: [(String, String)] = []) async throws -> VoiceDocument {
+    func post(_ label: String, _ next: String?, _ fields: [(String, String)] = []) async throws -> VoiceXMLDocument {
         let next = try #require(next, "\(label): the document before has no such submit")
         return try await fetch(label, AdapterRequest.form("/ivr/" + next, fields))
     }
 
     /// Keys entered into the document's field: its `<filled>` submit with `digits`.
-    func press(_ label: String, _ keys: String, on document: VoiceDocument) async throws -> VoiceDocument {
+    func press(_ label: String, _ keys: String, on document: VoiceXMLDocument) async throws -> VoiceXMLDocument {
         try await post(label, document.submit(in: "filled"), [("digits", keys)])
     }
 
     /// The browser's `noinput` or `nomatch` event: the document's own handler.
-    func event(_ label: String, _ event: String, on document: VoiceDocument) async throws -> VoiceDocument {
+    func event(_ label: String, _ event: String, on document: VoiceXMLDocument) async throws -> VoiceXMLDocument {
         try await post(label, document.submit(in: event))
     }
 
     /// The caller hangs up: the document's `connection.disconnect.hangup` handler.
-    func hangUp(_ label: String, on document: VoiceDocument) async throws -> VoiceDocument {
+    func hangUp(_ label: String, on document: VoiceXMLDocument) async throws -> VoiceXMLDocument {
         try await post(label, document.submit(in: "catch"))
     }
 
-    private func fetch(_ label: String, _ request: AdapterRequest) async throws -> VoiceDocument {
+    private func fetch(_ label: String, _ request: AdapterRequest) async throws -> VoiceXMLDocument {
         let response = try await gateway.send(request)
         #expect(response.status == .ok, "\(label): \(request.uri): \(response.text)")
         #expect(response.headers[.contentType] == "application/voicexml+xml; charset=utf-8", "\(label)")
-        let document = try VoiceDocument(label, response.text)
-        documents.append(document)
+        let document: VoiceXMLDocument
+        do {
+            document = try VoiceXMLDocument(response.text)
+        } catch {
+            throw AdapterReplyError("\(label): \(error)\n\(response.text)")
+        }
+        documents.append((label, document))
         return document
     }
 }
@@ -266,22 +179,22 @@ struct VoiceXMLSchemaTests {
     }
 
     /// Every document against vxml.xsd, every inline grammar against grammar.xsd, and each grammar a DTMF one.
-    func validate(_ documents: [VoiceDocument]) throws {
+    func validate(_ documents: [(label: String, document: VoiceXMLDocument)]) throws {
         try withScratchFolder { folder in
             var files: [URL] = []
             var grammarFiles: [URL] = []
             var labels: [String: String] = [:]
-            for (n, document) in documents.enumerated() {
+            for (n, (label, document)) in documents.enumerated() {
                 let file = folder.appendingPathComponent(String(format: "%02d.vxml", n))
                 try document.raw.write(to: file, atomically: true, encoding: .utf8)
                 files.append(file)
-                labels[file.path] = document.label
+                labels[file.path] = label
                 for (g, grammar) in document.grammars.enumerated() {
                     let grammarFile = folder.appendingPathComponent(String(format: "%02d-%d.grxml", n, g))
                     try grammar.write(to: grammarFile, atomically: true, encoding: .utf8)
                     grammarFiles.append(grammarFile)
-                    labels[grammarFile.path] = document.label + ", grammar \(g + 1)"
-                    try checkDTMF(grammar, document.label)
+                    labels[grammarFile.path] = label + ", grammar \(g + 1)"
+                    try checkDTMF(grammar, label)
                 }
             }
             let documentsChecked = try XMLLint.validate(files, schema: Schemas.voiceXML)
@@ -304,7 +217,7 @@ struct VoiceXMLSchemaTests {
 
     /// What the schema cannot say of a DTMF grammar: `mode="dtmf"`, a root rule that exists, and DTMF tokens only.
     func checkDTMF(_ grammar: String, _ label: String) throws {
-        let document = try VoiceDocument(label, grammar)
+        let document = try VoiceXMLDocument(grammar)
         let root = try #require(document.first("grammar"))
         #expect(root.attributes["mode"] == "dtmf", "\(label)")
         #expect(root.attributes["version"] == "1.0", "\(label)")

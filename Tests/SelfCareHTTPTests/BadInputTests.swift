@@ -114,7 +114,65 @@ struct BadInputTests {
                 #expect(subscribers != nil)
                 let report = try store.verifyRecords()
                 #expect(report.firstBreak == nil)
-                #expect(report.checked > 15)
+                // Those that reached the engine; a form the decoder cannot read is refused before it.
+                #expect(report.checked >= 12)
+            }
+        }
+    }
+
+    /// Forms are read by Hummingbird's `URLEncodedFormDecoder`: invalid UTF-8 becomes U+FFFD and gets the polite
+    /// reply; what it cannot read gets 400 naming the field, never repeating a value (it may hold a password).
+    @Test func formsTheDecoderCannotReadAreRefusedNamingTheFieldNeverTheValue() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let app = try await sqliteGateway(
+                store, subscribers: [Fixtures.subscriber(), Fixtures.subscriber("18611110001", language: .english)])
+            try await app.test(.router) { client in
+                let refused: [(BadRequest, String)] = [
+                    (
+                        BadRequest(uri: "/sms/kannel?from=18612345678&from=18611110001&text=CXYE"),
+                        "`from` is given twice"
+                    ),
+                    (
+                        .form("/sms/kannel?from=18612345678&text=CXYE", "text=CXZD+258036"),
+                        "`text` is given twice"
+                    ),
+                    (
+                        BadRequest(uri: "/sms/kannel?from=18612345678&text=CXZD+258036%"),
+                        "a `%` not followed by two hex digits"
+                    ),
+                    (
+                        .form("/ussd/at", "sessionId=s1&serviceCode=*100%23&phoneNumber=18612345678&text[]=258036"),
+                        "each is a single value"
+                    ),
+                    (.form("/ussd/at", "sessionId=s2&phone[258036=1"), "brackets"),
+                    (BadRequest(uri: "/ivr/vxml?call=c1&step=1&step=2&digits=258036"), "`step` is given twice"),
+                ]
+                for (bad, reason) in refused {
+                    var headers: HTTPFields = [:]
+                    if let type = bad.contentType { headers[.contentType] = type }
+                    try await client.execute(
+                        uri: bad.uri, method: bad.method, headers: headers, body: bad.body.map { ByteBuffer(bytes: $0) }
+                    ) { response in
+                        let text = String(buffer: response.body)
+                        #expect(response.status == .badRequest, "\(bad)")
+                        #expect(text.contains(reason), "\(bad): \(text)")
+                        #expect(!text.contains("258036"), "\(bad): a value is repeated: \(text)")
+                    }
+                }
+                // Nothing of them reached the engine.
+                #expect(try store.verifyRecords().checked == 0)
+                // Invalid UTF-8 is a polite reply, the text recorded with U+FFFD where the bytes were.
+                try await client.execute(
+                    uri: "/sms/kannel?from=18611110001&text=CX%FF%FEYE&id=u1", method: .get
+                ) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.body.readableBytes > 0)
+                }
+                var records: [ServiceRecord] = []
+                try store.forEachRecord(matching: RecordFilter()) { records.append($0) }
+                #expect(records.count == 1)
+                #expect(records.first?.reason == "unknown_command", "\(records)")
+                #expect(records.first?.inputs.contains("CX\u{FFFD}\u{FFFD}YE") == true, "\(records)")
             }
         }
     }

@@ -20,7 +20,7 @@ public func fuzzSMS(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         precondition(!match.operation.isEmpty)
     }
     _ = smsGrammar.match(normalized: normalized)
-    let masked = maskDigitRuns(text) { $0.count >= 4 }
+    let masked = maskDigitGroups(text) { digits, _ in digits.count >= 4 }
     precondition(masked.count == text.count, "masking keeps the length in characters")
     let segments = SMSSegmenter(partCap: 5).segments(text)
     precondition(segments.count <= 5)

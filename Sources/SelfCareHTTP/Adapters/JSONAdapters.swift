@@ -11,12 +11,11 @@ import SelfCareCore
 /// "input":…}` answers with the screen and whether it ends the session. `id` makes a retry safe.
 public struct MessagesJSONAdapter: ChannelAdapter {
     public let name = "messages-json"
-    public let style = AdapterStyle.message
 
     public init() {}
 
-    public func register(
-        on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
+    public func register<Context: RequestContext>(
+        on router: some RouterMethods<Context>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
         router.post("/v1/messages") { request, _ -> Response in
             var request = request
@@ -67,23 +66,6 @@ public struct MessagesJSONAdapter: ChannelAdapter {
             }
         }
     }
-
-    public func request(for action: CustomerAction) -> AdapterRequest {
-        let text: String
-        switch action.kind {
-        case .message(let t), .keys(let t): text = t
-        case .open, .noInput: text = ""
-        }
-        return .json("/v1/messages", ["channel": "sms", "from": action.caller, "text": text, "id": action.id])
-    }
-
-    public func reply(to response: AdapterResponse, for action: CustomerAction) throws -> AdapterReply {
-        guard response.status == .ok,
-            let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-            let reply = object["reply"] as? String
-        else { throw AdapterReplyError("HTTP \(response.status.code): \(response.text)") }
-        return AdapterReply(text: reply, ends: true)
-    }
 }
 
 /// IVR as JSON actions, for voice platforms driven by an API: `POST /v1/ivr`.
@@ -95,12 +77,11 @@ public struct MessagesJSONAdapter: ChannelAdapter {
 /// a repeated request with the same step and digits gets the same answer.
 public struct IVRJSONAdapter: ChannelAdapter {
     public let name = "ivr-json"
-    public let style = AdapterStyle.session
 
     public init() {}
 
-    public func register(
-        on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
+    public func register<Context: RequestContext>(
+        on router: some RouterMethods<Context>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
         let answers = StepCache(clock: channels.clock, like: channels.ivr.sessions)
         channels.caches.register { now in await answers.answers.sweep(now: now) }
@@ -155,25 +136,6 @@ public struct IVRJSONAdapter: ChannelAdapter {
                     body: .init(byteBuffer: buffer))
             }
         }
-    }
-
-    public func request(for action: CustomerAction) -> AdapterRequest {
-        switch action.kind {
-        case .open: .json("/v1/ivr", ["call": action.id, "from": action.caller, "start": true, "step": 0])
-        case .message(let keys), .keys(let keys):
-            .json("/v1/ivr", ["call": action.id, "from": action.caller, "digits": keys, "step": action.inputs.count])
-        case .noInput: .json("/v1/ivr", ["call": action.id, "from": action.caller, "step": action.inputs.count])
-        }
-    }
-
-    public func reply(to response: AdapterResponse, for action: CustomerAction) throws -> AdapterReply {
-        guard response.status == .ok,
-            let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-            let actions = object["actions"] as? [[String: Any]]
-        else { throw AdapterReplyError("HTTP \(response.status.code): \(response.text)") }
-        let text = actions.compactMap { $0["text"] as? String }.joined(separator: "\n")
-        let last = actions.last?["type"] as? String
-        return AdapterReply(text: text, ends: last == "hangup" || last == "transfer" || actions.isEmpty)
     }
 }
 

@@ -12,48 +12,52 @@ import SelfCareCore
 /// cannot be told from the same key pressed again, so only a retry of the last screen is caught there.
 public struct USSDAggregatorAdapter: ChannelAdapter {
     public let name = "ussd-at"
-    public let style = AdapterStyle.session
-    public let replyUnit = ReplyUnit.ussdScreen
     public var cumulativeText: Bool
-    /// The service code tools dial.
-    public var serviceCode = "*100#"
 
     public init(cumulativeText: Bool = true) { self.cumulativeText = cumulativeText }
 
-    public func register(
-        on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
+    /// The aggregator's form fields (`networkCode` and others it sends are not read).
+    struct Fields: Decodable {
+        var sessionId: String?
+        var serviceCode: String?
+        var phoneNumber: String?
+        var text: String?
+    }
+
+    public func register<Context: RequestContext>(
+        on router: some RouterMethods<Context>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
         let recent = RecentUSSDSessions(like: channels.ussd.sessions)
         channels.caches.register { now in await recent.sessions.sweep(now: now) }
         let serializer = KeyedSerializer()
         let cumulative = cumulativeText
-        router.post(
-            "/ussd/at",
-            use: FormFields.handler(configuration) { fields in
-                guard configuration.channels.contains(.ussd) else { return Gateway.channelOff(.ussd) }
-                guard let session = fields["sessionId"], !session.isEmpty, let phone = fields["phoneNumber"],
-                    !phone.isEmpty,
-                    let code = fields["serviceCode"], !code.isEmpty
-                else {
-                    return Gateway.plain(.badRequest, "missing sessionId, serviceCode or phoneNumber\n")
-                }
-                if let problem = FieldCheck.first(
-                    FieldCheck.identifier(session, field: "sessionId"), FieldCheck.number(phone, field: "phoneNumber"),
-                    FieldCheck.code(code, field: "serviceCode"))
-                {
-                    return Gateway.plain(.badRequest, problem + "\n")
-                }
-                let request = Step(
-                    session: session, phone: phone, code: code, text: fields["text"] ?? "", cumulative: cumulative,
-                    source: RequestSource.address ?? "")
-                // One request of a session at a time: a retry sent while the first is running waits for it
-                // and then gets its screen.
-                let outcome = await serializer.run(session) { await request.run(recent, channels.ussd) }
-                switch outcome {
-                case .screen(let screen): return Gateway.plain(.ok, screen.description)
-                case .refused(let reason): return Gateway.plain(.badRequest, reason + "\n")
-                }
-            })
+        let handler: @Sendable (Request, Context) async throws -> Response = FormRequest.handler(
+            Fields.self, configuration
+        ) { fields in
+            guard configuration.channels.contains(.ussd) else { return Gateway.channelOff(.ussd) }
+            guard let session = fields.sessionId, !session.isEmpty, let phone = fields.phoneNumber, !phone.isEmpty,
+                let code = fields.serviceCode, !code.isEmpty
+            else {
+                return Gateway.plain(.badRequest, "missing sessionId, serviceCode or phoneNumber\n")
+            }
+            if let problem = FieldCheck.first(
+                FieldCheck.identifier(session, field: "sessionId"), FieldCheck.number(phone, field: "phoneNumber"),
+                FieldCheck.code(code, field: "serviceCode"))
+            {
+                return Gateway.plain(.badRequest, problem + "\n")
+            }
+            let request = Step(
+                session: session, phone: phone, code: code, text: fields.text ?? "", cumulative: cumulative,
+                source: RequestSource.address ?? "")
+            // One request of a session at a time: a retry sent while the first is running waits for it
+            // and then gets its screen.
+            let outcome = await serializer.run(session) { await request.run(recent, channels.ussd) }
+            switch outcome {
+            case .screen(let screen): return Gateway.plain(.ok, screen.description)
+            case .refused(let reason): return Gateway.plain(.badRequest, reason + "\n")
+            }
+        }
+        router.post("/ussd/at", use: handler)
     }
 
     /// One request of the aggregator.
@@ -125,29 +129,6 @@ public struct USSDAggregatorAdapter: ChannelAdapter {
             }
             return .screen(screen)
         }
-    }
-
-    public func request(for action: CustomerAction) -> AdapterRequest {
-        var text = ""
-        switch action.kind {
-        case .open: text = ""
-        case .message(let t), .keys(let t): text = cumulativeText ? action.inputs.joined(separator: "*") : t
-        case .noInput: text = cumulativeText ? action.inputs.joined(separator: "*") : ""
-        }
-        return .form(
-            "/ussd/at",
-            [
-                ("sessionId", action.id), ("serviceCode", serviceCode), ("phoneNumber", action.caller),
-                ("networkCode", "46001"), ("text", text),
-            ])
-    }
-
-    public func reply(to response: AdapterResponse, for action: CustomerAction) throws -> AdapterReply {
-        guard response.status == .ok else { throw AdapterReplyError("HTTP \(response.status.code): \(response.text)") }
-        let text = response.text
-        if text.hasPrefix("CON ") { return AdapterReply(text: String(text.dropFirst(4)), ends: false) }
-        if text.hasPrefix("END ") { return AdapterReply(text: String(text.dropFirst(4)), ends: true) }
-        throw AdapterReplyError("a USSD answer starts with CON or END: \(text.prefix(40))")
     }
 }
 

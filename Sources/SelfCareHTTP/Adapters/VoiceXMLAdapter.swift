@@ -21,27 +21,38 @@ import SelfCareCore
 /// browser's retry of a fetch gets the same document, and keys are never handled twice.
 public struct VoiceXMLAdapter: ChannelAdapter {
     public let name = "vxml"
-    public let style = AdapterStyle.session
 
     public init() {}
 
     static let contentType = "application/voicexml+xml; charset=utf-8"
 
-    public func register(
-        on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration: GatewayConfiguration
+    /// The browser's fields, in the query (the submit URLs the documents carry) or a form body (`namelist`).
+    struct Fields: Decodable {
+        var from: String?
+        var session: String?
+        var call: String?
+        var event: String?
+        var digits: String?
+        var step: String?
+    }
+
+    public func register<Context: RequestContext>(
+        on router: some RouterMethods<Context>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
         let ivr = channels.ivr
         let answers = StepCache(clock: channels.clock, like: channels.ivr.sessions)
         channels.caches.register { now in await answers.answers.sweep(now: now) }
         let serializer = KeyedSerializer()
-        let handler = FormFields.handler(configuration) { fields in
+        let handler: @Sendable (Request, Context) async throws -> Response = FormRequest.handler(
+            Fields.self, configuration
+        ) { fields in
             guard configuration.channels.contains(.ivr) else { return Gateway.channelOff(.ivr) }
-            guard let call = fields["call"], !call.isEmpty else {
-                guard let from = fields["from"], !from.isEmpty else { return Self.document(Self.bootstrap) }
+            guard let call = fields.call, !call.isEmpty else {
+                guard let from = fields.from, !from.isEmpty else { return Self.document(Self.bootstrap) }
                 // A withheld caller is normal (below); a caller or session id no platform sends is refused.
                 if let problem = FieldCheck.first(
                     FieldCheck.caller(from, field: "from"),
-                    fields["session"].flatMap { $0.isEmpty ? nil : FieldCheck.identifier($0, field: "session") })
+                    fields.session.flatMap { $0.isEmpty ? nil : FieldCheck.identifier($0, field: "session") })
                 {
                     return Gateway.plain(.badRequest, problem + "\n")
                 }
@@ -55,7 +66,7 @@ public struct VoiceXMLAdapter: ChannelAdapter {
                     return Self.document(Self.render(goodbye, call: "none", step: 1, language: nil, configuration))
                 }
                 // The platform's own session id when it sends one, else one of ours.
-                let given = fields["session"].flatMap { $0.isEmpty ? nil : $0 }
+                let given = fields.session.flatMap { $0.isEmpty ? nil : $0 }
                 let call = given ?? "vx-" + UUID().uuidString.lowercased()
                 let source = RequestSource.address ?? ""
                 return await serializer.run(call) {
@@ -68,19 +79,19 @@ public struct VoiceXMLAdapter: ChannelAdapter {
             if let problem = FieldCheck.identifier(call, field: "call") {
                 return Gateway.plain(.badRequest, problem + "\n")
             }
-            let event = fields["event"] ?? ""
+            let event = fields.event ?? ""
             guard ["", "noinput", "nomatch", "hangup"].contains(event) else {
                 return Gateway.plain(.badRequest, "`event` is noinput, nomatch or hangup\n")
             }
             // Browsers may hand a DTMF entry over with its keys spaced (`2 5 8`): the keys are what count.
-            let digits = fields["digits"].map { $0.filter { !$0.isWhitespace } }
+            let digits = fields.digits.map { $0.filter { !$0.isWhitespace } }
             if let problem = digits.flatMap({ FieldCheck.keys($0, field: "digits") }) {
                 return Gateway.plain(.badRequest, problem + "\n")
             }
             // Each document's submits carry its step: a browser's retry of a step gets the same document,
             // also while the first request of it is still running (one request of a call at a time).
-            let step = Int(fields["step"] ?? "")
-            if let text = fields["step"], !text.isEmpty, step.map({ !(1...Int(Int32.max)).contains($0) }) ?? true {
+            let step = Int(fields.step ?? "")
+            if let text = fields.step, !text.isEmpty, step.map({ !(1...Int(Int32.max)).contains($0) }) ?? true {
                 return Gateway.plain(.badRequest, "`step` is not a step counter (a whole number from 1)\n")
             }
             let key = "\(step ?? 0)|\(event)|\(digits ?? "")"
@@ -109,58 +120,6 @@ public struct VoiceXMLAdapter: ChannelAdapter {
         router.post("/ivr/vxml", use: handler)
         // A GET with a caller opens a call; a HEAD (a monitor's probe) says the route is there and opens nothing.
         router.head("/ivr/vxml") { _, _ in Gateway.headOnly(Self.contentType) }
-    }
-
-    public func request(for action: CustomerAction) -> AdapterRequest {
-        let next = "/ivr/" + (action.continuation ?? "vxml?call=" + Self.urlEncode(action.id))
-        switch action.kind {
-        case .open: return AdapterRequest(method: .get, uri: "/ivr/vxml?from=" + Self.urlEncode(action.caller))
-        case .message(let keys), .keys(let keys): return .form(next, [("digits", keys)])
-        case .noInput: return .form(next + "&event=noinput", [])
-        }
-    }
-
-    /// The prompts of the document, in order, and its next submit; a disconnect, an exit or a transfer ends it.
-    public func reply(to response: AdapterResponse, for action: CustomerAction) throws -> AdapterReply {
-        guard response.status == .ok, response.headers[.contentType] == Self.contentType else {
-            throw AdapterReplyError(
-                "HTTP \(response.status.code) \(response.headers[.contentType] ?? ""): \(response.text)")
-        }
-        let xml = response.text
-        guard xml.hasPrefix("<?xml"), xml.contains("<vxml version=\"2.1\"") else {
-            throw AdapterReplyError("not a VoiceXML 2.1 document: \(xml.prefix(60))")
-        }
-        var prompts: [String] = []
-        var rest = Substring(xml)
-        while let open = rest.range(of: "<prompt>"),
-            let close = rest.range(of: "</prompt>", range: open.upperBound..<rest.endIndex)
-        {
-            prompts.append(Self.unescape(Self.stripTags(rest[open.upperBound..<close.lowerBound])))
-            rest = rest[close.upperBound...]
-        }
-        var continuation: String?
-        if let filled = xml.range(of: "<filled><submit next=\""),
-            let end = xml.range(of: "\"", range: filled.upperBound..<xml.endIndex)
-        {
-            continuation = Self.unescape(Substring(xml[filled.upperBound..<end.lowerBound]))
-        }
-        let ends = xml.contains("<disconnect/>") || xml.contains("<exit/>") || xml.contains("<transfer ")
-        return AdapterReply(text: prompts.joined(separator: "\n"), ends: ends, continuation: continuation)
-    }
-
-    static func stripTags(_ text: Substring) -> Substring {
-        var out = ""
-        var inTag = false
-        for c in text {
-            if c == "<" { inTag = true } else if c == ">" { inTag = false } else if !inTag { out.append(c) }
-        }
-        return Substring(out)
-    }
-
-    static func unescape(_ text: Substring) -> String {
-        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
-            .replacingOccurrences(of: "&#13;", with: "\r").replacingOccurrences(of: "&amp;", with: "&")
     }
 
     static func document(_ xml: String) -> Response {
@@ -205,7 +164,7 @@ public struct VoiceXMLAdapter: ChannelAdapter {
     static func render(
         _ actions: [IVRAction], call: String, step: Int, language: Language?, _ configuration: GatewayConfiguration
     ) -> String {
-        let next = "vxml?call=" + urlEncode(call) + "&step=\(step)"
+        let next = "vxml?call=" + URLForm.escape(call) + "&step=\(step)"
         let tag: String
         switch language {
         case .chinese?: tag = "zh-CN"
@@ -305,8 +264,4 @@ public struct VoiceXMLAdapter: ChannelAdapter {
     /// `text` for the document: markup escaped, what XML 1.0 cannot hold (most control characters) left out.
     static func escape(_ text: String) -> String { XMLText.escape(text) }
 
-    static func urlEncode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
-            ?? text
-    }
 }
