@@ -10,8 +10,9 @@ let python3: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin
 
 @Suite("The records' CSV export", .serialized, .enabled(if: curl != nil, "needs curl"))
 struct CSVExportTests {
-    /// What a spreadsheet would run as a formula at the start of a cell (OWASP, CSV Injection).
-    static let leaders = ["=", "+", "-", "@", "\t", "\r"]
+    /// What a spreadsheet would run as a formula at the start of a cell (OWASP, CSV Injection), and the
+    /// full-width forms a Chinese or Japanese spreadsheet may take for them.
+    static let leaders = ["=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠"]
 
     /// A hostile record for each leader: the reply, the session and an input start with it.
     static func hostile(_ leader: String) -> RecordDraft {

@@ -120,8 +120,9 @@ public struct ServiceRecord: Sendable, Equatable {
 }
 
 /// The characters that make a spreadsheet read a cell as a formula when it starts with one (OWASP, CSV
-/// Injection): `=`, `+`, `-`, `@`, tab and carriage return.
-public let csvFormulaLeaders: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r"]
+/// Injection): `=`, `+`, `-`, `@`, tab and carriage return, and the full-width `＝`, `＋`, `－`, `＠` that
+/// spreadsheets in Chinese and Japanese locales may read as them (a Chinese phone's keyboard types them).
+public let csvFormulaLeaders: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠"]
 
 /// `text` as one cell of an export a person may open in a spreadsheet: a single quote `'` before a leading
 /// `csvFormulaLeaders` character, so the cell is read as text and never run (OWASP's advice against CSV
