@@ -87,6 +87,8 @@ final class HTTPConformanceHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// Why a request head is refused before any route sees it, or nil.
     static func fault(of head: HTTPRequestHead) -> (HTTPResponseStatus, String)? {
         let hosts = head.headers["host"]
+        // A tunnel is a proxy's work; after CONNECT the bytes are no longer HTTP (RFC 9110 §9.3.6).
+        if head.method == .CONNECT { return (.notImplemented, "this server is not a proxy: CONNECT is not taken") }
         if head.version.atLeast11 && hosts.isEmpty { return (.badRequest, "an HTTP/1.1 request needs a Host header") }
         if hosts.count > 1 { return (.badRequest, "a request has one Host header") }
         if let host = hosts.first, host.contains(where: { $0 == " " || $0 == "/" || $0 == "\\" || $0 == "@" }) {
@@ -185,6 +187,9 @@ final class HTTPConformanceHandler: ChannelDuplexHandler, RemovableChannelHandle
             // Part of this very request's answer is out: it cannot become a 400 any more.
             refusing = true
             context.close(promise: nil)
+        } else if refusal == nil, (error as? HTTPParserError) == .invalidMethod {
+            // A method the server does not know at all (RFC 9110 §9.1).
+            refuse(context, .notImplemented, "the method is not one this server implements", after: owedBefore)
         } else if refusal == nil {
             refuse(context, .badRequest, "the request is not valid HTTP/1.1 (\(error))", after: owedBefore)
         }

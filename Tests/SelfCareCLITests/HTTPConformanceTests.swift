@@ -104,6 +104,22 @@ struct HTTPConformanceTests {
         }
     }
 
+    /// A method the server does not know is 501 (RFC 9110 §9.1), and so is CONNECT (the server is no proxy); both
+    /// close the connection, and what a client sends after CONNECT is not read as HTTP.
+    @Test func anUnknownMethodAndCONNECTAre501() throws {
+        try withServer { server in
+            for request in [
+                "FROB /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+            ] {
+                let answer = try exchange(server, request)
+                #expect(answer.text.hasPrefix("HTTP/1.1 501 Not Implemented\r\n"), "\(request): \(answer.text)")
+                #expect(!answer.text.contains("200 OK"), "\(request): \(answer.text)")
+                #expect(answer.closed, "\(request)")
+            }
+        }
+    }
+
     /// A body whose chunking cannot be read is 400, and the connection closes; nothing is written.
     @Test func malformedChunkingIs400() throws {
         try withServer { server in
