@@ -8,9 +8,9 @@ import Hummingbird
 ///
 /// Percent-encoded bytes that are not UTF-8 become U+FFFD (the decoder's own behaviour), so a message in a
 /// stray encoding still gets its polite reply. What the decoder cannot read is refused with 400 and a reason
-/// that names the field but never repeats its value (it may hold password digits): a `%` without two hex
-/// digits, a field given twice (also once in the query and once in the body), a field with brackets where a
-/// single value belongs.
+/// that never repeats a value (it may hold password digits) and names a field only when its name is letters: a
+/// `%` without two hex digits, a field given twice (also once in the query and once in the body), a field the
+/// route reads given as a list (`text[]=…`).
 enum FormRequest {
     /// A route handler that decodes the request's fields first: a body over the limit gets 413, a body of
     /// another type 415 and an unreadable form 400, as plain text, before `body` runs.
@@ -53,7 +53,8 @@ enum FormRequest {
             if contentType.isEmpty || contentType.hasPrefix("application/x-www-form-urlencoded") {
                 part = String(buffer: body)
             } else if let plainText, contentType.hasPrefix("text/plain") {
-                part = plainText + "=" + URLForm.escape(String(buffer: body))
+                // An empty body is no text, as an empty form is no field.
+                part = body.readableBytes == 0 ? "" : plainText + "=" + URLForm.escape(String(buffer: body))
             } else {
                 throw HTTPError(
                     .unsupportedMediaType,
@@ -91,9 +92,10 @@ enum FormRequest {
         }
     }
 
-    /// A field's name for a message, when it is one a route reads; what a client made up is not repeated.
+    /// A field's name for a message when it is a short name of ASCII letters, as every field a route reads is;
+    /// anything else a client made up (a name of password digits) is not repeated.
     private static func field(_ name: String) -> String {
-        name.count <= 32 && name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) ? "`\(name)`" : "a field"
+        (1...32).contains(name.count) && name.allSatisfy({ $0.isASCII && $0.isLetter }) ? "`\(name)`" : "a field"
     }
 
     private static func field(_ path: [any CodingKey]) -> String {

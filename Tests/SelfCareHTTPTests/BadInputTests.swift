@@ -146,6 +146,15 @@ struct BadInputTests {
                     ),
                     (.form("/ussd/at", "sessionId=s2&phone[258036=1"), "brackets"),
                     (BadRequest(uri: "/ivr/vxml?call=c1&step=1&step=2&digits=258036"), "`step` is given twice"),
+                    // A name of password digits is not repeated either (a hostile pass found it was).
+                    (BadRequest(uri: "/sms/kannel?from=18612345678&text=CXYE&258036=1&258036=2"), "a field is given"),
+                    (
+                        .form(
+                            "/ussd/at",
+                            "sessionId=h1&serviceCode=*100%23&phoneNumber=18612345678&text=1&258036=&258036="),
+                        "a field is given twice"
+                    ),
+                    (.form("/ivr/vxml?call=h2&step=1", "digits=1&x[p258036]=1&x[p258036]=2"), "a field is given"),
                 ]
                 for (bad, reason) in refused {
                     var headers: HTTPFields = [:]
@@ -159,8 +168,17 @@ struct BadInputTests {
                         #expect(!text.contains("258036"), "\(bad): a value is repeated: \(text)")
                     }
                 }
-                // Nothing of them reached the engine.
-                #expect(try store.verifyRecords().checked == 0)
+                // An empty text/plain body is no second `text`, as an empty form body is no field.
+                for type in ["text/plain;charset=UTF-8", "application/x-www-form-urlencoded"] {
+                    try await client.execute(
+                        uri: "/sms/kannel?from=18612345678&text=CXYE&id=e-\(type.prefix(4))", method: .post,
+                        headers: [.contentType: type], body: ByteBuffer()
+                    ) { response in
+                        #expect(response.status == .ok, "\(type): \(String(buffer: response.body))")
+                    }
+                }
+                // Nothing of the refused reached the engine.
+                #expect(try store.verifyRecords().checked == 2)
                 // Invalid UTF-8 is a polite reply, the text recorded with U+FFFD where the bytes were.
                 try await client.execute(
                     uri: "/sms/kannel?from=18611110001&text=CX%FF%FEYE&id=u1", method: .get
@@ -170,9 +188,9 @@ struct BadInputTests {
                 }
                 var records: [ServiceRecord] = []
                 try store.forEachRecord(matching: RecordFilter()) { records.append($0) }
-                #expect(records.count == 1)
-                #expect(records.first?.reason == "unknown_command", "\(records)")
-                #expect(records.first?.inputs.contains("CX\u{FFFD}\u{FFFD}YE") == true, "\(records)")
+                #expect(records.count == 3)
+                #expect(records.last?.reason == "unknown_command", "\(records)")
+                #expect(records.last?.inputs.contains("CX\u{FFFD}\u{FFFD}YE") == true, "\(records)")
             }
         }
     }
