@@ -143,7 +143,7 @@ struct ServeCommand: AsyncParsableCommand {
                 // Prompts first checked with the grammars, then both swapped: never half a reload.
                 let prompts = try PromptChecker().load(directory: promptsDirectory)
                 try channels.sms.grammars.reload(directory: grammarsDirectory, prompts: prompts)
-                channels.sms.engine.replacePrompts(prompts)
+                channels.engine.replacePrompts(prompts)
             }
             printError("selfcare: database \(global.database)")
             let off = GrammarSet.servedChannels.subtracting(served).map(\.rawValue).sorted()

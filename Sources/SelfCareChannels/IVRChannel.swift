@@ -118,15 +118,13 @@ public final class IVRChannel: Sendable {
     /// browser's address), which the session store limits calls by.
     public func start(callID: String, caller: String, source: String = "") async -> [IVRAction] {
         let number = normalizeNumber(caller) ?? caller
-        let subscriber = try? await engine.store.read { try $0.subscriber(number) }
+        let profile = await engine.callerProfile(number)
         let prompts = engine.prompts
         guard let grammar = grammars.grammar(for: "ivr"), let root = grammar.rootMenu else {
             return [.play(prompts.render("refused.internal_error", in: prompts.defaultLanguage)), .hangup()]
         }
-        let tier = subscriber?.tier ?? .standard
-        let start = grammar.tierRootMenus.first { tier >= $0.tier }?.menu ?? root
-        var session = IVRSession(
-            caller: number, language: prompts.language(for: subscriber?.language), tier: tier, menus: [start])
+        let start = grammar.tierRootMenus.first { profile.tier >= $0.tier }?.menu ?? root
+        var session = IVRSession(caller: number, language: profile.language, tier: profile.tier, menus: [start])
         session.source = source
         await sessions.save(callID, session, now: engine.now())
         return [menuAction(session, grammar)]
@@ -391,10 +389,9 @@ public final class IVRChannel: Sendable {
                 let outcome = await engine.confirm(caller: session.caller, channel: .ivr, session: callID)
                 return ([.play(outcome.reply), menuAction(session, grammar)], keys.dropFirst())
             }
-            _ = try? await engine.store.write { [caller = session.caller] in
-                try $0.deleteConfirmation(caller: caller, channel: .ivr)
-            }
-            return ([.play(text("ivr.cancelled", session)), menuAction(session, grammar)], keys.dropFirst())
+            let outcome = await engine.cancelConfirmation(
+                caller: session.caller, channel: .ivr, session: callID, replyKey: "ivr.cancelled")
+            return ([.play(outcome.reply), menuAction(session, grammar)], keys.dropFirst())
         }
     }
 
@@ -404,14 +401,28 @@ public final class IVRChannel: Sendable {
     ) async -> [IVRAction] {
         if let next = call.remaining.first {
             if next.name == "plan" {
-                let plans = await engine.eligiblePlans(
-                    for: call.slots["subject"] ?? session.caller, language: session.language)
+                let plans: [Plan]
+                do {
+                    plans = try await engine.eligiblePlans(for: call.slots["subject"] ?? session.caller)
+                } catch {
+                    // A fault is not "no plans": the caller hears it, and the attempt is recorded.
+                    session.step = .menu
+                    let outcome = await engine.recordChannelAttempt(
+                        channel: .ivr, session: callID, caller: session.caller, operation: .planChange, inputs: [:],
+                        result: .error, reason: .internalError)
+                    return [.play(outcome.reply), menuAction(session, grammar)]
+                }
                 guard !plans.isEmpty else {
                     session.step = .menu
                     return [.play(text("ussd.no.plans", session)), menuAction(session, grammar)]
                 }
                 var parts = plans.enumerated().map { i, plan in
-                    text("ivr.plan.item", session, ["plan": plan.label, "fee": plan.fee, "key": String(i + 1)])
+                    text(
+                        "ivr.plan.item", session,
+                        [
+                            "plan": plan.name(in: session.language), "fee": formatYuan(plan.monthlyFeeFen),
+                            "key": String(i + 1),
+                        ])
                 }
                 parts += [text("ivr.agent.option", session), text("ivr.back.option", session)]
                 let prompt =
@@ -432,17 +443,5 @@ public final class IVRChannel: Sendable {
         }
         session.step = .menu
         return [.play(outcome.reply), menuAction(session, grammar)]
-    }
-}
-
-extension OperationEngine {
-    /// The plans `msisdn` may move to: on sale, for its payment type, not its current plan.
-    func eligiblePlans(for msisdn: String, language: Language) async -> [(code: String, label: String, fee: String)] {
-        let result = try? await store.read { reader -> [(code: String, label: String, fee: String)] in
-            guard let s = try reader.subscriber(msisdn) else { return [] }
-            return try reader.plans().filter { $0.onSale && $0.payment.allows(s.payment) && $0.code != s.planCode }
-                .map { ($0.code, $0.name(in: language), formatYuan($0.monthlyFeeFen)) }
-        }
-        return result ?? []
     }
 }

@@ -86,7 +86,7 @@ public final class SMSChannel: Sendable {
             // Checked before the password is hashed too, so that neither a repeat nor a flood costs a hash.
             let refusal: Admission.Refusal?
             do {
-                refusal = try await engine.store.read { reader in try admission.check(reader) }
+                refusal = try await engine.admissionRefusal(admission)
             } catch {
                 // A failed read must not pass for "not a duplicate": that could apply a repeat twice.
                 return await engine.recordChannelAttempt(

@@ -163,8 +163,7 @@ public final class USSDChannel: Sendable {
     }
 
     private func languageOf(_ number: String) async -> Language {
-        let subscriber = try? await engine.store.read { try $0.subscriber(number) }
-        return engine.prompts.language(for: subscriber?.language)
+        await engine.callerProfile(number).language
     }
 
     private func text(_ key: String, _ session: USSDSession, _ values: [String: String] = [:]) -> String {
@@ -220,11 +219,10 @@ public final class USSDChannel: Sendable {
                 let outcome = await engine.confirm(caller: session.caller, channel: .ussd, session: sessionID)
                 return USSDScreen(text: outcome.reply, ends: true)
             }
-            _ = try? await engine.store.write { [caller = session.caller] in
-                try $0.deleteConfirmation(caller: caller, channel: .ussd)
-            }
             _ = call
-            return USSDScreen(text: text("ussd.cancelled", session), ends: true)
+            let outcome = await engine.cancelConfirmation(
+                caller: session.caller, channel: .ussd, session: sessionID, replyKey: "ussd.cancelled")
+            return USSDScreen(text: outcome.reply, ends: true)
         }
         // A menu key.
         if isBack || isHome { return navigate(&session, home: isHome, grammar) }
@@ -269,10 +267,21 @@ public final class USSDChannel: Sendable {
         if let next = call.remaining.first {
             if next.name == "plan" {
                 let subject = call.slots["subject"] ?? session.caller
-                let plans = await engine.eligiblePlans(for: subject, language: session.language)
+                let plans: [Plan]
+                do {
+                    plans = try await engine.eligiblePlans(for: subject)
+                } catch {
+                    // A fault is not "no plans": the customer is told, and the attempt recorded.
+                    let outcome = await engine.recordChannelAttempt(
+                        channel: .ussd, session: sessionID, caller: session.caller, operation: .planChange,
+                        inputs: [:], result: .error, reason: .internalError)
+                    return USSDScreen(text: outcome.reply, ends: true)
+                }
                 let codes = plans.map(\.code)
                 let labels = plans.map {
-                    text("ussd.plan.item", session, ["plan": $0.label, "fee": $0.fee])
+                    text(
+                        "ussd.plan.item", session,
+                        ["plan": $0.name(in: session.language), "fee": formatYuan($0.monthlyFeeFen)])
                 }
                 guard !codes.isEmpty else { return USSDScreen(text: text("ussd.no.plans", session), ends: true) }
                 session.step = .choosingPlan(call, codes: codes, labels: labels, page: 0)

@@ -125,6 +125,8 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
     public static let rateLimited: ReasonCode = "rate_limited"
     public static let confirmationRequired: ReasonCode = "confirmation_required"
     public static let confirmationExpired: ReasonCode = "confirmation_expired"
+    /// The customer declined the transaction they were asked to confirm (a menu's cancel key); nothing changed.
+    public static let confirmationCancelled: ReasonCode = "confirmation_cancelled"
     /// An argument is missing or malformed (a month that is not `YYYYMM`, no plan code).
     public static let invalidArgument: ReasonCode = "invalid_argument"
     /// A fault inside the gateway (storage, corrupt data); the record has result `error`.

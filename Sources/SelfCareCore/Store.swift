@@ -72,13 +72,18 @@ public struct RecordFilter: Sendable {
 ///   changes of that transaction or not at all.
 /// - `read` sees a consistent snapshot.
 /// - Neither `read` nor `write` blocks Swift's cooperative thread pool for long. The record walks
-///   (`forEachRecord`, `verifyRecords`) are synchronous and meant for tools and audits, not request paths.
+///   (`forEachRecord`, `verifyRecords`) are synchronous and meant for tools and audits, not request paths;
+///   request paths page through `records(matching:)` and `recordIDs(matching:)`, which must not block it.
 /// - Records are append-only; `append` chains each record to the one before it.
 public protocol ServiceStore: Sendable {
     func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T
     /// Calls `body` with each record matching `filter`, oldest first.
     func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws
+    /// The records matching `filter`, oldest first: one page (`filter.limit` bounds it), for request paths.
+    func records(matching filter: RecordFilter) async throws -> [ServiceRecord]
+    /// The ids of the records matching `filter`, oldest first: a page's cursor without its records.
+    func recordIDs(matching filter: RecordFilter) async throws -> [Int64]
     /// The chain head the store keeps beside the records: the last id and hash, nil when there are no records.
     func recordChainHead() throws -> (id: Int64, hash: String)?
     /// Walks the whole chain in one consistent snapshot, up to the head of that snapshot, so records

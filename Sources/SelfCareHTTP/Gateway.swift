@@ -65,23 +65,29 @@ public struct GatewayConfiguration: Sendable {
     }
 }
 
-/// The channels the HTTP adapters drive.
+/// The channels the HTTP adapters drive, over the one engine they share.
 public struct GatewayChannels: Sendable {
-    public var sms: SMSChannel
-    public var ussd: USSDChannel
-    public var ivr: IVRChannel
+    public let sms: SMSChannel
+    public let ussd: USSDChannel
+    public let ivr: IVRChannel
+    /// The engine behind the three channels: what the operators' routes, health and the tick go through.
+    public let engine: OperationEngine
 
     /// The adapters' per-session caches, swept with the sessions.
     public let caches = SessionCaches()
 
+    /// The three channels must run on one engine (one store, one clock, one set of prompts).
     public init(sms: SMSChannel, ussd: USSDChannel, ivr: IVRChannel) {
+        precondition(
+            sms.engine === ussd.engine && sms.engine === ivr.engine, "the gateway's channels share one engine")
         self.sms = sms
         self.ussd = ussd
         self.ivr = ivr
+        self.engine = sms.engine
     }
 
     /// The engine's clock, which sessions and adapters' caches expire on.
-    public var clock: any TimeSource { sms.engine.clock }
+    public var clock: any TimeSource { engine.clock }
 
     /// Frees the sessions idle past their timeout, and the adapters' cached entries past theirs.
     public func sweep() async {
@@ -144,7 +150,7 @@ public enum Gateway {
         }
         let known = KnownRoutes()
         router.add(middleware: MethodNotAllowedMiddleware(routes: known))
-        router.add(middleware: StoreFaultMiddleware(store: channels.sms.engine.store))
+        router.add(middleware: StoreFaultMiddleware(engine: channels.engine))
         // Liveness: the process answers.
         router.get("/healthz") { _, _ in
             Response(
@@ -159,7 +165,7 @@ public enum Gateway {
         }
         // Readiness: the store can commit, into the file it opened.
         router.get("/readyz") { _, _ in
-            let readiness = await channels.sms.engine.store.readiness()
+            let readiness = await channels.engine.readiness()
             guard readiness.isReady else {
                 return plain(.serviceUnavailable, "not ready: " + readiness.problems.joined(separator: "; ") + "\n")
             }
@@ -233,7 +239,7 @@ public enum Gateway {
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: app),
-                .init(service: PendingChangeService(engine: channels.sms.engine, interval: configuration.tickInterval)),
+                .init(service: PendingChangeService(engine: channels.engine, interval: configuration.tickInterval)),
                 .init(service: ReloadService(reload: configuration.reload)),
                 .init(service: SweepService(channels: channels, interval: configuration.sweepInterval)),
             ],
@@ -302,10 +308,10 @@ struct SweepService: Service {
 /// readiness and metrics endpoints with 503 and the reason, and logs it once: nothing written from then on could
 /// be kept.
 struct StoreFaultMiddleware<Context: RequestContext>: RouterMiddleware {
-    let store: any ServiceStore
+    let engine: OperationEngine
     private let logged = LockedBox(false)
 
-    init(store: any ServiceStore) { self.store = store }
+    init(engine: OperationEngine) { self.engine = engine }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -314,7 +320,7 @@ struct StoreFaultMiddleware<Context: RequestContext>: RouterMiddleware {
         case "/healthz", "/readyz", "/metrics": return try await next(request, context)
         default: break
         }
-        guard let fault = store.fault() else { return try await next(request, context) }
+        guard let fault = engine.storeFault() else { return try await next(request, context) }
         let first = logged.withValue { logged in
             defer { logged = true }
             return !logged

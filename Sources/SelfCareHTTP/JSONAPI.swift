@@ -115,14 +115,14 @@ enum JSONAPI {
                 return problem(.badRequest, "`format` is jsonl or csv")
             }
             let csv = query.format == "csv"
-            let store = channels.sms.engine.store
+            let engine = channels.engine
             // The page's ids first (one id each kept), so that the next page's cursor goes in the headers;
             // then the records, read and sent in batches: memory stays bounded whatever the page's size.
-            var ids: [Int64] = []
+            var ids: [Int64]
             do {
                 var probe = filter
                 probe.limit = limit + 1
-                try store.forEachRecord(matching: probe) { ids.append($0.id) }
+                ids = try await engine.recordIDs(matching: probe)
             } catch {
                 return problem(.internalServerError, "the records could not be read")
             }
@@ -154,10 +154,9 @@ enum JSONAPI {
                         var batch = pageFilter
                         batch.afterID = cursor
                         batch.limit = count
-                        var text = ""
-                        try store.forEachRecord(matching: batch) { record in
-                            text += (csv ? record.csvLine : record.jsonLine) + lineEnd
-                        }
+                        let text = try await engine.records(matching: batch).map {
+                            (csv ? $0.csvLine : $0.jsonLine) + lineEnd
+                        }.joined()
                         cursor = page[start + count - 1]
                         try await writer.write(ByteBuffer(string: text))
                     }

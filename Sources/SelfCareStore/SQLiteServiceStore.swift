@@ -136,9 +136,23 @@ public final class SQLiteServiceStore: ServiceStore {
         }
     }
 
+    /// One page, read on GRDB's reader queue: the cooperative thread waits without being held.
+    public func records(matching filter: RecordFilter) async throws -> [ServiceRecord] {
+        let (sql, arguments) = Self.listing(filter)
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteAccess.record)
+        }
+    }
+
+    public func recordIDs(matching filter: RecordFilter) async throws -> [Int64] {
+        let (sql, arguments) = Self.listing(filter, columns: "id")
+        return try await pool.read { db in try Int64.fetchAll(db, sql: sql, arguments: arguments) }
+    }
+
     /// The query that lists the records `filter` selects, oldest first.
-    static func listing(_ filter: RecordFilter) -> (sql: String, arguments: StatementArguments) {
-        let columns = SQLiteAccess.recordColumns
+    static func listing(
+        _ filter: RecordFilter, columns: String = SQLiteAccess.recordColumns
+    ) -> (sql: String, arguments: StatementArguments) {
         // The conditions every branch adds, and their arguments.
         var extra = ""
         var extraArguments: [(any DatabaseValueConvertible)?] = []

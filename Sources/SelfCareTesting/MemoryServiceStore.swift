@@ -50,6 +50,16 @@ public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
         }
     }
 
+    public func records(matching filter: RecordFilter) async throws -> [ServiceRecord] {
+        var records: [ServiceRecord] = []
+        try forEachRecord(matching: filter) { records.append($0) }
+        return records
+    }
+
+    public func recordIDs(matching filter: RecordFilter) async throws -> [Int64] {
+        try await records(matching: filter).map(\.id)
+    }
+
     public func recordChainHead() throws -> (id: Int64, hash: String)? { lock.withLock { state.head } }
 
     public func verifyRecords() throws -> RecordChainReport {

@@ -58,5 +58,7 @@ struct MetricsExpositionTests {
         let result = try run(["check", "metrics"], in: dir, stdin: exposition, program: Promtool.path)
         #expect(result.status == 0, "promtool: \(result.stdout)\(result.stderr)")
         #expect(result.stdout.isEmpty && result.stderr.isEmpty, "promtool: \(result.stdout)\(result.stderr)")
+        let samples = lines.filter { !$0.hasPrefix("#") && !$0.isEmpty }.count
+        print("Prometheus: \(typed.count) families, \(samples) samples, accepted by `promtool check metrics`")
     }
 }

@@ -130,6 +130,20 @@ struct IVRChannelTests {
         #expect(try await h.store.read { try $0.subscriber("18611110012") }?.status == .lost)
     }
 
+    /// Any key but 1 at the confirmation cancels it: nothing changes, and the cancellation is recorded.
+    @Test func aLossCancelledByKeyIsRecordedAndChangesNothing() async throws {
+        let h = try await IVRHarness()
+        let steps = await h.call(["2", "2", "18611110012#", "258036#", "2"], id: "c10")
+        #expect(steps.last?.first?.text == "已取消。")
+        #expect(try await h.store.read { try $0.subscriber("18611110012") }?.status == .normal)
+        #expect(try await h.store.read { try $0.confirmation(caller: "18612345678", channel: .ivr) } == nil)
+        var records: [ServiceRecord] = []
+        try h.store.forEachRecord(matching: RecordFilter()) { records.append($0) }
+        #expect(records.map(\.reason).suffix(2) == ["confirmation_required", "confirmation_cancelled"])
+        #expect(records.last?.operation == "loss.report" && records.last?.subject == "18611110012")
+        #expect(records.last?.inputValues["confirms"] == "c10")
+    }
+
     @Test func noInputSkipsAnOptionalSlotAndAsksTheNext() async throws {
         let h = try await IVRHarness()
         let steps = await h.call(["1", "5", nil])

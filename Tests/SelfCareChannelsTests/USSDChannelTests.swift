@@ -99,6 +99,11 @@ struct USSDChannelTests {
         #expect(cancelled[2].description == "END 已取消，感谢使用。")
         #expect(try await h.store.read { try $0.subscriber("18612345678") }?.status == .normal)
         #expect(try await h.store.read { try $0.confirmation(caller: "18612345678", channel: .ussd) } == nil)
+        // Cancelling is an attempt too, recorded in the transaction that drops the confirmation.
+        let cancel = try #require(try h.records().last)
+        #expect(cancel.operation == "suspend.keep" && cancel.result == "refused", "\(cancel)")
+        #expect(cancel.reason == "confirmation_cancelled" && cancel.reply == "已取消，感谢使用。")
+        #expect(cancel.inputValues["confirms"] == "s1" && cancel.session == "s1")
         let confirmed = await h.dial("*100*4*1#", ["258036", "1"], session: "s2")
         #expect(confirmed.last?.description == "END 号码18612345678已办理停机保号，所有通信服务已暂停，号码为您保留。")
         #expect(try await h.store.read { try $0.subscriber("18612345678") }?.status == .suspended)

@@ -247,8 +247,9 @@ struct PasswordInputTests {
     static let number = "18612345678"
     static let english = "18611110001"
 
+    let store = MemoryServiceStore()
+
     func engine() async throws -> OperationEngine {
-        let store = MemoryServiceStore()
         try await Fixtures.seed(
             store,
             subscribers: [Fixtures.subscriber(Self.number), Fixtures.subscriber(Self.english, language: .english)])
@@ -270,7 +271,7 @@ struct PasswordInputTests {
         let o = await puk(engine, "２５８０３６", channel: channel)
         #expect(o.reason == .ok, "\(o.reply)")
         #expect(o.record?.auth == "ok")
-        #expect(try await engine.store.read { try $0.subscriber(Self.number) }?.failedPasswordAttempts == 0)
+        #expect(try await store.read { try $0.subscriber(Self.number) }?.failedPasswordAttempts == 0)
     }
 
     @Test func aFullWidthNewPasswordIsStoredAsItsDigits() async throws {

@@ -146,6 +146,35 @@ struct StoreConformanceTests {
         }
     }
 
+    /// The asynchronous pages request paths read list what the synchronous walk lists, filter for filter.
+    @Test(arguments: StoreKind.allCases)
+    func recordPagesMatchTheWalk(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            for n in 1...9 {
+                _ = try await store.write {
+                    try $0.append(
+                        draft(
+                            n, subject: n % 3 == 0 ? "18611110001" : "18612345678", caller: n == 6 ? "13900000000" : nil
+                        ))
+                }
+            }
+            let filters = [
+                RecordFilter(), RecordFilter(limit: 4), RecordFilter(afterID: 4, limit: 3),
+                RecordFilter(subject: "18611110001"), RecordFilter(subject: "18611110001", afterID: 3, limit: 1),
+                RecordFilter(since: Fixtures.midNovember.addingTimeInterval(5)), RecordFilter(limit: 0),
+                RecordFilter(subject: "13900000000"),
+            ]
+            for filter in filters {
+                var walked: [ServiceRecord] = []
+                try store.forEachRecord(matching: filter) { walked.append($0) }
+                #expect(try await store.records(matching: filter) == walked, "\(filter)")
+                #expect(try await store.recordIDs(matching: filter) == walked.map(\.id), "\(filter)")
+            }
+            #expect(try await store.recordIDs(matching: RecordFilter(subject: "18611110001")) == [3, 6, 9])
+            #expect(try await store.recordIDs(matching: RecordFilter(afterID: 4, limit: 3)) == [5, 6, 7])
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func recordsChainFilterAndExport(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in

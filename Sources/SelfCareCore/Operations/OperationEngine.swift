@@ -13,7 +13,9 @@ import Logging
 /// print(outcome.reply, outcome.reason)
 /// ```
 public final class OperationEngine: Sendable {
-    public let store: any ServiceStore
+    /// Where subscribers live and records go: the engine's alone; channels and the HTTP layer go through the
+    /// engine's methods.
+    let store: any ServiceStore
     public let hasher: any PasswordHasher
     public let configuration: EngineConfiguration
     private let pool: BlockingWorkPool
@@ -21,7 +23,7 @@ public final class OperationEngine: Sendable {
     public let clock: any TimeSource
     private let promptBox: LockedBox<PromptCatalog>
     private let rules: BusinessRules
-    private let logger: Logger
+    let logger: Logger
     private let metrics: EngineMetrics
     /// A hash of no one's password, checked instead of a real one when a third party's attempt cannot be
     /// checked (no such number, no password): the answer then takes as long as a real check. Made once.
@@ -603,6 +605,53 @@ public final class OperationEngine: Sendable {
                         receivedAt: started),
                     started: started, prompts: prompts))
         }
+    }
+
+    /// Cancels the transaction `caller` was asked to confirm on `channel` (a menu's cancel key): the confirmation
+    /// is deleted and the attempt recorded in the same transaction, `refused` with `confirmation_cancelled` under
+    /// the operation it was for, with the reply `replyKey` in the caller's language. When nothing waits (it
+    /// expired and was confirmed elsewhere), the attempt is recorded under `confirm` all the same.
+    public func cancelConfirmation(
+        caller: String, channel: Channel, session: String?, replyKey: String, receivedAt: Date? = nil
+    ) async -> OperationOutcome {
+        let started = receivedAt ?? clock.now()
+        let prompts = promptBox.value
+        let now = clock.now()
+        let callerNumber = normalizeNumber(caller) ?? caller
+        let outcome: OperationOutcome
+        do {
+            outcome = try await store.write { writer in
+                let callerSubscriber = try writer.subscriber(callerNumber)
+                let pending = try writer.confirmation(caller: callerNumber, channel: channel)
+                if pending != nil { try writer.deleteConfirmation(caller: callerNumber, channel: channel) }
+                let request = OperationRequest(
+                    operation: pending?.operation ?? .confirm, channel: channel, session: session,
+                    caller: callerNumber, subject: pending.flatMap { $0.subject == callerNumber ? nil : $0.subject },
+                    arguments: pending?.arguments ?? [:], receivedAt: started)
+                var attempt = Attempt(request: request, started: started, prompts: prompts)
+                if let pending {
+                    attempt.subject = pending.subject
+                    attempt.values["number"] = pending.subject
+                    attempt.inputs["confirms"] = pending.session ?? ISOTime.format(pending.requestedAt)
+                }
+                attempt.language = prompts.language(for: callerSubscriber?.language ?? pending?.language)
+                return try Self.refusal(attempt, .confirmationCancelled, now: now, writer: writer, replyKey: replyKey).0
+            }
+        } catch {
+            logger.error(
+                "cancelling a confirmation failed",
+                metadata: ["caller": "\(maskNumber(callerNumber))", "error": "\(error)"])
+            outcome = await failure(
+                Attempt(
+                    request: OperationRequest(
+                        operation: .confirm, channel: channel, session: session, caller: callerNumber,
+                        receivedAt: started),
+                    started: started, prompts: prompts))
+        }
+        metrics.observe(
+            outcome, channel: channel, operation: outcome.record?.operation ?? OperationName.confirm.rawValue,
+            elapsed: nil)
+        return outcome
     }
 
     /// Writes the record of an attempt a channel settles itself (help, unknown text, a duplicate, a rate

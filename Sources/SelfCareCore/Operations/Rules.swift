@@ -75,6 +75,17 @@ public struct BusinessRules: Sendable {
     }
 
     /// Checks the arguments `operation` needs before anything else; returns a refusal when one is malformed.
+    /// Whether `subscriber` may take `plan`: on sale, and for its payment type. The one statement of it: a
+    /// change is refused `plan_not_eligible` otherwise, and menus offer only what it allows.
+    public static func isEligible(_ plan: Plan, for subscriber: Subscriber) -> Bool {
+        plan.onSale && plan.payment.allows(subscriber.payment)
+    }
+
+    /// The plans `subscriber` may move to, from `plans` in their order: eligible, and not its current plan.
+    public static func eligiblePlans(for subscriber: Subscriber, among plans: [Plan]) -> [Plan] {
+        plans.filter { isEligible($0, for: subscriber) && $0.code != subscriber.planCode }
+    }
+
     public func validateArguments(_ operation: OperationName, _ arguments: [String: String]) -> Decision? {
         switch operation {
         case .queryBill:
@@ -235,9 +246,7 @@ public struct BusinessRules: Sendable {
             values["plan"] = target.name(in: language)
             values["fee"] = formatYuan(target.monthlyFeeFen)
             if target.code == s.planCode { return .refuse(.samePlan, values: values) }
-            guard target.onSale, target.payment.allows(s.payment) else {
-                return .refuse(.planNotEligible, values: values)
-            }
+            guard Self.isEligible(target, for: s) else { return .refuse(.planNotEligible, values: values) }
             if s.hasRunningContract(on: today) && !target.contractOK {
                 values["contract_end"] = s.contractEnd!.description
                 return .refuse(.contract, values: values)
@@ -309,7 +318,7 @@ public struct BusinessRules: Sendable {
             guard let code = change.planCode, let plan = try store.plan(code) else {
                 return .refuse(.unknownPlan, values: values)
             }
-            guard plan.onSale, plan.payment.allows(s.payment) else { return .refuse(.planNotEligible, values: values) }
+            guard Self.isEligible(plan, for: s) else { return .refuse(.planNotEligible, values: values) }
             s.planCode = plan.code
             var v = values
             v["plan"] = plan.name(in: s.language)
