@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
+import Metrics
 import NIOCore
 import SelfCareChannels
 import SelfCareCore
@@ -136,7 +138,11 @@ struct ServeCommand: AsyncParsableCommand {
             // connections served stay below it with room for the database's files (`connectionCap`).
             let openFiles = OpenFilesLimit.raise()
             configuration.openFiles = openFiles
-            configuration.metrics = GatewayMetrics.bootstrapped
+            // The program, not a library, bootstraps swift-metrics (once: `serve` runs once a process), so that every
+            // library's metrics land in the registry /metrics shows.
+            let metrics = GatewayMetrics()
+            MetricsSystem.bootstrap(metrics.factory)
+            configuration.metrics = metrics
             let token = ProcessInfo.processInfo.environment["SELFCARE_ADMIN_TOKEN"] ?? ""
             configuration.adminToken = token.isEmpty ? nil : token
             configuration.reload = {
@@ -152,7 +158,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "selfcare: at most \(configuration.connectionCap(openFiles: openFiles)) connections "
                     + "(open files limit \(openFiles))")
             do {
-                try await Gateway.run(channels, configuration: configuration)
+                try await Gateway.run(channels, configuration: configuration, logger: Logger(label: "selfcare.gateway"))
             } catch let error as IOError {
                 throw listenFailure(error) ?? error
             } catch let error where error is SocketAddressError || error is SocketAddressError.UnknownHost {

@@ -30,7 +30,8 @@ public struct GatewayConfiguration: Sendable {
     /// of a broken set, in which case the old one stays.
     public var reload: (@Sendable () throws -> Void)?
     /// Where the HTTP metrics go and `GET /metrics` reads from; nil turns the endpoint off.
-    /// `GatewayMetrics.bootstrapped` is the process's, which swift-metrics reports to.
+    /// The program that serves bootstraps swift-metrics with its `factory`, once, so that every library's
+    /// metrics land in the same registry (`selfcare serve` does).
     public var metrics: GatewayMetrics?
     /// The channel adapters to serve; nil is every shipped one (`Gateway.shippedAdapters`).
     public var adapters: [any ChannelAdapter]?
@@ -225,7 +226,7 @@ public enum Gateway {
     /// its reply leaves, so nothing is left to flush.
     public static func run(
         _ channels: GatewayChannels, configuration: GatewayConfiguration,
-        logger: Logger = Logger(label: "selfcare.gateway")
+        logger: Logger
     ) async throws {
         let app = application(
             channels, configuration: configuration, logger: logger,
@@ -257,7 +258,7 @@ extension Gateway {
     /// past it answered 503 and closed at once.
     public static func application(
         _ channels: GatewayChannels, configuration: GatewayConfiguration,
-        logger: Logger = Logger(label: "selfcare.gateway"),
+        logger: Logger,
         onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
     ) -> Application<RouterResponder<BasicRequestContext>> {
         let cap = configuration.connectionCap(openFiles: configuration.openFiles ?? OpenFilesLimit.current())
@@ -401,14 +402,6 @@ public struct GatewayMetrics: Sendable {
             channels: (channels.union([.api])).sorted { $0.rawValue < $1.rawValue }, factory: factory)
         Counter(label: "selfcare_http_connections_refused_total", factory: factory).increment(by: 0)
     }
-
-    /// The process's metrics, bootstrapped into swift-metrics on first use (once per process), so every
-    /// library's metrics land in the same registry.
-    public static let bootstrapped: GatewayMetrics = {
-        let metrics = GatewayMetrics()
-        MetricsSystem.bootstrap(metrics.factory)
-        return metrics
-    }()
 }
 
 /// Counts requests by route and status and times them: `selfcare_http_requests_total{route, status}` and

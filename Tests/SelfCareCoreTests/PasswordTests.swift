@@ -400,7 +400,7 @@ struct PasswordLeakTests {
             // No pool given: the engine makes its own from the configuration (niceness 10 by default).
             let engine = OperationEngine(
                 store: store, hasher: probe, prompts: try Fixtures.shippedPrompts(),
-                clock: FixedTimeSource(Fixtures.midNovember))
+                clock: FixedTimeSource(Fixtures.midNovember), logger: Logger(label: "niceness-test"))
             let outcome = await engine.perform(
                 OperationRequest(operation: .queryPUK, channel: .api, caller: "18612345678", password: Secret("258036"))
             )

@@ -35,10 +35,12 @@ public final class OperationEngine: Sendable {
     ///   - prompts: the reply texts.
     ///   - clock: the time source (`SELFCARE_NOW` makes it fixed).
     ///   - pool: where hashing runs; a pool of `configuration.passwords.hashingConcurrency` threads by default.
+    ///   - logger: where the engine says what it did and what failed (swift-log's guidance: a library is given
+    ///     its logger).
     public init(
         store: any ServiceStore, hasher: any PasswordHasher, prompts: PromptCatalog,
         configuration: EngineConfiguration = EngineConfiguration(), clock: any TimeSource,
-        pool: BlockingWorkPool? = nil, logger: Logger = Logger(label: "selfcare.engine")
+        pool: BlockingWorkPool? = nil, logger: Logger
     ) {
         self.store = store
         self.hasher = hasher
@@ -47,7 +49,8 @@ public final class OperationEngine: Sendable {
         self.pool =
             pool
             ?? BlockingWorkPool(
-                threads: configuration.passwords.hashingConcurrency, niceness: configuration.passwords.hashingNiceness)
+                threads: configuration.passwords.hashingConcurrency, niceness: configuration.passwords.hashingNiceness,
+                logger: logger)
         self.promptBox = LockedBox(prompts)
         self.rules = BusinessRules(
             calendar: configuration.calendar, recentCallsShown: configuration.recentCallsShown)

@@ -17,15 +17,16 @@ public final class BlockingWorkPool: Sendable {
     public let threads: Int
 
     /// Starts `threads` worker threads named `name`, each at `niceness` (0: the process's own
-    /// priority; 1–19: lower, as `nice` counts; Linux only, elsewhere ignored).
-    public init(threads: Int, name: String = "selfcare.hashing", niceness: Int32 = 0) {
+    /// priority; 1–19: lower, as `nice` counts; Linux only, elsewhere ignored). A thread whose priority
+    /// cannot be lowered says so to `logger` (nil: it is not said).
+    public init(threads: Int, name: String = "selfcare.hashing", niceness: Int32 = 0, logger: Logger? = nil) {
         precondition(threads >= 1)
         self.threads = threads
         let queue = JobQueue()
         self.queue = queue
         for i in 0..<threads {
             let thread = Thread {
-                if niceness != 0 { Self.lowerCurrentThreadPriority(to: niceness) }
+                if niceness != 0 { Self.lowerCurrentThreadPriority(to: niceness, logger: logger) }
                 queue.workLoop()
             }
             thread.name = "\(name).\(i)"
@@ -37,7 +38,7 @@ public final class BlockingWorkPool: Sendable {
 
     /// Lowers the calling thread's priority to `niceness`. On Linux the nice value is a per-thread
     /// attribute and `PRIO_PROCESS` with id 0 addresses the calling thread alone (not the process).
-    private static func lowerCurrentThreadPriority(to niceness: Int32) {
+    private static func lowerCurrentThreadPriority(to niceness: Int32, logger: Logger?) {
         #if os(Linux)
             let which = __priority_which_t(PRIO_PROCESS.rawValue)
             errno = 0
@@ -45,7 +46,7 @@ public final class BlockingWorkPool: Sendable {
             // Only ever lower: a process started at a lower priority than asked keeps it.
             if errno == 0 && current >= niceness { return }
             if setpriority(which, 0, niceness) != 0 {
-                Logger(label: "selfcare.hashing").warning(
+                logger?.warning(
                     "cannot lower the hashing threads' priority",
                     metadata: ["error": "\(String(cString: strerror(errno)))"])
             }
