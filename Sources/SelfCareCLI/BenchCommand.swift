@@ -8,6 +8,7 @@ import SelfCareCrypto
 import SelfCareGrammar
 import SelfCareStore
 import SelfCareTesting
+import Synchronization
 
 /// Durable-write benchmarks on this machine, each beside its baseline measured in the same run.
 struct BenchCommand: AsyncParsableCommand {
@@ -171,7 +172,7 @@ struct BenchCommand: AsyncParsableCommand {
         let threads = ProcessInfo.processInfo.activeProcessorCount
         var rates: [Double] = []
         for round in 1...rounds {
-            let counts = LockedBox([Int](repeating: 0, count: threads))
+            let counts = Mutex([Int](repeating: 0, count: threads))
             let started = ContinuousClock.now
             let deadline = started + .milliseconds(Int(seconds * 1000))
             DispatchQueue.concurrentPerform(iterations: threads) { thread in
@@ -180,10 +181,10 @@ struct BenchCommand: AsyncParsableCommand {
                     _ = try? hasher.verify(Secret("470159"), against: stored)
                     count += 1
                 }
-                counts.withValue { $0[thread] = count }
+                counts.withLock { $0[thread] = count }
             }
             let (whole, atto) = (ContinuousClock.now - started).components
-            let rate = Double(counts.value.reduce(0, +)) / (Double(whole) + Double(atto) / 1e18)
+            let rate = Double(counts.withLock { $0.reduce(0, +) }) / (Double(whole) + Double(atto) / 1e18)
             rates.append(rate)
             printError(String(format: "round %d: %.1f verifications/s", round, rate))
         }

@@ -1,10 +1,11 @@
 import Foundation
 import SelfCareCore
 import SelfCareGrammar
+import Synchronization
 
 /// The compiled grammars of a folder, one per channel, swapped atomically on reload.
 public final class GrammarSet: Sendable {
-    private let box: LockedBox<[String: CompiledGrammar]>
+    private let box: Mutex<[String: CompiledGrammar]>
     /// The channels whose grammar the folder must hold, at start and at every reload.
     public let required: Set<Channel>
 
@@ -18,22 +19,23 @@ public final class GrammarSet: Sendable {
     ///   no grammar; nothing is swapped then.
     public init(directory: String, prompts: PromptCatalog?, required: Set<Channel> = []) throws {
         self.required = required
-        box = LockedBox(try Self.compile(directory: directory, prompts: prompts, required: required))
+        box = Mutex(try Self.compile(directory: directory, prompts: prompts, required: required))
     }
 
     /// A set holding `grammars` (tests, embedding).
     public init(_ grammars: [CompiledGrammar]) {
         required = []
-        box = LockedBox(Dictionary(grammars.map { ($0.channel, $0) }, uniquingKeysWith: { a, _ in a }))
+        box = Mutex(Dictionary(grammars.map { ($0.channel, $0) }, uniquingKeysWith: { a, _ in a }))
     }
 
     /// The grammar of `channel` (`sms`, `ussd`, `ivr`).
-    public func grammar(for channel: String) -> CompiledGrammar? { box.value[channel] }
+    public func grammar(for channel: String) -> CompiledGrammar? { box.withLock { $0[channel] } }
 
     /// Recompiles the folder and swaps it in; on any error (a required channel's grammar missing too) the old
     /// grammars stay and the errors are thrown.
     public func reload(directory: String, prompts: PromptCatalog?) throws {
-        box.value = try Self.compile(directory: directory, prompts: prompts, required: required)
+        let compiled = try Self.compile(directory: directory, prompts: prompts, required: required)
+        box.withLock { $0 = compiled }
     }
 
     static func compile(

@@ -104,22 +104,3 @@ public struct LocalCalendar: Sendable {
             + "\(pad2(c.hour!)):\(pad2(c.minute!))"
     }
 }
-
-/// A value behind a lock, replaced atomically (prompts and grammars while requests run).
-public final class LockedBox<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-
-    public init(_ value: Value) { stored = value }
-
-    /// The current value; setting it swaps it for every later reader.
-    public var value: Value {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
-    }
-
-    /// Changes the value under the lock in one step (`box.value += 1` is a read and a write, two steps).
-    public func withValue<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        try lock.withLock { try body(&stored) }
-    }
-}

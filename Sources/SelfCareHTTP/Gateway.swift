@@ -9,6 +9,7 @@ import Prometheus
 import SelfCareChannels
 import SelfCareCore
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// Settings of the HTTP gateway.
@@ -120,17 +121,17 @@ extension GatewayChannels {
 /// What adapters keep per session beside the channels' session stores (the inputs of a USSD session, the last
 /// answer of each call): each registers how to sweep it, and the gateway sweeps them with the sessions.
 public final class SessionCaches: Sendable {
-    private let sweeps = LockedBox<[@Sendable (Date) async -> Void]>([])
+    private let sweeps = Mutex<[@Sendable (Date) async -> Void]>([])
 
     public init() {}
 
     /// Adds a cache's sweep.
     public func register(_ sweep: @escaping @Sendable (Date) async -> Void) {
-        sweeps.withValue { $0.append(sweep) }
+        sweeps.withLock { $0.append(sweep) }
     }
 
     func sweep(now: Date) async {
-        for sweep in sweeps.value { await sweep(now) }
+        for sweep in sweeps.withLock({ $0 }) { await sweep(now) }
     }
 }
 
@@ -308,9 +309,9 @@ struct SweepService: Service {
 /// Once the store reports a fault (its database file removed or replaced), answers every request but the health,
 /// readiness and metrics endpoints with 503 and the reason, and logs it once: nothing written from then on could
 /// be kept.
-struct StoreFaultMiddleware<Context: RequestContext>: RouterMiddleware {
+final class StoreFaultMiddleware<Context: RequestContext>: RouterMiddleware {
     let engine: OperationEngine
-    private let logged = LockedBox(false)
+    private let logged = Mutex(false)
 
     init(engine: OperationEngine) { self.engine = engine }
 
@@ -322,7 +323,7 @@ struct StoreFaultMiddleware<Context: RequestContext>: RouterMiddleware {
         default: break
         }
         guard let fault = engine.storeFault() else { return try await next(request, context) }
-        let first = logged.withValue { logged in
+        let first = logged.withLock { logged in
             defer { logged = true }
             return !logged
         }

@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import NIOHTTP1
 import SelfCareCore
+import Synchronization
 
 /// What HTTP/1.1 (RFC 9112) asks of a server that Hummingbird's HTTP/1 channel leaves to it, done once for every
 /// route at the connection, between NIO's HTTP/1 codec and Hummingbird's conversion to HTTP types (where the
@@ -228,7 +229,7 @@ final class HTTPConformanceHandler: ChannelDuplexHandler, RemovableChannelHandle
 
 /// The methods each path of the router takes, filled once every route is added (`HEAD` with every `GET`).
 final class KnownRoutes: Sendable {
-    private let methods = LockedBox<[String: [HTTPRequest.Method]]>([:])
+    private let methods = Mutex<[String: [HTTPRequest.Method]]>([:])
 
     func record(_ routes: [(path: String, method: HTTPRequest.Method)]) {
         var table: [String: Set<String>] = [:]
@@ -236,10 +237,11 @@ final class KnownRoutes: Sendable {
             table[path, default: []].insert(method.rawValue)
             if method == .get { table[path, default: []].insert(HTTPRequest.Method.head.rawValue) }
         }
-        methods.value = table.mapValues { $0.sorted().compactMap { HTTPRequest.Method(rawValue: $0) } }
+        let allowed = table.mapValues { $0.sorted().compactMap { HTTPRequest.Method(rawValue: $0) } }
+        methods.withLock { $0 = allowed }
     }
 
-    func allowed(_ path: String) -> [HTTPRequest.Method]? { methods.value[path] }
+    func allowed(_ path: String) -> [HTTPRequest.Method]? { methods.withLock { $0[path] } }
 }
 
 /// A path the router knows, asked with a method it does not take, is answered 405 with `Allow` (RFC 9110

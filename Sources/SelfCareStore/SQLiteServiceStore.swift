@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import SelfCareCore
 import SelfCareCrypto
+import Synchronization
 
 /// Settings of the SQLite store.
 public struct SQLiteStoreConfiguration: Sendable {
@@ -218,8 +219,8 @@ final class DatabaseFile: Sendable {
     let path: String
     private let identity: Identity?
     /// The `-wal` and `-shm` files as they were when `watchLog()` ran (they do not exist before WAL mode).
-    private let companions = LockedBox<[(path: String, identity: Identity)]>([])
-    private let latched = LockedBox<String?>(nil)
+    private let companions = Mutex<[(path: String, identity: Identity)]>([])
+    private let latched = Mutex<String?>(nil)
 
     init(path: String) {
         self.path = path
@@ -234,16 +235,17 @@ final class DatabaseFile: Sendable {
     /// Starts watching the write-ahead log and its index too. SQLite keeps both for as long as a connection is
     /// open: they only go away, or change inode, when someone removes or replaces them.
     func watchLog() {
-        companions.value = ["-wal", "-shm"].compactMap { suffix in
+        let found = ["-wal", "-shm"].compactMap { suffix in
             Self.identity(of: path + suffix).map { (path + suffix, $0) }
         }
+        companions.withLock { $0 = found }
     }
 
     /// Why a path no longer leads to the open file, once one does not (latched: the file never comes back).
     func fault() -> String? {
-        if let fault = latched.value { return fault }
+        if let fault = latched.withLock({ $0 }) { return fault }
         guard let identity else { return nil }
-        for (file, expected) in [(path, identity)] + companions.value {
+        for (file, expected) in [(path, identity)] + companions.withLock({ $0 }) {
             var info = stat()
             let found: String
             if stat(file, &info) != 0 {
@@ -256,7 +258,7 @@ final class DatabaseFile: Sendable {
             let fault =
                 "the database file \(path) or its write-ahead log was removed or replaced while the server ran "
                 + "(\(found)); nothing more is written to it or acknowledged: restart the server on the right file"
-            latched.value = fault
+            latched.withLock { $0 = fault }
             return fault
         }
         return nil

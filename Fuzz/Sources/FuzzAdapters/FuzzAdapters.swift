@@ -7,6 +7,7 @@ import SelfCareCrypto
 import SelfCareHTTP
 import SelfCareStore
 import SelfCareTesting
+import Synchronization
 
 /// The HTTP adapters' field decoding on arbitrary bytes: the first byte picks a route and an encoding (query,
 /// form, JSON strings, raw JSON), the rest, split at 0xFF, fills the fields, every byte value reaching the
@@ -159,13 +160,13 @@ public func fuzzAdapters(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             method: .get, uri: "/v1/records?" + query, headers: [.authorization: "Bearer s3cret"])
     }
     let done = DispatchSemaphore(value: 0)
-    let answer = LockedBox<AdapterResponse?>(nil)
+    let answer = Handoff<AdapterResponse?>(nil)
     Task {
-        answer.value = try? await state.gateway.send(request)
+        answer.set(try? await state.gateway.send(request))
         done.signal()
     }
     done.wait()
-    guard let response = answer.value else { preconditionFailure("no response to \(request.uri.prefix(80))") }
+    guard let response = answer.get() else { preconditionFailure("no response to \(request.uri.prefix(80))") }
     precondition(response.status.code < 500, "\(response.status) for \(request.uri.prefix(80)): \(response.text)")
     if !request.uri.hasPrefix("/v1/records") {
         // The fixture password never comes back as a run of digits of its own.
@@ -182,4 +183,12 @@ public func fuzzAdapters(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     state.verifyNewRecords()
     state.checkMemory()
     return 0
+}
+
+/// A value the fuzzing thread waits for, handed over by the task that made it.
+final class Handoff<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func set(_ new: Value) { value.withLock { $0 = new } }
+    func get() -> Value { value.withLock { $0 } }
 }

@@ -3,6 +3,7 @@ import Foundation
 import SelfCareChannels
 import SelfCareCore
 import SelfCareTesting
+import Synchronization
 
 /// The USSD and IVR input path on arbitrary key sequences: the first byte picks the channel, then each
 /// line is one input (USSD) or one DTMF burst (IVR; an empty line is no input). Sessions never crash,
@@ -45,7 +46,7 @@ public func fuzzSessions(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     call += 1
     let id = "fuzz-\(call)"
     let semaphore = DispatchSemaphore(value: 0)
-    let shown = LockedBox<[String]>([])
+    let shown = Handoff<[String]>([])
     Task {
         if useIVR {
             var texts = await channels.ivr.start(callID: id, caller: caller).compactMap(\.text)
@@ -53,7 +54,7 @@ public func fuzzSessions(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 texts += await channels.ivr.input(callID: id, digits: step.isEmpty ? nil : step).compactMap(\.text)
             }
             await channels.ivr.hangUp(callID: id)
-            shown.value = texts
+            shown.set(texts)
         } else {
             var texts = [
                 await channels.ussd.handle(sessionID: id, caller: caller, serviceCode: "*100#", input: nil).text
@@ -64,14 +65,14 @@ public func fuzzSessions(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 texts.append(screen.text)
                 if screen.ends { break }
             }
-            shown.value = texts
+            shown.set(texts)
         }
         semaphore.signal()
     }
     semaphore.wait()
     // The fixture password never stands as a run of digits of its own in what the caller sees or hears
     // (a longer run the caller keyed, a number, may contain the same digits).
-    for text in shown.value {
+    for text in shown.get() {
         var run = ""
         for c in text + " " {
             if c.isASCII && c.isNumber {
@@ -83,4 +84,12 @@ public func fuzzSessions(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     }
     return 0
+}
+
+/// A value the fuzzing thread waits for, handed over by the task that made it.
+final class Handoff<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func set(_ new: Value) { value.withLock { $0 = new } }
+    func get() -> Value { value.withLock { $0 } }
 }

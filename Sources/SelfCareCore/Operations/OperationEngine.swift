@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Runs self-service operations under the carrier's rules and writes a service record for every attempt.
 ///
@@ -21,13 +22,13 @@ public final class OperationEngine: Sendable {
     private let pool: BlockingWorkPool
     /// Where the engine reads the time; adapters and channels keep their caches on the same clock.
     public let clock: any TimeSource
-    private let promptBox: LockedBox<PromptCatalog>
+    private let promptBox: Mutex<PromptCatalog>
     private let rules: BusinessRules
     let logger: Logger
     private let metrics: EngineMetrics
     /// A hash of no one's password, checked instead of a real one when a third party's attempt cannot be
     /// checked (no such number, no password): the answer then takes as long as a real check. Made once.
-    private let decoy = LockedBox<String?>(nil)
+    private let decoy = Mutex<String?>(nil)
 
     /// - Parameters:
     ///   - store: where subscribers live and records go.
@@ -51,7 +52,7 @@ public final class OperationEngine: Sendable {
             ?? BlockingWorkPool(
                 threads: configuration.passwords.hashingConcurrency, niceness: configuration.passwords.hashingNiceness,
                 logger: logger)
-        self.promptBox = LockedBox(prompts)
+        self.promptBox = Mutex(prompts)
         self.rules = BusinessRules(
             calendar: configuration.calendar, recentCallsShown: configuration.recentCallsShown)
         self.logger = logger
@@ -59,10 +60,10 @@ public final class OperationEngine: Sendable {
     }
 
     /// The reply texts in use.
-    public var prompts: PromptCatalog { promptBox.value }
+    public var prompts: PromptCatalog { promptBox.withLock { $0 } }
 
     /// Swaps the reply texts atomically; attempts already running keep the texts they started with.
-    public func replacePrompts(_ prompts: PromptCatalog) { promptBox.value = prompts }
+    public func replacePrompts(_ prompts: PromptCatalog) { promptBox.withLock { $0 = prompts } }
 
     /// The current time as the engine sees it.
     public func now() -> Date { clock.now() }
@@ -87,7 +88,7 @@ public final class OperationEngine: Sendable {
 
     private func performUnobserved(_ request: OperationRequest) async -> OperationOutcome {
         let started = request.receivedAt ?? clock.now()
-        let prompts = promptBox.value
+        let prompts = self.prompts
         var attempt = Attempt(request: request, started: started, prompts: prompts)
         do {
             let outcome: OperationOutcome
@@ -446,7 +447,7 @@ public final class OperationEngine: Sendable {
         let started = clock.now()
         var request = OperationRequest(operation: .passwordSet, channel: .api, caller: caller, receivedAt: started)
         request.subject = msisdn
-        var attempt = Attempt(request: request, started: started, prompts: promptBox.value)
+        var attempt = Attempt(request: request, started: started, prompts: prompts)
         attempt.caller = caller
         attempt.subject = msisdn
         attempt.values["number"] = msisdn
@@ -531,7 +532,7 @@ public final class OperationEngine: Sendable {
         admission: Admission?
     ) async -> OperationOutcome {
         let started = receivedAt ?? clock.now()
-        let prompts = promptBox.value
+        let prompts = self.prompts
         let now = clock.now()
         let rules = self.rules
         let tolerance = configuration.clockSkewTolerance
@@ -618,7 +619,7 @@ public final class OperationEngine: Sendable {
         caller: String, channel: Channel, session: String?, replyKey: String, receivedAt: Date? = nil
     ) async -> OperationOutcome {
         let started = receivedAt ?? clock.now()
-        let prompts = promptBox.value
+        let prompts = self.prompts
         let now = clock.now()
         let callerNumber = normalizeNumber(caller) ?? caller
         let outcome: OperationOutcome
@@ -681,7 +682,7 @@ public final class OperationEngine: Sendable {
         languageHint: Language?, receivedAt: Date?, admission: Admission?
     ) async -> OperationOutcome {
         let started = receivedAt ?? clock.now()
-        let prompts = promptBox.value
+        let prompts = self.prompts
         let callerNumber = normalizeNumber(caller) ?? caller
         let now = clock.now()
         do {
@@ -738,10 +739,10 @@ public final class OperationEngine: Sendable {
 
     /// The hash checked instead of a real one when a third party's attempt cannot be checked.
     private func decoyHash() async throws -> String {
-        if let made = decoy.value { return made }
+        if let made = decoy.withLock({ $0 }) { return made }
         let hasher = self.hasher
         let made = try await pool.run { try hasher.hash(Secret(UUID().uuidString)) }
-        return decoy.withValue { value in
+        return decoy.withLock { value in
             if value == nil { value = made }
             return value!
         }
@@ -894,7 +895,7 @@ public final class OperationEngine: Sendable {
         let due = try await store.read { try $0.duePendingChanges(onOrBefore: today) }
         var records: [ServiceRecord] = []
         let rules = self.rules
-        let prompts = promptBox.value
+        let prompts = self.prompts
         for change in due {
             let record: ServiceRecord? = try await store.write { writer in
                 // Re-read: the change may have been cancelled or replaced since the list was taken.
