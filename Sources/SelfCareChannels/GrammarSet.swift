@@ -5,7 +5,7 @@ import Synchronization
 
 /// The compiled grammars of a folder, one per channel, swapped atomically on reload.
 public final class GrammarSet: Sendable {
-    private let box: Mutex<[String: CompiledGrammar]>
+    private let box: Mutex<[Channel: CompiledGrammar]>
     /// The channels whose grammar the folder must hold, at start and at every reload.
     public let required: Set<Channel>
 
@@ -29,7 +29,7 @@ public final class GrammarSet: Sendable {
     }
 
     /// The grammar of `channel` (`sms`, `ussd`, `ivr`).
-    public func grammar(for channel: String) -> CompiledGrammar? { box.withLock { $0[channel] } }
+    public func grammar(for channel: Channel) -> CompiledGrammar? { box.withLock { $0[channel] } }
 
     /// Recompiles the folder and swaps it in; on any error (a required channel's grammar missing too) the old
     /// grammars stay and the errors are thrown.
@@ -40,11 +40,11 @@ public final class GrammarSet: Sendable {
 
     static func compile(
         directory: String, prompts: PromptCatalog?, required: Set<Channel>
-    ) throws -> [String: CompiledGrammar] {
+    ) throws -> [Channel: CompiledGrammar] {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".grammar") }
             .sorted()
         let keys = prompts.map { catalog in Set(catalog.templates.values.flatMap(\.keys)) }
-        var grammars: [String: CompiledGrammar] = [:]
+        var grammars: [Channel: CompiledGrammar] = [:]
         var diagnostics: [Diagnostic] = []
         var declared: Set<String> = []
         for name in names {
@@ -67,8 +67,8 @@ public final class GrammarSet: Sendable {
                 diagnostics += errors.diagnostics
             }
         }
-        for channel in required.map(\.rawValue).sorted() where grammars[channel] == nil {
-            if declared.contains(channel) { continue }  // its file is there, with errors of its own
+        for channel in required.sorted(by: { $0.rawValue < $1.rawValue }) where grammars[channel] == nil {
+            if declared.contains(channel.rawValue) { continue }  // its file is there, with errors of its own
             diagnostics.append(
                 Diagnostic(
                     path: directory, location: SourceLocation(line: 0, column: 0),

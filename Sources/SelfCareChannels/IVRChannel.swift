@@ -120,8 +120,8 @@ public final class IVRChannel: Sendable {
         let number = normalizeNumber(caller) ?? caller
         let profile = await engine.callerProfile(number)
         let prompts = engine.prompts
-        guard let grammar = grammars.grammar(for: "ivr"), let root = grammar.rootMenu else {
-            return [.play(prompts.render("refused.internal_error", in: prompts.defaultLanguage)), .hangup()]
+        guard let grammar = grammars.grammar(for: .ivr), let root = grammar.rootMenu else {
+            return [.play(prompts.render(.refusedInternalError, in: prompts.defaultLanguage)), .hangup()]
         }
         let start = grammar.tierRootMenus.first { profile.tier >= $0.tier }?.menu ?? root
         var session = IVRSession(caller: number, language: profile.language, tier: profile.tier, menus: [start])
@@ -137,7 +137,7 @@ public final class IVRChannel: Sendable {
     /// The caller's keys at the current step; nil or empty is no input (the timeout passed).
     /// Digits typed ahead are applied to the steps that follow.
     public func input(callID: String, digits: String?) async -> [IVRAction] {
-        guard var session = await sessions.load(callID, now: engine.now()), let grammar = grammars.grammar(for: "ivr")
+        guard var session = await sessions.load(callID, now: engine.now()), let grammar = grammars.grammar(for: .ivr)
         else {
             return [.hangup()]
         }
@@ -166,11 +166,11 @@ public final class IVRChannel: Sendable {
 
     /// Keys the voice platform found outside the step's grammar (VoiceXML `nomatch`): counted as a no-match.
     public func noMatch(callID: String) async -> [IVRAction] {
-        guard var session = await sessions.load(callID, now: engine.now()), let grammar = grammars.grammar(for: "ivr")
+        guard var session = await sessions.load(callID, now: engine.now()), let grammar = grammars.grammar(for: .ivr)
         else {
             return [.hangup()]
         }
-        let actions = retry(&session, grammar, reason: "ivr.nomatch")
+        let actions = retry(&session, grammar, reason: .noMatch)
         if let last = actions.last, last.kind == .hangup || last.kind == .transfer {
             await sessions.remove(callID)
         } else {
@@ -189,12 +189,12 @@ public final class IVRChannel: Sendable {
 
     // MARK: - Steps
 
-    private func text(_ key: String, _ session: IVRSession, _ values: [String: String] = [:]) -> String {
+    private func text(_ key: PromptKey, _ session: IVRSession, _ values: [String: String] = [:]) -> String {
         engine.prompts.render(key, in: session.language, values)
     }
 
-    private func audio(_ key: String, _ session: IVRSession) -> String? {
-        engine.prompts.templates[session.language]?["ivr.audio.\(key)"]
+    private func audio(_ key: PromptKey, _ session: IVRSession) -> String? {
+        engine.prompts.templates[session.language]?[PromptKey.audio(of: key).rawValue]
     }
 
     private func collect(_ text: String, maxDigits: Int, audio: String? = nil) -> IVRAction {
@@ -220,7 +220,7 @@ public final class IVRChannel: Sendable {
     private func transferToAgent(_ session: IVRSession, _ grammar: CompiledGrammar) -> [IVRAction] {
         let priority = grammar.tierRootMenus.contains { session.tier >= $0.tier }
         return [
-            .play(text("ivr.transfer", session)),
+            .play(text(.ivrTransfer, session)),
             IVRAction(
                 kind: .transfer, queue: priority ? configuration.priorityQueue : configuration.agentQueue,
                 priority: Tier.allCases.count - 1 - (Tier.allCases.firstIndex(of: session.tier) ?? 0)),
@@ -233,42 +233,51 @@ public final class IVRChannel: Sendable {
         else {
             return .hangup()
         }
-        let separator = text("ivr.option.separator", session)
+        let separator = text(.ivrOptionSeparator, session)
         var parts = menu.options.map {
-            text("ivr.option", session, ["label": text($0.label ?? $0.key, session), "key": $0.key])
+            text(.ivrOption, session, ["label": text(PromptKey($0.label ?? $0.key), session), "key": $0.key])
         }
-        parts.append(text("ivr.agent.option", session))
-        if session.menus.count > 1 { parts.append(text("ivr.back.option", session)) }
-        var title = text(menu.prompt, session)
+        parts.append(text(.ivrAgentOption, session))
+        if session.menus.count > 1 { parts.append(text(.ivrBackOption, session)) }
+        var title = text(PromptKey(menu.prompt), session)
         if let last = title.trimmingCharacters(in: .whitespaces).last, !".。!！?？".contains(last) {
-            title += text("ivr.title.end", session)
+            title += text(.ivrTitleEnd, session)
         }
-        let spoken = prefix + title + parts.joined(separator: separator) + text("ivr.menu.end", session)
-        var action = collect(spoken, maxDigits: 1, audio: audio(menu.prompt, session))
+        let spoken = prefix + title + parts.joined(separator: separator) + text(.ivrMenuEnd, session)
+        var action = collect(spoken, maxDigits: 1, audio: audio(PromptKey(menu.prompt), session))
         action.keys = menu.options.map(\.key).filter { !["0", "*", "#"].contains($0) } + ["0", "*", "#"]
         return action
     }
 
+    /// Why a step is asked again: the browser heard nothing, or keys no option takes.
+    enum Failure {
+        case noInput, noMatch
+
+        /// The apology played before the step again.
+        var apology: PromptKey { self == .noInput ? .ivrNoinput : .ivrNomatch }
+    }
+
     /// Repeats the current step after a failure, or gives up after too many.
-    private func retry(_ session: inout IVRSession, _ grammar: CompiledGrammar, reason: String) -> [IVRAction] {
+    private func retry(_ session: inout IVRSession, _ grammar: CompiledGrammar, reason: Failure) -> [IVRAction] {
         let count: Int
-        if reason == "ivr.noinput" {
+        switch reason {
+        case .noInput:
             session.noInputs += 1
             count = session.noInputs
-        } else {
+        case .noMatch:
             session.noMatches += 1
             count = session.noMatches
         }
         if count >= configuration.maxFailures {
             return configuration.transferOnFailure
-                ? transferToAgent(session, grammar) : [.play(text("ivr.goodbye", session)), .hangup()]
+                ? transferToAgent(session, grammar) : [.play(text(.ivrGoodbye, session)), .hangup()]
         }
-        let apology = text(reason, session)
+        let apology = text(reason.apology, session)
         switch session.step {
         case .menu: return [menuAction(session, grammar, prefix: apology)]
         case .collecting(let call):
             let slot = call.remaining[0].name
-            return [collect(apology + text("ivr.ask.\(slot)", session), maxDigits: slot == "subject" ? 15 : 6)]
+            return [collect(apology + text(.ask(slot, on: .ivr), session), maxDigits: slot == "subject" ? 15 : 6)]
         case .choosingPlan(_, let codes, let prompt):
             return [planChoice(apology + prompt, count: codes.count)]
         case .confirming(let prompt): return [confirmation(apology + prompt)]
@@ -280,7 +289,7 @@ public final class IVRChannel: Sendable {
             call.remaining.removeFirst()  // an optional slot is skipped by no input
             return await proceed(&session, call, callID: callID, grammar, typedAhead: false)
         }
-        return retry(&session, grammar, reason: "ivr.noinput")
+        return retry(&session, grammar, reason: .noInput)
     }
 
     /// Handles the keys at one step; returns the actions and the keys left for the next step.
@@ -305,7 +314,7 @@ public final class IVRChannel: Sendable {
                 return ([menuAction(session, grammar)], "")
             }
             guard let option = menu.options.first(where: { $0.key == key }) else {
-                return (retry(&session, grammar, reason: "ivr.nomatch"), "")
+                return (retry(&session, grammar, reason: .noMatch), "")
             }
             session.resetCounts()
             switch option.target {
@@ -318,10 +327,10 @@ public final class IVRChannel: Sendable {
                 return (await proceed(&session, call, callID: callID, grammar, typedAhead: !rest.isEmpty), rest)
             case .transfer(let queue, _):
                 return (
-                    [.play(text("ivr.transfer", session)), IVRAction(kind: .transfer, queue: queue, priority: 9)], ""
+                    [.play(text(.ivrTransfer, session)), IVRAction(kind: .transfer, queue: queue, priority: 9)], ""
                 )
             case .end(let prompt, _):
-                return ([.play(text(prompt ?? "ivr.goodbye", session)), .hangup()], "")
+                return ([.play(text(prompt.map { PromptKey($0) } ?? .ivrGoodbye, session)), .hangup()], "")
             }
         case .collecting(var call):
             // One entry: up to `#` (or everything typed); `*` alone goes back.
@@ -344,7 +353,7 @@ public final class IVRChannel: Sendable {
                 if !slot.optional {
                     call.remaining.insert(slot, at: 0)
                     session.step = .collecting(call)
-                    return (retry(&session, grammar, reason: "ivr.noinput"), "")
+                    return (retry(&session, grammar, reason: .noInput), "")
                 }
             } else if GrammarVocabulary.secretSlots.contains(slot.name) {
                 call.secrets[slot.name] = Secret(String(entry))
@@ -352,7 +361,7 @@ public final class IVRChannel: Sendable {
                 guard let number = normalizeNumber(String(entry)), number.count >= 7 else {
                     call.remaining.insert(slot, at: 0)
                     session.step = .collecting(call)
-                    return (retry(&session, grammar, reason: "ivr.nomatch"), "")
+                    return (retry(&session, grammar, reason: .noMatch), "")
                 }
                 call.slots["subject"] = number
             } else {
@@ -376,7 +385,7 @@ public final class IVRChannel: Sendable {
                     return ([menuAction(session, grammar)], keys.dropFirst())
                 }
                 if key == "0" { return (transferToAgent(session, grammar), "") }
-                return (retry(&session, grammar, reason: "ivr.nomatch"), "")
+                return (retry(&session, grammar, reason: .noMatch), "")
             }
             call.slots["plan"] = codes[n - 1]
             call.remaining.removeAll { $0.name == "plan" }
@@ -390,7 +399,7 @@ public final class IVRChannel: Sendable {
                 return ([.play(outcome.reply), menuAction(session, grammar)], keys.dropFirst())
             }
             let outcome = await engine.cancelConfirmation(
-                caller: session.caller, channel: .ivr, session: callID, replyKey: "ivr.cancelled")
+                caller: session.caller, channel: .ivr, session: callID, replyKey: .ivrCancelled)
             return ([.play(outcome.reply), menuAction(session, grammar)], keys.dropFirst())
         }
     }
@@ -414,30 +423,30 @@ public final class IVRChannel: Sendable {
                 }
                 guard !plans.isEmpty else {
                     session.step = .menu
-                    return [.play(text("ussd.no.plans", session)), menuAction(session, grammar)]
+                    return [.play(text(.ussdNoPlans, session)), menuAction(session, grammar)]
                 }
                 var parts = plans.enumerated().map { i, plan in
                     text(
-                        "ivr.plan.item", session,
+                        .ivrPlanItem, session,
                         [
                             "plan": plan.name(in: session.language), "fee": formatYuan(plan.monthlyFeeFen),
                             "key": String(i + 1),
                         ])
                 }
-                parts += [text("ivr.agent.option", session), text("ivr.back.option", session)]
+                parts += [text(.ivrAgentOption, session), text(.ivrBackOption, session)]
                 let prompt =
-                    text("ivr.ask.plan", session) + parts.joined(separator: text("ivr.option.separator", session))
-                    + text("ivr.menu.end", session)
+                    text(.ivrAskPlan, session) + parts.joined(separator: text(.ivrOptionSeparator, session))
+                    + text(.ivrMenuEnd, session)
                 session.step = .choosingPlan(call, codes: plans.map(\.code), prompt: prompt)
                 return [planChoice(prompt, count: plans.count)]
             }
             session.step = .collecting(call)
-            let prompt = text("ivr.ask.\(next.name)", session)
+            let prompt = text(.ask(next.name, on: .ivr), session)
             return typedAhead ? [] : [collect(prompt, maxDigits: next.name == "subject" ? 15 : 6)]
         }
         let outcome = await engine.perform(call.request(channel: .ivr, session: callID, caller: session.caller))
         if outcome.reason == .confirmationRequired {
-            let prompt = text("ivr.ask.confirm", session, ["summary": outcome.reply])
+            let prompt = text(.ivrAskConfirm, session, ["summary": outcome.reply])
             session.step = .confirming(prompt: prompt)
             return [confirmation(prompt)]
         }

@@ -16,24 +16,14 @@ public struct PromptChecker: Sendable {
     ]
 
     /// Keys whose text is sent as one SMS part at most.
-    public static let singlePartKeys: Set<String> = ["sms.help"]
+    public static let singlePartKeys: Set<String> = [PromptKey.smsHelp.rawValue]
 
     public var partCap: Int
 
     public init(partCap: Int = SMSConfiguration().partCap) { self.partCap = partCap }
 
     /// Every key the gateway renders: replies, notices, list items, refusals, confirmations, channel texts.
-    public static var requiredKeys: [String] {
-        let refusals =
-            ReasonCode.customerFacing.map { "refused.\($0.rawValue)" } + [
-                "refused.bad_password.locked", "refused.bad_password.one",
-            ]
-        let confirmations = BusinessRules.replyKeys.filter { key in
-            OperationPolicy.defaultConfirmationRequired.contains { key.hasPrefix("reply.\($0.rawValue)") }
-        }.map { "confirm." + $0.dropFirst("reply.".count) }
-        return BusinessRules.replyKeys + BusinessRules.noticeKeys + refusals + confirmations
-            + ["confirm.nothing", "confirm.ask.sms", "sms.help", "reply.password.set", "notice.password.third_party"]
-    }
+    public static var requiredKeys: [String] { PromptKey.gatewayKeys.map(\.rawValue) }
 
     /// The prompts of `directory` as the gateway serves them, refused with every error `check` finds: `serve` and
     /// each reload load them through here, so that the server never takes a set `selfcare check` refuses.

@@ -81,8 +81,8 @@ public final class SMSChannel: Sendable {
         // An empty id is no id: never a repeat, recorded without a session.
         let id = message.id.flatMap { $0.isEmpty ? nil : $0 }
         let admission = admission(id: id, caller: caller, inputs: inputs)
-        let match = grammars.grammar(for: "sms")?.match(message.text)
-        if let match, engine.configuration.policy.needsPassword(OperationName(match.operation)) {
+        let match = grammars.grammar(for: .sms)?.match(message.text)
+        if let match, engine.configuration.policy.needsPassword(match.operation) {
             // Checked before the password is hashed too, so that neither a repeat nor a flood costs a hash.
             let refusal: Admission.Refusal?
             do {
@@ -103,14 +103,14 @@ public final class SMSChannel: Sendable {
         guard let match else {
             return await engine.recordChannelAttempt(
                 channel: .sms, session: id, caller: caller, operation: .unknown, inputs: inputs,
-                result: .refused, reason: .unknownCommand, replyKey: "sms.help", receivedAt: received,
+                result: .refused, reason: .unknownCommand, replyKey: .smsHelp, receivedAt: received,
                 admission: admission)
         }
-        switch OperationName(match.operation) {
+        switch match.operation {
         case .help:
             return await engine.recordChannelAttempt(
                 channel: .sms, session: id, caller: caller, operation: .help, inputs: inputs, result: .ok,
-                reason: .ok, replyKey: "sms.help", languageHint: match.language, receivedAt: received,
+                reason: .ok, replyKey: .smsHelp, languageHint: match.language, receivedAt: received,
                 admission: admission)
         case .confirm:
             return await engine.confirm(
@@ -120,7 +120,7 @@ public final class SMSChannel: Sendable {
             var arguments = match.slots
             let subject = arguments.removeValue(forKey: "subject")
             var request = OperationRequest(
-                operation: OperationName(match.operation), channel: .sms, session: id, caller: caller,
+                operation: match.operation, channel: .sms, session: id, caller: caller,
                 subject: subject, arguments: arguments, password: match.secrets["password"],
                 newPassword: match.secrets["new_password"], newPasswordAgain: match.secrets["new_password_again"],
                 receivedAt: received)

@@ -118,8 +118,8 @@ public final class USSDChannel: Sendable {
         let now = engine.now()
         let number = normalizeNumber(caller) ?? caller
         let prompts = engine.prompts
-        guard let grammar = grammars.grammar(for: "ussd"), let root = grammar.rootMenu else {
-            return USSDScreen(text: prompts.render("refused.internal_error", in: prompts.defaultLanguage), ends: true)
+        guard let grammar = grammars.grammar(for: .ussd), let root = grammar.rootMenu else {
+            return USSDScreen(text: prompts.render(.refusedInternalError, in: prompts.defaultLanguage), ends: true)
         }
         var session: USSDSession
         var keys: [String]
@@ -128,7 +128,7 @@ public final class USSDChannel: Sendable {
             keys = [input]
         } else if input != nil {
             let language = await languageOf(number)
-            return USSDScreen(text: prompts.render("ussd.expired", in: language), ends: true)
+            return USSDScreen(text: prompts.render(.ussdExpired, in: language), ends: true)
         } else {
             session = USSDSession(caller: number, language: await languageOf(number), menus: [root])
             session.source = source
@@ -166,7 +166,7 @@ public final class USSDChannel: Sendable {
         await engine.callerProfile(number).language
     }
 
-    private func text(_ key: String, _ session: USSDSession, _ values: [String: String] = [:]) -> String {
+    private func text(_ key: PromptKey, _ session: USSDSession, _ values: [String: String] = [:]) -> String {
         engine.prompts.render(key, in: session.language, values)
     }
 
@@ -221,7 +221,7 @@ public final class USSDChannel: Sendable {
             }
             _ = call
             let outcome = await engine.cancelConfirmation(
-                caller: session.caller, channel: .ussd, session: sessionID, replyKey: "ussd.cancelled")
+                caller: session.caller, channel: .ussd, session: sessionID, replyKey: .ussdCancelled)
             return USSDScreen(text: outcome.reply, ends: true)
         }
         // A menu key.
@@ -246,7 +246,8 @@ public final class USSDChannel: Sendable {
         case .transfer(let queue, _):
             return USSDScreen(text: queue, ends: true)
         case .end(let prompt, _):
-            return USSDScreen(text: prompt.map { text($0, session) } ?? text("ussd.cancelled", session), ends: true)
+            return USSDScreen(
+                text: prompt.map { text(PromptKey($0), session) } ?? text(.ussdCancelled, session), ends: true)
         }
     }
 
@@ -280,10 +281,10 @@ public final class USSDChannel: Sendable {
                 let codes = plans.map(\.code)
                 let labels = plans.map {
                     text(
-                        "ussd.plan.item", session,
+                        .ussdPlanItem, session,
                         ["plan": $0.name(in: session.language), "fee": formatYuan($0.monthlyFeeFen)])
                 }
-                guard !codes.isEmpty else { return USSDScreen(text: text("ussd.no.plans", session), ends: true) }
+                guard !codes.isEmpty else { return USSDScreen(text: text(.ussdNoPlans, session), ends: true) }
                 session.step = .choosingPlan(call, codes: codes, labels: labels, page: 0)
                 return planScreen(session, labels: labels, page: 0)
             }
@@ -294,15 +295,15 @@ public final class USSDChannel: Sendable {
             var confirmed = call
             confirmed.secrets = [:]  // the password was checked; keep no digits in the session
             session.step = .confirming(confirmed)
-            return USSDScreen(text: text("ussd.ask.confirm", session, ["summary": outcome.reply]), ends: false)
+            return USSDScreen(text: text(.ussdAskConfirm, session, ["summary": outcome.reply]), ends: false)
         }
         return USSDScreen(text: outcome.reply, ends: true)
     }
 
     private func ask(_ session: inout USSDSession, _ call: USSDSession.Call, invalid: Bool) -> USSDScreen {
         session.step = .collecting(call)
-        let question = text("ussd.ask.\(call.remaining[0].name)", session)
-        return USSDScreen(text: invalid ? text("ussd.invalid", session) + "\n" + question : question, ends: false)
+        let question = text(.ask(call.remaining[0].name, on: .ussd), session)
+        return USSDScreen(text: invalid ? text(.ussdInvalid, session) + "\n" + question : question, ends: false)
     }
 
     // MARK: - Screens
@@ -315,7 +316,7 @@ public final class USSDChannel: Sendable {
     private func paged(
         title: String, lines: [String], nav: [String], page: Int, session: USSDSession
     ) -> String {
-        let more = "\(configuration.moreKey). \(text("ussd.nav.more", session))"
+        let more = "\(configuration.moreKey). \(text(.ussdNavMore, session))"
         var pages: [[String]] = []
         var current: [String] = []
         func fits(_ candidate: [String], withMore: Bool) -> Bool {
@@ -338,24 +339,24 @@ public final class USSDChannel: Sendable {
 
     private func render(_ session: USSDSession, _ grammar: CompiledGrammar, invalid: Bool = false) -> USSDScreen {
         guard let menu = grammar.menus[session.menus.last!] else {
-            return USSDScreen(text: text("refused.internal_error", session), ends: true)
+            return USSDScreen(text: text(.refusedInternalError, session), ends: true)
         }
-        let lines = menu.options.map { "\($0.key). \(text($0.label ?? $0.key, session))" }
+        let lines = menu.options.map { "\($0.key). \(text(PromptKey($0.label ?? $0.key), session))" }
         var nav: [String] = []
         if session.menus.count > 1 {
             nav = [
-                "0. \(text("ussd.nav.back", session))", "\(configuration.homeKey). \(text("ussd.nav.home", session))",
+                "0. \(text(.ussdNavBack, session))", "\(configuration.homeKey). \(text(.ussdNavHome, session))",
             ]
         }
-        let title = (invalid ? text("ussd.invalid", session) + "\n" : "") + text(menu.prompt, session)
+        let title = (invalid ? text(.ussdInvalid, session) + "\n" : "") + text(PromptKey(menu.prompt), session)
         return USSDScreen(
             text: paged(title: title, lines: lines, nav: nav, page: session.page, session: session), ends: false)
     }
 
     private func planScreen(_ session: USSDSession, labels: [String], page: Int, invalid: Bool = false) -> USSDScreen {
         let lines = labels.enumerated().map { "\($0.offset + 1). \($0.element)" }
-        let title = (invalid ? text("ussd.invalid", session) + "\n" : "") + text("ussd.ask.plan", session)
-        let nav = ["0. \(text("ussd.nav.back", session))"]
+        let title = (invalid ? text(.ussdInvalid, session) + "\n" : "") + text(.ussdAskPlan, session)
+        let nav = ["0. \(text(.ussdNavBack, session))"]
         return USSDScreen(text: paged(title: title, lines: lines, nav: nav, page: page, session: session), ends: false)
     }
 }

@@ -51,7 +51,7 @@ enum Instruction: Sendable {
 /// A grammar compiled for matching, with its menus for the session channels.
 public struct CompiledGrammar: Sendable {
     public let path: String
-    public let channel: String
+    public let channel: Channel
     public let menus: [String: MenuDeclaration]
     public let rootMenu: String?
     /// Menus that callers of a tier and above start in instead of the root, highest tier first.
@@ -82,7 +82,7 @@ public struct CompiledGrammar: Sendable {
         if !errors.isEmpty { throw GrammarErrors(compiler.diagnostics.sorted { $0.location < $1.location }) }
         compiler.emitProgram()
         self.path = path
-        channel = file.channel
+        channel = Channel(rawValue: file.channel)
         menus = Dictionary(file.menus.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         rootMenu = file.rootMenu?.0
         tierRootMenus = file.tierRoots.compactMap { root in Tier(rawValue: root.tier).map { ($0, root.menu) } }

@@ -2,8 +2,8 @@ import SelfCareCore
 
 /// What a text matched: the operation, its slots, and the secrets among them.
 public struct GrammarMatch: Sendable, CustomStringConvertible {
-    /// An operation name, or a channel operation such as `help` or `confirm`.
-    public var operation: String
+    /// An operation, or a channel operation such as `help` or `confirm`.
+    public var operation: OperationName
     /// Slot values that are not secret (`plan`, `month`, `when`, `subject`).
     public var slots: [String: String]
     /// Password slots; never shown.
@@ -247,7 +247,7 @@ extension CompiledGrammar {
             }
         }
         return GrammarMatch(
-            operation: constants[operation], slots: slots, secrets: secrets,
+            operation: OperationName(constants[operation]), slots: slots, secrets: secrets,
             language: language >= 0 ? Language(rawValue: constants[language]) : nil)
     }
 }

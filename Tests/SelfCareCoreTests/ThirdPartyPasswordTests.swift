@@ -56,7 +56,7 @@ struct ThirdPartyPasswordTests {
             return all
         }
 
-        func render(_ key: String, _ language: Language = .chinese) -> String {
+        func render(_ key: PromptKey, _ language: Language = .chinese) -> String {
             engine.prompts.render(key, in: language)
         }
     }

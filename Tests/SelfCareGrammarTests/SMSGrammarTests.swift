@@ -70,7 +70,7 @@ struct SMSGrammarTests {
         ]
         for variant in variants {
             let m = try #require(smsGrammar.match(variant), "no match for \(variant.debugDescription)")
-            #expect(m.operation == c.operation, "\(variant.debugDescription)")
+            #expect(m.operation.rawValue == c.operation, "\(variant.debugDescription)")
         }
     }
 

@@ -32,14 +32,34 @@ struct ShippedPromptsTests {
         }
     }
 
-    @Test func everyReplyKeyTheRulesUseExists() throws {
+    /// Every key the gateway renders is in both shipped languages, and every reply or notice the rules name is
+    /// in the lists `selfcare check` requires (`PromptKey.replies`, `PromptKey.notices`).
+    @Test func everyKeyTheGatewayRendersExists() throws {
         let catalog = try Fixtures.shippedPrompts()
-        let source = try String(
-            contentsOf: Fixtures.repositoryRoot.appendingPathComponent("Sources/SelfCareCore/Operations/Rules.swift"),
-            encoding: .utf8)
-        let keys = source.matches(of: /"((?:reply|notice)\.[a-z_.]+)"/).map { String($0.1) }
-        #expect(keys.count > 15)
-        for key in keys { #expect(catalog.templates[.chinese]?[key] != nil, "missing prompt \(key)") }
+        #expect(PromptKey.gatewayKeys.count > 60)
+        for key in PromptKey.gatewayKeys {
+            for language in [Language.chinese, .english] {
+                #expect(catalog.has(key, in: language), "missing prompt \(key) in \(language)")
+            }
+        }
+        func source(_ path: String) throws -> String {
+            try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent(path), encoding: .utf8)
+        }
+        let declared = Dictionary(
+            try source("Sources/SelfCareCore/Prompts/PromptKey.swift").matches(
+                of: /static let ([A-Za-z]+) = PromptKey\("([a-z_.]+)"\)/
+            ).map { (String($0.1), String($0.2)) }, uniquingKeysWith: { a, _ in a })
+        let used = Set(
+            try source("Sources/SelfCareCore/Operations/Rules.swift").matches(
+                of: /\.((?:reply|notice|item)[A-Z][A-Za-z]*)/
+            )
+            .map { String($0.1) })
+        #expect(used.count > 15)
+        let listed = Set((PromptKey.replies + PromptKey.notices).map(\.rawValue))
+        for name in used {
+            let key = try #require(declared[name], "`.\(name)` is not declared in PromptKey")
+            #expect(listed.contains(key), "\(key) is used by the rules but not listed for `selfcare check`")
+        }
     }
 
     @Test func memoryStoreSnapshotsAreIsolated() async throws {

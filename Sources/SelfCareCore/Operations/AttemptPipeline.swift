@@ -217,13 +217,13 @@ extension OperationEngine {
                     attempt.lockedPassword = true
                     attempt.values["until"] = calendar.dateTime(of: lockedUntil)
                     attempt.values["remaining"] = String(remaining)
-                    return .settled(try tx.refuse(attempt, .badPassword, replyKey: "refused.bad_password.locked"))
+                    return .settled(try tx.refuse(attempt, .badPassword, replyKey: .refusedBadPasswordLocked))
                 case .wrong(let remaining, nil):
                     attempt.auth = .failed
                     attempt.values["remaining"] = String(remaining)
                     return .settled(
                         try tx.refuse(
-                            attempt, .badPassword, replyKey: remaining == 1 ? "refused.bad_password.one" : nil))
+                            attempt, .badPassword, replyKey: remaining == 1 ? .refusedBadPasswordOne : nil))
                 case .right:
                     attempt.auth = .ok
                     if let language = attempt.languageOnceVerified {

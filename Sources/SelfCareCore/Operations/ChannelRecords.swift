@@ -8,7 +8,7 @@ extension OperationEngine {
     /// The record keeps `recordedText` instead of the reply when it is given (a secret masked).
     public func recordChannelAttempt(
         channel: Channel, session: String?, caller: String, operation: OperationName, inputs: [String: String],
-        result: ResultKind, reason: ReasonCode, replyKey: String? = nil, text: String? = nil,
+        result: ResultKind, reason: ReasonCode, replyKey: PromptKey? = nil, text: String? = nil,
         recordedText: String? = nil, languageHint: Language? = nil, receivedAt: Date? = nil,
         admission: Admission? = nil
     ) async -> OperationOutcome {

@@ -45,7 +45,7 @@ extension OperationEngine {
                     var attempt = Attempt(request: request, started: started, prompts: prompts)
                     attempt.language = prompts.language(for: callerSubscriber?.language ?? languageHint)
                     return try tx.refuse(
-                        attempt, .unknownCommand, replyKey: "confirm.nothing"
+                        attempt, .unknownCommand, replyKey: .confirmNothing
                     ).0
                 }
                 try tx.writer.deleteConfirmation(caller: callerNumber, channel: channel)
@@ -108,7 +108,7 @@ extension OperationEngine {
     /// the operation it was for, with the reply `replyKey` in the caller's language. When nothing waits (it
     /// expired and was confirmed elsewhere), the attempt is recorded under `confirm` all the same.
     public func cancelConfirmation(
-        caller: String, channel: Channel, session: String?, replyKey: String, receivedAt: Date? = nil
+        caller: String, channel: Channel, session: String?, replyKey: PromptKey, receivedAt: Date? = nil
     ) async -> OperationOutcome {
         await observed(channel: channel, operation: .confirm, timed: false) { [self] in
             await settleCancellation(
@@ -117,7 +117,7 @@ extension OperationEngine {
     }
 
     func settleCancellation(
-        caller: String, channel: Channel, session: String?, replyKey: String, receivedAt: Date?
+        caller: String, channel: Channel, session: String?, replyKey: PromptKey, receivedAt: Date?
     ) async -> OperationOutcome {
         let started = receivedAt ?? clock.now()
         let prompts = self.prompts

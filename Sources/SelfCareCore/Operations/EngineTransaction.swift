@@ -60,7 +60,7 @@ struct EngineTransaction {
         let (result, reason) = (channelAttempt.result, channelAttempt.reason)
         let reply =
             channelAttempt.text
-            ?? prompts.render(channelAttempt.replyKey ?? "refused.\(reason.rawValue)", in: language, attempt.values)
+            ?? prompts.render(channelAttempt.replyKey ?? .refused(reason), in: language, attempt.values)
         let record = try writer.append(
             attempt.draft(
                 now: now, auth: .none, result: result, reason: reason, reply: channelAttempt.recordedText ?? reply))
@@ -69,10 +69,10 @@ struct EngineTransaction {
 
     /// Writes the refusal record (reply `refused.REASON` unless `replyKey` says otherwise).
     func refuse(
-        _ attempt: Attempt, _ reason: ReasonCode, replyKey: String? = nil
+        _ attempt: Attempt, _ reason: ReasonCode, replyKey: PromptKey? = nil
     ) throws -> (OperationOutcome, Attempt) {
         let reply = attempt.scrub(
-            attempt.prompts.render(replyKey ?? "refused.\(reason.rawValue)", in: attempt.language, attempt.values))
+            attempt.prompts.render(replyKey ?? .refused(reason), in: attempt.language, attempt.values))
         let record = try writer.append(
             attempt.draft(now: now, auth: attempt.auth, result: .refused, reason: reason, reply: reply))
         return (
@@ -83,7 +83,7 @@ struct EngineTransaction {
     }
 
     /// Stores the pending confirmation and writes the `confirmation_required` record.
-    func askConfirmation(_ attempt: Attempt, replyKey: String) throws -> (OperationOutcome, Attempt) {
+    func askConfirmation(_ attempt: Attempt, replyKey: PromptKey) throws -> (OperationOutcome, Attempt) {
         var attempt = attempt
         let ttl = configuration.confirmationTTL
         let pending = PendingConfirmation(
@@ -92,12 +92,11 @@ struct EngineTransaction {
             session: attempt.request.session, requestedAt: now, expiresAt: now + ttl, language: attempt.language)
         try writer.save(pending)
         attempt.values["minutes"] = String(Int((ttl / 60).rounded(.up)))
-        let key = "confirm." + replyKey.dropFirst("reply.".count)
         // What will happen, then how this channel confirms (`confirm.ask.sms`: reply Y within N minutes).
-        let how = "confirm.ask.\(attempt.request.channel.rawValue)"
+        let how = PromptKey.confirmationHow(on: attempt.request.channel)
         let text =
-            attempt.prompts.render(key, in: attempt.language, attempt.values)
-            + (attempt.prompts.templates[attempt.language]?[how] != nil
+            attempt.prompts.render(.confirmation(of: replyKey), in: attempt.language, attempt.values)
+            + (attempt.prompts.has(how, in: attempt.language)
                 ? attempt.prompts.render(how, in: attempt.language, attempt.values) : "")
         let reply = attempt.scrub(text.trimmingCharacters(in: .whitespacesAndNewlines))
         let record = try writer.append(
@@ -138,7 +137,7 @@ struct EngineTransaction {
     func recordNotice(for subject: Subscriber, about attempt: Attempt, record: ServiceRecord) throws {
         let language = attempt.prompts.language(for: subject.language)
         let text = attempt.prompts.render(
-            "notice.password.third_party", in: language,
+            .noticePasswordThirdParty, in: language,
             [
                 "number": subject.msisdn, "caller": maskNumber(attempt.caller),
                 "time": configuration.calendar.dateTime(of: now),
@@ -179,7 +178,7 @@ public struct ChannelAttempt: Sendable {
     public var result: ResultKind
     public var reason: ReasonCode
     /// The reply's prompt; nil is `refused.REASON`.
-    public var replyKey: String?
+    public var replyKey: PromptKey?
     /// The reply itself, when the channel has it (it wins over `replyKey`).
     public var text: String?
     /// What the record keeps instead of the reply (a secret masked); nil: the reply.
@@ -189,7 +188,7 @@ public struct ChannelAttempt: Sendable {
 
     public init(
         channel: Channel, session: String?, caller: String, operation: OperationName, inputs: [String: String],
-        result: ResultKind, reason: ReasonCode, replyKey: String? = nil, text: String? = nil,
+        result: ResultKind, reason: ReasonCode, replyKey: PromptKey? = nil, text: String? = nil,
         recordedText: String? = nil, languageHint: Language? = nil
     ) {
         self.channel = channel

@@ -139,7 +139,7 @@ public final class OperationEngine: Sendable {
         // Arguments were masked inside the transaction that failed: mask them again here.
         attempt.inputs = attempt.inputs.mapValues(Self.maskingLongDigitRuns)
         let reply = attempt.scrub(
-            attempt.prompts.render("refused.internal_error", in: attempt.language, attempt.values))
+            attempt.prompts.render(.refusedInternalError, in: attempt.language, attempt.values))
         let draft = attempt.draft(
             now: clock.now(), auth: attempt.auth, result: .error, reason: .internalError, reply: reply)
         let record = try? await store.write { try $0.append(draft) }
@@ -175,7 +175,7 @@ public final class OperationEngine: Sendable {
                 s.failedPasswordAttempts = 0
                 s.passwordLockedUntil = nil
                 try tx.writer.save(s)
-                let reply = attempt.prompts.render("reply.password.set", in: attempt.language, attempt.values)
+                let reply = attempt.prompts.render(.replyPasswordSet, in: attempt.language, attempt.values)
                 let record = try tx.writer.append(
                     attempt.draft(now: now, auth: .none, result: .ok, reason: .ok, reply: reply))
                 return OperationOutcome(

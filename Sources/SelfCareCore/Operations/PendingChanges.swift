@@ -38,7 +38,7 @@ extension OperationEngine {
                 switch decision {
                 case .refuse(let code, let values):
                     (result, reason, reply) = (
-                        .refused, code, prompts.render("notice.pending.dropped", in: language, values)
+                        .refused, code, prompts.render(.noticePendingDropped, in: language, values)
                     )
                 case .apply(let effects, let key, let values):
                     for case .saveSubscriber(let s) in effects { try tx.writer.save(s) }

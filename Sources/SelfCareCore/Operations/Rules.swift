@@ -22,7 +22,7 @@ public enum Decision: Sendable, Equatable {
     /// Refused: nothing changes. `values` fill the refusal text.
     case refuse(ReasonCode, values: [String: String] = [:])
     /// Allowed: apply `effects`, reply with `replyKey` filled with `values`.
-    case apply([Effect], replyKey: String, values: [String: String] = [:])
+    case apply([Effect], replyKey: PromptKey, values: [String: String] = [:])
 }
 
 /// A state change an allowed operation makes.
@@ -39,21 +39,6 @@ public enum Effect: Sendable, Equatable {
 public struct BusinessRules: Sendable {
     public var calendar: LocalCalendar
     public var recentCallsShown: Int
-
-    /// Every reply key `decide` can answer with.
-    public static let replyKeys = [
-        "reply.query.balance", "reply.query.plan", "reply.query.plan.pending", "reply.query.data", "reply.query.points",
-        "reply.query.bill", "reply.query.calls", "reply.query.calls.none", "reply.query.services", "reply.query.puk",
-        "reply.loss.report", "reply.loss.cancel", "reply.plan.change.now", "reply.plan.change.next",
-        "reply.plan.cancel",
-        "reply.suspend.keep.now", "reply.suspend.keep.next", "reply.suspend.resume", "reply.password.change",
-    ]
-
-    /// Keys of notices and list items the rules render.
-    public static let noticeKeys = [
-        "notice.plan.applied", "notice.suspend.applied", "notice.pending.dropped", "item.pending.plan",
-        "item.pending.suspend", "item.separator", "item.call.out", "item.call.in",
-    ]
 
     /// Reply values that are shown to the customer but masked in the service record (a SIM's PUK).
     public static let valuesMaskedInRecords: Set<String> = ["puk"]
@@ -123,7 +108,7 @@ public struct BusinessRules: Sendable {
 
         func planName(_ code: String) throws -> String { try store.plan(code)?.name(in: language) ?? code }
         /// A change effective on the first day of next month, replacing any pending one of its kind.
-        func scheduleNextMonth(_ kind: PendingChange.Kind, plan: String?, reply: String) -> Decision {
+        func scheduleNextMonth(_ kind: PendingChange.Kind, plan: String?, reply: PromptKey) -> Decision {
             let effective = thisMonth.next.firstDay
             values["date"] = effective.description
             let change = PendingChange(
@@ -134,10 +119,10 @@ public struct BusinessRules: Sendable {
             try changes.map { change in
                 change.kind == .planChange
                     ? prompts.render(
-                        "item.pending.plan", in: language,
+                        .itemPendingPlan, in: language,
                         ["date": change.effective.description, "plan": try planName(change.planCode ?? "")])
-                    : prompts.render("item.pending.suspend", in: language, ["date": change.effective.description])
-            }.joined(separator: prompts.render("item.separator", in: language))
+                    : prompts.render(.itemPendingSuspend, in: language, ["date": change.effective.description])
+            }.joined(separator: prompts.render(.itemSeparator, in: language))
         }
 
         switch operation {
@@ -146,7 +131,7 @@ public struct BusinessRules: Sendable {
             values["balance"] = formatYuan(s.balanceFen)
             values["charges"] = formatYuan(usage?.chargesFen ?? 0)
             values["month"] = thisMonth.description
-            return .apply([], replyKey: "reply.query.balance", values: values)
+            return .apply([], replyKey: .replyQueryBalance, values: values)
 
         case .queryPlan, .queryData:
             guard let plan = try store.plan(s.planCode) else { return .refuse(.noData, values: values) }
@@ -156,7 +141,7 @@ public struct BusinessRules: Sendable {
             values["data_total"] = String(plan.dataMB)
             values["data_used"] = String(usage?.dataUsedMB ?? 0)
             values["data_left"] = String(max(0, plan.dataMB - (usage?.dataUsedMB ?? 0)))
-            if operation == .queryData { return .apply([], replyKey: "reply.query.data", values: values) }
+            if operation == .queryData { return .apply([], replyKey: .replyQueryData, values: values) }
             values["voice_left"] = String(max(0, plan.voiceMinutes - (usage?.voiceUsed ?? 0)))
             values["sms_left"] = String(max(0, plan.sms - (usage?.smsUsed ?? 0)))
             if let pending = try store.pendingChanges(s.msisdn).first(where: { $0.kind == .planChange }),
@@ -164,13 +149,13 @@ public struct BusinessRules: Sendable {
             {
                 values["pending_plan"] = try planName(code)
                 values["pending_date"] = pending.effective.description
-                return .apply([], replyKey: "reply.query.plan.pending", values: values)
+                return .apply([], replyKey: .replyQueryPlanPending, values: values)
             }
-            return .apply([], replyKey: "reply.query.plan", values: values)
+            return .apply([], replyKey: .replyQueryPlan, values: values)
 
         case .queryPoints:
             values["points"] = String(s.points)
-            return .apply([], replyKey: "reply.query.points", values: values)
+            return .apply([], replyKey: .replyQueryPoints, values: values)
 
         case .queryBill:
             let month = arguments["month"].flatMap { Month($0) } ?? thisMonth.previous
@@ -180,21 +165,21 @@ public struct BusinessRules: Sendable {
             values["voice"] = String(usage.voiceUsed)
             values["sms"] = String(usage.smsUsed)
             values["data"] = String(usage.dataUsedMB)
-            return .apply([], replyKey: "reply.query.bill", values: values)
+            return .apply([], replyKey: .replyQueryBill, values: values)
 
         case .queryCalls:
             let calls = try store.recentCalls(s.msisdn, limit: recentCallsShown)
             values["count"] = String(calls.count)
             values["calls"] = calls.map { call in
                 prompts.render(
-                    call.outgoing ? "item.call.out" : "item.call.in", in: language,
+                    call.outgoing ? .itemCallOut : .itemCallIn, in: language,
                     [
                         "time": calendar.dateTime(of: call.startedAt), "peer": call.peer,
                         "duration": "\(call.durationSeconds / 60):\(pad2(call.durationSeconds % 60))",
                         "charge": formatYuan(call.chargeFen),
                     ])
             }.joined(separator: "\n")
-            return .apply([], replyKey: calls.isEmpty ? "reply.query.calls.none" : "reply.query.calls", values: values)
+            return .apply([], replyKey: calls.isEmpty ? .replyQueryCallsNone : .replyQueryCalls, values: values)
 
         case .queryServices:
             let plan = try store.plan(s.planCode)
@@ -205,12 +190,12 @@ public struct BusinessRules: Sendable {
             values["premium"] = s.premium ? "Y" : "N"
             values["pending"] = try describe(store.pendingChanges(s.msisdn))
             if values["pending"]!.isEmpty { values["pending"] = "-" }
-            return .apply([], replyKey: "reply.query.services", values: values)
+            return .apply([], replyKey: .replyQueryServices, values: values)
 
         case .queryPUK:
             guard let puk = s.puk, !puk.isEmpty else { return .refuse(.noData, values: values) }
             values["puk"] = puk
-            return .apply([], replyKey: "reply.query.puk", values: values)
+            return .apply([], replyKey: .replyQueryPuk, values: values)
 
         case .lossReport:
             switch s.status {
@@ -226,14 +211,14 @@ public struct BusinessRules: Sendable {
             s.statusBeforeLoss = s.status
             s.status = .lost
             values["time"] = calendar.dateTime(of: now)
-            return .apply([.saveSubscriber(s)], replyKey: "reply.loss.report", values: values)
+            return .apply([.saveSubscriber(s)], replyKey: .replyLossReport, values: values)
 
         case .lossCancel:
             guard s.status == .lost else { return .refuse(.notLost, values: values) }
             s.status = s.statusBeforeLoss ?? .normal
             s.statusBeforeLoss = nil
             values["time"] = calendar.dateTime(of: now)
-            return .apply([.saveSubscriber(s)], replyKey: "reply.loss.cancel", values: values)
+            return .apply([.saveSubscriber(s)], replyKey: .replyLossCancel, values: values)
 
         case .planChange:
             if let refusal = stateRefusal(s, values) { return refusal }
@@ -252,17 +237,17 @@ public struct BusinessRules: Sendable {
                 return .refuse(.contract, values: values)
             }
             if Timing(argument: arguments["when"] ?? "now") == .next {
-                return scheduleNextMonth(.planChange, plan: target.code, reply: "reply.plan.change.next")
+                return scheduleNextMonth(.planChange, plan: target.code, reply: .replyPlanChangeNext)
             }
             s.planCode = target.code
             return .apply(
-                [.saveSubscriber(s), .cancelPending(.planChange)], replyKey: "reply.plan.change.now", values: values)
+                [.saveSubscriber(s), .cancelPending(.planChange)], replyKey: .replyPlanChangeNow, values: values)
 
         case .planCancel:
             let pending = try store.pendingChanges(s.msisdn)
             guard !pending.isEmpty else { return .refuse(.nothingPending, values: values) }
             values["changes"] = try describe(pending)
-            return .apply(pending.map { .cancelPending($0.kind) }, replyKey: "reply.plan.cancel", values: values)
+            return .apply(pending.map { .cancelPending($0.kind) }, replyKey: .replyPlanCancel, values: values)
 
         case .suspendKeep:
             if let refusal = stateRefusal(s, values) { return refusal }
@@ -272,19 +257,19 @@ public struct BusinessRules: Sendable {
                 return .refuse(.contract, values: values)
             }
             if Timing(argument: arguments["when"] ?? "now") == .next {
-                return scheduleNextMonth(.suspend, plan: nil, reply: "reply.suspend.keep.next")
+                return scheduleNextMonth(.suspend, plan: nil, reply: .replySuspendKeepNext)
             }
             s.status = .suspended
             return .apply(
-                [.saveSubscriber(s), .cancelPending(.suspend)], replyKey: "reply.suspend.keep.now", values: values)
+                [.saveSubscriber(s), .cancelPending(.suspend)], replyKey: .replySuspendKeepNow, values: values)
 
         case .suspendResume:
             guard s.status == .suspended else { return .refuse(.notSuspended, values: values) }
             s.status = .normal
-            return .apply([.saveSubscriber(s)], replyKey: "reply.suspend.resume", values: values)
+            return .apply([.saveSubscriber(s)], replyKey: .replySuspendResume, values: values)
 
         case .passwordChange:
-            return .apply([], replyKey: "reply.password.change", values: values)
+            return .apply([], replyKey: .replyPasswordChange, values: values)
 
         default:
             return .refuse(.unknownCommand, values: values)
@@ -322,11 +307,11 @@ public struct BusinessRules: Sendable {
             s.planCode = plan.code
             var v = values
             v["plan"] = plan.name(in: s.language)
-            return .apply([.saveSubscriber(s)], replyKey: "notice.plan.applied", values: v)
+            return .apply([.saveSubscriber(s)], replyKey: .noticePlanApplied, values: v)
         case .suspend:
             if let refusal = stateRefusal(s, values) { return refusal }
             s.status = .suspended
-            return .apply([.saveSubscriber(s)], replyKey: "notice.suspend.applied", values: values)
+            return .apply([.saveSubscriber(s)], replyKey: .noticeSuspendApplied, values: values)
         }
     }
 }

@@ -86,12 +86,17 @@ public struct PromptCatalog: Sendable {
         return defaultLanguage
     }
 
+    /// Whether `language`'s file holds `key` (not the default language's).
+    public func has(_ key: PromptKey, in language: Language) -> Bool { templates[language]?[key.rawValue] != nil }
+
     /// Renders `key` in `language` with `values` filling its placeholders.
     ///
     /// Falls back to the default language, then to the key itself, so a missing text never
     /// stops a reply; `selfcare check` reports missing keys before they reach customers.
-    public func render(_ key: String, in language: Language, _ values: [String: String] = [:]) -> String {
-        guard let template = templates[language]?[key] ?? templates[defaultLanguage]?[key] else { return key }
+    public func render(_ key: PromptKey, in language: Language, _ values: [String: String] = [:]) -> String {
+        guard let template = templates[language]?[key.rawValue] ?? templates[defaultLanguage]?[key.rawValue] else {
+            return key.rawValue
+        }
         return Self.fill(template, values)
     }
 

@@ -61,7 +61,7 @@ public struct VoiceXMLAdapter: ChannelAdapter {
                     // A withheld or unusable caller id: the browser gets a document it can play, not an
                     // HTTP error it would turn into error.badfetch.
                     let goodbye = [
-                        IVRAction.play(prompts.render("ivr.goodbye", in: prompts.defaultLanguage)), .hangup(),
+                        IVRAction.play(prompts.render(.ivrGoodbye, in: prompts.defaultLanguage)), .hangup(),
                     ]
                     return Self.document(Self.render(goodbye, call: "none", step: 1, language: nil, configuration))
                 }
