@@ -6,14 +6,8 @@ import SelfCareGrammar
 /// placeholders, every key the gateway uses present, and every SMS text within its part cap at its longest.
 public struct PromptChecker: Sendable {
     /// The longest value each placeholder can take, in characters.
-    public static let placeholderWidths: [String: Int] = [
-        "name": 20, "number": 15, "balance": 13, "charges": 13, "fee": 10, "month": 7, "plan": 20, "plan_code": 16,
-        "pending_plan": 20, "pending_date": 10, "date": 10, "time": 16, "until": 16, "points": 9, "puk": 8,
-        "data_total": 7, "data_used": 7, "data_left": 7, "voice_left": 5, "sms_left": 5, "voice": 5, "sms": 5,
-        "data": 7, "count": 1, "calls": 230, "remaining": 2, "changes": 60, "pending": 60, "contract_end": 10,
-        "status": 9, "premium": 1, "argument": 12, "value": 16, "rule": 14, "period": 8, "minutes": 2, "peer": 15,
-        "duration": 6, "charge": 8, "summary": 160, "label": 24, "key": 2, "caller": 15,
-    ]
+    public static let placeholderWidths: [String: Int] = Dictionary(
+        uniqueKeysWithValues: Placeholder.all.map { ($0.rawValue, $0.width) })
 
     /// Keys whose text is sent as one SMS part at most.
     public static let singlePartKeys: Set<String> = [PromptKey.smsHelp.rawValue]

@@ -8,7 +8,7 @@ extension OperationEngine {
     /// Returns the refusal, if any; sets the reply's `name`.
     static func prepare(_ attempt: inout Attempt, subject: Subscriber?, rules: BusinessRules) -> ReasonCode? {
         guard let subject else { return .unknownSubscriber }
-        attempt.values["name"] = subject.name
+        attempt.values[.name] = subject.name
         if subject.status == .closed { return .closed }
         return validate(&attempt, rules: rules)
     }
@@ -21,8 +21,8 @@ extension OperationEngine {
             attempt.values.merge(values) { $1 }
             // A malformed argument is echoed so the customer sees what was wrong, but a run of six digits or
             // more may be the password keyed in the wrong place: it is masked in the reply and the record.
-            if let value = values["value"] { attempt.values["value"] = maskingLongDigitRuns(value) }
-            if let argument = values["argument"], let raw = attempt.inputs[argument] {
+            if let value = values[.value] { attempt.values[.value] = maskingLongDigitRuns(value) }
+            if let argument = values[.argument], let raw = attempt.inputs[argument] {
                 attempt.inputs[argument] = maskingLongDigitRuns(raw)
             }
             return reason
@@ -52,14 +52,14 @@ extension OperationEngine {
             // Seven digits at least: a six-digit password keyed into the number field is never taken for one.
             if let subject = normalizeNumber(keyed), subject.count >= 7 {
                 attempt.subject = subject
-                attempt.values["number"] = subject
+                attempt.values[.number] = subject
             } else {
                 // Probably the password in the wrong place: the record keeps the caller as subject and
                 // only a mask of what was keyed.
                 keyedIsNumber = false
                 attempt.inputs["subject"] = maskNumber(keyed)
-                attempt.values["argument"] = "number"
-                attempt.values["value"] = maskNumber(keyed)
+                attempt.values[.argument] = "number"
+                attempt.values[.value] = maskNumber(keyed)
             }
         }
         guard known, keyedIsNumber else {
@@ -125,7 +125,7 @@ extension OperationEngine {
             guard let stored = subject.passwordHash else { return try await refuse(attempt, .passwordNotSet) }
             if let until = subject.passwordLockedUntil, until > clock.now() {
                 attempt.auth = .locked
-                attempt.values["until"] = configuration.calendar.dateTime(of: until)
+                attempt.values[.until] = configuration.calendar.dateTime(of: until)
                 return try await refuse(attempt, .passwordLocked)
             }
             let hasher = self.hasher
@@ -137,15 +137,15 @@ extension OperationEngine {
                     if !new.matches(again) {
                         pendingRefusal = .passwordMismatch
                     } else if let weakness = PasswordRules.weakness(of: new, for: subject.msisdn, old: password) {
-                        attempt.values["rule"] = weakness.rawValue
+                        attempt.values[.rule] = weakness.rawValue
                         attempt.inputs["weak_rule"] = weakness.rawValue
                         pendingRefusal = .weakPassword
                     } else {
                         newHash = try await pool.run { try hasher.hash(new) }
                     }
                 } else {
-                    attempt.values["argument"] = "new_password"
-                    attempt.values["value"] = ""
+                    attempt.values[.argument] = "new_password"
+                    attempt.values[.value] = ""
                     pendingRefusal = .invalidArgument
                 }
             }
@@ -206,7 +206,7 @@ extension OperationEngine {
                 case .locked(let until):
                     // Another attempt locked the password while this one was hashing.
                     attempt.auth = .locked
-                    attempt.values["until"] = calendar.dateTime(of: until)
+                    attempt.values[.until] = calendar.dateTime(of: until)
                     return .settled(try tx.refuse(attempt, .passwordLocked))
                 case .wrongForThirdParty:
                     // Never counted against the owner: against the caller, with one answer for every cause.
@@ -215,12 +215,12 @@ extension OperationEngine {
                 case .wrong(let remaining, let lockedUntil?):
                     attempt.auth = .failed
                     attempt.lockedPassword = true
-                    attempt.values["until"] = calendar.dateTime(of: lockedUntil)
-                    attempt.values["remaining"] = String(remaining)
+                    attempt.values[.until] = calendar.dateTime(of: lockedUntil)
+                    attempt.values[.remaining] = String(remaining)
                     return .settled(try tx.refuse(attempt, .badPassword, replyKey: .refusedBadPasswordLocked))
                 case .wrong(let remaining, nil):
                     attempt.auth = .failed
-                    attempt.values["remaining"] = String(remaining)
+                    attempt.values[.remaining] = String(remaining)
                     return .settled(
                         try tx.refuse(
                             attempt, .badPassword, replyKey: remaining == 1 ? .refusedBadPasswordOne : nil))

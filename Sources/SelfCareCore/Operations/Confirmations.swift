@@ -55,7 +55,7 @@ extension OperationEngine {
                     receivedAt: started)
                 var attempt = Attempt(request: request, started: started, prompts: prompts)
                 attempt.subject = pending.subject
-                attempt.values["number"] = pending.subject
+                attempt.values[.number] = pending.subject
                 attempt.inputs["confirms"] = pending.session ?? ISOTime.format(pending.requestedAt)
                 let subject = try tx.writer.subscriber(pending.subject)
                 // The language the request was answered in wins over the confirming word's (`YES` to a
@@ -73,7 +73,7 @@ extension OperationEngine {
                     return try tx.refuse(attempt, .unknownSubscriber).0
                 }
                 attempt.auth = .ok
-                attempt.values["name"] = subject.name
+                attempt.values[.name] = subject.name
                 let decision = try rules.decide(
                     pending.operation, for: subject, arguments: pending.arguments, language: attempt.language,
                     prompts: prompts, now: now, store: tx.writer)
@@ -136,7 +136,7 @@ extension OperationEngine {
                 var attempt = Attempt(request: request, started: started, prompts: prompts)
                 if let pending {
                     attempt.subject = pending.subject
-                    attempt.values["number"] = pending.subject
+                    attempt.values[.number] = pending.subject
                     attempt.inputs["confirms"] = pending.session ?? ISOTime.format(pending.requestedAt)
                 }
                 attempt.language = prompts.language(for: callerSubscriber?.language ?? pending?.language)

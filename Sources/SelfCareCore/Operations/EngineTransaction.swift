@@ -91,7 +91,7 @@ struct EngineTransaction {
             subject: attempt.subject, arguments: attempt.inputs.filter { $0.key != "subject" },
             session: attempt.request.session, requestedAt: now, expiresAt: now + ttl, language: attempt.language)
         try writer.save(pending)
-        attempt.values["minutes"] = String(Int((ttl / 60).rounded(.up)))
+        attempt.values[.minutes] = String(Int((ttl / 60).rounded(.up)))
         // What will happen, then how this channel confirms (`confirm.ask.sms`: reply Y within N minutes).
         let how = PromptKey.confirmationHow(on: attempt.request.channel)
         let text =

@@ -158,7 +158,7 @@ public final class OperationEngine: Sendable {
         var attempt = Attempt(request: request, started: started, prompts: prompts)
         attempt.caller = caller
         attempt.subject = msisdn
-        attempt.values["number"] = msisdn
+        attempt.values[.number] = msisdn
         attempt.inputs = [:]
         do {
             let hasher = self.hasher

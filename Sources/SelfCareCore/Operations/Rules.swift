@@ -110,7 +110,7 @@ public struct BusinessRules: Sendable {
         /// A change effective on the first day of next month, replacing any pending one of its kind.
         func scheduleNextMonth(_ kind: PendingChange.Kind, plan: String?, reply: PromptKey) -> Decision {
             let effective = thisMonth.next.firstDay
-            values["date"] = effective.description
+            values[.date] = effective.description
             let change = PendingChange(
                 msisdn: s.msisdn, kind: kind, planCode: plan, effective: effective, requestedAt: now)
             return .apply([.schedule(change)], replyKey: reply, values: values)
@@ -128,49 +128,49 @@ public struct BusinessRules: Sendable {
         switch operation {
         case .queryBalance:
             let usage = try store.usage(s.msisdn, month: thisMonth)
-            values["balance"] = formatYuan(s.balanceFen)
-            values["charges"] = formatYuan(usage?.chargesFen ?? 0)
-            values["month"] = thisMonth.description
+            values[.balance] = formatYuan(s.balanceFen)
+            values[.charges] = formatYuan(usage?.chargesFen ?? 0)
+            values[.month] = thisMonth.description
             return .apply([], replyKey: .replyQueryBalance, values: values)
 
         case .queryPlan, .queryData:
             guard let plan = try store.plan(s.planCode) else { return .refuse(.noData, values: values) }
             let usage = try store.usage(s.msisdn, month: thisMonth)
-            values["plan"] = plan.name(in: language)
-            values["month"] = thisMonth.description
-            values["data_total"] = String(plan.dataMB)
-            values["data_used"] = String(usage?.dataUsedMB ?? 0)
-            values["data_left"] = String(max(0, plan.dataMB - (usage?.dataUsedMB ?? 0)))
+            values[.plan] = plan.name(in: language)
+            values[.month] = thisMonth.description
+            values[.dataTotal] = String(plan.dataMB)
+            values[.dataUsed] = String(usage?.dataUsedMB ?? 0)
+            values[.dataLeft] = String(max(0, plan.dataMB - (usage?.dataUsedMB ?? 0)))
             if operation == .queryData { return .apply([], replyKey: .replyQueryData, values: values) }
-            values["voice_left"] = String(max(0, plan.voiceMinutes - (usage?.voiceUsed ?? 0)))
-            values["sms_left"] = String(max(0, plan.sms - (usage?.smsUsed ?? 0)))
+            values[.voiceLeft] = String(max(0, plan.voiceMinutes - (usage?.voiceUsed ?? 0)))
+            values[.smsLeft] = String(max(0, plan.sms - (usage?.smsUsed ?? 0)))
             if let pending = try store.pendingChanges(s.msisdn).first(where: { $0.kind == .planChange }),
                 let code = pending.planCode
             {
-                values["pending_plan"] = try planName(code)
-                values["pending_date"] = pending.effective.description
+                values[.pendingPlan] = try planName(code)
+                values[.pendingDate] = pending.effective.description
                 return .apply([], replyKey: .replyQueryPlanPending, values: values)
             }
             return .apply([], replyKey: .replyQueryPlan, values: values)
 
         case .queryPoints:
-            values["points"] = String(s.points)
+            values[.points] = String(s.points)
             return .apply([], replyKey: .replyQueryPoints, values: values)
 
         case .queryBill:
             let month = arguments["month"].flatMap { Month($0) } ?? thisMonth.previous
-            values["month"] = month.description
+            values[.month] = month.description
             guard let usage = try store.usage(s.msisdn, month: month) else { return .refuse(.noData, values: values) }
-            values["charges"] = formatYuan(usage.chargesFen)
-            values["voice"] = String(usage.voiceUsed)
-            values["sms"] = String(usage.smsUsed)
-            values["data"] = String(usage.dataUsedMB)
+            values[.charges] = formatYuan(usage.chargesFen)
+            values[.voice] = String(usage.voiceUsed)
+            values[.sms] = String(usage.smsUsed)
+            values[.data] = String(usage.dataUsedMB)
             return .apply([], replyKey: .replyQueryBill, values: values)
 
         case .queryCalls:
             let calls = try store.recentCalls(s.msisdn, limit: recentCallsShown)
-            values["count"] = String(calls.count)
-            values["calls"] = calls.map { call in
+            values[.count] = String(calls.count)
+            values[.calls] = calls.map { call in
                 prompts.render(
                     call.outgoing ? .itemCallOut : .itemCallIn, in: language,
                     [
@@ -183,18 +183,18 @@ public struct BusinessRules: Sendable {
 
         case .queryServices:
             let plan = try store.plan(s.planCode)
-            values["plan"] = plan?.name(in: language) ?? s.planCode
-            values["fee"] = formatYuan(plan?.monthlyFeeFen ?? 0)
-            values["status"] = s.status.rawValue
-            values["contract_end"] = s.contractEnd.map(\.description) ?? "-"
-            values["premium"] = s.premium ? "Y" : "N"
-            values["pending"] = try describe(store.pendingChanges(s.msisdn))
-            if values["pending"]!.isEmpty { values["pending"] = "-" }
+            values[.plan] = plan?.name(in: language) ?? s.planCode
+            values[.fee] = formatYuan(plan?.monthlyFeeFen ?? 0)
+            values[.status] = s.status.rawValue
+            values[.contractEnd] = s.contractEnd.map(\.description) ?? "-"
+            values[.premium] = s.premium ? "Y" : "N"
+            values[.pending] = try describe(store.pendingChanges(s.msisdn))
+            if values[.pending]!.isEmpty { values[.pending] = "-" }
             return .apply([], replyKey: .replyQueryServices, values: values)
 
         case .queryPUK:
             guard let puk = s.puk, !puk.isEmpty else { return .refuse(.noData, values: values) }
-            values["puk"] = puk
+            values[.puk] = puk
             return .apply([], replyKey: .replyQueryPuk, values: values)
 
         case .lossReport:
@@ -204,20 +204,20 @@ public struct BusinessRules: Sendable {
             case .closed: return .refuse(.closed, values: values)
             case .normal, .arrears:
                 if s.payment == .prepaid && (s.prepaidPeriod ?? .valid) != .valid {
-                    values["period"] = s.prepaidPeriod?.rawValue ?? "-"
+                    values[.period] = s.prepaidPeriod?.rawValue ?? "-"
                     return .refuse(.prepaidPeriod, values: values)
                 }
             }
             s.statusBeforeLoss = s.status
             s.status = .lost
-            values["time"] = calendar.dateTime(of: now)
+            values[.time] = calendar.dateTime(of: now)
             return .apply([.saveSubscriber(s)], replyKey: .replyLossReport, values: values)
 
         case .lossCancel:
             guard s.status == .lost else { return .refuse(.notLost, values: values) }
             s.status = s.statusBeforeLoss ?? .normal
             s.statusBeforeLoss = nil
-            values["time"] = calendar.dateTime(of: now)
+            values[.time] = calendar.dateTime(of: now)
             return .apply([.saveSubscriber(s)], replyKey: .replyLossCancel, values: values)
 
         case .planChange:
@@ -226,14 +226,14 @@ public struct BusinessRules: Sendable {
                 return .refuse(.prepaidPeriod, values: values)
             }
             let code = (arguments["plan"] ?? "").uppercased()
-            values["plan_code"] = code
+            values[.planCode] = code
             guard let target = try store.plan(code) else { return .refuse(.unknownPlan, values: values) }
-            values["plan"] = target.name(in: language)
-            values["fee"] = formatYuan(target.monthlyFeeFen)
+            values[.plan] = target.name(in: language)
+            values[.fee] = formatYuan(target.monthlyFeeFen)
             if target.code == s.planCode { return .refuse(.samePlan, values: values) }
             guard Self.isEligible(target, for: s) else { return .refuse(.planNotEligible, values: values) }
             if s.hasRunningContract(on: today) && !target.contractOK {
-                values["contract_end"] = s.contractEnd!.description
+                values[.contractEnd] = s.contractEnd!.description
                 return .refuse(.contract, values: values)
             }
             if Timing(argument: arguments["when"] ?? "now") == .next {
@@ -246,14 +246,14 @@ public struct BusinessRules: Sendable {
         case .planCancel:
             let pending = try store.pendingChanges(s.msisdn)
             guard !pending.isEmpty else { return .refuse(.nothingPending, values: values) }
-            values["changes"] = try describe(pending)
+            values[.changes] = try describe(pending)
             return .apply(pending.map { .cancelPending($0.kind) }, replyKey: .replyPlanCancel, values: values)
 
         case .suspendKeep:
             if let refusal = stateRefusal(s, values) { return refusal }
             if s.premium { return .refuse(.premiumNumber, values: values) }
             if s.hasRunningContract(on: today) {
-                values["contract_end"] = s.contractEnd!.description
+                values[.contractEnd] = s.contractEnd!.description
                 return .refuse(.contract, values: values)
             }
             if Timing(argument: arguments["when"] ?? "now") == .next {
@@ -306,7 +306,7 @@ public struct BusinessRules: Sendable {
             guard Self.isEligible(plan, for: s) else { return .refuse(.planNotEligible, values: values) }
             s.planCode = plan.code
             var v = values
-            v["plan"] = plan.name(in: s.language)
+            v[.plan] = plan.name(in: s.language)
             return .apply([.saveSubscriber(s)], replyKey: .noticePlanApplied, values: v)
         case .suspend:
             if let refusal = stateRefusal(s, values) { return refusal }
