@@ -60,9 +60,9 @@ public struct IVRConfiguration: Sendable {
 public struct IVRSession: Sendable {
     enum Step: Sendable {
         case menu
-        case collecting(USSDSession.Call)
+        case collecting(SlotCollection)
         /// Choosing from `codes`; `prompt` is the whole spoken list, for repeats.
-        case choosingPlan(USSDSession.Call, codes: [String], prompt: String)
+        case choosingPlan(SlotCollection, codes: [String], prompt: String)
         case confirming(prompt: String)
     }
 
@@ -99,6 +99,8 @@ extension IVRSession: SessionState {
 /// are never played, shown, logged or recorded.
 public final class IVRChannel: Sendable {
     public let engine: OperationEngine
+    /// The slot collection, plan choice and confirmation the IVR shares with USSD.
+    var flow: SessionFlow { SessionFlow(engine: engine, channel: .ivr) }
     public let grammars: GrammarSet
     public let sessions: any SessionStore<IVRSession>
     public let configuration: IVRConfiguration
@@ -286,7 +288,7 @@ public final class IVRChannel: Sendable {
 
     private func noInput(_ session: inout IVRSession, callID: String, _ grammar: CompiledGrammar) async -> [IVRAction] {
         if case .collecting(var call) = session.step, call.remaining.first?.optional == true {
-            call.remaining.removeFirst()  // an optional slot is skipped by no input
+            _ = call.take("")  // an optional slot is skipped by no input
             return await proceed(&session, call, callID: callID, grammar, typedAhead: false)
         }
         return retry(&session, grammar, reason: .noInput)
@@ -322,8 +324,7 @@ public final class IVRChannel: Sendable {
                 session.menus.append(name)
                 return (rest.isEmpty ? [menuAction(session, grammar)] : [], rest)
             case .operation(let op, let collect, let assignments, _):
-                var call = USSDSession.Call(operation: OperationName(op), remaining: collect, slots: [:], secrets: [:])
-                for a in assignments { call.slots[a.name] = a.value }
+                let call = SlotCollection(operation: OperationName(op), collect: collect, assignments: assignments)
                 return (await proceed(&session, call, callID: callID, grammar, typedAhead: !rest.isEmpty), rest)
             case .transfer(let queue, _):
                 return (
@@ -348,24 +349,14 @@ public final class IVRChannel: Sendable {
                 session.resetCounts()
                 return ([menuAction(session, grammar)], rest)
             }
-            let slot = call.remaining.removeFirst()
-            if entry.isEmpty {
-                if !slot.optional {
-                    call.remaining.insert(slot, at: 0)
-                    session.step = .collecting(call)
-                    return (retry(&session, grammar, reason: .noInput), "")
-                }
-            } else if GrammarVocabulary.secretSlots.contains(slot.name) {
-                call.secrets[slot.name] = Secret(String(entry))
-            } else if slot.name == "subject" {
-                guard let number = normalizeNumber(String(entry)), number.count >= 7 else {
-                    call.remaining.insert(slot, at: 0)
-                    session.step = .collecting(call)
-                    return (retry(&session, grammar, reason: .noMatch), "")
-                }
-                call.slots["subject"] = number
-            } else {
-                call.slots[slot.name] = String(entry)
+            switch call.take(String(entry)) {
+            case .taken, .skipped: break
+            case .missing:
+                session.step = .collecting(call)
+                return (retry(&session, grammar, reason: .noInput), "")
+            case .invalid:
+                session.step = .collecting(call)
+                return (retry(&session, grammar, reason: .noMatch), "")
             }
             session.resetCounts()
             return (await proceed(&session, call, callID: callID, grammar, typedAhead: !rest.isEmpty), rest)
@@ -387,70 +378,52 @@ public final class IVRChannel: Sendable {
                 if key == "0" { return (transferToAgent(session, grammar), "") }
                 return (retry(&session, grammar, reason: .noMatch), "")
             }
-            call.slots["plan"] = codes[n - 1]
-            call.remaining.removeAll { $0.name == "plan" }
+            call.choose(plan: codes[n - 1])
             session.resetCounts()
             return (await proceed(&session, call, callID: callID, grammar, typedAhead: !rest.isEmpty), rest)
         case .confirming:
-            let key = keys.first!
             session.step = .menu
-            if key == "1" {
-                let outcome = await engine.confirm(caller: session.caller, channel: .ivr, session: callID)
-                return ([.play(outcome.reply), menuAction(session, grammar)], keys.dropFirst())
-            }
-            let outcome = await engine.cancelConfirmation(
-                caller: session.caller, channel: .ivr, session: callID, replyKey: .ivrCancelled)
+            let outcome = await flow.answerConfirmation(
+                String(keys.first!), session: callID, caller: session.caller, cancelled: .ivrCancelled)
             return ([.play(outcome.reply), menuAction(session, grammar)], keys.dropFirst())
         }
     }
 
+    /// Asks for the next slot, offers the plans, or runs the operation when every slot is in.
     private func proceed(
-        _ session: inout IVRSession, _ call: USSDSession.Call, callID: String, _ grammar: CompiledGrammar,
+        _ session: inout IVRSession, _ call: SlotCollection, callID: String, _ grammar: CompiledGrammar,
         typedAhead: Bool
     ) async -> [IVRAction] {
-        if let next = call.remaining.first {
-            if next.name == "plan" {
-                let plans: [Plan]
-                do {
-                    plans = try await engine.eligiblePlans(for: call.slots["subject"] ?? session.caller)
-                } catch {
-                    // A fault is not "no plans": the caller hears it, and the attempt is recorded.
-                    session.step = .menu
-                    let outcome = await engine.recordChannelAttempt(
-                        channel: .ivr, session: callID, caller: session.caller, operation: .planChange, inputs: [:],
-                        result: .error, reason: .internalError)
-                    return [.play(outcome.reply), menuAction(session, grammar)]
-                }
-                guard !plans.isEmpty else {
-                    session.step = .menu
-                    return [.play(text(.ussdNoPlans, session)), menuAction(session, grammar)]
-                }
-                var parts = plans.enumerated().map { i, plan in
-                    text(
-                        .ivrPlanItem, session,
-                        [
-                            "plan": plan.name(in: session.language), "fee": formatYuan(plan.monthlyFeeFen),
-                            "key": String(i + 1),
-                        ])
-                }
-                parts += [text(.ivrAgentOption, session), text(.ivrBackOption, session)]
-                let prompt =
-                    text(.ivrAskPlan, session) + parts.joined(separator: text(.ivrOptionSeparator, session))
-                    + text(.ivrMenuEnd, session)
-                session.step = .choosingPlan(call, codes: plans.map(\.code), prompt: prompt)
-                return [planChoice(prompt, count: plans.count)]
-            }
+        switch await flow.next(call, session: callID, caller: session.caller) {
+        case .ask(let slot):
             session.step = .collecting(call)
-            let prompt = text(.ask(next.name, on: .ivr), session)
-            return typedAhead ? [] : [collect(prompt, maxDigits: next.name == "subject" ? 15 : 6)]
-        }
-        let outcome = await engine.perform(call.request(channel: .ivr, session: callID, caller: session.caller))
-        if outcome.reason == .confirmationRequired {
-            let prompt = text(.ivrAskConfirm, session, ["summary": outcome.reply])
+            let prompt = text(.ask(slot.name, on: .ivr), session)
+            return typedAhead ? [] : [collect(prompt, maxDigits: slot.name == "subject" ? 15 : 6)]
+        case .choosePlan(let plans):
+            var parts = plans.enumerated().map { i, plan in
+                text(
+                    .ivrPlanItem, session,
+                    [
+                        "plan": plan.name(in: session.language), "fee": formatYuan(plan.monthlyFeeFen),
+                        "key": String(i + 1),
+                    ])
+            }
+            parts += [text(.ivrAgentOption, session), text(.ivrBackOption, session)]
+            let prompt =
+                text(.ivrAskPlan, session) + parts.joined(separator: text(.ivrOptionSeparator, session))
+                + text(.ivrMenuEnd, session)
+            session.step = .choosingPlan(call, codes: plans.map(\.code), prompt: prompt)
+            return [planChoice(prompt, count: plans.count)]
+        case .noPlans:
+            session.step = .menu
+            return [.play(text(.ussdNoPlans, session)), menuAction(session, grammar)]
+        case .confirm(let summary):
+            let prompt = text(.ivrAskConfirm, session, ["summary": summary])
             session.step = .confirming(prompt: prompt)
             return [confirmation(prompt)]
+        case .done(let outcome):
+            session.step = .menu
+            return [.play(outcome.reply), menuAction(session, grammar)]
         }
-        session.step = .menu
-        return [.play(outcome.reply), menuAction(session, grammar)]
     }
 }

@@ -32,31 +32,12 @@ public struct USSDConfiguration: Sendable {
 
 /// Where a USSD session is.
 public struct USSDSession: Sendable {
-    /// An operation whose slots are being collected.
-    struct Call: Sendable {
-        var operation: OperationName
-        var remaining: [SlotRequest]
-        var slots: [String: String]
-        var secrets: [String: Secret]
-
-        /// The engine request once every slot is in; transactions ask for a confirmation step.
-        func request(channel: Channel, session: String, caller: String) -> OperationRequest {
-            var arguments = slots
-            let subject = arguments.removeValue(forKey: "subject")
-            var request = OperationRequest(
-                operation: operation, channel: channel, session: session, caller: caller, subject: subject,
-                arguments: arguments, password: secrets["password"], newPassword: secrets["new_password"],
-                newPasswordAgain: secrets["new_password_again"])
-            request.requiresConfirmation = true
-            return request
-        }
-    }
-
     enum Step: Sendable {
         case menu
-        case collecting(Call)
-        case choosingPlan(Call, codes: [String], labels: [String], page: Int)
-        case confirming(Call)
+        case collecting(SlotCollection)
+        case choosingPlan(SlotCollection, codes: [String], labels: [String], page: Int)
+        /// The transaction waits for its confirmation (its password digits are not kept).
+        case confirming
     }
 
     var caller: String
@@ -94,6 +75,8 @@ public struct USSDProgress: Sendable, Equatable {
 /// with the session id.
 public final class USSDChannel: Sendable {
     public let engine: OperationEngine
+    /// The slot collection, plan choice and confirmation USSD shares with the IVR.
+    var flow: SessionFlow { SessionFlow(engine: engine, channel: .ussd) }
     public let grammars: GrammarSet
     public let sessions: any SessionStore<USSDSession>
     public let configuration: USSDConfiguration
@@ -184,24 +167,10 @@ public final class USSDChannel: Sendable {
             break
         case .collecting(var call):
             if isBack || isHome { return navigate(&session, home: isHome, grammar) }
-            let slot = call.remaining.removeFirst()
-            if key.isEmpty {
-                guard slot.optional else {
-                    call.remaining.insert(slot, at: 0)
-                    return ask(&session, call, invalid: true)
-                }
-            } else if GrammarVocabulary.secretSlots.contains(slot.name) {
-                call.secrets[slot.name] = Secret(key)
-            } else if slot.name == "subject" {
-                guard let number = normalizeNumber(key), number.count >= 7 else {
-                    call.remaining.insert(slot, at: 0)
-                    return ask(&session, call, invalid: true)
-                }
-                call.slots["subject"] = number
-            } else {
-                call.slots[slot.name] = key
+            switch call.take(key) {
+            case .taken, .skipped: return await proceed(&session, call, sessionID: sessionID)
+            case .missing, .invalid: return ask(&session, call, invalid: true)
             }
-            return await proceed(&session, call, sessionID: sessionID)
         case .choosingPlan(var call, let codes, let labels, let page):
             if isBack || isHome { return navigate(&session, home: isHome, grammar) }
             if key == configuration.moreKey {
@@ -211,17 +180,11 @@ public final class USSDChannel: Sendable {
             guard let n = Int(key), n >= 1, n <= codes.count else {
                 return planScreen(session, labels: labels, page: page, invalid: true)
             }
-            call.slots["plan"] = codes[n - 1]
-            call.remaining.removeAll { $0.name == "plan" }
+            call.choose(plan: codes[n - 1])
             return await proceed(&session, call, sessionID: sessionID)
-        case .confirming(let call):
-            if key == "1" {
-                let outcome = await engine.confirm(caller: session.caller, channel: .ussd, session: sessionID)
-                return USSDScreen(text: outcome.reply, ends: true)
-            }
-            _ = call
-            let outcome = await engine.cancelConfirmation(
-                caller: session.caller, channel: .ussd, session: sessionID, replyKey: .ussdCancelled)
+        case .confirming:
+            let outcome = await flow.answerConfirmation(
+                key, session: sessionID, caller: session.caller, cancelled: .ussdCancelled)
             return USSDScreen(text: outcome.reply, ends: true)
         }
         // A menu key.
@@ -240,8 +203,7 @@ public final class USSDChannel: Sendable {
             session.page = 0
             return render(session, grammar)
         case .operation(let op, let collect, let assignments, _):
-            var call = USSDSession.Call(operation: OperationName(op), remaining: collect, slots: [:], secrets: [:])
-            for a in assignments { call.slots[a.name] = a.value }
+            let call = SlotCollection(operation: OperationName(op), collect: collect, assignments: assignments)
             return await proceed(&session, call, sessionID: sessionID)
         case .transfer(let queue, _):
             return USSDScreen(text: queue, ends: true)
@@ -262,45 +224,27 @@ public final class USSDChannel: Sendable {
         return render(session, grammar)
     }
 
-    /// Asks for the next slot, or runs the operation when every slot is in.
-    private func proceed(_ session: inout USSDSession, _ call: USSDSession.Call, sessionID: String) async -> USSDScreen
-    {
-        if let next = call.remaining.first {
-            if next.name == "plan" {
-                let subject = call.slots["subject"] ?? session.caller
-                let plans: [Plan]
-                do {
-                    plans = try await engine.eligiblePlans(for: subject)
-                } catch {
-                    // A fault is not "no plans": the customer is told, and the attempt recorded.
-                    let outcome = await engine.recordChannelAttempt(
-                        channel: .ussd, session: sessionID, caller: session.caller, operation: .planChange,
-                        inputs: [:], result: .error, reason: .internalError)
-                    return USSDScreen(text: outcome.reply, ends: true)
-                }
-                let codes = plans.map(\.code)
-                let labels = plans.map {
-                    text(
-                        .ussdPlanItem, session,
-                        ["plan": $0.name(in: session.language), "fee": formatYuan($0.monthlyFeeFen)])
-                }
-                guard !codes.isEmpty else { return USSDScreen(text: text(.ussdNoPlans, session), ends: true) }
-                session.step = .choosingPlan(call, codes: codes, labels: labels, page: 0)
-                return planScreen(session, labels: labels, page: 0)
+    /// Asks for the next slot, offers the plans, or runs the operation when every slot is in.
+    private func proceed(_ session: inout USSDSession, _ call: SlotCollection, sessionID: String) async -> USSDScreen {
+        switch await flow.next(call, session: sessionID, caller: session.caller) {
+        case .ask: return ask(&session, call, invalid: false)
+        case .choosePlan(let plans):
+            let labels = plans.map {
+                text(
+                    .ussdPlanItem, session,
+                    ["plan": $0.name(in: session.language), "fee": formatYuan($0.monthlyFeeFen)])
             }
-            return ask(&session, call, invalid: false)
+            session.step = .choosingPlan(call, codes: plans.map(\.code), labels: labels, page: 0)
+            return planScreen(session, labels: labels, page: 0)
+        case .noPlans: return USSDScreen(text: text(.ussdNoPlans, session), ends: true)
+        case .confirm(let summary):
+            session.step = .confirming  // the password was checked; no digits stay in the session
+            return USSDScreen(text: text(.ussdAskConfirm, session, ["summary": summary]), ends: false)
+        case .done(let outcome): return USSDScreen(text: outcome.reply, ends: true)
         }
-        let outcome = await engine.perform(call.request(channel: .ussd, session: sessionID, caller: session.caller))
-        if outcome.reason == .confirmationRequired {
-            var confirmed = call
-            confirmed.secrets = [:]  // the password was checked; keep no digits in the session
-            session.step = .confirming(confirmed)
-            return USSDScreen(text: text(.ussdAskConfirm, session, ["summary": outcome.reply]), ends: false)
-        }
-        return USSDScreen(text: outcome.reply, ends: true)
     }
 
-    private func ask(_ session: inout USSDSession, _ call: USSDSession.Call, invalid: Bool) -> USSDScreen {
+    private func ask(_ session: inout USSDSession, _ call: SlotCollection, invalid: Bool) -> USSDScreen {
         session.step = .collecting(call)
         let question = text(.ask(call.remaining[0].name, on: .ussd), session)
         return USSDScreen(text: invalid ? text(.ussdInvalid, session) + "\n" + question : question, ends: false)

@@ -4,6 +4,13 @@ public struct Assignment: Hashable, Sendable {
     public var value: String
     public var location: SourceLocation
     public var valueLocation: SourceLocation
+
+    public init(name: String, value: String, location: SourceLocation, valueLocation: SourceLocation) {
+        self.name = name
+        self.value = value
+        self.location = location
+        self.valueLocation = valueLocation
+    }
 }
 
 /// The right-hand side of a rule, as written.
@@ -42,6 +49,12 @@ public struct SlotRequest: Hashable, Sendable {
     public var name: String
     public var optional: Bool
     public var location: SourceLocation
+
+    public init(name: String, optional: Bool, location: SourceLocation) {
+        self.name = name
+        self.optional = optional
+        self.location = location
+    }
 }
 
 /// Where a menu option leads.
