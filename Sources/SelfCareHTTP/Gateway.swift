@@ -241,7 +241,9 @@ public enum Gateway {
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: app),
-                .init(service: PendingChangeService(engine: channels.engine, interval: configuration.tickInterval)),
+                .init(
+                    service: PendingChangeService(
+                        engine: channels.engine, interval: configuration.tickInterval, logger: logger)),
                 .init(service: ReloadService(reload: configuration.reload)),
                 .init(service: SweepService(channels: channels, interval: configuration.sweepInterval)),
             ],
@@ -336,12 +338,18 @@ final class StoreFaultMiddleware<Context: RequestContext>: RouterMiddleware {
 struct PendingChangeService: Service {
     let engine: OperationEngine
     let interval: TimeInterval
+    let logger: Logger
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(interval))
-                _ = try? await engine.applyDueChanges()
+                do {
+                    try await engine.applyDueChanges()
+                } catch {
+                    // The changes stay pending and the next tick tries again; the fault is said each time.
+                    logger.error("applying due pending changes failed", metadata: ["error": "\(error)"])
+                }
             }
         }
     }

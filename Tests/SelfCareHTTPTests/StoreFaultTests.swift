@@ -3,12 +3,15 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import InMemoryLogging
+import Logging
 import NIOCore
 import SelfCareCore
-import SelfCareHTTP
 import SelfCareStore
 import SelfCareTesting
 import Testing
+
+@testable import SelfCareHTTP
 
 /// A store that cannot read the plans (their table gone under the running gateway): the plan menus say the system
 /// is busy and record the fault; they never pass it off as "no plans to choose from".
@@ -57,6 +60,31 @@ struct StoreFaultTests {
             }
             let record = try #require(try await store.records(matching: RecordFilter()).last)
             #expect(record.operation == "plan.change" && record.result == "error" && record.reason == "internal_error")
+        }
+    }
+}
+
+/// The tick that applies due pending changes says when it cannot (it dropped the error before).
+@Suite("The tick's faults are logged, on SQLite")
+struct TickFaultTests {
+    @Test func aTickThatCannotReadThePendingChangesLogsIt() async throws {
+        try await withTemporaryDatabase { store, _ in
+            try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
+            let engine = try Fixtures.engine(store: store)
+            try await store.pool.write { db in
+                try db.execute(sql: "ALTER TABLE pending_changes RENAME TO pending_changes_gone")
+            }
+            let handler = InMemoryLogHandler()
+            let service = PendingChangeService(
+                engine: engine, interval: 0.01, logger: Logger(label: "tick-test", factory: { _ in handler }))
+            let running = Task { try await service.run() }
+            defer { running.cancel() }
+            for _ in 0..<400 where !handler.entries.contains(where: { "\($0.message)".contains("pending changes") }) {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let entry = try #require(handler.entries.first { "\($0.message)".contains("pending changes") })
+            #expect(entry.level == .error)
+            #expect("\(entry.metadata ?? [:])".contains("pending_changes"), "\(entry)")
         }
     }
 }

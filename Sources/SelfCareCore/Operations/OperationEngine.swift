@@ -142,7 +142,15 @@ public final class OperationEngine: Sendable {
             attempt.prompts.render(.refusedInternalError, in: attempt.language, attempt.values))
         let draft = attempt.draft(
             now: clock.now(), auth: attempt.auth, result: .error, reason: .internalError, reply: reply)
-        let record = try? await store.write { try $0.append(draft) }
+        var record: ServiceRecord?
+        do {
+            record = try await store.write { try $0.append(draft) }
+        } catch {
+            // The customer still gets the apology; the missing record is said here, once.
+            logger.critical(
+                "the error record could not be written either",
+                metadata: ["caller": "\(maskNumber(attempt.caller))", "error": "\(error)"])
+        }
         return OperationOutcome(
             result: .error, reason: .internalError, reply: reply, language: attempt.language, record: record)
     }
