@@ -369,9 +369,7 @@ struct Runtime {
     func gatewayChannels(served: Set<Channel>, sessions: SessionLimits = SessionLimits()) throws -> GatewayChannels {
         let engine = try engine(needsPasswords: false)
         let grammars = try grammarSet(required: served)
-        var sms = SMSConfiguration()
-        sms.rateLimit = try Environment.integer("SELFCARE_SMS_RATE_LIMIT", default: 30, range: 1...100_000)
-        return GatewayChannels(engine: engine, grammars: grammars, sms: sms, sessions: sessions)
+        return GatewayChannels(engine: engine, grammars: grammars, sms: try smsConfiguration(), sessions: sessions)
     }
 
     /// The IVR channel over the engine and the grammars folder.
@@ -386,10 +384,16 @@ struct Runtime {
 
     /// The SMS channel over the engine and the grammars folder.
     func smsChannel() throws -> SMSChannel {
+        SMSChannel(
+            engine: try engine(needsPasswords: false), grammars: try grammarSet(), configuration: try smsConfiguration()
+        )
+    }
+
+    /// The SMS settings of the environment (`SELFCARE_SMS_RATE_LIMIT`), read in this one place.
+    func smsConfiguration() throws -> SMSConfiguration {
         var configuration = SMSConfiguration()
         configuration.rateLimit = try Environment.integer("SELFCARE_SMS_RATE_LIMIT", default: 30, range: 1...100_000)
-        return SMSChannel(
-            engine: try engine(needsPasswords: false), grammars: try grammarSet(), configuration: configuration)
+        return configuration
     }
 
     /// The compiled grammars, checked against the prompts; the grammars of `required` must be there.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Where the gateway gets the current time: the system clock, or a fixed or manual one in tests.
 ///
@@ -22,19 +23,18 @@ public struct FixedTimeSource: TimeSource {
 }
 
 /// A clock that tests move by hand.
-public final class ManualTimeSource: TimeSource, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Date
+public final class ManualTimeSource: TimeSource, Sendable {
+    private let current: Mutex<Date>
 
-    public init(_ start: Date) { current = start }
+    public init(_ start: Date) { current = Mutex(start) }
 
-    public func now() -> Date { lock.withLock { current } }
+    public func now() -> Date { current.withLock { $0 } }
 
     /// Moves the clock forward by `seconds`.
-    public func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
+    public func advance(by seconds: TimeInterval) { current.withLock { $0 += seconds } }
 
     /// Sets the clock to `instant`.
-    public func set(_ instant: Date) { lock.withLock { current = instant } }
+    public func set(_ instant: Date) { current.withLock { $0 = instant } }
 }
 
 /// ISO 8601 parsing and formatting as records and `SELFCARE_NOW` use them.
