@@ -4,8 +4,11 @@ import SelfCareGrammar
 
 /// One thing the voice platform does: play a prompt, collect digits, transfer, or hang up.
 public struct IVRAction: Sendable, Equatable, CustomStringConvertible {
+    /// What the platform is told to do: `play` a prompt, `collect` digits, `transfer` the call to a queue, or
+    /// `hangup`.
     public enum Kind: String, Sendable { case play, collect, transfer, hangup }
 
+    /// What the platform does.
     public var kind: Kind
     /// The prompt text for the TTS engine (play, collect).
     public var text: String?
@@ -13,22 +16,28 @@ public struct IVRAction: Sendable, Equatable, CustomStringConvertible {
     public var audio: String?
     /// Digits to collect at most; `#` ends the entry early.
     public var maxDigits: Int?
-    /// Seconds to wait for the first key, and between keys.
+    /// Seconds to wait for the first key (collect).
     public var noInputTimeout: Int?
+    /// Seconds to wait between keys before the entry counts as ended (collect).
     public var interDigitTimeout: Int?
-    /// The agent queue of a transfer and its priority (higher is served first).
+    /// The agent queue of a transfer.
     public var queue: String?
+    /// The transfer's priority in its queue, higher served first: the caller's tier (0 for standard to 5 for
+    /// supreme), 9 for a menu option that transfers.
     public var priority: Int?
     /// The keys a one-key step accepts (a menu's options, `0` agent, `*` back, `#` repeat), for a
     /// voice browser's DTMF grammar; nil for an entry of digits ended by `#`.
     public var keys: [String]?
 
+    /// Plays `text`, or the recording `audio` where the prompts name one.
     public static func play(_ text: String, audio: String? = nil) -> IVRAction {
         IVRAction(kind: .play, text: text, audio: audio)
     }
 
+    /// Ends the call.
     public static func hangup() -> IVRAction { IVRAction(kind: .hangup) }
 
+    /// The action in one line, as `selfcare ivr` prints it.
     public var description: String {
         switch kind {
         case .play: "play: \(text ?? "")" + (audio.map { " [\($0)]" } ?? "")
@@ -43,16 +52,21 @@ public struct IVRAction: Sendable, Equatable, CustomStringConvertible {
 
 /// Settings of the IVR channel.
 public struct IVRConfiguration: Sendable {
+    /// Seconds the platform waits for the first key of an entry before it reports no input.
     public var noInputTimeout = 5
+    /// Seconds the platform waits between keys before it takes the entry as ended.
     public var interDigitTimeout = 3
     /// No-input or no-match events at one step before the call goes to an agent.
     public var maxFailures = 3
     /// Where callers who fail too often go: an agent, or a goodbye.
     public var transferOnFailure = true
+    /// The agent queue callers are transferred to (key `0`, or too many failures), unless their tier has a menu of
+    /// its own.
     public var agentQueue = "agent"
     /// The queue of callers whose tier has a root menu of its own (分层服务).
     public var priorityQueue = "agent-vip"
 
+    /// The carrier's defaults.
     public init() {}
 }
 
@@ -84,7 +98,9 @@ public struct IVRSession: Sendable {
 }
 
 extension IVRSession: SessionState {
+    /// The caller's number: at most `SessionLimits.perCaller` live calls each.
     public var sessionCaller: String { caller }
+    /// The voice browser's address the call's requests come from; empty: not limited.
     public var sessionSource: String { source }
     /// At a menu, nothing keyed in is lost; in a digit entry, a plan choice or a confirmation, something is.
     public var standing: SessionStanding {
@@ -98,13 +114,18 @@ extension IVRSession: SessionState {
 /// menu and priority queue of their own for callers of tier vip and above. Collected password digits
 /// are never played, shown, logged or recorded.
 public final class IVRChannel: Sendable {
+    /// The engine every operation of a call goes through.
     public let engine: OperationEngine
     /// The slot collection, plan choice and confirmation the IVR shares with USSD.
     var flow: SessionFlow { SessionFlow(engine: engine, channel: .ivr) }
+    /// The grammars; the `ivr` channel's gives the menus.
     public let grammars: GrammarSet
+    /// Where live calls are kept between steps.
     public let sessions: any SessionStore<IVRSession>
+    /// The channel's settings.
     public let configuration: IVRConfiguration
 
+    /// An IVR channel on `engine`, whose calls are kept 600 seconds idle by default.
     public init(
         engine: OperationEngine, grammars: GrammarSet,
         sessions: any SessionStore<IVRSession> = MemorySessionStore<IVRSession>(idleTimeout: 600),

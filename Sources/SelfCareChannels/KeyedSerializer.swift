@@ -5,6 +5,7 @@
 public actor KeyedSerializer {
     private var tails: [String: Task<Void, Never>] = [:]
 
+    /// A serialiser with nothing running.
     public init() {}
 
     /// Runs `work` after every earlier call with the same `key` has finished.

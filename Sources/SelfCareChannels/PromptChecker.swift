@@ -12,8 +12,10 @@ public struct PromptChecker: Sendable {
     /// Keys whose text is sent as one SMS part at most.
     public static let singlePartKeys: Set<String> = [PromptKey.smsHelp.rawValue]
 
+    /// The most SMS parts a text may need at its longest (the texts of `singlePartKeys`: one).
     public var partCap: Int
 
+    /// A checker allowing `partCap` parts, the SMS channel's cap by default.
     public init(partCap: Int = SMSConfiguration().partCap) { self.partCap = partCap }
 
     /// Every key the gateway renders: replies, notices, list items, refusals, confirmations, channel texts.
@@ -153,8 +155,11 @@ public struct PromptChecker: Sendable {
 
 /// The errors that make a prompts folder unfit to serve, as `selfcare check` prints them (the first ten).
 public struct PromptErrors: Error, Sendable, CustomStringConvertible {
+    /// Every error found, in the order found.
     public var diagnostics: [Diagnostic]
+    /// The errors `diagnostics`.
     public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    /// The first ten errors, one each, and how many more there are.
     public var description: String {
         let shown = diagnostics.prefix(10).map(\.description)
         let more =

@@ -4,13 +4,18 @@ import SelfCareGrammar
 
 /// One text message from a phone to the short code.
 public struct InboundSMS: Sendable {
+    /// The sender's number as the SMS gateway gave it (`+8618612345678`); normalised before use.
     public var from: String
+    /// The short code the message was sent to (`10010`); the record keeps it.
     public var to: String
+    /// The message as the customer typed it; the record keeps it with the digits that could be a password masked.
     public var text: String
     /// The gateway's message id; a repeat of an id already handled is answered once and applied once.
     public var id: String?
+    /// When the message arrived; nil is now. The record's `duration_ms` counts from it.
     public var receivedAt: Date?
 
+    /// A message from `from` to the short code `to`.
     public init(from: String, to: String = "10010", text: String, id: String? = nil, receivedAt: Date? = nil) {
         self.from = from
         self.to = to
@@ -26,6 +31,7 @@ public struct SMSReply: Sendable {
     public var text: String
     /// The parts it is sent as (one or more).
     public var segments: [String]
+    /// The encoding the parts need: GSM 7-bit, or UCS-2 for any other character (Chinese).
     public var encoding: SMSEncoding
     /// The attempt's outcome (its record, reason and result).
     public var outcome: OperationOutcome
@@ -35,10 +41,12 @@ public struct SMSReply: Sendable {
 public struct SMSConfiguration: Sendable {
     /// Messages a number may send in `rateWindow` before it is refused `rate_limited`.
     public var rateLimit = 30
+    /// Seconds over which `rateLimit` counts a number's messages.
     public var rateWindow: TimeInterval = 60
     /// The most parts a reply is sent as.
     public var partCap = 5
 
+    /// The carrier's defaults: 30 messages a minute, replies of at most 5 parts.
     public init() {}
 }
 
@@ -50,11 +58,15 @@ public struct SMSConfiguration: Sendable {
 /// print(reply.segments)
 /// ```
 public final class SMSChannel: Sendable {
+    /// The engine every message's attempt goes through.
     public let engine: OperationEngine
+    /// The grammars; the `sms` channel's turns a text into an operation.
     public let grammars: GrammarSet
+    /// The channel's settings.
     public let configuration: SMSConfiguration
     private let serializer = KeyedSerializer()
 
+    /// An SMS channel on `engine`, reading texts with the `sms` grammar of `grammars`.
     public init(engine: OperationEngine, grammars: GrammarSet, configuration: SMSConfiguration = SMSConfiguration()) {
         self.engine = engine
         self.grammars = grammars

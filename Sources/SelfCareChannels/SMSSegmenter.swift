@@ -15,6 +15,7 @@ public struct SMSSegmenter: Sendable {
     /// The most parts a reply may have; a longer one is cut, ending in `…` (`...` in GSM 7-bit).
     public var partCap: Int
 
+    /// A segmenter cutting replies at `partCap` parts, at least 1.
     public init(partCap: Int = 5) {
         precondition(partCap >= 1)
         self.partCap = partCap

@@ -13,9 +13,14 @@ import SelfCareCore
 ///   freed by `sweep` (which the server runs periodically), not only when their id comes back.
 /// - Session state may hold password digits being collected; it is never written to disk or logged.
 public protocol SessionStore<State>: Sendable {
+    /// What the store keeps of each session (`USSDSession`, `IVRSession`).
     associatedtype State: Sendable
+    /// The state of session `id`; nil when it is unknown or has been idle longer than the timeout at `now`.
     func load(_ id: String, now: Date) async -> State?
+    /// Stores `state` as session `id`, last active at `now`; to stay within its bounds the store may evict
+    /// other sessions.
     func save(_ id: String, _ state: State, now: Date) async
+    /// Forgets session `id` at once (it ended).
     func remove(_ id: String) async
     /// How many sessions are live.
     func count() async -> Int
@@ -35,6 +40,7 @@ public enum SessionStanding: Int, Sendable, Comparable {
     /// confirmation): evicted only when no browsing session is left to evict.
     case engaged = 1
 
+    /// Whether losing `a` costs less than losing `b`: browsing sessions go before engaged ones.
     public static func < (a: SessionStanding, b: SessionStanding) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -50,8 +56,11 @@ public protocol SessionState: Sendable {
 }
 
 extension SessionState {
+    /// No caller: not limited per caller.
     public var sessionCaller: String { "" }
+    /// No source: not limited per source.
     public var sessionSource: String { "" }
+    /// Always browsing: evicted like a session at a menu.
     public var standing: SessionStanding { .browsing }
 }
 
@@ -66,6 +75,8 @@ public struct SessionLimits: Sendable, Equatable {
     /// that source's own least recently used one (browsing first), so one flooding client cannot fill the store.
     public var perSource: Int?
 
+    /// Bounds of `capacity` sessions, `perCaller` of one caller and `perSource` from one source (nil: half the
+    /// capacity).
     public init(capacity: Int = 200_000, perCaller: Int = 8, perSource: Int? = nil) {
         self.capacity = capacity
         self.perCaller = perCaller
@@ -100,8 +111,11 @@ public actor MemorySessionStore<State: SessionState>: SessionStore {
         var count = 0
     }
 
+    /// Seconds a session may stay idle before it is gone.
     public nonisolated let idleTimeout: TimeInterval
+    /// The store's bounds: in all, per caller and per source.
     public nonisolated let limits: SessionLimits
+    /// The most sessions the store holds (`limits.capacity`).
     public nonisolated var capacity: Int { limits.capacity }
 
     private var entries: [String: Entry] = [:]
@@ -112,16 +126,20 @@ public actor MemorySessionStore<State: SessionState>: SessionStore {
     private var lastSweep: Date?
     private var highWater = 0
 
+    /// A store of at most `capacity` sessions idle at most `idleTimeout` seconds (USSD's 120 by default), with the
+    /// default per-caller and per-source bounds.
     public init(idleTimeout: TimeInterval = 120, capacity: Int = 200_000) {
         self.init(idleTimeout: idleTimeout, limits: SessionLimits(capacity: capacity))
     }
 
+    /// A store with every bound given; `limits` needs a capacity and a per-caller bound of at least 1.
     public init(idleTimeout: TimeInterval, limits: SessionLimits) {
         precondition(limits.capacity >= 1 && limits.perCaller >= 1)
         self.idleTimeout = idleTimeout
         self.limits = limits
     }
 
+    /// The state of session `id`; nil when it is unknown or idle past the timeout at `now` (then it is dropped).
     public func load(_ id: String, now: Date) -> State? {
         guard let entry = entries[id] else { return nil }
         if now.timeIntervalSince(entry.lastActive) > idleTimeout {
@@ -131,6 +149,8 @@ public actor MemorySessionStore<State: SessionState>: SessionStore {
         return entry.state
     }
 
+    /// Stores `state` as session `id`, last active at `now`. A new session makes room first: the caller's own
+    /// least valuable session past `perCaller`, the source's own past its bound, then anybody's least valuable one.
     public func save(_ id: String, _ state: State, now: Date) {
         let caller = state.sessionCaller
         let source = state.sessionSource
@@ -174,13 +194,16 @@ public actor MemorySessionStore<State: SessionState>: SessionStore {
         highWater = max(highWater, entries.count)
     }
 
+    /// Forgets session `id` at once (it ended).
     public func remove(_ id: String) {
         drop(id)
         shrinkIfSparse()
     }
 
+    /// How many sessions the store holds, idle ones not yet swept included.
     public func count() -> Int { entries.count }
 
+    /// Frees every session idle past the timeout at `now`, and shrinks the tables once a flood has gone.
     public func sweep(now: Date) {
         lastSweep = now
         let cutoff = now.addingTimeInterval(-idleTimeout)

@@ -4,29 +4,38 @@ import SelfCareGrammar
 
 /// One USSD screen, as an aggregator gets it: `CON text` continues the session, `END text` ends it.
 public struct USSDScreen: Sendable, Equatable, CustomStringConvertible {
+    /// The screen's text, lines separated by line feeds.
     public var text: String
+    /// Whether the screen ends the session (`END`) rather than waiting for the customer's reply (`CON`).
     public var ends: Bool
+    /// A screen showing `text`, ending the session when `ends`.
     public init(text: String, ends: Bool) {
         self.text = text
         self.ends = ends
     }
+    /// `CON text` or `END text`, as an aggregator gets it.
     public var description: String { (ends ? "END " : "CON ") + text }
 }
 
 /// Settings of the USSD channel.
 public struct USSDConfiguration: Sendable {
-    /// Screen limits: characters in GSM 7-bit and in UCS-2.
+    /// Characters a screen holds when its text fits GSM 7-bit.
     public var gsmScreen = 182
+    /// Characters a screen holds when its text needs UCS-2 (any Chinese character).
     public var ucs2Screen = 80
     // The navigation keys; `selfcare check` refuses menu options on them (GrammarVocabulary.reservedKeys).
+    /// Keys that go back one menu; from a step that asks for a value, back to the menu it started from.
     public var backKeys: Set<String> = ["0", "*"]
+    /// The key that goes to the main menu.
     public var homeKey = "00"
+    /// The key that shows the next page of a long menu or plan list.
     public var moreKey = "99"
     /// Keys one request may carry at most: a direct string's (`*100*1*1#`), or an aggregator's new inputs. Each
     /// key draws a screen; a real session takes a handful, and a request of thousands only burns CPU. The
     /// adapters refuse more (400); the channel walks no more of a direct string than this.
     public var maxInputsPerRequest = 24
 
+    /// The carrier's defaults.
     public init() {}
 }
 
@@ -54,7 +63,9 @@ public struct USSDSession: Sendable {
 }
 
 extension USSDSession: SessionState {
+    /// The caller's number: at most `SessionLimits.perCaller` live sessions each.
     public var sessionCaller: String { caller }
+    /// The aggregator's address the session's requests come from; empty: not limited.
     public var sessionSource: String { source }
     /// At a menu, nothing typed is lost; anywhere else (a password, a value, a plan, a confirmation) something is.
     public var standing: SessionStanding {
@@ -65,7 +76,9 @@ extension USSDSession: SessionState {
 
 /// How far a live USSD session has come: the inputs it has taken and the screen it last showed.
 public struct USSDProgress: Sendable, Equatable {
+    /// The inputs the session has taken since it opened, the keys of a direct string not counted.
     public var inputs: Int
+    /// The last screen the session showed.
     public var screen: USSDScreen
 }
 
@@ -74,13 +87,18 @@ public struct USSDProgress: Sendable, Equatable {
 /// step for transactions, and `END` on the last screen. Every operation attempt writes its record
 /// with the session id.
 public final class USSDChannel: Sendable {
+    /// The engine every operation of a session goes through.
     public let engine: OperationEngine
     /// The slot collection, plan choice and confirmation USSD shares with the IVR.
     var flow: SessionFlow { SessionFlow(engine: engine, channel: .ussd) }
+    /// The grammars; the `ussd` channel's gives the menus.
     public let grammars: GrammarSet
+    /// Where live sessions are kept between steps.
     public let sessions: any SessionStore<USSDSession>
+    /// The channel's settings.
     public let configuration: USSDConfiguration
 
+    /// A USSD channel on `engine`, whose sessions are kept 120 seconds idle by default.
     public init(
         engine: OperationEngine, grammars: GrammarSet,
         sessions: any SessionStore<USSDSession> = MemorySessionStore<USSDSession>(),

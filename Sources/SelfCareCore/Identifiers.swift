@@ -5,10 +5,16 @@
 public struct OperationName: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible,
     ExpressibleByStringLiteral
 {
+    /// The name as records, grammars and scenario files spell it (`query.balance`).
     public let rawValue: String
+    /// The operation named `rawValue`. Any name is accepted; the engine refuses one outside `all` with
+    /// `unknown_command`.
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// The operation named `rawValue`, as `init(rawValue:)`.
     public init(_ rawValue: String) { self.rawValue = rawValue }
+    /// The operation named by a literal (`"query.balance"`), as `init(rawValue:)`.
     public init(stringLiteral value: String) { self.rawValue = value }
+    /// The name as records spell it.
     public var description: String { rawValue }
 
     /// 余额/当月话费: balance and this month's charges.
@@ -79,34 +85,62 @@ public struct OperationName: RawRepresentable, Hashable, Sendable, Codable, Cust
 public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible,
     ExpressibleByStringLiteral
 {
+    /// The code as records, prompt keys (`refused.CODE`) and metrics spell it (`already_lost`).
     public let rawValue: String
+    /// The reason code `rawValue`; a carrier may add its own.
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// The reason code of a literal (`"already_lost"`), as `init(rawValue:)`.
     public init(stringLiteral value: String) { self.rawValue = value }
+    /// The code as records spell it.
     public var description: String { rawValue }
 
+    /// The operation succeeded (result `ok`).
     public static let ok: ReasonCode = "ok"
     // State and rule refusals (SPEC §1).
+    /// The subject's number is closed 销户; every operation, queries included, is refused.
     public static let closed: ReasonCode = "closed"
+    /// The billing system supplied nothing to answer with: no bill for the month, no PUK on file, or the subscriber's
+    /// plan missing.
     public static let noData: ReasonCode = "no_data"
+    /// `loss.report` on a number already reported lost.
     public static let alreadyLost: ReasonCode = "already_lost"
+    /// A loss report, plan change or suspension on a number suspended 停机保号.
     public static let stateSuspended: ReasonCode = "state_suspended"
+    /// A prepaid account outside the period the operation needs (`valid` for a loss report; not `recharge` or
+    /// `locked` for a plan change).
     public static let prepaidPeriod: ReasonCode = "prepaid_period"
+    /// `loss.cancel` on a number that is not reported lost.
     public static let notLost: ReasonCode = "not_lost"
+    /// A plan change or suspension (or a due suspension) on a number reported lost.
     public static let stateLost: ReasonCode = "state_lost"
+    /// A plan change or suspension (or a due suspension) on a number stopped for arrears 欠费停机.
     public static let arrears: ReasonCode = "arrears"
+    /// A contract 合约期 runs today and forbids the change (a suspension, or a plan without `contractOK`).
     public static let contract: ReasonCode = "contract"
+    /// No plan has the code asked for (or a due change's plan no longer exists).
     public static let unknownPlan: ReasonCode = "unknown_plan"
+    /// `plan.change` to the plan the subscriber is already on.
     public static let samePlan: ReasonCode = "same_plan"
+    /// The plan asked for is withdrawn (not on sale) or not for the account's payment type.
     public static let planNotEligible: ReasonCode = "plan_not_eligible"
+    /// `plan.cancel` with no pending change to cancel.
     public static let nothingPending: ReasonCode = "nothing_pending"
+    /// `suspend.keep` on a premium number 靓号, which only a shop may suspend.
     public static let premiumNumber: ReasonCode = "premium_number"
+    /// `suspend.resume` on a number that is not suspended.
     public static let notSuspended: ReasonCode = "not_suspended"
+    /// The new service password breaks a rule of `PasswordRules` (the record's `inputs.weak_rule` names which).
     public static let weakPassword: ReasonCode = "weak_password"
+    /// The new service password and its repetition differ.
     public static let passwordMismatch: ReasonCode = "password_mismatch"
+    /// The caller's own number is not a subscriber's (another number keyed in gets `thirdPartyRefused` instead).
     public static let unknownSubscriber: ReasonCode = "unknown_subscriber"
+    /// Not an operation the gateway knows; on SMS also a text no command matches, or `Y` with nothing to confirm.
     public static let unknownCommand: ReasonCode = "unknown_command"
     // Authentication.
+    /// A wrong service password (`auth: failed`), the one that locks it included.
     public static let badPassword: ReasonCode = "bad_password"
+    /// The service password is locked after too many wrong ones (`auth: locked`); nothing was checked.
     public static let passwordLocked: ReasonCode = "password_locked"
     /// The operation needs a service password and none was given.
     public static let passwordRequired: ReasonCode = "password_required"
@@ -121,9 +155,14 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
     /// A notice for the subscriber is recorded, to be sent once outbound notices exist.
     public static let noticePending: ReasonCode = "notice_pending"
     // Channel-level outcomes (SPEC §2).
+    /// SMS: a message id this sender already used; the first reply is sent again and nothing is applied twice.
     public static let duplicate: ReasonCode = "duplicate"
+    /// SMS: the number sent more messages than its rate limit allows (`SMSConfiguration.rateLimit`).
     public static let rateLimited: ReasonCode = "rate_limited"
+    /// A transaction passed every check and waits for the customer's second confirmation (`Y` on SMS, `1` on a
+    /// USSD screen or at the IVR); nothing has changed yet.
     public static let confirmationRequired: ReasonCode = "confirmation_required"
+    /// The confirmation came after its time limit (`EngineConfiguration.confirmationTTL`); nothing changed.
     public static let confirmationExpired: ReasonCode = "confirmation_expired"
     /// The customer declined the transaction they were asked to confirm (a menu's cancel key); nothing changed.
     public static let confirmationCancelled: ReasonCode = "confirmation_cancelled"
@@ -146,14 +185,23 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
 public struct Channel: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible,
     ExpressibleByStringLiteral
 {
+    /// The channel's name as records and metrics spell it (`sms`).
     public let rawValue: String
+    /// The channel named `rawValue`.
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// The channel named by a literal (`"sms"`), as `init(rawValue:)`.
     public init(stringLiteral value: String) { self.rawValue = value }
+    /// The channel's name as records spell it.
     public var description: String { rawValue }
 
+    /// The SMS short-code channel (`SMSChannel`).
     public static let sms: Channel = "sms"
+    /// USSD menus dialled from the phone (`USSDChannel`).
     public static let ussd: Channel = "ussd"
+    /// The voice menus of the IVR (`IVRChannel`).
     public static let ivr: Channel = "ivr"
+    /// Operations named directly rather than through a menu or a text: `selfcare op`, the pending changes `tick`
+    /// applies, `selfcare password set`.
     public static let api: Channel = "api"
 }
 
@@ -171,7 +219,10 @@ public enum AuthOutcome: String, Sendable, Codable, CaseIterable {
 
 /// How an attempt ended.
 public enum ResultKind: String, Sendable, Codable, CaseIterable {
+    /// The operation succeeded.
     case ok
+    /// The carrier's rules or a channel's check refused the attempt; the reason code says why.
     case refused
+    /// A fault inside the gateway stopped the attempt (reason `internal_error`); nothing changed.
     case error
 }

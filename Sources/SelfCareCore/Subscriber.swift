@@ -16,7 +16,9 @@ public enum SubscriberStatus: String, Sendable, Codable, CaseIterable {
 
 /// How the account pays.
 public enum PaymentType: String, Sendable, Codable, CaseIterable {
+    /// Billed after use (后付费).
     case postpaid
+    /// Paid in advance (预付费); the account goes through the periods of `PrepaidPeriod`.
     case prepaid
 }
 
@@ -40,7 +42,9 @@ public enum Tier: String, Sendable, Codable, CaseIterable, Comparable {
     case gold
     /// 银
     case silver
+    /// VIP: the lowest tier that the shipped IVR grammar greets with its own menu and priority queue.
     case vip
+    /// The default and lowest tier; a number that is not a subscriber's is served as standard.
     case standard
 
     private var rank: Int {
@@ -54,13 +58,17 @@ public enum Tier: String, Sendable, Codable, CaseIterable, Comparable {
         }
     }
 
+    /// Whether `lhs` ranks below `rhs`: `standard` is the lowest tier, `supreme` the highest.
     public static func < (lhs: Tier, rhs: Tier) -> Bool { lhs.rank < rhs.rank }
 }
 
 /// A reply language.
 public struct Language: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The language's tag, as the prompt file is named (`zh-CN` for `prompts/zh-CN.prompts`).
     public let rawValue: String
+    /// The language tagged exactly `rawValue`; `init(parsing:)` reads a tag leniently.
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// The language's tag.
     public var description: String { rawValue }
 
     /// Simplified Chinese, the default.
@@ -86,10 +94,14 @@ public struct Language: RawRepresentable, Hashable, Sendable, Codable, CustomStr
 
 /// A calendar date without a time (`2026-12-01`), in the carrier's local time zone.
 public struct LocalDate: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
+    /// The year (`2026`).
     public var year: Int
+    /// The month of the year, 1 to 12.
     public var month: Int
+    /// The day of the month, from 1.
     public var day: Int
 
+    /// The date `year`-`month`-`day`, taken as it is (not checked; `init(iso:)` checks text).
     public init(year: Int, month: Int, day: Int) {
         self.year = year
         self.month = month
@@ -106,6 +118,7 @@ public struct LocalDate: Hashable, Sendable, Comparable, Codable, CustomStringCo
         self.init(year: y, month: m, day: d)
     }
 
+    /// `YYYY-MM-DD`, as records, replies and import files write dates.
     public var description: String {
         "\(pad4(year))-\(pad2(month))-\(pad2(day))"
     }
@@ -113,6 +126,7 @@ public struct LocalDate: Hashable, Sendable, Comparable, Codable, CustomStringCo
     /// The month this date falls in.
     public var monthOf: Month { Month(year: year, month: month) }
 
+    /// Whether `a` comes before `b`.
     public static func < (a: LocalDate, b: LocalDate) -> Bool {
         (a.year, a.month, a.day) < (b.year, b.month, b.day)
     }
@@ -128,9 +142,12 @@ public struct LocalDate: Hashable, Sendable, Comparable, Codable, CustomStringCo
 
 /// A calendar month (`2026-11`).
 public struct Month: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
+    /// The year (`2026`).
     public var year: Int
+    /// The month of the year, 1 to 12.
     public var month: Int
 
+    /// The month `month` of `year`, taken as it is (not checked; `init(_:)` checks text).
     public init(year: Int, month: Int) {
         self.year = year
         self.month = month
@@ -149,8 +166,11 @@ public struct Month: Hashable, Sendable, Comparable, Codable, CustomStringConver
     /// `YYYY-MM`.
     public var description: String { "\(pad4(year))-\(pad2(month))" }
 
+    /// The month after this one (`2026-12` → `2027-01`).
     public var next: Month { month == 12 ? Month(year: year + 1, month: 1) : Month(year: year, month: month + 1) }
+    /// The month before this one (`2027-01` → `2026-12`); `query.bill` shows it by default.
     public var previous: Month { month == 1 ? Month(year: year - 1, month: 12) : Month(year: year, month: month - 1) }
+    /// The month's first day, when a pending change scheduled for it takes effect.
     public var firstDay: LocalDate { LocalDate(year: year, month: month, day: 1) }
     /// The month's last day (`2027-02-28`).
     public var lastDay: LocalDate {
@@ -163,6 +183,7 @@ public struct Month: Hashable, Sendable, Comparable, Codable, CustomStringConver
         return Month(year: index.floorDivided(by: 12), month: index - index.floorDivided(by: 12) * 12 + 1)
     }
 
+    /// Whether `a` comes before `b`.
     public static func < (a: Month, b: Month) -> Bool { (a.year, a.month) < (b.year, b.month) }
 }
 
@@ -189,18 +210,25 @@ func pad4(_ value: Int) -> String {
 public struct Subscriber: Hashable, Sendable {
     /// The number, digits only (`18612345678`).
     public var msisdn: String
+    /// The subscriber's name as the billing system has it; replies address the customer by it (`{name}`).
     public var name: String
+    /// The life-cycle state, which most rules check.
     public var status: SubscriberStatus
     /// The state a loss report interrupted; `loss.cancel` returns to it.
     public var statusBeforeLoss: SubscriberStatus?
+    /// Whether the account is prepaid or postpaid.
     public var payment: PaymentType
     /// Set for prepaid accounts only.
     public var prepaidPeriod: PrepaidPeriod?
+    /// The code of the current plan, upper-case (`P58`).
     public var planCode: String
     /// Account balance in fen (negative when owing).
     public var balanceFen: Int
+    /// Loyalty points 积分, a whole number from 0.
     public var points: Int
+    /// The service tier 分层服务, which picks the IVR menu and the agent queue.
     public var tier: Tier
+    /// The language the subscriber's replies are in, whatever the keyword's language.
     public var language: Language
     /// 靓号
     public var premium: Bool
@@ -217,6 +245,8 @@ public struct Subscriber: Hashable, Sendable {
     /// The SIM's PUK code, when the billing system supplied it.
     public var puk: String?
 
+    /// A subscriber with the billing system's fields; by default a normal postpaid account of the standard tier,
+    /// answered in Chinese, with no contract, flag, password or PUK.
     public init(
         msisdn: String, name: String, status: SubscriberStatus = .normal, statusBeforeLoss: SubscriberStatus? = nil,
         payment: PaymentType = .postpaid, prepaidPeriod: PrepaidPeriod? = nil, planCode: String,
@@ -255,10 +285,14 @@ public struct Subscriber: Hashable, Sendable {
 public struct Plan: Hashable, Sendable {
     /// Which payment types may take the plan.
     public enum Eligibility: String, Sendable, Codable, CaseIterable {
+        /// Prepaid accounts only.
         case prepaid
+        /// Postpaid accounts only.
         case postpaid
+        /// Prepaid and postpaid accounts alike.
         case both
 
+        /// Whether an account paying by `payment` may take the plan.
         public func allows(_ payment: PaymentType) -> Bool {
             switch self {
             case .both: true
@@ -268,19 +302,28 @@ public struct Plan: Hashable, Sendable {
         }
     }
 
+    /// The plan's code, what customers key in: ASCII letters, digits, `_` and `-`, stored upper-case (`P58`).
     public var code: String
+    /// The plan's name in Chinese replies (`畅享58元套餐`).
     public var nameZh: String
+    /// The plan's name in English replies.
     public var nameEn: String
+    /// The monthly fee 月租, in fen.
     public var monthlyFeeFen: Int
+    /// Voice minutes included each month.
     public var voiceMinutes: Int
+    /// Text messages included each month.
     public var sms: Int
+    /// Mobile data included each month, in MB.
     public var dataMB: Int
+    /// Which payment types may take the plan.
     public var payment: Eligibility
     /// Whether new subscriptions are accepted.
     public var onSale: Bool
     /// Whether a subscriber under contract may move to this plan.
     public var contractOK: Bool
 
+    /// A plan with every field given, as the billing system supplies it.
     public init(
         code: String, nameZh: String, nameEn: String, monthlyFeeFen: Int, voiceMinutes: Int, sms: Int, dataMB: Int,
         payment: Eligibility, onSale: Bool, contractOK: Bool
@@ -303,13 +346,20 @@ public struct Plan: Hashable, Sendable {
 
 /// One month of a subscriber's usage and charges, from the billing system.
 public struct UsageMonth: Hashable, Sendable {
+    /// The subscriber's number, digits only.
     public var msisdn: String
+    /// The local calendar month the row covers.
     public var month: Month
+    /// Voice minutes used that month.
     public var voiceUsed: Int
+    /// Text messages used that month.
     public var smsUsed: Int
+    /// Mobile data used that month, in MB.
     public var dataUsedMB: Int
+    /// That month's charges in fen: the bill `query.bill` reads, or for the current month the charges so far.
     public var chargesFen: Int
 
+    /// One month of usage with every field given, as the billing system supplies it.
     public init(msisdn: String, month: Month, voiceUsed: Int, smsUsed: Int, dataUsedMB: Int, chargesFen: Int) {
         self.msisdn = msisdn
         self.month = month
@@ -322,13 +372,20 @@ public struct UsageMonth: Hashable, Sendable {
 
 /// One call in the detail list (通话详单).
 public struct CallDetail: Hashable, Sendable {
+    /// The subscriber's number, digits only.
     public var msisdn: String
+    /// When the call started (an instant; replies show it in local time).
     public var startedAt: Date
+    /// The other party's number.
     public var peer: String
+    /// Whether the subscriber placed the call; false when they received it.
     public var outgoing: Bool
+    /// The call's length in seconds.
     public var durationSeconds: Int
+    /// What the call cost, in fen.
     public var chargeFen: Int
 
+    /// One call with every field given, as the billing system supplies it.
     public init(msisdn: String, startedAt: Date, peer: String, outgoing: Bool, durationSeconds: Int, chargeFen: Int) {
         self.msisdn = msisdn
         self.startedAt = startedAt
@@ -349,14 +406,19 @@ public struct PendingChange: Hashable, Sendable {
         case suspend = "suspend.keep"
     }
 
+    /// The number the change applies to, digits only.
     public var msisdn: String
+    /// What the change does: move to another plan, or suspend.
     public var kind: Kind
     /// The target plan for `.planChange`.
     public var planCode: String?
     /// The day it takes effect: the first day of the month after the request.
     public var effective: LocalDate
+    /// When the customer asked for the change.
     public var requestedAt: Date
 
+    /// A change of `msisdn` that takes effect on `effective`; `planCode` is the target plan of a plan change, nil for a
+    /// suspension.
     public init(msisdn: String, kind: Kind, planCode: String?, effective: LocalDate, requestedAt: Date) {
         self.msisdn = msisdn
         self.kind = kind
@@ -370,7 +432,9 @@ public struct PendingChange: Hashable, Sendable {
 public struct PendingConfirmation: Hashable, Sendable {
     /// The number that must confirm (the sender).
     public var caller: String
+    /// The channel the confirmation must come through, the one the request came through.
     public var channel: Channel
+    /// The transaction waiting to be confirmed.
     public var operation: OperationName
     /// The number the operation concerns.
     public var subject: String
@@ -378,11 +442,15 @@ public struct PendingConfirmation: Hashable, Sendable {
     public var arguments: [String: String]
     /// The session or message id of the request.
     public var session: String?
+    /// When the transaction was asked for.
     public var requestedAt: Date
+    /// When the wait ends: `requestedAt` plus `EngineConfiguration.confirmationTTL`; a later confirmation is
+    /// refused `confirmation_expired`.
     public var expiresAt: Date
     /// The language the request was answered in; the outcome keeps it.
     public var language: Language?
 
+    /// A transaction `caller` is asked to confirm on `channel`, with what it will do and when the wait ends.
     public init(
         caller: String, channel: Channel, operation: OperationName, subject: String, arguments: [String: String],
         session: String?, requestedAt: Date, expiresAt: Date, language: Language? = nil

@@ -2,15 +2,18 @@ import Foundation
 
 /// A data file (grammar, prompts) that could not be read as text; says which file and why.
 public struct TextFileError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The file that could not be read, as it was named.
     public var path: String
     /// `not valid UTF-8 at line 3, column 7 (byte 0xB2); save the file as UTF-8`, `permission denied`, ….
     public var reason: String
 
+    /// The error for `path`, saying `reason`.
     public init(path: String, reason: String) {
         self.path = path
         self.reason = reason
     }
 
+    /// `PATH: REASON`, one line.
     public var description: String { "\(path): \(reason)" }
 }
 

@@ -11,14 +11,19 @@ public protocol TimeSource: Sendable {
 
 /// The system clock.
 public struct SystemTimeSource: TimeSource {
+    /// The system clock.
     public init() {}
+    /// The system's current time.
     public func now() -> Date { Date() }
 }
 
 /// A clock that always says the same instant, as `SELFCARE_NOW` asks.
 public struct FixedTimeSource: TimeSource {
+    /// The instant the clock always says.
     public let instant: Date
+    /// A clock stopped at `instant`.
     public init(_ instant: Date) { self.instant = instant }
+    /// `instant`, every time.
     public func now() -> Date { instant }
 }
 
@@ -26,8 +31,10 @@ public struct FixedTimeSource: TimeSource {
 public final class ManualTimeSource: TimeSource, Sendable {
     private let current: Mutex<Date>
 
+    /// A clock that says `start` until it is moved.
     public init(_ start: Date) { current = Mutex(start) }
 
+    /// The instant the clock was last set or advanced to.
     public func now() -> Date { current.withLock { $0 } }
 
     /// Moves the clock forward by `seconds`.
@@ -77,6 +84,7 @@ public enum ISOTime {
 
 /// The carrier's local calendar: what day and month it is where the customers are.
 public struct LocalCalendar: Sendable {
+    /// The carrier's time zone, where local days and months begin at midnight.
     public let timeZone: TimeZone
     private let calendar: Calendar
 

@@ -168,14 +168,19 @@ extension OperationEngine {
 
 /// An attempt a channel settles itself (help, unknown text, a duplicate, a rate limit): what its record says.
 public struct ChannelAttempt: Sendable {
+    /// The channel that settled the attempt.
     public var channel: Channel
     /// The message id or session id, if any.
     public var session: String?
+    /// The number the message came from; the record keeps it normalised (`normalizeNumber`).
     public var caller: String
+    /// The operation the record names: a channel's own (`help`, `unknown`, `sms`) or the one the attempt was for.
     public var operation: OperationName
     /// The record's inputs (the channel's view of the message, masked).
     public var inputs: [String: String]
+    /// How the attempt ended.
     public var result: ResultKind
+    /// Why it ended so (`ok` on success).
     public var reason: ReasonCode
     /// The reply's prompt; nil is `refused.REASON`.
     public var replyKey: PromptKey?
@@ -186,6 +191,7 @@ public struct ChannelAttempt: Sendable {
     /// The language to answer an unknown number in.
     public var languageHint: Language?
 
+    /// An attempt settled by a channel, replying with `text`, else the prompt `replyKey`, else `refused.REASON`.
     public init(
         channel: Channel, session: String?, caller: String, operation: OperationName, inputs: [String: String],
         result: ResultKind, reason: ReasonCode, replyKey: PromptKey? = nil, text: String? = nil,

@@ -67,6 +67,7 @@ public struct CallerProfile: Sendable, Equatable {
     /// Whether the number is a subscriber's.
     public var known: Bool
 
+    /// A caller's profile with every field given.
     public init(language: Language, tier: Tier, known: Bool) {
         self.language = language
         self.tier = tier

@@ -17,7 +17,9 @@ public final class OperationEngine: Sendable {
     /// Where subscribers live and records go: the engine's alone; channels and the HTTP layer go through the
     /// engine's methods.
     let store: any ServiceStore
+    /// Checks service passwords against their stored hashes and makes new ones (on the hashing pool).
     public let hasher: any PasswordHasher
+    /// The engine's settings: password lockout, policy, the carrier's calendar, the confirmation time limit.
     public let configuration: EngineConfiguration
     let pool: BlockingWorkPool
     /// Where the engine reads the time; adapters and channels keep their caches on the same clock.

@@ -3,7 +3,9 @@ import Metrics
 
 /// One attempt at an operation, as a channel hands it to the engine.
 public struct OperationRequest: Sendable {
+    /// The operation asked for; a name outside `OperationName.all` is refused `unknown_command`.
     public var operation: OperationName
+    /// The channel the request came through; its record carries it, and a confirmation is asked on it.
     public var channel: Channel
     /// The channel session (USSD/IVR session id, SMS message id), if any.
     public var session: String?
@@ -16,8 +18,9 @@ public struct OperationRequest: Sendable {
     public var arguments: [String: String]
     /// The service password, for operations whose policy needs one; for `password.change`, the old one.
     public var password: Secret?
-    /// For `password.change`: the new password and its repetition.
+    /// For `password.change`: the new password.
     public var newPassword: Secret?
+    /// For `password.change`: the new password keyed in again; it must equal `newPassword`.
     public var newPasswordAgain: Secret?
     /// When the request arrived; the record's `duration_ms` counts from here.
     public var receivedAt: Date?
@@ -29,6 +32,8 @@ public struct OperationRequest: Sendable {
     /// The channel's own check of the message, run first inside the transaction that records the attempt.
     public var admission: Admission?
 
+    /// A request for `operation` from `caller` on `channel`; `requiresConfirmation`, `languageHint` and
+    /// `admission` are set afterwards where a channel needs them.
     public init(
         operation: OperationName, channel: Channel, session: String? = nil, caller: String, subject: String? = nil,
         arguments: [String: String] = [:], password: Secret? = nil, newPassword: Secret? = nil,
@@ -61,9 +66,12 @@ public struct OperationRequest: Sendable {
 public struct Admission: Sendable {
     /// What a refused message is recorded as.
     public struct Refusal: Sendable {
+        /// The operation the record names, such as `sms` for a rate limit or the first attempt's operation for a
+        /// repeat.
         public var operation: OperationName
         /// The record's inputs (the channel's view of the message, masked).
         public var inputs: [String: String]
+        /// Why the message is refused (`duplicate`, `rate_limited`).
         public var reason: ReasonCode
         /// The reply; nil is the prompt `refused.REASON` in the caller's language.
         public var text: String?
@@ -71,6 +79,7 @@ public struct Admission: Sendable {
         /// whose PUK the record masks); nil: `text`.
         public var recordedText: String?
 
+        /// A refusal recorded under `operation` with `reason`; the reply is `text`, else `refused.REASON`.
         public init(
             operation: OperationName, inputs: [String: String], reason: ReasonCode, text: String? = nil,
             recordedText: String? = nil
@@ -83,24 +92,30 @@ public struct Admission: Sendable {
         }
     }
 
+    /// The check, run on the reader of the transaction that records the attempt: a refusal, or nil to go on. A
+    /// fault it throws ends the attempt as `internal_error`.
     public let check: @Sendable (any StoreReader) throws -> Refusal?
 
+    /// An admission that runs `check`.
     public init(_ check: @escaping @Sendable (any StoreReader) throws -> Refusal?) { self.check = check }
 }
 
 /// How an attempt ended: the record written, and the reply to send.
 public struct OperationOutcome: Sendable {
+    /// How the attempt ended: ok, refused or error.
     public var result: ResultKind
     /// `ok` on success.
     public var reason: ReasonCode
     /// The reply text, in `language`.
     public var reply: String
+    /// The language the reply is in.
     public var language: Language
     /// The record written for the attempt; nil only when even the record could not be written.
     public var record: ServiceRecord?
     /// Refused by the channel's admission check (a repeat, a rate limit): kept out of the latency figures.
     var admissionRefusal = false
 
+    /// An outcome with every field given.
     public init(result: ResultKind, reason: ReasonCode, reply: String, language: Language, record: ServiceRecord?) {
         self.result = result
         self.reason = reason
@@ -115,11 +130,13 @@ public struct OperationOutcome: Sendable {
 
 /// Which operations need the service password (the carrier's default policy of SPEC §1).
 public struct OperationPolicy: Sendable {
+    /// Operations that run only after the subject's service password is checked.
     public var passwordRequired: Set<OperationName>
 
     /// Transactions that need a second confirmation 二次确认 where the channel asks for one.
     public var confirmationRequired: Set<OperationName>
 
+    /// A policy; by default the carrier's (`defaultPasswordRequired`, `defaultConfirmationRequired`).
     public init(
         passwordRequired: Set<OperationName> = OperationPolicy.defaultPasswordRequired,
         confirmationRequired: Set<OperationName> = OperationPolicy.defaultConfirmationRequired
@@ -133,17 +150,21 @@ public struct OperationPolicy: Sendable {
         .lossReport, .lossCancel, .planChange, .planCancel, .suspendKeep, .suspendResume,
     ]
 
+    /// Every operation but the four plain queries (balance, plan, data, points), as SPEC §1 has it.
     public static let defaultPasswordRequired: Set<OperationName> = [
         .queryBill, .queryCalls, .queryServices, .queryPUK, .lossReport, .lossCancel, .planChange, .planCancel,
         .suspendKeep, .suspendResume, .passwordChange,
     ]
 
+    /// Whether `operation` needs the service password under this policy.
     public func needsPassword(_ operation: OperationName) -> Bool { passwordRequired.contains(operation) }
 }
 
 /// Settings of the operations engine.
 public struct EngineConfiguration: Sendable {
+    /// How service passwords are checked, locked and hashed.
     public var passwords = PasswordConfiguration()
+    /// Which operations need the service password, and which a second confirmation.
     public var policy = OperationPolicy()
     /// The carrier's calendar: replies show local times, and months begin at local midnight.
     public var calendar = LocalCalendar()
@@ -158,5 +179,6 @@ public struct EngineConfiguration: Sendable {
     /// Where the engine's metrics go; nil is swift-metrics' bootstrapped factory (`MetricsSystem.factory`).
     public var metrics: (any MetricsFactory)?
 
+    /// The carrier's defaults.
     public init() {}
 }

@@ -27,8 +27,11 @@ public enum Decision: Sendable, Equatable {
 
 /// A state change an allowed operation makes.
 public enum Effect: Sendable, Equatable {
+    /// Stores the subscriber as changed: a new state, plan or loss state.
     case saveSubscriber(Subscriber)
+    /// Stores a pending change, replacing the number's pending change of the same kind.
     case schedule(PendingChange)
+    /// Deletes the number's pending change of this kind, if there is one.
     case cancelPending(PendingChange.Kind)
 }
 
@@ -37,7 +40,9 @@ public enum Effect: Sendable, Equatable {
 /// The rules see the subscriber after authentication, inside the transaction that will apply the
 /// result, so what they decide is what lands.
 public struct BusinessRules: Sendable {
+    /// The carrier's calendar: what today and this month are, and how replies show times.
     public var calendar: LocalCalendar
+    /// How many calls `query.calls` lists, newest first.
     public var recentCallsShown: Int
 
     /// Reply values that are shown to the customer but masked in the service record (a SIM's PUK).
@@ -54,12 +59,12 @@ public struct BusinessRules: Sendable {
         return record.reply.replacingOccurrences(of: maskedValue, with: puk)
     }
 
+    /// The rules on `calendar`, listing `recentCallsShown` calls.
     public init(calendar: LocalCalendar, recentCallsShown: Int = 5) {
         self.calendar = calendar
         self.recentCallsShown = recentCallsShown
     }
 
-    /// Checks the arguments `operation` needs before anything else; returns a refusal when one is malformed.
     /// Whether `subscriber` may take `plan`: on sale, and for its payment type. The one statement of it: a
     /// change is refused `plan_not_eligible` otherwise, and menus offer only what it allows.
     public static func isEligible(_ plan: Plan, for subscriber: Subscriber) -> Bool {
@@ -71,6 +76,7 @@ public struct BusinessRules: Sendable {
         plans.filter { isEligible($0, for: subscriber) && $0.code != subscriber.planCode }
     }
 
+    /// Checks the arguments `operation` needs before anything else; returns a refusal when one is malformed.
     public func validateArguments(_ operation: OperationName, _ arguments: [String: String]) -> Decision? {
         switch operation {
         case .queryBill:

@@ -15,6 +15,8 @@ public struct CallerThrottle: Sendable, Equatable {
     /// Until when the caller is locked out of third-party attempts; nil when it is not.
     public var lockedUntil: Date?
 
+    /// A caller's count with every field given, as stored; `counting(_:caller:at:threshold:duration:)` makes the
+    /// next one.
     public init(caller: String, failures: Int = 0, windowStart: Date, lockedUntil: Date? = nil) {
         self.caller = caller
         self.failures = failures

@@ -7,6 +7,7 @@ public struct PasswordVerification: Sendable, Equatable {
     /// Whether the stored hash should be replaced with one at the configured cost.
     public var needsRehash: Bool
 
+    /// A check's answer with both fields given.
     public init(matches: Bool, needsRehash: Bool) {
         self.matches = matches
         self.needsRehash = needsRehash
@@ -33,12 +34,18 @@ public protocol PasswordHasher: Sendable {
 /// `v` is the pepper scheme (1: the password is first HMAC-SHA256'd with the pepper), `i` the
 /// iteration count, `l` the derived length; salt and hash are unpadded standard base64, as PHC says.
 public struct PHCString: Equatable, Sendable {
+    /// The algorithm's name (`pbkdf2-sha256`).
     public var algorithm: String
+    /// The pepper scheme (`v=`): 1 is the password HMAC-SHA256'd with the pepper first.
     public var version: Int
+    /// The cost parameters, names and values in their order (`i=160000`, `l=32`).
     public var parameters: [(String, Int)]
+    /// The hash's own random salt, as raw bytes.
     public var salt: [UInt8]
+    /// The derived hash, as raw bytes.
     public var hash: [UInt8]
 
+    /// A hash string with every field given.
     public init(algorithm: String, version: Int, parameters: [(String, Int)], salt: [UInt8], hash: [UInt8]) {
         self.algorithm = algorithm
         self.version = version
@@ -47,6 +54,7 @@ public struct PHCString: Equatable, Sendable {
         self.hash = hash
     }
 
+    /// Whether `a` and `b` hold the same algorithm, version, parameters (in order), salt and hash.
     public static func == (a: PHCString, b: PHCString) -> Bool {
         a.algorithm == b.algorithm && a.version == b.version && a.salt == b.salt && a.hash == b.hash
             && a.parameters.map(\.0) == b.parameters.map(\.0) && a.parameters.map(\.1) == b.parameters.map(\.1)
@@ -77,12 +85,14 @@ public struct PHCString: Equatable, Sendable {
         return "$\(algorithm)$v=\(version)$\(params)$\(PHCString.encodeBase64(salt))$\(PHCString.encodeBase64(hash))"
     }
 
+    /// `bytes` in unpadded standard base64, as PHC strings write salts and hashes.
     public static func encodeBase64(_ bytes: [UInt8]) -> String {
         var s = Data(bytes).base64EncodedString()
         while s.hasSuffix("=") { s.removeLast() }
         return s
     }
 
+    /// The bytes of unpadded standard base64 `text`; nil when it is empty, padded or not base64.
     public static func decodeBase64(_ text: Substring) -> [UInt8]? {
         var s = String(text)
         guard !s.isEmpty, !s.contains("=") else { return nil }

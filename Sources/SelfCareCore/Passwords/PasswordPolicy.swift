@@ -22,6 +22,8 @@ public struct PasswordConfiguration: Sendable {
     /// password checks fills the idle cores without stretching every other request's latency.
     public var hashingNiceness: Int32 = 10
 
+    /// The carrier's defaults: five wrong passwords lock for 24 hours (the owner's password, or a third-party
+    /// caller); hashing on every core, at nice 10.
     public init() {}
 }
 

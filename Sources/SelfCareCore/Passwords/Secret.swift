@@ -5,10 +5,14 @@
 public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     private let value: String
 
+    /// A secret holding `value`, a password as the customer keyed it.
     public init(_ value: String) { self.value = value }
 
+    /// `<redacted>`, never the value.
     public var description: String { "<redacted>" }
+    /// `<redacted>`, never the value.
     public var debugDescription: String { "<redacted>" }
+    /// A mirror without children, so that `dump` and reflection never show the value.
     public var customMirror: Mirror { Mirror(self, children: [:]) }
 
     /// The number of characters, for format checks.

@@ -2,12 +2,18 @@ import Foundation
 
 /// A mistake in a prompt file, reported like a compiler error.
 public struct PromptFileError: Error, CustomStringConvertible, Sendable {
+    /// The prompt file.
     public var path: String
+    /// The line of the mistake, counted from 1.
     public var line: Int
+    /// The column of the mistake, counted from 1.
     public var column: Int
+    /// What is wrong (``duplicate key `reply.query.balance` ``).
     public var message: String
+    /// The text of that line, shown under the message.
     public var sourceLine: String
 
+    /// `PATH:LINE:COLUMN: error: MESSAGE`, then the line and a caret under the column.
     public var description: String {
         "\(path):\(line):\(column): error: \(message)\n\(sourceLine)\n"
             + String(repeating: " ", count: max(0, column - 1)) + "^"
@@ -27,6 +33,7 @@ public struct PromptCatalog: Sendable {
     /// The language used when the customer's is not known or has no file.
     public var defaultLanguage: Language
 
+    /// A catalog of `templates` by language and key (tests, embedding); `load(directory:)` reads the files.
     public init(templates: [Language: [String: String]], defaultLanguage: Language = .chinese) {
         self.templates = templates
         self.defaultLanguage = defaultLanguage

@@ -2,21 +2,33 @@ import Foundation
 
 /// A service record 服务记录 before the store gives it an id and chains it.
 public struct RecordDraft: Sendable, Equatable {
+    /// When the record is written; stored as ISO 8601 UTC with milliseconds.
     public var time: Date
+    /// The channel the attempt came through.
     public var channel: Channel
+    /// The channel session: the SMS message id, the USSD session id, the IVR call id, `tick`; nil without one.
     public var session: String?
+    /// The number the request came from, normalised; `system` for the gateway's own records, the operator for
+    /// `password.set`.
     public var caller: String
+    /// The number the operation concerned.
     public var subject: String
+    /// The operation name (`loss.cancel`), or one the gateway records itself (`help`, `sms`, `password.notice`).
     public var operation: String
     /// The attempt's inputs with every secret removed.
     public var inputs: [String: String]
+    /// How the service password figured in the attempt.
     public var auth: AuthOutcome
+    /// How the attempt ended.
     public var result: ResultKind
+    /// Why it ended so (`ok` on success).
     public var reason: ReasonCode
     /// The text sent back.
     public var reply: String
+    /// Milliseconds from the request's arrival to the record (0 on a stopped clock).
     public var durationMS: Int
 
+    /// A draft with every field given.
     public init(
         time: Date, channel: Channel, session: String?, caller: String, subject: String, operation: String,
         inputs: [String: String], auth: AuthOutcome, result: ResultKind, reason: ReasonCode, reply: String,
@@ -41,24 +53,39 @@ public struct RecordDraft: Sendable, Equatable {
 ///
 /// Text fields are kept exactly as stored, so the hash can be recomputed from them.
 public struct ServiceRecord: Sendable, Equatable {
+    /// The record's place in the chain: 1, 2, 3… without gaps, in the order written.
     public var id: Int64
     /// ISO 8601 UTC with milliseconds (`2026-11-24T21:00:00.123Z`).
     public var time: String
+    /// The channel's name (`sms`, `ussd`, `ivr`, `api`).
     public var channel: String
+    /// The channel session: the SMS message id, the USSD session id, the IVR call id, `tick`; nil without one.
     public var session: String?
+    /// The number the request came from; `system` for the gateway's own records, the operator for `password.set`.
     public var caller: String
+    /// The number the operation concerned.
     public var subject: String
+    /// The operation name (`loss.cancel`), or one the gateway records itself (`help`, `sms`, `password.notice`).
     public var operation: String
     /// A JSON object with sorted keys.
     public var inputs: String
+    /// How the service password figured: `none`, `ok`, `failed` or `locked` (`AuthOutcome`).
     public var auth: String
+    /// How the attempt ended: `ok`, `refused` or `error` (`ResultKind`).
     public var result: String
+    /// The reason code, `ok` on success.
     public var reason: String
+    /// The text sent back, except that the PUK of a `query.puk` reply is masked.
     public var reply: String
+    /// Milliseconds from the request's arrival to the record (0 on a stopped clock).
     public var durationMS: Int
+    /// The previous record's `hash`; `genesisHash` (64 zeros) for record 1.
     public var prevHash: String
+    /// The SHA-256 over `prevHash` and every other field, 64 lower-case hex digits (docs/records.md, "The hash
+    /// chain").
     public var hash: String
 
+    /// A record with every field given, as stored.
     public init(
         id: Int64, time: String, channel: String, session: String?, caller: String, subject: String,
         operation: String, inputs: String, auth: String, result: String, reason: String, reply: String,
@@ -175,15 +202,20 @@ public func csvField(_ text: String) -> String {
 public struct RecordChainReport: Sendable, Equatable {
     /// A broken record and what is wrong with it.
     public struct Break: Sendable, Equatable, CustomStringConvertible {
+        /// The broken record's id.
         public var recordID: Int64
+        /// What is wrong with it, in one line.
         public var problem: String
+        /// The break of record `recordID`.
         public init(recordID: Int64, problem: String) {
             self.recordID = recordID
             self.problem = problem
         }
+        /// `record ID: PROBLEM`.
         public var description: String { "record \(recordID): \(problem)" }
     }
 
+    /// How many records the walk checked.
     public var checked: Int
     /// The breaks found, oldest first (at most `RecordChainVerifier.maxListed` of them).
     public var breaks: [Break]
@@ -193,12 +225,14 @@ public struct RecordChainReport: Sendable, Equatable {
     /// The first break: where the chain stops being trustworthy.
     public var firstBreak: Break? { breaks.first }
 
+    /// A report of `breaks`; `brokenCount` is their number unless given (when only some are listed).
     public init(checked: Int, breaks: [Break], brokenCount: Int? = nil) {
         self.checked = checked
         self.breaks = breaks
         self.brokenCount = brokenCount ?? breaks.count
     }
 
+    /// A report of at most one break.
     public init(checked: Int, firstBreak: Break?) {
         self.init(checked: checked, breaks: firstBreak.map { [$0] } ?? [])
     }
