@@ -19,8 +19,17 @@ public final class MemoryServiceStore: ServiceStore {
     }
 
     private let state = Mutex(State())
+    /// How many times each write's body runs; only the last run's changes and result are kept.
+    public let writeRuns: Int
 
-    public init() {}
+    /// An empty store.
+    /// - Parameter writeRuns: how many times each write's body runs, every run but the last thrown away as if
+    ///   its transaction had lost a serialization conflict, as a store over a network database may do
+    ///   (`ServiceStore`'s requirements): with 2, a test shows that the bodies it writes with can run again.
+    public init(writeRuns: Int = 1) {
+        precondition(writeRuns >= 1)
+        self.writeRuns = writeRuns
+    }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
         let snapshot = state.withLock { $0 }
@@ -29,6 +38,8 @@ public final class MemoryServiceStore: ServiceStore {
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
         try state.withLock { state in
+            // The runs before the last see the same state and leave nothing: a conflict's retry, in one place.
+            for _ in 1..<writeRuns { _ = try body(MemoryAccess(state: state)) }
             let access = MemoryAccess(state: state)
             let result = try body(access)
             state = access.state
