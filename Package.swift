@@ -1,6 +1,13 @@
 // swift-tools-version:6.2
 import PackageDescription
 
+/// The Swift settings of every target. Swift 6 language mode (below) already checks concurrency strictly; these
+/// upcoming features keep what the sources already do consistently from slipping.
+let swiftSettings: [SwiftSetting] = [
+    // Existential types are spelled `any P`.
+    .enableUpcomingFeature("ExistentialAny")
+]
+
 let package = Package(
     name: "selfcare",
     platforms: [.macOS(.v15)],
@@ -36,19 +43,23 @@ let package = Package(
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "SelfCareCrypto",
-            dependencies: ["CSelfCareLibCrypto", "SelfCareCore"]
+            dependencies: ["CSelfCareLibCrypto", "SelfCareCore"],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "SelfCareGrammar",
-            dependencies: ["SelfCareCore"]
+            dependencies: ["SelfCareCore"],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "SelfCareChannels",
-            dependencies: ["SelfCareCore", "SelfCareGrammar"]
+            dependencies: ["SelfCareCore", "SelfCareGrammar"],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "SelfCareHTTP",
@@ -63,7 +74,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "SelfCareStore",
@@ -72,7 +84,8 @@ let package = Package(
                 "SelfCareCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "SelfCareTesting",
@@ -88,7 +101,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "selfcare",
@@ -107,7 +121,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            path: "Sources/SelfCareCLI"
+            path: "Sources/SelfCareCLI",
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SelfCareCoreTests",
@@ -117,22 +132,26 @@ let package = Package(
                 "SelfCareTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SelfCareCryptoTests",
-            dependencies: ["SelfCareCrypto", "SelfCareTesting"]
+            dependencies: ["SelfCareCrypto", "SelfCareTesting"],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SelfCareGrammarTests",
-            dependencies: ["SelfCareGrammar", "SelfCareChannels", "SelfCareTesting"]
+            dependencies: ["SelfCareGrammar", "SelfCareChannels", "SelfCareTesting"],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SelfCareChannelsTests",
             dependencies: [
                 "SelfCareChannels", "SelfCareTesting", .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SelfCareHTTPTests",
@@ -144,17 +163,20 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SelfCareStoreTests",
             dependencies: [
                 "SelfCareStore", "SelfCareCrypto", "SelfCareTesting", .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SelfCareTestingTests",
-            dependencies: ["SelfCareTesting", "SelfCareCore"]
+            dependencies: ["SelfCareTesting", "SelfCareCore"],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SelfCareCLITests",
@@ -164,7 +186,8 @@ let package = Package(
                 // export test writes hostile records straight into a database.
                 "SelfCareChannels", "SelfCareHTTP", "SelfCareStore",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -70,6 +70,20 @@ public struct RecordFilter: Sendable {
 /// - `write` runs its body in one transaction, serialised with every other write; if the body
 ///   throws, nothing it did remains. A record appended in a transaction lands with the state
 ///   changes of that transaction or not at all.
+/// - `write` may run its body more than once: only the last run's changes and result count, and
+///   every earlier run leaves nothing. The SQLite store runs a whole batch of writes again when one
+///   of them throws; a store over a network database (PostgreSQL) runs a transaction again when the
+///   database refuses its commit for a serialization failure or a deadlock. Such a conflict is the
+///   store's to retry, a bounded number of times, and never reaches the caller as anything but a
+///   fault once those are spent. Callers keep their bodies pure over the writer for this: they read
+///   and write only through it and return a value; the time they run at, hashes and other slow work
+///   are settled before (`MemoryServiceStore(writeRuns: 2)` shows a body can run again).
+/// - Several processes may write to the same database (two gateways, an import, `selfcare tick`):
+///   the transaction's isolation must hold across processes, not only across the tasks of one.
+/// - Chaining the records is the store's job, across processes too: `append` reads the chain head
+///   and writes the new one in the transaction that appends, so that two processes never chain two
+///   records to the same predecessor (SQLite's write lock serialises them; a network database needs
+///   the head row locked for the transaction, or serializable isolation).
 /// - `read` sees a consistent snapshot.
 /// - Neither `read` nor `write` blocks Swift's cooperative thread pool for long. The record walks
 ///   (`forEachRecord`, `verifyRecords`) are synchronous and meant for tools and audits, not request paths;
@@ -77,6 +91,10 @@ public struct RecordFilter: Sendable {
 /// - Records are append-only; `append` chains each record to the one before it.
 public protocol ServiceStore: Sendable {
     func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
+    /// Runs `body` in one write transaction and returns its result once the transaction is committed.
+    ///
+    /// `body` may run more than once (a retried conflict); only its last run counts.
+    /// - Throws: what `body` throws, or the store's fault when the transaction cannot commit.
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T
     /// Calls `body` with each record matching `filter`, oldest first.
     func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws

@@ -26,6 +26,7 @@ public struct CryptoError: Error, CustomStringConvertible, Sendable {
 /// Thin, safe wrappers over the libcrypto calls SelfCare uses. This is the only Swift file that touches it.
 public enum LibCrypto {
     /// The SHA-256 digest, fetched once (fetching per call costs as much as hashing a record).
+    // unchecked: a constant pointer to an EVP_MD, never freed, that OpenSSL lets many threads digest with at once.
     private struct FetchedDigest: @unchecked Sendable { let md: OpaquePointer? }
     private static let sha256Digest = FetchedDigest(md: EVP_MD_fetch(nil, "SHA256", nil))
 

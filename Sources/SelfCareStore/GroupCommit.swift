@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// Group commit: write transactions that arrive while one is committing are run together in the
 /// next transaction, each inside its own savepoint, and share one commit (one fsync with
@@ -8,7 +9,12 @@ import GRDB
 ///
 /// Under no concurrency a batch is one job, as before; under load the batches grow by themselves, with
 /// no timer and no added latency.
-final class GroupCommitter: @unchecked Sendable {
+///
+/// One task commits the batches, from the committer's start to its end: `close()` ends it once the writes
+/// already asked for are committed, and so does releasing the committer (its owner, the store, let go). It is
+/// the store's task rather than a ServiceLifecycle `Service`: the store's writes must commit wherever a store is
+/// open — tools, tests, the bench — not only inside a server's service group.
+final class GroupCommitter: Sendable {
     /// One write: runs inside the batch's transaction, hears the commit's outcome.
     struct Job: Sendable {
         /// Runs the job in its savepoint; throws only when the transaction itself can no longer be trusted
@@ -17,33 +23,42 @@ final class GroupCommitter: @unchecked Sendable {
         /// Runs the job with no savepoint of its own; throws `JobFailed` when the job fails, so that the
         /// whole transaction is rolled back and the batch is run again job by job in savepoints.
         let runFast: @Sendable (Database, ChainCursor) throws -> Void
-        let complete: @Sendable (Error?) -> Void
+        let complete: @Sendable ((any Error)?) -> Void
     }
 
-    private let pool: DatabasePool
-    /// Runs at the end of every batch's transaction, before its commit; throwing fails the whole batch.
-    private let precommit: @Sendable () throws -> Void
-    private let lock = NSLock()
-    private var pending: [Job] = []
-    private var committing = false
-    private var transactions = 0
-    private var jobs = 0
+    private let queue = CommitQueue()
+    /// The task that commits the batches. It ends once the queue is closed and empty; it is never cancelled,
+    /// as a cancelled task would also cancel GRDB's write in flight, and with it writes already asked for.
+    let drainTask: Task<Void, Never>
     /// Jobs per transaction at most, so one batch cannot hold the write lock for long.
     let maxBatch: Int
 
+    /// Starts the task that commits the batches to `pool`; `precommit` runs at the end of every batch's
+    /// transaction, before its commit, and throwing from it fails the whole batch.
     init(pool: DatabasePool, maxBatch: Int = 256, precommit: @escaping @Sendable () throws -> Void = {}) {
-        self.pool = pool
         self.maxBatch = maxBatch
-        self.precommit = precommit
+        // The task holds the queue, not the committer: releasing the committer closes the queue (deinit).
+        drainTask = Task { [queue] in
+            await Self.drain(queue, pool: pool, maxBatch: maxBatch, precommit: precommit)
+        }
+    }
+
+    deinit { queue.close() }
+
+    /// Commits the writes already asked for, then ends the committing task; a write asked for afterwards
+    /// throws.
+    func close() async {
+        queue.close()
+        await drainTask.value
     }
 
     /// Transactions committed (or tried) and the writes they held, since the store opened.
-    var statistics: (transactions: Int, writes: Int) { lock.withLock { (transactions, jobs) } }
+    var statistics: (transactions: Int, writes: Int) { queue.statistics }
 
     /// Runs `body` in a write transaction shared with the other writes waiting now; returns once the
     /// transaction is committed.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database, ChainCursor) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let result = ResultBox<T>()
             let job = Job(
                 run: { db, chain in
@@ -54,9 +69,9 @@ final class GroupCommitter: @unchecked Sendable {
                         // three statements again for every job).
                         let value = try body(db, chain)
                         try db.cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
-                        result.value = .success(value)
+                        result.set(.success(value))
                     } catch {
-                        result.value = .failure(error)
+                        result.set(.failure(error))
                         chain.snapshot = snapshot  // its records were rolled back with its savepoint
                         // If the rollback fails, the job's writes could be committed: fail the batch instead.
                         try db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT job").execute()
@@ -65,7 +80,7 @@ final class GroupCommitter: @unchecked Sendable {
                 },
                 runFast: { db, chain in
                     do {
-                        result.value = .success(try body(db, chain))
+                        result.set(.success(try body(db, chain)))
                     } catch {
                         throw JobFailed()
                     }
@@ -77,62 +92,124 @@ final class GroupCommitter: @unchecked Sendable {
                         continuation.resume(with: result.value ?? .failure(StoreError("the write did not run")))
                     }
                 })
-            enqueue(job)
+            if !queue.enqueue(job) { job.complete(StoreError("the store is closed: the write was not run")) }
         }
     }
 
-    private func enqueue(_ job: Job) {
-        let start: Bool = lock.withLock {
-            pending.append(job)
-            if committing { return false }
-            committing = true
-            return true
+    /// Commits batches until the queue is closed and empty. Each batch's waiters are woken from a child
+    /// task, so the next batch starts committing meanwhile: resuming two dozen continuations is the writer's
+    /// idle time otherwise. The task group keeps those wake-ups the committer's: it ends after the last one.
+    private static func drain(
+        _ queue: CommitQueue, pool: DatabasePool, maxBatch: Int, precommit: @escaping @Sendable () throws -> Void
+    ) async {
+        await withDiscardingTaskGroup { group in
+            while let batch = await queue.next(maxBatch) {
+                let outcome = await commit(batch, pool: pool, precommit: precommit)
+                group.addTask { for job in batch { job.complete(outcome) } }
+            }
         }
-        if start { Task.detached { [self] in await drain() } }
     }
 
-    /// Commits batches until nothing waits.
-    private func drain() async {
-        while true {
-            let batch: [Job] = lock.withLock {
-                let batch = Array(pending.prefix(maxBatch))
-                pending.removeFirst(batch.count)
-                if batch.isEmpty { committing = false }
-                return batch
-            }
-            if batch.isEmpty { return }
-            lock.withLock {
-                transactions += 1
-                jobs += batch.count
-            }
-            var commitError: Error?
+    /// Commits one batch; the error that failed the whole batch, if one did.
+    private static func commit(
+        _ batch: [Job], pool: DatabasePool, precommit: @escaping @Sendable () throws -> Void
+    ) async -> (any Error)? {
+        do {
+            // Jobs almost never fail (refusals are values, not errors): run the batch without a
+            // savepoint per job, and only when one fails, roll it all back and run it again with them.
             do {
-                // Jobs almost never fail (refusals are values, not errors): run the batch without a
-                // savepoint per job, and only when one fails, roll it all back and run it again with them.
-                do {
-                    try await pool.write { [precommit] db in
-                        let chain = ChainCursor()
-                        for job in batch { try job.runFast(db, chain) }
-                        // The chain head row once per transaction, not once per record.
-                        try chain.save(db)
-                        try precommit()
-                    }
-                } catch is JobFailed {
-                    try await pool.write { [precommit] db in
-                        let chain = ChainCursor()
-                        for job in batch { try job.run(db, chain) }
-                        try chain.save(db)
-                        try precommit()
-                    }
+                try await pool.write { db in
+                    let chain = ChainCursor()
+                    for job in batch { try job.runFast(db, chain) }
+                    // The chain head row once per transaction, not once per record.
+                    try chain.save(db)
+                    try precommit()
                 }
-            } catch {
-                commitError = error
+            } catch is JobFailed {
+                try await pool.write { db in
+                    let chain = ChainCursor()
+                    for job in batch { try job.run(db, chain) }
+                    try chain.save(db)
+                    try precommit()
+                }
             }
-            // Wake the batch's waiters from another task, so the next batch starts committing meanwhile:
-            // resuming two dozen continuations is the writer's idle time otherwise.
-            let finished = batch
-            let outcome = commitError
-            Task.detached { for job in finished { job.complete(outcome) } }
+            return nil
+        } catch {
+            return error
+        }
+    }
+}
+
+/// The writes waiting for a batch, and the committing task's place to wait for them.
+private final class CommitQueue: Sendable {
+    private struct State {
+        var pending: [GroupCommitter.Job] = []
+        /// The committing task, while it waits for a job.
+        var waiter: CheckedContinuation<Void, Never>?
+        var closed = false
+        var transactions = 0
+        var jobs = 0
+    }
+
+    private enum Next {
+        case batch([GroupCommitter.Job])
+        case wait
+        case end
+    }
+
+    private let state = Mutex(State())
+
+    var statistics: (transactions: Int, writes: Int) { state.withLock { ($0.transactions, $0.jobs) } }
+
+    /// Queues `job` and wakes the committing task; false when the queue is closed (the job is not queued).
+    func enqueue(_ job: GroupCommitter.Job) -> Bool {
+        let (queued, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+            if state.closed { return (false, nil) }
+            state.pending.append(job)
+            defer { state.waiter = nil }
+            return (true, state.waiter)
+        }
+        waiter?.resume()
+        return queued
+    }
+
+    /// Takes no more jobs; the committing task ends once those queued are committed.
+    func close() {
+        let waiter = state.withLock { state in
+            state.closed = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// The next batch, at most `maxBatch` jobs, once there is one; nil once the queue is closed and empty.
+    func next(_ maxBatch: Int) async -> [GroupCommitter.Job]? {
+        while true {
+            switch take(maxBatch) {
+            case .batch(let batch): return batch
+            case .end: return nil
+            case .wait:
+                await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                    let ready = state.withLock { state in
+                        if !state.pending.isEmpty || state.closed { return true }
+                        state.waiter = waiter
+                        return false
+                    }
+                    if ready { waiter.resume() }
+                }
+            }
+        }
+    }
+
+    private func take(_ maxBatch: Int) -> Next {
+        state.withLock { state in
+            if state.pending.isEmpty { return state.closed ? .end : .wait }
+            let batch = Array(state.pending.prefix(maxBatch))
+            state.pending.removeFirst(batch.count)
+            state.transactions += 1
+            state.jobs += batch.count
+            return .batch(batch)
         }
     }
 }
@@ -140,14 +217,18 @@ final class GroupCommitter: @unchecked Sendable {
 /// A job of a savepoint-less batch failed: the batch is run again with a savepoint per job.
 struct JobFailed: Error {}
 
-/// Where a job leaves its result until the commit is known.
-private final class ResultBox<T>: @unchecked Sendable {
-    var value: Result<T, Error>?
+/// Where a job leaves its result until the commit is known: set on the writer's thread, read by the task
+/// that wakes the job's waiter.
+private final class ResultBox<T: Sendable>: Sendable {
+    private let result = Mutex<Result<T, any Error>?>(nil)
+
+    var value: Result<T, any Error>? { result.withLock { $0 } }
+    func set(_ value: Result<T, any Error>) { result.withLock { $0 = value } }
 }
 
 /// The record chain's head within one write transaction: read once, advanced by each append, written
-/// back once before the commit.
-final class ChainCursor: @unchecked Sendable {
+/// back once before the commit. Used only inside that transaction, on the writer connection's queue.
+final class ChainCursor {
     private var loaded = false
     private var stored: (id: Int64, hash: String)?
     private var dirty = false

@@ -33,7 +33,8 @@ public final class SQLiteServiceStore: ServiceStore {
     /// The database pool; exposed for import, tests and tools.
     public let pool: DatabasePool
     public let path: String
-    private let committer: GroupCommitter
+    /// Commits the writes, in batches, from a task of its own that ends with the store (`close()`, or release).
+    let committer: GroupCommitter
     private let file: DatabaseFile
     private let readinessFreeBytes: Int64
 
@@ -76,6 +77,15 @@ public final class SQLiteServiceStore: ServiceStore {
             // migrated yet: the tables they read are the same in every schema version.
             throw StoreError("\(path): the database is not initialised; run `selfcare init`")
         }
+    }
+
+    /// Commits the writes already asked for, ends the store's committing task and closes the database: a write
+    /// asked for afterwards throws, and so does every later access. Releasing the store ends the committing task
+    /// too, without waiting for it; call `close()` where the end must be known (a tool about to exit).
+    /// - Throws: `DatabaseError` when a connection cannot be closed (a read still running).
+    public func close() async throws {
+        await committer.close()
+        try pool.close()
     }
 
     /// Set once the database file is found removed or replaced: the open file is then not the one a restart

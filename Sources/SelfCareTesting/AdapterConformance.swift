@@ -439,7 +439,8 @@ public struct InProcessGateway: Sendable {
     }
 }
 
-final class BodyCollector: ResponseBodyWriter, @unchecked Sendable {
+/// Collects a response body, inside the one task that writes it (the writer need not be `Sendable`).
+final class BodyCollector: ResponseBodyWriter {
     private(set) var bytes: [UInt8] = []
     func write(_ buffer: ByteBuffer) async throws { bytes += buffer.readableBytesView }
     func finish(_ trailingHeaders: HTTPFields?) async throws {}

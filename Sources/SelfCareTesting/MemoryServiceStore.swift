@@ -1,11 +1,12 @@
 import Foundation
 import SelfCareCore
 import SelfCareCrypto
+import Synchronization
 
 /// An in-memory `ServiceStore` with the same transaction semantics as the SQLite one:
 /// writes are serialised, and a body that throws leaves nothing behind.
-public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
-    struct State {
+public final class MemoryServiceStore: ServiceStore {
+    struct State: Sendable {
         var subscribers: [String: Subscriber] = [:]
         var plans: [String: Plan] = [:]
         var usage: [String: UsageMonth] = [:]
@@ -17,18 +18,28 @@ public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
         var head: (id: Int64, hash: String)?
     }
 
-    private let lock = NSLock()
-    private var state = State()
+    private let state = Mutex(State())
+    /// How many times each write's body runs; only the last run's changes and result are kept.
+    public let writeRuns: Int
 
-    public init() {}
+    /// An empty store.
+    /// - Parameter writeRuns: how many times each write's body runs, every run but the last thrown away as if
+    ///   its transaction had lost a serialization conflict, as a store over a network database may do
+    ///   (`ServiceStore`'s requirements): with 2, a test shows that the bodies it writes with can run again.
+    public init(writeRuns: Int = 1) {
+        precondition(writeRuns >= 1)
+        self.writeRuns = writeRuns
+    }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
-        let snapshot = lock.withLock { state }
+        let snapshot = state.withLock { $0 }
         return try body(MemoryAccess(state: snapshot))
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
-        try lock.withLock {
+        try state.withLock { state in
+            // The runs before the last see the same state and leave nothing: a conflict's retry, in one place.
+            for _ in 1..<writeRuns { _ = try body(MemoryAccess(state: state)) }
             let access = MemoryAccess(state: state)
             let result = try body(access)
             state = access.state
@@ -37,7 +48,7 @@ public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
     }
 
     public func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws {
-        let records = lock.withLock { state.records }
+        let records = state.withLock { $0.records }
         let since = filter.since.map(ISOTime.format)
         var listed = 0
         for record in records {
@@ -60,10 +71,10 @@ public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
         try await records(matching: filter).map(\.id)
     }
 
-    public func recordChainHead() throws -> (id: Int64, hash: String)? { lock.withLock { state.head } }
+    public func recordChainHead() throws -> (id: Int64, hash: String)? { state.withLock { $0.head } }
 
     public func verifyRecords() throws -> RecordChainReport {
-        let (records, head) = lock.withLock { (state.records, state.head) }
+        let (records, head) = state.withLock { ($0.records, $0.head) }
         var verifier = RecordChainVerifier()
         for record in records where record.id <= head?.id ?? .max { verifier.check(record) }
         verifier.finish(head: head)
@@ -71,18 +82,18 @@ public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
     }
 
     /// Forgets the chain head (a test's tampering).
-    public func deleteChainHead() { lock.withLock { state.head = nil } }
+    public func deleteChainHead() { state.withLock { $0.head = nil } }
 
     /// Replaces the record with `id` (a test's tampering).
     public func tamper(recordID id: Int64, _ change: (inout ServiceRecord) -> Void) {
-        lock.withLock {
+        state.withLock { state in
             if let i = state.records.firstIndex(where: { $0.id == id }) { change(&state.records[i]) }
         }
     }
 
     /// Changes a stored subscriber at once, outside any transaction (a test's concurrent writer).
     public func modifySubscriber(_ msisdn: String, _ change: (inout Subscriber) -> Void) {
-        lock.withLock {
+        state.withLock { state in
             if var s = state.subscribers[msisdn] {
                 change(&s)
                 state.subscribers[msisdn] = s
@@ -92,7 +103,7 @@ public final class MemoryServiceStore: ServiceStore, @unchecked Sendable {
 
     /// Deletes the record with `id` (a test's tampering).
     public func delete(recordID id: Int64) {
-        lock.withLock { state.records.removeAll { $0.id == id } }
+        state.withLock { $0.records.removeAll { $0.id == id } }
     }
 }
 

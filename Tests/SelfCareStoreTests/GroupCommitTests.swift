@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
 import SelfCareCore
-import SelfCareStore
 import SelfCareTesting
 import Testing
+
+@testable import SelfCareStore
 
 @Suite("Group commit")
 struct GroupCommitTests {
@@ -61,6 +62,43 @@ struct GroupCommitTests {
         }
     }
 
+    @Test func closingAStoreCommitsWhatWaitsAndEndsItsCommittingTask() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("test.sqlite").path
+            let store = try SQLiteServiceStore(path: path)
+            let writes = (0..<50).map { n in Task { try await store.write { try $0.append(draft(n)).id } } }
+            // Wait for one to be committed: then the committing task has run, and more may wait in the queue.
+            _ = try await writes[0].value
+            try await store.close()
+            #expect(await ended([store.committer.drainTask]) == 1)
+            // The writes asked for before the close were committed; none after it runs.
+            var committed = 0
+            for write in writes { if (try? await write.value) != nil { committed += 1 } }
+            await #expect(throws: StoreError.self) { try await store.write { try $0.append(draft(99)) } }
+            let reopened = try SQLiteServiceStore(path: path)
+            let report = try reopened.verifyRecords()
+            #expect(report.firstBreak == nil && report.checked == committed)
+            #expect(committed >= 1)
+        }
+    }
+
+    /// A store that is let go ends its committing task, and with it the last hold on its database: the
+    /// committer's task does not outlive its store (it used to be a detached task nobody owned).
+    @Test func storesLetGoLeaveNoCommittingTaskBehind() async throws {
+        try await withTemporaryDirectory { dir in
+            var tasks: [Task<Void, Never>] = []
+            var pools: [WeakPool] = []
+            for n in 0..<20 {
+                let store = try SQLiteServiceStore(path: dir.appendingPathComponent("\(n).sqlite").path)
+                _ = try await store.write { try $0.append(draft(n)) }
+                tasks.append(store.committer.drainTask)
+                pools.append(WeakPool(store.pool))
+            }
+            #expect(await ended(tasks) == tasks.count)
+            #expect(pools.allSatisfy { $0.pool == nil }, "a database stayed open after its store was let go")
+        }
+    }
+
     @Test func theWriterCommitsWithSynchronousFull() async throws {
         try await withTemporaryDatabase { store, _ in
             // GRDB turns WAL on with synchronous=NORMAL; the store must set FULL again on the writer.
@@ -82,4 +120,36 @@ struct GroupCommitTests {
             }
         }
     }
+}
+
+/// How many of `tasks` end within `limit`. A leaked task never does: the test fails after `limit` rather than
+/// hanging (its watcher is left behind then, as nothing can stop it); tasks that all end are never waited for
+/// longer than the last one takes.
+func ended(_ tasks: [Task<Void, Never>], within limit: Duration = .seconds(20)) async -> Int {
+    if tasks.isEmpty { return 0 }
+    let (events, continuation) = AsyncStream.makeStream(of: Bool.self)
+    for task in tasks {
+        Task {
+            await task.value
+            continuation.yield(true)
+        }
+    }
+    let timer = Task {
+        try? await Task.sleep(for: limit)
+        continuation.yield(false)
+    }
+    defer { timer.cancel() }
+    var count = 0
+    for await event in events {
+        guard event else { break }
+        count += 1
+        if count == tasks.count { break }
+    }
+    return count
+}
+
+/// A database pool, without keeping it open.
+struct WeakPool {
+    weak var pool: DatabasePool?
+    init(_ pool: DatabasePool) { self.pool = pool }
 }

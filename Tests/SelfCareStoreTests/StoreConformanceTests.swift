@@ -4,11 +4,14 @@ import SelfCareCore
 import SelfCareCrypto
 import SelfCareStore
 import SelfCareTesting
+import Synchronization
 import Testing
 
 /// Which store implementation a test runs against.
 enum StoreKind: String, CaseIterable, Sendable {
     case memory
+    /// The memory store running every write's body twice, as a store retrying a conflict does.
+    case memoryRunningWritesTwice
     case sqlite
 }
 
@@ -16,8 +19,16 @@ enum StoreKind: String, CaseIterable, Sendable {
 func withStore<T>(_ kind: StoreKind, _ body: (any ServiceStore) async throws -> T) async throws -> T {
     switch kind {
     case .memory: return try await body(MemoryServiceStore())
+    case .memoryRunningWritesTwice: return try await body(MemoryServiceStore(writeRuns: 2))
     case .sqlite: return try await withTemporaryDatabase { store, _ in try await body(store) }
     }
+}
+
+/// Counts the runs of write bodies.
+final class RunCounter: Sendable {
+    private let runs = Atomic(0)
+    var count: Int { runs.load(ordering: .relaxed) }
+    func add() { runs.add(1, ordering: .relaxed) }
 }
 
 struct Boom: Error {}
@@ -111,6 +122,43 @@ struct StoreConformanceTests {
             try store.forEachRecord(matching: RecordFilter()) { _ in count += 1 }
             #expect(count == 1)
             #expect(try store.verifyRecords().firstBreak == nil)
+        }
+    }
+
+    /// A store may run a write's body again (SQLite reruns a batch in which one write threw; a network database's
+    /// store retries a conflict): only the last run counts, for the state and for the result.
+    @Test(arguments: StoreKind.allCases)
+    func aWriteBodyThatRunsAgainCountsOnce(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
+            let before = try await store.read { try $0.subscriber("18612345678")!.points }
+            let runs = RunCounter()
+            let results = await withTaskGroup(of: Int?.self) { group in
+                for n in 0..<60 {
+                    group.addTask {
+                        try? await store.write { writer -> Int in
+                            runs.add()
+                            var s = try writer.subscriber("18612345678")!
+                            s.points += 1
+                            try writer.save(s)
+                            _ = try writer.append(draft(n))
+                            if n % 3 == 0 { throw Boom() }
+                            return s.points
+                        }
+                    }
+                }
+                return await group.reduce(into: [Int?]()) { $0.append($1) }
+            }
+            let committed = results.compactMap { $0 }
+            // Each write that committed saw every earlier one once, and its result is its committed run's.
+            #expect(committed.sorted() == Array(before + 1...before + 40))
+            #expect(try await store.read { try $0.subscriber("18612345678")!.points } == before + 40)
+            var records = 0
+            try store.forEachRecord(matching: RecordFilter()) { _ in records += 1 }
+            #expect(records == 40)
+            #expect(try store.verifyRecords().firstBreak == nil)
+            // Every body ran; the store that runs them twice ran each one that did not throw twice.
+            #expect(runs.count >= (kind == .memoryRunningWritesTwice ? 40 * 2 + 20 : 60))
         }
     }
 

@@ -63,6 +63,8 @@ public final class BlockingWorkPool: Sendable {
     }
 }
 
+/// The jobs waiting for a pool thread. A condition variable rather than a `Mutex`: the threads sleep on it.
+// unchecked: `condition` guards `jobs`, `head` and `stopping`; every access holds its lock.
 private final class JobQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [@Sendable () -> Void] = []
