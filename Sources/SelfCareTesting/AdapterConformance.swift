@@ -398,7 +398,6 @@ actor ExchangeLog {
     func append(_ request: AdapterRequest, _ response: AdapterResponse) { all.append((request, response)) }
 }
 
-/// Collects a response body.
 /// The gateway's router, driven in process: a request goes through every route and middleware as the server
 /// would hand it over, without a socket. For conformance checks, fuzzing and tests.
 public struct InProcessGateway: Sendable {
