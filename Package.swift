@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "SelfCareStore", targets: ["SelfCareStore"]),
         .library(name: "SelfCareChannels", targets: ["SelfCareChannels"]),
         .library(name: "SelfCareHTTP", targets: ["SelfCareHTTP"]),
+        .library(name: "SelfCareScenarios", targets: ["SelfCareScenarios"]),
         .library(name: "SelfCareTesting", targets: ["SelfCareTesting"]),
     ],
     dependencies: [
@@ -87,6 +88,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What `selfcare test` and `selfcare bench` run: conversation scenarios, their JUnit report and the session
+        // flood, each on a scratch database under a fresh random pepper. Shipped in the executable, so it holds no
+        // test doubles, no fixed pepper and nothing that finds the source checkout.
+        .target(
+            name: "SelfCareScenarios",
+            dependencies: [
+                "SelfCareCore",
+                "SelfCareCrypto",
+                "SelfCareStore",
+                "SelfCareGrammar",
+                "SelfCareChannels",
+                "SelfCareHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Test support only, never linked by the executable: fixtures with a fixed pepper, the in-memory store,
+        // adapter probes and the in-process conformance harness.
         .target(
             name: "SelfCareTesting",
             dependencies: [
@@ -96,6 +119,7 @@ let package = Package(
                 "SelfCareGrammar",
                 "SelfCareChannels",
                 "SelfCareHTTP",
+                "SelfCareScenarios",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -113,12 +137,11 @@ let package = Package(
                 "SelfCareGrammar",
                 "SelfCareChannels",
                 "SelfCareHTTP",
-                "SelfCareTesting",
+                "SelfCareScenarios",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Sources/SelfCareCLI",
@@ -175,13 +198,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SelfCareTestingTests",
-            dependencies: ["SelfCareTesting", "SelfCareCore"],
+            dependencies: ["SelfCareTesting", "SelfCareScenarios", "SelfCareCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SelfCareCLITests",
             dependencies: [
-                "selfcare", "SelfCareCore", "SelfCareTesting",
+                "selfcare", "SelfCareCore", "SelfCareScenarios", "SelfCareTesting",
                 // The VoiceXML schema test drives the adapter in process, then validates with xmllint; the CSV
                 // export test writes hostile records straight into a database.
                 "SelfCareChannels", "SelfCareHTTP", "SelfCareStore",

@@ -1,9 +1,8 @@
+import Foundation
 // swift-tools-version:6.2
 // Benchmarks for SelfCare, kept out of the main package so they never slow `swift test`.
 // Run: cd Benchmarks && swift package benchmark
 import PackageDescription
-
-import Foundation
 
 // A path dependency is named after its folder, which differs between checkouts.
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
@@ -16,7 +15,6 @@ let package = Package(
         // The MallocInterposer trait alone: the default traits need a package the local copy lacks.
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .executableTarget(
@@ -27,9 +25,9 @@ let package = Package(
                 .product(name: "SelfCareGrammar", package: root),
                 .product(name: "SelfCareChannels", package: root),
                 .product(name: "SelfCareStore", package: root),
+                .product(name: "SelfCareScenarios", package: root),
                 .product(name: "SelfCareTesting", package: root),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Benchmarks/SelfCareBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -1,13 +1,12 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import Logging
 import SelfCareChannels
 import SelfCareCore
 import SelfCareCrypto
 import SelfCareGrammar
+import SelfCareScenarios
 import SelfCareStore
-import SelfCareTesting
 import Synchronization
 
 /// Durable-write benchmarks on this machine, each beside its baseline measured in the same run.
@@ -74,7 +73,7 @@ struct BenchCommand: AsyncParsableCommand {
                 guard flood >= 1, cap >= 1 else { throw ValidationError("--flood and --flood-cap must be positive") }
                 let report = try await SessionFlood(
                     capacity: cap, sessions: flood, grammars: try global.grammarsFolder(),
-                    prompts: try global.promptsFolder()
+                    prompts: try global.promptsFolder(), start: try Environment.clock().now(), logger: Self.quiet
                 ).run()
                 print(report)
                 if !report.customerKept || !report.callerKept || report.liveAfterExpiry != (0, 0) {
@@ -93,19 +92,10 @@ struct BenchCommand: AsyncParsableCommand {
             try? FileManager.default.removeItem(at: folder)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: folder) }
-            let store = try SQLiteServiceStore(path: folder.appendingPathComponent("bench.sqlite").path)
-            try await store.pool.write { db in
-                try db.execute(sql: "CREATE TABLE bench_rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
-            }
-            let numbers = (0..<1000).map { "186\(String(format: "%08d", $0))" }
-            try await Fixtures.seed(store, subscribers: numbers.map { Fixtures.subscriber($0, hasher: nil) })
-            let prompts = try PromptCatalog.load(directory: try global.promptsFolder())
-            let grammars = try GrammarSet(
-                directory: try global.grammarsFolder(), prompts: prompts)
             let clock = try Environment.clock()
-            let engine = OperationEngine(
-                store: store, hasher: Fixtures.hasher(), prompts: prompts, clock: clock,
-                logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+            let (store, engine, numbers) = try await scratchGateway(in: folder, clock: clock)
+            let writes = try await ScratchWrites(store: store)
+            let grammars = try GrammarSet(directory: try global.grammarsFolder(), prompts: engine.prompts)
             var sms = SMSConfiguration()
             sms.rateLimit = .max  // the path, not the limiter's refusals
             let channel = SMSChannel(engine: engine, grammars: grammars, configuration: sms)
@@ -115,17 +105,13 @@ struct BenchCommand: AsyncParsableCommand {
             var results: [String: [Double]] = [:]
             var batches: [Double] = []
             for round in 1...rounds {
-                let baseline = try await Self.rate(for: duration) { i in
-                    try await store.pool.write { db in
-                        try db.execute(sql: "INSERT INTO bench_rows (body) VALUES (?)", arguments: ["row \(i)"])
-                    }
-                }
+                let baseline = try await Self.rate(for: duration) { i in try await writes.commitRow(i) }
                 let single = try await Self.rate(for: duration) { i in
-                    _ = try await store.write { try $0.append(Self.draft(i, numbers, at: clock.now())) }
+                    try await writes.appendRecord(Self.draft(i, numbers, at: clock.now()))
                 }
                 let before = store.commitStatistics
                 let concurrent = try await Self.rate(for: duration, concurrency: n) { i in
-                    _ = try await store.write { try $0.append(Self.draft(i, numbers, at: clock.now())) }
+                    try await writes.appendRecord(Self.draft(i, numbers, at: clock.now()))
                 }
                 let after = store.commitStatistics
                 let perCommit =
@@ -167,7 +153,7 @@ struct BenchCommand: AsyncParsableCommand {
     /// password-checked transactions on this machine.
     func measureKDF() async throws {
         let iterations = try Environment.iterations()
-        let hasher = PBKDF2PasswordHasher(pepper: Pepper(bytes: Array(repeating: 7, count: 32)), iterations: iterations)
+        let hasher = PBKDF2PasswordHasher(pepper: Pepper(bytes: try LibCrypto.randomBytes(32)), iterations: iterations)
         let stored = try hasher.hash(Secret("470159"))
         let threads = ProcessInfo.processInfo.activeProcessorCount
         var rates: [Double] = []
@@ -195,16 +181,14 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     /// Resident memory added by `count` live USSD sessions, then by `count` live IVR calls, each opened
-    /// and one step in (a menu below the root), over a memory store with 1,000 subscribers.
+    /// and one step in (a menu below the root), over a scratch database with 1,000 subscribers.
     func measureSessions(_ count: Int) async throws {
-        let store = MemoryServiceStore()
-        let numbers = (0..<1000).map { "186\(String(format: "%08d", $0))" }
-        try await Fixtures.seed(store, subscribers: numbers.map { Fixtures.subscriber($0, hasher: nil) })
-        let prompts = try PromptCatalog.load(directory: try global.promptsFolder())
-        let grammars = try GrammarSet(directory: try global.grammarsFolder(), prompts: prompts)
-        let engine = OperationEngine(
-            store: store, hasher: Fixtures.hasher(), prompts: prompts, clock: try Environment.clock(),
-            logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-bench-\(getpid())")
+        try? FileManager.default.removeItem(at: folder)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (_, engine, numbers) = try await scratchGateway(in: folder, clock: try Environment.clock())
+        let grammars = try GrammarSet(directory: try global.grammarsFolder(), prompts: engine.prompts)
         let ussd = USSDChannel(
             engine: engine, grammars: grammars, sessions: MemorySessionStore<USSDSession>(capacity: max(count, 1)))
         let ivr = IVRChannel(
@@ -269,6 +253,33 @@ struct BenchCommand: AsyncParsableCommand {
                     "grammar: %.0f texts/s on one thread; keyword dictionary baseline %.0f texts/s (%.2f×); medians of %d",
                 median(matched), median(looked), median(matched) / median(looked), rounds))
     }
+
+    /// A scratch database in `folder` with the demo plans and 1,000 subscribers without passwords, loaded through
+    /// the importer as `selfcare import` loads a billing file, and an engine over it (a cheap hash under a fresh
+    /// random pepper, the configured prompts, no logging).
+    func scratchGateway(
+        in folder: URL, clock: any TimeSource
+    ) async throws -> (SQLiteServiceStore, OperationEngine, [String]) {
+        let store = try SQLiteServiceStore(path: folder.appendingPathComponent("bench.sqlite").path)
+        let hasher = PBKDF2PasswordHasher(pepper: Pepper(bytes: try LibCrypto.randomBytes(32)), iterations: 1_000)
+        let engine = OperationEngine(
+            store: store, hasher: hasher, prompts: try PromptCatalog.load(directory: try global.promptsFolder()),
+            clock: clock, logger: Self.quiet)
+        let numbers = (0..<1000).map { "186\(String(format: "%08d", $0))" }
+        let header = ImportKind.subscribers.requiredColumns.joined(separator: ",")
+        let rows = numbers.map { "\($0),张伟,normal,postpaid,,P38,12345,3200,gold,zh-CN,false,,false," }
+        let importer = CSVImporter(engine: engine, hasher: nil, pool: nil)
+        for (kind, text) in [
+            (ImportKind.plans, DemoData.plans), (.subscribers, ([header] + rows).joined(separator: "\n")),
+        ] {
+            let (_, rejects, _) = try await importer.importData(kind, data: Data(text.utf8), source: "bench \(kind)")
+            guard rejects.isEmpty else { throw CommandFailure("bench: the scratch \(kind) were refused: \(rejects)") }
+        }
+        return (store, engine, numbers)
+    }
+
+    /// Where the gateways a benchmark builds log: nowhere, so logging costs nothing in the figures.
+    static let quiet = Logger(label: "selfcare.bench", factory: { _ in SwiftLogNoOpLogHandler() })
 
     static func draft(_ i: Int, _ numbers: [String], at time: Date) -> RecordDraft {
         RecordDraft(

@@ -416,10 +416,16 @@ struct Runtime {
         return grammars
     }
 
+    /// The importer, applying through an engine of its own: a data load renders no prompt and checks no
+    /// password, so it needs neither the prompts folder nor (`withHasher` false) the pepper.
     func importer(withHasher: Bool) throws -> CSVImporter {
         let hasher = withHasher ? try self.hasher() : nil
+        let engine = OperationEngine(
+            store: store, hasher: hasher ?? UnavailablePasswordHasher(reason: "a data load checks no password"),
+            prompts: PromptCatalog(templates: [:]), configuration: configuration, clock: clock,
+            logger: Logger(label: "selfcare"))
         return CSVImporter(
-            store: store, hasher: hasher,
+            engine: engine, hasher: hasher,
             pool: hasher == nil ? nil : BlockingWorkPool(threads: configuration.passwords.hashingConcurrency))
     }
 }

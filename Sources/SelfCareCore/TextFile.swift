@@ -113,3 +113,8 @@ public enum TextFile {
         code == EISDIR ? "it is a folder" : String(cString: strerror(code)).lowercased()
     }
 }
+
+/// The lines of `text`, split at LF, CRLF or CR (Swift treats CRLF as one `Character`).
+public func splitLines(_ text: String) -> [Substring] {
+    text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+}

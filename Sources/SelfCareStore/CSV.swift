@@ -1,8 +1,11 @@
 /// One record of a CSV file: its fields and the line it starts on (the header is line 1).
 public struct CSVRow: Sendable, Equatable {
+    /// The line the record starts on (a quoted field may run over several).
     public var line: Int
+    /// The fields, unquoted.
     public var fields: [String]
 
+    /// The record starting on `line` with `fields`.
     public init(line: Int, fields: [String]) {
         self.line = line
         self.fields = fields

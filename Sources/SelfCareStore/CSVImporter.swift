@@ -1,80 +1,24 @@
 import Foundation
 import SelfCareCore
 
-/// What an import file holds.
-public enum ImportKind: String, Sendable, CaseIterable {
-    case plans
-    case subscribers
-    case usage
-    /// Call detail rows for 通话详单 (an extension of SPEC §3).
-    case calls
-
-    /// The columns every file of this kind must have, in SPEC §3's order.
-    public var requiredColumns: [String] {
-        switch self {
-        case .plans:
-            [
-                "code", "name_zh", "name_en", "monthly_fee_fen", "voice_minutes", "sms", "data_mb", "payment",
-                "on_sale",
-                "contract_ok",
-            ]
-        case .subscribers:
-            [
-                "msisdn", "name", "status", "payment", "prepaid_period", "plan", "balance_fen", "points", "tier",
-                "language", "premium", "contract_end", "blacklist", "password",
-            ]
-        case .usage: ["msisdn", "month", "voice_used", "sms_used", "data_used_mb", "charges_fen"]
-        case .calls: ["msisdn", "started_at", "peer", "direction", "duration_s", "charge_fen"]
-        }
-    }
-
-    /// Columns a file may add.
-    public var optionalColumns: [String] { self == .subscribers ? ["puk"] : [] }
-}
-
-/// What an import did.
-public struct ImportSummary: Sendable, Equatable {
-    public var applied = 0
-    public var unchanged = 0
-    public var rejected = 0
-    /// Where the bad rows went, when there were any.
-    public var rejectsPath: String?
-
-    public init() {}
-
-    /// `applied 3, unchanged 17, rejected 2 (see plans.rejects.csv)`.
-    public var description: String {
-        "applied \(applied), unchanged \(unchanged), rejected \(rejected)"
-            + (rejectsPath.map { " (see \($0))" } ?? "")
-    }
-}
-
-/// A problem with the file as a whole: nothing was applied.
-public struct ImportFileError: Error, CustomStringConvertible, Sendable {
-    public var path: String
-    public var message: String
-    public var description: String { "\(path): \(message)" }
-}
-
-/// A bad input row and why.
-public struct RejectedRow: Sendable, Equatable {
-    public var line: Int
-    public var reason: String
-    public var fields: [String]
-}
-
 /// Imports the billing system's batch CSV files (SPEC §3): idempotent, one transaction a file,
 /// every bad row written to `NAME.rejects.csv` with its line number and reason.
+///
+/// The importer reads, checks and hashes; the engine applies each file (`OperationEngine.load`) in one
+/// transaction with its `import` record.
 public struct CSVImporter: Sendable {
-    public let store: any ServiceStore
+    /// The engine that applies each file.
+    public let engine: OperationEngine
     /// Hashes the `password` column of subscriber files; nil refuses rows that carry a password.
     public let hasher: (any PasswordHasher)?
+    /// Where the passwords are hashed, a few at a time; nil with no hasher.
     public let pool: BlockingWorkPool?
     /// Why there is no hasher, for the message when a file carries passwords anyway.
     public var missingHasherReason = "no pepper to hash them with"
 
-    public init(store: any ServiceStore, hasher: (any PasswordHasher)?, pool: BlockingWorkPool?) {
-        self.store = store
+    /// An importer applying through `engine`, hashing passwords with `hasher` on `pool`.
+    public init(engine: OperationEngine, hasher: (any PasswordHasher)?, pool: BlockingWorkPool?) {
+        self.engine = engine
         self.hasher = hasher
         self.pool = pool
     }
@@ -171,21 +115,16 @@ public struct CSVImporter: Sendable {
         // Hash passwords off the transaction, then apply everything in one transaction.
         parsed = try await resolvePasswords(parsed, rejects: &rejects, source: source, progress: progress, total: total)
 
-        let toApply = parsed
-        let (summary, lateRejects) = try await store.write { writer in
-            var summary = ImportSummary()
-            var late: [RejectedRow] = []
-            for (index, entry) in toApply.enumerated() {
-                if index % 5000 == 0 { progress(index, total) }
-                switch try Self.apply(entry.item, writer: writer) {
-                case .applied: summary.applied += 1
-                case .unchanged: summary.unchanged += 1
-                case .rejected(let reason):
-                    late.append(RejectedRow(line: entry.line, reason: reason, fields: entry.blanked))
-                }
-            }
-            progress(total, total)
-            return (summary, late)
+        let entries = parsed.map { DataLoad.Entry(line: $0.line, item: $0.item.loadItem) }
+        let blanked = Dictionary(parsed.map { ($0.line, $0.blanked) }, uniquingKeysWith: { first, _ in first })
+        let outcome = try await engine.load(
+            DataLoad(kind: kind.rawValue, source: source, entries: entries, rejectedBefore: rejects.count),
+            progress: progress)
+        var summary = ImportSummary()
+        summary.applied = outcome.applied
+        summary.unchanged = outcome.unchanged
+        let lateRejects = outcome.rejected.map {
+            RejectedRow(line: $0.line, reason: $0.reason, fields: blanked[$0.line] ?? [])
         }
         var result = summary
         rejects.append(contentsOf: lateRejects)
@@ -232,9 +171,7 @@ public struct CSVImporter: Sendable {
             if case .subscriber(let s, _) = parsed[i].item { return s.msisdn }
             return ""
         }
-        let hasHash = try await store.read { reader in
-            try numbers.map { try reader.subscriber($0)?.passwordHash != nil }
-        }
+        let hasHash = try await engine.hasPassword(numbers)
         let toHash = zip(candidates, hasHash).filter { !$0.1 }.map(\.0)
         for i in candidates {
             if case .subscriber(let s, _) = out[i].item { out[i].item = .subscriber(s, password: nil) }
@@ -279,18 +216,19 @@ public struct CSVImporter: Sendable {
         case usage(UsageMonth)
         case call(CallDetail)
 
-        /// What makes two rows the same row: the table's primary key, normalised.
-        var key: String {
+        /// The row as the engine applies it (a password not hashed yet is left out).
+        var loadItem: LoadItem {
             switch self {
-            case .plan(let p): p.code
-            case .subscriber(let s, _): s.msisdn
-            case .usage(let u): "\(u.msisdn)|\(u.month)"
-            case .call(let c): "\(c.msisdn)|\(ISOTime.format(c.startedAt))|\(c.peer)"
+            case .plan(let p): .plan(p)
+            case .subscriber(let s, _): .subscriber(s)
+            case .usage(let u): .usage(u)
+            case .call(let c): .call(c)
             }
         }
-    }
 
-    enum Applied { case applied, unchanged, rejected(String) }
+        /// What makes two rows the same row: the table's primary key, normalised.
+        var key: String { loadItem.key }
+    }
 
     struct RowProblem: Error { let message: String }
 
@@ -395,56 +333,6 @@ public struct CSVImporter: Sendable {
             return .failure(problem)
         } catch {
             return .failure(RowProblem(message: "\(error)"))
-        }
-    }
-
-    static func apply(_ item: ImportItem, writer: any StoreWriter) throws -> Applied {
-        switch item {
-        case .plan(let plan):
-            if try writer.plan(plan.code) == plan { return .unchanged }
-            try writer.save(plan)
-            return .applied
-        case .subscriber(var s, _):
-            guard try writer.plan(s.planCode) != nil else { return .rejected("plan: unknown plan `\(s.planCode)`") }
-            if let existing = try writer.subscriber(s.msisdn) {
-                s.failedPasswordAttempts = existing.failedPasswordAttempts
-                s.passwordLockedUntil = existing.passwordLockedUntil
-                // The billing file provisions a password only for a subscriber who has none: once set,
-                // the password is the customer's (password.change) or an operator's (password set), and
-                // an older file must never bring back a password the customer replaced.
-                if existing.passwordHash != nil { s.passwordHash = existing.passwordHash }
-                // An absent or empty PUK column keeps the PUK an earlier file supplied.
-                if s.puk == nil { s.puk = existing.puk }
-                if s.status == existing.status {
-                    s.statusBeforeLoss = existing.statusBeforeLoss
-                } else if s.status == .lost {
-                    s.statusBeforeLoss = existing.status
-                } else if existing.status == .lost && (s.status == .normal || s.status == .arrears) {
-                    // A loss reported through the gateway stands until the customer cancels it; the file's
-                    // state becomes the one loss.cancel returns to.
-                    s.statusBeforeLoss = s.status
-                    s.status = .lost
-                }
-                if s == existing { return .unchanged }
-            }
-            try writer.save(s)
-            return .applied
-        case .usage(let usage):
-            guard try writer.subscriber(usage.msisdn) != nil else {
-                return .rejected("msisdn: unknown subscriber \(usage.msisdn)")
-            }
-            if try writer.usage(usage.msisdn, month: usage.month) == usage { return .unchanged }
-            try writer.save(usage)
-            return .applied
-        case .call(let call):
-            guard try writer.subscriber(call.msisdn) != nil else {
-                return .rejected("msisdn: unknown subscriber \(call.msisdn)")
-            }
-            if try writer.call(msisdn: call.msisdn, startedAt: call.startedAt, peer: call.peer) == call {
-                return .unchanged
-            }
-            try writer.save(call)
-            return .applied
         }
     }
 

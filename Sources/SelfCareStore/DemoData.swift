@@ -10,6 +10,7 @@ import SelfCareCore
 /// next month (18611110020), in seven months (18611110010) and in thirteen (18611110017).
 /// The passwords are for the demo only.
 public enum DemoData {
+    /// The demo plan catalogue, as a plans file.
     public static let plans = """
         code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok
         P18,畅享18元套餐,Basic 18,1800,100,50,1024,both,true,false

@@ -150,7 +150,7 @@ final class Harness: Sendable {
         let engine = OperationEngine(
             store: store, hasher: Fixtures.hasher(), prompts: catalog, clock: FixedTimeSource(Fixtures.midNovember),
             pool: BlockingWorkPool(threads: 2),
-            logger: Logger(label: "conformance", factory: { _ in SwiftLogNoOpLogHandler() }))
+            logger: Fixtures.quietLogger)
         let grammarSet = try GrammarSet(
             directory: grammars ?? Fixtures.repositoryRoot.appendingPathComponent("grammars").path, prompts: catalog)
         let sms = SMSChannel(engine: engine, grammars: grammarSet)
@@ -422,7 +422,7 @@ public struct InProcessGateway: Sendable {
         let context = BasicRequestContext(
             source: ApplicationRequestContextSource(
                 channel: channel,
-                logger: Logger(label: "in-process", factory: { _ in SwiftLogNoOpLogHandler() })))
+                logger: Fixtures.quietLogger))
         let response: Response
         do {
             response = try await responder.respond(to: hbRequest, context: context)

@@ -89,6 +89,9 @@ public enum Fixtures {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     }()
 
+    /// A logger that drops everything: what tests hand the gateway where its log is not what they check.
+    public static let quietLogger = Logger(label: "selfcare.test", factory: { _ in SwiftLogNoOpLogHandler() })
+
     /// An engine over `store` with the shipped prompts (or `prompts`) and a cheap hasher.
     public static func engine(
         store: any ServiceStore, clock: any TimeSource = FixedTimeSource(midNovember),
@@ -99,7 +102,7 @@ public enum Fixtures {
             store: store, hasher: hasher, prompts: try prompts ?? shippedPrompts(), configuration: configuration,
             clock: clock,
             pool: BlockingWorkPool(threads: 2),
-            logger: logger ?? Logger(label: "selfcare.test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            logger: logger ?? quietLogger)
     }
 }
 

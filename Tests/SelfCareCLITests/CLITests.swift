@@ -48,8 +48,8 @@ struct CLITests {
             for secret in ["258036", "111111", "147036", "147037", "293571"] {
                 #expect(!records.stdout.contains(secret))
             }
-            #expect(records.stdout.split(separator: "\n").count == 7)
-            #expect(try run(["records", "verify"], in: dir).stdout.hasPrefix("ok: 7 records"))
+            #expect(serviceRecordLines(records.stdout).count == 7)
+            #expect(try run(["records", "verify"], in: dir).stdout.hasPrefix("ok: \(7 + demoImportRecords) records"))
         }
     }
 
@@ -68,7 +68,8 @@ struct CLITests {
             let prompts = try run(["op", "query.balance", "--from", "18612345678", "--prompts", "none"], in: dir)
             #expect(prompts.status == 1)
             #expect(prompts.stderr == "selfcare: none: no such folder (given by --prompts)\n", "\(prompts.stderr)")
-            #expect(try run(["records", "verify"], in: dir).stdout.hasPrefix("ok: 0 records"))
+            // Only the demo data's import records: none of the mistakes wrote one.
+            #expect(try run(["records", "verify"], in: dir).stdout.hasPrefix("ok: \(demoImportRecords) records"))
         }
     }
 
@@ -115,8 +116,9 @@ struct CLITests {
                 environment: ["SELFCARE_NOW": "2026-11-03T08:00:00Z"])
             let mine = try run(["records", "list", "--subject", "186 1234 5678"], in: dir)
             #expect(mine.stdout.split(separator: "\n").count == 2)
+            // The demo data's import records are dated at the demo's load (SELFCARE_NOW, later in November).
             let since = try run(["records", "list", "--since", "2026-11-02T00:00:00Z"], in: dir)
-            #expect(since.stdout.split(separator: "\n").count == 2)
+            #expect(serviceRecordLines(since.stdout).count == 2)
             let csv = try run(["records", "list", "--format", "csv"], in: dir)
             // CSV lines end in CRLF (RFC 4180): one Character in Swift.
             let lines = csv.stdout.split(separator: "\r\n")
@@ -124,10 +126,11 @@ struct CLITests {
                 lines.first
                     == "id,time,channel,session,caller,subject,operation,inputs,auth,result,reason,reply,duration_ms,prev_hash,hash"
             )
-            #expect(lines.count == 4)
+            #expect(lines.count == 1 + demoImportRecords + 3)
             #expect(
-                lines[1].hasPrefix(
-                    "1,2026-11-01T08:00:00.000Z,api,,18612345678,18612345678,query.balance,{},none,ok,ok,"))
+                lines[1 + demoImportRecords].hasPrefix(
+                    "\(demoImportRecords + 1),2026-11-01T08:00:00.000Z,api,,18612345678,18612345678,query.balance,{},none,ok,ok,"
+                ))
             let bad = try run(["records", "list", "--since", "yesterday"], in: dir)
             #expect(bad.status == 1)
         }
@@ -140,21 +143,22 @@ struct CLITests {
                 _ = try run(["op", "query.balance", "--from", i % 2 == 0 ? "18612345678" : "18611110001"], in: dir)
             }
             #expect(try run(["records", "verify"], in: dir).status == 0)
+            // Record 7 is the third balance query (after the demo data's four import records).
             let blocked = try run(
-                ["selfcare.sqlite", "UPDATE records SET reply = 'x' WHERE id = 3"], in: dir, program: shell)
+                ["selfcare.sqlite", "UPDATE records SET reply = 'x' WHERE id = 7"], in: dir, program: shell)
             #expect(blocked.status != 0, "the append-only trigger refuses a plain UPDATE")
-            // Change one byte of record 3's reply, as someone with the file and sqlite3 could.
+            // Change one byte of record 7's reply, as someone with the file and sqlite3 could.
             let edit = try run(
                 [
                     "selfcare.sqlite",
-                    "DROP TRIGGER records_no_update; UPDATE records SET reply = replace(reply, '123.45', '923.45') WHERE id = 3;",
+                    "DROP TRIGGER records_no_update; UPDATE records SET reply = replace(reply, '123.45', '923.45') WHERE id = 7;",
                 ],
                 in: dir, program: shell)
             #expect(edit.status == 0, "\(edit.stderr)")
             let verify = try run(["records", "verify"], in: dir)
             #expect(verify.status == 1)
             #expect(
-                verify.stderr.hasPrefix("selfcare: records verify: record 3: hash does not match"), "\(verify.stderr)")
+                verify.stderr.hasPrefix("selfcare: records verify: record 7: hash does not match"), "\(verify.stderr)")
         }
     }
 
@@ -317,7 +321,7 @@ struct SMSCLITests {
             let refused = try run(["sms", "--from", "18611110002", "GS", "369258"], in: dir)
             #expect(refused.stdout == "号码18611110002已处于挂失状态，无需重复挂失。\n")
             let records = try run(["records", "list"], in: dir)
-            let reasons = try records.stdout.split(separator: "\n").map { line in
+            let reasons = try serviceRecordLines(records.stdout).map { line in
                 (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["reason"] as? String
             }
             #expect(

@@ -1,4 +1,5 @@
 import Foundation
+import SelfCareScenarios
 import SelfCareTesting
 import Testing
 

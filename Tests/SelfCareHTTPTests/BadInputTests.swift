@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -207,10 +206,8 @@ struct BadInputTests {
                 }
                 // The disk is full: the writer's connection may not grow the file by a page, and the pages
                 // it has are filled with records until a write fails.
-                try await store.pool.write { db in
-                    let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 1
-                    try db.execute(sql: "PRAGMA max_page_count = \(pages)")
-                }
+                let pages = try await store.integerRaw("PRAGMA page_count") ?? 1
+                _ = try await store.integerRaw("PRAGMA max_page_count = \(pages)")
                 var filled = 0
                 for i in 0..<100_000 {
                     let draft = RecordDraft(

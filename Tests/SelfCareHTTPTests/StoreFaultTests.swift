@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -18,7 +17,7 @@ import Testing
 @Suite("Store faults are errors, on SQLite")
 struct StoreFaultTests {
     static func losePlans(_ store: SQLiteServiceStore) async throws {
-        try await store.pool.write { db in try db.execute(sql: "ALTER TABLE plans RENAME TO plans_gone") }
+        try await store.executeRaw("ALTER TABLE plans RENAME TO plans_gone")
     }
 
     @Test func anIVRPlanMenuOverAFaultIsAnErrorNotNoPlans() async throws {
@@ -71,9 +70,7 @@ struct TickFaultTests {
         try await withTemporaryDatabase { store, _ in
             try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
             let engine = try Fixtures.engine(store: store)
-            try await store.pool.write { db in
-                try db.execute(sql: "ALTER TABLE pending_changes RENAME TO pending_changes_gone")
-            }
+            try await store.executeRaw("ALTER TABLE pending_changes RENAME TO pending_changes_gone")
             let handler = InMemoryLogHandler()
             let service = PendingChangeService(
                 engine: engine, interval: 0.01, logger: Logger(label: "tick-test", factory: { _ in handler }))

@@ -5,15 +5,20 @@ import SelfCareStore
 import SelfCareTesting
 import Testing
 
-func importer(_ store: any ServiceStore, iterations: Int = 1000) -> CSVImporter {
-    CSVImporter(store: store, hasher: Fixtures.hasher(iterations: iterations), pool: BlockingWorkPool(threads: 2))
+func importer(_ store: any ServiceStore, iterations: Int = 1000) throws -> CSVImporter {
+    let hasher = Fixtures.hasher(iterations: iterations)
+    return CSVImporter(
+        engine: try Fixtures.engine(store: store, hasher: hasher), hasher: hasher, pool: BlockingWorkPool(threads: 2))
 }
 
 /// Every row of the data tables, as text, to compare before and after.
-func dump(_ store: SQLiteServiceStore) async throws -> [String] {
+func dump(
+    _ store: SQLiteServiceStore,
+    tables: [String] = ["plans", "subscribers", "usage", "calls", "pending_changes", "records"]
+) async throws -> [String] {
     try await store.pool.read { db in
         var lines: [String] = []
-        for table in ["plans", "subscribers", "usage", "calls", "pending_changes", "records"] {
+        for table in tables {
             for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2") {
                 lines.append("\(table): \(row.description)")
             }
@@ -52,7 +57,7 @@ struct CSVReaderTests {
 struct ImportTests {
     @Test func theSameFilesTwiceChangeNothingTheSecondTime() async throws {
         try await withTemporaryDatabase { store, dir in
-            let imp = importer(store)
+            let imp = try importer(store)
             let now = Fixtures.midNovember
             let files: [(ImportKind, String)] = [
                 (.plans, DemoData.plans), (.subscribers, DemoData.subscribers(thisMonth: Month(year: 2026, month: 11))),
@@ -66,18 +71,26 @@ struct ImportTests {
                 let s = try await imp.importFile(kind, path: dir.appendingPathComponent("\(kind).csv").path)
                 #expect(s.rejected == 0 && s.unchanged == 0 && s.applied > 0, "\(kind): \(s.description)")
             }
-            let before = try await dump(store)
+            let data = ["plans", "subscribers", "usage", "calls", "pending_changes"]
+            let before = try await dump(store, tables: data)
+            let recordsBefore = try await store.records(matching: RecordFilter()).count
             for (kind, _) in files {
                 let s = try await imp.importFile(kind, path: dir.appendingPathComponent("\(kind).csv").path)
                 #expect(s.applied == 0 && s.rejected == 0 && s.unchanged > 0, "\(kind): \(s.description)")
             }
-            #expect(try await dump(store) == before, "a second import changes no byte, password hashes included")
+            #expect(
+                try await dump(store, tables: data) == before,
+                "a second import changes no byte of the data, password hashes included")
+            // Each file still leaves its import record, saying it applied nothing.
+            let second = try await store.records(matching: RecordFilter()).dropFirst(recordsBefore)
+            #expect(second.map(\.operation) == Array(repeating: "import", count: files.count))
+            #expect(second.allSatisfy { $0.inputValues["applied"] == "0" && $0.inputValues["unchanged"] != "0" })
         }
     }
 
     @Test func passwordsAreHashedAndNeverStored() async throws {
         try await withTemporaryDatabase { store, dir in
-            let imp = importer(store)
+            let imp = try importer(store)
             _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
             let csv = """
                 msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password
@@ -105,7 +118,7 @@ struct ImportTests {
 
     @Test func badRowsAreRejectedGoodRowsApplied() async throws {
         try await withTemporaryDatabase { store, dir in
-            let imp = importer(store)
+            let imp = try importer(store)
             _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
             let csv = """
                 msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password
@@ -169,9 +182,45 @@ struct ImportTests {
         }
     }
 
+    /// Each file goes through the engine: its rows and its `import` record land in one transaction, the record
+    /// counting what the file did (rows refused before the engine and against the database alike) and never holding
+    /// a password; a file refused whole writes no record.
+    @Test func eachFileLeavesOneImportRecordWithItsCounts() async throws {
+        try await withTemporaryDatabase { store, dir in
+            let imp = try importer(store)
+            _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
+            let csv = """
+                msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password
+                18612345678,张伟,normal,postpaid,,P18,100,0,gold,zh-CN,false,,false,258036
+                18611110001,Li Na,normal,postpaid,,P99,100,0,gold,en,false,,false,470159
+                18611110002,王芳,sleeping,postpaid,,P18,100,0,gold,zh-CN,false,,false,
+
+                """
+            let path = dir.appendingPathComponent("subscribers.csv").path
+            try csv.write(toFile: path, atomically: true, encoding: .utf8)
+            _ = try await imp.importFile(.subscribers, path: path)
+            let records = try await store.records(matching: RecordFilter())
+            #expect(records.map(\.operation) == ["import", "import"])
+            let last = try #require(records.last)
+            #expect(
+                last.inputValues == [
+                    "kind": "subscribers", "source": path, "applied": "1", "unchanged": "0", "rejected": "2",
+                ])
+            #expect(last.caller == "system" && last.channel == "api" && last.result == "ok")
+            #expect(last.reply == "subscribers: applied 1, unchanged 0, rejected 2")
+            #expect(!"\(last)".contains("258036") && !"\(last)".contains("470159"))
+
+            // A file refused whole (its header names an unknown column) changes nothing and records nothing.
+            try "msisdn,nmae\n18612345678,x\n".write(toFile: path, atomically: true, encoding: .utf8)
+            await #expect(throws: ImportFileError.self) { try await imp.importFile(.subscribers, path: path) }
+            #expect(try await store.records(matching: RecordFilter()).count == 2)
+            #expect(try store.verifyRecords().firstBreak == nil)
+        }
+    }
+
     @Test func lenientWhereNothingIsAmbiguous() async throws {
         try await withTemporaryDatabase { store, _ in
-            let imp = importer(store)
+            let imp = try importer(store)
             _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
             let csv = """
                 msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password
@@ -192,7 +241,7 @@ struct ImportTests {
 
     @Test func usageNeedsAKnownSubscriberAndAMonth() async throws {
         try await withTemporaryDatabase { store, _ in
-            let imp = importer(store)
+            let imp = try importer(store)
             try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
             let csv = """
                 msisdn,month,voice_used,sms_used,data_used_mb,charges_fen
@@ -284,7 +333,7 @@ struct DemoDataTests {
     @Test func coversEveryStatePaymentPeriodTierAndFlag() async throws {
         try await withTemporaryDatabase { store, _ in
             let results = try await DemoData.load(
-                with: importer(store), now: Fixtures.midNovember, calendar: LocalCalendar())
+                with: try importer(store), now: Fixtures.midNovember, calendar: LocalCalendar())
             #expect(results.allSatisfy { $0.1.rejected == 0 })
             let guide = DemoData.guide(thisMonth: Month(year: 2026, month: 11))
             let numbers = guide.map(\.number)
@@ -327,7 +376,7 @@ struct DemoDataTests {
         let calendar = LocalCalendar()
         let month = calendar.month(of: now)
         try await withTemporaryDatabase { store, _ in
-            _ = try await DemoData.load(with: importer(store), now: now, calendar: calendar)
+            _ = try await DemoData.load(with: try importer(store), now: now, calendar: calendar)
             let engine = try Fixtures.engine(store: store, clock: FixedTimeSource(now))
             func perform(
                 _ operation: OperationName, _ caller: String, password: String? = nil,
@@ -362,7 +411,7 @@ struct DemoDataTests {
 struct ImportEdgeTests {
     @Test func aLossReportedThroughTheGatewayStandsAcrossImports() async throws {
         try await withTemporaryDatabase { store, _ in
-            let imp = importer(store)
+            let imp = try importer(store)
             _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
             let csv = """
                 msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password
@@ -432,7 +481,7 @@ struct ImportEdgeTests {
 
     @Test func aFileWithoutPUKKeepsThePUKs() async throws {
         try await withTemporaryDatabase { store, _ in
-            let imp = importer(store)
+            let imp = try importer(store)
             _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
             let header =
                 "msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password"

@@ -1,4 +1,5 @@
 import Foundation
+import SelfCareScenarios
 import SelfCareTesting
 import Testing
 
@@ -13,7 +14,8 @@ let scenarioFiles: [String] = {
 func shippedRunner() -> ScenarioRunner {
     ScenarioRunner(
         grammarsDirectory: Fixtures.repositoryRoot.appendingPathComponent("grammars").path,
-        promptsDirectory: Fixtures.repositoryRoot.appendingPathComponent("prompts").path, start: Fixtures.midNovember)
+        promptsDirectory: Fixtures.repositoryRoot.appendingPathComponent("prompts").path, start: Fixtures.midNovember,
+        logger: Fixtures.quietLogger)
 }
 
 @Suite("Conversation scenarios")

@@ -5,11 +5,11 @@
 // Throughput is texts (or requests) per second on one core; compare each figure with its baseline.
 import Benchmark
 import Foundation
-import GRDB
 import Logging
 import SelfCareChannels
 import SelfCareCore
 import SelfCareGrammar
+import SelfCareScenarios
 import SelfCareStore
 import SelfCareTesting
 
@@ -65,20 +65,15 @@ let benchmarks: @Sendable () -> Void = {
     var smsConfiguration = SMSConfiguration()
     smsConfiguration.rateLimit = .max  // measure the path, not the limiter's refusals
     let channel = SMSChannel(engine: engine, grammars: GrammarSet([grammar]), configuration: smsConfiguration)
-    try! store.pool.write { db in
-        try db.execute(sql: "CREATE TABLE IF NOT EXISTS bench_rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
-    }
+    let writes = Task { try await ScratchWrites(store: store) }
 
     // Baseline: one single-row transaction, durably committed (synchronous=FULL, WAL).
     Benchmark(
         "baseline: SQLite single-row FULL commit (rows)",
         configuration: .init(metrics: [.throughput, .wallClock], scalingFactor: .one, maxDuration: .seconds(3))
     ) { benchmark in
-        for i in benchmark.scaledIterations {
-            try await store.pool.write { db in
-                try db.execute(sql: "INSERT INTO bench_rows (body) VALUES (?)", arguments: ["row \(i)"])
-            }
-        }
+        let writes = try await writes.value
+        for i in benchmark.scaledIterations { try await writes.commitRow(i) }
     }
 
     // Where the end-to-end time goes: one read, one record append, the engine alone.
@@ -100,12 +95,13 @@ let benchmarks: @Sendable () -> Void = {
         "part: record append, FULL (records)",
         configuration: .init(metrics: [.throughput, .wallClock], scalingFactor: .one, maxDuration: .seconds(2))
     ) { benchmark in
+        let writes = try await writes.value
         for i in benchmark.scaledIterations {
             let draft = RecordDraft(
                 time: Fixtures.midNovember, channel: .sms, session: nil, caller: "18600000001", subject: "18600000001",
                 operation: "query.balance", inputs: [:], auth: .none, result: .ok, reason: .ok,
                 reply: "尊敬的客户，您的账户余额为123.45元 \(i)", durationMS: 1)
-            blackHole(try await store.write { try $0.append(draft) })
+            try await writes.appendRecord(draft)
         }
     }
 

@@ -30,6 +30,15 @@ func withDemo(_ body: (URL) throws -> Void) throws {
     }
 }
 
+/// The demo database starts with four records: one `import` record for each file of the demo data.
+let demoImportRecords = 4
+
+/// The lines of a `records list` (JSON lines) that are not the demo data's `import` records: what the commands a
+/// test ran wrote.
+func serviceRecordLines(_ stdout: String) -> [Substring] {
+    stdout.split(separator: "\n").filter { !$0.contains(#""operation":"import""#) }
+}
+
 /// A scratch folder with the shipped prompts and grammars and a demo database.
 func withDemoAndGrammars(_ body: (URL) throws -> Void) throws {
     try withShipped(["grammars", "prompts"]) { dir in

@@ -1,69 +1,3 @@
-import Foundation
-
-/// Reads the gateway's data inside one consistent snapshot.
-public protocol StoreReader {
-    func subscriber(_ msisdn: String) throws -> Subscriber?
-    func plan(_ code: String) throws -> Plan?
-    /// Every plan, ordered by monthly fee then code.
-    func plans() throws -> [Plan]
-    func usage(_ msisdn: String, month: Month) throws -> UsageMonth?
-    /// The newest calls first, at most `limit`.
-    func recentCalls(_ msisdn: String, limit: Int) throws -> [CallDetail]
-    func pendingChanges(_ msisdn: String) throws -> [PendingChange]
-    /// Pending changes effective on or before `date`, oldest first.
-    func duePendingChanges(onOrBefore date: LocalDate) throws -> [PendingChange]
-    /// The transaction `caller` has been asked to confirm on `channel`, if any.
-    func confirmation(caller: String, channel: Channel) throws -> PendingConfirmation?
-    /// The first record of `caller` for `session` on `channel` (an inbound message id) that settled the
-    /// message, if any; a message refused `rate_limited` was not settled and may be sent again.
-    func firstRecord(channel: Channel, session: String, caller: String) throws -> ServiceRecord?
-    /// How many records `caller` has on `channel` at or after `since` (rate limiting).
-    /// The records of `caller` on `channel` written from `since` to `until`, both included.
-    func recordCount(channel: Channel, caller: String, since: Date, until: Date) throws -> Int
-    /// `caller`'s failed attempts on other numbers' passwords, if it has any on file.
-    func callerThrottle(_ caller: String) throws -> CallerThrottle?
-}
-
-/// Changes the gateway's data inside one transaction: all of a transaction's writes land, or none.
-public protocol StoreWriter: StoreReader {
-    func save(_ subscriber: Subscriber) throws
-    /// Adds `change`, replacing any pending change of the same kind for the same number.
-    func save(_ change: PendingChange) throws
-    func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws
-    /// Stores `confirmation`, replacing any earlier one of the same caller and channel.
-    func save(_ confirmation: PendingConfirmation) throws
-    func deleteConfirmation(caller: String, channel: Channel) throws
-    /// Stores `throttle`, replacing the caller's earlier one.
-    func save(_ throttle: CallerThrottle) throws
-    /// Adds or replaces a plan (import).
-    func save(_ plan: Plan) throws
-    /// Adds or replaces one month of usage (import).
-    func save(_ usage: UsageMonth) throws
-    /// Adds or replaces one call of the detail list (import).
-    func save(_ call: CallDetail) throws
-    /// The call of `msisdn` that started at `startedAt` with `peer`, if stored (import comparison).
-    func call(msisdn: String, startedAt: Date, peer: String) throws -> CallDetail?
-    /// Chains `draft` after the last record and appends it.
-    func append(_ draft: RecordDraft) throws -> ServiceRecord
-}
-
-/// Which records to list.
-public struct RecordFilter: Sendable {
-    public var subject: String?
-    public var since: Date?
-    /// Only records with a greater id: the cursor of a page.
-    public var afterID: Int64?
-    /// At most this many records.
-    public var limit: Int?
-
-    public init(subject: String? = nil, since: Date? = nil, afterID: Int64? = nil, limit: Int? = nil) {
-        self.subject = subject
-        self.since = since
-        self.afterID = afterID
-        self.limit = limit
-    }
-}
-
 /// The gateway's storage: subscribers, plans, usage, pending changes and service records.
 ///
 /// Implementation requirements:
@@ -90,6 +24,8 @@ public struct RecordFilter: Sendable {
 ///   request paths page through `records(matching:)` and `recordIDs(matching:)`, which must not block it.
 /// - Records are append-only; `append` chains each record to the one before it.
 public protocol ServiceStore: Sendable {
+    /// Runs `body` over one consistent snapshot of the data and returns its result.
+    /// - Throws: what `body` throws, or the store's fault when the snapshot cannot be read.
     func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
     /// Runs `body` in one write transaction and returns its result once the transaction is committed.
     ///
@@ -116,15 +52,8 @@ public protocol ServiceStore: Sendable {
 }
 
 extension ServiceStore {
+    /// No fault: a store that cannot lose its database under it.
     public func fault() -> String? { nil }
+    /// Ready unless `fault()` names a fault.
     public func readiness() async -> StoreReadiness { StoreReadiness(problems: fault().map { [$0] } ?? []) }
-}
-
-/// Whether a store can commit, and why not.
-public struct StoreReadiness: Sendable, Equatable {
-    /// What stands in the way, one line each; empty when the store is ready.
-    public var problems: [String]
-    public var isReady: Bool { problems.isEmpty }
-
-    public init(problems: [String] = []) { self.problems = problems }
 }

@@ -154,11 +154,15 @@ public struct ScenarioRunner: Sendable {
     public var start: Date
     /// PBKDF2 iterations for the scenario's database (cheap by default: scenarios test behaviour).
     public var iterations = 2_000
+    /// Where each scenario's gateway logs.
+    public var logger: Logger
 
-    public init(grammarsDirectory: String, promptsDirectory: String, start: Date) {
+    /// A runner over the grammars and prompts in these folders, its clocks starting at `start`.
+    public init(grammarsDirectory: String, promptsDirectory: String, start: Date, logger: Logger) {
         self.grammarsDirectory = grammarsDirectory
         self.promptsDirectory = promptsDirectory
         self.start = start
+        self.logger = logger
     }
 
     /// Runs `scenario`; returns how many expectations held, or throws the first `ScenarioFailure`.
@@ -308,7 +312,7 @@ public struct ScenarioRunner: Sendable {
     /// Runs `scenario`. Normally the first failed check throws; `updating` notes failed expectations and goes on.
     func execute(_ scenario: Scenario, updating: Bool) async throws -> Execution {
         try validate(scenario)
-        return try await withTemporaryDatabase { store, dir in
+        return try await withScratchDatabase { store in
             // `clock` and `advance` move the clock from `start`.
             let clock = ManualTimeSource(start)
             let prompts = try PromptCatalog.load(directory: promptsDirectory)
@@ -317,7 +321,7 @@ public struct ScenarioRunner: Sendable {
             let pool = BlockingWorkPool(threads: 2)
             let engine = OperationEngine(
                 store: store, hasher: hasher, prompts: prompts, clock: clock, pool: pool,
-                logger: Logger(label: "scenario", factory: { _ in SwiftLogNoOpLogHandler() }))
+                logger: logger)
             let grammars = try GrammarSet(directory: grammarsDirectory, prompts: prompts)
             let sms = SMSChannel(engine: engine, grammars: grammars)
             let ussd = USSDChannel(engine: engine, grammars: grammars)
@@ -339,7 +343,7 @@ public struct ScenarioRunner: Sendable {
                 if ["send", "dial", "call", "press", "op", "tick"].contains(step.directive) { outputs += 1 }
                 switch step.directive {
                 case "data":
-                    let importer = CSVImporter(store: store, hasher: hasher, pool: pool)
+                    let importer = CSVImporter(engine: engine, hasher: hasher, pool: pool)
                     if arg == "demo" {
                         _ = try await DemoData.load(
                             with: importer, now: clock.now(), calendar: engine.configuration.calendar)
@@ -502,7 +506,6 @@ public struct ScenarioRunner: Sendable {
                     message: "record chain broken: \(broken)",
                     expected: "", actual: "")
             }
-            _ = dir
             return execution
         }
     }

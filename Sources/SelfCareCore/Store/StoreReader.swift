@@ -1,0 +1,29 @@
+import Foundation
+
+/// Reads the gateway's data inside one consistent snapshot.
+public protocol StoreReader {
+    /// The subscriber with the number `msisdn` (normalised), nil when there is none.
+    func subscriber(_ msisdn: String) throws -> Subscriber?
+    /// The plan with the code `code`, on sale or not; nil when there is none.
+    func plan(_ code: String) throws -> Plan?
+    /// Every plan, ordered by monthly fee then code.
+    func plans() throws -> [Plan]
+    /// `msisdn`'s usage in `month`, nil when billing sent none.
+    func usage(_ msisdn: String, month: Month) throws -> UsageMonth?
+    /// The newest calls first, at most `limit`.
+    func recentCalls(_ msisdn: String, limit: Int) throws -> [CallDetail]
+    /// `msisdn`'s pending changes (at most one of each kind), soonest first.
+    func pendingChanges(_ msisdn: String) throws -> [PendingChange]
+    /// Pending changes effective on or before `date`, oldest first.
+    func duePendingChanges(onOrBefore date: LocalDate) throws -> [PendingChange]
+    /// The transaction `caller` has been asked to confirm on `channel`, if any.
+    func confirmation(caller: String, channel: Channel) throws -> PendingConfirmation?
+    /// The first record of `caller` for `session` on `channel` (an inbound message id) that settled the
+    /// message, if any; a message refused `rate_limited` was not settled and may be sent again.
+    func firstRecord(channel: Channel, session: String, caller: String) throws -> ServiceRecord?
+    /// How many records `caller` has on `channel` written from `since` to `until`, both included (the rate
+    /// limit's count).
+    func recordCount(channel: Channel, caller: String, since: Date, until: Date) throws -> Int
+    /// `caller`'s failed attempts on other numbers' passwords, if it has any on file.
+    func callerThrottle(_ caller: String) throws -> CallerThrottle?
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+/// Changes the gateway's data inside one transaction: all of a transaction's writes land, or none.
+public protocol StoreWriter: StoreReader {
+    /// Adds `subscriber`, or replaces the stored subscriber with the same number.
+    func save(_ subscriber: Subscriber) throws
+    /// Adds `change`, replacing any pending change of the same kind for the same number.
+    func save(_ change: PendingChange) throws
+    /// Removes `msisdn`'s pending change of `kind`; nothing when there is none.
+    func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws
+    /// Stores `confirmation`, replacing any earlier one of the same caller and channel.
+    func save(_ confirmation: PendingConfirmation) throws
+    /// Removes the confirmation `caller` was asked for on `channel`; nothing when there is none.
+    func deleteConfirmation(caller: String, channel: Channel) throws
+    /// Stores `throttle`, replacing the caller's earlier one.
+    func save(_ throttle: CallerThrottle) throws
+    /// Adds or replaces a plan (import).
+    func save(_ plan: Plan) throws
+    /// Adds or replaces one month of usage (import).
+    func save(_ usage: UsageMonth) throws
+    /// Adds or replaces one call of the detail list (import).
+    func save(_ call: CallDetail) throws
+    /// The call of `msisdn` that started at `startedAt` with `peer`, if stored (import comparison).
+    func call(msisdn: String, startedAt: Date, peer: String) throws -> CallDetail?
+    /// Chains `draft` after the last record and appends it.
+    func append(_ draft: RecordDraft) throws -> ServiceRecord
+}

@@ -1,0 +1,43 @@
+import Foundation
+import SelfCareCore
+
+/// What an import did.
+public struct ImportSummary: Sendable, Equatable {
+    /// Rows that changed the database.
+    public var applied = 0
+    /// Rows the database already held as they are.
+    public var unchanged = 0
+    /// Rows set aside, each with its reason in the rejects file.
+    public var rejected = 0
+    /// Where the bad rows went, when there were any.
+    public var rejectsPath: String?
+
+    /// An import that did nothing yet.
+    public init() {}
+
+    /// `applied 3, unchanged 17, rejected 2 (see plans.rejects.csv)`.
+    public var description: String {
+        "applied \(applied), unchanged \(unchanged), rejected \(rejected)"
+            + (rejectsPath.map { " (see \($0))" } ?? "")
+    }
+}
+
+/// A problem with the file as a whole: nothing was applied.
+public struct ImportFileError: Error, CustomStringConvertible, Sendable {
+    /// The file (or the source's name, for data given in memory).
+    public var path: String
+    /// What is wrong with it, one line.
+    public var message: String
+    /// `path: message`, as the command line prints it.
+    public var description: String { "\(path): \(message)" }
+}
+
+/// A bad input row and why.
+public struct RejectedRow: Sendable, Equatable {
+    /// The row's line in its file.
+    public var line: Int
+    /// Why it was set aside, naming the column (`balance_fen: expected a whole number, found `lots``).
+    public var reason: String
+    /// The row's fields with its password blanked.
+    public var fields: [String]
+}

@@ -1,0 +1,356 @@
+import Foundation
+import GRDB
+import SelfCareCore
+
+/// Reads and writes through one GRDB connection, inside the transaction the pool opened.
+struct SQLiteAccess: StoreWriter {
+    let db: Database
+    /// The transaction's chain head, when the group committer runs it (the head row is then written
+    /// once per transaction); nil: each append reads and writes the head row itself.
+    var chain: ChainCursor? = nil
+
+    func subscriber(_ msisdn: String) throws -> Subscriber? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.subscriberColumns) FROM subscribers WHERE msisdn = ?"),
+            arguments: [msisdn]
+        ).map(Self.subscriber)
+    }
+
+    func plan(_ code: String) throws -> Plan? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM plans WHERE code = ?"), arguments: [code]).map(
+            Self.plan)
+    }
+
+    func plans() throws -> [Plan] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM plans ORDER BY monthly_fee_fen, code")).map(Self.plan)
+    }
+
+    func usage(_ msisdn: String, month: Month) throws -> UsageMonth? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.usageColumns) FROM usage WHERE msisdn = ? AND month = ?"),
+            arguments: [msisdn, month.description]
+        ).map(Self.usage)
+    }
+
+    func recentCalls(_ msisdn: String, limit: Int) throws -> [CallDetail] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM calls WHERE msisdn = ? ORDER BY started_at DESC LIMIT ?"),
+            arguments: [msisdn, limit]
+        ).map(Self.call)
+    }
+
+    func call(msisdn: String, startedAt: Date, peer: String) throws -> CallDetail? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM calls WHERE msisdn = ? AND started_at = ? AND peer = ?"),
+            arguments: [msisdn, ISOTime.format(startedAt), peer]
+        ).map(Self.call)
+    }
+
+    static func call(_ row: Row) throws -> CallDetail {
+        CallDetail(
+            msisdn: row["msisdn"], startedAt: try Self.time(row, "started_at", table: "calls"),
+            peer: row["peer"], outgoing: (row["direction"] as String) == "out", durationSeconds: row["duration_s"],
+            chargeFen: row["charge_fen"])
+    }
+
+    func pendingChanges(_ msisdn: String) throws -> [PendingChange] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM pending_changes WHERE msisdn = ? ORDER BY kind"), arguments: [msisdn]
+        )
+        .map(Self.pending)
+    }
+
+    func duePendingChanges(onOrBefore date: LocalDate) throws -> [PendingChange] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT * FROM pending_changes WHERE effective <= ? ORDER BY effective, msisdn, kind"),
+            arguments: [date.description]
+        ).map(Self.pending)
+    }
+
+    func save(_ s: Subscriber) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO subscribers (msisdn, name, status, status_before_loss, payment, prepaid_period, plan,
+                    balance_fen, points, tier, language, premium, contract_end, blacklist, password_hash,
+                    failed_password_attempts, password_locked_until, puk)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (msisdn) DO UPDATE SET name = excluded.name, status = excluded.status,
+                    status_before_loss = excluded.status_before_loss, payment = excluded.payment,
+                    prepaid_period = excluded.prepaid_period, plan = excluded.plan,
+                    balance_fen = excluded.balance_fen, points = excluded.points, tier = excluded.tier,
+                    language = excluded.language, premium = excluded.premium, contract_end = excluded.contract_end,
+                    blacklist = excluded.blacklist, password_hash = excluded.password_hash,
+                    failed_password_attempts = excluded.failed_password_attempts,
+                    password_locked_until = excluded.password_locked_until, puk = excluded.puk
+                """
+        ).execute(
+            arguments: [
+                s.msisdn, s.name, s.status.rawValue, s.statusBeforeLoss?.rawValue, s.payment.rawValue,
+                s.prepaidPeriod?.rawValue, s.planCode, s.balanceFen, s.points, s.tier.rawValue, s.language.rawValue,
+                s.premium, s.contractEnd?.description, s.blacklist, s.passwordHash, s.failedPasswordAttempts,
+                s.passwordLockedUntil.map(ISOTime.format), s.puk,
+            ])
+    }
+
+    func save(_ change: PendingChange) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO pending_changes (msisdn, kind, plan, effective, requested_at)
+                VALUES (?, ?, ?, ?, ?)
+                """
+        ).execute(
+            arguments: [
+                change.msisdn, change.kind.rawValue, change.planCode, change.effective.description,
+                ISOTime.format(change.requestedAt),
+            ])
+    }
+
+    func confirmation(caller: String, channel: Channel) throws -> PendingConfirmation? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM confirmations WHERE caller = ? AND channel = ?"),
+                arguments: [caller, channel.rawValue])
+        else { return nil }
+        let arguments: String = row["arguments"]
+        return PendingConfirmation(
+            caller: row["caller"], channel: Channel(rawValue: row["channel"]),
+            operation: OperationName(row["operation"] as String),
+            subject: row["subject"],
+            arguments: (try? JSONSerialization.jsonObject(with: Data(arguments.utf8))) as? [String: String] ?? [:],
+            session: row["session"], requestedAt: try Self.time(row, "requested_at", table: "confirmations"),
+            expiresAt: try Self.time(row, "expires_at", table: "confirmations"),
+            language: (row["language"] as String?).map(Language.init(rawValue:)))
+    }
+
+    func save(_ c: PendingConfirmation) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO confirmations
+                    (caller, channel, operation, subject, arguments, session, requested_at, expires_at, language)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(
+            arguments: [
+                c.caller, c.channel.rawValue, c.operation.rawValue, c.subject, canonicalJSON(c.arguments), c.session,
+                ISOTime.format(c.requestedAt), ISOTime.format(c.expiresAt), c.language?.rawValue,
+            ])
+    }
+
+    func callerThrottle(_ caller: String) throws -> CallerThrottle? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT caller, failures, window_start, locked_until FROM caller_throttles WHERE caller = ?"),
+                arguments: [caller])
+        else { return nil }
+        let locked: String? = row["locked_until"]
+        return CallerThrottle(
+            caller: row["caller"], failures: row["failures"],
+            windowStart: try Self.time(row, "window_start", table: "caller_throttles"),
+            lockedUntil: try locked.map { _ in try Self.time(row, "locked_until", table: "caller_throttles") })
+    }
+
+    func save(_ t: CallerThrottle) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO caller_throttles (caller, failures, window_start, locked_until)
+                VALUES (?, ?, ?, ?)
+                """
+        ).execute(
+            arguments: [t.caller, t.failures, ISOTime.format(t.windowStart), t.lockedUntil.map(ISOTime.format)])
+    }
+
+    func deleteConfirmation(caller: String, channel: Channel) throws {
+        try db.cachedStatement(sql: "DELETE FROM confirmations WHERE caller = ? AND channel = ?").execute(arguments: [
+            caller, channel.rawValue,
+        ])
+    }
+
+    /// A message id's first settling record (the repeat check): channel, session, caller.
+    static let firstRecordSQL = """
+        SELECT \(recordColumns) FROM records
+        WHERE channel = ? AND session = ? AND caller = ? AND reason <> 'rate_limited'
+        ORDER BY id LIMIT 1
+        """
+
+    /// A caller's records on a channel since a time (the rate limit): caller, time, channel.
+    static let recordCountSQL =
+        "SELECT COUNT(*) FROM records WHERE caller = ? AND time >= ? AND time <= ? AND channel = ?"
+
+    func firstRecord(channel: Channel, session: String, caller: String) throws -> ServiceRecord? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: Self.firstRecordSQL),
+            arguments: [channel.rawValue, session, caller]
+        ).map(Self.record)
+    }
+
+    func recordCount(channel: Channel, caller: String, since: Date, until: Date) throws -> Int {
+        try Int.fetchOne(
+            db.cachedStatement(sql: Self.recordCountSQL),
+            arguments: [caller, ISOTime.format(since), ISOTime.format(until), channel.rawValue]) ?? 0
+    }
+
+    func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws {
+        try db.cachedStatement(sql: "DELETE FROM pending_changes WHERE msisdn = ? AND kind = ?").execute(arguments: [
+            msisdn, kind.rawValue,
+        ])
+    }
+
+    func save(_ plan: Plan) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO plans (code, name_zh, name_en, monthly_fee_fen, voice_minutes, sms, data_mb,
+                    payment, on_sale, contract_ok)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(
+            arguments: [
+                plan.code, plan.nameZh, plan.nameEn, plan.monthlyFeeFen, plan.voiceMinutes, plan.sms, plan.dataMB,
+                plan.payment.rawValue, plan.onSale, plan.contractOK,
+            ])
+    }
+
+    func save(_ usage: UsageMonth) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO usage (msisdn, month, voice_used, sms_used, data_used_mb, charges_fen)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """
+        ).execute(
+            arguments: [
+                usage.msisdn, usage.month.description, usage.voiceUsed, usage.smsUsed, usage.dataUsedMB,
+                usage.chargesFen,
+            ])
+    }
+
+    func save(_ call: CallDetail) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO calls (msisdn, started_at, peer, direction, duration_s, charge_fen)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """
+        ).execute(
+            arguments: [
+                call.msisdn, ISOTime.format(call.startedAt), call.peer, call.outgoing ? "out" : "in",
+                call.durationSeconds, call.chargeFen,
+            ])
+    }
+
+    func append(_ draft: RecordDraft) throws -> ServiceRecord {
+        let head = try chain?.load(db) ?? SQLiteServiceStore.head(db)
+        let record = ServiceRecord.chained(
+            draft, id: (head?.id ?? 0) + 1, prevHash: head?.hash ?? ServiceRecord.genesisHash)
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO records (id, time, channel, session, caller, subject, operation, inputs, auth, result,
+                    reason, reply, duration_ms, prev_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            record.id, record.time, record.channel, record.session, record.caller, record.subject,
+            record.operation, record.inputs, record.auth, record.result, record.reason, record.reply,
+            record.durationMS, record.prevHash, record.hash,
+        ])
+        if let chain {
+            chain.head = (record.id, record.hash)
+        } else {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO record_chain (id, last_id, last_hash) VALUES (1, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash
+                    """
+            ).execute(arguments: [record.id, record.hash])
+        }
+        return record
+    }
+
+    // Rows on the hot paths are selected with these column lists and decoded by position: looking a
+    // column up by name costs a lowercased copy of the name and a hash for every column of every row
+    // (the request profile's largest item in the writer).
+
+    /// The columns `subscriber(_:)` decodes, in its order.
+    static let subscriberColumns = """
+        msisdn, name, status, status_before_loss, payment, prepaid_period, plan, balance_fen, points, tier, \
+        language, premium, contract_end, blacklist, password_hash, failed_password_attempts, \
+        password_locked_until, puk
+        """
+
+    static func subscriber(_ row: Row) throws -> Subscriber {
+        func value<T: RawRepresentable>(_ index: Int, _ column: String, _: T.Type) throws -> T
+        where T.RawValue == String {
+            let text: String = row[index]
+            guard let v = T(rawValue: text) else { throw StoreError("subscribers.\(column): unknown value \(text)") }
+            return v
+        }
+        let statusBefore: String? = row[3]
+        let period: String? = row[5]
+        let contract: String? = row[12]
+        let locked: String? = row[16]
+        return Subscriber(
+            msisdn: row[0], name: row[1], status: try value(2, "status", SubscriberStatus.self),
+            statusBeforeLoss: statusBefore.flatMap(SubscriberStatus.init(rawValue:)),
+            payment: try value(4, "payment", PaymentType.self),
+            prepaidPeriod: period.flatMap(PrepaidPeriod.init(rawValue:)),
+            planCode: row[6], balanceFen: row[7], points: row[8],
+            tier: try value(9, "tier", Tier.self), language: Language(rawValue: row[10]), premium: row[11],
+            contractEnd: contract.flatMap { LocalDate(iso: $0) }, blacklist: row[13],
+            passwordHash: row[14], failedPasswordAttempts: row[15],
+            passwordLockedUntil: locked.flatMap(ISOTime.parse), puk: row[17])
+    }
+
+    static func plan(_ row: Row) throws -> Plan {
+        let payment: String = row["payment"]
+        return Plan(
+            code: row["code"], nameZh: row["name_zh"], nameEn: row["name_en"], monthlyFeeFen: row["monthly_fee_fen"],
+            voiceMinutes: row["voice_minutes"], sms: row["sms"], dataMB: row["data_mb"],
+            payment: Plan.Eligibility(rawValue: payment) ?? .both, onSale: row["on_sale"],
+            contractOK: row["contract_ok"])
+    }
+
+    /// The columns `usage(_:)` decodes, in its order.
+    static let usageColumns = "msisdn, month, voice_used, sms_used, data_used_mb, charges_fen"
+
+    static func usage(_ row: Row) throws -> UsageMonth {
+        let month: String = row[1]
+        return UsageMonth(
+            msisdn: row[0], month: try Self.decode(Month(month), "usage.month", month),
+            voiceUsed: row[2], smsUsed: row[3], dataUsedMB: row[4], chargesFen: row[5])
+    }
+
+    /// The ISO 8601 time in `column`, or a `StoreError` naming it.
+    static func time(_ row: Row, _ column: String, table: String) throws -> Date {
+        let text: String? = row[column]
+        return try decode(text.flatMap(ISOTime.parse), "\(table).\(column)", text)
+    }
+
+    /// `value`, or a `StoreError` naming the column: a corrupt row is a fault, never a silent default.
+    static func decode<T>(_ value: T?, _ column: String, _ raw: (any DatabaseValueConvertible)?) throws -> T {
+        guard let value else { throw StoreError("\(column): unreadable value \(raw.map { "\($0)" } ?? "NULL")") }
+        return value
+    }
+
+    static func pending(_ row: Row) throws -> PendingChange {
+        let kind: String = row["kind"]
+        let effective: String = row["effective"]
+        guard let k = PendingChange.Kind(rawValue: kind), let date = LocalDate(iso: effective) else {
+            throw StoreError("pending_changes: malformed row for \(row["msisdn"] as String)")
+        }
+        return PendingChange(
+            msisdn: row["msisdn"], kind: k, planCode: row["plan"], effective: date,
+            requestedAt: try Self.time(row, "requested_at", table: "pending_changes"))
+    }
+
+    /// The columns `record(_:)` decodes, in its order.
+    static let recordColumns = """
+        id, time, channel, session, caller, subject, operation, inputs, auth, result, reason, reply, duration_ms, \
+        prev_hash, hash
+        """
+
+    static func record(_ row: Row) -> ServiceRecord {
+        ServiceRecord(
+            id: row[0], time: row[1], channel: row[2], session: row[3], caller: row[4], subject: row[5],
+            operation: row[6], inputs: row[7], auth: row[8], result: row[9], reason: row[10], reply: row[11],
+            durationMS: row[12], prevHash: row[13], hash: row[14])
+    }
+}
