@@ -32,7 +32,9 @@ struct ImportCommand: AsyncParsableCommand {
                     importer.missingHasherReason = "\(error)"
                 }
             }
-            let name = (file as NSString).lastPathComponent
+            // A file name may hold anything but `/` and NUL: control characters are shown escaped, so a name cannot
+            // split the summary line or send the terminal an escape sequence.
+            let name = visible((file as NSString).lastPathComponent)
             let interactive = isatty(STDERR_FILENO) == 1
             let summary: ImportSummary
             do {
@@ -48,13 +50,32 @@ struct ImportCommand: AsyncParsableCommand {
             } catch let error as ImportFileError {
                 throw CommandFailure("\(error)")
             }
-            print("\(name): \(summary.description)")
+            print("\(name): \(visible(summary.description))")
+            if let problem = summary.rejectsProblem {
+                throw CommandFailure(
+                    "\(name): applied \(summary.applied), unchanged \(summary.unchanged); \(summary.rejected) row"
+                        + "\(summary.rejected == 1 ? "" : "s") rejected, but \(visible(problem))", code: 2)
+            }
             if summary.rejected > 0 {
                 throw CommandFailure(
                     "\(name): \(summary.rejected) row\(summary.rejected == 1 ? "" : "s") rejected; "
-                        + "applied \(summary.applied), unchanged \(summary.unchanged); see \(summary.rejectsPath ?? "")",
+                        + "applied \(summary.applied), unchanged \(summary.unchanged); see \(visible(summary.rejectsPath ?? ""))",
                     code: 2)
             }
         }
     }
+}
+
+/// `text` with each control character (C0, DEL, C1, and the line and paragraph separators) written as `\u{…}`:
+/// safe to print on one line of a terminal.
+func visible(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+        if scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}" {
+            out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+        } else {
+            out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
 }

@@ -21,13 +21,21 @@ struct LoopbackClient {
         var description: String
     }
 
-    /// Connects to `127.0.0.1:port` and runs `body` with the connection, which is closed afterwards.
+    /// How long the connection may wait for a byte of an answer before it is closed (the request then fails):
+    /// a server that stopped answering ends the flood instead of hanging it.
+    static let answerTimeout: TimeAmount = .seconds(30)
+
+    /// Connects from `localAddress` (any address of the loopback network, `127.0.0.2`: the server sees another
+    /// client) to `127.0.0.1:port`, and runs `body` with the connection, which is closed afterwards.
     static func connect<T: Sendable>(
-        port: Int, _ body: (inout LoopbackClient) async throws -> T
+        port: Int, from localAddress: String = "127.0.0.1", _ body: (inout LoopbackClient) async throws -> T
     ) async throws -> T {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(to: try SocketAddress(ipAddress: localAddress, port: 0))
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        IdleStateHandler(readTimeout: answerTimeout), CloseWhenIdle())
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
                         wrappingChannelSynchronously: channel)
@@ -59,6 +67,21 @@ struct LoopbackClient {
                 return text
             }
         }
-        throw Failure(description: "POST \(path): the server closed the connection before answering")
+        throw Failure(
+            description: "POST \(path): no answer (the server closed the connection, or sent nothing for "
+                + "\(Self.answerTimeout.nanoseconds / 1_000_000_000) s)")
+    }
+}
+
+/// Closes the connection when `IdleStateHandler` says nothing was read for its read timeout.
+private final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .read = event as? IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }

@@ -11,7 +11,8 @@ import ServiceLifecycle
 /// A session flood, scaled down: new USSD sessions and IVR calls, many times the session cap, poured over a
 /// loopback connection through the HTTP server and adapters of a gateway in this process, while a customer stands
 /// at the USSD password screen and a caller at an IVR confirmation; then the sessions expire and are swept. The
-/// flood comes from one client address, so it holds at most that address's share of the cap (half by default). The
+/// flood comes from one client address (`127.0.0.1`), so it holds at most that address's share of the cap (half
+/// by default); the customer and the caller call from another (`127.0.0.2`). The
 /// gateway runs on the demo data in a scratch database; time is a `ManualTimeSource` the flood moves, so a run takes
 /// seconds and never depends on the wall clock.
 ///
@@ -104,19 +105,21 @@ public struct SessionFlood: Sendable {
                 })
             let server = ServiceGroup(
                 configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-            return try await withThrowingTaskGroup(of: Report?.self) { group in
+            return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
+                    // A server that fails to start (no free port, no file descriptors) ends the wait for its port.
+                    defer { bound.finish() }
                     try await server.run()
-                    return nil
                 }
                 defer { group.cancelAll() }
                 var found: Int?
                 for await port in ports { found = port }
                 guard let port = found, port > 0 else {
-                    throw LoopbackClient.Failure(description: "the flood's server did not start")
+                    try await group.next()  // the server's own error, when it has one
+                    throw LoopbackClient.Failure(description: "the flood's server stopped before it served")
                 }
-                let report = try await LoopbackClient.connect(port: port) { client in
-                    try await pour(into: &client, channels: channels, clock: clock)
+                let report = try await LoopbackClient.connect(port: port) { flood in
+                    try await pour(into: &flood, port: port, channels: channels, clock: clock)
                 }
                 await server.triggerGracefulShutdown()
                 return report
@@ -126,16 +129,28 @@ public struct SessionFlood: Sendable {
 
     /// The flood itself, through `client`, with `clock` moved past the session expiry where it says so.
     private func pour(
-        into client: inout LoopbackClient, channels: GatewayChannels, clock: ManualTimeSource
+        into client: inout LoopbackClient, port: Int, channels: GatewayChannels, clock: ManualTimeSource
     ) async throws -> Report {
-        func ussd(_ session: String, _ phone: String, _ text: String) async throws -> String {
-            try await client.post(
+        // The customers call from another address than the flood's, as they would in the field (a flooding
+        // client holds only its own share of the cap), each time on a new connection: the flood outlasts the
+        // server's idle timeout.
+        func customers<T: Sendable>(_ body: (inout LoopbackClient) async throws -> T) async throws -> T {
+            try await LoopbackClient.connect(port: port, from: "127.0.0.2", body)
+        }
+        func ussd(
+            _ session: String, _ phone: String, _ text: String, through connection: inout LoopbackClient
+        ) async throws -> String {
+            try await connection.post(
                 "/ussd/at", type: "application/x-www-form-urlencoded",
                 body: "sessionId=\(session)&serviceCode=*100%23&phoneNumber=\(phone)&text=\(text)")
         }
-        func ivr(_ json: String) async throws -> String {
-            try await client.post("/v1/ivr", type: "application/json", body: json)
+        func ivr(_ json: String, through connection: inout LoopbackClient) async throws -> String {
+            try await connection.post("/v1/ivr", type: "application/json", body: json)
         }
+        func ussd(_ session: String, _ phone: String, _ text: String) async throws -> String {
+            try await ussd(session, phone, text, through: &client)
+        }
+        func ivr(_ json: String) async throws -> String { try await ivr(json, through: &client) }
         func number(_ i: Int) -> String { "139" + String(format: "%08d", i % 100_000_000) }
 
         // Warm up (allocator, caches, the connection) with a small flood that expires, so `before` is the
@@ -150,10 +165,12 @@ public struct SessionFlood: Sendable {
 
         // The demo's 18612345678 (password 258036, PUK 12345678) at the USSD password screen of the PUK query,
         // and its English-speaking 18611110001 (password 470159) at the IVR confirmation of a loss report.
-        _ = try await ussd("customer", "18612345678", "")
-        _ = try await ussd("customer", "18612345678", "1*8")
-        _ = try await ivr(#"{"call":"caller","from":"18611110001","start":true}"#)
-        _ = try await ivr(#"{"call":"caller","from":"18611110001","digits":"21470159#"}"#)
+        try await customers { customer in
+            _ = try await ussd("customer", "18612345678", "", through: &customer)
+            _ = try await ussd("customer", "18612345678", "1*8", through: &customer)
+            _ = try await ivr(#"{"call":"caller","from":"18611110001","start":true}"#, through: &customer)
+            _ = try await ivr(#"{"call":"caller","from":"18611110001","digits":"21470159#"}"#, through: &customer)
+        }
         clock.advance(by: 61)
         var peak = residentBytes()
         for i in 0..<sessions {
@@ -163,8 +180,12 @@ public struct SessionFlood: Sendable {
         }
         peak = max(peak, residentBytes())
         let liveAfterFlood = (await channels.ussd.sessions.count(), await channels.ivr.sessions.count())
-        let customer = try await ussd("customer", "18612345678", "1*8*258036")
-        let caller = try await ivr(#"{"call":"caller","from":"18611110001","digits":"1"}"#)
+        let (customer, caller) = try await customers { customer in
+            (
+                try await ussd("customer", "18612345678", "1*8*258036", through: &customer),
+                try await ivr(#"{"call":"caller","from":"18611110001","digits":"1"}"#, through: &customer)
+            )
+        }
         clock.advance(by: 601)
         await channels.sweep()
         let liveAfterExpiry = (await channels.ussd.sessions.count(), await channels.ivr.sessions.count())

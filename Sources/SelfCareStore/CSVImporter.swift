@@ -23,17 +23,24 @@ public struct CSVImporter: Sendable {
         self.pool = pool
     }
 
-    /// Imports the file at `path`, writing its bad rows beside it.
+    /// Imports the file at `path`, writing its bad rows beside it. The import record names the file by its
+    /// absolute path.
     /// - Parameter progress: called now and then with the rows handled so far and the total.
-    /// - Throws: `ImportFileError` when the file cannot be read or its header is wrong (nothing is applied then).
+    /// - Throws: `ImportFileError` when the file cannot be read, its header is wrong or its rejects file could not
+    ///   be written beside it (nothing is applied then).
     public func importFile(
         _ kind: ImportKind, path: String, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) async throws -> ImportSummary {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ImportFileError(path: path, message: "cannot read the file")
         }
-        let (summary, rejects, header) = try await importData(kind, data: data, source: path, progress: progress)
         let rejectsPath = Self.rejectsPath(for: path)
+        // The rows are applied before their rejects are written: make sure the rejects file can be written first,
+        // so that a file whose bad rows would have nowhere to go is refused before anything is applied.
+        try Self.checkWritable(rejectsPath)
+        let (summary, rejects, header) = try await importData(
+            kind, data: data, source: path, recordedAs: URL(fileURLWithPath: path).standardizedFileURL.path,
+            progress: progress)
         var result = summary
         if rejects.isEmpty {
             try? FileManager.default.removeItem(atPath: rejectsPath)
@@ -44,12 +51,29 @@ public struct CSVImporter: Sendable {
             }
             do {
                 try text.write(toFile: rejectsPath, atomically: true, encoding: .utf8)
+                result.rejectsPath = rejectsPath
             } catch {
-                throw ImportFileError(path: rejectsPath, message: "cannot write the rejects file: \(error)")
+                // The good rows are committed with their record: say so, and where the bad ones could not go.
+                result.rejectsProblem =
+                    "\(rejectsPath): cannot write the rejects file (\((error as NSError).localizedDescription))"
             }
-            result.rejectsPath = rejectsPath
         }
         return result
+    }
+
+    /// Throws when a rejects file could not be written at `path`: a folder in its place, or a folder that does not
+    /// let this user create or replace it.
+    static func checkWritable(_ path: String) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw ImportFileError(path: path, message: "a folder stands where the rejects file goes; nothing applied")
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        let parent = folder.isEmpty ? "." : folder
+        guard FileManager.default.isWritableFile(atPath: parent) else {
+            throw ImportFileError(
+                path: path, message: "the folder does not let the rejects file be written here; nothing applied")
+        }
     }
 
     /// `data/plans.csv` → `data/plans.rejects.csv`.
@@ -58,8 +82,12 @@ public struct CSVImporter: Sendable {
     }
 
     /// Imports CSV bytes; returns the summary, the bad rows (secrets blanked) and the header.
+    /// - Parameters:
+    ///   - source: the data's name in error messages.
+    ///   - recordedAs: its name in the import record (the source by default).
     public func importData(
-        _ kind: ImportKind, data: Data, source: String, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+        _ kind: ImportKind, data: Data, source: String, recordedAs: String? = nil,
+        progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) async throws -> (ImportSummary, [RejectedRow], [String]) {
         let text = String(decoding: data, as: UTF8.self)
         let (allRows, unterminated) = CSVReader.rows(text)
@@ -118,7 +146,8 @@ public struct CSVImporter: Sendable {
         let entries = parsed.map { DataLoad.Entry(line: $0.line, item: $0.item.loadItem) }
         let blanked = Dictionary(parsed.map { ($0.line, $0.blanked) }, uniquingKeysWith: { first, _ in first })
         let outcome = try await engine.load(
-            DataLoad(kind: kind.rawValue, source: source, entries: entries, rejectedBefore: rejects.count),
+            DataLoad(
+                kind: kind.rawValue, source: recordedAs ?? source, entries: entries, rejectedBefore: rejects.count),
             progress: progress)
         var summary = ImportSummary()
         summary.applied = outcome.applied

@@ -11,6 +11,9 @@ public struct ImportSummary: Sendable, Equatable {
     public var rejected = 0
     /// Where the bad rows went, when there were any.
     public var rejectsPath: String?
+    /// Why the bad rows could not be written to their file after the good ones were applied (the disk filled up
+    /// between the check before the import and the write after it), when that happened.
+    public var rejectsProblem: String?
 
     /// An import that did nothing yet.
     public init() {}

@@ -210,6 +210,45 @@ struct CLITests {
         }
     }
 
+    /// A file whose bad rows would have nowhere to go is refused before anything is applied (the rows used to be
+    /// committed, with their record, and the command then failed); a file name cannot split the summary line or
+    /// reach the terminal as an escape sequence.
+    @Test func importChecksItsRejectsFileFirstAndPrintsNamesEscaped() throws {
+        try withDemo { dir in
+            let csv = """
+                code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok
+                P128,尊享128元套餐,Premier 128,12800,1500,500,81920,postpaid,true,true
+                P8,,Tiny 8,800,10,10,100,both,true,false
+                """
+            try csv.write(to: dir.appendingPathComponent("plans.csv"), atomically: true, encoding: .utf8)
+            try FileManager.default.createDirectory(
+                at: dir.appendingPathComponent("plans.rejects.csv"), withIntermediateDirectories: false)
+            let before = try run(["records", "verify"], in: dir).stdout
+            let blocked = try run(["import", "plans", "plans.csv"], in: dir)
+            #expect(blocked.status == 1)
+            #expect(
+                blocked.stderr
+                    == "selfcare: plans.rejects.csv: a folder stands where the rejects file goes; nothing applied\n")
+            #expect(try run(["records", "verify"], in: dir).stdout == before, "no import record")
+            let plan = try run(
+                ["op", "plan.change", "--from", "18612345678", "--arg", "plan=P128"], in: dir, stdin: "258036\n")
+            #expect(!plan.stdout.contains("reason: ok"), "P128 was not applied: \(plan.stdout)")
+
+            let odd = "pl\u{1B}[31man\ns.csv"
+            try csv.write(to: dir.appendingPathComponent(odd), atomically: true, encoding: .utf8)
+            let escaped = try run(["import", "plans", odd], in: dir)
+            #expect(escaped.status == 2)
+            #expect(
+                escaped.stdout
+                    == "pl\\u{1B}[31man\\u{A}s.csv: applied 1, unchanged 0, rejected 1 (see pl\\u{1B}[31man\\u{A}s.rejects.csv)\n"
+            )
+            #expect(!escaped.stderr.contains("\u{1B}") && escaped.stderr.split(separator: "\n").count == 1)
+            // The record names the file by its absolute path, escaped by JSON like any other text.
+            let records = try run(["records", "list"], in: dir).stdout
+            #expect(records.contains(#""source":"\#(dir.path)/pl\u001b[31man\ns.csv""#), "\(records)")
+        }
+    }
+
     @Test func tickAppliesDueChangesWithTheInjectedClock() throws {
         try withDemo { dir in
             let schedule = try run(
