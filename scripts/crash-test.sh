@@ -9,7 +9,8 @@
 # with SIGKILL after a random 0.3–2.5 s, and checks, on the database as the crash left it:
 #   - `selfcare records verify` passes;
 #   - every transaction a client saw succeed has its ok record (same session, operation, subject);
-#   - every subscriber's status agrees with its last ok loss record (no change without its record).
+#   - every subscriber's status agrees with its last ok loss record (no change without its record);
+#   - every ok transaction record has exactly one service order, and every order such a record.
 # The next run starts the server on the same database, so recovery after SIGKILL is exercised too.
 # BINARY defaults to .build/release/selfcare, else .build/debug/selfcare. Needs python3 and curl.
 set -euo pipefail

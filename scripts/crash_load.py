@@ -136,9 +136,23 @@ def check(database, log_path, numbers):
         expected = "lost" if last and last[0] == "loss.report" else "normal"
         if row is None or row[0] != expected:
             problems.append(f"{number} is {row[0] if row else 'missing'} but its last ok record says {expected}")
+    # Every applied transaction has exactly one service order, written in its transaction (docs/orders.md), and
+    # every order belongs to an applied transaction's record.
+    transactions = ("'loss.report', 'loss.cancel', 'plan.change', 'plan.cancel', 'suspend.keep', "
+                    "'suspend.resume', 'password.change', 'password.set'")
+    unordered = db.execute(f"SELECT r.id, r.operation FROM records r LEFT JOIN orders o ON o.record_id = r.id "
+                           f"WHERE r.result = 'ok' AND r.operation IN ({transactions}) "
+                           f"GROUP BY r.id HAVING count(o.id) != 1").fetchall()
+    for record_id, op in unordered[:5]:
+        problems.append(f"ok {op} record {record_id} does not have exactly one order")
+    orphans = db.execute(f"SELECT o.id FROM orders o LEFT JOIN records r ON r.id = o.record_id "
+                         f"WHERE r.id IS NULL OR r.result != 'ok' OR r.operation != o.operation").fetchall()
+    for (order_id,) in orphans[:5]:
+        problems.append(f"order {order_id} has no applied transaction's record")
     (records,) = db.execute("SELECT count(*) FROM records").fetchone()
+    (orders,) = db.execute("SELECT count(*) FROM orders").fetchone()
     print(f"checked {len(successes)} client-seen transactions and {len(numbers)} subscribers "
-          f"against {records} records: {len(problems)} problem(s)")
+          f"against {records} records and {orders} orders: {len(problems)} problem(s)")
     for p in problems[:20]:
         print("  " + p)
     return 0 if not problems else 1

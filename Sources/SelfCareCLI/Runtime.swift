@@ -416,14 +416,19 @@ struct Runtime {
         return grammars
     }
 
-    /// The importer, applying through an engine of its own: a data load renders no prompt and checks no
-    /// password, so it needs neither the prompts folder nor (`withHasher` false) the pepper.
-    func importer(withHasher: Bool) throws -> CSVImporter {
-        let hasher = withHasher ? try self.hasher() : nil
-        let engine = OperationEngine(
-            store: store, hasher: hasher ?? UnavailablePasswordHasher(reason: "a data load checks no password"),
+    /// An engine for work that renders no prompt and checks no password (a data load, listing orders), so that it
+    /// needs neither the prompts folder nor the pepper; `hasher` makes the passwords a data load provisions.
+    func quietEngine(hasher: (any PasswordHasher)? = nil) -> OperationEngine {
+        OperationEngine(
+            store: store, hasher: hasher ?? UnavailablePasswordHasher(reason: "this command checks no password"),
             prompts: PromptCatalog(templates: [:]), configuration: configuration, clock: clock,
             logger: Logger(label: "selfcare"))
+    }
+
+    /// The importer, applying through an engine of its own (`quietEngine`).
+    func importer(withHasher: Bool) throws -> CSVImporter {
+        let hasher = withHasher ? try self.hasher() : nil
+        let engine = quietEngine(hasher: hasher)
         return CSVImporter(
             engine: engine, hasher: hasher,
             pool: hasher == nil ? nil : BlockingWorkPool(threads: configuration.passwords.hashingConcurrency))

@@ -21,7 +21,8 @@ struct SelfCare: AsyncParsableCommand {
         version: "selfcare \(version)",
         subcommands: [
             InitCommand.self, ImportCommand.self, OpCommand.self, SMSCommand.self, USSDCommand.self, IVRCommand.self,
-            TestCommand.self, CheckCommand.self, RecordsCommand.self, PasswordCommand.self, TickCommand.self,
+            TestCommand.self, CheckCommand.self, RecordsCommand.self, OrdersCommand.self, PasswordCommand.self,
+            TickCommand.self,
             ServeCommand.self, BenchCommand.self,
         ]
     )

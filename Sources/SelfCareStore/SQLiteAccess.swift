@@ -191,6 +191,48 @@ struct SQLiteAccess: StoreWriter {
             arguments: [caller, ISOTime.format(since), ISOTime.format(until), channel.rawValue]) ?? 0
     }
 
+    func orders(_ filter: OrderFilter) throws -> [ServiceOrder] {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let state = filter.state {
+            conditions.append("state = ?")
+            arguments.append(state.rawValue)
+        }
+        if let after = filter.afterID {
+            conditions.append("id > ?")
+            arguments.append(after)
+        }
+        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        let limit = filter.limit.map { " LIMIT \(max(0, $0))" } ?? ""
+        return try Row.fetchAll(
+            db, sql: "SELECT \(Self.orderColumns) FROM orders\(whereClause) ORDER BY id\(limit)",
+            arguments: StatementArguments(arguments)
+        ).map(Self.order)
+    }
+
+    func order(id: Int64) throws -> ServiceOrder? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.orderColumns) FROM orders WHERE id = ?"), arguments: [id]
+        ).map(Self.order)
+    }
+
+    func append(_ draft: OrderDraft) throws -> ServiceOrder {
+        let last = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM orders")) ?? 0
+        let order = ServiceOrder(id: last + 1, draft: draft)
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO orders (id, key, operation, subject, channel, record_id, created, before, after, state,
+                    attempts, updated)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            order.id, order.key, order.operation, order.subject, order.channel, order.record, order.created,
+            ServiceOrder.jsonObject(order.before), ServiceOrder.jsonObject(order.after), order.state.rawValue,
+            order.attempts, order.updated,
+        ])
+        return order
+    }
+
     func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws {
         try db.cachedStatement(sql: "DELETE FROM pending_changes WHERE msisdn = ? AND kind = ?").execute(arguments: [
             msisdn, kind.rawValue,
@@ -346,6 +388,19 @@ struct SQLiteAccess: StoreWriter {
         id, time, channel, session, caller, subject, operation, inputs, auth, result, reason, reply, duration_ms, \
         prev_hash, hash
         """
+
+    static let orderColumns = """
+        id, key, operation, subject, channel, record_id, created, before, after, state, attempts, updated
+        """
+
+    static func order(_ row: Row) throws -> ServiceOrder {
+        let state: String = row[9]
+        return ServiceOrder(
+            id: row[0], key: row[1], operation: row[2], subject: row[3], channel: row[4], record: row[5],
+            created: row[6], before: ServiceOrder.values(fromJSON: row[7]),
+            after: ServiceOrder.values(fromJSON: row[8]),
+            state: try decode(OrderState(rawValue: state), "orders.state", state), attempts: row[10], updated: row[11])
+    }
 
     static func record(_ row: Row) -> ServiceRecord {
         ServiceRecord(

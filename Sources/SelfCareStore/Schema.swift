@@ -157,6 +157,29 @@ enum Schema {
                     );
                     """)
         }
+        migrator.registerMigration("v7-service-orders") { db in
+            // Service orders (工单) to the billing system, written in the transaction of the change they report
+            // (docs/orders.md). Listed by state for delivery and by id for operators.
+            try db.execute(
+                sql: """
+                    CREATE TABLE orders (
+                        id INTEGER PRIMARY KEY,
+                        key TEXT NOT NULL UNIQUE,
+                        operation TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        channel TEXT NOT NULL,
+                        record_id INTEGER NOT NULL,
+                        created TEXT NOT NULL,
+                        before TEXT NOT NULL,
+                        after TEXT NOT NULL,
+                        state TEXT NOT NULL
+                            CHECK (state IN ('pending', 'delivered', 'accepted', 'rejected', 'dead')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        updated TEXT NOT NULL
+                    );
+                    CREATE INDEX orders_state ON orders (state, id);
+                    """)
+        }
         return migrator
     }
 }

@@ -16,6 +16,7 @@ public final class MemoryServiceStore: ServiceStore {
         var throttles: [String: CallerThrottle] = [:]
         var records: [ServiceRecord] = []
         var head: (id: Int64, hash: String)?
+        var orders: [ServiceOrder] = []
     }
 
     private let state = Mutex(State())
@@ -173,6 +174,22 @@ final class MemoryAccess: StoreWriter {
         list.append(call)
         state.calls[call.msisdn] = list
     }
+    func orders(_ filter: OrderFilter) throws -> [ServiceOrder] {
+        let selected = state.orders.filter { order in
+            (filter.state == nil || order.state == filter.state) && order.id > (filter.afterID ?? 0)
+        }
+        return Array(selected.prefix(filter.limit.map { max(0, $0) } ?? .max))
+    }
+    func order(id: Int64) throws -> ServiceOrder? { state.orders.first { $0.id == id } }
+    func append(_ draft: OrderDraft) throws -> ServiceOrder {
+        // The key is unique, as the SQLite store's constraint has it.
+        guard !state.orders.contains(where: { $0.key == draft.key }) else {
+            throw MemoryStoreError("orders.key: \(draft.key) is already taken")
+        }
+        let order = ServiceOrder(id: (state.orders.last?.id ?? 0) + 1, draft: draft)
+        state.orders.append(order)
+        return order
+    }
     func append(_ draft: RecordDraft) throws -> ServiceRecord {
         let record = ServiceRecord.chained(
             draft, id: (state.head?.id ?? 0) + 1, prevHash: state.head?.hash ?? ServiceRecord.genesisHash)
@@ -180,4 +197,10 @@ final class MemoryAccess: StoreWriter {
         state.head = (record.id, record.hash)
         return record
     }
+}
+
+/// A constraint the memory store enforces as the SQLite schema does.
+struct MemoryStoreError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -210,6 +210,27 @@ struct CLITests {
         }
     }
 
+    /// `orders list` refuses a state it does not know, as a usage mistake; `orders show` of no order fails.
+    @Test func ordersListAndShowRefuseWhatDoesNotExist() throws {
+        try withDemo { dir in
+            let state = try run(["orders", "list", "--state", "done"], in: dir)
+            #expect(state.status == 64)
+            #expect(
+                state.stderr
+                    == "selfcare: --state done: expected one of pending, delivered, accepted, rejected, dead\n")
+            #expect(try run(["orders", "list"], in: dir).stdout.isEmpty, "the demo data leaves no order")
+            let change = try run(["op", "suspend.keep", "--from", "18612345678"], in: dir, stdin: "258036\n")
+            #expect(change.status == 0, "\(change.stdout)\(change.stderr)")
+            let listed = try run(["orders", "list", "--state", "pending", "--format", "csv"], in: dir).stdout
+            let lines = listed.split(separator: "\r\n")
+            #expect(lines.count == 2 && lines[0] == Substring(ServiceOrder.csvHeader))
+            #expect(lines[1].contains(#",suspend.keep,18612345678,api,"#), "\(listed)")
+            #expect(try run(["orders", "show", "1"], in: dir).stdout.contains(#""after":{"status":"suspended"}"#))
+            let missing = try run(["orders", "show", "2"], in: dir)
+            #expect(missing.status == 1 && missing.stderr == "selfcare: orders show: no order 2\n")
+        }
+    }
+
     /// A file whose bad rows would have nowhere to go is refused before anything is applied (the rows used to be
     /// committed, with their record, and the command then failed); a file name cannot split the summary line or
     /// reach the terminal as an escape sequence.

@@ -305,6 +305,51 @@ struct StoreConformanceTests {
             #expect(verify.firstBreak == nil)
             #expect(verify.checked == 160)
             #expect(Set(outcomes.compactMap { $0.record?.id }).count == 160)
+            // Every applied transaction, and nothing else, has exactly one order, linked to its record.
+            let applied = outcomes.filter {
+                $0.isOK && OperationName(rawValue: $0.record?.operation ?? "").isTransaction
+            }
+            let orders = try await engine.orders(OrderFilter())
+            #expect(!applied.isEmpty)
+            #expect(orders.map(\.record).sorted() == applied.compactMap { $0.record?.id }.sorted())
+            #expect(Set(orders.map(\.key)).count == orders.count)
+            for order in orders {
+                let record = try #require(applied.first { $0.record?.id == order.record }?.record)
+                #expect(order.key == "SC-" + record.hash.prefix(32))
+                #expect(order.operation == record.operation && order.subject == record.subject)
+                #expect(order.state == .pending && !order.after.isEmpty)
+            }
+        }
+    }
+
+    /// Orders are numbered in order, listed by state with a cursor and a limit, found by id, and their key is
+    /// unique: a second order with a taken key fails its whole transaction.
+    @Test(arguments: StoreKind.allCases)
+    func ordersAreAppendedListedAndKeyedOnce(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            @Sendable func order(_ n: Int) -> OrderDraft {
+                OrderDraft(
+                    time: Fixtures.midNovember, operation: .lossReport, subject: "18612345678", channel: .sms,
+                    record: Int64(n), key: "SC-\(n)", before: ["status": "normal"], after: ["status": "lost"])
+            }
+            let first = try await store.write { w in (try w.append(order(1)), try w.append(order(2))) }
+            #expect(first.0.id == 1 && first.1.id == 2)
+            #expect(first.0.created == "2026-11-15T02:00:00.000Z" && first.0.state == .pending)
+            for n in 3...5 { _ = try await store.write { try $0.append(order(n)) } }
+            await #expect(throws: (any Error).self) {
+                try await store.write { w in
+                    _ = try w.append(order(6))
+                    _ = try w.append(order(3))
+                }
+            }
+            let all = try await store.read { try $0.orders(OrderFilter()) }
+            #expect(all.map(\.id) == [1, 2, 3, 4, 5], "the failed transaction left nothing")
+            #expect(all[2].before == ["status": "normal"] && all[2].after == ["status": "lost"])
+            let page = try await store.read { try $0.orders(OrderFilter(state: .pending, afterID: 2, limit: 2)) }
+            #expect(page.map(\.key) == ["SC-3", "SC-4"])
+            #expect(try await store.read { try $0.orders(OrderFilter(state: .accepted)) }.isEmpty)
+            #expect(try await store.read { try $0.order(id: 4) }?.key == "SC-4")
+            #expect(try await store.read { try $0.order(id: 9) } == nil)
         }
     }
 }

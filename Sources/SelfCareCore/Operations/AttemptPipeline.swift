@@ -248,12 +248,6 @@ extension OperationEngine {
                 {
                     return .settled(try tx.askConfirmation(attempt, replyKey: replyKey))
                 }
-                try tx.apply(effects, subject: subject.msisdn)
-                if let newHash {
-                    var changed = try tx.writer.subscriber(subject.msisdn) ?? subject
-                    changed.passwordHash = newHash
-                    try tx.writer.save(changed)
-                }
                 let reply = attempt.scrub(attempt.prompts.render(replyKey, in: attempt.language, attempt.values))
                 var recorded = reply
                 if BusinessRules.valuesMaskedInRecords.contains(where: { attempt.values[$0] != nil }) {
@@ -263,8 +257,16 @@ extension OperationEngine {
                     }
                     recorded = attempt.scrub(attempt.prompts.render(replyKey, in: attempt.language, masked))
                 }
-                let record = try tx.writer.append(
-                    attempt.draft(now: now, auth: attempt.auth, result: .ok, reason: .ok, reply: recorded))
+                let record = try tx.applyDecision(
+                    effects, on: subject, for: attempt,
+                    andThen: {
+                        if let newHash {
+                            var changed = try tx.writer.subscriber(subject.msisdn) ?? subject
+                            changed.passwordHash = newHash
+                            try tx.writer.save(changed)
+                        }
+                    },
+                    record: { attempt.draft(now: now, auth: attempt.auth, result: .ok, reason: .ok, reply: recorded) })
                 return .settled(
                     OperationOutcome(
                         result: .ok, reason: .ok, reply: reply, language: attempt.language, record: record),

@@ -83,10 +83,10 @@ extension OperationEngine {
                     return try tx.refuse(attempt, reason).0
                 case .apply(let effects, let replyKey, let values):
                     attempt.values.merge(values) { $1 }
-                    try tx.apply(effects, subject: subject.msisdn)
                     let reply = attempt.prompts.render(replyKey, in: attempt.language, attempt.values)
-                    let record = try tx.writer.append(
-                        attempt.draft(now: now, auth: .ok, result: .ok, reason: .ok, reply: reply))
+                    let record = try tx.applyDecision(
+                        effects, on: subject, for: attempt,
+                        record: { attempt.draft(now: now, auth: .ok, result: .ok, reason: .ok, reply: reply) })
                     return OperationOutcome(
                         result: .ok, reason: .ok, reply: reply, language: attempt.language, record: record)
                 }

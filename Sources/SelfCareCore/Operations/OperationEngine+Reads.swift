@@ -51,6 +51,16 @@ extension OperationEngine {
         try await store.recordIDs(matching: filter)
     }
 
+    /// The service orders `filter` selects, oldest first (docs/orders.md).
+    public func orders(_ filter: OrderFilter) async throws -> [ServiceOrder] {
+        try await store.read { try $0.orders(filter) }
+    }
+
+    /// The service order `id`, nil when there is none.
+    public func order(id: Int64) async throws -> ServiceOrder? {
+        try await store.read { try $0.order(id: id) }
+    }
+
     /// The store's fault, after which nothing may be acknowledged (`ServiceStore.fault`); nil while there is none.
     public func storeFault() -> String? { store.fault() }
 

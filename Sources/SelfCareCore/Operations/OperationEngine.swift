@@ -181,6 +181,7 @@ public final class OperationEngine: Sendable {
                     return try tx.refuse(attempt, .unknownSubscriber).0
                 }
                 attempt.language = attempt.prompts.language(for: s.language)
+                let before = s
                 s.passwordHash = hash
                 s.failedPasswordAttempts = 0
                 s.passwordLockedUntil = nil
@@ -188,6 +189,7 @@ public final class OperationEngine: Sendable {
                 let reply = attempt.prompts.render(.replyPasswordSet, in: attempt.language, attempt.values)
                 let record = try tx.writer.append(
                     attempt.draft(now: now, auth: .none, result: .ok, reason: .ok, reply: reply))
+                try tx.placeOrder(attempt, record: record, change: OrderChange(from: before, to: s))
                 return OperationOutcome(
                     result: .ok, reason: .ok, reply: reply, language: attempt.language, record: record)
             }

@@ -24,6 +24,10 @@ public protocol StoreReader {
     /// How many records `caller` has on `channel` written from `since` to `until`, both included (the rate
     /// limit's count).
     func recordCount(channel: Channel, caller: String, since: Date, until: Date) throws -> Int
+    /// The service orders `filter` selects, oldest first.
+    func orders(_ filter: OrderFilter) throws -> [ServiceOrder]
+    /// The service order `id`, nil when there is none.
+    func order(id: Int64) throws -> ServiceOrder?
     /// `caller`'s failed attempts on other numbers' passwords, if it has any on file.
     func callerThrottle(_ caller: String) throws -> CallerThrottle?
 }

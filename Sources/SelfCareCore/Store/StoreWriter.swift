@@ -22,6 +22,8 @@ public protocol StoreWriter: StoreReader {
     func save(_ call: CallDetail) throws
     /// The call of `msisdn` that started at `startedAt` with `peer`, if stored (import comparison).
     func call(msisdn: String, startedAt: Date, peer: String) throws -> CallDetail?
+    /// Appends a service order, pending, numbered after the last one; its key must be new.
+    func append(_ order: OrderDraft) throws -> ServiceOrder
     /// Chains `draft` after the last record and appends it.
     func append(_ draft: RecordDraft) throws -> ServiceRecord
 }

@@ -1,0 +1,79 @@
+import Foundation
+
+/// What an applied transaction changed, as its service order tells billing: each field billing keeps that the
+/// transaction touched, before and after. The password is told as a fact (`set`, `none`, `changed`), never as its
+/// hash.
+struct OrderChange: Equatable {
+    var before: [String: String] = [:]
+    var after: [String: String] = [:]
+
+    /// The change from `old` to `new`, and of the pending changes from `pendingBefore` to `pendingAfter`.
+    init(
+        from old: Subscriber, to new: Subscriber, pendingBefore: [PendingChange] = [],
+        pendingAfter: [PendingChange] = []
+    ) {
+        if old.status != new.status {
+            before["status"] = old.status.rawValue
+            after["status"] = new.status.rawValue
+        }
+        if old.planCode != new.planCode {
+            before["plan"] = old.planCode
+            after["plan"] = new.planCode
+        }
+        if old.passwordHash != new.passwordHash {
+            before["password"] = old.passwordHash == nil ? "none" : "set"
+            after["password"] = "changed"
+        }
+        for kind in PendingChange.Kind.allCases {
+            let was = pendingBefore.first { $0.kind == kind }
+            let now = pendingAfter.first { $0.kind == kind }
+            if was != now {
+                before["pending.\(kind.rawValue)"] = Self.describe(was)
+                after["pending.\(kind.rawValue)"] = Self.describe(now)
+            }
+        }
+    }
+
+    /// `P98 from 2026-12-01`, `from 2026-12-01` (a suspension), or `none`.
+    static func describe(_ change: PendingChange?) -> String {
+        guard let change else { return "none" }
+        return (change.planCode.map { "\($0) " } ?? "") + "from \(change.effective)"
+    }
+}
+
+extension EngineTransaction {
+    /// Applies an accepted decision's `effects` on `subject` for `attempt` (then `andThen`: a new password hash),
+    /// appends the record `draft` makes, and for a transaction its service order: the change, its record and its
+    /// order land in this one transaction. The one place a decision is applied.
+    func applyDecision(
+        _ effects: [Effect], on subject: Subscriber, for attempt: Attempt, andThen: () throws -> Void = {},
+        record draft: () -> RecordDraft
+    ) throws -> ServiceRecord {
+        let ordered = attempt.request.operation.isTransaction
+        let pendingBefore = ordered ? try writer.pendingChanges(subject.msisdn) : []
+        try apply(effects, subject: subject.msisdn)
+        try andThen()
+        let record = try writer.append(draft())
+        if ordered {
+            // Billing hears of every applied transaction: its order, in this transaction.
+            try placeOrder(
+                attempt, record: record,
+                change: OrderChange(
+                    from: subject, to: try writer.subscriber(subject.msisdn) ?? subject, pendingBefore: pendingBefore,
+                    pendingAfter: try writer.pendingChanges(subject.msisdn)))
+        }
+        return record
+    }
+
+    /// Writes the service order of a transaction applied for `attempt`, after its `record` and in the same
+    /// transaction: the change, its record and its order land together or not at all. The key is `SC-` and the
+    /// first 32 hex digits of the record's hash: unique, and the same on every delivery.
+    @discardableResult
+    func placeOrder(_ attempt: Attempt, record: ServiceRecord, change: OrderChange) throws -> ServiceOrder {
+        try writer.append(
+            OrderDraft(
+                time: now, operation: attempt.request.operation, subject: attempt.subject,
+                channel: attempt.request.channel, record: record.id, key: "SC-" + record.hash.prefix(32),
+                before: change.before, after: change.after))
+    }
+}
