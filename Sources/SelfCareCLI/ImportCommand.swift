@@ -4,6 +4,7 @@ import SelfCareCore
 import SelfCareStore
 
 extension ImportKind: ExpressibleByArgument {}
+extension TextEncoding: ExpressibleByArgument {}
 
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +13,8 @@ struct ImportCommand: AsyncParsableCommand {
         discussion: """
             The file is applied in one transaction; importing it again changes nothing. Bad rows go to
             NAME.rejects.csv beside it with their line number and reason, and the command exits 2.
+            The file may be UTF-8 (with or without a byte-order mark), GBK or GB18030; without --encoding
+            the encoding is detected, and a file not in UTF-8 is said on standard error.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -21,6 +24,9 @@ struct ImportCommand: AsyncParsableCommand {
 
     @Argument(help: "The CSV file.")
     var file: String
+
+    @Option(help: "The file's encoding: utf-8, gbk or gb18030 (detected when absent).")
+    var encoding: TextEncoding?
 
     func run() async throws {
         try await reportingFailures {
@@ -38,7 +44,7 @@ struct ImportCommand: AsyncParsableCommand {
             let interactive = isatty(STDERR_FILENO) == 1
             let summary: ImportSummary
             do {
-                summary = try await importer.importFile(kind, path: file) { done, total in
+                summary = try await importer.importFile(kind, path: file, encoding: encoding) { done, total in
                     guard total >= 5000, done > 0 else { return }
                     let line = "\(name): \(done)/\(total) rows"
                     if interactive {
@@ -49,6 +55,12 @@ struct ImportCommand: AsyncParsableCommand {
                 }
             } catch let error as ImportFileError {
                 throw CommandFailure("\(error)")
+            }
+            if summary.encoding != .utf8 {
+                printError(
+                    "\(name): read as \(summary.encoding.rawValue.uppercased())"
+                        + (summary.encodingDetected ? " (detected; --encoding sets it)" : "")
+                        + (summary.rejectsPath == nil ? "" : "; the rejects file is written in it too"))
             }
             print("\(name): \(visible(summary.description))")
             if let problem = summary.rejectsProblem {

@@ -29,7 +29,8 @@ public struct CSVImporter: Sendable {
     /// - Throws: `ImportFileError` when the file cannot be read, its header is wrong or its rejects file could not
     ///   be written beside it (nothing is applied then).
     public func importFile(
-        _ kind: ImportKind, path: String, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+        _ kind: ImportKind, path: String, encoding: TextEncoding? = nil,
+        progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) async throws -> ImportSummary {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ImportFileError(path: path, message: "cannot read the file")
@@ -39,8 +40,8 @@ public struct CSVImporter: Sendable {
         // so that a file whose bad rows would have nowhere to go is refused before anything is applied.
         try Self.checkWritable(rejectsPath)
         let (summary, rejects, header) = try await importData(
-            kind, data: data, source: path, recordedAs: URL(fileURLWithPath: path).standardizedFileURL.path,
-            progress: progress)
+            kind, data: data, source: path, encoding: encoding,
+            recordedAs: URL(fileURLWithPath: path).standardizedFileURL.path, progress: progress)
         var result = summary
         if rejects.isEmpty {
             try? FileManager.default.removeItem(atPath: rejectsPath)
@@ -50,7 +51,9 @@ public struct CSVImporter: Sendable {
                 text += ([String(row.line), row.reason] + row.fields).map(csvField).joined(separator: ",") + "\n"
             }
             do {
-                try text.write(toFile: rejectsPath, atomically: true, encoding: .utf8)
+                // In the input's encoding, so the rows read back as they were sent.
+                let bytes = summary.encoding.encode(text) ?? Data(text.utf8)
+                try bytes.write(to: URL(fileURLWithPath: rejectsPath), options: .atomic)
                 result.rejectsPath = rejectsPath
             } catch {
                 // The good rows are committed with their record: say so, and where the bad ones could not go.
@@ -84,12 +87,14 @@ public struct CSVImporter: Sendable {
     /// Imports CSV bytes; returns the summary, the bad rows (secrets blanked) and the header.
     /// - Parameters:
     ///   - source: the data's name in error messages.
+    ///   - encoding: what the bytes are in; detected when nil (`TextEncoding.detect`).
     ///   - recordedAs: its name in the import record (the source by default).
     public func importData(
-        _ kind: ImportKind, data: Data, source: String, recordedAs: String? = nil,
+        _ kind: ImportKind, data: Data, source: String, encoding: TextEncoding? = nil, recordedAs: String? = nil,
         progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) async throws -> (ImportSummary, [RejectedRow], [String]) {
-        let text = String(decoding: data, as: UTF8.self)
+        let used = encoding ?? TextEncoding.detect(data)
+        let text = used.decodeLines(data)
         let (allRows, unterminated) = CSVReader.rows(text)
         guard let headerRow = allRows.first else { throw ImportFileError(path: source, message: "the file is empty") }
         let header = headerRow.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
@@ -122,7 +127,7 @@ public struct CSVImporter: Sendable {
                 continue
             }
             if row.fields.contains(where: { $0.unicodeScalars.contains("\u{FFFD}") }) {
-                reject("invalid UTF-8")
+                reject(used == .utf8 ? "invalid UTF-8" : "invalid \(used.rawValue.uppercased()) text")
                 continue
             }
             switch Self.parse(kind, row.fields, columns) {
@@ -150,6 +155,8 @@ public struct CSVImporter: Sendable {
                 kind: kind.rawValue, source: recordedAs ?? source, entries: entries, rejectedBefore: rejects.count),
             progress: progress)
         var summary = ImportSummary()
+        summary.encoding = used
+        summary.encodingDetected = encoding == nil
         summary.applied = outcome.applied
         summary.unchanged = outcome.unchanged
         let lateRejects = outcome.rejected.map {

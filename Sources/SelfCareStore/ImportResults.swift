@@ -11,6 +11,10 @@ public struct ImportSummary: Sendable, Equatable {
     public var rejected = 0
     /// Where the bad rows went, when there were any.
     public var rejectsPath: String?
+    /// The encoding the file was read in (and its rejects file written in).
+    public var encoding: TextEncoding = .utf8
+    /// Whether `encoding` was detected rather than given.
+    public var encodingDetected = true
     /// Why the bad rows could not be written to their file after the good ones were applied (the disk filled up
     /// between the check before the import and the write after it), when that happened.
     public var rejectsProblem: String?

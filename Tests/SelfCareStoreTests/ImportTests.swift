@@ -285,6 +285,67 @@ struct ImportTests {
         }
     }
 
+    /// A billing export in GBK or GB18030 (the usual encodings of Chinese billing systems) is read byte for byte
+    /// correctly, detected or named; a row GBK cannot hold is rejected alone; the rejects file is written in the
+    /// input's encoding.
+    @Test func gbkAndGB18030FilesAreReadAsTheyWereWritten() async throws {
+        try await withTemporaryDatabase { store, dir in
+            let imp = try importer(store)
+            _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
+            let header =
+                "msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password"
+            func row(_ number: String, _ name: String, plan: String = "P18") -> String {
+                "\(number),\(name),normal,postpaid,,\(plan),100,0,gold,zh-CN,false,,false,"
+            }
+            // 张伟 and 欧阳娜娜 are in GBK; 𠮷 (U+20BB7, a four-byte GB18030 character) only in GB18030.
+            let text =
+                [
+                    header, row("18700000001", "张伟"), row("18700000002", "𠮷田"), row("18700000003", "欧阳娜娜", plan: "P99"),
+                ].joined(separator: "\r\n") + "\r\n"
+            let gb18030 = try #require(TextEncoding.gb18030.encode(text))
+            #expect(gb18030.starts(with: Data(header.utf8)) && gb18030.count < Data(text.utf8).count)
+            #expect(TextEncoding.detect(gb18030) == .gb18030)
+            let path = dir.appendingPathComponent("subs.csv").path
+            try gb18030.write(to: URL(fileURLWithPath: path))
+
+            let detected = try await imp.importFile(.subscribers, path: path)
+            #expect(detected.encoding == .gb18030 && detected.encodingDetected)
+            #expect(detected.applied == 2 && detected.rejected == 1)
+            #expect(try await store.read { try $0.subscriber("18700000001") }?.name == "张伟")
+            #expect(try await store.read { try $0.subscriber("18700000002") }?.name == "𠮷田")
+            let rejects = try Data(contentsOf: URL(fileURLWithPath: try #require(detected.rejectsPath)))
+            #expect(String(data: rejects, encoding: .utf8) == nil, "the rejects file is not UTF-8")
+            #expect(TextEncoding.gb18030.decodeLines(rejects).contains("欧阳娜娜,normal"))
+
+            // Named GBK: the four-byte character is not GBK, so its row alone is rejected and nothing is misread.
+            let named = try await imp.importFile(.subscribers, path: path, encoding: .gbk)
+            #expect(named.encoding == .gbk && !named.encodingDetected)
+            #expect(named.unchanged == 1 && named.rejected == 2)
+            let reasons = TextEncoding.gbk.decodeLines(try Data(contentsOf: URL(fileURLWithPath: named.rejectsPath!)))
+            #expect(reasons.contains("\n3,invalid GBK text,"), "\(reasons)")
+            #expect(try await store.read { try $0.subscriber("18700000002") }?.name == "𠮷田", "kept as it was")
+
+            // Named UTF-8, the same bytes are not UTF-8: every row with Chinese is refused, none misread.
+            let wrong = try await imp.importFile(.subscribers, path: path, encoding: .utf8)
+            #expect(wrong.applied == 0 && wrong.rejected == 3)
+        }
+    }
+
+    @Test func detectionPrefersUTF8AndNeverMisreadsAChineseExport() throws {
+        #expect(TextEncoding.detect(Data("msisdn,name\n18612345678,Li Na\n".utf8)) == .utf8)
+        #expect(TextEncoding.detect(Data([0xEF, 0xBB, 0xBF]) + Data("a,张伟\n".utf8)) == .utf8)
+        // A UTF-8 file with one stray byte among much Chinese stays UTF-8 (its row is rejected, not the file
+        // misread as GB18030).
+        var stray = Data(String(repeating: "18612345678,畅享套餐用户张伟\n", count: 5).utf8)
+        stray.append(contentsOf: [0xB0, 0x0A])
+        #expect(TextEncoding.detect(stray) == .utf8)
+        let gbk = try #require(TextEncoding.gbk.encode("18612345678,张伟,王芳,李娜\n"))
+        #expect(TextEncoding.detect(gbk) == .gb18030)
+        #expect(TextEncoding.gbk.decodeLines(gbk) == "18612345678,张伟,王芳,李娜\n")
+        // Neither: read as UTF-8, the bad rows to be rejected.
+        #expect(TextEncoding.detect(Data([0x61, 0xFF, 0xFF, 0x0A])) == .utf8)
+    }
+
     @Test func invalidUTF8RowsAreRejectedOthersKept() async throws {
         try await withTemporaryDatabase { store, _ in
             var data = Data(
