@@ -42,6 +42,16 @@ public struct PBKDF2PasswordHasher: PasswordHasher {
         ).encoded
     }
 
+    /// Whether `text` is a stored hash this hasher can check: `$pbkdf2-sha256$v=1$i=…,l=…$salt$hash` with 1 to
+    /// 100,000,000 iterations, a salt of at least 8 bytes and a hash of 16 to 64. What a billing system may send
+    /// in place of a clear password (it must have been made with this gateway's pepper to match).
+    public static func isStoredHash(_ text: String) -> Bool {
+        guard let phc = PHCString(parsing: text), phc.algorithm == algorithm, phc.version == 1,
+            let i = phc.parameter("i"), i >= 1, i <= 100_000_000
+        else { return false }
+        return phc.salt.count >= 8 && phc.hash.count >= 16 && phc.hash.count <= 64
+    }
+
     public func verify(_ password: Secret, against stored: String) throws -> PasswordVerification {
         guard let phc = PHCString(parsing: stored), phc.algorithm == Self.algorithm, phc.version == 1,
             let i = phc.parameter("i"), i >= 1, i <= 100_000_000, phc.hash.count >= 16, phc.hash.count <= 64

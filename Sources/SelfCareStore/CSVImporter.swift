@@ -1,5 +1,6 @@
 import Foundation
 import SelfCareCore
+import SelfCareCrypto
 
 /// Imports the billing system's batch CSV files (SPEC §3): idempotent, one transaction a file,
 /// every bad row written to `NAME.rejects.csv` with its line number and reason.
@@ -101,7 +102,8 @@ public struct CSVImporter: Sendable {
         try checkHeader(header, kind: kind, source: source)
         var columns: [String: Int] = [:]
         for (i, name) in header.enumerated() { columns[name] = i }
-        let passwordColumn = columns["password"]
+        // The columns a rejects file never shows: the password, and the hash billing may send instead.
+        let secretColumns = ["password", "password_hash"].compactMap { columns[$0] }.sorted()
 
         // Shape checks, then parsing, then duplicates by the parsed key: a bad first row never hides a
         // later good row with the same key.
@@ -110,10 +112,15 @@ public struct CSVImporter: Sendable {
         var seenKeys: [String: Int] = [:]
         for row in allRows.dropFirst() {
             var blanked = row.fields
-            if let p = passwordColumn, p < blanked.count {
-                // A row of the wrong shape may hold its password in another column: blank from there on.
+            if let first = secretColumns.first, first < blanked.count {
+                // A row of the wrong shape may hold its password in another column: blank from the first secret
+                // column on.
                 let shifted = row.fields.count != header.count || row.line == unterminated
-                for i in p..<(shifted ? blanked.count : p + 1) { blanked[i] = "" }
+                if shifted {
+                    for i in first..<blanked.count { blanked[i] = "" }
+                } else {
+                    for i in secretColumns where i < blanked.count { blanked[i] = "" }
+                }
             }
             func reject(_ reason: String) {
                 rejects.append(RejectedRow(line: row.line, reason: reason, fields: blanked))
@@ -314,7 +321,16 @@ public struct CSVImporter: Sendable {
                     contract = d
                 }
                 let passwordText = row.raw("password")
+                let hashText = columns["password_hash"] != nil ? row.raw("password_hash") : ""
                 var password: Secret? = nil
+                if !hashText.isEmpty {
+                    guard passwordText.isEmpty else {
+                        throw RowProblem(message: "password_hash: give the password or its hash, not both")
+                    }
+                    guard PBKDF2PasswordHasher.isStoredHash(hashText) else {
+                        throw RowProblem(message: "password_hash: expected a $pbkdf2-sha256$v=1$… PHC string")
+                    }
+                }
                 if !passwordText.isEmpty {
                     guard passwordText.count == 6, passwordText.allSatisfy({ $0.isASCII && $0.isNumber }) else {
                         throw RowProblem(message: "password: expected six digits")
@@ -327,7 +343,8 @@ public struct CSVImporter: Sendable {
                     payment: payment, prepaidPeriod: period, planCode: try row.text("plan").uppercased(),
                     balanceFen: try row.int("balance_fen"), points: try row.int("points", min: 0),
                     tier: try row.oneOf("tier", Tier.self), language: language, premium: try row.bool("premium"),
-                    contractEnd: contract, blacklist: try row.bool("blacklist"), puk: puk.isEmpty ? nil : puk)
+                    contractEnd: contract, blacklist: try row.bool("blacklist"),
+                    passwordHash: hashText.isEmpty ? nil : hashText, puk: puk.isEmpty ? nil : puk)
                 return .success(.subscriber(subscriber, password: password))
             case .usage:
                 let monthText = try row.text("month")

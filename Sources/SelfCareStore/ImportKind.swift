@@ -32,5 +32,5 @@ public enum ImportKind: String, Sendable, CaseIterable {
     }
 
     /// Columns a file may add.
-    public var optionalColumns: [String] { self == .subscribers ? ["puk"] : [] }
+    public var optionalColumns: [String] { self == .subscribers ? ["puk", "password_hash"] : [] }
 }

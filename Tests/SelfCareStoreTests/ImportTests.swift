@@ -331,6 +331,48 @@ struct ImportTests {
         }
     }
 
+    /// Billing may send the stored hash instead of the clear password (a load that needs no hashing): a hash in
+    /// the gateway's own format is stored as it is and checked at the next login; anything else is rejected, and
+    /// a rejects file never shows it.
+    @Test func aStoredHashIsImportedAsItIsAndChecksTheLogin() async throws {
+        try await withTemporaryDatabase { store, dir in
+            let hasher = Fixtures.hasher(iterations: 1_000)
+            let engine = try Fixtures.engine(store: store, hasher: hasher)
+            let imp = CSVImporter(engine: engine, hasher: nil, pool: nil)  // no hasher: nothing may need hashing
+            _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
+            let stored = try hasher.hash(Secret("470159"))
+            let header =
+                "msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password,password_hash"
+            func row(_ number: String, password: String = "", hash: String = "") -> String {
+                // The PHC string has a comma between its parameters (`i=1000,l=32`): CSV quotes it.
+                "\(number),Li Na,normal,postpaid,,P18,100,0,gold,en,false,,false,\(password),\(csvField(hash))"
+            }
+            let csv = [
+                header, row("18700000001", hash: stored), row("18700000002", hash: "$2b$10$abcdefghijklmnopqrstuv"),
+                row("18700000003", password: "470159", hash: stored),
+            ].joined(separator: "\n")
+            let path = dir.appendingPathComponent("subs.csv").path
+            try csv.write(toFile: path, atomically: true, encoding: .utf8)
+            let summary = try await imp.importFile(.subscribers, path: path)
+            #expect(summary.applied == 1 && summary.rejected == 2)
+            #expect(try await store.read { try $0.subscriber("18700000001") }?.passwordHash == stored)
+            let rejects = try String(contentsOfFile: try #require(summary.rejectsPath), encoding: .utf8)
+            #expect(rejects.contains("password_hash: expected a $pbkdf2-sha256$v=1$… PHC string"))
+            #expect(rejects.contains("password_hash: give the password or its hash, not both"))
+            #expect(!rejects.contains(stored) && !rejects.contains("$2b$") && !rejects.contains("470159"))
+
+            func login(_ password: String) async -> OperationOutcome {
+                await engine.perform(
+                    OperationRequest(
+                        operation: .queryPUK, channel: .api, caller: "18700000001", password: Secret(password)))
+            }
+            #expect(await login("000000").reason == .badPassword)
+            let right = await login("470159")
+            // The password is right (the number has no PUK on file, so the query itself finds nothing).
+            #expect(right.record?.auth == "ok" && right.reason == .noData, "\(right.reason) \(right.reply)")
+        }
+    }
+
     @Test func detectionPrefersUTF8AndNeverMisreadsAChineseExport() throws {
         #expect(TextEncoding.detect(Data("msisdn,name\n18612345678,Li Na\n".utf8)) == .utf8)
         #expect(TextEncoding.detect(Data([0xEF, 0xBB, 0xBF]) + Data("a,张伟\n".utf8)) == .utf8)
