@@ -42,14 +42,34 @@ public struct PBKDF2PasswordHasher: PasswordHasher {
         ).encoded
     }
 
-    /// Whether `text` is a stored hash this hasher can check: `$pbkdf2-sha256$v=1$i=…,l=…$salt$hash` with 1 to
-    /// 100,000,000 iterations, a salt of at least 8 bytes and a hash of 16 to 64. What a billing system may send
-    /// in place of a clear password (it must have been made with this gateway's pepper to match).
+    /// The most iterations a hash sent from outside may ask for (`isStoredHash`): about a quarter of a second a
+    /// check on the reference machine, so that a file cannot make every login, or a stranger's wrong guess, cost
+    /// seconds of the hashing pool.
+    public static let maximumImportedIterations = 1_000_000
+
+    /// Whether `text` is a stored hash this hasher can check, as a billing system may send it in place of a clear
+    /// password (made with this gateway's pepper, or it never matches): exactly
+    /// `$pbkdf2-sha256$v=1$i=ITERATIONS,l=LENGTH$SALT$HASH`, the numbers plain decimal without a sign or leading
+    /// zero, 1 to `maximumImportedIterations` iterations, a salt of at least 8 bytes, and a hash of 16 to 64
+    /// bytes whose length `l` states.
     public static func isStoredHash(_ text: String) -> Bool {
-        guard let phc = PHCString(parsing: text), phc.algorithm == algorithm, phc.version == 1,
-            let i = phc.parameter("i"), i >= 1, i <= 100_000_000
+        let parts = text.split(separator: "$", omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0].isEmpty, parts[1] == Substring(algorithm), parts[2] == "v=1" else {
+            return false
+        }
+        let parameters = parts[3].split(separator: ",", omittingEmptySubsequences: false)
+        func decimal(_ part: Substring, _ name: String) -> Int? {
+            guard part.hasPrefix(name + "=") else { return nil }
+            let digits = part.dropFirst(name.count + 1)
+            guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+                digits.first != "0"
+            else { return nil }
+            return Int(digits)
+        }
+        guard parameters.count == 2, let i = decimal(parameters[0], "i"), let l = decimal(parameters[1], "l"),
+            i <= maximumImportedIterations, let phc = PHCString(parsing: text)
         else { return false }
-        return phc.salt.count >= 8 && phc.hash.count >= 16 && phc.hash.count <= 64
+        return phc.salt.count >= 8 && phc.hash.count >= 16 && phc.hash.count <= 64 && phc.hash.count == l
     }
 
     public func verify(_ password: Secret, against stored: String) throws -> PasswordVerification {

@@ -94,7 +94,11 @@ public struct CSVImporter: Sendable {
         _ kind: ImportKind, data: Data, source: String, encoding: TextEncoding? = nil, recordedAs: String? = nil,
         progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) async throws -> (ImportSummary, [RejectedRow], [String]) {
-        let used = encoding ?? TextEncoding.detect(data)
+        let used: TextEncoding
+        switch encoding.map(TextEncoding.Detection.found) ?? TextEncoding.detect(data) {
+        case .found(let found): used = found
+        case .undecided(let why): throw ImportFileError(path: source, message: why)
+        }
         let text = used.decodeLines(data)
         let (allRows, unterminated) = CSVReader.rows(text)
         guard let headerRow = allRows.first else { throw ImportFileError(path: source, message: "the file is empty") }

@@ -26,26 +26,62 @@ public enum TextEncoding: String, Sendable, CaseIterable {
         }
     }
 
-    /// The encoding of `data` when none is given. UTF-8 when the file is UTF-8 (ASCII included), even with a few
-    /// stray bytes that are not (fewer than one for every ten characters beyond ASCII: those rows are then
-    /// rejected, not the whole file misread); else GB18030 when the whole file is valid GB18030 (every GBK file
-    /// is); else UTF-8, its rows with invalid bytes rejected. In GBK or GB18030 text most characters are invalid
-    /// UTF-8, so the first test never takes a Chinese export for UTF-8.
-    public static func detect(_ data: Data) -> TextEncoding {
-        var valid = 0
+    /// What detection found: an encoding, or not enough to tell (`detect`).
+    public enum Detection: Sendable, Equatable {
+        /// The file is in this encoding.
+        case found(TextEncoding)
+        /// The file could be read either way and holds too little to tell: the encoding must be named.
+        case undecided(String)
+    }
+
+    /// The encoding of `data` when none is given, decided only on clear evidence:
+    /// - UTF-8 with a byte-order mark, or plain ASCII, or valid UTF-8 with any character of three or four bytes
+    ///   (every Chinese character is), is UTF-8;
+    /// - valid UTF-8 made only of two-byte characters is UTF-8 when they are all Latin letters with accents
+    ///   (`Müller`), else GB18030 when the file is valid GB18030: GBK Chinese often reads as valid UTF-8 Greek,
+    ///   Cyrillic or Hebrew (魏伟 as `κΰ`), never as a Chinese billing file's names;
+    /// - a file that is not valid UTF-8 is UTF-8 with a few stray bytes (their rows are rejected) when its valid
+    ///   three- and four-byte characters outnumber its invalid sequences four to one; else GB18030 when the whole
+    ///   file is valid GB18030 and holds at least four characters beyond ASCII; else, with fewer, undecided; else
+    ///   UTF-8, its rows with invalid bytes rejected.
+    public static func detect(_ data: Data) -> Detection {
+        if data.starts(with: [0xEF, 0xBB, 0xBF]) { return .found(.utf8) }
+        var twoByte = 0
+        var longer = 0
         var invalid = 0
+        var latinOnly = true
         var parser = Unicode.UTF8.ForwardParser()
         var bytes = data.makeIterator()
         loop: while true {
             switch parser.parseScalar(from: &bytes) {
-            case .valid(let scalar): if scalar.count > 1 { valid += 1 }
+            case .valid(let encoded):
+                if encoded.count == 2 {
+                    twoByte += 1
+                    let scalar = Unicode.UTF8.decode(encoded)
+                    if !(0xC0...0x24F).contains(scalar.value) || scalar.value == 0xD7 || scalar.value == 0xF7 {
+                        latinOnly = false
+                    }
+                } else if encoded.count > 2 {
+                    longer += 1
+                }
             case .error: invalid += 1
             case .emptyInput: break loop
             }
         }
-        if invalid == 0 || invalid * 10 < valid { return .utf8 }
-        if convert(data, from: TextEncoding.gb18030.iconvName, to: "UTF-8") != nil { return .gb18030 }
-        return .utf8
+        if invalid == 0 && (twoByte == 0 || longer > 0) { return .found(.utf8) }
+        let gb18030 = convert(data, from: TextEncoding.gb18030.iconvName, to: "UTF-8")
+        if invalid == 0 {
+            return .found(latinOnly || gb18030 == nil ? .utf8 : .gb18030)
+        }
+        if longer >= 4 * invalid { return .found(.utf8) }
+        guard let gb18030 else { return .found(.utf8) }
+        let beyondASCII = String(decoding: gb18030, as: UTF8.self).unicodeScalars.count { !$0.isASCII }
+        guard beyondASCII >= 4 else {
+            return .undecided(
+                "cannot tell whether the file is UTF-8 with stray bytes or GBK/GB18030: it holds only "
+                    + "\(beyondASCII) character\(beyondASCII == 1 ? "" : "s") beyond ASCII; pass --encoding")
+        }
+        return .found(.gb18030)
     }
 
     /// `data` read as this encoding, line by line: a line not valid in it is read with a U+FFFD in it, so that
@@ -65,14 +101,10 @@ public enum TextEncoding: String, Sendable, CaseIterable {
                 if let decoded = Self.convert(Data(line), from: iconvName, to: "UTF-8") {
                     text += String(decoding: decoded, as: UTF8.self)
                 } else {
-                    // Read as UTF-8, its unreadable bytes as U+FFFD; a line that happens to be valid UTF-8 gets one
-                    // at its end (before its line end), so that its row is rejected all the same.
-                    var lossy = String(decoding: line, as: UTF8.self)
-                    if !lossy.unicodeScalars.contains("\u{FFFD}") {
-                        let body = lossy.hasSuffix("\n") ? String(lossy.dropLast()) : lossy
-                        lossy = body + "\u{FFFD}" + (lossy.hasSuffix("\n") ? "\n" : "")
-                    }
-                    text += lossy
+                    // Each unreadable byte becomes U+FFFD and the rest of the line is read on, so the row is
+                    // rejected with every character that could be read still in it.
+                    let lossy = Self.convert(Data(line), from: iconvName, to: "UTF-8", replacingInvalid: true) ?? Data()
+                    text += String(decoding: lossy, as: UTF8.self)
                 }
                 start = end
             }
@@ -90,8 +122,9 @@ public enum TextEncoding: String, Sendable, CaseIterable {
     }
 
     /// `data` converted by iconv from the encoding `from` to `to`; nil when a byte sequence is invalid or cut
-    /// short, or the conversion is not installed.
-    static func convert(_ data: Data, from: String, to: String) -> Data? {
+    /// short (unless `replacingInvalid`: each such byte then becomes U+FFFD, `to` being UTF-8), or the conversion
+    /// is not installed.
+    static func convert(_ data: Data, from: String, to: String, replacingInvalid: Bool = false) -> Data? {
         guard let converter = iconv_open(to, from), converter != iconv_t(bitPattern: -1) else { return nil }
         defer { iconv_close(converter) }
         var input = [CChar](repeating: 0, count: data.count)
@@ -106,9 +139,19 @@ public enum TextEncoding: String, Sendable, CaseIterable {
                 var outPointer = outBuffer.baseAddress
                 var inLeft = inBuffer.count
                 var outLeft = outBuffer.count
-                let result = iconv(converter, &inPointer, &inLeft, &outPointer, &outLeft)
-                guard result != -1, inLeft == 0 else { return nil }
-                return outBuffer.count - outLeft
+                while true {
+                    let result = iconv(converter, &inPointer, &inLeft, &outPointer, &outLeft)
+                    if result != -1 && inLeft == 0 { return outBuffer.count - outLeft }
+                    // An invalid or cut-short sequence: give up, or write U+FFFD (3 bytes of UTF-8) for its first
+                    // byte and go on after it. The output has room: 4 bytes for each byte in, and U+FFFD is 3.
+                    guard replacingInvalid, inLeft > 0, outLeft >= 3, let at = outPointer else { return nil }
+                    for (k, byte) in [0xEF, 0xBF, 0xBD].enumerated() { at[k] = CChar(bitPattern: UInt8(byte)) }
+                    outPointer = at + 3
+                    outLeft -= 3
+                    inPointer = inPointer.map { $0 + 1 }
+                    inLeft -= 1
+                    if inLeft == 0 { return outBuffer.count - outLeft }
+                }
             }
         }
         guard let converted else { return nil }

@@ -52,6 +52,30 @@ struct ServiceOrderTests {
         }
     }
 
+    /// A scheduled change is ordered when scheduled: applying it when due orders nothing more; scheduling the
+    /// same again changes nothing and orders nothing; a change the tick drops is ordered as dropped.
+    @Test func scheduledChangesAreOrderedOnceAndADroppedOneIsToldToo() async throws {
+        let store = MemoryServiceStore()
+        try await Fixtures.seed(store, subscribers: [Fixtures.subscriber(Self.number)])
+        let clock = ManualTimeSource(Fixtures.midNovember)
+        let engine = try Fixtures.engine(store: store, clock: clock)
+        #expect(await perform(engine, .planChange, ["plan": "P58", "when": "next"]).isOK)
+        #expect(await perform(engine, .planChange, ["plan": "P58", "when": "next"]).isOK)
+        #expect(await perform(engine, .suspendKeep, ["when": "next"]).isOK)
+        #expect(await perform(engine, .lossReport).isOK)
+        #expect(
+            try await engine.orders(OrderFilter()).map(\.operation) == ["plan.change", "suspend.keep", "loss.report"])
+        clock.advance(by: 20 * 86_400)  // into December: both changes fall due, the number is lost
+        let records = try await engine.applyDueChanges()
+        #expect(records.map(\.result).sorted() == ["ok", "refused"], "\(records.map(\.reason))")
+        let orders = try await engine.orders(OrderFilter())
+        #expect(orders.count == 4, "the applied change orders nothing more; the dropped one is told")
+        let dropped = try #require(orders.last)
+        let refused = try #require(records.first { $0.result == "refused" })
+        #expect(dropped.record == refused.id && dropped.operation == refused.operation)
+        #expect(dropped.after.values.allSatisfy { $0 == "none" } && dropped.before.count == 1)
+    }
+
     @Test func aPasswordChangeIsToldAsAFactNeverAsItsHash() async throws {
         let engine = try await engine([Fixtures.subscriber(Self.number)])
         let outcome = await engine.perform(

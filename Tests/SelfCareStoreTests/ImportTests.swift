@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SelfCareCore
+import SelfCareCrypto
 import SelfCareStore
 import SelfCareTesting
 import Testing
@@ -304,7 +305,7 @@ struct ImportTests {
                 ].joined(separator: "\r\n") + "\r\n"
             let gb18030 = try #require(TextEncoding.gb18030.encode(text))
             #expect(gb18030.starts(with: Data(header.utf8)) && gb18030.count < Data(text.utf8).count)
-            #expect(TextEncoding.detect(gb18030) == .gb18030)
+            #expect(TextEncoding.detect(gb18030) == .found(.gb18030))
             let path = dir.appendingPathComponent("subs.csv").path
             try gb18030.write(to: URL(fileURLWithPath: path))
 
@@ -341,6 +342,15 @@ struct ImportTests {
             let imp = CSVImporter(engine: engine, hasher: nil, pool: nil)  // no hasher: nothing may need hashing
             _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
             let stored = try hasher.hash(Secret("470159"))
+            // Exactly the gateway's shape, and a cost that cannot make a login take seconds.
+            let tail = stored.split(separator: "$", omittingEmptySubsequences: false).suffix(2).joined(separator: "$")
+            #expect(PBKDF2PasswordHasher.isStoredHash(stored))
+            for shape in [
+                "i=+7", "i=1000", "i=1000,l=32,x=1", "i=1000,i=1,l=32", "i=01000,l=32", "i=4000000,l=32",
+                "i=1000,l=16",
+            ] {
+                #expect(!PBKDF2PasswordHasher.isStoredHash("$pbkdf2-sha256$v=1$\(shape)$\(tail)"), "\(shape)")
+            }
             let header =
                 "msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,blacklist,password,password_hash"
             func row(_ number: String, password: String = "", hash: String = "") -> String {
@@ -374,18 +384,54 @@ struct ImportTests {
     }
 
     @Test func detectionPrefersUTF8AndNeverMisreadsAChineseExport() throws {
-        #expect(TextEncoding.detect(Data("msisdn,name\n18612345678,Li Na\n".utf8)) == .utf8)
-        #expect(TextEncoding.detect(Data([0xEF, 0xBB, 0xBF]) + Data("a,张伟\n".utf8)) == .utf8)
-        // A UTF-8 file with one stray byte among much Chinese stays UTF-8 (its row is rejected, not the file
-        // misread as GB18030).
+        func detect(
+            _ text: String, encoding: TextEncoding = .utf8, extra: [UInt8] = []
+        ) throws -> TextEncoding.Detection {
+            TextEncoding.detect(try #require(encoding.encode(text)) + Data(extra))
+        }
+        #expect(try detect("msisdn,name\n18612345678,Li Na\n") == .found(.utf8))
+        #expect(TextEncoding.detect(Data([0xEF, 0xBB, 0xBF]) + Data("a,张伟\n".utf8)) == .found(.utf8))
+        #expect(try detect("18612345678,Hans Müller,Zoë\n") == .found(.utf8), "accented Latin stays UTF-8")
+        // GBK whose every character also happens to be valid two-byte UTF-8 (魏伟 reads as κΰ): GB18030.
+        #expect(try detect("13700000001,魏伟\r\n13700000002,叶英\r\n", encoding: .gbk) == .found(.gb18030))
+        #expect(try detect("18612345678,张伟,王芳,李娜\n", encoding: .gbk) == .found(.gb18030))
+        // A UTF-8 file with one stray byte stays UTF-8, even with few Chinese characters (its row is rejected).
+        #expect(try detect("1,李雷\n2,王芳\n3,张伟\n4,Hans M", extra: [0xFC, 0x6C, 0x6C, 0x65, 0x72, 0x0A]) == .found(.utf8))
         var stray = Data(String(repeating: "18612345678,畅享套餐用户张伟\n", count: 5).utf8)
         stray.append(contentsOf: [0xB0, 0x0A])
-        #expect(TextEncoding.detect(stray) == .utf8)
-        let gbk = try #require(TextEncoding.gbk.encode("18612345678,张伟,王芳,李娜\n"))
-        #expect(TextEncoding.detect(gbk) == .gb18030)
-        #expect(TextEncoding.gbk.decodeLines(gbk) == "18612345678,张伟,王芳,李娜\n")
-        // Neither: read as UTF-8, the bad rows to be rejected.
-        #expect(TextEncoding.detect(Data([0x61, 0xFF, 0xFF, 0x0A])) == .utf8)
+        #expect(TextEncoding.detect(stray) == .found(.utf8))
+        // Plain ASCII with one byte that is neither: too little to tell, so it must be named.
+        guard case .undecided(let why) = try detect("1,Hans M", extra: [0xFC, 0x6C, 0x6C, 0x65, 0x72, 0x0A]) else {
+            Issue.record("one stray byte in ASCII was guessed")
+            return
+        }
+        #expect(why.contains("pass --encoding"))
+        // Neither UTF-8 nor GB18030: read as UTF-8, the bad rows rejected.
+        #expect(TextEncoding.detect(Data([0x61, 0xFF, 0xFF, 0x0A])) == .found(.utf8))
+        // A line GBK cannot read keeps every character it can: only the unreadable bytes become U+FFFD.
+        let line = try #require(TextEncoding.gb18030.encode("18700000002,李𠮷田\n"))
+        let read = TextEncoding.gbk.decodeLines(line)
+        #expect(read.hasPrefix("18700000002,李\u{FFFD}") && read.hasSuffix("田\n"), "\(read)")
+    }
+
+    /// A file whose encoding cannot be told is refused whole, naming what to do, and nothing is applied.
+    @Test func anUndecidableFileIsRefusedAndNamingTheEncodingReadsIt() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let imp = try importer(store)
+            var data = Data(
+                """
+                code,name_zh,name_en,monthly_fee_fen,voice_minutes,sms,data_mb,payment,on_sale,contract_ok
+                P18,Basic,Basic 18,1800,100,50,1024,both,true,false
+
+                """.utf8)
+            data.append(Data("P77,".utf8) + Data([0xFC, 0x6C]) + Data(",Tiny,800,10,10,100,both,true,false\n".utf8))
+            await #expect(throws: ImportFileError.self) {
+                _ = try await imp.importData(.plans, data: data, source: "plans")
+            }
+            #expect(try await store.read { try $0.plans() }.isEmpty)
+            let (named, rejects, _) = try await imp.importData(.plans, data: data, source: "plans", encoding: .utf8)
+            #expect(named.applied == 1 && named.rejected == 1 && rejects.first?.reason == "invalid UTF-8")
+        }
     }
 
     @Test func invalidUTF8RowsAreRejectedOthersKept() async throws {

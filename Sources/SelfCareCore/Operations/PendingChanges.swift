@@ -30,7 +30,9 @@ extension OperationEngine {
                         subject: current.msisdn,
                         operation: current.kind.rawValue, inputs: inputs, auth: .none, result: .refused,
                         reason: .unknownSubscriber, reply: "", durationMS: 0)
-                    return try tx.writer.append(draft)
+                    let record = try tx.writer.append(draft)
+                    try tx.orderDroppedChange(current, record: record)
+                    return record
                 }
                 let language = prompts.language(for: subscriber.language)
                 let decision = try rules.applyDue(current, to: subscriber, store: tx.writer)
@@ -44,12 +46,14 @@ extension OperationEngine {
                     for case .saveSubscriber(let s) in effects { try tx.writer.save(s) }
                     (result, reason, reply) = (.ok, .ok, prompts.render(key, in: language, values))
                 }
-                return try tx.writer.append(
+                let record = try tx.writer.append(
                     RecordDraft(
                         time: now, channel: .api, session: "tick", caller: OperationName.tickCaller,
                         subject: current.msisdn,
                         operation: current.kind.rawValue, inputs: inputs, auth: .none, result: result, reason: reason,
                         reply: reply, durationMS: 0))
+                if result == .refused { try tx.orderDroppedChange(current, record: record) }
+                return record
             }
             if let record {
                 records.append(record)

@@ -55,12 +55,12 @@ extension EngineTransaction {
         try andThen()
         let record = try writer.append(draft())
         if ordered {
-            // Billing hears of every applied transaction: its order, in this transaction.
-            try placeOrder(
-                attempt, record: record,
-                change: OrderChange(
-                    from: subject, to: try writer.subscriber(subject.msisdn) ?? subject, pendingBefore: pendingBefore,
-                    pendingAfter: try writer.pendingChanges(subject.msisdn)))
+            // Billing hears of every applied transaction that changed something: its order, in this transaction.
+            // (Scheduling again the change already scheduled changes nothing, and orders nothing.)
+            let change = OrderChange(
+                from: subject, to: try writer.subscriber(subject.msisdn) ?? subject, pendingBefore: pendingBefore,
+                pendingAfter: try writer.pendingChanges(subject.msisdn))
+            if !change.after.isEmpty { try placeOrder(attempt, record: record, change: change) }
         }
         return record
     }
@@ -68,6 +68,18 @@ extension EngineTransaction {
     /// Writes the service order of a transaction applied for `attempt`, after its `record` and in the same
     /// transaction: the change, its record and its order land together or not at all. The key is `SC-` and the
     /// first 32 hex digits of the record's hash: unique, and the same on every delivery.
+    /// Writes the order that tells billing a scheduled change was dropped when it fell due (the tick found the
+    /// number no longer eligible, or gone), after the tick's `record` and in its transaction: billing had its
+    /// order when the change was scheduled.
+    func orderDroppedChange(_ change: PendingChange, record: ServiceRecord) throws {
+        try writer.append(
+            OrderDraft(
+                time: now, operation: OperationName(rawValue: change.kind.rawValue), subject: change.msisdn,
+                channel: .api, record: record.id, key: "SC-" + record.hash.prefix(32),
+                before: ["pending.\(change.kind.rawValue)": OrderChange.describe(change)],
+                after: ["pending.\(change.kind.rawValue)": "none"]))
+    }
+
     @discardableResult
     func placeOrder(_ attempt: Attempt, record: ServiceRecord, change: OrderChange) throws -> ServiceOrder {
         try writer.append(
