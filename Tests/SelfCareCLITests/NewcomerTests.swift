@@ -104,7 +104,8 @@ struct NewcomerTests {
                 withDestinationURL: prefix.appendingPathComponent("bin/selfcare"))
             let work = root.appendingPathComponent("work")
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-            #expect(try run(["init", "--demo"], in: work).status == 0)
+            let initialised = try run(["init", "--demo"], in: work)
+            #expect(initialised.status == 0, "\(initialised.stdout)\(initialised.stderr)")
             let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
             func points(_ bin: URL, _ extra: String = "", _ environment: [String: String] = [:]) throws -> Run {
                 var env = environment
