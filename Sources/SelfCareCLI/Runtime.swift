@@ -418,20 +418,19 @@ struct Runtime {
 
     /// An engine for work that renders no prompt and checks no password (a data load, listing orders), so that it
     /// needs neither the prompts folder nor the pepper; `hasher` makes the passwords a data load provisions.
-    func quietEngine(hasher: (any PasswordHasher)? = nil) -> OperationEngine {
+    func quietEngine(hasher: (any PasswordHasher)? = nil, pool: BlockingWorkPool? = nil) -> OperationEngine {
         OperationEngine(
             store: store, hasher: hasher ?? UnavailablePasswordHasher(reason: "this command checks no password"),
-            prompts: PromptCatalog(templates: [:]), configuration: configuration, clock: clock,
+            prompts: PromptCatalog(templates: [:]), configuration: configuration, clock: clock, pool: pool,
             logger: Logger(label: "selfcare"))
     }
 
     /// The importer, applying through an engine of its own (`quietEngine`).
     func importer(withHasher: Bool) throws -> CSVImporter {
         let hasher = withHasher ? try self.hasher() : nil
-        let engine = quietEngine(hasher: hasher)
-        return CSVImporter(
-            engine: engine, hasher: hasher,
-            pool: hasher == nil ? nil : BlockingWorkPool(threads: configuration.passwords.hashingConcurrency))
+        // One pool for the importer's hashing and its engine (which hashes nothing).
+        let pool = hasher == nil ? nil : BlockingWorkPool(threads: configuration.passwords.hashingConcurrency)
+        return CSVImporter(engine: quietEngine(hasher: hasher, pool: pool), hasher: hasher, pool: pool)
     }
 }
 

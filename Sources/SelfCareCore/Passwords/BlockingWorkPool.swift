@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -13,25 +14,30 @@ import Logging
 /// stretching the latency of everything else. The threads exit when the pool is released.
 public final class BlockingWorkPool: Sendable {
     private let queue: JobQueue
+    /// Starts the threads; taken (and so run once) by the first job. A pool nothing is run on (the engine of a
+    /// data load, which hashes nothing) never starts a thread.
+    private let starter: Mutex<(@Sendable () -> Void)?>
     /// The number of worker threads.
     public let threads: Int
 
-    /// Starts `threads` worker threads named `name`, each at `niceness` (0: the process's own
-    /// priority; 1–19: lower, as `nice` counts; Linux only, elsewhere ignored). A thread whose priority
-    /// cannot be lowered says so to `logger` (nil: it is not said).
+    /// A pool of `threads` worker threads named `name`, each at `niceness` (0: the process's own priority;
+    /// 1–19: lower, as `nice` counts; Linux only, elsewhere ignored), started when the first job is run. A
+    /// thread whose priority cannot be lowered says so to `logger` (nil: it is not said).
     public init(threads: Int, name: String = "selfcare.hashing", niceness: Int32 = 0, logger: Logger? = nil) {
         precondition(threads >= 1)
         self.threads = threads
         let queue = JobQueue()
         self.queue = queue
-        for i in 0..<threads {
-            let thread = Thread {
-                if niceness != 0 { Self.lowerCurrentThreadPriority(to: niceness, logger: logger) }
-                queue.workLoop()
+        starter = Mutex({
+            for i in 0..<threads {
+                let thread = Thread {
+                    if niceness != 0 { Self.lowerCurrentThreadPriority(to: niceness, logger: logger) }
+                    queue.workLoop()
+                }
+                thread.name = "\(name).\(i)"
+                thread.start()
             }
-            thread.name = "\(name).\(i)"
-            thread.start()
-        }
+        })
     }
 
     deinit { queue.stop() }
@@ -55,7 +61,11 @@ public final class BlockingWorkPool: Sendable {
 
     /// Runs `work` on a pool thread and returns its result.
     public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+        starter.withLock { start in
+            start?()
+            start = nil
+        }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
             queue.enqueue {
                 do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
             }
