@@ -19,6 +19,32 @@ struct EngineTransaction {
         }
     }
 
+    /// Applies an accepted decision's `effects` on `subject` for `attempt` (then `andThen`: a new password hash),
+    /// appends the record `draft` makes, and for a transaction its service order: the change, its record and its
+    /// order land in this one transaction. The one place a decision is applied.
+    func applyDecision(
+        _ effects: [Effect], on subject: Subscriber, for attempt: Attempt, andThen: () throws -> Void = {},
+        record draft: () -> RecordDraft
+    ) throws -> ServiceRecord {
+        let ordered = attempt.request.operation.isTransaction
+        let pendingBefore = ordered ? try writer.pendingChanges(subject.msisdn) : []
+        try apply(effects, subject: subject.msisdn)
+        try andThen()
+        let record = try writer.append(draft())
+        if ordered {
+            // Billing hears of every applied transaction that changed something: its order, in this transaction.
+            // (Scheduling again the change already scheduled changes nothing, and orders nothing.)
+            let change = OrderChange(
+                from: subject, to: try writer.subscriber(subject.msisdn) ?? subject, pendingBefore: pendingBefore,
+                pendingAfter: try writer.pendingChanges(subject.msisdn))
+            if !change.after.isEmpty { try placeOrder(attempt, record: record, change: change) }
+        }
+        return record
+    }
+
+    /// Writes the service order of a transaction applied for `attempt`, after its `record` and in the same
+    /// transaction: the change, its record and its order land together or not at all. The key is `SC-` and the
+    /// first 32 hex digits of the record's hash: unique, and the same on every delivery.
     /// Runs the request's admission check; when it refuses, writes that record.
     func admit(_ attempt: Attempt) throws -> OperationOutcome? {
         let request = attempt.request
