@@ -9,7 +9,7 @@ extension TextEncoding: ExpressibleByArgument {}
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import a billing CSV file: plans, subscribers, usage (or calls).",
+        abstract: "Import a billing CSV file: plans, subscribers, usage, calls, payments or events.",
         discussion: """
             The file is applied in one transaction; importing it again changes nothing. Bad rows go to
             NAME.rejects.csv beside it with their line number and reason, and the command exits 2.
@@ -19,7 +19,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "What the file holds: plans, subscribers, usage or calls.")
+    @Argument(help: "What the file holds: plans, subscribers, usage, calls, payments or events.")
     var kind: ImportKind
 
     @Argument(help: "The CSV file.")
@@ -41,17 +41,11 @@ struct ImportCommand: AsyncParsableCommand {
             // A file name may hold anything but `/` and NUL: control characters are shown escaped, so a name cannot
             // split the summary line or send the terminal an escape sequence.
             let name = visible((file as NSString).lastPathComponent)
-            let interactive = isatty(STDERR_FILENO) == 1
+            let progress = RowProgress()
             let summary: ImportSummary
             do {
                 summary = try await importer.importFile(kind, path: file, encoding: encoding) { done, total in
-                    guard total >= 5000, done > 0 else { return }
-                    let line = "\(name): \(done)/\(total) rows"
-                    if interactive {
-                        FileHandle.standardError.write(Data(("\r" + line + (done == total ? "\n" : "")).utf8))
-                    } else if done == total || done % 50_000 == 0 {
-                        printError(line)
-                    }
+                    progress.report(name, done: done, total: total)
                 }
             } catch let error as ImportFileError {
                 throw CommandFailure("\(error)")

@@ -176,6 +176,7 @@ enum Environment {
         ("SELFCARE_ADMIN_TOKEN", "serve: token of /v1/records, /v1/admin/reload"),
         ("SELFCARE_CHANNELS", "channels served and checked (default sms,ussd,ivr)"),
         ("SELFCARE_LOG_LEVEL", "log level, trace to critical (default warning)"),
+        ("SELFCARE_INBOX", "sync, serve: the feed inbox when --inbox is not given"),
     ]
 
     /// The clock: fixed when SELFCARE_NOW is set.

@@ -64,6 +64,11 @@ struct ServeCommand: AsyncParsableCommand {
             """)
     var maxConnections: Int?
 
+    @OptionGroup(title: "Feed inbox (docs/sync.md)") var sync: SyncOptions
+
+    @Option(help: "Seconds between two drains of the feed inbox (with --inbox or SELFCARE_INBOX).")
+    var syncInterval: Double = 60
+
     @Option(help: "Live USSD sessions, and live IVR calls, at most.")
     var sessionCap = 200_000
 
@@ -143,6 +148,20 @@ struct ServeCommand: AsyncParsableCommand {
             let metrics = GatewayMetrics()
             MetricsSystem.bootstrap(metrics.factory)
             configuration.metrics = metrics
+            if sync.inboxFolder != nil {
+                guard syncInterval >= 1 && syncInterval <= 86_400 else {
+                    throw CommandFailure(
+                        "serve: --sync-interval \(syncInterval) is out of range; use 1 to 86400 seconds", code: 64)
+                }
+                let inbox = InboxSync(
+                    importer: try runtime.importer(withHasher: true),
+                    configuration: try sync.configuration(command: "serve"))
+                configuration.periodicJobs.append(
+                    PeriodicJob(name: "sync", interval: syncInterval) { try await SyncWatch.drain(inbox) })
+                printError(
+                    "selfcare: draining the feed inbox \(visible(inbox.configuration.inbox)) every \(Int(syncInterval)) s"
+                )
+            }
             let token = ProcessInfo.processInfo.environment["SELFCARE_ADMIN_TOKEN"] ?? ""
             configuration.adminToken = token.isEmpty ? nil : token
             configuration.reload = {

@@ -44,6 +44,7 @@ public struct USSDSession: Sendable {
     enum Step: Sendable {
         case menu
         case collecting(SlotCollection)
+        /// `page` is the index of the first plan on the screen.
         case choosingPlan(SlotCollection, codes: [String], labels: [String], page: Int)
         /// The transaction waits for its confirmation (its password digits are not kept).
         case confirming
@@ -52,7 +53,11 @@ public struct USSDSession: Sendable {
     var caller: String
     var language: Language
     var menus: [String]
+    /// The index of the menu's first option on the screen.
     var page = 0
+    /// The index of the first line after the screen's, when the screen offered more (`moreKey`): the next page
+    /// starts there, whatever made the screen shorter (an error line above the menu).
+    var nextPage: Int?
     var step = Step.menu
     /// Where the session's requests come from (`SessionLimits.perSource`).
     var source = ""
@@ -135,7 +140,9 @@ public final class USSDChannel: Sendable {
             session.source = source
             keys = Array(Self.directKeys(serviceCode).prefix(configuration.maxInputsPerRequest))
         }
-        var screen = render(session, grammar)
+        // A new session starts on its root menu; a session taking an input answers with what the input does (its
+        // screen as it stands is not drawn again: that would forget where an error line cut its page short).
+        var screen = input == nil ? render(&session, grammar) : USSDScreen(text: "", ends: false)
         for key in keys {
             screen = await step(&session, key.trimmingCharacters(in: .whitespaces), sessionID: sessionID, grammar)
             if screen.ends { break }
@@ -192,11 +199,12 @@ public final class USSDChannel: Sendable {
         case .choosingPlan(var call, let codes, let labels, let page):
             if isBack || isHome { return navigate(&session, home: isHome, grammar) }
             if key == configuration.moreKey {
-                session.step = .choosingPlan(call, codes: codes, labels: labels, page: page + 1)
-                return planScreen(session, labels: labels, page: page + 1)
+                let next = session.nextPage ?? page
+                session.step = .choosingPlan(call, codes: codes, labels: labels, page: next)
+                return planScreen(&session, labels: labels, page: next)
             }
             guard let n = Int(key), n >= 1, n <= codes.count else {
-                return planScreen(session, labels: labels, page: page, invalid: true)
+                return planScreen(&session, labels: labels, page: page, invalid: true)
             }
             call.choose(plan: codes[n - 1])
             return await proceed(&session, call, sessionID: sessionID)
@@ -208,18 +216,18 @@ public final class USSDChannel: Sendable {
         // A menu key.
         if isBack || isHome { return navigate(&session, home: isHome, grammar) }
         if key == configuration.moreKey {
-            session.page += 1
-            return render(session, grammar)
+            session.page = session.nextPage ?? session.page
+            return render(&session, grammar)
         }
         guard let menu = grammar.menus[session.menus.last!], let option = menu.options.first(where: { $0.key == key })
         else {
-            return render(session, grammar, invalid: true)
+            return render(&session, grammar, invalid: true)
         }
         switch option.target {
         case .menu(let name, _):
             session.menus.append(name)
             session.page = 0
-            return render(session, grammar)
+            return render(&session, grammar)
         case .operation(let op, let collect, let assignments, _):
             let call = SlotCollection(operation: OperationName(op), collect: collect, assignments: assignments)
             return await proceed(&session, call, sessionID: sessionID)
@@ -239,7 +247,7 @@ public final class USSDChannel: Sendable {
         }
         session.step = .menu
         session.page = 0
-        return render(session, grammar)
+        return render(&session, grammar)
     }
 
     /// Asks for the next slot, offers the plans, or runs the operation when every slot is in.
@@ -253,7 +261,7 @@ public final class USSDChannel: Sendable {
                     ["plan": $0.name(in: session.language), "fee": formatYuan($0.monthlyFeeFen)])
             }
             session.step = .choosingPlan(call, codes: plans.map(\.code), labels: labels, page: 0)
-            return planScreen(session, labels: labels, page: 0)
+            return planScreen(&session, labels: labels, page: 0)
         case .noPlans: return USSDScreen(text: text(.ussdNoPlans, session), ends: true)
         case .confirm(let summary):
             session.step = .confirming  // the password was checked; no digits stay in the session
@@ -274,32 +282,31 @@ public final class USSDChannel: Sendable {
         SMSSegmenter.encoding(of: text) == .gsm7 ? configuration.gsmScreen : configuration.ucs2Screen
     }
 
-    /// A title and numbered lines, paged to fit the screen; `page` past the end shows the last page.
+    /// A title and numbered lines from `lines[start]` on, as many as fit the screen, and where the next page
+    /// starts when some are left (nil when the screen shows the last line). A `start` past the end shows the last
+    /// line.
     private func paged(
-        title: String, lines: [String], nav: [String], page: Int, session: USSDSession
-    ) -> String {
+        title: String, lines: [String], nav: [String], start: Int, session: USSDSession
+    ) -> (text: String, next: Int?) {
         let more = "\(configuration.moreKey). \(text(.ussdNavMore, session))"
-        var pages: [[String]] = []
-        var current: [String] = []
-        func fits(_ candidate: [String], withMore: Bool) -> Bool {
+        func fits(_ candidate: ArraySlice<String>, withMore: Bool) -> Bool {
             let body = ([title] + candidate + nav + (withMore ? [more] : [])).joined(separator: "\n")
             return body.unicodeScalars.count <= limit(body + lines.joined())
         }
-        for line in lines {
-            if fits(current + [line], withMore: true) || current.isEmpty {
-                current.append(line)
-            } else {
-                pages.append(current)
-                current = [line]
-            }
+        guard !lines.isEmpty else { return (([title] + nav).joined(separator: "\n"), nil) }
+        let first = max(0, min(start, lines.count - 1))
+        var end = lines.count
+        if !fits(lines[first...], withMore: false) {
+            // At least one line a screen; then more while they fit with room left for "more".
+            end = first + 1
+            while end < lines.count, fits(lines[first...end], withMore: true) { end += 1 }
         }
-        pages.append(current)
-        let index = min(page, pages.count - 1)
-        let hasMore = index < pages.count - 1
-        return ([title] + pages[index] + nav + (hasMore ? [more] : [])).joined(separator: "\n")
+        let shown = Array(lines[first..<end])
+        let next = end < lines.count ? end : nil
+        return (([title] + shown + nav + (next != nil ? [more] : [])).joined(separator: "\n"), next)
     }
 
-    private func render(_ session: USSDSession, _ grammar: CompiledGrammar, invalid: Bool = false) -> USSDScreen {
+    private func render(_ session: inout USSDSession, _ grammar: CompiledGrammar, invalid: Bool = false) -> USSDScreen {
         guard let menu = grammar.menus[session.menus.last!] else {
             return USSDScreen(text: text(.refusedInternalError, session), ends: true)
         }
@@ -311,14 +318,19 @@ public final class USSDChannel: Sendable {
             ]
         }
         let title = (invalid ? text(.ussdInvalid, session) + "\n" : "") + text(PromptKey(menu.prompt), session)
-        return USSDScreen(
-            text: paged(title: title, lines: lines, nav: nav, page: session.page, session: session), ends: false)
+        let screen = paged(title: title, lines: lines, nav: nav, start: session.page, session: session)
+        session.nextPage = screen.next
+        return USSDScreen(text: screen.text, ends: false)
     }
 
-    private func planScreen(_ session: USSDSession, labels: [String], page: Int, invalid: Bool = false) -> USSDScreen {
+    private func planScreen(
+        _ session: inout USSDSession, labels: [String], page: Int, invalid: Bool = false
+    ) -> USSDScreen {
         let lines = labels.enumerated().map { "\($0.offset + 1). \($0.element)" }
         let title = (invalid ? text(.ussdInvalid, session) + "\n" : "") + text(.ussdAskPlan, session)
         let nav = ["0. \(text(.ussdNavBack, session))"]
-        return USSDScreen(text: paged(title: title, lines: lines, nav: nav, page: page, session: session), ends: false)
+        let screen = paged(title: title, lines: lines, nav: nav, start: page, session: session)
+        session.nextPage = screen.next
+        return USSDScreen(text: screen.text, ends: false)
     }
 }

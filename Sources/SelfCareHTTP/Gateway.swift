@@ -123,7 +123,7 @@ public enum Gateway {
                         engine: channels.engine, interval: configuration.tickInterval, logger: logger)),
                 .init(service: ReloadService(reload: configuration.reload)),
                 .init(service: SweepService(channels: channels, interval: configuration.sweepInterval)),
-            ],
+            ] + configuration.periodicJobs.map { .init(service: PeriodicJobService(job: $0, logger: logger)) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         // A request stuck past this does not keep a stopping server alive.

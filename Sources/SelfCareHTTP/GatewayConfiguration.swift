@@ -56,6 +56,9 @@ public struct GatewayConfiguration: Sendable {
     public var openFiles: Int?
     /// How often sessions idle past their timeout, and the adapters' caches of them, are freed.
     public var sweepInterval: TimeInterval = 10
+    /// Work the server does on its own every so often besides applying due changes (draining the feed inbox),
+    /// started with the server and stopped with it.
+    public var periodicJobs: [PeriodicJob] = []
 
     public init() {}
 
@@ -64,5 +67,23 @@ public struct GatewayConfiguration: Sendable {
     public func connectionCap(openFiles: Int) -> Int {
         let room = max(1, openFiles - OpenFilesLimit.reserve(for: openFiles))
         return min(maxConnections ?? room, room)
+    }
+}
+
+/// Work a server runs on its own every `interval`, first at its start; a failure is logged and tried again at
+/// the next turn.
+public struct PeriodicJob: Sendable {
+    /// The job's name in logs (`sync`).
+    public var name: String
+    /// Seconds between the end of one run and the start of the next.
+    public var interval: TimeInterval
+    /// One run.
+    public var run: @Sendable () async throws -> Void
+
+    /// A job named `name` running `run` every `interval` seconds.
+    public init(name: String, interval: TimeInterval, run: @escaping @Sendable () async throws -> Void) {
+        self.name = name
+        self.interval = interval
+        self.run = run
     }
 }

@@ -25,6 +25,10 @@ public struct GatewayMetrics: Sendable {
         "selfcare_http_connections_refused_total":
             "Connections answered 503 and closed at once because the connection cap was reached.",
         "selfcare_live_sessions": "USSD sessions and IVR calls held in memory, counted when scraped.",
+        "selfcare_sync_files_total": "Feed files handled by the inbox watch, by outcome (applied, quarantined).",
+        "selfcare_sync_next_sequence": "The sequence number each feed applies next.",
+        "selfcare_sync_held_files": "Files of a feed held in the inbox behind a missing one.",
+        "selfcare_sync_gap": "1 while a missing file of the feed holds later ones, else 0.",
     ]) { engine, _ in engine }
 
     /// A registry of its own (tests, or several gateways in one process); give `factory` to the engine's

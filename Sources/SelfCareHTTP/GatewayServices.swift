@@ -49,6 +49,27 @@ struct PendingChangeService: Service {
     }
 }
 
+/// Runs a `PeriodicJob` until shutdown: first at start, then `interval` after each run ends.
+struct PeriodicJobService: Service {
+    let job: PeriodicJob
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await job.run()
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.error("\(job.name) failed; trying again at the next turn", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: .seconds(job.interval))
+            }
+        }
+    }
+}
+
 /// Reloads grammars and prompts on SIGHUP; a broken set is refused and the old one stays.
 struct ReloadService: Service {
     let reload: (@Sendable () throws -> Void)?

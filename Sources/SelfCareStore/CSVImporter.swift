@@ -90,9 +90,10 @@ public struct CSVImporter: Sendable {
     ///   - source: the data's name in error messages.
     ///   - encoding: what the bytes are in; detected when nil (`TextEncoding.detect`).
     ///   - recordedAs: its name in the import record (the source by default).
+    ///   - options: how the rows relate to the database (a feed's file: delta or snapshot, whole or nothing).
     public func importData(
         _ kind: ImportKind, data: Data, source: String, encoding: TextEncoding? = nil, recordedAs: String? = nil,
-        progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+        options: ImportOptions = ImportOptions(), progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) async throws -> (ImportSummary, [RejectedRow], [String]) {
         let used: TextEncoding
         switch encoding.map(TextEncoding.Detection.found) ?? TextEncoding.detect(data) {
@@ -102,8 +103,13 @@ public struct CSVImporter: Sendable {
         let text = used.decodeLines(data)
         let (allRows, unterminated) = CSVReader.rows(text)
         guard let headerRow = allRows.first else { throw ImportFileError(path: source, message: "the file is empty") }
+        if let expected = options.expectedRows, allRows.count - 1 != expected {
+            throw ImportFileError(
+                path: source,
+                message: "its .chk says \(expected) rows, the file has \(allRows.count - 1); nothing applied")
+        }
         let header = headerRow.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        try checkHeader(header, kind: kind, source: source)
+        try checkHeader(header, kind: kind, mode: options.mode, source: source)
         var columns: [String: Int] = [:]
         for (i, name) in header.enumerated() { columns[name] = i }
         // The columns a rejects file never shows: the password, and the hash billing may send instead.
@@ -112,7 +118,7 @@ public struct CSVImporter: Sendable {
         // Shape checks, then parsing, then duplicates by the parsed key: a bad first row never hides a
         // later good row with the same key.
         var rejects: [RejectedRow] = []
-        var parsed: [(line: Int, item: ImportItem, blanked: [String])] = []
+        var parsed: [(line: Int, item: ParsedRow, blanked: [String])] = []
         var seenKeys: [String: Int] = [:]
         for row in allRows.dropFirst() {
             var blanked = row.fields
@@ -155,21 +161,36 @@ public struct CSVImporter: Sendable {
             }
         }
         let total = parsed.count
+        // Hash passwords off the transaction, then apply everything in one transaction. A whole-or-nothing file with
+        // bad rows already will not be applied: its rows only go through the engine to find the rest of its bad
+        // rows, and nothing needs hashing.
+        if !(options.wholeOrNothing && !rejects.isEmpty) {
+            parsed = try await resolvePasswords(
+                parsed, rejects: &rejects, source: source, progress: progress, total: total)
+        }
 
-        // Hash passwords off the transaction, then apply everything in one transaction.
-        parsed = try await resolvePasswords(parsed, rejects: &rejects, source: source, progress: progress, total: total)
-
-        let entries = parsed.map { DataLoad.Entry(line: $0.line, item: $0.item.loadItem) }
+        let entries = parsed.map { DataLoad.Entry(line: $0.line, item: $0.item.item, action: $0.item.action) }
         let blanked = Dictionary(parsed.map { ($0.line, $0.blanked) }, uniquingKeysWith: { first, _ in first })
-        let outcome = try await engine.load(
-            DataLoad(
-                kind: kind.rawValue, source: recordedAs ?? source, entries: entries, rejectedBefore: rejects.count),
-            progress: progress)
+        var load = DataLoad(
+            kind: kind.rawValue, source: recordedAs ?? source, entries: entries, rejectedBefore: rejects.count)
+        load.mode = options.mode
+        load.feedPosition = options.feedPosition
+        load.snapshotCloseLimit = options.snapshotCloseLimit
+        load.wholeOrNothing = options.wholeOrNothing
+        let outcome: DataLoadOutcome
+        do {
+            outcome = try await engine.load(load, progress: progress)
+        } catch DataLoadRefusal.rejectedRows(let found) {
+            // Every bad row of the file, the loader's and the engine's, in line order.
+            let all = rejects.map { DataLoadRefusal.RejectedLine(line: $0.line, reason: $0.reason) } + found
+            throw DataLoadRefusal.rejectedRows(all.sorted { $0.line < $1.line })
+        }
         var summary = ImportSummary()
         summary.encoding = used
         summary.encodingDetected = encoding == nil
         summary.applied = outcome.applied
         summary.unchanged = outcome.unchanged
+        summary.omitted = outcome.closedByOmission
         let lateRejects = outcome.rejected.map {
             RejectedRow(line: $0.line, reason: $0.reason, fields: blanked[$0.line] ?? [])
         }
@@ -180,7 +201,7 @@ public struct CSVImporter: Sendable {
         return (result, rejects, headerRow.fields)
     }
 
-    private func checkHeader(_ header: [String], kind: ImportKind, source: String) throws {
+    private func checkHeader(_ header: [String], kind: ImportKind, mode: LoadMode, source: String) throws {
         let known = Set(kind.requiredColumns + kind.optionalColumns)
         var seen = Set<String>()
         for name in header {
@@ -192,6 +213,14 @@ public struct CSVImporter: Sendable {
                 throw ImportFileError(
                     path: source, message: "line 1: unknown column `\(name)` for a \(kind.rawValue) file\(hint)")
             }
+        }
+        if seen.contains("action") && mode == .snapshot {
+            throw ImportFileError(path: source, message: "line 1: a snapshot has no `action` column")
+        }
+        if mode == .delta && kind.hasLifeCycle && !seen.contains("action") {
+            throw ImportFileError(
+                path: source,
+                message: "line 1: a delta \(kind.rawValue) file needs an `action` column (add, change, close)")
         }
         let missing = kind.requiredColumns.filter { !seen.contains($0) }
         if !missing.isEmpty {
@@ -205,24 +234,16 @@ public struct CSVImporter: Sendable {
     /// Hashes the password of each row whose subscriber has none yet, on the hashing pool, a few at a
     /// time. A subscriber who already has a password keeps it (see `apply`), so nothing is hashed for them.
     private func resolvePasswords(
-        _ parsed: [(line: Int, item: ImportItem, blanked: [String])], rejects: inout [RejectedRow], source: String,
+        _ parsed: [(line: Int, item: ParsedRow, blanked: [String])], rejects: inout [RejectedRow], source: String,
         progress: @escaping @Sendable (Int, Int) -> Void, total: Int
-    ) async throws -> [(line: Int, item: ImportItem, blanked: [String])] {
+    ) async throws -> [(line: Int, item: ParsedRow, blanked: [String])] {
         var out = parsed
-        let candidates = parsed.indices.filter {
-            if case .subscriber(_, .some) = parsed[$0].item { return true }
-            return false
-        }
+        let candidates = parsed.indices.filter { parsed[$0].item.password != nil }
         guard !candidates.isEmpty else { return parsed }
-        let numbers = candidates.map { i -> String in
-            if case .subscriber(let s, _) = parsed[i].item { return s.msisdn }
-            return ""
-        }
+        let numbers = candidates.map { parsed[$0].item.item.key }
         let hasHash = try await engine.hasPassword(numbers)
         let toHash = zip(candidates, hasHash).filter { !$0.1 }.map(\.0)
-        for i in candidates {
-            if case .subscriber(let s, _) = out[i].item { out[i].item = .subscriber(s, password: nil) }
-        }
+        for i in candidates { out[i].item.password = nil }
         guard !toHash.isEmpty else { return out }
         guard let hasher, let pool else {
             throw ImportFileError(path: source, message: "passwords in the file, but \(missingHasherReason)")
@@ -234,7 +255,7 @@ public struct CSVImporter: Sendable {
             func add() {
                 let k = next
                 next += 1
-                guard case .subscriber(_, let password?) = parsed[toHash[k]].item else { return }
+                guard let password = parsed[toHash[k]].item.password else { return }
                 group.addTask { try await pool.run { (k, try hasher.hash(password)) } }
             }
             while next < toHash.count && next < pool.threads * 2 { add() }
@@ -246,9 +267,9 @@ public struct CSVImporter: Sendable {
             }
         }
         for (k, i) in toHash.enumerated() {
-            if case .subscriber(var s, _) = out[i].item {
+            if case .subscriber(var s) = out[i].item.item {
                 s.passwordHash = results[k]
-                out[i].item = .subscriber(s, password: nil)
+                out[i].item.item = .subscriber(s)
             }
         }
         return out
@@ -256,140 +277,162 @@ public struct CSVImporter: Sendable {
 
     // MARK: - Rows
 
-    enum ImportItem: Sendable {
-        case plan(Plan)
-        /// `password` is set until it has been hashed into `passwordHash`.
-        case subscriber(Subscriber, password: Secret?)
-        case usage(UsageMonth)
-        case call(CallDetail)
-
-        /// The row as the engine applies it (a password not hashed yet is left out).
-        var loadItem: LoadItem {
-            switch self {
-            case .plan(let p): .plan(p)
-            case .subscriber(let s, _): .subscriber(s)
-            case .usage(let u): .usage(u)
-            case .call(let c): .call(c)
-            }
-        }
+    /// A row as parsed: what the engine applies, what a delta row asks for, and a password not hashed yet.
+    struct ParsedRow: Sendable {
+        var item: LoadItem
+        var action: LoadAction? = nil
+        /// Set until it has been hashed into the subscriber's `passwordHash`.
+        var password: Secret? = nil
 
         /// What makes two rows the same row: the table's primary key, normalised.
-        var key: String { loadItem.key }
+        var key: String { item.key }
     }
 
     struct RowProblem: Error { let message: String }
 
     static func parse(
         _ kind: ImportKind, _ fields: [String], _ columns: [String: Int]
-    ) -> Result<ImportItem, RowProblem> {
+    ) -> Result<ParsedRow, RowProblem> {
         do {
             let row = FieldReader(fields: fields, columns: columns)
-            switch kind {
-            case .plans:
-                let code = try row.text("code").uppercased()
-                guard code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
-                    throw RowProblem(message: "code: only letters, digits, `_` and `-`")
+            var action: LoadAction? = nil
+            if columns["action"] != nil {
+                let text = row.raw("action").lowercased()
+                guard let given = LoadAction(rawValue: text) else {
+                    throw RowProblem(message: "action: expected add, change or close, found `\(text.prefix(40))`")
                 }
-                let payment = try row.oneOf("payment", Plan.Eligibility.self)
-                return .success(
-                    .plan(
-                        Plan(
-                            code: code, nameZh: try row.text("name_zh"), nameEn: try row.text("name_en"),
-                            monthlyFeeFen: try row.int("monthly_fee_fen", min: 0),
-                            voiceMinutes: try row.int("voice_minutes", min: 0), sms: try row.int("sms", min: 0),
-                            dataMB: try row.int("data_mb", min: 0), payment: payment, onSale: try row.bool("on_sale"),
-                            contractOK: try row.bool("contract_ok"))))
-            case .subscribers:
-                let msisdn = try row.number("msisdn")
-                let payment = try row.oneOf("payment", PaymentType.self)
-                let periodText = row.raw("prepaid_period")
-                var period: PrepaidPeriod? = nil
-                if payment == .prepaid {
-                    guard !periodText.isEmpty else { throw RowProblem(message: "prepaid_period: required for prepaid") }
-                    period = try row.oneOf("prepaid_period", PrepaidPeriod.self)
-                }  // A period given for a postpaid account means nothing and is ignored.
-                let languageText = row.raw("language")
-                guard let language = languageText.isEmpty ? Language.chinese : Language(parsing: languageText) else {
-                    throw RowProblem(message: "language: expected zh-CN or en, found `\(languageText.prefix(40))`")
+                action = given
+                // A close row needs only its key.
+                if given == .close {
+                    return .success(
+                        ParsedRow(
+                            item: kind == .plans
+                                ? .closePlan(try row.code("code")) : .closeSubscriber(try row.number("msisdn")),
+                            action: .close))
                 }
-                let contractText = row.raw("contract_end")
-                var contract: LocalDate? = nil
-                if !contractText.isEmpty {
-                    // A date-time (`2027-06-30T23:59:59+08:00`) counts by its date.
-                    let dateText =
-                        contractText.count > 10 && contractText.dropFirst(10).first == "T"
-                        ? String(contractText.prefix(10)) : contractText
-                    guard let d = LocalDate(iso: dateText) else {
-                        throw RowProblem(message: "contract_end: expected a date YYYY-MM-DD, found `\(contractText)`")
-                    }
-                    contract = d
-                }
-                let passwordText = row.raw("password")
-                let hashText = columns["password_hash"] != nil ? row.raw("password_hash") : ""
-                var password: Secret? = nil
-                if !hashText.isEmpty {
-                    guard passwordText.isEmpty else {
-                        throw RowProblem(message: "password_hash: give the password or its hash, not both")
-                    }
-                    guard PBKDF2PasswordHasher.isStoredHash(hashText) else {
-                        throw RowProblem(message: "password_hash: expected a $pbkdf2-sha256$v=1$… PHC string")
-                    }
-                }
-                if !passwordText.isEmpty {
-                    guard passwordText.count == 6, passwordText.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-                        throw RowProblem(message: "password: expected six digits")
-                    }
-                    password = Secret(passwordText)
-                }
-                let puk = columns["puk"] != nil ? row.raw("puk") : ""
-                let subscriber = Subscriber(
-                    msisdn: msisdn, name: try row.text("name"), status: try row.oneOf("status", SubscriberStatus.self),
-                    payment: payment, prepaidPeriod: period, planCode: try row.text("plan").uppercased(),
-                    balanceFen: try row.int("balance_fen"), points: try row.int("points", min: 0),
-                    tier: try row.oneOf("tier", Tier.self), language: language, premium: try row.bool("premium"),
-                    contractEnd: contract, blacklist: try row.bool("blacklist"),
-                    passwordHash: hashText.isEmpty ? nil : hashText, puk: puk.isEmpty ? nil : puk)
-                return .success(.subscriber(subscriber, password: password))
-            case .usage:
-                let monthText = try row.text("month")
-                guard let month = Month(monthText) else {
-                    throw RowProblem(message: "month: expected YYYY-MM, found `\(monthText.prefix(40))`")
-                }
-                return .success(
-                    .usage(
-                        UsageMonth(
-                            msisdn: try row.number("msisdn"), month: month,
-                            voiceUsed: try row.int("voice_used", min: 0),
-                            smsUsed: try row.int("sms_used", min: 0), dataUsedMB: try row.int("data_used_mb", min: 0),
-                            chargesFen: try row.int("charges_fen", min: 0))))
-            case .calls:
-                let startedText = try row.text("started_at")
-                guard let parsed = ISOTime.parse(startedText), startedText.contains("T") else {
-                    throw RowProblem(message: "started_at: expected an ISO 8601 time, found `\(startedText)`")
-                }
-                // Stored to the millisecond: compare and key at the same precision.
-                // Round-tripping through the stored text makes the value equal to what a read gives back.
-                let started = ISOTime.parse(ISOTime.format(parsed)) ?? parsed
-                let direction = try row.text("direction").lowercased()
-                guard direction == "in" || direction == "out" else {
-                    throw RowProblem(message: "direction: expected in or out, found `\(direction)`")
-                }
-                guard let peer = normalizeNumber(try row.text("peer")) else {
-                    throw RowProblem(message: "peer: expected a phone number")
-                }
-                return .success(
-                    .call(
-                        CallDetail(
-                            msisdn: try row.number("msisdn"), startedAt: started, peer: peer,
-                            outgoing: direction == "out",
-                            durationSeconds: try row.int("duration_s", min: 0),
-                            chargeFen: try row.int("charge_fen", min: 0)
-                        )))
             }
+            var parsed = try parseItem(kind, row)
+            parsed.action = action
+            return .success(parsed)
         } catch let problem as RowProblem {
             return .failure(problem)
         } catch {
             return .failure(RowProblem(message: "\(error)"))
+        }
+    }
+
+    /// Parses a row that adds or replaces (every row but a delta's `close`).
+    private static func parseItem(_ kind: ImportKind, _ row: FieldReader) throws -> ParsedRow {
+        switch kind {
+        case .plans:
+            let code = try row.code("code")
+            let payment = try row.oneOf("payment", Plan.Eligibility.self)
+            return ParsedRow(
+                item: .plan(
+                    Plan(
+                        code: code, nameZh: try row.text("name_zh"), nameEn: try row.text("name_en"),
+                        monthlyFeeFen: try row.int("monthly_fee_fen", min: 0),
+                        voiceMinutes: try row.int("voice_minutes", min: 0), sms: try row.int("sms", min: 0),
+                        dataMB: try row.int("data_mb", min: 0), payment: payment, onSale: try row.bool("on_sale"),
+                        contractOK: try row.bool("contract_ok"))))
+        case .subscribers:
+            let msisdn = try row.number("msisdn")
+            let payment = try row.oneOf("payment", PaymentType.self)
+            let periodText = row.raw("prepaid_period")
+            var period: PrepaidPeriod? = nil
+            if payment == .prepaid {
+                guard !periodText.isEmpty else { throw RowProblem(message: "prepaid_period: required for prepaid") }
+                period = try row.oneOf("prepaid_period", PrepaidPeriod.self)
+            }  // A period given for a postpaid account means nothing and is ignored.
+            let languageText = row.raw("language")
+            guard let language = languageText.isEmpty ? Language.chinese : Language(parsing: languageText) else {
+                throw RowProblem(message: "language: expected zh-CN or en, found `\(languageText.prefix(40))`")
+            }
+            let contractText = row.raw("contract_end")
+            var contract: LocalDate? = nil
+            if !contractText.isEmpty {
+                // A date-time (`2027-06-30T23:59:59+08:00`) counts by its date.
+                let dateText =
+                    contractText.count > 10 && contractText.dropFirst(10).first == "T"
+                    ? String(contractText.prefix(10)) : contractText
+                guard let d = LocalDate(iso: dateText) else {
+                    throw RowProblem(message: "contract_end: expected a date YYYY-MM-DD, found `\(contractText)`")
+                }
+                contract = d
+            }
+            let passwordText = row.raw("password")
+            let hashText = row.has("password_hash") ? row.raw("password_hash") : ""
+            var password: Secret? = nil
+            if !hashText.isEmpty {
+                guard passwordText.isEmpty else {
+                    throw RowProblem(message: "password_hash: give the password or its hash, not both")
+                }
+                guard PBKDF2PasswordHasher.isStoredHash(hashText) else {
+                    throw RowProblem(message: "password_hash: expected a $pbkdf2-sha256$v=1$… PHC string")
+                }
+            }
+            if !passwordText.isEmpty {
+                guard passwordText.count == 6, passwordText.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                    throw RowProblem(message: "password: expected six digits")
+                }
+                password = Secret(passwordText)
+            }
+            let puk = row.has("puk") ? row.raw("puk") : ""
+            let subscriber = Subscriber(
+                msisdn: msisdn, name: try row.text("name"), status: try row.oneOf("status", SubscriberStatus.self),
+                payment: payment, prepaidPeriod: period, planCode: try row.text("plan").uppercased(),
+                balanceFen: try row.int("balance_fen"), points: try row.int("points", min: 0),
+                tier: try row.oneOf("tier", Tier.self), language: language, premium: try row.bool("premium"),
+                contractEnd: contract, blacklist: try row.bool("blacklist"),
+                passwordHash: hashText.isEmpty ? nil : hashText, puk: puk.isEmpty ? nil : puk)
+            return ParsedRow(item: .subscriber(subscriber), password: password)
+        case .usage:
+            let monthText = try row.text("month")
+            guard let month = Month(monthText) else {
+                throw RowProblem(message: "month: expected YYYY-MM, found `\(monthText.prefix(40))`")
+            }
+            return ParsedRow(
+                item: .usage(
+                    UsageMonth(
+                        msisdn: try row.number("msisdn"), month: month,
+                        voiceUsed: try row.int("voice_used", min: 0),
+                        smsUsed: try row.int("sms_used", min: 0), dataUsedMB: try row.int("data_used_mb", min: 0),
+                        chargesFen: try row.int("charges_fen", min: 0))))
+        case .calls:
+            let started = try row.time("started_at")
+            let direction = try row.text("direction").lowercased()
+            guard direction == "in" || direction == "out" else {
+                throw RowProblem(message: "direction: expected in or out, found `\(direction)`")
+            }
+            guard let peer = normalizeNumber(try row.text("peer")) else {
+                throw RowProblem(message: "peer: expected a phone number")
+            }
+            return ParsedRow(
+                item: .call(
+                    CallDetail(
+                        msisdn: try row.number("msisdn"), startedAt: started, peer: peer,
+                        outgoing: direction == "out",
+                        durationSeconds: try row.int("duration_s", min: 0),
+                        chargeFen: try row.int("charge_fen", min: 0)
+                    )))
+        case .payments:
+            let amount = try row.int("amount_fen", min: 1)
+            return ParsedRow(
+                item: .payment(
+                    Payment(
+                        id: try row.identifier("id"), msisdn: try row.number("msisdn"),
+                        paidAt: try row.time("paid_at"), amountFen: amount,
+                        method: try row.oneOf("method", Payment.Method.self))))
+        case .events:
+            let detail = row.has("detail") ? row.raw("detail") : ""
+            guard detail.count <= 200,
+                !detail.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            else { throw RowProblem(message: "detail: at most 200 characters, no control characters") }
+            return ParsedRow(
+                item: .event(
+                    SubscriberEvent(
+                        id: try row.identifier("id"), msisdn: try row.number("msisdn"), at: try row.time("at"),
+                        kind: try row.oneOf("kind", SubscriberEvent.Kind.self), detail: detail)))
         }
     }
 
@@ -398,6 +441,39 @@ public struct CSVImporter: Sendable {
         let columns: [String: Int]
 
         func raw(_ name: String) -> String { fields[columns[name]!].trimmingCharacters(in: .whitespaces) }
+
+        func has(_ name: String) -> Bool { columns[name] != nil }
+
+        /// A plan code, upper-cased: letters, digits, `_` and `-`.
+        func code(_ name: String) throws -> String {
+            let code = try text(name).uppercased()
+            guard code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
+                throw RowProblem(message: "\(name): only letters, digits, `_` and `-`")
+            }
+            return code
+        }
+
+        /// Billing's id of a row: 1 to 64 ASCII letters, digits, `_`, `-`, `.` and `:`.
+        func identifier(_ name: String) throws -> String {
+            let id = try text(name)
+            guard id.count <= 64,
+                id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.:".contains($0)) })
+            else {
+                throw RowProblem(message: "\(name): 1 to 64 letters, digits, `_`, `-`, `.` or `:`")
+            }
+            return id
+        }
+
+        /// An ISO 8601 time with a date and a time of day, to the millisecond as stored.
+        func time(_ name: String) throws -> Date {
+            let text = try text(name)
+            guard let parsed = ISOTime.parse(text), text.contains("T") else {
+                throw RowProblem(message: "\(name): expected an ISO 8601 time, found `\(text.prefix(40))`")
+            }
+            // Stored to the millisecond: compare and key at the same precision. Round-tripping through the stored
+            // text makes the value equal to what a read gives back.
+            return ISOTime.parse(ISOTime.format(parsed)) ?? parsed
+        }
 
         func text(_ name: String) throws -> String {
             let v = raw(name)

@@ -2,7 +2,7 @@ import Foundation
 import SelfCareCore
 
 /// The demo data set `selfcare init --demo` loads: plans, subscribers covering every state,
-/// payment type, prepaid period, tier and flag, two months of usage and some calls.
+/// payment type, prepaid period, tier and flag, two months of usage, some calls and some payments.
 ///
 /// The files go through the same importer as the billing system's, so the demo also exercises it.
 /// Everything dated is relative to the clock the demo is loaded with, so its stories hold in any month:
@@ -135,6 +135,23 @@ public enum DemoData {
         return lines.joined(separator: "\n")
     }
 
+    /// Three payments (缴费历史) for each of the first subscribers, 10, 40 and 70 days before the start of `now`'s
+    /// UTC day, so `query.payments` has something to show and loading the demo again the same day changes nothing.
+    public static func payments(before now: Date) -> String {
+        let dayStart = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
+        var lines = ["id,msisdn,paid_at,amount_fen,method"]
+        let methods = ["online", "counter", "card", "bank"]
+        for (n, number) in subscriberNumbers.prefix(4).enumerated() {
+            for i in 0..<3 {
+                let at = dayStart.addingTimeInterval(-Double(10 + i * 30) * 86_400 + Double(9 * 3600 + n * 600))
+                let time = ISOTime.format(at).replacingOccurrences(of: ".000Z", with: "Z")
+                lines.append(
+                    "DEMO-\(number)-\(i + 1),\(number),\(time),\((i + 1) * 5000 + n * 1000),\(methods[(i + n) % 4])")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
     static var subscriberNumbers: [String] {
         subscriberTemplate.split(separator: "\n").dropFirst().map { String($0.prefix { $0 != "," }) }
     }
@@ -149,7 +166,7 @@ public enum DemoData {
         let thisMonth = calendar.month(of: now)
         let files: [(ImportKind, String)] = [
             (.plans, plans), (.subscribers, subscribers(thisMonth: thisMonth)), (.usage, usage(thisMonth: thisMonth)),
-            (.calls, calls(before: now)),
+            (.calls, calls(before: now)), (.payments, payments(before: now)),
         ]
         for (kind, text) in files {
             let (summary, rejects, _) = try await importer.importData(

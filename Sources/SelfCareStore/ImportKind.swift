@@ -11,6 +11,10 @@ public enum ImportKind: String, Sendable, CaseIterable {
     case usage
     /// Call detail rows for 通话详单 (an extension of SPEC §3).
     case calls
+    /// Payment history 缴费历史.
+    case payments
+    /// Subscriber change events 用户异动.
+    case events
 
     /// The columns every file of this kind must have, in SPEC §3's order.
     public var requiredColumns: [String] {
@@ -28,9 +32,34 @@ public enum ImportKind: String, Sendable, CaseIterable {
             ]
         case .usage: ["msisdn", "month", "voice_used", "sms_used", "data_used_mb", "charges_fen"]
         case .calls: ["msisdn", "started_at", "peer", "direction", "duration_s", "charge_fen"]
+        case .payments: ["id", "msisdn", "paid_at", "amount_fen", "method"]
+        case .events: ["id", "msisdn", "at", "kind"]
         }
     }
 
-    /// Columns a file may add.
-    public var optionalColumns: [String] { self == .subscribers ? ["puk", "password_hash"] : [] }
+    /// Columns a file may add. `action` makes the file a delta (add, change or close a row).
+    public var optionalColumns: [String] {
+        switch self {
+        case .subscribers: ["puk", "password_hash", "action"]
+        case .plans: ["action"]
+        case .events: ["detail"]
+        case .usage, .calls, .payments: []
+        }
+    }
+
+    /// The kind's code in a feed file's name (`SUBS_BOSS_20261206_000123.csv`).
+    public var feedCode: String {
+        switch self {
+        case .plans: "PLAN"
+        case .subscribers: "SUBS"
+        case .usage: "USAGE"
+        case .calls: "CALL"
+        case .payments: "PAY"
+        case .events: "EVENT"
+        }
+    }
+
+    /// Whether files of this kind can be snapshots or deltas with an `action` column; the others only add or
+    /// replace rows.
+    public var hasLifeCycle: Bool { self == .subscribers || self == .plans }
 }

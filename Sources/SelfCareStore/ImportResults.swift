@@ -9,6 +9,8 @@ public struct ImportSummary: Sendable, Equatable {
     public var unchanged = 0
     /// Rows set aside, each with its reason in the rejects file.
     public var rejected = 0
+    /// What a snapshot left out and so closed: numbers closed, or plans taken off sale.
+    public var omitted = 0
     /// Where the bad rows went, when there were any.
     public var rejectsPath: String?
     /// The encoding the file was read in (and its rejects file written in).
@@ -47,4 +49,23 @@ public struct RejectedRow: Sendable, Equatable {
     public var reason: String
     /// The row's fields with its password blanked.
     public var fields: [String]
+}
+
+/// How an import's rows relate to the database, beyond the plain import's merge.
+public struct ImportOptions: Sendable {
+    /// Merge (add or replace), delta (each row's `action`) or snapshot (the whole of its kind).
+    public var mode: LoadMode = .merge
+    /// Whether one bad row refuses the whole file (a feed's file): nothing is applied then, and the error is
+    /// `DataLoadRefusal.rejectedRows` with every bad line.
+    public var wholeOrNothing = false
+    /// The feed file the data is, when it is one: applied only as its feed's next file.
+    public var feedPosition: DataLoad.FeedPosition?
+    /// The largest share of the open numbers a subscriber snapshot may close.
+    public var snapshotCloseLimit = 0.1
+    /// How many data rows (records after the header) the file must have, as its sidecar says: a file with
+    /// another count is refused whole.
+    public var expectedRows: Int?
+
+    /// A plain import's options: merge, keeping the good rows of a file with bad ones.
+    public init() {}
 }

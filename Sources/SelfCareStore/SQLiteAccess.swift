@@ -233,6 +233,98 @@ struct SQLiteAccess: StoreWriter {
         return order
     }
 
+    func recentPayments(_ msisdn: String, limit: Int) throws -> [Payment] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql:
+                    "SELECT \(Self.paymentColumns) FROM payments WHERE msisdn = ? ORDER BY paid_at DESC, id DESC LIMIT ?"
+            ), arguments: [msisdn, max(0, limit)]
+        ).map(Self.payment)
+    }
+
+    func payment(id: String) throws -> Payment? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.paymentColumns) FROM payments WHERE id = ?"), arguments: [id]
+        ).map(Self.payment)
+    }
+
+    func event(id: String) throws -> SubscriberEvent? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.eventColumns) FROM events WHERE id = ?"), arguments: [id]
+        ).map(Self.event)
+    }
+
+    func recentEvents(_ msisdn: String, limit: Int) throws -> [SubscriberEvent] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT \(Self.eventColumns) FROM events WHERE msisdn = ? ORDER BY at DESC, id DESC LIMIT ?"),
+            arguments: [msisdn, max(0, limit)]
+        ).map(Self.event)
+    }
+
+    func openSubscriberNumbers() throws -> [String] {
+        try String.fetchAll(db.cachedStatement(sql: "SELECT msisdn FROM subscribers WHERE status <> 'closed'"))
+    }
+
+    func lastFeedFiles() throws -> [FeedFile] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT \(Self.feedColumns) FROM feed_files f
+                WHERE sequence = (SELECT max(sequence) FROM feed_files WHERE feed = f.feed) ORDER BY feed
+                """
+        ).map(Self.feedFile)
+    }
+
+    func feedFile(feed: String, sequence: Int) throws -> FeedFile? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.feedColumns) FROM feed_files WHERE feed = ? AND sequence = ?"),
+            arguments: [feed, sequence]
+        ).map(Self.feedFile)
+    }
+
+    func save(_ payment: Payment) throws {
+        try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO payments (id, msisdn, paid_at, amount_fen, method) VALUES (?, ?, ?, ?, ?)"
+        ).execute(arguments: [
+            payment.id, payment.msisdn, ISOTime.format(payment.paidAt), payment.amountFen, payment.method.rawValue,
+        ])
+    }
+
+    func save(_ event: SubscriberEvent) throws {
+        try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO events (id, msisdn, at, kind, detail) VALUES (?, ?, ?, ?, ?)"
+        ).execute(arguments: [event.id, event.msisdn, ISOTime.format(event.at), event.kind.rawValue, event.detail])
+    }
+
+    func append(_ file: FeedFile) throws {
+        try db.cachedStatement(
+            sql: "INSERT INTO feed_files (feed, sequence, name, sha256, applied, record_id) VALUES (?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [file.feed, file.sequence, file.name, file.sha256, file.applied, file.record])
+    }
+
+    static let paymentColumns = "id, msisdn, paid_at, amount_fen, method"
+    static let eventColumns = "id, msisdn, at, kind, detail"
+    static let feedColumns = "feed, sequence, name, sha256, applied, record_id"
+
+    static func payment(_ row: Row) throws -> Payment {
+        let methodText: String = row[4]
+        return Payment(
+            id: row[0], msisdn: row[1], paidAt: try time(row, "paid_at", table: "payments"), amountFen: row[3],
+            method: try decode(Payment.Method(rawValue: methodText), "payments.method", methodText))
+    }
+
+    static func event(_ row: Row) throws -> SubscriberEvent {
+        let kindText: String = row[3]
+        return SubscriberEvent(
+            id: row[0], msisdn: row[1], at: try time(row, "at", table: "events"),
+            kind: try decode(SubscriberEvent.Kind(rawValue: kindText), "events.kind", kindText), detail: row[4])
+    }
+
+    static func feedFile(_ row: Row) -> FeedFile {
+        FeedFile(feed: row[0], sequence: row[1], name: row[2], sha256: row[3], applied: row[4], record: row[5])
+    }
+
     func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws {
         try db.cachedStatement(sql: "DELETE FROM pending_changes WHERE msisdn = ? AND kind = ?").execute(arguments: [
             msisdn, kind.rawValue,

@@ -180,6 +180,38 @@ enum Schema {
                     CREATE INDEX orders_state ON orders (state, id);
                     """)
         }
+        migrator.registerMigration("v8-feeds-payments-events") { db in
+            // Payment history (缴费历史) and change events (用户异动) from billing, and the files of each
+            // incremental feed applied so far (docs/sync.md): the last one of a feed is its position.
+            try db.execute(
+                sql: """
+                    CREATE TABLE payments (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        msisdn TEXT NOT NULL,
+                        paid_at TEXT NOT NULL,
+                        amount_fen INTEGER NOT NULL,
+                        method TEXT NOT NULL
+                    );
+                    CREATE INDEX payments_msisdn ON payments (msisdn, paid_at);
+                    CREATE TABLE events (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        msisdn TEXT NOT NULL,
+                        at TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        detail TEXT NOT NULL
+                    );
+                    CREATE INDEX events_msisdn ON events (msisdn, at);
+                    CREATE TABLE feed_files (
+                        feed TEXT NOT NULL,
+                        sequence INTEGER NOT NULL,
+                        name TEXT NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        applied TEXT NOT NULL,
+                        record_id INTEGER NOT NULL,
+                        PRIMARY KEY (feed, sequence)
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -17,6 +17,9 @@ public final class MemoryServiceStore: ServiceStore {
         var records: [ServiceRecord] = []
         var head: (id: Int64, hash: String)?
         var orders: [ServiceOrder] = []
+        var payments: [String: Payment] = [:]
+        var events: [String: SubscriberEvent] = [:]
+        var feedFiles: [FeedFile] = []
     }
 
     private let state = Mutex(State())
@@ -173,6 +176,37 @@ final class MemoryAccess: StoreWriter {
         list.removeAll { $0.startedAt == call.startedAt && $0.peer == call.peer }
         list.append(call)
         state.calls[call.msisdn] = list
+    }
+    func recentPayments(_ msisdn: String, limit: Int) throws -> [Payment] {
+        Array(
+            state.payments.values.filter { $0.msisdn == msisdn }.sorted { ($0.paidAt, $0.id) > ($1.paidAt, $1.id) }
+                .prefix(max(0, limit)))
+    }
+    func payment(id: String) throws -> Payment? { state.payments[id] }
+    func event(id: String) throws -> SubscriberEvent? { state.events[id] }
+    func recentEvents(_ msisdn: String, limit: Int) throws -> [SubscriberEvent] {
+        Array(
+            state.events.values.filter { $0.msisdn == msisdn }.sorted { ($0.at, $0.id) > ($1.at, $1.id) }
+                .prefix(max(0, limit)))
+    }
+    func openSubscriberNumbers() throws -> [String] {
+        state.subscribers.values.filter { $0.status != .closed }.map(\.msisdn).sorted()
+    }
+    func lastFeedFiles() throws -> [FeedFile] {
+        Dictionary(grouping: state.feedFiles, by: \.feed).values.compactMap { $0.max { $0.sequence < $1.sequence } }
+            .sorted { $0.feed < $1.feed }
+    }
+    func feedFile(feed: String, sequence: Int) throws -> FeedFile? {
+        state.feedFiles.first { $0.feed == feed && $0.sequence == sequence }
+    }
+    func save(_ payment: Payment) throws { state.payments[payment.id] = payment }
+    func save(_ event: SubscriberEvent) throws { state.events[event.id] = event }
+    func append(_ file: FeedFile) throws {
+        // One file a sequence number, as the SQLite store's primary key has it.
+        guard try feedFile(feed: file.feed, sequence: file.sequence) == nil else {
+            throw MemoryStoreError("feed_files: \(file.feed) \(file.sequence) is already applied")
+        }
+        state.feedFiles.append(file)
     }
     func orders(_ filter: OrderFilter) throws -> [ServiceOrder] {
         let selected = state.orders.filter { order in

@@ -46,7 +46,7 @@ let expectedTable: [OperationName: [String: ReasonCode]] = {
     var table: [OperationName: [String: ReasonCode]] = [:]
     for query in [
         OperationName.queryBalance, .queryPlan, .queryData, .queryPoints, .queryBill, .queryCalls,
-        .queryServices, .queryPUK,
+        .queryServices, .queryPUK, .queryPayments,
     ] {
         table[query] = row(.ok, [:])
     }

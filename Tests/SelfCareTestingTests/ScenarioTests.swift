@@ -145,7 +145,7 @@ struct ScenarioTests {
             } catch let failure as ScenarioFailure {
                 #expect(
                     failure.description
-                        == "\(path):2: data: \(dir.path)/nothing holds none of plans.csv, subscribers.csv, usage.csv, calls.csv"
+                        == "\(path):2: data: \(dir.path)/nothing holds none of plans.csv, subscribers.csv, usage.csv, calls.csv, payments.csv, events.csv"
                 )
             }
         }

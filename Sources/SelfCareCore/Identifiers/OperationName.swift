@@ -29,6 +29,8 @@ public struct OperationName: RawRepresentable, Hashable, Sendable, Codable, Cust
     public static let queryBill: OperationName = "query.bill"
     /// 通话详单: recent calls.
     public static let queryCalls: OperationName = "query.calls"
+    /// 缴费历史: recent payments.
+    public static let queryPayments: OperationName = "query.payments"
     /// 已办理业务: the services on the account.
     public static let queryServices: OperationName = "query.services"
     /// PUK码: the SIM's PUK code.
@@ -71,7 +73,8 @@ public struct OperationName: RawRepresentable, Hashable, Sendable, Codable, Cust
     /// Every operation of the carrier's service standard, in the order of SPEC §1.
     public static let all: [OperationName] = [
         .queryBalance, .queryPlan, .queryData, .queryPoints, .queryBill, .queryCalls, .queryServices, .queryPUK,
-        .lossReport, .lossCancel, .planChange, .planCancel, .suspendKeep, .suspendResume, .passwordChange,
+        .queryPayments, .lossReport, .lossCancel, .planChange, .planCancel, .suspendKeep, .suspendResume,
+        .passwordChange,
     ]
 
     /// Operations that change the subscriber's state (transactions 业务办理).

@@ -10,6 +10,14 @@ public enum LoadItem: Sendable, Equatable {
     case usage(UsageMonth)
     /// One call of a subscriber's call details.
     case call(CallDetail)
+    /// One payment of a subscriber's payment history.
+    case payment(Payment)
+    /// One change event of a subscriber.
+    case event(SubscriberEvent)
+    /// A delta's `close` row of a subscriber file: the number is closed (销户).
+    case closeSubscriber(String)
+    /// A delta's `close` row of a plan file: the plan is taken off sale (subscribers on it keep it).
+    case closePlan(String)
 
     /// What makes two rows the same row: the table's primary key, normalised.
     public var key: String {
@@ -18,8 +26,33 @@ public enum LoadItem: Sendable, Equatable {
         case .subscriber(let s): s.msisdn
         case .usage(let u): "\(u.msisdn)|\(u.month)"
         case .call(let c): "\(c.msisdn)|\(ISOTime.format(c.startedAt))|\(c.peer)"
+        case .payment(let p): p.id
+        case .event(let e): e.id
+        case .closeSubscriber(let msisdn): msisdn
+        case .closePlan(let code): code
         }
     }
+}
+
+/// What a delta row asks for (the `action` column of a delta file, docs/sync.md).
+public enum LoadAction: String, Sendable, CaseIterable {
+    /// A new row: refused when the row exists already (a closed number may be added again: a new customer).
+    case add
+    /// A change of an existing row: refused when there is none (or the number is closed).
+    case change
+    /// The row closes: a subscriber's number is closed, a plan taken off sale.
+    case close
+}
+
+/// How a batch relates to what the database holds.
+public enum LoadMode: String, Sendable {
+    /// Each row is added or replaces the stored one; rows the batch leaves out stay as they are
+    /// (`selfcare import`).
+    case merge
+    /// Each row says what it does (`LoadAction`): add, change or close.
+    case delta
+    /// The batch is the whole of its kind: subscribers it leaves out are closed, plans it leaves out go off sale.
+    case snapshot
 }
 
 /// A batch of the billing system's data, such as one import file: applied whole, in one transaction, with one
@@ -31,15 +64,39 @@ public struct DataLoad: Sendable {
         public var line: Int
         /// What the row holds.
         public var item: LoadItem
+        /// What a delta row asks for; nil for a row of a merge or a snapshot.
+        public var action: LoadAction?
 
         /// The row at `line` holding `item`.
-        public init(line: Int, item: LoadItem) {
+        public init(line: Int, item: LoadItem, action: LoadAction? = nil) {
             self.line = line
             self.item = item
+            self.action = action
         }
     }
 
-    /// What the batch holds (`plans`, `subscribers`, `usage`, `calls`): the record's `kind` input.
+    /// The file of a feed a batch is, applied at most once and only right after the feed's previous file.
+    public struct FeedPosition: Sendable {
+        /// The feed (`SUBS_BOSS`).
+        public var feed: String
+        /// The file's sequence number.
+        public var sequence: Int
+        /// The file's name.
+        public var name: String
+        /// The SHA-256 of its bytes, lowercase hex.
+        public var sha256: String
+
+        /// The file `name` numbered `sequence` in `feed`.
+        public init(feed: String, sequence: Int, name: String, sha256: String) {
+            self.feed = feed
+            self.sequence = sequence
+            self.name = name
+            self.sha256 = sha256
+        }
+    }
+
+    /// What the batch holds (`plans`, `subscribers`, `usage`, `calls`, `payments`, `events`): the record's
+    /// `kind` input.
     public var kind: String
     /// Where the batch came from (a file's path, `demo plans`): the record's `source` input.
     public var source: String
@@ -47,6 +104,16 @@ public struct DataLoad: Sendable {
     public var entries: [Entry]
     /// Rows the loader refused before the batch reached the engine, counted in the record.
     public var rejectedBefore: Int
+    /// How the batch relates to what the database holds.
+    public var mode: LoadMode = .merge
+    /// Whether one bad row refuses the whole batch (a feed's file): nothing is applied then.
+    public var wholeOrNothing = false
+    /// The feed file the batch is, when it is one.
+    public var feedPosition: FeedPosition?
+    /// The largest share of the open numbers a subscriber snapshot may close (0.1: a tenth); a snapshot that
+    /// would close more is refused, as a sign of a cut or wrong file rather than of a tenth of the customers
+    /// leaving in a day.
+    public var snapshotCloseLimit = 0.1
 
     /// A batch of `kind` from `source`.
     public init(kind: String, source: String, entries: [Entry], rejectedBefore: Int = 0) {
@@ -57,12 +124,56 @@ public struct DataLoad: Sendable {
     }
 }
 
+/// Why a data load was refused as a whole: nothing of it was applied.
+public enum DataLoadRefusal: Error, Equatable, CustomStringConvertible {
+    /// The feed's file is not the next one: `expected` is.
+    case outOfSequence(feed: String, expected: Int, found: Int)
+    /// Rows were refused in a whole-or-nothing batch, each line with its reason.
+    case rejectedRows([RejectedLine])
+    /// A subscriber snapshot would close more of the open numbers than its limit allows.
+    case snapshotClosesTooMany(closing: Int, open: Int, limit: Double)
+    /// A snapshot of a kind that has no snapshot meaning (usage, calls, payments, events).
+    case snapshotNotSupported(kind: String)
+
+    /// A refused line and its reason.
+    public struct RejectedLine: Sendable, Equatable {
+        /// The row's line in its file.
+        public var line: Int
+        /// Why it was refused.
+        public var reason: String
+
+        /// Line `line`, refused for `reason`.
+        public init(line: Int, reason: String) {
+            self.line = line
+            self.reason = reason
+        }
+    }
+
+    /// What was refused and why, one line.
+    public var description: String {
+        switch self {
+        case .outOfSequence(let feed, let expected, let found):
+            "\(feed): file \(found) is out of sequence; \(expected) is the next"
+        case .rejectedRows(let rows):
+            "\(rows.count) row\(rows.count == 1 ? "" : "s") refused"
+                + (rows.first.map { " (first: line \($0.line): \($0.reason))" } ?? "")
+        case .snapshotClosesTooMany(let closing, let open, let limit):
+            "the snapshot would close \(closing) of \(open) open numbers, more than its limit of "
+                + "\(Int((limit * 100).rounded()))%"
+        case .snapshotNotSupported(let kind):
+            "a \(kind) file cannot be a snapshot: send it as a delta"
+        }
+    }
+}
+
 /// What a data load did.
 public struct DataLoadOutcome: Sendable {
     /// Rows that changed the database.
     public var applied = 0
     /// Rows the database already held as they are.
     public var unchanged = 0
+    /// Numbers a snapshot closed (or plans it took off sale) because it left them out.
+    public var closedByOmission = 0
     /// Rows refused against the database (a subscriber on an unknown plan, usage of an unknown number): each
     /// line with its reason.
     public var rejected: [(line: Int, reason: String)] = []
@@ -75,35 +186,73 @@ extension OperationEngine {
     /// Applies `load` in one transaction and appends its `import` record (channel `api`, caller `system`, the
     /// counts in its inputs) in the same transaction. The merge rules keep what the gateway owns: a password
     /// once set, the lockout state, a loss reported here until the customer cancels it, a PUK no file repeats.
+    /// A feed's file also moves its feed's position in that transaction.
     /// - Parameter progress: called now and then with the rows applied so far and the total.
-    /// - Throws: the store's error when the transaction fails; nothing of the batch is applied then.
+    /// - Throws: `DataLoadRefusal` when the batch is refused as a whole, or the store's error when the
+    ///   transaction fails; nothing of the batch is applied then.
     public func load(
         _ load: DataLoad, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) async throws -> DataLoadOutcome {
         let started = clock.now()
+        if load.mode == .snapshot, !["subscribers", "plans"].contains(load.kind) {
+            throw DataLoadRefusal.snapshotNotSupported(kind: load.kind)
+        }
         return try await transaction(at: started) { tx in
+            if let position = load.feedPosition {
+                // Checked in the transaction that moves it: two syncs at once cannot both apply a file.
+                let last = try tx.writer.lastFeedFiles().first { $0.feed == position.feed }?.sequence ?? 0
+                guard position.sequence == last + 1 else {
+                    throw DataLoadRefusal.outOfSequence(
+                        feed: position.feed, expected: last + 1, found: position.sequence)
+                }
+            }
             var outcome = DataLoadOutcome()
             let total = load.entries.count
             for (index, entry) in load.entries.enumerated() {
                 if index % 5000 == 0 { progress(index, total) }
-                switch try Self.apply(entry.item, writer: tx.writer) {
+                switch try Self.apply(entry.item, action: entry.action, writer: tx.writer) {
                 case .applied: outcome.applied += 1
                 case .unchanged: outcome.unchanged += 1
                 case .rejected(let reason): outcome.rejected.append((entry.line, reason))
                 }
             }
+            if load.wholeOrNothing, load.rejectedBefore > 0 || !outcome.rejected.isEmpty {
+                // The loader's own refusals are its to add: this lists the rows refused here.
+                throw DataLoadRefusal.rejectedRows(outcome.rejected.map { .init(line: $0.line, reason: $0.reason) })
+            }
+            if load.mode == .snapshot {
+                outcome.closedByOmission = try Self.closeOmitted(from: load, writer: tx.writer)
+            }
             progress(total, total)
             let rejected = load.rejectedBefore + outcome.rejected.count
-            let summary = "applied \(outcome.applied), unchanged \(outcome.unchanged), rejected \(rejected)"
-            outcome.record = try tx.writer.append(
+            var summary = "applied \(outcome.applied), unchanged \(outcome.unchanged), rejected \(rejected)"
+            var inputs = [
+                "kind": load.kind, "source": load.source, "applied": String(outcome.applied),
+                "unchanged": String(outcome.unchanged), "rejected": String(rejected),
+            ]
+            if load.mode != .merge { inputs["mode"] = load.mode.rawValue }
+            if load.mode == .snapshot {
+                inputs["omitted"] = String(outcome.closedByOmission)
+                summary += ", \(load.kind == "plans" ? "taken off sale" : "closed") \(outcome.closedByOmission)"
+            }
+            if let position = load.feedPosition {
+                inputs["feed"] = position.feed
+                inputs["sequence"] = String(position.sequence)
+                inputs["sha256"] = position.sha256
+            }
+            let record = try tx.writer.append(
                 RecordDraft(
                     time: tx.now, channel: .api, session: nil, caller: OperationName.tickCaller,
                     subject: OperationName.tickCaller, operation: OperationName.dataImport.rawValue,
-                    inputs: [
-                        "kind": load.kind, "source": load.source, "applied": String(outcome.applied),
-                        "unchanged": String(outcome.unchanged), "rejected": String(rejected),
-                    ],
-                    auth: .none, result: .ok, reason: .ok, reply: "\(load.kind): \(summary)", durationMS: 0))
+                    inputs: inputs, auth: .none, result: .ok, reason: .ok, reply: "\(load.kind): \(summary)",
+                    durationMS: 0))
+            outcome.record = record
+            if let position = load.feedPosition {
+                try tx.writer.append(
+                    FeedFile(
+                        feed: position.feed, sequence: position.sequence, name: position.name,
+                        sha256: position.sha256, applied: ISOTime.format(tx.now), record: record.id))
+            }
             return outcome
         }
     }
@@ -111,22 +260,97 @@ extension OperationEngine {
     /// For each of `numbers`, whether the subscriber has a service password already: a loader hashes only the
     /// passwords a load would set (see `load`).
     public func hasPassword(_ numbers: [String]) async throws -> [Bool] {
-        try await store.read { reader in try numbers.map { try reader.subscriber($0)?.passwordHash != nil } }
+        try await store.read { reader in
+            try numbers.map {
+                guard let s = try reader.subscriber($0) else { return false }
+                // A closed number that comes back is a new customer's: the old password does not carry over.
+                return s.passwordHash != nil && s.status != .closed
+            }
+        }
+    }
+
+    /// The last file applied of each feed (`selfcare sync status`).
+    public func feedFiles() async throws -> [FeedFile] {
+        try await store.read { try $0.lastFeedFiles() }
+    }
+
+    /// The file applied as `sequence` of `feed`, if any.
+    public func feedFile(feed: String, sequence: Int) async throws -> FeedFile? {
+        try await store.read { try $0.feedFile(feed: feed, sequence: sequence) }
     }
 
     /// What applying one row did.
     enum LoadStep { case applied, unchanged, rejected(String) }
 
+    /// Closes what a snapshot leaves out: open subscribers not in it, plans on sale not in it. Returns how many.
+    static func closeOmitted(from load: DataLoad, writer: any StoreWriter) throws -> Int {
+        let present = Set(load.entries.map(\.item.key))
+        switch load.kind {
+        case "subscribers":
+            let open = try writer.openSubscriberNumbers()
+            let missing = open.filter { !present.contains($0) }
+            guard Double(missing.count) <= load.snapshotCloseLimit * Double(max(open.count, 1)) else {
+                throw DataLoadRefusal.snapshotClosesTooMany(
+                    closing: missing.count, open: open.count, limit: load.snapshotCloseLimit)
+            }
+            for msisdn in missing { try close(msisdn, writer: writer) }
+            return missing.count
+        case "plans":
+            var count = 0
+            for var plan in try writer.plans() where plan.onSale && !present.contains(plan.code) {
+                plan.onSale = false
+                try writer.save(plan)
+                count += 1
+            }
+            return count
+        default:
+            return 0
+        }
+    }
+
+    /// Closes `msisdn` (销户): its pending changes go with it.
+    static func close(_ msisdn: String, writer: any StoreWriter) throws {
+        guard var s = try writer.subscriber(msisdn) else { return }
+        s.status = .closed
+        s.statusBeforeLoss = nil
+        try writer.save(s)
+        for change in try writer.pendingChanges(msisdn) {
+            try writer.deletePendingChange(msisdn: msisdn, kind: change.kind)
+        }
+    }
+
     /// Applies one row against what the database holds.
-    static func apply(_ item: LoadItem, writer: any StoreWriter) throws -> LoadStep {
+    static func apply(_ item: LoadItem, action: LoadAction?, writer: any StoreWriter) throws -> LoadStep {
         switch item {
         case .plan(let plan):
-            if try writer.plan(plan.code) == plan { return .unchanged }
+            let existing = try writer.plan(plan.code)
+            if action == .add, existing != nil { return .rejected("action: add, but plan `\(plan.code)` exists") }
+            if action == .change, existing == nil {
+                return .rejected("action: change, but there is no plan `\(plan.code)`")
+            }
+            if existing == plan { return .unchanged }
+            try writer.save(plan)
+            return .applied
+        case .closePlan(let code):
+            guard var plan = try writer.plan(code) else {
+                return .rejected("action: close, but there is no plan `\(code)`")
+            }
+            if !plan.onSale { return .unchanged }
+            plan.onSale = false
             try writer.save(plan)
             return .applied
         case .subscriber(var s):
             guard try writer.plan(s.planCode) != nil else { return .rejected("plan: unknown plan `\(s.planCode)`") }
-            if let existing = try writer.subscriber(s.msisdn) {
+            let stored = try writer.subscriber(s.msisdn)
+            // A closed number that comes back belongs to a new customer: nothing of the old one carries over.
+            let existing = stored.flatMap { $0.status == .closed && s.status != .closed ? nil : $0 }
+            if action == .add, let existing, existing.status != .closed {
+                return .rejected("action: add, but \(s.msisdn) exists")
+            }
+            if action == .change, existing == nil || existing?.status == .closed {
+                return .rejected("action: change, but \(s.msisdn) is \(stored == nil ? "unknown" : "closed")")
+            }
+            if let existing {
                 s.failedPasswordAttempts = existing.failedPasswordAttempts
                 s.passwordLockedUntil = existing.passwordLockedUntil
                 // The billing file provisions a password only for a subscriber who has none: once set,
@@ -148,6 +372,14 @@ extension OperationEngine {
                 if s == existing { return .unchanged }
             }
             try writer.save(s)
+            if s.status == .closed { try close(s.msisdn, writer: writer) }
+            return .applied
+        case .closeSubscriber(let msisdn):
+            guard let s = try writer.subscriber(msisdn) else {
+                return .rejected("action: close, but \(msisdn) is unknown")
+            }
+            if s.status == .closed { return .unchanged }
+            try close(msisdn, writer: writer)
             return .applied
         case .usage(let usage):
             guard try writer.subscriber(usage.msisdn) != nil else {
@@ -164,6 +396,20 @@ extension OperationEngine {
                 return .unchanged
             }
             try writer.save(call)
+            return .applied
+        case .payment(let payment):
+            guard try writer.subscriber(payment.msisdn) != nil else {
+                return .rejected("msisdn: unknown subscriber \(payment.msisdn)")
+            }
+            if try writer.payment(id: payment.id) == payment { return .unchanged }
+            try writer.save(payment)
+            return .applied
+        case .event(let event):
+            guard try writer.subscriber(event.msisdn) != nil else {
+                return .rejected("msisdn: unknown subscriber \(event.msisdn)")
+            }
+            if try writer.event(id: event.id) == event { return .unchanged }
+            try writer.save(event)
             return .applied
         }
     }

@@ -152,8 +152,8 @@ public struct OperationPolicy: Sendable {
 
     /// Every operation but the four plain queries (balance, plan, data, points), as SPEC §1 has it.
     public static let defaultPasswordRequired: Set<OperationName> = [
-        .queryBill, .queryCalls, .queryServices, .queryPUK, .lossReport, .lossCancel, .planChange, .planCancel,
-        .suspendKeep, .suspendResume, .passwordChange,
+        .queryBill, .queryCalls, .queryServices, .queryPUK, .queryPayments, .lossReport, .lossCancel, .planChange,
+        .planCancel, .suspendKeep, .suspendResume, .passwordChange,
     ]
 
     /// Whether `operation` needs the service password under this policy.

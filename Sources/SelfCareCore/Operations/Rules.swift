@@ -42,7 +42,7 @@ public enum Effect: Sendable, Equatable {
 public struct BusinessRules: Sendable {
     /// The carrier's calendar: what today and this month are, and how replies show times.
     public var calendar: LocalCalendar
-    /// How many calls `query.calls` lists, newest first.
+    /// How many calls `query.calls` lists, newest first (and payments `query.payments`).
     public var recentCallsShown: Int
 
     /// Reply values that are shown to the customer but masked in the service record (a SIM's PUK).
@@ -186,6 +186,20 @@ public struct BusinessRules: Sendable {
                     ])
             }.joined(separator: "\n")
             return .apply([], replyKey: calls.isEmpty ? .replyQueryCallsNone : .replyQueryCalls, values: values)
+
+        case .queryPayments:
+            let payments = try store.recentPayments(s.msisdn, limit: recentCallsShown)
+            values[.count] = String(payments.count)
+            values[.payments] = payments.map { payment in
+                prompts.render(
+                    .itemPayment, in: language,
+                    [
+                        "time": calendar.dateTime(of: payment.paidAt), "amount": formatYuan(payment.amountFen),
+                        "method": prompts.render(PromptKey.paymentMethod(payment.method), in: language),
+                    ])
+            }.joined(separator: "\n")
+            return .apply(
+                [], replyKey: payments.isEmpty ? .replyQueryPaymentsNone : .replyQueryPayments, values: values)
 
         case .queryServices:
             let plan = try store.plan(s.planCode)

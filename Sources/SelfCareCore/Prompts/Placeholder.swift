@@ -109,6 +109,12 @@ public struct Placeholder: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let label = Placeholder("label", width: 24)
     /// The key that picks an IVR option or plan.
     public static let key = Placeholder("key", width: 2)
+    /// The recent payments, as a list.
+    public static let payments = Placeholder("payments", width: 160)
+    /// A payment's amount, in yuan.
+    public static let amount = Placeholder("amount", width: 10)
+    /// How a payment was made, in the reply's language.
+    public static let method = Placeholder("method", width: 8)
     /// Another phone's number, masked.
     public static let caller = Placeholder("caller", width: 15)
 
@@ -117,7 +123,7 @@ public struct Placeholder: RawRepresentable, Hashable, Sendable, CustomStringCon
         .name, .number, .balance, .charges, .fee, .month, .plan, .planCode, .pendingPlan, .pendingDate, .date, .time,
         .until, .points, .puk, .dataTotal, .dataUsed, .dataLeft, .voiceLeft, .smsLeft, .voice, .sms, .data, .count,
         .calls, .remaining, .changes, .pending, .contractEnd, .status, .premium, .argument, .value, .rule, .period,
-        .minutes, .peer, .duration, .charge, .summary, .label, .key, .caller,
+        .minutes, .peer, .duration, .charge, .summary, .label, .key, .caller, .payments, .amount, .method,
     ]
 }
 

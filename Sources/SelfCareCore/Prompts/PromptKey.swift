@@ -39,6 +39,16 @@ public struct PromptKey: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let replyQueryCalls = PromptKey("reply.query.calls")
     /// The recent-calls query's reply when there are no calls.
     public static let replyQueryCallsNone = PromptKey("reply.query.calls.none")
+    /// The payments query's reply: how many payments, and the list.
+    public static let replyQueryPayments = PromptKey("reply.query.payments")
+    /// The payments query's reply when there are no payments on file.
+    public static let replyQueryPaymentsNone = PromptKey("reply.query.payments.none")
+    /// One payment in the payments query's list.
+    public static let itemPayment = PromptKey("item.payment")
+    /// The name of a payment method in replies (`payment.method.online`).
+    public static func paymentMethod(_ method: Payment.Method) -> PromptKey {
+        PromptKey("payment.method.\(method.rawValue)")
+    }
     /// The data query's reply: used, left and total this month.
     public static let replyQueryData = PromptKey("reply.query.data")
     /// The plan query's reply: the allowances left this month.
@@ -176,14 +186,16 @@ public struct PromptKey: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let replies: [PromptKey] = [
         .replyLossCancel, .replyLossReport, .replyPasswordChange, .replyPlanCancel, .replyPlanChangeNext,
         .replyPlanChangeNow, .replyQueryBalance, .replyQueryBill, .replyQueryCalls, .replyQueryCallsNone,
-        .replyQueryData, .replyQueryPlan, .replyQueryPlanPending, .replyQueryPoints, .replyQueryPuk,
+        .replyQueryData, .replyQueryPayments, .replyQueryPaymentsNone, .replyQueryPlan, .replyQueryPlanPending,
+        .replyQueryPoints, .replyQueryPuk,
         .replyQueryServices, .replySuspendKeepNext, .replySuspendKeepNow, .replySuspendResume,
     ]
     /// Notices and list items the rules and the engine render.
-    public static let notices: [PromptKey] = [
-        .noticePasswordThirdParty, .noticePendingDropped, .noticePlanApplied, .noticeSuspendApplied, .itemCallIn,
-        .itemCallOut, .itemPendingPlan, .itemPendingSuspend, .itemSeparator,
-    ]
+    public static let notices: [PromptKey] =
+        [
+            .noticePasswordThirdParty, .noticePendingDropped, .noticePlanApplied, .noticeSuspendApplied, .itemCallIn,
+            .itemCallOut, .itemPendingPlan, .itemPendingSuspend, .itemSeparator, .itemPayment,
+        ] + Payment.Method.allCases.map(paymentMethod)
 
     /// Every key the gateway renders itself, in every language: replies, notices, refusals, confirmations and
     /// the channels' texts. `selfcare check` requires each.

@@ -30,4 +30,18 @@ public protocol StoreReader {
     func order(id: Int64) throws -> ServiceOrder?
     /// `caller`'s failed attempts on other numbers' passwords, if it has any on file.
     func callerThrottle(_ caller: String) throws -> CallerThrottle?
+    /// The newest payments of `msisdn` first, at most `limit`.
+    func recentPayments(_ msisdn: String, limit: Int) throws -> [Payment]
+    /// The payment billing numbered `id`, if stored (import comparison).
+    func payment(id: String) throws -> Payment?
+    /// The change event billing numbered `id`, if stored (import comparison).
+    func event(id: String) throws -> SubscriberEvent?
+    /// The newest change events of `msisdn` first, at most `limit`.
+    func recentEvents(_ msisdn: String, limit: Int) throws -> [SubscriberEvent]
+    /// The numbers of every subscriber not closed (a full snapshot closes those it leaves out).
+    func openSubscriberNumbers() throws -> [String]
+    /// The last file applied of each feed, by feed name.
+    func lastFeedFiles() throws -> [FeedFile]
+    /// The file applied as `sequence` of `feed`, if any.
+    func feedFile(feed: String, sequence: Int) throws -> FeedFile?
 }

@@ -22,6 +22,12 @@ public protocol StoreWriter: StoreReader {
     func save(_ call: CallDetail) throws
     /// The call of `msisdn` that started at `startedAt` with `peer`, if stored (import comparison).
     func call(msisdn: String, startedAt: Date, peer: String) throws -> CallDetail?
+    /// Adds or replaces one payment of the payment history (import).
+    func save(_ payment: Payment) throws
+    /// Adds or replaces one change event (import).
+    func save(_ event: SubscriberEvent) throws
+    /// Remembers a feed's file as applied (sync), in the transaction that applies it.
+    func append(_ file: FeedFile) throws
     /// Appends a service order, pending, numbered after the last one; its key must be new.
     func append(_ order: OrderDraft) throws -> ServiceOrder
     /// Chains `draft` after the last record and appends it.

@@ -1,0 +1,77 @@
+import Foundation
+import SelfCareCore
+import SelfCareStore
+
+/// The billing system's side of the feed, for tests and demos: writes feed files into an inbox the way a
+/// well-behaved sender does (the data file first, its `.chk` sidecar last), and the ways a badly behaved or
+/// unlucky one does (a file cut short in transfer, a sidecar that lies).
+public struct BillingSimulator: Sendable {
+    /// The inbox it delivers to.
+    public let inbox: URL
+    /// Its source system's name in file names (`BOSS`).
+    public var source: String
+
+    /// A simulator delivering to `inbox` as `source`.
+    public init(inbox: URL, source: String = "BOSS") {
+        self.inbox = inbox
+        self.source = source
+    }
+
+    /// How a delivery goes wrong, if it does.
+    public enum Fault: Sendable {
+        /// The data file is cut after `keeping` bytes, the sidecar describing the whole file.
+        case truncated(keeping: Int)
+        /// The sidecar counts `rows` rows.
+        case wrongRowCount(Int)
+        /// No sidecar yet: the transfer has not finished.
+        case noSidecar
+    }
+
+    /// Delivers a feed file of `kind` numbered `sequence` for `date`, holding `csv` (a header and rows) in
+    /// `encoding`; returns the data file's URL.
+    @discardableResult
+    public func deliver(
+        _ kind: ImportKind, sequence: Int, date: LocalDate = LocalDate(year: 2026, month: 12, day: 6), csv: String,
+        mode: LoadMode = .delta, encoding: TextEncoding = .utf8, declareEncoding: Bool = false, fault: Fault? = nil
+    ) throws -> URL {
+        let digits = String(format: "%04d%02d%02d", date.year, date.month, date.day)
+        let name = "\(kind.feedCode)_\(source)_\(digits)_\(FeedFileName.format(sequence)).csv"
+        guard let data = encoding.encode(csv) else { throw SimulatorError("the text cannot be written in \(encoding)") }
+        let rows = CSVReader.rows(csv).rows.count - 1
+        var sidecar = FeedCheck.text(
+            for: data, file: name, rows: rows, mode: mode, encoding: declareEncoding ? encoding : nil)
+        var written = data
+        switch fault {
+        case .truncated(let keeping): written = data.prefix(keeping)
+        case .wrongRowCount(let count):
+            sidecar = FeedCheck.text(
+                for: data, file: name, rows: count, mode: mode, encoding: declareEncoding ? encoding : nil)
+        case .noSidecar, nil: break
+        }
+        let url = inbox.appendingPathComponent(name)
+        try written.write(to: url)
+        if case .noSidecar = fault { return url }
+        // The sidecar goes last, through a temporary name, as the contract asks of a sender.
+        let check = inbox.appendingPathComponent(String(name.dropLast(4)) + ".chk")
+        let temporary = inbox.appendingPathComponent("." + check.lastPathComponent + ".part")
+        try Data(sidecar.utf8).write(to: temporary)
+        try FileManager.default.moveItem(at: temporary, to: check)
+        return url
+    }
+
+    /// Writes the sidecar of a file delivered with `.noSidecar`: the transfer completes.
+    public func complete(_ url: URL, mode: LoadMode = .delta) throws {
+        let data = try Data(contentsOf: url)
+        let text = TextEncoding.detect(data)
+        var rows = 0
+        if case .found(let encoding) = text { rows = CSVReader.rows(encoding.decodeLines(data)).rows.count - 1 }
+        let sidecar = FeedCheck.text(for: data, file: url.lastPathComponent, rows: rows, mode: mode)
+        try Data(sidecar.utf8).write(to: url.deletingPathExtension().appendingPathExtension("chk"))
+    }
+}
+
+/// Something the simulator cannot do.
+public struct SimulatorError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
