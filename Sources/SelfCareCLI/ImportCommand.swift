@@ -9,7 +9,7 @@ extension TextEncoding: ExpressibleByArgument {}
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import a billing CSV file: plans, subscribers, usage, calls, payments or events.",
+        abstract: "Import a billing CSV file: plans, subscribers, usage, calls, payments, events or answers.",
         discussion: """
             The file is applied in one transaction; importing it again changes nothing. Bad rows go to
             NAME.rejects.csv beside it with their line number and reason, and the command exits 2.
@@ -19,7 +19,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "What the file holds: plans, subscribers, usage, calls, payments or events.")
+    @Argument(help: "What the file holds: plans, subscribers, usage, calls, payments, events or answers.")
     var kind: ImportKind
 
     @Argument(help: "The CSV file.")

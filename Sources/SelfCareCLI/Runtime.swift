@@ -177,6 +177,7 @@ enum Environment {
         ("SELFCARE_CHANNELS", "channels served and checked (default sms,ussd,ivr)"),
         ("SELFCARE_LOG_LEVEL", "log level, trace to critical (default warning)"),
         ("SELFCARE_INBOX", "sync, serve: the feed inbox when --inbox is not given"),
+        ("SELFCARE_WEBHOOK_TOKEN", "bearer token sent with orders to --webhook"),
     ]
 
     /// The clock: fixed when SELFCARE_NOW is set.

@@ -66,6 +66,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Feed inbox (docs/sync.md)") var sync: SyncOptions
 
+    @OptionGroup(title: "Service orders to billing (docs/orders.md)") var orders: OrderDeliveryOptions
+
+    @Option(help: "Seconds between two deliveries of due service orders (with --outbox or --webhook).")
+    var deliveryInterval: Double = 10
+
     @Option(help: "Seconds between two drains of the feed inbox (with --inbox or SELFCARE_INBOX).")
     var syncInterval: Double = 60
 
@@ -161,6 +166,26 @@ struct ServeCommand: AsyncParsableCommand {
                 printError(
                     "selfcare: draining the feed inbox \(visible(inbox.configuration.inbox)) every \(Int(syncInterval)) s"
                 )
+            }
+            if let deliver = try orders.job(engine: runtime.quietEngine(), command: "serve") {
+                guard deliveryInterval >= 1 && deliveryInterval <= 3600 else {
+                    throw CommandFailure(
+                        "serve: --delivery-interval \(deliveryInterval) is out of range; use 1 to 3600 seconds",
+                        code: 64)
+                }
+                let engine = channels.engine
+                configuration.periodicJobs.append(
+                    PeriodicJob(name: "order delivery", interval: deliveryInterval) {
+                        let said = try await deliver()
+                        for line in said.lines where !line.hasPrefix("webhook: 0 delivered, 0 failed") {
+                            OrderWatch.logger.notice("\(line)")
+                        }
+                        try await OrderWatch.measure(engine, policy: try orders.policy())
+                    })
+                printError(
+                    "selfcare: delivering service orders "
+                        + (orders.outbox.map { "as files in \(visible($0))" } ?? "to \(visible(orders.webhook ?? ""))")
+                        + " every \(Int(deliveryInterval)) s")
             }
             let token = ProcessInfo.processInfo.environment["SELFCARE_ADMIN_TOKEN"] ?? ""
             configuration.adminToken = token.isEmpty ? nil : token

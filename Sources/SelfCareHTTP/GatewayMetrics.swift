@@ -25,6 +25,11 @@ public struct GatewayMetrics: Sendable {
         "selfcare_http_connections_refused_total":
             "Connections answered 503 and closed at once because the connection cap was reached.",
         "selfcare_live_sessions": "USSD sessions and IVR calls held in memory, counted when scraped.",
+        "selfcare_order_deliveries_total":
+            "Deliveries of service orders to billing, by outcome (delivered, failed, dead).",
+        "selfcare_orders": "Service orders by state (pending, delivered, accepted, rejected, dead).",
+        "selfcare_orders_oldest_pending_seconds": "Age of the oldest service order not yet delivered, 0 when none.",
+        "selfcare_orders_stale": "Service orders delivered and not answered within the answer timeout.",
         "selfcare_sync_files_total": "Feed files handled by the inbox watch, by outcome (applied, quarantined).",
         "selfcare_sync_next_sequence": "The sequence number each feed applies next.",
         "selfcare_sync_held_files": "Files of a feed held in the inbox behind a missing one.",

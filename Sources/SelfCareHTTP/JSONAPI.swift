@@ -78,6 +78,26 @@ enum JSONAPI {
                 return try json(ReloadBody(reloaded: false, error: "\(error)"), status: .unprocessableContent)
             }
         }
+        operators.post("/v1/orders/answer") { request, _ -> Response in
+            var request = request
+            let body = try await JSONAPI.decode(OrderAnswerBody.self, &request, limit: configuration.maxBodyBytes)
+            guard let key = body.key, !key.isEmpty, key.count <= 64 else {
+                return problem(.badRequest, "`key` is required: the order's key (SC-…)")
+            }
+            guard let text = body.result, let answer = OrderAnswer(rawValue: text) else {
+                return problem(.badRequest, "`result` is accepted or rejected")
+            }
+            let reason = body.reason ?? ""
+            guard reason.count <= 200,
+                !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            else { return problem(.badRequest, "`reason` is at most 200 characters, without control characters") }
+            switch try await channels.engine.answerOrder(key: key, answer: answer, reason: reason, source: "http") {
+            case .closed(let order), .unchanged(let order):
+                return try json(OrderAnswerReply(order: order.id, state: order.state.rawValue))
+            case .refused(let why):
+                return problem(why.contains("already") ? .conflict : .notFound, why)
+            }
+        }
         operators.get("/v1/records") { request, _ -> Response in
             let query: RecordsQuery
             do {
@@ -225,6 +245,20 @@ struct AdminTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         return try await next(request, context)
     }
+}
+
+/// The body of `POST /v1/orders/answer`: billing's answer to one order. Every field optional here, so that a
+/// missing one gets its own refusal.
+struct OrderAnswerBody: Decodable {
+    var key: String?
+    var result: String?
+    var reason: String?
+}
+
+/// The reply to `POST /v1/orders/answer`: the order and where it stands now.
+struct OrderAnswerReply: Encodable {
+    var order: Int64
+    var state: String
 }
 
 /// The answer of `POST /v1/admin/reload`: `error` only when refused.

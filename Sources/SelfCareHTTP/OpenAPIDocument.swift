@@ -196,6 +196,65 @@ extension Gateway {
                             type: string
                 '503':
                   $ref: '#/components/responses/Unavailable'
+          /v1/orders/answer:
+            post:
+              operationId: answerOrder
+              summary: Billing's answer to a service order, accepted or rejected (docs/orders.md)
+              description: |
+                Closes the order with the key. The same answer again changes nothing (200); an answer that contradicts
+                the one given before is 409; an unknown key is 404. Each answer is recorded (`order.ack`).
+              security:
+                - admin: []
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      properties:
+                        key:
+                          type: string
+                          maxLength: 64
+                        result:
+                          enum: [accepted, rejected]
+                        reason:
+                          type: string
+                          maxLength: 200
+              responses:
+                '200':
+                  description: The order as it now stands.
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        required: [order, state]
+                        properties:
+                          order:
+                            type: integer
+                          state:
+                            enum: [accepted, rejected]
+                '400':
+                  $ref: '#/components/responses/BadRequest'
+                '401':
+                  $ref: '#/components/responses/Unauthorized'
+                '404':
+                  description: The operators' routes are off, or no order has the key.
+                  content:
+                    application/json:
+                      schema:
+                        $ref: '#/components/schemas/Error'
+                '409':
+                  description: The order was answered otherwise before.
+                  content:
+                    application/json:
+                      schema:
+                        $ref: '#/components/schemas/Error'
+                '413':
+                  $ref: '#/components/responses/TooLarge'
+                '415':
+                  $ref: '#/components/responses/NotJSON'
+                '503':
+                  $ref: '#/components/responses/Unavailable'
           /healthz:
             get:
               operationId: liveness

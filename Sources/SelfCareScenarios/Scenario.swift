@@ -357,12 +357,12 @@ public struct ScenarioRunner: Sendable {
                         var isFolder: ObjCBool = false
                         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue
                         else { throw fail(step, "data: no such folder \(folder)") }
-                        let names = ImportKind.allCases.map { "\($0.rawValue).csv" }
+                        let names = ImportKind.dataKinds.map { "\($0.rawValue).csv" }
                         let files = names.map { (folder as NSString).appendingPathComponent($0) }
                         guard files.contains(where: { FileManager.default.fileExists(atPath: $0) }) else {
                             throw fail(step, "data: \(folder) holds none of \(names.joined(separator: ", "))")
                         }
-                        for (kind, file) in zip(ImportKind.allCases, files) {
+                        for (kind, file) in zip(ImportKind.dataKinds, files) {
                             guard FileManager.default.fileExists(atPath: file) else { continue }
                             let (summary, _, _) = try await importer.importData(
                                 kind, data: FileManager.default.contents(atPath: file) ?? Data(), source: file)

@@ -423,6 +423,15 @@ public struct CSVImporter: Sendable {
                         id: try row.identifier("id"), msisdn: try row.number("msisdn"),
                         paidAt: try row.time("paid_at"), amountFen: amount,
                         method: try row.oneOf("method", Payment.Method.self))))
+        case .answers:
+            let reason = row.has("reason") ? row.raw("reason") : ""
+            guard reason.count <= 200,
+                !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            else { throw RowProblem(message: "reason: at most 200 characters, no control characters") }
+            let key = try row.text("key")
+            guard key.count <= 64, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+            else { throw RowProblem(message: "key: an order's key, such as SC-0123abcd…") }
+            return ParsedRow(item: .answer(key: key, try row.oneOf("result", OrderAnswer.self), reason: reason))
         case .events:
             let detail = row.has("detail") ? row.raw("detail") : ""
             guard detail.count <= 200,

@@ -15,6 +15,8 @@ public enum ImportKind: String, Sendable, CaseIterable {
     case payments
     /// Subscriber change events 用户异动.
     case events
+    /// Billing's answers to service orders (工单回执): accepted or rejected, by key.
+    case answers
 
     /// The columns every file of this kind must have, in SPEC §3's order.
     public var requiredColumns: [String] {
@@ -34,6 +36,7 @@ public enum ImportKind: String, Sendable, CaseIterable {
         case .calls: ["msisdn", "started_at", "peer", "direction", "duration_s", "charge_fen"]
         case .payments: ["id", "msisdn", "paid_at", "amount_fen", "method"]
         case .events: ["id", "msisdn", "at", "kind"]
+        case .answers: ["key", "result"]
         }
     }
 
@@ -43,9 +46,14 @@ public enum ImportKind: String, Sendable, CaseIterable {
         case .subscribers: ["puk", "password_hash", "action"]
         case .plans: ["action"]
         case .events: ["detail"]
+        case .answers: ["reason"]
         case .usage, .calls, .payments: []
         }
     }
+
+    /// The kinds that hold billing's data (every kind but `answers`, which answers the gateway's own orders): what
+    /// a data folder of a scenario may hold.
+    public static let dataKinds: [ImportKind] = allCases.filter { $0 != .answers }
 
     /// The kind's code in a feed file's name (`SUBS_BOSS_20261206_000123.csv`).
     public var feedCode: String {
@@ -56,6 +64,7 @@ public enum ImportKind: String, Sendable, CaseIterable {
         case .calls: "CALL"
         case .payments: "PAY"
         case .events: "EVENT"
+        case .answers: "ACK"
         }
     }
 

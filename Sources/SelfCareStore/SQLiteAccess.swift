@@ -216,6 +216,45 @@ struct SQLiteAccess: StoreWriter {
         ).map(Self.order)
     }
 
+    func order(key: String) throws -> ServiceOrder? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.orderColumns) FROM orders WHERE key = ?"), arguments: [key]
+        ).map(Self.order)
+    }
+
+    func orderCounts() throws -> [OrderState: Int] {
+        var counts: [OrderState: Int] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT state, count(*) FROM orders GROUP BY state") {
+            let state: String = row[0]
+            if let known = OrderState(rawValue: state) { counts[known] = row[1] }
+        }
+        return counts
+    }
+
+    func update(_ order: ServiceOrder) throws {
+        try db.cachedStatement(
+            sql: """
+                UPDATE orders SET state = ?, attempts = ?, updated = ?, next_attempt = ?, last_error = ?, answer = ?,
+                    outbox_file = ?
+                WHERE id = ?
+                """
+        ).execute(arguments: [
+            order.state.rawValue, order.attempts, order.updated, order.nextAttempt, order.lastError, order.answer,
+            order.outboxFile, order.id,
+        ])
+    }
+
+    func lastOutboxFile() throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT max(outbox_file) FROM orders")) ?? 0
+    }
+
+    func orders(inOutboxFile file: Int) throws -> [ServiceOrder] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT \(Self.orderColumns) FROM orders WHERE outbox_file = ? ORDER BY id"),
+            arguments: [file]
+        ).map(Self.order)
+    }
+
     func append(_ draft: OrderDraft) throws -> ServiceOrder {
         let last = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM orders")) ?? 0
         let order = ServiceOrder(id: last + 1, draft: draft)
@@ -482,7 +521,8 @@ struct SQLiteAccess: StoreWriter {
         """
 
     static let orderColumns = """
-        id, key, operation, subject, channel, record_id, created, before, after, state, attempts, updated
+        id, key, operation, subject, channel, record_id, created, before, after, state, attempts, updated,
+        next_attempt, last_error, answer, outbox_file
         """
 
     static func order(_ row: Row) throws -> ServiceOrder {
@@ -491,7 +531,8 @@ struct SQLiteAccess: StoreWriter {
             id: row[0], key: row[1], operation: row[2], subject: row[3], channel: row[4], record: row[5],
             created: row[6], before: ServiceOrder.values(fromJSON: row[7]),
             after: ServiceOrder.values(fromJSON: row[8]),
-            state: try decode(OrderState(rawValue: state), "orders.state", state), attempts: row[10], updated: row[11])
+            state: try decode(OrderState(rawValue: state), "orders.state", state), attempts: row[10], updated: row[11],
+            nextAttempt: row[12], lastError: row[13], answer: row[14], outboxFile: row[15])
     }
 
     static func record(_ row: Row) -> ServiceRecord {

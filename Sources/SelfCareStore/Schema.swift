@@ -212,6 +212,18 @@ enum Schema {
                     );
                     """)
         }
+        migrator.registerMigration("v9-order-delivery") { db in
+            // Delivery to billing and its answers (docs/orders.md): when a failed delivery is tried next, why it
+            // failed, and billing's reason for its answer.
+            try db.execute(
+                sql: """
+                    ALTER TABLE orders ADD COLUMN next_attempt TEXT;
+                    ALTER TABLE orders ADD COLUMN last_error TEXT;
+                    ALTER TABLE orders ADD COLUMN answer TEXT;
+                    ALTER TABLE orders ADD COLUMN outbox_file INTEGER;
+                    CREATE INDEX orders_outbox_file ON orders (outbox_file);
+                    """)
+        }
         return migrator
     }
 }

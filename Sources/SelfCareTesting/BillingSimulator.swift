@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
 import SelfCareCore
 import SelfCareStore
 
@@ -74,4 +76,55 @@ public struct BillingSimulator: Sendable {
 public struct SimulatorError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// Billing's receiving end of the order webhook, for tests and demos: it applies each order once by its
+/// `Idempotency-Key` however often it arrives, can be told to fail the next calls, and answers orders by a rule.
+public actor BillingReceiver {
+    /// The orders applied, in the order first received, by key.
+    public private(set) var applied: [String] = []
+    /// Every call received, keys included, duplicates too.
+    public private(set) var calls: [String] = []
+    /// The bearer token seen on the last call, if any.
+    public private(set) var lastAuthorization: String?
+    /// Answers 503 to this many calls before taking orders again.
+    public var failing = 0
+    /// The payloads applied, by key.
+    public private(set) var payloads: [String: String] = [:]
+
+    /// A receiver taking every order.
+    public init() {}
+
+    /// Answers the next `count` calls with 503.
+    public func fail(next count: Int) { failing = count }
+
+    /// Takes one call; returns the HTTP status it answers with.
+    public func receive(key: String?, authorization: String?, body: String) -> Int {
+        lastAuthorization = authorization
+        guard let key, !key.isEmpty else { return 400 }
+        calls.append(key)
+        if failing > 0 {
+            failing -= 1
+            return 503
+        }
+        if payloads[key] == nil {
+            applied.append(key)
+            payloads[key] = body
+        }
+        return 200
+    }
+
+    /// A router for an application serving the receiver at `POST /orders`.
+    public nonisolated func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.post("/orders") { request, _ -> Response in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            let status = await self.receive(
+                key: request.headers[HTTPField.Name("Idempotency-Key")!],
+                authorization: request.headers[.authorization], body: String(buffer: body))
+            return Response(status: HTTPResponse.Status(code: status))
+        }
+        return router
+    }
 }

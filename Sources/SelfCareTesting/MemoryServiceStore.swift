@@ -215,6 +215,16 @@ final class MemoryAccess: StoreWriter {
         return Array(selected.prefix(filter.limit.map { max(0, $0) } ?? .max))
     }
     func order(id: Int64) throws -> ServiceOrder? { state.orders.first { $0.id == id } }
+    func order(key: String) throws -> ServiceOrder? { state.orders.first { $0.key == key } }
+    func orderCounts() throws -> [OrderState: Int] {
+        Dictionary(grouping: state.orders, by: \.state).mapValues(\.count)
+    }
+    func lastOutboxFile() throws -> Int { state.orders.compactMap(\.outboxFile).max() ?? 0 }
+    func orders(inOutboxFile file: Int) throws -> [ServiceOrder] { state.orders.filter { $0.outboxFile == file } }
+    func update(_ order: ServiceOrder) throws {
+        guard let index = state.orders.firstIndex(where: { $0.id == order.id }) else { return }
+        state.orders[index] = order
+    }
     func append(_ draft: OrderDraft) throws -> ServiceOrder {
         // The key is unique, as the SQLite store's constraint has it.
         guard !state.orders.contains(where: { $0.key == draft.key }) else {

@@ -64,6 +64,12 @@ public struct OperationName: RawRepresentable, Hashable, Sendable, Codable, Cust
     /// A notice for a subscriber that another phone tried their service password and failed, recorded to be
     /// sent once outbound notices exist (reason `notice_pending`).
     public static let passwordNotice: OperationName = "password.notice"
+    /// Service orders handed to billing (a webhook's call or an outbox file): one record a delivery.
+    public static let orderDeliver: OperationName = "order.deliver"
+    /// Billing's answer to a service order: accepted or rejected.
+    public static let orderAck: OperationName = "order.ack"
+    /// An operator sending a dead or rejected order again (`selfcare orders retry`).
+    public static let orderRetry: OperationName = "order.retry"
     /// A batch of the billing system's data applied (`selfcare import`, the demo data): one record a file.
     public static let dataImport: OperationName = "import"
     /// The caller of what the gateway does by itself: a due pending change applied by `selfcare tick` or the

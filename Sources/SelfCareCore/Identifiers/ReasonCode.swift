@@ -89,6 +89,13 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
     public static let invalidArgument: ReasonCode = "invalid_argument"
     /// A fault inside the gateway (storage, corrupt data); the record has result `error`.
     public static let internalError: ReasonCode = "internal_error"
+    // The gateway's own work with the billing system (not customer-facing).
+    /// A service order could not be handed to billing; it is tried again later (result `error`).
+    public static let deliveryFailed: ReasonCode = "delivery_failed"
+    /// A service order failed its last allowed delivery and is dead until an operator retries it (result `error`).
+    public static let orderDead: ReasonCode = "order_dead"
+    /// Billing's answer names no order, or contradicts the answer it gave before (result `refused`).
+    public static let orderUnknown: ReasonCode = "order_unknown"
 
     /// Every reason a customer can be refused with; each has a `refused.CODE` prompt.
     public static let customerFacing: [ReasonCode] = [

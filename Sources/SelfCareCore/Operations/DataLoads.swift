@@ -18,6 +18,8 @@ public enum LoadItem: Sendable, Equatable {
     case closeSubscriber(String)
     /// A delta's `close` row of a plan file: the plan is taken off sale (subscribers on it keep it).
     case closePlan(String)
+    /// Billing's answer to a service order, by its idempotency key, with its reason.
+    case answer(key: String, OrderAnswer, reason: String)
 
     /// What makes two rows the same row: the table's primary key, normalised.
     public var key: String {
@@ -30,6 +32,7 @@ public enum LoadItem: Sendable, Equatable {
         case .event(let e): e.id
         case .closeSubscriber(let msisdn): msisdn
         case .closePlan(let code): code
+        case .answer(let key, _, _): key
         }
     }
 }
@@ -210,7 +213,9 @@ extension OperationEngine {
             let total = load.entries.count
             for (index, entry) in load.entries.enumerated() {
                 if index % 5000 == 0 { progress(index, total) }
-                switch try Self.apply(entry.item, action: entry.action, writer: tx.writer) {
+                switch try Self.apply(
+                    entry.item, action: entry.action, writer: tx.writer, now: tx.now, source: load.source)
+                {
                 case .applied: outcome.applied += 1
                 case .unchanged: outcome.unchanged += 1
                 case .rejected(let reason): outcome.rejected.append((entry.line, reason))
@@ -320,8 +325,16 @@ extension OperationEngine {
     }
 
     /// Applies one row against what the database holds.
-    static func apply(_ item: LoadItem, action: LoadAction?, writer: any StoreWriter) throws -> LoadStep {
+    static func apply(
+        _ item: LoadItem, action: LoadAction?, writer: any StoreWriter, now: Date, source: String
+    ) throws -> LoadStep {
         switch item {
+        case .answer(let key, let answer, let reason):
+            switch try answerOrder(key: key, answer: answer, reason: reason, source: source, writer: writer, now: now) {
+            case .closed: return .applied
+            case .unchanged: return .unchanged
+            case .refused(let why): return .rejected(why == "no order has the key" ? "key: \(why)" : "result: \(why)")
+            }
         case .plan(let plan):
             let existing = try writer.plan(plan.code)
             if action == .add, existing != nil { return .rejected("action: add, but plan `\(plan.code)` exists") }

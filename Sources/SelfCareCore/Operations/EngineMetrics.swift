@@ -14,6 +14,13 @@ public struct EngineMetrics: Sendable {
 
     private var resolved: any MetricsFactory { factory ?? MetricsSystem.factory }
 
+    /// Counts deliveries of service orders by outcome (`delivered`, `failed`, `dead`).
+    func orderDeliveries(_ outcome: String, count: Int) {
+        guard count > 0 else { return }
+        Counter(label: "selfcare_order_deliveries_total", dimensions: [("outcome", outcome)], factory: resolved)
+            .increment(by: count)
+    }
+
     func observe(_ outcome: OperationOutcome, channel: Channel, operation: String, elapsed: Duration?) {
         let channel = channel.rawValue
         let operation = count(

@@ -75,11 +75,20 @@ public struct ServiceOrder: Sendable, Equatable {
     public var attempts: Int
     /// When the state last changed (ISO 8601 UTC).
     public var updated: String
+    /// When the next delivery is tried (ISO 8601 UTC), after a failed one; nil: as soon as possible.
+    public var nextAttempt: String?
+    /// Why the last delivery failed, when it did (one line).
+    public var lastError: String?
+    /// Billing's answer: its reason for accepting or rejecting the order, when it gave one.
+    public var answer: String?
+    /// The sequence number of the outbox file the order was put in, when delivery is by files.
+    public var outboxFile: Int?
 
     /// An order with every field given, as stored.
     public init(
         id: Int64, key: String, operation: String, subject: String, channel: String, record: Int64, created: String,
-        before: [String: String], after: [String: String], state: OrderState, attempts: Int, updated: String
+        before: [String: String], after: [String: String], state: OrderState, attempts: Int, updated: String,
+        nextAttempt: String? = nil, lastError: String? = nil, answer: String? = nil, outboxFile: Int? = nil
     ) {
         self.id = id
         self.key = key
@@ -93,7 +102,25 @@ public struct ServiceOrder: Sendable, Equatable {
         self.state = state
         self.attempts = attempts
         self.updated = updated
+        self.nextAttempt = nextAttempt
+        self.lastError = lastError
+        self.answer = answer
+        self.outboxFile = outboxFile
     }
+
+    /// What billing receives of the order, one JSON object: `id`, `key`, `operation`, `subject`, `channel`,
+    /// `record`, `created`, `before`, `after`. The same bytes on every delivery of the order.
+    public var payload: String {
+        var s = "{"
+        s += "\"id\":\(id),\"key\":\(jsonString(key)),\"operation\":\(jsonString(operation)),"
+        s += "\"subject\":\(jsonString(subject)),\"channel\":\(jsonString(channel)),\"record\":\(record),"
+        s += "\"created\":\(jsonString(created)),\"before\":\(Self.jsonObject(before)),"
+        s += "\"after\":\(Self.jsonObject(after))}"
+        return s
+    }
+
+    /// Whether billing has answered the order (accepted or rejected): nothing more happens to it.
+    public var isClosed: Bool { state == .accepted || state == .rejected }
 
     /// The order `draft` becomes as the `id`th order: pending, never tried.
     public init(id: Int64, draft: OrderDraft) {
@@ -105,26 +132,28 @@ public struct ServiceOrder: Sendable, Equatable {
     }
 
     /// One JSON Lines row: `id`, `key`, `operation`, `subject`, `channel`, `record`, `created`, `before`, `after`,
-    /// `state`, `attempts`, `updated`, in this order; `before` and `after` as objects with sorted keys.
+    /// `state`, `attempts`, `updated`, `next_attempt`, `last_error`, `answer`, in this order; `before` and `after`
+    /// as objects with sorted keys; the last three null when unset.
     public var jsonLine: String {
-        var s = "{"
-        s += "\"id\":\(id),\"key\":\(jsonString(key)),\"operation\":\(jsonString(operation)),"
-        s += "\"subject\":\(jsonString(subject)),\"channel\":\(jsonString(channel)),\"record\":\(record),"
-        s += "\"created\":\(jsonString(created)),\"before\":\(Self.jsonObject(before)),"
-        s += "\"after\":\(Self.jsonObject(after)),\"state\":\(jsonString(state.rawValue)),"
-        s += "\"attempts\":\(attempts),\"updated\":\(jsonString(updated))}"
+        var s = String(payload.dropLast())
+        s += ",\"state\":\(jsonString(state.rawValue)),"
+        s += "\"attempts\":\(attempts),\"updated\":\(jsonString(updated)),"
+        s += "\"next_attempt\":\(nextAttempt.map(jsonString) ?? "null"),"
+        s += "\"last_error\":\(lastError.map(jsonString) ?? "null"),\"answer\":\(answer.map(jsonString) ?? "null")}"
         return s
     }
 
     /// The CSV header matching `csvLine`.
-    public static let csvHeader = "id,key,operation,subject,channel,record,created,before,after,state,attempts,updated"
+    public static let csvHeader =
+        "id,key,operation,subject,channel,record,created,before,after,state,attempts,updated,next_attempt,last_error,answer"
 
     /// One CSV row without its line end, cells quoted and neutralised as the records' export does (`csvCell`);
     /// `before` and `after` as their JSON text.
     public var csvLine: String {
         [
             String(id), key, operation, subject, channel, String(record), created, Self.jsonObject(before),
-            Self.jsonObject(after), state.rawValue, String(attempts), updated,
+            Self.jsonObject(after), state.rawValue, String(attempts), updated, nextAttempt ?? "", lastError ?? "",
+            answer ?? "",
         ].map(csvCell).joined(separator: ",")
     }
 
@@ -145,6 +174,8 @@ public struct ServiceOrder: Sendable, Equatable {
 public struct OrderFilter: Sendable, Equatable {
     /// Only orders in this state, when set.
     public var state: OrderState?
+    /// Only orders delivered before this time and not answered (stale: billing is late), when set.
+    public var deliveredBefore: Date?
     /// Only orders with a greater id: the cursor of a page.
     public var afterID: Int64?
     /// At most this many orders.

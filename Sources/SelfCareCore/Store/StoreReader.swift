@@ -28,6 +28,14 @@ public protocol StoreReader {
     func orders(_ filter: OrderFilter) throws -> [ServiceOrder]
     /// The service order `id`, nil when there is none.
     func order(id: Int64) throws -> ServiceOrder?
+    /// The service order with the idempotency key `key`, nil when there is none.
+    func order(key: String) throws -> ServiceOrder?
+    /// How many orders are in each state (states without orders left out).
+    func orderCounts() throws -> [OrderState: Int]
+    /// The highest outbox file sequence number given to orders so far (0 when none).
+    func lastOutboxFile() throws -> Int
+    /// The orders put in outbox file `file`, by id.
+    func orders(inOutboxFile file: Int) throws -> [ServiceOrder]
     /// `caller`'s failed attempts on other numbers' passwords, if it has any on file.
     func callerThrottle(_ caller: String) throws -> CallerThrottle?
     /// The newest payments of `msisdn` first, at most `limit`.

@@ -28,6 +28,8 @@ public protocol StoreWriter: StoreReader {
     func save(_ event: SubscriberEvent) throws
     /// Remembers a feed's file as applied (sync), in the transaction that applies it.
     func append(_ file: FeedFile) throws
+    /// Stores what changed of an order: its state, tries, times, last error and answer (by its id).
+    func update(_ order: ServiceOrder) throws
     /// Appends a service order, pending, numbered after the last one; its key must be new.
     func append(_ order: OrderDraft) throws -> ServiceOrder
     /// Chains `draft` after the last record and appends it.

@@ -1,0 +1,79 @@
+import Foundation
+import SelfCareCore
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Delivers service orders to billing's webhook (docs/orders.md): one `POST` of JSON a order, with its
+/// idempotency key in an `Idempotency-Key` header, so a receiver that honours the key applies each order once
+/// however often it arrives. A 2xx answer delivers the order; anything else, or no answer, is tried again after
+/// the policy's wait with jitter, and the order is dead after its last try.
+public struct OrderWebhook: Sendable {
+    /// The engine the orders are read from and their deliveries recorded through.
+    public let engine: OperationEngine
+    /// Billing's endpoint.
+    public let url: URL
+    /// Sent as `Authorization: Bearer TOKEN` when set.
+    public var token: String?
+    /// Seconds a call may take.
+    public var timeout: TimeInterval = 10
+    /// Tries and waits.
+    public var policy = OrderDeliveryPolicy()
+
+    /// A webhook posting to `url`.
+    public init(engine: OperationEngine, url: URL) {
+        self.engine = engine
+        self.url = url
+    }
+
+    /// What a pass did.
+    public struct Pass: Sendable, Equatable {
+        /// Orders billing took.
+        public var delivered = 0
+        /// Orders it did not, tried again later (or dead).
+        public var failed = 0
+
+        /// A pass that delivered `delivered` orders and failed `failed`.
+        public init(delivered: Int = 0, failed: Int = 0) {
+            self.delivered = delivered
+            self.failed = failed
+        }
+    }
+
+    /// Posts every due order, oldest first, at most `limit`; stops at the first failure, so that an endpoint
+    /// that is down costs one try a pass, not one per order.
+    public func drain(limit: Int = 500) async throws -> Pass {
+        var pass = Pass()
+        for order in try await engine.ordersDue(limit: limit) {
+            let result = await post(order)
+            try await engine.recordDelivery([order.id], via: "webhook", result: result, policy: policy)
+            if result == .delivered {
+                pass.delivered += 1
+            } else {
+                pass.failed += 1
+                break
+            }
+        }
+        return pass
+    }
+
+    /// One call: delivered on a 2xx answer.
+    func post(_ order: ServiceOrder) async -> OrderDeliveryResult {
+        var request = URLRequest(url: url, timeoutInterval: timeout)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue(order.key, forHTTPHeaderField: "Idempotency-Key")
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        request.httpBody = Data(order.payload.utf8)
+        let session = URLSession(configuration: .ephemeral)
+        defer { session.finishTasksAndInvalidate() }
+        do {
+            let (_, response) = try await session.data(for: request)
+            guard let http = response as? HTTPURLResponse else { return .failed("no HTTP answer") }
+            return (200..<300).contains(http.statusCode) ? .delivered : .failed("HTTP \(http.statusCode)")
+        } catch {
+            return .failed((error as NSError).localizedDescription)
+        }
+    }
+}
