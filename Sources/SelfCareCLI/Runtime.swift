@@ -418,12 +418,15 @@ struct Runtime {
         return grammars
     }
 
-    /// An engine for work that renders no prompt and checks no password (a data load, listing orders), so that it
-    /// needs neither the prompts folder nor the pepper; `hasher` makes the passwords a data load provisions.
+    /// An engine for work that checks no password (a data load, listing orders), so that it needs neither the pepper
+    /// nor, for work that renders nothing, the prompts folder; `hasher` makes the passwords a data load provisions.
     func quietEngine(hasher: (any PasswordHasher)? = nil, pool: BlockingWorkPool? = nil) -> OperationEngine {
         OperationEngine(
             store: store, hasher: hasher ?? UnavailablePasswordHasher(reason: "this command checks no password"),
-            prompts: PromptCatalog(templates: [:]), configuration: configuration, clock: clock, pool: pool,
+            // The prompts when they can be read: a notice it queues (a rejected order compensated) is in the
+            // customer's language; a command that renders nothing works without them.
+            prompts: (try? prompts()) ?? PromptCatalog(templates: [:]), configuration: configuration, clock: clock,
+            pool: pool,
             logger: Logger(label: "selfcare"))
     }
 

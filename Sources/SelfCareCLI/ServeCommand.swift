@@ -71,6 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds between two deliveries of due service orders (with --outbox or --webhook).")
     var deliveryInterval: Double = 10
 
+    @OptionGroup(title: "SMS notices to customers (docs/notices.md)") var notices: NoticeOptions
+
     @Option(help: "Seconds between two drains of the feed inbox (with --inbox or SELFCARE_INBOX).")
     var syncInterval: Double = 60
 
@@ -186,6 +188,19 @@ struct ServeCommand: AsyncParsableCommand {
                     "selfcare: delivering service orders "
                         + (orders.outbox.map { "as files in \(visible($0))" } ?? "to \(visible(orders.webhook ?? ""))")
                         + " every \(Int(deliveryInterval)) s")
+            }
+            if let sender = try notices.sender(engine: runtime.quietEngine(), command: "serve") {
+                configuration.periodicJobs.append(
+                    PeriodicJob(name: "notices", interval: deliveryInterval) {
+                        let pass = try await sender.drain()
+                        if pass != NoticeSender.Pass() {
+                            OrderWatch.logger.notice(
+                                "notices: \(pass.sent) sent, \(pass.refused) refused, \(pass.unknown) unknown")
+                        }
+                    })
+                printError(
+                    "selfcare: sending SMS notices through \(visible(sender.sendsms.host ?? "")) (quiet hours \(notices.quietHours))"
+                )
             }
             let token = ProcessInfo.processInfo.environment["SELFCARE_ADMIN_TOKEN"] ?? ""
             configuration.adminToken = token.isEmpty ? nil : token

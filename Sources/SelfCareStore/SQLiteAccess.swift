@@ -364,6 +364,67 @@ struct SQLiteAccess: StoreWriter {
         FeedFile(feed: row[0], sequence: row[1], name: row[2], sha256: row[3], applied: row[4], record: row[5])
     }
 
+    static let noticeColumns = """
+        id, msisdn, kind, text, created, record_id, state, attempts, updated, next_attempt, last_error
+        """
+
+    static func notice(_ row: Row) throws -> Notice {
+        let state: String = row[6]
+        return Notice(
+            id: row[0], msisdn: row[1], kind: row[2], text: row[3], created: row[4], record: row[5],
+            state: try decode(NoticeState(rawValue: state), "notices.state", state), attempts: row[7],
+            updated: row[8], nextAttempt: row[9], lastError: row[10])
+    }
+
+    func notices(_ filter: NoticeFilter) throws -> [Notice] {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let state = filter.state {
+            conditions.append("state = ?")
+            arguments.append(state.rawValue)
+        }
+        if let after = filter.afterID {
+            conditions.append("id > ?")
+            arguments.append(after)
+        }
+        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        let limit = filter.limit.map { " LIMIT \(max(0, $0))" } ?? ""
+        return try Row.fetchAll(
+            db, sql: "SELECT \(Self.noticeColumns) FROM notices\(whereClause) ORDER BY id\(limit)",
+            arguments: StatementArguments(arguments)
+        ).map(Self.notice)
+    }
+
+    func notice(id: Int64) throws -> Notice? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.noticeColumns) FROM notices WHERE id = ?"), arguments: [id]
+        ).map(Self.notice)
+    }
+
+    func append(_ draft: NoticeDraft) throws -> Notice {
+        let last = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM notices")) ?? 0
+        let notice = Notice(id: last + 1, draft: draft)
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO notices (id, msisdn, kind, text, created, record_id, state, attempts, updated)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            notice.id, notice.msisdn, notice.kind, notice.text, notice.created, notice.record, notice.state.rawValue,
+            notice.attempts, notice.updated,
+        ])
+        return notice
+    }
+
+    func update(_ notice: Notice) throws {
+        try db.cachedStatement(
+            sql:
+                "UPDATE notices SET state = ?, attempts = ?, updated = ?, next_attempt = ?, last_error = ? WHERE id = ?"
+        ).execute(arguments: [
+            notice.state.rawValue, notice.attempts, notice.updated, notice.nextAttempt, notice.lastError, notice.id,
+        ])
+    }
+
     func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws {
         try db.cachedStatement(sql: "DELETE FROM pending_changes WHERE msisdn = ? AND kind = ?").execute(arguments: [
             msisdn, kind.rawValue,

@@ -224,6 +224,28 @@ enum Schema {
                     CREATE INDEX orders_outbox_file ON orders (outbox_file);
                     """)
         }
+        migrator.registerMigration("v10-notices") { db in
+            // SMS notices to customers (docs/notices.md), queued in the transaction of what they tell of and sent
+            // at most once through the SMS gateway.
+            try db.execute(
+                sql: """
+                    CREATE TABLE notices (
+                        id INTEGER PRIMARY KEY,
+                        msisdn TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        text TEXT NOT NULL,
+                        created TEXT NOT NULL,
+                        record_id INTEGER NOT NULL,
+                        state TEXT NOT NULL
+                            CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'unknown')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        updated TEXT NOT NULL,
+                        next_attempt TEXT,
+                        last_error TEXT
+                    );
+                    CREATE INDEX notices_state ON notices (state, id);
+                    """)
+        }
         return migrator
     }
 }

@@ -20,6 +20,7 @@ public final class MemoryServiceStore: ServiceStore {
         var payments: [String: Payment] = [:]
         var events: [String: SubscriberEvent] = [:]
         var feedFiles: [FeedFile] = []
+        var notices: [Notice] = []
     }
 
     private let state = Mutex(State())
@@ -218,6 +219,22 @@ final class MemoryAccess: StoreWriter {
     func order(key: String) throws -> ServiceOrder? { state.orders.first { $0.key == key } }
     func orderCounts() throws -> [OrderState: Int] {
         Dictionary(grouping: state.orders, by: \.state).mapValues(\.count)
+    }
+    func notices(_ filter: NoticeFilter) throws -> [Notice] {
+        let selected = state.notices.filter {
+            (filter.state == nil || $0.state == filter.state) && $0.id > (filter.afterID ?? 0)
+        }
+        return Array(selected.prefix(filter.limit.map { max(0, $0) } ?? .max))
+    }
+    func notice(id: Int64) throws -> Notice? { state.notices.first { $0.id == id } }
+    func append(_ draft: NoticeDraft) throws -> Notice {
+        let notice = Notice(id: (state.notices.last?.id ?? 0) + 1, draft: draft)
+        state.notices.append(notice)
+        return notice
+    }
+    func update(_ notice: Notice) throws {
+        guard let index = state.notices.firstIndex(where: { $0.id == notice.id }) else { return }
+        state.notices[index] = notice
     }
     func lastOutboxFile() throws -> Int { state.orders.compactMap(\.outboxFile).max() ?? 0 }
     func orders(inOutboxFile file: Int) throws -> [ServiceOrder] { state.orders.filter { $0.outboxFile == file } }

@@ -133,12 +133,12 @@ struct KannelIntegrationTests {
             defer { _ = gateway.stop() }
             // Free ports are picked, then bound by bearerbox: another program may take one in between,
             // so a bearerbox that cannot listen is started again on other ports.
-            var ports = (admin: 0, boxes: 0, smsc: 0)
+            var ports = (admin: 0, boxes: 0, smsc: 0, sendsms: 0)
             var conf = dir.appendingPathComponent("kannel.conf")
             var started: Background?
             for attempt in 1...3 {
-                let (admin, boxes, smsc) = (freePort(), freePort(), freePort())
-                ports = (admin, boxes, smsc)
+                let (admin, boxes, smsc, sendsms) = (freePort(), freePort(), freePort(), freePort())
+                ports = (admin, boxes, smsc, sendsms)
                 let config = """
                     group = core
                     admin-port = \(admin)
@@ -159,7 +159,15 @@ struct KannelIntegrationTests {
                     bearerbox-host = 127.0.0.1
                     bearerbox-port = \(boxes)
                     mo-recode = true
+                    sendsms-port = \(sendsms)
+                    sendsms-interface = 127.0.0.1
                     log-level = 0
+
+                    group = sendsms-user
+                    username = notices
+                    password = n0tices
+                    max-messages = 3
+                    concatenation = true
 
                     group = sms-service
                     keyword = default
@@ -223,6 +231,41 @@ struct KannelIntegrationTests {
                 #expect(!reply.text.contains("?"), "\(line): never a ? for a character Kannel could not send")
                 #expect(!reply.text.contains("258036"))
             }
+
+            // A notice through sendsms: a wrong password from another phone leaves one for the owner, in Chinese;
+            // `selfcare notices send` hands it to Kannel, and the handset (fakesmsc) gets it as UCS-2.
+            let wrong = "GS 18612345678 000000".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            _ = try curlGet("\(gateway.base)/sms/kannel?from=13900000000&text=\(wrong)")
+            let handset = try Background(
+                Kannel.fakesmsc,
+                [
+                    "-H", "127.0.0.1", "-r", String(smsc), "-i", "0", "-v", "0", "-m", "1",
+                    "18612345678 10010 text CXJF",
+                ],
+                log: dir.appendingPathComponent("fakesmsc-notice.log"), in: dir)
+            defer { handset.stop(SIGINT) }
+            #expect(waitUntil(30) { !fakeSMSCReplies(handset.output).isEmpty }, "the handset did not connect")
+            let send = try run(
+                [
+                    "notices", "send", "--quiet-hours", "none",
+                    "--sendsms", "http://127.0.0.1:\(ports.sendsms)/cgi-bin/sendsms?username=notices&password=n0tices",
+                ], in: dir, environment: ["SELFCARE_NOW": "2026-11-24T10:00:00+08:00"])
+            #expect(send.status == 0, "\(send.stdout)\(send.stderr)")
+            #expect(send.stdout == "notices: 1 sent, 0 refused, 0 unknown\n")
+            let arrived = waitUntil(30) { fakeSMSCReplies(handset.output).contains { $0.text.contains("安全提醒") } }
+            #expect(arrived, "no notice at the handset:\n\(handset.output.suffix(2000))")
+            let notice = try #require(fakeSMSCReplies(handset.output).first { $0.text.contains("安全提醒") })
+            #expect(notice.to == "18612345678" && (notice.type == "ucs-2" || notice.type == "udh"), "\(notice)")
+            #expect(notice.text.contains("139****0000") && !notice.text.contains("000000"), "\(notice.text)")
+            // At most once: a second pass sends nothing.
+            let again = try run(
+                [
+                    "notices", "send", "--quiet-hours", "none",
+                    "--sendsms", "http://127.0.0.1:\(ports.sendsms)/cgi-bin/sendsms?username=notices&password=n0tices",
+                ], in: dir, environment: ["SELFCARE_NOW": "2026-11-24T10:00:00+08:00"])
+            #expect(again.stdout == "notices: 0 sent, 0 refused, 0 unknown\n")
+            let listed = try run(["notices", "list", "--state", "sent"], in: dir)
+            #expect(listed.stdout.contains("\"kind\":\"password.third_party\""), "\(listed.stdout)")
         }
     }
 }

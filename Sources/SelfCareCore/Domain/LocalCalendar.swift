@@ -23,6 +23,9 @@ public struct LocalCalendar: Sendable {
     /// The local month of `instant`.
     public func month(of instant: Date) -> Month { date(of: instant).monthOf }
 
+    /// The local hour of `instant`, 0 to 23.
+    public func hour(of instant: Date) -> Int { calendar.component(.hour, from: instant) }
+
     /// Local `YYYY-MM-DD HH:mm` of `instant`, as replies show times.
     public func dateTime(of instant: Date) -> String {
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: instant)

@@ -70,6 +70,10 @@ public struct OperationName: RawRepresentable, Hashable, Sendable, Codable, Cust
     public static let orderAck: OperationName = "order.ack"
     /// An operator sending a dead or rejected order again (`selfcare orders retry`).
     public static let orderRetry: OperationName = "order.retry"
+    /// An SMS notice handed to the SMS gateway (Kannel's sendsms): one record a call.
+    public static let noticeSend: OperationName = "notice.send"
+    /// A rejected service order's change undone, and the customer told.
+    public static let orderCompensate: OperationName = "order.compensate"
     /// A batch of the billing system's data applied (`selfcare import`, the demo data): one record a file.
     public static let dataImport: OperationName = "import"
     /// The caller of what the gateway does by itself: a due pending change applied by `selfcare tick` or the

@@ -94,6 +94,9 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
     public static let deliveryFailed: ReasonCode = "delivery_failed"
     /// A service order failed its last allowed delivery and is dead until an operator retries it (result `error`).
     public static let orderDead: ReasonCode = "order_dead"
+    /// A rejected order's change could not be undone in full: a field changed again since, or a password (result
+    /// `error`); an operator finishes it.
+    public static let compensationIncomplete: ReasonCode = "compensation_incomplete"
     /// Billing's answer names no order, or contradicts the answer it gave before (result `refused`).
     public static let orderUnknown: ReasonCode = "order_unknown"
 

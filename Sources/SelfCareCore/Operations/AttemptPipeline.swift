@@ -217,7 +217,15 @@ extension OperationEngine {
                     attempt.lockedPassword = true
                     attempt.values[.until] = calendar.dateTime(of: lockedUntil)
                     attempt.values[.remaining] = String(remaining)
-                    return .settled(try tx.refuse(attempt, .badPassword, replyKey: .refusedBadPasswordLocked))
+                    let settled = try tx.refuse(attempt, .badPassword, replyKey: .refusedBadPasswordLocked)
+                    if let record = settled.0.record {
+                        // The owner is told the password is locked, and until when.
+                        let text = attempt.prompts.render(
+                            .noticePasswordLocked, in: attempt.prompts.language(for: subject.language),
+                            ["number": subject.msisdn, "until": calendar.dateTime(of: lockedUntil)])
+                        try tx.queueNotice(to: subject.msisdn, .noticePasswordLocked, text: text, record: record)
+                    }
+                    return .settled(settled)
                 case .wrong(let remaining, nil):
                     attempt.auth = .failed
                     attempt.values[.remaining] = String(remaining)

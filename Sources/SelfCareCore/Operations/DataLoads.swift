@@ -200,6 +200,7 @@ extension OperationEngine {
         if load.mode == .snapshot, !["subscribers", "plans"].contains(load.kind) {
             throw DataLoadRefusal.snapshotNotSupported(kind: load.kind)
         }
+        let prompts = self.prompts
         return try await transaction(at: started) { tx in
             if let position = load.feedPosition {
                 // Checked in the transaction that moves it: two syncs at once cannot both apply a file.
@@ -211,11 +212,11 @@ extension OperationEngine {
             }
             var outcome = DataLoadOutcome()
             let total = load.entries.count
+            let context = AnswerContext(
+                writer: tx.writer, now: tx.now, prompts: prompts, calendar: tx.configuration.calendar)
             for (index, entry) in load.entries.enumerated() {
                 if index % 5000 == 0 { progress(index, total) }
-                switch try Self.apply(
-                    entry.item, action: entry.action, writer: tx.writer, now: tx.now, source: load.source)
-                {
+                switch try Self.apply(entry.item, action: entry.action, context: context, source: load.source) {
                 case .applied: outcome.applied += 1
                 case .unchanged: outcome.unchanged += 1
                 case .rejected(let reason): outcome.rejected.append((entry.line, reason))
@@ -326,11 +327,12 @@ extension OperationEngine {
 
     /// Applies one row against what the database holds.
     static func apply(
-        _ item: LoadItem, action: LoadAction?, writer: any StoreWriter, now: Date, source: String
+        _ item: LoadItem, action: LoadAction?, context: AnswerContext, source: String
     ) throws -> LoadStep {
+        let writer = context.writer
         switch item {
         case .answer(let key, let answer, let reason):
-            switch try answerOrder(key: key, answer: answer, reason: reason, source: source, writer: writer, now: now) {
+            switch try answerOrder(key: key, answer: answer, reason: reason, source: source, context: context) {
             case .closed: return .applied
             case .unchanged: return .unchanged
             case .refused(let why): return .rejected(why == "no order has the key" ? "key: \(why)" : "result: \(why)")

@@ -31,6 +31,16 @@ struct EngineTransaction {
         try apply(effects, subject: subject.msisdn)
         try andThen()
         let record = try writer.append(draft())
+        if attempt.request.operation == .lossReport, attempt.caller != subject.msisdn {
+            // The owner hears of a loss reported from another phone, in case it was not them.
+            let text = attempt.prompts.render(
+                .noticeLossOtherPhone, in: attempt.prompts.language(for: subject.language),
+                [
+                    "number": subject.msisdn, "caller": maskNumber(attempt.caller),
+                    "time": configuration.calendar.dateTime(of: now),
+                ])
+            try queueNotice(to: subject.msisdn, .noticeLossOtherPhone, text: text, record: record)
+        }
         if ordered {
             // Billing hears of every applied transaction that changed something: its order, in this transaction.
             // (Scheduling again the change already scheduled changes nothing, and orders nothing.)
@@ -177,6 +187,7 @@ struct EngineTransaction {
                     "operation": attempt.request.operation.rawValue, "channel": attempt.request.channel.rawValue,
                 ],
                 auth: .none, result: .ok, reason: .noticePending, reply: text, durationMS: 0))
+        try queueNotice(to: subject.msisdn, .noticePasswordThirdParty, text: text, record: record)
     }
 }
 

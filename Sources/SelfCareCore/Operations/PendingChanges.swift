@@ -53,6 +53,11 @@ extension OperationEngine {
                         operation: current.kind.rawValue, inputs: inputs, auth: .none, result: result, reason: reason,
                         reply: reply, durationMS: 0))
                 if result == .refused { try tx.orderDroppedChange(current, record: record) }
+                if subscriber.status != .closed {
+                    try tx.queueNotice(
+                        to: subscriber.msisdn, result == .refused ? .noticePendingDropped : Self.noticeKey(decision),
+                        text: reply, record: record)
+                }
                 return record
             }
             if let record {
@@ -62,5 +67,11 @@ extension OperationEngine {
             }
         }
         return records
+    }
+
+    /// The notice prompt of an applied due change.
+    static func noticeKey(_ decision: Decision) -> PromptKey {
+        if case .apply(_, let key, _) = decision { return key }
+        return .noticePendingDropped
     }
 }

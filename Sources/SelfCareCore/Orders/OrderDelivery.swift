@@ -142,16 +142,20 @@ extension OperationEngine {
         key: String, answer: OrderAnswer, reason: String, source: String
     ) async throws -> OrderAnswerOutcome {
         let started = clock.now()
+        let prompts = self.prompts
         return try await transaction(at: started) { tx in
             try Self.answerOrder(
-                key: key, answer: answer, reason: reason, source: source, writer: tx.writer, now: tx.now)
+                key: key, answer: answer, reason: reason, source: source,
+                context: AnswerContext(
+                    writer: tx.writer, now: tx.now, prompts: prompts, calendar: tx.configuration.calendar))
         }
     }
 
     /// `answerOrder` inside a transaction (a feed file's answers apply in the file's transaction).
     static func answerOrder(
-        key: String, answer: OrderAnswer, reason: String, source: String, writer: any StoreWriter, now: Date
+        key: String, answer: OrderAnswer, reason: String, source: String, context: AnswerContext
     ) throws -> OrderAnswerOutcome {
+        let (writer, now) = (context.writer, context.now)
         let reasonText = String(reason.prefix(200))
         var inputs = ["key": String(key.prefix(64)), "answer": answer.rawValue, "source": source]
         if !reasonText.isEmpty { inputs["reason"] = reasonText }
@@ -181,6 +185,8 @@ extension OperationEngine {
         try writer.update(order)
         inputs["order"] = String(order.id)
         try record(subject: order.subject, result: .ok, reason: .ok, reply: "order \(order.id) \(target.rawValue)")
+        // Billing refused the change: undo it here too, and tell the customer.
+        if target == .rejected { try Compensation.undo(order, context: context) }
         return .closed(order)
     }
 

@@ -71,6 +71,12 @@ public struct PromptKey: RawRepresentable, Hashable, Sendable, CustomStringConve
     // Notices the tick and the engine write for a subscriber.
     /// The notice for a subscriber that another phone tried their service password and failed.
     public static let noticePasswordThirdParty = PromptKey("notice.password.third_party")
+    /// The notice to a subscriber whose password the wrong tries just locked, with until when.
+    public static let noticePasswordLocked = PromptKey("notice.password.locked")
+    /// The notice to a subscriber whose number another phone reported lost.
+    public static let noticeLossOtherPhone = PromptKey("notice.loss.other_phone")
+    /// The notice to a subscriber whose change billing rejected, and which was undone.
+    public static let noticeOrderCompensated = PromptKey("notice.order.compensated")
     /// The notice that a due pending change could not be applied.
     public static let noticePendingDropped = PromptKey("notice.pending.dropped")
     /// The notice that a scheduled plan change took effect.
@@ -193,7 +199,8 @@ public struct PromptKey: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// Notices and list items the rules and the engine render.
     public static let notices: [PromptKey] =
         [
-            .noticePasswordThirdParty, .noticePendingDropped, .noticePlanApplied, .noticeSuspendApplied, .itemCallIn,
+            .noticePasswordThirdParty, .noticePendingDropped, .noticePlanApplied, .noticeSuspendApplied,
+            .noticePasswordLocked, .noticeLossOtherPhone, .noticeOrderCompensated, .itemCallIn,
             .itemCallOut, .itemPendingPlan, .itemPendingSuspend, .itemSeparator, .itemPayment,
         ] + Payment.Method.allCases.map(paymentMethod)
 

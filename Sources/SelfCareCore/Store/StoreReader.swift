@@ -32,6 +32,10 @@ public protocol StoreReader {
     func order(key: String) throws -> ServiceOrder?
     /// How many orders are in each state (states without orders left out).
     func orderCounts() throws -> [OrderState: Int]
+    /// The SMS notices `filter` selects, oldest first.
+    func notices(_ filter: NoticeFilter) throws -> [Notice]
+    /// The notice `id`, nil when there is none.
+    func notice(id: Int64) throws -> Notice?
     /// The highest outbox file sequence number given to orders so far (0 when none).
     func lastOutboxFile() throws -> Int
     /// The orders put in outbox file `file`, by id.

@@ -30,6 +30,10 @@ public protocol StoreWriter: StoreReader {
     func append(_ file: FeedFile) throws
     /// Stores what changed of an order: its state, tries, times, last error and answer (by its id).
     func update(_ order: ServiceOrder) throws
+    /// Queues an SMS notice, numbered after the last one.
+    func append(_ notice: NoticeDraft) throws -> Notice
+    /// Stores what changed of a notice: its state, tries, times and last error.
+    func update(_ notice: Notice) throws
     /// Appends a service order, pending, numbered after the last one; its key must be new.
     func append(_ order: OrderDraft) throws -> ServiceOrder
     /// Chains `draft` after the last record and appends it.
