@@ -85,7 +85,9 @@ struct NoticeOptions: ParsableArguments {
     /// The sender as configured; nil without --sendsms.
     func sender(engine: OperationEngine, command: String) throws -> NoticeSender? {
         guard let sendsms else { return nil }
-        guard let url = URL(string: sendsms), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+        guard let url = URL(string: sendsms), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+            url.host != nil
+        else {
             throw CommandFailure("\(command): --sendsms \(visible(sendsms)): expected an http or https URL", code: 64)
         }
         guard smsFrom.count <= 20, smsFrom.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {

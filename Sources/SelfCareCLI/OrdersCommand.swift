@@ -129,6 +129,12 @@ struct OrdersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
+                guard reason.count <= 200,
+                    !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+                else {
+                    throw CommandFailure(
+                        "orders answer: --reason: at most 200 characters, no control characters", code: 64)
+                }
                 guard let answer = OrderAnswer(rawValue: result) else {
                     throw CommandFailure("orders answer: \(visible(result)): expected accepted or rejected", code: 64)
                 }
@@ -220,7 +226,9 @@ struct OrderDeliveryOptions: ParsableArguments {
                 )
             }
         case (nil, let address?):
-            guard let url = URL(string: address), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            guard let url = URL(string: address), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+                url.host != nil
+            else {
                 throw CommandFailure(
                     "\(command): --webhook \(visible(address)): expected an http or https URL", code: 64)
             }

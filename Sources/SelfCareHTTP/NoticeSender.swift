@@ -81,19 +81,15 @@ public struct NoticeSender: Sendable {
     /// refused on any other answer; unknown without an answer.
     func call(_ notice: Notice) async -> NoticeCallResult {
         guard let url = url(for: notice) else { return .refused("the sendsms URL cannot carry this notice") }
-        let session = URLSession(configuration: .ephemeral)
-        defer { session.finishTasksAndInvalidate() }
-        do {
-            let (data, response) = try await session.data(for: URLRequest(url: url, timeoutInterval: timeout))
-            guard let http = response as? HTTPURLResponse else { return .unknown("no HTTP answer") }
-            let body = String(decoding: data.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            return (200..<300).contains(http.statusCode)
-                ? .accepted : .refused("HTTP \(http.statusCode)\(body.isEmpty ? "" : ": \(body)")")
-        } catch let error as URLError where error.code == .cannotConnectToHost || error.code == .cannotFindHost {
+        switch await OutboundHTTP.call(URLRequest(url: url), timeout: timeout) {
+        case .answered(let status, let body):
+            return (200..<300).contains(status)
+                ? .accepted : .refused("HTTP \(status)\(body.isEmpty ? "" : ": \(body)")")
+        case .unreachable(let why):
             // Nothing listened: the message cannot have gone.
-            return .refused(error.localizedDescription)
-        } catch {
-            return .unknown((error as NSError).localizedDescription)
+            return .refused(why)
+        case .noAnswer(let why):
+            return .unknown(why)
         }
     }
 }

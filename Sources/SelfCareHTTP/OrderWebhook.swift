@@ -66,14 +66,11 @@ public struct OrderWebhook: Sendable {
         request.setValue(order.key, forHTTPHeaderField: "Idempotency-Key")
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         request.httpBody = Data(order.payload.utf8)
-        let session = URLSession(configuration: .ephemeral)
-        defer { session.finishTasksAndInvalidate() }
-        do {
-            let (_, response) = try await session.data(for: request)
-            guard let http = response as? HTTPURLResponse else { return .failed("no HTTP answer") }
-            return (200..<300).contains(http.statusCode) ? .delivered : .failed("HTTP \(http.statusCode)")
-        } catch {
-            return .failed((error as NSError).localizedDescription)
+        switch await OutboundHTTP.call(request, timeout: timeout) {
+        case .answered(let status, _):
+            return (200..<300).contains(status) ? .delivered : .failed("HTTP \(status)")
+        case .unreachable(let why), .noAnswer(let why):
+            return .failed(why)
         }
     }
 }

@@ -453,6 +453,9 @@ public struct CSVImporter: Sendable {
 
         func has(_ name: String) -> Bool { columns[name] != nil }
 
+        /// U+202A–U+202E and U+2066–U+2069: the bidirectional embeddings, overrides and isolates.
+        static let bidiControls: Set<UInt32> = [0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069]
+
         /// A plan code, upper-cased: letters, digits, `_` and `-`.
         func code(_ name: String) throws -> String {
             let code = try text(name).uppercased()
@@ -487,6 +490,13 @@ public struct CSVImporter: Sendable {
         func text(_ name: String) throws -> String {
             let v = raw(name)
             guard !v.isEmpty else { throw RowProblem(message: "\(name): required") }
+            // Nothing that would reach a terminal or a handset as a command: control characters and the bidi
+            // overrides that make text read other than it is.
+            guard
+                !v.unicodeScalars.contains(where: {
+                    $0.properties.generalCategory == .control || Self.bidiControls.contains($0.value)
+                })
+            else { throw RowProblem(message: "\(name): control characters are not allowed") }
             return v
         }
 

@@ -77,7 +77,9 @@ public struct FeedCheck: Sendable, Equatable {
     public static func parse(_ data: Data) throws -> FeedCheck {
         guard let text = String(data: data, encoding: .utf8) else { throw Problem(description: "not UTF-8 text") }
         var values: [String: String] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Any line end: LF, CRLF (a sender on Windows) or CR.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        for (index, rawLine) in lines.enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let equals = line.firstIndex(of: "=") else {

@@ -230,6 +230,9 @@ public struct InboxSync: Sendable {
         _ file: FeedFileName, progress: @escaping @Sendable (String, Int, Int) -> Void
     ) async throws -> FileOutcome {
         let path = inboxPath(file.name)
+        guard
+            (try? fm.attributesOfItem(atPath: inboxPath(file.checkName)))?[.type] as? FileAttributeType == .typeRegular
+        else { return try quarantine(file, check: nil, reason: "\(file.checkName): not a regular file") }
         let checkData = fm.contents(atPath: inboxPath(file.checkName)) ?? Data()
         let check: FeedCheck
         do { check = try FeedCheck.parse(checkData) } catch {
@@ -237,6 +240,17 @@ public struct InboxSync: Sendable {
         }
         guard check.file == file.name else {
             return try quarantine(file, check: check, reason: "\(file.checkName): names `\(check.file)`, not this file")
+        }
+        // Only a regular file is read, and only when its size is the sidecar's: a link could point anywhere, and a
+        // file cut short or grown need not be read to be refused.
+        let attributes = try? fm.attributesOfItem(atPath: path)
+        guard attributes?[.type] as? FileAttributeType == .typeRegular else {
+            return try quarantine(file, check: check, reason: "not a regular file (a link, a folder or a device)")
+        }
+        if let size = attributes?[.size] as? Int, size != check.bytes {
+            return try quarantine(
+                file, check: check,
+                reason: "the file has \(size) bytes, its .chk says \(check.bytes): cut short or changed in transfer")
         }
         guard let data = fm.contents(atPath: path) else {
             return try quarantine(file, check: check, reason: "cannot read the file")
@@ -376,12 +390,15 @@ public struct InboxSync: Sendable {
         let stem = ext.isEmpty ? name : String(name.dropLast(ext.count + 1))
         var candidate = name
         var n = 1
-        while fm.fileExists(atPath: (folder as NSString).appendingPathComponent(candidate))
-            || (ext == "csv"
-                && fm.fileExists(
-                    atPath: (folder as NSString).appendingPathComponent(
-                        String(candidate.dropLast(4)) + ".report.txt")))
-        {
+        // A data file, its sidecar and its report share a stem: a name is free when none of them is taken.
+        func taken(_ candidate: String) -> Bool {
+            let stem = ext == "csv" ? String(candidate.dropLast(4)) : nil
+            let names = [candidate] + (stem.map { [$0 + ".chk", $0 + ".report.txt"] } ?? [])
+            return names.contains {
+                fm.fileExists(atPath: (folder as NSString).appendingPathComponent($0)) || isLink($0, in: folder)
+            }
+        }
+        while taken(candidate) {
             n += 1
             candidate = "\(stem)-\(n)" + (ext.isEmpty ? "" : ".\(ext)")
         }
@@ -394,7 +411,10 @@ public struct InboxSync: Sendable {
         let cutoff = String(ISOTime.format(importer.engine.now().addingTimeInterval(-Double(days) * 86_400)).prefix(10))
         var removed: [String] = []
         for name in (try? fm.contentsOfDirectory(atPath: configuration.archive)) ?? []
-        where LocalDate(iso: name) != nil && name < cutoff {
+        where LocalDate(iso: name) != nil && name < cutoff
+            && (try? fm.attributesOfItem(atPath: (configuration.archive as NSString).appendingPathComponent(name)))?[
+                .type] as? FileAttributeType == .typeDirectory
+        {
             try fm.removeItem(atPath: (configuration.archive as NSString).appendingPathComponent(name))
             removed.append(name)
         }
@@ -437,16 +457,32 @@ public struct InboxSync: Sendable {
 
     private func inboxPath(_ name: String) -> String { (configuration.inbox as NSString).appendingPathComponent(name) }
 
+    /// Creates the archive and quarantine; refuses either when it is a link or not a folder, so that nothing is
+    /// moved or removed outside them by a link someone put in the inbox.
     private func createFolders() throws {
         for folder in [configuration.archive, configuration.quarantine] {
-            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let type = (try? fm.attributesOfItem(atPath: folder))?[.type] as? FileAttributeType
+            if type == nil {
+                try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } else if type != .typeDirectory {
+                throw ImportFileError(
+                    path: folder,
+                    message: "not a folder (a link or a file): the sync moves and removes files only in real folders")
+            }
         }
+    }
+
+    /// Whether `name` in `folder` is a symbolic link (dangling ones included, which `fileExists` does not see).
+    private func isLink(_ name: String, in folder: String) -> Bool {
+        (try? fm.attributesOfItem(atPath: (folder as NSString).appendingPathComponent(name)))?[.type]
+            as? FileAttributeType
+            == .typeSymbolicLink
     }
 
     /// Takes the inbox's lock, so that a server's watcher and `selfcare sync` never move the same files.
     private func acquireLock() throws -> Int32 {
         let path = inboxPath(".selfcare-sync.lock")
-        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
             throw ImportFileError(
                 path: configuration.inbox, message: "cannot open the inbox (\(String(cString: strerror(errno))))")

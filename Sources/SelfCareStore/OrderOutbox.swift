@@ -1,6 +1,10 @@
 import Foundation
 import SelfCareCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Delivers service orders to billing as files in an outbox folder (docs/orders.md): JSON Lines named and
 /// sequenced like the inbound feed files (`ORDER_SELFCARE_YYYYMMDD_NNNNNN.jsonl`), each with a `.chk` sidecar
 /// written after it, so billing never reads half a file.
@@ -67,9 +71,14 @@ public struct OrderOutbox: Sendable {
         for (target, bytes) in [(name, data), (stem + ".chk", Data(sidecar.utf8))] {
             let url = URL(fileURLWithPath: folder).appendingPathComponent(target)
             let temporary = URL(fileURLWithPath: folder).appendingPathComponent(".\(target).tmp")
-            try bytes.write(to: temporary)
-            if fm.fileExists(atPath: url.path) { try fm.removeItem(at: url) }
-            try fm.moveItem(at: temporary, to: url)
+            // Whatever stands at the temporary name (a link someone put there) is removed, not followed, and the
+            // file is created new: the orders are never written through a link to another file.
+            if (try? fm.attributesOfItem(atPath: temporary.path)) != nil { try fm.removeItem(at: temporary) }
+            try bytes.write(to: temporary, options: .withoutOverwriting)
+            // rename(2) replaces whatever has the final name (a link included) in one step.
+            guard rename(temporary.path, url.path) == 0 else {
+                throw ImportFileError(path: url.path, message: String(cString: strerror(errno)))
+            }
         }
     }
 }

@@ -322,6 +322,24 @@ struct SQLiteAccess: StoreWriter {
         ).map(Self.feedFile)
     }
 
+    func deleteConfirmations(involving msisdn: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM confirmations WHERE caller = ? OR subject = ?").execute(arguments: [
+            msisdn, msisdn,
+        ])
+    }
+
+    func deleteHistory(of msisdn: String) throws {
+        for sql in [
+            "DELETE FROM usage WHERE msisdn = ?", "DELETE FROM calls WHERE msisdn = ?",
+            "DELETE FROM payments WHERE msisdn = ?", "DELETE FROM events WHERE msisdn = ?",
+            "DELETE FROM pending_changes WHERE msisdn = ?",
+            "DELETE FROM caller_throttles WHERE caller = ?",
+        ] {
+            try db.cachedStatement(sql: sql).execute(arguments: [msisdn])
+        }
+        try deleteConfirmations(involving: msisdn)
+    }
+
     func save(_ payment: Payment) throws {
         try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO payments (id, msisdn, paid_at, amount_fen, method) VALUES (?, ?, ?, ?, ?)"

@@ -117,6 +117,15 @@ public actor BillingReceiver {
     /// A router for an application serving the receiver at `POST /orders`.
     public nonisolated func router() -> Router<BasicRequestContext> {
         let router = Router()
+        // A redirect to the real endpoint: a gateway must not follow it (it would carry the token elsewhere).
+        router.post("/moved") { _, _ -> Response in
+            Response(status: .temporaryRedirect, headers: [.location: "/orders"])
+        }
+        // An endpoint that never answers in time.
+        router.post("/slow") { _, _ -> Response in
+            try await Task.sleep(for: .seconds(20))
+            return Response(status: .ok)
+        }
         router.post("/orders") { request, _ -> Response in
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)

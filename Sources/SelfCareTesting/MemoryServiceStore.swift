@@ -201,6 +201,18 @@ final class MemoryAccess: StoreWriter {
         state.feedFiles.first { $0.feed == feed && $0.sequence == sequence }
     }
     func save(_ payment: Payment) throws { state.payments[payment.id] = payment }
+    func deleteHistory(of msisdn: String) throws {
+        state.usage = state.usage.filter { $0.value.msisdn != msisdn }
+        state.calls[msisdn] = nil
+        state.payments = state.payments.filter { $0.value.msisdn != msisdn }
+        state.events = state.events.filter { $0.value.msisdn != msisdn }
+        state.pending = state.pending.filter { $0.value.msisdn != msisdn }
+        try deleteConfirmations(involving: msisdn)
+        state.throttles[msisdn] = nil
+    }
+    func deleteConfirmations(involving msisdn: String) throws {
+        state.confirmations = state.confirmations.filter { $0.value.caller != msisdn && $0.value.subject != msisdn }
+    }
     func save(_ event: SubscriberEvent) throws { state.events[event.id] = event }
     func append(_ file: FeedFile) throws {
         // One file a sequence number, as the SQLite store's primary key has it.

@@ -254,4 +254,45 @@ struct OrderDeliveryTests {
             #expect(rejected.state == .rejected && rejected.answer == "账户已销户")
         }
     }
+
+    /// The webhook follows no redirect (it would carry the token to another host) and gives up at its deadline.
+    @Test func theWebhookFollowsNoRedirectAndKeepsItsDeadline() async throws {
+        try await Self.withOrders { engine, _ in
+            let receiver = BillingReceiver()
+            let app = Application(
+                router: receiver.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            try await app.test(.live) { client in
+                let port = try #require(client.port)
+                var moved = OrderWebhook(engine: engine, url: URL(string: "http://127.0.0.1:\(port)/moved")!)
+                moved.token = "secret"
+                #expect(try await moved.drain() == OrderWebhook.Pass(delivered: 0, failed: 1))
+                #expect(try await engine.order(id: 1)?.lastError == "HTTP 307")
+                #expect(await receiver.calls.isEmpty, "the redirect was not followed")
+                var slow = OrderWebhook(engine: engine, url: URL(string: "http://127.0.0.1:\(port)/slow")!)
+                slow.timeout = 1
+                #expect(try await slow.drain() == OrderWebhook.Pass(delivered: 0, failed: 1))
+                #expect(try await engine.order(id: 2)?.state == .pending)
+            }
+        }
+    }
+
+    @Test func theOutboxNeverWritesThroughALink() async throws {
+        try await Self.withOrders { engine, _ in
+            try await withTemporaryDirectory { dir in
+                let outbox = dir.appendingPathComponent("outbox")
+                try FileManager.default.createDirectory(at: outbox, withIntermediateDirectories: true)
+                let victim = dir.appendingPathComponent("victim")
+                try Data("keep".utf8).write(to: victim)
+                try FileManager.default.createSymbolicLink(
+                    atPath: outbox.appendingPathComponent(".ORDER_SELFCARE_20261115_000001.jsonl.tmp").path,
+                    withDestinationPath: victim.path)
+                let files = try await OrderOutbox(engine: engine, folder: outbox.path).drain()
+                #expect(files.count == 1 && files[0].failure == nil)
+                #expect(try String(contentsOf: victim, encoding: .utf8) == "keep")
+                let written = outbox.appendingPathComponent("ORDER_SELFCARE_20261115_000001.jsonl")
+                let type = try FileManager.default.attributesOfItem(atPath: written.path)[.type] as? FileAttributeType
+                #expect(type == .typeRegular)
+            }
+        }
+    }
 }

@@ -395,4 +395,134 @@ struct InboxSyncTests {
             do { _ = try FeedCheck.parse(Data(text.utf8)) } catch { #expect("\(error)" == problem) }
         }
     }
+
+    /// A reassigned number shows its new owner nothing of the old one's: no calls, payments, bills, waiting
+    /// confirmation or caller lock.
+    @Test func aReassignedNumberStartsWithoutThePreviousOwnersPast() async throws {
+        try await Self.withInbox { setup in
+            try await setup.store.write { writer in
+                try writer.save(
+                    Payment(
+                        id: "OLD-1", msisdn: "18700000001", paidAt: Fixtures.midNovember, amountFen: 100,
+                        method: .online))
+                try writer.save(
+                    UsageMonth(
+                        msisdn: "18700000001", month: Month(year: 2026, month: 10), voiceUsed: 1, smsUsed: 1,
+                        dataUsedMB: 1, chargesFen: 1700))
+                try writer.save(
+                    PendingConfirmation(
+                        caller: "18700000001", channel: .sms, operation: .planChange, subject: "18700000001",
+                        arguments: ["plan": "P58"], session: "m1", requestedAt: Fixtures.midNovember,
+                        expiresAt: Fixtures.midNovember.addingTimeInterval(300), language: nil))
+            }
+            let header = Self.subscriberHeader + ",action"
+            try setup.billing.deliver(
+                .subscribers, sequence: 1, csv: [header, "18700000001,,,,,,,,,,,,,,close"].joined(separator: "\n"))
+            _ = try await setup.sync.drain()
+            #expect(
+                try await setup.store.read { try $0.confirmation(caller: "18700000001", channel: .sms) } == nil,
+                "closing drops a waiting confirmation")
+            try setup.billing.deliver(
+                .subscribers, sequence: 2,
+                csv: [header, Self.subscriber("18700000001", name: "New Owner") + ",add"].joined(separator: "\n"))
+            _ = try await setup.sync.drain()
+            #expect(try await setup.store.read { try $0.recentPayments("18700000001", limit: 5) }.isEmpty)
+            #expect(
+                try await setup.store.read { try $0.usage("18700000001", month: Month(year: 2026, month: 10)) } == nil)
+        }
+    }
+
+    /// The snapshot limit counts every number the file closes against the numbers open before it: new numbers
+    /// cannot dilute it, and closing by rows counts as much as leaving out.
+    @Test func aSnapshotCannotGetPastItsLimitByAddingNumbersOrByClosingRows() async throws {
+        try await Self.withInbox { setup in
+            // 20 new numbers and one of the two existing ones: closes 1 of the 2 open before.
+            let diluted =
+                [Self.subscriberHeader, Self.subscriber("18700000001")]
+                + (10...29).map { Self.subscriber("187000000\($0)") }
+            try setup.billing.deliver(.subscribers, sequence: 1, csv: diluted.joined(separator: "\n"), mode: .snapshot)
+            let first = try await setup.sync.drain()
+            guard case .quarantined(let why) = first.files.first?.outcome else {
+                Issue.record("expected quarantine: \(first.files)")
+                return
+            }
+            #expect(why.contains("would close 1 of 2 open numbers"), "\(why)")
+            try FileManager.default.removeItem(at: setup.inbox.appendingPathComponent("quarantine"))
+            // Every number listed, every one closed.
+            let closing = [
+                Self.subscriberHeader, Self.subscriber("18700000001", status: "closed"),
+                Self.subscriber("18700000002", status: "closed"),
+            ]
+            try setup.billing.deliver(.subscribers, sequence: 1, csv: closing.joined(separator: "\n"), mode: .snapshot)
+            let second = try await setup.sync.drain()
+            guard case .quarantined(let reason) = second.files.first?.outcome else {
+                Issue.record("expected quarantine: \(second.files)")
+                return
+            }
+            #expect(reason.contains("would close 2 of 2 open numbers"), "\(reason)")
+            #expect(try await setup.store.read { try $0.openSubscriberNumbers() }.count == 2)
+            // A plans snapshot without rows would take every plan off sale.
+            try setup.billing.deliver(
+                .plans, sequence: 1, csv: String(plansCSV.split(separator: "\n")[0]), mode: .snapshot)
+            let plans = try await setup.sync.drain()
+            guard case .quarantined(let empty) = plans.files.first?.outcome else {
+                Issue.record("expected quarantine: \(plans.files)")
+                return
+            }
+            #expect(empty.contains("no plan on sale"), "\(empty)")
+        }
+    }
+
+    @Test func linksAreNeverFollowedAndASidecarMayEndItsLinesWithCRLF() async throws {
+        try await Self.withInbox { setup in
+            let fm = FileManager.default
+            // A data file that is a link to a file elsewhere: set aside, the target never read.
+            let secret = setup.dir.appendingPathComponent("secret.csv")
+            try Data("id,msisdn,paid_at,amount_fen,method\n".utf8).write(to: secret)
+            let name = "PAY_BOSS_20261206_000001"
+            try fm.createSymbolicLink(
+                atPath: setup.inbox.appendingPathComponent(name + ".csv").path, withDestinationPath: secret.path)
+            try Data(FeedCheck.text(for: try Data(contentsOf: secret), file: name + ".csv", rows: 0).utf8)
+                .write(to: setup.inbox.appendingPathComponent(name + ".chk"))
+            let linked = try await setup.sync.drain()
+            guard case .quarantined(let why) = linked.files.first?.outcome else {
+                Issue.record("expected quarantine: \(linked.files)")
+                return
+            }
+            #expect(why.contains("not a regular file"))
+            #expect(fm.fileExists(atPath: secret.path), "the target is left alone")
+
+            // A stale sidecar in quarantine does not stop the pass; the CRLF sidecar is read.
+            try Data("stale".utf8).write(
+                to: setup.inbox.appendingPathComponent("quarantine/PAY_BOSS_20261206_000002.chk"))
+            let csv = Self.payments([("P1", "18700000001", 100)])
+            let url = try setup.billing.deliver(.payments, sequence: 1, csv: csv)
+            let sidecar = url.deletingPathExtension().appendingPathExtension("chk")
+            let crlf = try String(contentsOf: sidecar, encoding: .utf8).replacingOccurrences(of: "\n", with: "\r\n")
+            try Data(crlf.utf8).write(to: sidecar)
+            try setup.billing.deliver(
+                .payments, sequence: 2,
+                csv: "id,msisdn,paid_at,amount_fen,method\nP2,18700000001,2026-11-01T09:00:00+08:00,0,online")
+            let report = try await setup.sync.drain()
+            #expect(report.files.count == 2)
+            #expect(
+                report.files.first?.outcome
+                    == .applied(applied: 1, unchanged: 0, omitted: 0, mode: .delta, encoding: .utf8))
+            guard case .quarantined = report.files.last?.outcome else {
+                Issue.record("expected quarantine: \(report.files)")
+                return
+            }
+            #expect(
+                fm.fileExists(
+                    atPath: setup.inbox.appendingPathComponent("quarantine/PAY_BOSS_20261206_000002-2.csv").path))
+
+            // An archive that is a link is refused, not followed.
+            let elsewhere = setup.dir.appendingPathComponent("elsewhere")
+            try fm.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+            try fm.removeItem(at: setup.inbox.appendingPathComponent("archive"))
+            try fm.createSymbolicLink(
+                atPath: setup.inbox.appendingPathComponent("archive").path, withDestinationPath: elsewhere.path)
+            await #expect(throws: ImportFileError.self) { try await setup.sync.drain() }
+        }
+    }
 }

@@ -137,6 +137,8 @@ public enum DataLoadRefusal: Error, Equatable, CustomStringConvertible {
     case snapshotClosesTooMany(closing: Int, open: Int, limit: Double)
     /// A snapshot of a kind that has no snapshot meaning (usage, calls, payments, events).
     case snapshotNotSupported(kind: String)
+    /// A snapshot without rows, or a plans snapshot that would leave no plan on sale: a cut or wrong file.
+    case snapshotEmpties(kind: String)
 
     /// A refused line and its reason.
     public struct RejectedLine: Sendable, Equatable {
@@ -165,6 +167,9 @@ public enum DataLoadRefusal: Error, Equatable, CustomStringConvertible {
                 + "\(Int((limit * 100).rounded()))%"
         case .snapshotNotSupported(let kind):
             "a \(kind) file cannot be a snapshot: send it as a delta"
+        case .snapshotEmpties(let kind):
+            kind == "plans"
+                ? "the snapshot would leave no plan on sale" : "the snapshot has no rows: it would close every number"
         }
     }
 }
@@ -210,6 +215,11 @@ extension OperationEngine {
                         feed: position.feed, expected: last + 1, found: position.sequence)
                 }
             }
+            // What was open before the file: a snapshot's limit counts every number it closes, by its rows too.
+            let openBefore =
+                load.mode == .snapshot && load.kind == "subscribers"
+                ? Set(try tx.writer.openSubscriberNumbers()) : []
+            if load.mode == .snapshot && load.entries.isEmpty { throw DataLoadRefusal.snapshotEmpties(kind: load.kind) }
             var outcome = DataLoadOutcome()
             let total = load.entries.count
             let context = AnswerContext(
@@ -228,6 +238,15 @@ extension OperationEngine {
             }
             if load.mode == .snapshot {
                 outcome.closedByOmission = try Self.closeOmitted(from: load, writer: tx.writer)
+                if load.kind == "subscribers" {
+                    let closing = openBefore.subtracting(try tx.writer.openSubscriberNumbers()).count
+                    guard Double(closing) <= load.snapshotCloseLimit * Double(max(openBefore.count, 1)) else {
+                        throw DataLoadRefusal.snapshotClosesTooMany(
+                            closing: closing, open: openBefore.count, limit: load.snapshotCloseLimit)
+                    }
+                } else if try !tx.writer.plans().contains(where: \.onSale) {
+                    throw DataLoadRefusal.snapshotEmpties(kind: load.kind)
+                }
             }
             progress(total, total)
             let rejected = load.rejectedBefore + outcome.rejected.count
@@ -293,12 +312,7 @@ extension OperationEngine {
         let present = Set(load.entries.map(\.item.key))
         switch load.kind {
         case "subscribers":
-            let open = try writer.openSubscriberNumbers()
-            let missing = open.filter { !present.contains($0) }
-            guard Double(missing.count) <= load.snapshotCloseLimit * Double(max(open.count, 1)) else {
-                throw DataLoadRefusal.snapshotClosesTooMany(
-                    closing: missing.count, open: open.count, limit: load.snapshotCloseLimit)
-            }
+            let missing = try writer.openSubscriberNumbers().filter { !present.contains($0) }
             for msisdn in missing { try close(msisdn, writer: writer) }
             return missing.count
         case "plans":
@@ -323,6 +337,8 @@ extension OperationEngine {
         for change in try writer.pendingChanges(msisdn) {
             try writer.deletePendingChange(msisdn: msisdn, kind: change.kind)
         }
+        // A transaction waiting for its `Y` would otherwise be confirmed by whoever has the number next.
+        try writer.deleteConfirmations(involving: msisdn)
     }
 
     /// Applies one row against what the database holds.
@@ -385,6 +401,10 @@ extension OperationEngine {
                     s.status = .lost
                 }
                 if s == existing { return .unchanged }
+            }
+            if let stored, stored.status == .closed, s.status != .closed {
+                // The number is a new customer's: nothing of the old one's past is shown to them.
+                try writer.deleteHistory(of: s.msisdn)
             }
             try writer.save(s)
             if s.status == .closed { try close(s.msisdn, writer: writer) }

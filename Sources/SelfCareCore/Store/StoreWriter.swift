@@ -22,6 +22,12 @@ public protocol StoreWriter: StoreReader {
     func save(_ call: CallDetail) throws
     /// The call of `msisdn` that started at `startedAt` with `peer`, if stored (import comparison).
     func call(msisdn: String, startedAt: Date, peer: String) throws -> CallDetail?
+    /// Removes every confirmation waiting that `msisdn` asked for or that concerns it (a number closed).
+    func deleteConfirmations(involving msisdn: String) throws
+    /// Removes what the gateway holds of `msisdn`'s past beside the subscriber row: usage, calls, payments, change
+    /// events, pending changes, confirmations waiting for it, and its caller throttle. For a closed number that
+    /// comes back as a new customer's; service records stay (the audit trail).
+    func deleteHistory(of msisdn: String) throws
     /// Adds or replaces one payment of the payment history (import).
     func save(_ payment: Payment) throws
     /// Adds or replaces one change event (import).
