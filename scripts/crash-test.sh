@@ -6,11 +6,15 @@
 # Creates a scratch database with the demo data and WORKERS subscribers (password 470159), then
 # RUNS times: starts `selfcare serve`, runs scripts/crash_load.py (balance queries and loss
 # report/cancel transactions over SMS with its Y confirmation, USSD and IVR JSON), kills the server
-# with SIGKILL after a random 0.3–2.5 s, and checks, on the database as the crash left it:
+# with SIGKILL after a random 0.8–3.0 s, and checks, on the database as the crash left it:
 #   - `selfcare records verify` passes;
 #   - every transaction a client saw succeed has its ok record (same session, operation, subject);
 #   - every subscriber's status agrees with its last ok loss record (no change without its record);
 #   - every ok transaction record has exactly one service order, and every order such a record.
+# The server delivers orders to a billing webhook and sends SMS notices (another phone's wrong passwords) to
+# a fake Kannel sendsms while it is killed (scripts/crash_load.py billing). After the last run the orders and
+# notices left are drained and checked: every order reached billing and was applied there once, and no
+# notice reached Kannel twice.
 # The next run starts the server on the same database, so recovery after SIGKILL is exercised too.
 # BINARY defaults to .build/release/selfcare, else .build/debug/selfcare. Needs python3 and curl.
 set -euo pipefail
@@ -37,8 +41,10 @@ bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"  # the runs happen in 
 
 work=$(mktemp -d /tmp/selfcare-crash.XXXXXX)
 server=
+billing=
 cleanup() {
     [ -n "$server" ] && kill -KILL "$server" 2>/dev/null || true
+    if [ -n "$billing" ]; then kill -KILL "$billing" 2>/dev/null; wait "$billing" 2>/dev/null || true; fi
     [ "${KEEP:-}" = 1 ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -47,6 +53,7 @@ cd "$work"
 # A fixed clock: the outcome never depends on the day the test runs.
 export SELFCARE_NOW=2026-11-24T10:00:00+08:00
 export SELFCARE_PBKDF2_ITERATIONS=1000 SELFCARE_SMS_RATE_LIMIT=100000 SELFCARE_LOCKOUT_THRESHOLD=100
+export SELFCARE_THIRD_PARTY_LIMIT=100
 "$bin" init --demo >/dev/null
 numbers=()
 {
@@ -61,10 +68,18 @@ for ((i = 0; i < workers; i++)); do numbers[i]=$(printf '1770000%04d' "$i"); don
 "$bin" import subscribers crash-subscribers.csv >/dev/null
 : >successes.log
 : >errors.log
+mkdir billing
+python3 "$root/scripts/crash_load.py" billing 0 billing &
+billing=$!
+for _ in $(seq 1 100); do [ -s billing/port ] && break; sleep 0.05; done
+bport=$(cat billing/port)
+webhook="http://127.0.0.1:$bport/orders"
+sendsms="http://127.0.0.1:$bport/cgi-bin/sendsms?username=crash&password=crash"
 
 failures=0
 for ((run = 1; run <= runs; run++)); do
-    "$bin" serve --port 0 2>"serve-$run.log" &
+    "$bin" serve --port 0 --webhook "$webhook" --delivery-interval 1 --sendsms "$sendsms" --quiet-hours none \
+        2>"serve-$run.log" &
     server=$!
     port=
     for _ in $(seq 1 400); do
@@ -81,7 +96,7 @@ for ((run = 1; run <= runs; run++)); do
     before=$(wc -l <successes.log)
     python3 "$root/scripts/crash_load.py" load "http://127.0.0.1:$port" successes.log "$workers" 30 errors.log &
     load=$!
-    delay=$(awk -v seed="$RANDOM" 'BEGIN { srand(seed); printf "%.2f", 0.3 + rand() * 2.2 }')
+    delay=$(awk -v seed="$RANDOM" 'BEGIN { srand(seed); printf "%.2f", 0.8 + rand() * 2.2 }')
     sleep "$delay"
     # The kill must land in the middle of the load, not after a load that gave up early.
     kill -0 "$load" 2>/dev/null || { echo "run $run: the load stopped before the kill" >&2; failures=$((failures + 1)); }
@@ -108,5 +123,18 @@ for ((run = 1; run <= runs; run++)); do
         failures=$((failures + 1))
     fi
 done
+# Drain what the kills left, an hour later by the clock (a notice left `sending` by a kill is then settled as
+# unknown), and check every order reached billing once and no notice reached Kannel twice.
+for _ in $(seq 1 50); do
+    SELFCARE_NOW=2026-11-24T11:00:00+08:00 "$bin" orders deliver --webhook "$webhook" >/dev/null || true
+    SELFCARE_NOW=2026-11-24T11:00:00+08:00 "$bin" notices send --sendsms "$sendsms" --quiet-hours none >/dev/null || true
+    [ -z "$("$bin" orders list --state pending)" ] && [ -z "$("$bin" notices list --state pending)" ] && break
+done
+if summary=$(python3 "$root/scripts/crash_load.py" delivered selfcare.sqlite billing); then
+    echo "delivery: $summary"
+else
+    echo "delivery: $summary" >&2
+    failures=$((failures + 1))
+fi
 echo "crash-test: $runs runs, $failures failed"
 [ "$failures" -eq 0 ]

@@ -3,6 +3,8 @@
 
   crash_load.py load BASE_URL SUCCESS_LOG WORKERS SECONDS ERROR_LOG   queries and loss transactions
   crash_load.py check DATABASE SUCCESS_LOG NUMBERS...        the records and states after the crash
+  crash_load.py billing PORT DIR      billing's order webhook and Kannel's sendsms, logging to DIR
+  crash_load.py delivered DATABASE DIR      after a clean drain: every order applied once, no notice twice
 
 load: each worker owns one subscriber (password 470159) and alternates loss.report and
 loss.cancel through a random channel, with balance queries between; every transaction the
@@ -12,7 +14,7 @@ check: every success in the log has its ok record (same session, operation, subj
 subscriber's status agrees with its last ok loss record (no state change without its record).
 Prints a one-line summary; exits 1 on any mismatch.
 """
-import json, random, sqlite3, sys, threading, time, urllib.error, urllib.parse, urllib.request
+import http.server, json, os, random, sqlite3, sys, threading, time, urllib.error, urllib.parse, urllib.request
 
 PASSWORD = "470159"
 
@@ -53,6 +55,10 @@ def worker(base, number, log, lock, deadline, stop, tag, errors):
         try:
             if random.random() < 0.3:
                 get(f"{base}/sms/kannel?from={number}&to=10010&text=BALANCE&id=q-{tag}-{n}")
+                continue
+            if random.random() < 0.1:
+                # Another phone with a wrong password: the owner gets an SMS notice.
+                get(f"{base}/sms/kannel?from=13900000000&to=10010&text=LOST+{number}+000000&id=t-{tag}-{n}")
                 continue
             report = not lost if lost is not None else random.random() < 0.5
             op = "loss.report" if report else "loss.cancel"
@@ -160,10 +166,93 @@ def check(database, log_path, numbers):
     return 0 if not problems else 1
 
 
+def billing(port, folder):
+    """Billing's webhook (applies each order once by its Idempotency-Key) and Kannel's sendsms (accepts every
+    notice); every call is logged with fsync, so a kill of the gateway never loses what was received."""
+    applied = set()
+    if os.path.exists(f"{folder}/applied.log"):
+        applied = {line.strip() for line in open(f"{folder}/applied.log") if line.strip()}
+    lock = threading.Lock()
+
+    def append(name, line):
+        with open(f"{folder}/{name}", "a") as f:
+            f.write(line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            key = self.headers.get("Idempotency-Key") or ""
+            with lock:
+                append("calls.log", key)
+                if key and key not in applied:
+                    applied.add(key)
+                    append("applied.log", key)
+            self.send_response(200 if key and body else 400)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self):
+            query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+            with lock:
+                append("sms.log", json.dumps({"to": query.get("to", [""])[0], "text": query.get("text", [""])[0]}))
+            reply = b"0: Accepted for delivery"
+            self.send_response(202)
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    with open(f"{folder}/port.tmp", "w") as f:
+        f.write(str(server.server_address[1]))
+    os.rename(f"{folder}/port.tmp", f"{folder}/port")
+    server.serve_forever()
+
+
+def delivered(database, folder):
+    """After a clean drain: every order delivered, each applied once by billing; no notice sent twice."""
+    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    problems = []
+    keys = [k for (k,) in db.execute("SELECT key FROM orders")]
+    states = dict(db.execute("SELECT state, count(*) FROM orders GROUP BY state").fetchall())
+    if set(states) - {"delivered"}:
+        problems.append(f"orders not all delivered after the drain: {states}")
+    applied = [line.strip() for line in open(f"{folder}/applied.log")] if os.path.exists(f"{folder}/applied.log") else []
+    calls = [line.strip() for line in open(f"{folder}/calls.log")] if os.path.exists(f"{folder}/calls.log") else []
+    if len(applied) != len(set(applied)):
+        problems.append("billing applied an order twice")
+    missing = set(keys) - set(applied)
+    if missing:
+        problems.append(f"{len(missing)} orders never reached billing, e.g. {sorted(missing)[:3]}")
+    notices = dict(db.execute("SELECT state, count(*) FROM notices GROUP BY state").fetchall())
+    sms = [line for line in open(f"{folder}/sms.log")] if os.path.exists(f"{folder}/sms.log") else []
+    sent, unknown = notices.get("sent", 0), notices.get("unknown", 0)
+    # Each notice is claimed once: the SMS that reached Kannel are the ones sent, plus at most those whose call
+    # was cut by a kill (unknown). More would be a notice sent twice.
+    if not (sent <= len(sms) <= sent + unknown):
+        problems.append(f"{len(sms)} SMS reached Kannel for {sent} sent and {unknown} unknown notices")
+    if notices.get("pending", 0) or notices.get("sending", 0):
+        problems.append(f"notices left after the drain: {notices}")
+    print(f"{len(keys)} orders, {len(set(applied))} applied by billing after {len(calls)} calls; "
+          f"{sum(notices.values())} notices ({sent} sent, {unknown} unknown), {len(sms)} SMS at Kannel: "
+          f"{len(problems)} problem(s)")
+    for p in problems:
+        print("  " + p)
+    return 0 if not problems else 1
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "load":
         load(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6])
     elif sys.argv[1] == "check":
         sys.exit(check(sys.argv[2], sys.argv[3], sys.argv[4:]))
+    elif sys.argv[1] == "billing":
+        billing(int(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1] == "delivered":
+        sys.exit(delivered(sys.argv[2], sys.argv[3]))
     else:
         sys.exit(__doc__)
