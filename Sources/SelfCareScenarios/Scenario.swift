@@ -30,8 +30,11 @@ public struct Scenario: Sendable {
     /// The directives a scenario may use, in the order docs/scenarios.md lists them.
     public static let directives = [
         "data", "clock", "advance", "caller", "from", "channel", "send", "dial", "call", "press", "op", "tick",
-        "expect", "reject", "record",
+        "billing", "notices", "expect", "reject", "record",
     ]
+
+    /// The directives that produce an output for `expect` and `reject`.
+    static let steps = ["send", "dial", "call", "press", "op", "tick", "billing", "notices"]
 
     public var path: String
     public var name: String
@@ -340,7 +343,7 @@ public struct ScenarioRunner: Sendable {
             }
             for step in scenario.steps {
                 let arg = step.argument
-                if ["send", "dial", "call", "press", "op", "tick"].contains(step.directive) { outputs += 1 }
+                if Scenario.steps.contains(step.directive) { outputs += 1 }
                 switch step.directive {
                 case "data":
                     let importer = CSVImporter(engine: engine, hasher: hasher, pool: pool)
@@ -429,6 +432,26 @@ public struct ScenarioRunner: Sendable {
                     }
                     let outcome = await engine.perform(request)
                     state.output = "\(outcome.reply)\nreason: \(outcome.reason)"
+                case "billing":
+                    // Billing answers the oldest order it has not answered yet: `billing accept` or
+                    // `billing reject REASON` (a rejection undoes the change and queues a notice).
+                    let words = arg.split(separator: " ", maxSplits: 1).map(String.init)
+                    guard let first = words.first,
+                        let answer = OrderAnswer(rawValue: first + "ed") ?? OrderAnswer(rawValue: first)
+                    else { throw fail(step, "billing: expected accept or reject [REASON]") }
+                    let open = try await engine.orders(OrderFilter()).first { !$0.isClosed }
+                    guard let order = open else {
+                        state.output = "no open order"
+                        continue
+                    }
+                    _ = try await engine.answerOrder(
+                        key: order.key, answer: answer, reason: words.count > 1 ? words[1] : "", source: "scenario")
+                    state.output = "order \(order.id) \(order.operation) \(answer.rawValue)"
+                case "notices":
+                    // The SMS notices queued and not sent yet, one a line: the number, then the text.
+                    state.output = try await engine.notices(NoticeFilter(state: .pending)).map {
+                        "\($0.msisdn) \($0.text)"
+                    }.joined(separator: "\n")
                 case "tick":
                     let records = try await engine.applyDueChanges()
                     state.output = records.map { "\($0.subject) \($0.operation) \($0.result) \($0.reason)" }
@@ -436,7 +459,9 @@ public struct ScenarioRunner: Sendable {
                 case "expect":
                     execution.checks += 1
                     guard outputs > 0 else {
-                        throw fail(step, "expect: no step has answered yet (send, dial, call, press, op or tick)")
+                        throw fail(
+                            step,
+                            "expect: no step has answered yet (send, dial, call, press, op, tick, billing or notices)")
                     }
                     if let mistake = Self.mistake(in: arg, prompts: prompts) { throw fail(step, mistake) }
                     let failure =
@@ -458,7 +483,9 @@ public struct ScenarioRunner: Sendable {
                 case "reject":
                     execution.checks += 1
                     guard outputs > 0 else {
-                        throw fail(step, "reject: no step has answered yet (send, dial, call, press, op or tick)")
+                        throw fail(
+                            step,
+                            "reject: no step has answered yet (send, dial, call, press, op, tick, billing or notices)")
                     }
                     if state.output.contains(arg) {
                         let failure = fail(

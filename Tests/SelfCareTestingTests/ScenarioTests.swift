@@ -104,7 +104,7 @@ struct ScenarioTests {
             #expect(
                 failure.description
                     == "u:2: unknown directive `shout`; known directives: data, clock, advance, caller, from, "
-                    + "channel, send, dial, call, press, op, tick, expect, reject, record")
+                    + "channel, send, dial, call, press, op, tick, billing, notices, expect, reject, record")
         }
     }
 
@@ -298,6 +298,7 @@ struct ScenarioUpdateTests {
         ),
         ("send CXYE\nexpect /unclosed(/\n", "x.scenario:4: expect: bad pattern /unclosed(/"),
         ("expect\nsend CXYE\n", "x.scenario:3: expect: no step has answered yet"),
+        ("billing maybe\nexpect x\n", "x.scenario:3: billing: expected accept or reject [REASON]"),
     ])
     func mistakesInTheScenarioAreNotUpdated(_ body: String, _ message: String) async throws {
         let text = body.hasPrefix("#") ? body : Self.head + body
