@@ -91,9 +91,29 @@ public actor BillingReceiver {
     public var failing = 0
     /// The payloads applied, by key.
     public private(set) var payloads: [String: String] = [:]
+    /// How billing answers an order, from its payload (a JSON object with `operation`, `subject`, `after`…).
+    public let rule: @Sendable (String) -> OrderAnswer
+    /// The keys answered so far (by `answerFile`).
+    public private(set) var answered: Set<String> = []
 
-    /// A receiver taking every order.
-    public init() {}
+    /// A receiver answering orders by `rule`; by default it accepts every order.
+    public init(rule: @escaping @Sendable (String) -> OrderAnswer = { _ in .accepted }) {
+        self.rule = rule
+    }
+
+    /// The answers to the orders applied and not answered yet, as an answer file's CSV (`key,result,reason`), in
+    /// the order received; nil when there is nothing to answer. The orders count as answered.
+    public func answerFile() -> String? {
+        let open = applied.filter { !answered.contains($0) }
+        guard !open.isEmpty else { return nil }
+        var lines = ["key,result,reason"]
+        for key in open {
+            let answer = rule(payloads[key] ?? "")
+            lines.append("\(key),\(answer.rawValue),\(answer == .rejected ? "refused by rule" : "")")
+            answered.insert(key)
+        }
+        return lines.joined(separator: "\n")
+    }
 
     /// Answers the next `count` calls with 503.
     public func fail(next count: Int) { failing = count }

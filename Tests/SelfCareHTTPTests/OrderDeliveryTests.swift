@@ -295,4 +295,47 @@ struct OrderDeliveryTests {
             }
         }
     }
+
+    /// The whole loop with the billing simulator: orders out by webhook, answers back as a feed file, a rejected
+    /// plan change undone and the customer's notice queued, the accepted loss report closed.
+    @Test func theLoopClosesThroughTheWebhookAndAnAnswerFile() async throws {
+        try await withTemporaryDatabase { store, dir in
+            try await Fixtures.seed(store, subscribers: Self.numbers.map { Fixtures.subscriber($0) })
+            let engine = try Fixtures.engine(store: store)
+            _ = await engine.perform(
+                OperationRequest(
+                    operation: .lossReport, channel: .sms, caller: Self.numbers[0], password: Fixtures.password))
+            _ = await engine.perform(
+                OperationRequest(
+                    operation: .planChange, channel: .sms, caller: Self.numbers[1],
+                    arguments: ["plan": "P58", "when": "next"],
+                    password: Fixtures.password))
+            // Billing refuses plan changes, takes everything else.
+            let receiver = BillingReceiver { $0.contains("\"operation\":\"plan.change\"") ? .rejected : .accepted }
+            let app = Application(
+                router: receiver.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            try await app.test(.live) { client in
+                let port = try #require(client.port)
+                let webhook = OrderWebhook(engine: engine, url: URL(string: "http://127.0.0.1:\(port)/orders")!)
+                #expect(try await webhook.drain() == OrderWebhook.Pass(delivered: 2, failed: 0))
+            }
+            let inbox = dir.appendingPathComponent("inbox")
+            try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+            let csv = try #require(await receiver.answerFile())
+            try BillingSimulator(inbox: inbox).deliver(.answers, sequence: 1, csv: csv)
+            #expect(await receiver.answerFile() == nil, "each order answered once")
+            let sync = InboxSync(
+                importer: CSVImporter(engine: engine, hasher: nil, pool: nil),
+                configuration: InboxSync.Configuration(inbox: inbox.path))
+            _ = try await sync.drain()
+            let orders = try await engine.orders(OrderFilter())
+            #expect(orders.map(\.state) == [.accepted, .rejected])
+            #expect(
+                try await store.read { try $0.pendingChanges(Self.numbers[1]) }.isEmpty, "the rejected change undone")
+            #expect(
+                try await store.read { try $0.subscriber(Self.numbers[0]) }?.status == .lost, "the accepted one stays")
+            let notices = try await engine.notices(NoticeFilter())
+            #expect(notices.map(\.kind) == ["order.compensated"] && notices[0].msisdn == Self.numbers[1])
+        }
+    }
 }
