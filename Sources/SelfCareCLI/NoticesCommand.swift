@@ -79,7 +79,7 @@ struct NoticeOptions: ParsableArguments {
     @Option(help: "The sender shown on the handset.")
     var smsFrom = "10010"
 
-    @Option(help: "Local hours no notice is sent, FROM-UNTIL (22-8), or none.")
+    @Option(help: "Local hours no notice is sent, FROM-UNTIL (22-8), or none (as is FROM equal to UNTIL).")
     var quietHours = "22-8"
 
     /// The sender as configured; nil without --sendsms.
@@ -97,7 +97,9 @@ struct NoticeOptions: ParsableArguments {
         sender.from = smsFrom
         sender.policy.quietFrom = nil
         if quietHours != "none" {
-            let parts = quietHours.split(separator: "-").map { Int($0) }
+            let parts = quietHours.split(separator: "-", omittingEmptySubsequences: false).map {
+                $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) && !$0.isEmpty ? Int($0) : nil
+            }
             guard parts.count == 2, let from = parts[0], let until = parts[1], (0...23).contains(from),
                 (0...23).contains(until)
             else {

@@ -135,6 +135,10 @@ struct OrdersCommand: AsyncParsableCommand {
                     throw CommandFailure(
                         "orders answer: --reason: at most 200 characters, no control characters", code: 64)
                 }
+                guard ServiceOrder.isKey(key) else {
+                    throw CommandFailure(
+                        "orders answer: \(visible(key)): an order's key is SC- and 32 hex digits", code: 64)
+                }
                 guard let answer = OrderAnswer(rawValue: result) else {
                     throw CommandFailure("orders answer: \(visible(result)): expected accepted or rejected", code: 64)
                 }

@@ -186,7 +186,8 @@ struct ServeCommand: AsyncParsableCommand {
                     })
                 printError(
                     "selfcare: delivering service orders "
-                        + (orders.outbox.map { "as files in \(visible($0))" } ?? "to \(visible(orders.webhook ?? ""))")
+                        + (orders.outbox.map { "as files in \(visible($0))" }
+                            ?? "to \(visible(Self.withoutCredentials(orders.webhook ?? "")))")
                         + " every \(Int(deliveryInterval)) s")
             }
             if let sender = try notices.sender(engine: runtime.quietEngine(), command: "serve") {
@@ -244,5 +245,14 @@ struct ServeCommand: AsyncParsableCommand {
         default:
             nil
         }
+    }
+
+    /// `url` with any user and password taken out, for the log.
+    static func withoutCredentials(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.user != nil || components.password != nil
+        else { return url }
+        components.user = nil
+        components.password = nil
+        return components.string ?? "the configured URL"
     }
 }

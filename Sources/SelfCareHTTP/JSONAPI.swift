@@ -81,8 +81,8 @@ enum JSONAPI {
         operators.post("/v1/orders/answer") { request, _ -> Response in
             var request = request
             let body = try await JSONAPI.decode(OrderAnswerBody.self, &request, limit: configuration.maxBodyBytes)
-            guard let key = body.key, !key.isEmpty, key.count <= 64 else {
-                return problem(.badRequest, "`key` is required: the order's key (SC-…)")
+            guard let key = body.key, ServiceOrder.isKey(key) else {
+                return problem(.badRequest, "`key` is required: the order's key, SC- and 32 hex digits")
             }
             guard let text = body.result, let answer = OrderAnswer(rawValue: text) else {
                 return problem(.badRequest, "`result` is accepted or rejected")

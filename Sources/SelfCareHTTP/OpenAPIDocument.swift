@@ -211,9 +211,11 @@ extension Gateway {
                   application/json:
                     schema:
                       type: object
+                      required: [key, result]
                       properties:
                         key:
                           type: string
+                          minLength: 1
                           maxLength: 64
                         result:
                           enum: [accepted, rejected]

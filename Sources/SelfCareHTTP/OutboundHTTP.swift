@@ -38,7 +38,11 @@ enum OutboundHTTP {
                     return .answered(status: http.statusCode, body: body)
                 } catch let error as URLError where error.code == .cannotConnectToHost || error.code == .cannotFindHost
                 {
-                    return .unreachable(error.localizedDescription)
+                    return .unreachable("cannot connect to \(sending.url?.host ?? "the host")")
+                } catch let error as URLError where error.code == .timedOut {
+                    return .noAnswer("no answer within \(Int(timeout)) s")
+                } catch let error as URLError where error.code == .networkConnectionLost {
+                    return .noAnswer("the connection was lost before the answer")
                 } catch {
                     return .noAnswer((error as NSError).localizedDescription)
                 }

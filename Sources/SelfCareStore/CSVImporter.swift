@@ -429,8 +429,9 @@ public struct CSVImporter: Sendable {
                 !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
             else { throw RowProblem(message: "reason: at most 200 characters, no control characters") }
             let key = try row.text("key")
-            guard key.count <= 64, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
-            else { throw RowProblem(message: "key: an order's key, such as SC-0123abcd…") }
+            guard ServiceOrder.isKey(key) else {
+                throw RowProblem(message: "key: an order's key is SC- and 32 hex digits")
+            }
             return ParsedRow(item: .answer(key: key, try row.oneOf("result", OrderAnswer.self), reason: reason))
         case .events:
             let detail = row.has("detail") ? row.raw("detail") : ""

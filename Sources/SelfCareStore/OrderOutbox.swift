@@ -38,13 +38,14 @@ public struct OrderOutbox: Sendable {
     public func drain() async throws -> [Written] {
         var written: [Written] = []
         while let (sequence, orders) = try await engine.claimOutboxFile(limit: batch) {
-            let name = Self.name(sequence: sequence, date: engine.now())
+            // Named by the day of its first order: a file written again after a failure keeps its name.
+            let name = Self.name(sequence: sequence, date: ISOTime.parse(orders[0].created) ?? engine.now())
             do {
                 try write(orders, name: name)
                 try await engine.recordDelivery(orders.map(\.id), via: name, result: .delivered, policy: policy)
                 written.append(Written(name: name, orders: orders.count))
             } catch {
-                let why = "\(name): \((error as NSError).localizedDescription)"
+                let why = "\(name): \(error is ImportFileError ? "\(error)" : (error as NSError).localizedDescription)"
                 try await engine.recordDelivery(orders.map(\.id), via: name, result: .failed(why), policy: policy)
                 written.append(Written(name: name, orders: orders.count, failure: why))
                 break
@@ -53,7 +54,7 @@ public struct OrderOutbox: Sendable {
         return written
     }
 
-    /// `ORDER_SELFCARE_20261206_000007.jsonl`: the date is the UTC day the file is written.
+    /// `ORDER_SELFCARE_20261206_000007.jsonl`: the date is the UTC day of the file's first order.
     public static func name(sequence: Int, date: Date) -> String {
         let day = ISOTime.format(date).prefix(10).replacingOccurrences(of: "-", with: "")
         return "ORDER_SELFCARE_\(day)_\(FeedFileName.format(sequence)).jsonl"
@@ -70,14 +71,18 @@ public struct OrderOutbox: Sendable {
         let sidecar = "file=\(name)\nrows=\(orders.count)\nbytes=\(data.count)\nsha256=\(sha256Hex(data))\n"
         for (target, bytes) in [(name, data), (stem + ".chk", Data(sidecar.utf8))] {
             let url = URL(fileURLWithPath: folder).appendingPathComponent(target)
-            let temporary = URL(fileURLWithPath: folder).appendingPathComponent(".\(target).tmp")
+            // A temporary name of this writer's own: two deliveries at once never write into each other's file.
+            let temporary = URL(fileURLWithPath: folder).appendingPathComponent(
+                ".\(target).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
             // Whatever stands at the temporary name (a link someone put there) is removed, not followed, and the
             // file is created new: the orders are never written through a link to another file.
             if (try? fm.attributesOfItem(atPath: temporary.path)) != nil { try fm.removeItem(at: temporary) }
             try bytes.write(to: temporary, options: .withoutOverwriting)
             // rename(2) replaces whatever has the final name (a link included) in one step.
             guard rename(temporary.path, url.path) == 0 else {
-                throw ImportFileError(path: url.path, message: String(cString: strerror(errno)))
+                let why = String(cString: strerror(errno))
+                try? fm.removeItem(at: temporary)
+                throw ImportFileError(path: url.path, message: why)
             }
         }
     }

@@ -202,6 +202,10 @@ struct SQLiteAccess: StoreWriter {
             conditions.append("id > ?")
             arguments.append(after)
         }
+        if let subject = filter.subject {
+            conditions.append("subject = ?")
+            arguments.append(subject)
+        }
         let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         let limit = filter.limit.map { " LIMIT \(max(0, $0))" } ?? ""
         return try Row.fetchAll(
@@ -326,6 +330,10 @@ struct SQLiteAccess: StoreWriter {
         try db.cachedStatement(sql: "DELETE FROM confirmations WHERE caller = ? OR subject = ?").execute(arguments: [
             msisdn, msisdn,
         ])
+    }
+
+    func supersedeOrders(of msisdn: String) throws {
+        try db.cachedStatement(sql: "UPDATE orders SET superseded = 1 WHERE subject = ?").execute(arguments: [msisdn])
     }
 
     func deleteHistory(of msisdn: String) throws {
@@ -601,7 +609,7 @@ struct SQLiteAccess: StoreWriter {
 
     static let orderColumns = """
         id, key, operation, subject, channel, record_id, created, before, after, state, attempts, updated,
-        next_attempt, last_error, answer, outbox_file
+        next_attempt, last_error, answer, outbox_file, superseded
         """
 
     static func order(_ row: Row) throws -> ServiceOrder {
@@ -611,7 +619,7 @@ struct SQLiteAccess: StoreWriter {
             created: row[6], before: ServiceOrder.values(fromJSON: row[7]),
             after: ServiceOrder.values(fromJSON: row[8]),
             state: try decode(OrderState(rawValue: state), "orders.state", state), attempts: row[10], updated: row[11],
-            nextAttempt: row[12], lastError: row[13], answer: row[14], outboxFile: row[15])
+            nextAttempt: row[12], lastError: row[13], answer: row[14], outboxFile: row[15], superseded: row[16])
     }
 
     static func record(_ row: Row) -> ServiceRecord {

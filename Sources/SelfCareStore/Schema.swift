@@ -246,6 +246,15 @@ enum Schema {
                     CREATE INDEX notices_state ON notices (state, id);
                     """)
         }
+        migrator.registerMigration("v11-order-subjects") { db in
+            // Compensation looks at the later orders of a number, and never undoes a change on a number closed or
+            // reassigned since (docs/orders.md).
+            try db.execute(
+                sql: """
+                    ALTER TABLE orders ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX orders_subject ON orders (subject, id);
+                    """)
+        }
         return migrator
     }
 }

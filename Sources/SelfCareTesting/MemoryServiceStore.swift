@@ -210,6 +210,11 @@ final class MemoryAccess: StoreWriter {
         try deleteConfirmations(involving: msisdn)
         state.throttles[msisdn] = nil
     }
+    func supersedeOrders(of msisdn: String) throws {
+        for index in state.orders.indices where state.orders[index].subject == msisdn {
+            state.orders[index].superseded = true
+        }
+    }
     func deleteConfirmations(involving msisdn: String) throws {
         state.confirmations = state.confirmations.filter { $0.value.caller != msisdn && $0.value.subject != msisdn }
     }
@@ -224,6 +229,7 @@ final class MemoryAccess: StoreWriter {
     func orders(_ filter: OrderFilter) throws -> [ServiceOrder] {
         let selected = state.orders.filter { order in
             (filter.state == nil || order.state == filter.state) && order.id > (filter.afterID ?? 0)
+                && (filter.subject == nil || order.subject == filter.subject)
         }
         return Array(selected.prefix(filter.limit.map { max(0, $0) } ?? .max))
     }

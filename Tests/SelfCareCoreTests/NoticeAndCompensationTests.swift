@@ -159,4 +159,46 @@ struct NoticeAndCompensationTests {
         #expect(compensations.last?.inputValues["not_undoable"] == "password")
         #expect(try await engine.notices(NoticeFilter()).filter { $0.kind == "order.compensated" }.isEmpty)
     }
+
+    /// A field a later order changed is never undone, even when it came back to the value the rejected order set;
+    /// nor anything on a number closed since; nor a scheduled change whose date has passed.
+    @Test func laterChangesClosedNumbersAndPastDatesAreNeverUndone() async throws {
+        let clock = ManualTimeSource(Fixtures.midNovember)
+        let (engine, store) = try await Self.engine(clock: clock)
+        #expect(await Self.perform(engine, .lossReport).isOK)
+        #expect(await Self.perform(engine, .lossCancel).isOK)
+        #expect(await Self.perform(engine, .lossReport).isOK)
+        let first = try #require(try await engine.order(id: 1))
+        _ = try await engine.answerOrder(key: first.key, answer: .rejected, reason: "", source: "test")
+        #expect(
+            try await store.read { try $0.subscriber(Self.number) }?.status == .lost, "the customer's last word stays")
+        var record = try #require(
+            try await store.records(matching: RecordFilter()).last { $0.operation == "order.compensate" })
+        #expect(record.reason == "compensation_incomplete" && record.inputValues["conflicts"] == "status")
+        #expect(try await engine.notices(NoticeFilter()).isEmpty, "a partial undo is not told as a restoration")
+
+        // A scheduled suspension dropped by the tick (the number is lost), the drop rejected after the date.
+        #expect(await Self.perform(engine, .lossCancel).isOK)
+        #expect(await Self.perform(engine, .suspendKeep, ["when": "next"]).isOK)
+        #expect(await Self.perform(engine, .lossReport).isOK)
+        clock.advance(by: 20 * 86_400)
+        try await engine.applyDueChanges()
+        let dropped = try #require(try await engine.orders(OrderFilter()).last)
+        #expect(dropped.after["pending.suspend.keep"] == "none")
+        _ = try await engine.answerOrder(key: dropped.key, answer: .rejected, reason: "", source: "test")
+        #expect(try await store.read { try $0.pendingChanges(Self.number) }.isEmpty, "no change dated in the past")
+        record = try #require(
+            try await store.records(matching: RecordFilter()).last { $0.operation == "order.compensate" })
+        #expect(record.inputValues["conflicts"] == "pending.suspend.keep")
+
+        // Closed since the order: nothing is undone, whatever the field holds.
+        let last = try #require(
+            try await engine.orders(OrderFilter(state: .pending)).last { $0.operation == "loss.report" })
+        try await store.write { writer in try writer.supersedeOrders(of: Self.number) }
+        _ = try await engine.answerOrder(key: last.key, answer: .rejected, reason: "", source: "test")
+        record = try #require(
+            try await store.records(matching: RecordFilter()).last { $0.operation == "order.compensate" })
+        #expect(record.inputValues["superseded"] != nil && record.result == "error")
+        #expect(try await store.read { try $0.subscriber(Self.number) }?.status == .lost)
+    }
 }

@@ -210,7 +210,10 @@ struct OrderDeliveryTests {
             #expect(try await answer("{}", headers: [.contentType: "application/json"]).0 == .unauthorized)
             #expect(try await answer(#"{"result":"accepted"}"#).0 == .badRequest)
             #expect(try await answer(#"{"key":"\#(key)","result":"maybe"}"#).0 == .badRequest)
-            #expect(try await answer(#"{"key":"SC-0000","result":"accepted"}"#).0 == .notFound)
+            #expect(try await answer(#"{"key":"SC-0000","result":"accepted"}"#).0 == .badRequest)
+            #expect(try await answer(#"{"key":"\#(key)\u0000zzz","result":"accepted"}"#).0 == .badRequest)
+            let unknown = "SC-" + String(repeating: "0", count: 32)
+            #expect(try await answer(#"{"key":"\#(unknown)","result":"accepted"}"#).0 == .notFound)
             let (status, body) = try await answer(#"{"key":"\#(key)","result":"rejected","reason":"no such account"}"#)
             #expect(status == .ok && body == #"{"order":1,"state":"rejected"}"#)
             #expect(try await answer(#"{"key":"\#(key)","result":"accepted"}"#).0 == .conflict)
@@ -284,7 +287,7 @@ struct OrderDeliveryTests {
                 let victim = dir.appendingPathComponent("victim")
                 try Data("keep".utf8).write(to: victim)
                 try FileManager.default.createSymbolicLink(
-                    atPath: outbox.appendingPathComponent(".ORDER_SELFCARE_20261115_000001.jsonl.tmp").path,
+                    atPath: outbox.appendingPathComponent("ORDER_SELFCARE_20261115_000001.jsonl").path,
                     withDestinationPath: victim.path)
                 let files = try await OrderOutbox(engine: engine, folder: outbox.path).drain()
                 #expect(files.count == 1 && files[0].failure == nil)

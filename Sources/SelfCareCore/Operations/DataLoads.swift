@@ -337,8 +337,10 @@ extension OperationEngine {
         for change in try writer.pendingChanges(msisdn) {
             try writer.deletePendingChange(msisdn: msisdn, kind: change.kind)
         }
-        // A transaction waiting for its `Y` would otherwise be confirmed by whoever has the number next.
+        // A transaction waiting for its `Y` would otherwise be confirmed by whoever has the number next, and a late
+        // rejection of an old order would change the next customer's line.
         try writer.deleteConfirmations(involving: msisdn)
+        try writer.supersedeOrders(of: msisdn)
     }
 
     /// Applies one row against what the database holds.

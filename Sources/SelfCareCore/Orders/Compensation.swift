@@ -11,17 +11,36 @@ struct AnswerContext {
 
 /// The compensation of a rejected service order: billing refused the change, so the gateway undoes it.
 enum Compensation {
-    /// Undoes what `order` changed, field by field, where the field still holds what the order set (a later change
-    /// is never overwritten: that field is a conflict, left for an operator); writes an `order.compensate` record
-    /// and queues a notice to the customer. A password change cannot be undone (the old hash is not kept): it is
-    /// recorded as such, and the customer is not told anything was restored.
+    /// Undoes what `order` changed, field by field, where the field still holds what the order set and no later
+    /// order touched it (a later change is never overwritten, even one that came back to the same value: that
+    /// field is a conflict, left for an operator); writes an `order.compensate` record, and when everything was
+    /// undone queues a notice to the customer. Nothing is undone on a number closed or reassigned since the order
+    /// (`superseded`), nor a scheduled change whose date has passed. A password change cannot be undone (the old
+    /// hash is not kept).
     static func undo(_ order: ServiceOrder, context: AnswerContext) throws {
         let writer = context.writer
         var undone: [String] = []
         var conflicts: [String] = []
         var impossible: [String] = []
-        if var subscriber = try writer.subscriber(order.subject) {
+        let today = context.calendar.date(of: context.now)
+        // The fields a later order of the number changed: they belong to that later change now.
+        var touchedLater = Set<String>()
+        var filter = OrderFilter(afterID: order.id, limit: 1000)
+        filter.subject = order.subject
+        while true {
+            let page = try writer.orders(filter)
+            for later in page { touchedLater.formUnion(later.after.keys) }
+            guard let last = page.last, page.count == filter.limit else { break }
+            filter.afterID = last.id
+        }
+        if order.superseded {
+            conflicts = order.after.keys.sorted()
+        } else if var subscriber = try writer.subscriber(order.subject) {
             for field in order.after.keys.sorted() {
+                if touchedLater.contains(field) {
+                    conflicts.append(field)
+                    continue
+                }
                 let before = order.before[field] ?? "none"
                 let after = order.after[field] ?? "none"
                 switch field {
@@ -56,6 +75,11 @@ enum Compensation {
                         continue
                     }
                     if let change = parsePending(before, kind: kind, msisdn: order.subject, at: context.now) {
+                        // A change whose date has passed cannot be scheduled again: no operation could.
+                        guard change.effective > today else {
+                            conflicts.append(field)
+                            continue
+                        }
                         try writer.save(change)
                     } else {
                         try writer.deletePendingChange(msisdn: order.subject, kind: kind)
@@ -71,6 +95,7 @@ enum Compensation {
         if !undone.isEmpty { inputs["undone"] = undone.joined(separator: ",") }
         if !conflicts.isEmpty { inputs["conflicts"] = conflicts.joined(separator: ",") }
         if !impossible.isEmpty { inputs["not_undoable"] = impossible.joined(separator: ",") }
+        if order.superseded { inputs["superseded"] = "the number was closed since the order" }
         let complete = conflicts.isEmpty && impossible.isEmpty
         let record = try writer.append(
             RecordDraft(
@@ -78,7 +103,9 @@ enum Compensation {
                 subject: order.subject, operation: OperationName.orderCompensate.rawValue, inputs: inputs,
                 auth: .none, result: complete ? .ok : .error, reason: complete ? .ok : .compensationIncomplete,
                 reply: "", durationMS: 0))
-        guard !undone.isEmpty, let subscriber = try writer.subscriber(order.subject), subscriber.status != .closed
+        // The customer is told only of a change undone in full: a partial one is an operator's to finish.
+        guard complete, !undone.isEmpty, let subscriber = try writer.subscriber(order.subject),
+            subscriber.status != .closed
         else { return }
         let created = ISOTime.parse(order.created) ?? context.now
         let text = context.prompts.render(

@@ -83,12 +83,15 @@ public struct ServiceOrder: Sendable, Equatable {
     public var answer: String?
     /// The sequence number of the outbox file the order was put in, when delivery is by files.
     public var outboxFile: Int?
+    /// Whether the number was closed (or given to a new customer) after the order: its change is then never undone.
+    public var superseded = false
 
     /// An order with every field given, as stored.
     public init(
         id: Int64, key: String, operation: String, subject: String, channel: String, record: Int64, created: String,
         before: [String: String], after: [String: String], state: OrderState, attempts: Int, updated: String,
-        nextAttempt: String? = nil, lastError: String? = nil, answer: String? = nil, outboxFile: Int? = nil
+        nextAttempt: String? = nil, lastError: String? = nil, answer: String? = nil, outboxFile: Int? = nil,
+        superseded: Bool = false
     ) {
         self.id = id
         self.key = key
@@ -106,6 +109,7 @@ public struct ServiceOrder: Sendable, Equatable {
         self.lastError = lastError
         self.answer = answer
         self.outboxFile = outboxFile
+        self.superseded = superseded
     }
 
     /// What billing receives of the order, one JSON object: `id`, `key`, `operation`, `subject`, `channel`,
@@ -117,6 +121,12 @@ public struct ServiceOrder: Sendable, Equatable {
         s += "\"created\":\(jsonString(created)),\"before\":\(Self.jsonObject(before)),"
         s += "\"after\":\(Self.jsonObject(after))}"
         return s
+    }
+
+    /// Whether `text` has the shape of an order's key: `SC-` and 32 lowercase hex digits.
+    public static func isKey(_ text: String) -> Bool {
+        text.utf8.count == 35 && text.hasPrefix("SC-")
+            && text.utf8.dropFirst(3).allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     /// Whether billing has answered the order (accepted or rejected): nothing more happens to it.
@@ -174,8 +184,8 @@ public struct ServiceOrder: Sendable, Equatable {
 public struct OrderFilter: Sendable, Equatable {
     /// Only orders in this state, when set.
     public var state: OrderState?
-    /// Only orders delivered before this time and not answered (stale: billing is late), when set.
-    public var deliveredBefore: Date?
+    /// Only orders about this number, when set.
+    public var subject: String?
     /// Only orders with a greater id: the cursor of a page.
     public var afterID: Int64?
     /// At most this many orders.

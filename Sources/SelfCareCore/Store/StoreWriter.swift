@@ -22,6 +22,8 @@ public protocol StoreWriter: StoreReader {
     func save(_ call: CallDetail) throws
     /// The call of `msisdn` that started at `startedAt` with `peer`, if stored (import comparison).
     func call(msisdn: String, startedAt: Date, peer: String) throws -> CallDetail?
+    /// Marks every order about `msisdn` superseded: the number was closed, so no answer may undo their changes.
+    func supersedeOrders(of msisdn: String) throws
     /// Removes every confirmation waiting that `msisdn` asked for or that concerns it (a number closed).
     func deleteConfirmations(involving msisdn: String) throws
     /// Removes what the gateway holds of `msisdn`'s past beside the subscriber row: usage, calls, payments, change
