@@ -120,6 +120,7 @@ public struct CSVImporter: Sendable {
         var rejects: [RejectedRow] = []
         var parsed: [(line: Int, item: ParsedRow, blanked: [String])] = []
         var seenKeys: [String: Int] = [:]
+        seenKeys.reserveCapacity(allRows.count)
         for row in allRows.dropFirst() {
             var blanked = row.fields
             if let first = secretColumns.first, first < blanked.count {
@@ -170,7 +171,17 @@ public struct CSVImporter: Sendable {
         }
 
         let entries = parsed.map { DataLoad.Entry(line: $0.line, item: $0.item.item, action: $0.item.action) }
-        let blanked = Dictionary(parsed.map { ($0.line, $0.blanked) }, uniquingKeysWith: { first, _ in first })
+        // The rows are in line order: a late reject finds its fields by a binary search, without a table of a
+        // million entries built for the few rows the engine refuses.
+        let lines = parsed.map(\.line)
+        func blanked(_ line: Int) -> [String] {
+            var (low, high) = (0, lines.count)
+            while low < high {
+                let mid = (low + high) / 2
+                if lines[mid] < line { low = mid + 1 } else { high = mid }
+            }
+            return low < lines.count && lines[low] == line ? parsed[low].blanked : []
+        }
         var load = DataLoad(
             kind: kind.rawValue, source: recordedAs ?? source, entries: entries, rejectedBefore: rejects.count)
         load.mode = options.mode
@@ -192,7 +203,7 @@ public struct CSVImporter: Sendable {
         summary.unchanged = outcome.unchanged
         summary.omitted = outcome.closedByOmission
         let lateRejects = outcome.rejected.map {
-            RejectedRow(line: $0.line, reason: $0.reason, fields: blanked[$0.line] ?? [])
+            RejectedRow(line: $0.line, reason: $0.reason, fields: blanked($0.line))
         }
         var result = summary
         rejects.append(contentsOf: lateRejects)
@@ -450,7 +461,15 @@ public struct CSVImporter: Sendable {
         let fields: [String]
         let columns: [String: Int]
 
-        func raw(_ name: String) -> String { fields[columns[name]!].trimmingCharacters(in: .whitespaces) }
+        func raw(_ name: String) -> String {
+            let field = fields[columns[name]!]
+            // Most fields have nothing to trim: skip Foundation's trimming for them.
+            guard let first = field.utf8.first, let last = field.utf8.last else { return field }
+            if first != 0x20 && first != 0x09 && last != 0x20 && last != 0x09 && first < 0x80 && last < 0x80 {
+                return field
+            }
+            return field.trimmingCharacters(in: .whitespaces)
+        }
 
         func has(_ name: String) -> Bool { columns[name] != nil }
 
@@ -493,10 +512,13 @@ public struct CSVImporter: Sendable {
             guard !v.isEmpty else { throw RowProblem(message: "\(name): required") }
             // Nothing that would reach a terminal or a handset as a command: control characters and the bidi
             // overrides that make text read other than it is.
+            // Printable ASCII needs no closer look.
+            let plainASCII = v.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
             guard
-                !v.unicodeScalars.contains(where: {
-                    $0.properties.generalCategory == .control || Self.bidiControls.contains($0.value)
-                })
+                plainASCII
+                    || !v.unicodeScalars.contains(where: {
+                        $0.properties.generalCategory == .control || Self.bidiControls.contains($0.value)
+                    })
             else { throw RowProblem(message: "\(name): control characters are not allowed") }
             return v
         }

@@ -222,8 +222,10 @@ extension OperationEngine {
             if load.mode == .snapshot && load.entries.isEmpty { throw DataLoadRefusal.snapshotEmpties(kind: load.kind) }
             var outcome = DataLoadOutcome()
             let total = load.entries.count
-            let context = AnswerContext(
-                writer: tx.writer, now: tx.now, prompts: prompts, calendar: tx.configuration.calendar)
+            // A subscribers file names plans it never adds: they are read once, not once a row.
+            let context = ApplyContext(
+                writer: tx.writer, now: tx.now, prompts: prompts, calendar: tx.configuration.calendar,
+                planCodes: load.kind == "subscribers" ? Set(try tx.writer.plans().map(\.code)) : nil)
             for (index, entry) in load.entries.enumerated() {
                 if index % 5000 == 0 { progress(index, total) }
                 switch try Self.apply(entry.item, action: entry.action, context: context, source: load.source) {
@@ -345,7 +347,7 @@ extension OperationEngine {
 
     /// Applies one row against what the database holds.
     static func apply(
-        _ item: LoadItem, action: LoadAction?, context: AnswerContext, source: String
+        _ item: LoadItem, action: LoadAction?, context: ApplyContext, source: String
     ) throws -> LoadStep {
         let writer = context.writer
         switch item {
@@ -373,7 +375,8 @@ extension OperationEngine {
             try writer.save(plan)
             return .applied
         case .subscriber(var s):
-            guard try writer.plan(s.planCode) != nil else { return .rejected("plan: unknown plan `\(s.planCode)`") }
+            let planKnown = try context.planCodes.map { $0.contains(s.planCode) } ?? (writer.plan(s.planCode) != nil)
+            guard planKnown else { return .rejected("plan: unknown plan `\(s.planCode)`") }
             let stored = try writer.subscriber(s.msisdn)
             // A closed number that comes back belongs to a new customer: nothing of the old one carries over.
             let existing = stored.flatMap { $0.status == .closed && s.status != .closed ? nil : $0 }

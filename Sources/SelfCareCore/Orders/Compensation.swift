@@ -1,12 +1,13 @@
 import Foundation
 
-/// What the engine needs to answer an order inside a transaction: where to write, when, and how to tell the
-/// customer.
-struct AnswerContext {
+/// What the engine needs to apply a row or answer an order inside a transaction: where to write, when, how to
+/// tell the customer, and (for a data load of subscribers) the plan codes, read once for the whole load.
+struct ApplyContext {
     let writer: any StoreWriter
     let now: Date
     let prompts: PromptCatalog
     let calendar: LocalCalendar
+    var planCodes: Set<String>? = nil
 }
 
 /// The compensation of a rejected service order: billing refused the change, so the gateway undoes it.
@@ -17,7 +18,7 @@ enum Compensation {
     /// undone queues a notice to the customer. Nothing is undone on a number closed or reassigned since the order
     /// (`superseded`), nor a scheduled change whose date has passed. A password change cannot be undone (the old
     /// hash is not kept).
-    static func undo(_ order: ServiceOrder, context: AnswerContext) throws {
+    static func undo(_ order: ServiceOrder, context: ApplyContext) throws {
         let writer = context.writer
         var undone: [String] = []
         var conflicts: [String] = []

@@ -146,14 +146,14 @@ extension OperationEngine {
         return try await transaction(at: started) { tx in
             try Self.answerOrder(
                 key: key, answer: answer, reason: reason, source: source,
-                context: AnswerContext(
+                context: ApplyContext(
                     writer: tx.writer, now: tx.now, prompts: prompts, calendar: tx.configuration.calendar))
         }
     }
 
     /// `answerOrder` inside a transaction (a feed file's answers apply in the file's transaction).
     static func answerOrder(
-        key: String, answer: OrderAnswer, reason: String, source: String, context: AnswerContext
+        key: String, answer: OrderAnswer, reason: String, source: String, context: ApplyContext
     ) throws -> OrderAnswerOutcome {
         let (writer, now) = (context.writer, context.now)
         let reasonText = String(reason.prefix(200))
