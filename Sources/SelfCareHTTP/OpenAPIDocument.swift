@@ -215,8 +215,7 @@ extension Gateway {
                       properties:
                         key:
                           type: string
-                          minLength: 1
-                          maxLength: 64
+                          pattern: '^SC-[0-9a-f]{32}$'
                         result:
                           enum: [accepted, rejected]
                         reason:
