@@ -20,13 +20,7 @@ struct NoticesCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 var filter = NoticeFilter(limit: 1_000)
-                if let state {
-                    guard let known = NoticeState(rawValue: state) else {
-                        let states = NoticeState.allCases.map(\.rawValue).joined(separator: ", ")
-                        throw CommandFailure("--state \(visible(state)): expected one of \(states)", code: 64)
-                    }
-                    filter.state = known
-                }
+                if let state { filter.state = try stateOption(state, NoticeState.self) }
                 let engine = try Runtime(global, access: .readonly).quietEngine()
                 let output = BufferedOutput(lineEnd: "\n")
                 while true {

@@ -44,13 +44,7 @@ struct OrdersCommand: AsyncParsableCommand {
                     return
                 }
                 var filter = OrderFilter(limit: 1_000)
-                if let state {
-                    guard let known = OrderState(rawValue: state) else {
-                        let states = OrderState.allCases.map(\.rawValue).joined(separator: ", ")
-                        throw CommandFailure("--state \(visible(state)): expected one of \(states)", code: 64)
-                    }
-                    filter.state = known
-                }
+                if let state { filter.state = try stateOption(state, OrderState.self) }
                 let engine = try Runtime(global, access: .readonly).quietEngine()
                 let output = BufferedOutput(lineEnd: format == .csv ? ServiceRecord.csvLineEnd : "\n")
                 if format == .csv { output.write(ServiceOrder.csvHeader) }
@@ -268,4 +262,14 @@ enum OrderWatch {
             logger.warning("\(stale) service order\(stale == 1 ? "" : "s") delivered and not answered in time")
         }
     }
+}
+
+/// The value of a `--state` option among `T`'s cases (`orders list`, `notices list`).
+/// - Throws: `CommandFailure` (exit 64) naming the states when `text` is none of them.
+func stateOption<T: RawRepresentable & CaseIterable>(_ text: String, _: T.Type) throws -> T where T.RawValue == String {
+    guard let known = T(rawValue: text) else {
+        let states = T.allCases.map(\.rawValue).joined(separator: ", ")
+        throw CommandFailure("--state \(visible(text)): expected one of \(states)", code: 64)
+    }
+    return known
 }

@@ -192,26 +192,33 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func orders(_ filter: OrderFilter) throws -> [ServiceOrder] {
+        try page(
+            of: "orders", columns: Self.orderColumns, state: filter.state?.rawValue, afterID: filter.afterID,
+            subject: filter.subject, limit: filter.limit
+        ).map(Self.order)
+    }
+
+    /// The rows of `table` in id order that match the criteria given: a state, ids after a cursor, a subject, a
+    /// limit (the orders and notices lists).
+    private func page(
+        of table: String, columns: String, state: String?, afterID: Int64?, subject: String? = nil, limit: Int?
+    ) throws -> [Row] {
         var conditions: [String] = []
         var arguments: [(any DatabaseValueConvertible)?] = []
-        if let state = filter.state {
-            conditions.append("state = ?")
-            arguments.append(state.rawValue)
+        for (condition, value) in [("state = ?", state), ("subject = ?", subject)] {
+            guard let value else { continue }
+            conditions.append(condition)
+            arguments.append(value)
         }
-        if let after = filter.afterID {
+        if let afterID {
             conditions.append("id > ?")
-            arguments.append(after)
-        }
-        if let subject = filter.subject {
-            conditions.append("subject = ?")
-            arguments.append(subject)
+            arguments.append(afterID)
         }
         let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        let limit = filter.limit.map { " LIMIT \(max(0, $0))" } ?? ""
+        let limitClause = limit.map { " LIMIT \(max(0, $0))" } ?? ""
         return try Row.fetchAll(
-            db, sql: "SELECT \(Self.orderColumns) FROM orders\(whereClause) ORDER BY id\(limit)",
-            arguments: StatementArguments(arguments)
-        ).map(Self.order)
+            db, sql: "SELECT \(columns) FROM \(table)\(whereClause) ORDER BY id\(limitClause)",
+            arguments: StatementArguments(arguments))
     }
 
     func order(id: Int64) throws -> ServiceOrder? {
@@ -403,21 +410,9 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func notices(_ filter: NoticeFilter) throws -> [Notice] {
-        var conditions: [String] = []
-        var arguments: [(any DatabaseValueConvertible)?] = []
-        if let state = filter.state {
-            conditions.append("state = ?")
-            arguments.append(state.rawValue)
-        }
-        if let after = filter.afterID {
-            conditions.append("id > ?")
-            arguments.append(after)
-        }
-        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        let limit = filter.limit.map { " LIMIT \(max(0, $0))" } ?? ""
-        return try Row.fetchAll(
-            db, sql: "SELECT \(Self.noticeColumns) FROM notices\(whereClause) ORDER BY id\(limit)",
-            arguments: StatementArguments(arguments)
+        try page(
+            of: "notices", columns: Self.noticeColumns, state: filter.state?.rawValue, afterID: filter.afterID,
+            limit: filter.limit
         ).map(Self.notice)
     }
 
