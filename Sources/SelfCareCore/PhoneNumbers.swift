@@ -8,6 +8,13 @@ public func maskNumber(_ number: String) -> String {
 ///
 /// Returns nil when what is left is not 5 to 15 digits.
 public func normalizeNumber(_ text: String) -> String? {
+    // Already normal (digits only, no country code): returned as it is, without the copy below.
+    let bytes = text.utf8
+    if (5...15).contains(bytes.count), bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+        !text.hasPrefix("0086"), !(bytes.count == 13 && text.hasPrefix("86"))
+    {
+        return text
+    }
     var s = text.filter { $0 != " " && $0 != "-" }
     if s.hasPrefix("+86") {
         s.removeFirst(3)

@@ -100,87 +100,37 @@ public struct CSVImporter: Sendable {
         case .found(let found): used = found
         case .undecided(let why): throw ImportFileError(path: source, message: why)
         }
-        let text = used.decodeLines(data)
-        let (allRows, unterminated) = CSVReader.rows(text)
-        guard let headerRow = allRows.first else { throw ImportFileError(path: source, message: "the file is empty") }
-        if let expected = options.expectedRows, allRows.count - 1 != expected {
+        // The reader reads UTF-8 bytes: the file's own, or the file converted line by line.
+        let utf8 = used == .utf8 ? data : Data(used.decodeLines(data).utf8)
+        let read = try utf8.withUnsafeBytes { raw in
+            try Self.read(
+                kind, bytes: raw.bindMemory(to: UInt8.self), source: source, mode: options.mode, encoding: used)
+        }
+        var rejects = read.rejects
+        if let expected = options.expectedRows, read.rows != expected {
             throw ImportFileError(
-                path: source,
-                message: "its .chk says \(expected) rows, the file has \(allRows.count - 1); nothing applied")
+                path: source, message: "its .chk says \(expected) rows, the file has \(read.rows); nothing applied")
         }
-        let header = headerRow.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        try checkHeader(header, kind: kind, mode: options.mode, source: source)
-        var columns: [String: Int] = [:]
-        for (i, name) in header.enumerated() { columns[name] = i }
-        // The columns a rejects file never shows: the password, and the hash billing may send instead.
-        let secretColumns = ["password", "password_hash"].compactMap { columns[$0] }.sorted()
-
-        // Shape checks, then parsing, then duplicates by the parsed key: a bad first row never hides a
-        // later good row with the same key.
-        var rejects: [RejectedRow] = []
-        var parsed: [(line: Int, item: ParsedRow, blanked: [String])] = []
-        var seenKeys: [String: Int] = [:]
-        seenKeys.reserveCapacity(allRows.count)
-        for row in allRows.dropFirst() {
-            var blanked = row.fields
-            if let first = secretColumns.first, first < blanked.count {
-                // A row of the wrong shape may hold its password in another column: blank from the first secret
-                // column on.
-                let shifted = row.fields.count != header.count || row.line == unterminated
-                if shifted {
-                    for i in first..<blanked.count { blanked[i] = "" }
-                } else {
-                    for i in secretColumns where i < blanked.count { blanked[i] = "" }
-                }
-            }
-            func reject(_ reason: String) {
-                rejects.append(RejectedRow(line: row.line, reason: reason, fields: blanked))
-            }
-            if row.line == unterminated {
-                reject("unterminated quoted field")
-                continue
-            }
-            guard row.fields.count == header.count else {
-                reject("expected \(header.count) fields, found \(row.fields.count)")
-                continue
-            }
-            if row.fields.contains(where: { $0.unicodeScalars.contains("\u{FFFD}") }) {
-                reject(used == .utf8 ? "invalid UTF-8" : "invalid \(used.rawValue.uppercased()) text")
-                continue
-            }
-            switch Self.parse(kind, row.fields, columns) {
-            case .failure(let problem):
-                reject(problem.message)
-            case .success(let item):
-                let key = item.key
-                if let first = seenKeys[key] {
-                    reject("duplicate of line \(first)")
-                    continue
-                }
-                seenKeys[key] = row.line
-                parsed.append((row.line, item, blanked))
-            }
-        }
-        let total = parsed.count
+        var entries = read.entries
         // Hash passwords off the transaction, then apply everything in one transaction. A whole-or-nothing file with
         // bad rows already will not be applied: its rows only go through the engine to find the rest of its bad
         // rows, and nothing needs hashing.
         if !(options.wholeOrNothing && !rejects.isEmpty) {
-            parsed = try await resolvePasswords(
-                parsed, rejects: &rejects, source: source, progress: progress, total: total)
+            try await resolvePasswords(&entries, passwords: read.passwords, source: source, progress: progress)
         }
-
-        let entries = parsed.map { DataLoad.Entry(line: $0.line, item: $0.item.item, action: $0.item.action) }
-        // The rows are in line order: a late reject finds its fields by a binary search, without a table of a
-        // million entries built for the few rows the engine refuses.
-        let lines = parsed.map(\.line)
+        // The rows are in line order: a late reject finds its bytes by a binary search and is read again, so that
+        // nothing of a million good rows is kept for the few the engine refuses.
         func blanked(_ line: Int) -> [String] {
-            var (low, high) = (0, lines.count)
+            var (low, high) = (0, entries.count)
             while low < high {
                 let mid = (low + high) / 2
-                if lines[mid] < line { low = mid + 1 } else { high = mid }
+                if entries[mid].line < line { low = mid + 1 } else { high = mid }
             }
-            return low < lines.count && lines[low] == line ? parsed[low].blanked : []
+            guard low < entries.count, entries[low].line == line else { return [] }
+            let span = read.spans[low]
+            return utf8.withUnsafeBytes { raw in
+                read.blank(CSVScanner(raw.bindMemory(to: UInt8.self)).fields(of: span, line: line), shifted: false)
+            }
         }
         var load = DataLoad(
             kind: kind.rawValue, source: recordedAs ?? source, entries: entries, rejectedBefore: rejects.count)
@@ -209,10 +159,179 @@ public struct CSVImporter: Sendable {
         rejects.append(contentsOf: lateRejects)
         rejects.sort { $0.line < $1.line }
         result.rejected = rejects.count
-        return (result, rejects, headerRow.fields)
+        return (result, rejects, read.header)
     }
 
-    private func checkHeader(_ header: [String], kind: ImportKind, mode: LoadMode, source: String) throws {
+    /// A good row as read: its line, what it holds, and where it is in the bytes read (to read it again should the
+    /// engine refuse it).
+    struct ParsedLine: Sendable {
+        var line: Int
+        var item: ParsedRow
+        var bytes: Range<Int>
+
+        /// The row's fields, read again from the bytes the file was read from.
+        func fields(in input: UnsafeBufferPointer<UInt8>) -> [String] {
+            CSVScanner(input).fields(of: bytes, line: line)
+        }
+    }
+
+    /// What reading a file gave: its header, its rows parsed or rejected.
+    struct FileRead: Sendable {
+        /// The header's fields as written.
+        var header: [String]
+        /// The data rows (records after the header).
+        var rows = 0
+        /// The good rows, in line order, duplicates removed.
+        var entries: [DataLoad.Entry] = []
+        /// Where each good row is in the bytes read (to read it again should the engine refuse it).
+        var spans: [Range<Int>] = []
+        /// The clear passwords of good rows, by their index in `entries`, to be hashed.
+        var passwords: [(entry: Int, password: Secret)] = []
+        /// The bad rows, secrets blanked.
+        var rejects: [RejectedRow] = []
+        /// The columns a rejects file never shows (the password, and the hash billing may send instead), in order.
+        var secretColumns: [Int] = []
+        /// The number of columns.
+        var width = 0
+
+        /// `fields` with its secrets blanked. A row of the wrong shape may hold its password in another column:
+        /// everything from the first secret column on is blanked then.
+        func blank(_ fields: [String], shifted: Bool) -> [String] {
+            guard let first = secretColumns.first, first < fields.count else { return fields }
+            var blanked = fields
+            if shifted || fields.count != width {
+                for i in first..<blanked.count { blanked[i] = "" }
+            } else {
+                for i in secretColumns where i < blanked.count { blanked[i] = "" }
+            }
+            return blanked
+        }
+    }
+
+    /// Reads the UTF-8 `bytes` of a file of `kind`: its header, checked, then its rows, parsed on every core
+    /// (a large file is read in parts split at record boundaries), then duplicates by the parsed key, in line order,
+    /// so that a bad first row never hides a later good row with the same key.
+    static func read(
+        _ kind: ImportKind, bytes: UnsafeBufferPointer<UInt8>, source: String, mode: LoadMode, encoding: TextEncoding
+    ) throws -> FileRead {
+        struct Stop: Error {}
+        let scanner = CSVScanner(bytes)
+        var headerRecord: CSVRecord?
+        do {
+            try scanner.forEach { record in
+                headerRecord = record
+                throw Stop()
+            }
+        } catch is Stop {}
+        guard let headerRecord else { throw ImportFileError(path: source, message: "the file is empty") }
+        var read = FileRead(header: headerRecord.fields)
+        let header = headerRecord.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        try checkHeader(header, kind: kind, mode: mode, source: source)
+        let columns = ColumnPositions(header: header)
+        read.secretColumns = [Column.password, .passwordHash].compactMap { columns[$0] }.sorted()
+        read.width = header.count
+        guard !headerRecord.unterminated,
+            let body = scanner.boundaries(after: [headerRecord.bytes.upperBound]).first
+        else { return read }
+
+        // The parts: one a core for a file of some size, each starting at a record boundary.
+        let rest = scanner.part(from: body.offset, line: body.line, to: bytes.count)
+        let cores = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 8)
+        let length = bytes.count - body.offset
+        let count = length < 1 << 20 ? 1 : cores
+        var starts = [(offset: body.offset, line: body.line)]
+        if count > 1 {
+            for found in rest.boundaries(after: (1..<count).map { body.offset + length * $0 / count })
+            where found.offset > starts.last!.offset {
+                starts.append(found)
+            }
+        }
+        let parts = starts.indices.map { k in
+            rest.part(
+                from: starts[k].offset, line: starts[k].line,
+                to: k + 1 < starts.count ? starts[k + 1].offset : bytes.count)
+        }
+        let snapshot = read
+        let outputs = PartOutputs(count: parts.count)
+        DispatchQueue.concurrentPerform(iterations: parts.count) { k in
+            outputs.set(k, readPart(parts[k], kind: kind, columns: columns, file: snapshot, encoding: encoding))
+        }
+
+        var seen = SeenKeys()
+        for k in parts.indices {
+            let (parsed, rejects, rows) = outputs.take(k)
+            read.rows += rows
+            read.rejects.append(contentsOf: rejects)
+            seen.reserve(parsed.count)
+            read.entries.reserveCapacity(read.entries.count + parsed.count)
+            read.spans.reserveCapacity(read.spans.count + parsed.count)
+            for row in parsed {
+                if let first = seen.first(row.item.key, line: row.line) {
+                    read.rejects.append(
+                        RejectedRow(
+                            line: row.line, reason: "duplicate of line \(first)",
+                            fields: read.blank(row.fields(in: bytes), shifted: false)))
+                    continue
+                }
+                if let password = row.item.password { read.passwords.append((read.entries.count, password)) }
+                read.entries.append(DataLoad.Entry(line: row.line, item: row.item.item, action: row.item.action))
+                read.spans.append(row.bytes)
+            }
+        }
+        read.rejects.sort { $0.line < $1.line }
+        return read
+    }
+
+    /// The rows of one part of a file: parsed or rejected, and how many records it had.
+    static func readPart(
+        _ part: CSVScanner, kind: ImportKind, columns: ColumnPositions, file: FileRead, encoding: TextEncoding
+    ) -> ([ParsedLine], [RejectedRow], Int) {
+        var parsed: [ParsedLine] = []
+        var rejects: [RejectedRow] = []
+        var rows = 0
+        part.forEach { record in
+            rows += 1
+            func reject(_ reason: String) {
+                rejects.append(
+                    RejectedRow(
+                        line: record.line, reason: reason,
+                        fields: file.blank(record.fields, shifted: record.unterminated)))
+            }
+            if record.unterminated { return reject("unterminated quoted field") }
+            guard record.fields.count == file.width else {
+                return reject("expected \(file.width) fields, found \(record.fields.count)")
+            }
+            if record.unreadable {
+                return reject(encoding == .utf8 ? "invalid UTF-8" : "invalid \(encoding.rawValue.uppercased()) text")
+            }
+            switch parse(kind, record.fields, columns) {
+            case .failure(let problem): reject(problem.message)
+            case .success(let item): parsed.append(ParsedLine(line: record.line, item: item, bytes: record.bytes))
+            }
+        }
+        return (parsed, rejects, rows)
+    }
+
+    /// What each part's reader found, each written once from its own thread and taken after all have finished.
+    final class PartOutputs: @unchecked Sendable {
+        private var outputs: [([ParsedLine], [RejectedRow], Int)?]
+        private let lock = NSLock()
+
+        init(count: Int) { outputs = Array(repeating: nil, count: count) }
+
+        func set(_ k: Int, _ output: ([ParsedLine], [RejectedRow], Int)) {
+            lock.withLock { outputs[k] = output }
+        }
+
+        func take(_ k: Int) -> ([ParsedLine], [RejectedRow], Int) {
+            lock.withLock {
+                defer { outputs[k] = nil }
+                return outputs[k]!
+            }
+        }
+    }
+
+    private static func checkHeader(_ header: [String], kind: ImportKind, mode: LoadMode, source: String) throws {
         let known = Set(kind.requiredColumns + kind.optionalColumns)
         var seen = Set<String>()
         for name in header {
@@ -243,22 +362,20 @@ public struct CSVImporter: Sendable {
     }
 
     /// Hashes the password of each row whose subscriber has none yet, on the hashing pool, a few at a
-    /// time. A subscriber who already has a password keeps it (see `apply`), so nothing is hashed for them.
+    /// time, into the row's subscriber. A subscriber who already has a password keeps it (see `apply`), so nothing
+    /// is hashed for them.
     private func resolvePasswords(
-        _ parsed: [(line: Int, item: ParsedRow, blanked: [String])], rejects: inout [RejectedRow], source: String,
-        progress: @escaping @Sendable (Int, Int) -> Void, total: Int
-    ) async throws -> [(line: Int, item: ParsedRow, blanked: [String])] {
-        var out = parsed
-        let candidates = parsed.indices.filter { parsed[$0].item.password != nil }
-        guard !candidates.isEmpty else { return parsed }
-        let numbers = candidates.map { parsed[$0].item.item.key }
-        let hasHash = try await engine.hasPassword(numbers)
-        let toHash = zip(candidates, hasHash).filter { !$0.1 }.map(\.0)
-        for i in candidates { out[i].item.password = nil }
-        guard !toHash.isEmpty else { return out }
+        _ entries: inout [DataLoad.Entry], passwords: [(entry: Int, password: Secret)], source: String,
+        progress: @escaping @Sendable (Int, Int) -> Void
+    ) async throws {
+        guard !passwords.isEmpty else { return }
+        let hasHash = try await engine.hasPassword(passwords.map { entries[$0.entry].item.key })
+        let toHash = zip(passwords, hasHash).filter { !$0.1 }.map(\.0)
+        guard !toHash.isEmpty else { return }
         guard let hasher, let pool else {
             throw ImportFileError(path: source, message: "passwords in the file, but \(missingHasherReason)")
         }
+        let total = entries.count
         var results = [String?](repeating: nil, count: toHash.count)
         try await withThrowingTaskGroup(of: (Int, String).self) { group in
             var next = 0
@@ -266,7 +383,7 @@ public struct CSVImporter: Sendable {
             func add() {
                 let k = next
                 next += 1
-                guard let password = parsed[toHash[k]].item.password else { return }
+                let password = toHash[k].password
                 group.addTask { try await pool.run { (k, try hasher.hash(password)) } }
             }
             while next < toHash.count && next < pool.threads * 2 { add() }
@@ -277,13 +394,46 @@ public struct CSVImporter: Sendable {
                 if next < toHash.count { add() }
             }
         }
-        for (k, i) in toHash.enumerated() {
-            if case .subscriber(var s) = out[i].item.item {
+        for (k, row) in toHash.enumerated() {
+            if case .subscriber(var s) = entries[row.entry].item {
                 s.passwordHash = results[k]
-                out[i].item.item = .subscriber(s)
+                entries[row.entry].item = .subscriber(s)
             }
         }
-        return out
+    }
+
+    /// The keys of the rows read so far, each with the line it was first seen on. Phone numbers (every key of the
+    /// subscriber, usage, call and payment files but their ids) are kept as integers: hashing a million of them is
+    /// the cost of a duplicate check.
+    struct SeenKeys {
+        private var numbers: [UInt64: Int] = [:]
+        private var others: [String: Int] = [:]
+
+        mutating func reserve(_ more: Int) { numbers.reserveCapacity(numbers.count + more) }
+
+        /// The line `key` was first seen on, if it was; else remembers it on `line`.
+        mutating func first(_ key: String, line: Int) -> Int? {
+            if let number = Self.number(key) {
+                if let first = numbers[number] { return first }
+                numbers[number] = line
+            } else {
+                if let first = others[key] { return first }
+                others[key] = line
+            }
+            return nil
+        }
+
+        /// 1 to 15 ASCII digits as one integer: the digits' value, with their count above it (`0123` is not `123`).
+        static func number(_ key: String) -> UInt64? {
+            let utf8 = key.utf8
+            guard (1...15).contains(utf8.count) else { return nil }
+            var value: UInt64 = 0
+            for byte in utf8 {
+                guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                value = value * 10 + UInt64(byte - 0x30)
+            }
+            return UInt64(utf8.count) << 52 | value
+        }
     }
 
     // MARK: - Rows
@@ -302,13 +452,13 @@ public struct CSVImporter: Sendable {
     struct RowProblem: Error { let message: String }
 
     static func parse(
-        _ kind: ImportKind, _ fields: [String], _ columns: [String: Int]
+        _ kind: ImportKind, _ fields: [String], _ columns: ColumnPositions
     ) -> Result<ParsedRow, RowProblem> {
         do {
             let row = FieldReader(fields: fields, columns: columns)
             var action: LoadAction? = nil
-            if columns["action"] != nil {
-                let text = row.raw("action").lowercased()
+            if columns[.action] != nil {
+                let text = row.raw(.action).lowercased()
                 guard let given = LoadAction(rawValue: text) else {
                     throw RowProblem(message: "action: expected add, change or close, found `\(text.prefix(40))`")
                 }
@@ -318,7 +468,7 @@ public struct CSVImporter: Sendable {
                     return .success(
                         ParsedRow(
                             item: kind == .plans
-                                ? .closePlan(try row.code("code")) : .closeSubscriber(try row.number("msisdn")),
+                                ? .closePlan(try row.code(.code)) : .closeSubscriber(try row.number(.msisdn)),
                             action: .close))
                 }
             }
@@ -336,30 +486,30 @@ public struct CSVImporter: Sendable {
     private static func parseItem(_ kind: ImportKind, _ row: FieldReader) throws -> ParsedRow {
         switch kind {
         case .plans:
-            let code = try row.code("code")
-            let payment = try row.oneOf("payment", Plan.Eligibility.self)
+            let code = try row.code(.code)
+            let payment = try row.oneOf(.payment, Plan.Eligibility.self)
             return ParsedRow(
                 item: .plan(
                     Plan(
-                        code: code, nameZh: try row.text("name_zh"), nameEn: try row.text("name_en"),
-                        monthlyFeeFen: try row.int("monthly_fee_fen", min: 0),
-                        voiceMinutes: try row.int("voice_minutes", min: 0), sms: try row.int("sms", min: 0),
-                        dataMB: try row.int("data_mb", min: 0), payment: payment, onSale: try row.bool("on_sale"),
-                        contractOK: try row.bool("contract_ok"))))
+                        code: code, nameZh: try row.text(.nameZh), nameEn: try row.text(.nameEn),
+                        monthlyFeeFen: try row.int(.monthlyFeeFen, min: 0),
+                        voiceMinutes: try row.int(.voiceMinutes, min: 0), sms: try row.int(.sms, min: 0),
+                        dataMB: try row.int(.dataMb, min: 0), payment: payment, onSale: try row.bool(.onSale),
+                        contractOK: try row.bool(.contractOk))))
         case .subscribers:
-            let msisdn = try row.number("msisdn")
-            let payment = try row.oneOf("payment", PaymentType.self)
-            let periodText = row.raw("prepaid_period")
+            let msisdn = try row.number(.msisdn)
+            let payment = try row.oneOf(.payment, PaymentType.self)
+            let periodText = row.raw(.prepaidPeriod)
             var period: PrepaidPeriod? = nil
             if payment == .prepaid {
                 guard !periodText.isEmpty else { throw RowProblem(message: "prepaid_period: required for prepaid") }
-                period = try row.oneOf("prepaid_period", PrepaidPeriod.self)
+                period = try row.oneOf(.prepaidPeriod, PrepaidPeriod.self)
             }  // A period given for a postpaid account means nothing and is ignored.
-            let languageText = row.raw("language")
+            let languageText = row.raw(.language)
             guard let language = languageText.isEmpty ? Language.chinese : Language(parsing: languageText) else {
                 throw RowProblem(message: "language: expected zh-CN or en, found `\(languageText.prefix(40))`")
             }
-            let contractText = row.raw("contract_end")
+            let contractText = row.raw(.contractEnd)
             var contract: LocalDate? = nil
             if !contractText.isEmpty {
                 // A date-time (`2027-06-30T23:59:59+08:00`) counts by its date.
@@ -371,8 +521,8 @@ public struct CSVImporter: Sendable {
                 }
                 contract = d
             }
-            let passwordText = row.raw("password")
-            let hashText = row.has("password_hash") ? row.raw("password_hash") : ""
+            let passwordText = row.raw(.password)
+            let hashText = row.has(.passwordHash) ? row.raw(.passwordHash) : ""
             var password: Secret? = nil
             if !hashText.isEmpty {
                 guard passwordText.isEmpty else {
@@ -388,173 +538,309 @@ public struct CSVImporter: Sendable {
                 }
                 password = Secret(passwordText)
             }
-            let puk = row.has("puk") ? row.raw("puk") : ""
+            let puk = row.has(.puk) ? row.raw(.puk) : ""
             let subscriber = Subscriber(
-                msisdn: msisdn, name: try row.text("name"), status: try row.oneOf("status", SubscriberStatus.self),
-                payment: payment, prepaidPeriod: period, planCode: try row.text("plan").uppercased(),
-                balanceFen: try row.int("balance_fen"), points: try row.int("points", min: 0),
-                tier: try row.oneOf("tier", Tier.self), language: language, premium: try row.bool("premium"),
-                contractEnd: contract, blacklist: try row.bool("blacklist"),
+                msisdn: msisdn, name: try row.text(.name), status: try row.oneOf(.status, SubscriberStatus.self),
+                payment: payment, prepaidPeriod: period, planCode: try row.text(.plan).uppercased(),
+                balanceFen: try row.int(.balanceFen), points: try row.int(.points, min: 0),
+                tier: try row.oneOf(.tier, Tier.self), language: language, premium: try row.bool(.premium),
+                contractEnd: contract, blacklist: try row.bool(.blacklist),
                 passwordHash: hashText.isEmpty ? nil : hashText, puk: puk.isEmpty ? nil : puk)
             return ParsedRow(item: .subscriber(subscriber), password: password)
         case .usage:
-            let monthText = try row.text("month")
+            let monthText = try row.text(.month)
             guard let month = Month(monthText) else {
                 throw RowProblem(message: "month: expected YYYY-MM, found `\(monthText.prefix(40))`")
             }
             return ParsedRow(
                 item: .usage(
                     UsageMonth(
-                        msisdn: try row.number("msisdn"), month: month,
-                        voiceUsed: try row.int("voice_used", min: 0),
-                        smsUsed: try row.int("sms_used", min: 0), dataUsedMB: try row.int("data_used_mb", min: 0),
-                        chargesFen: try row.int("charges_fen", min: 0))))
+                        msisdn: try row.number(.msisdn), month: month,
+                        voiceUsed: try row.int(.voiceUsed, min: 0),
+                        smsUsed: try row.int(.smsUsed, min: 0), dataUsedMB: try row.int(.dataUsedMb, min: 0),
+                        chargesFen: try row.int(.chargesFen, min: 0))))
         case .calls:
-            let started = try row.time("started_at")
-            let direction = try row.text("direction").lowercased()
+            let started = try row.time(.startedAt)
+            let direction = try row.text(.direction).lowercased()
             guard direction == "in" || direction == "out" else {
                 throw RowProblem(message: "direction: expected in or out, found `\(direction)`")
             }
-            guard let peer = normalizeNumber(try row.text("peer")) else {
+            guard let peer = normalizeNumber(try row.text(.peer)) else {
                 throw RowProblem(message: "peer: expected a phone number")
             }
             return ParsedRow(
                 item: .call(
                     CallDetail(
-                        msisdn: try row.number("msisdn"), startedAt: started, peer: peer,
+                        msisdn: try row.number(.msisdn), startedAt: started, peer: peer,
                         outgoing: direction == "out",
-                        durationSeconds: try row.int("duration_s", min: 0),
-                        chargeFen: try row.int("charge_fen", min: 0)
+                        durationSeconds: try row.int(.durationS, min: 0),
+                        chargeFen: try row.int(.chargeFen, min: 0)
                     )))
         case .payments:
-            let amount = try row.int("amount_fen", min: 1)
+            let amount = try row.int(.amountFen, min: 1)
             return ParsedRow(
                 item: .payment(
                     Payment(
-                        id: try row.identifier("id"), msisdn: try row.number("msisdn"),
-                        paidAt: try row.time("paid_at"), amountFen: amount,
-                        method: try row.oneOf("method", Payment.Method.self))))
+                        id: try row.identifier(.id), msisdn: try row.number(.msisdn),
+                        paidAt: try row.time(.paidAt), amountFen: amount,
+                        method: try row.oneOf(.method, Payment.Method.self))))
         case .answers:
-            let reason = row.has("reason") ? row.raw("reason") : ""
+            let reason = row.has(.reason) ? row.raw(.reason) : ""
             guard reason.count <= 200,
                 !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
             else { throw RowProblem(message: "reason: at most 200 characters, no control characters") }
-            let key = try row.text("key")
+            let key = try row.text(.key)
             guard ServiceOrder.isKey(key) else {
                 throw RowProblem(message: "key: an order's key is SC- and 32 hex digits")
             }
-            return ParsedRow(item: .answer(key: key, try row.oneOf("result", OrderAnswer.self), reason: reason))
+            return ParsedRow(item: .answer(key: key, try row.oneOf(.result, OrderAnswer.self), reason: reason))
         case .events:
-            let detail = row.has("detail") ? row.raw("detail") : ""
+            let detail = row.has(.detail) ? row.raw(.detail) : ""
             guard detail.count <= 200,
                 !detail.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
             else { throw RowProblem(message: "detail: at most 200 characters, no control characters") }
             return ParsedRow(
                 item: .event(
                     SubscriberEvent(
-                        id: try row.identifier("id"), msisdn: try row.number("msisdn"), at: try row.time("at"),
-                        kind: try row.oneOf("kind", SubscriberEvent.Kind.self), detail: detail)))
+                        id: try row.identifier(.id), msisdn: try row.number(.msisdn), at: try row.time(.at),
+                        kind: try row.oneOf(.kind, SubscriberEvent.Kind.self), detail: detail)))
+        }
+    }
+
+    /// Every column an import file may have, of any kind: a row's fields are found by position, without hashing
+    /// a column's name for every field of every row.
+    enum Column: Int, CaseIterable {
+        case action
+        case amountFen
+        case at
+        case balanceFen
+        case blacklist
+        case chargeFen
+        case chargesFen
+        case code
+        case contractEnd
+        case contractOk
+        case dataMb
+        case dataUsedMb
+        case detail
+        case direction
+        case durationS
+        case id
+        case key
+        case kind
+        case language
+        case method
+        case month
+        case monthlyFeeFen
+        case msisdn
+        case name
+        case nameEn
+        case nameZh
+        case onSale
+        case paidAt
+        case password
+        case passwordHash
+        case payment
+        case peer
+        case plan
+        case points
+        case premium
+        case prepaidPeriod
+        case puk
+        case reason
+        case result
+        case sms
+        case smsUsed
+        case startedAt
+        case status
+        case tier
+        case voiceMinutes
+        case voiceUsed
+
+        /// The column's name in a file's header.
+        var name: String {
+            switch self {
+            case .action: "action"
+            case .amountFen: "amount_fen"
+            case .at: "at"
+            case .balanceFen: "balance_fen"
+            case .blacklist: "blacklist"
+            case .chargeFen: "charge_fen"
+            case .chargesFen: "charges_fen"
+            case .code: "code"
+            case .contractEnd: "contract_end"
+            case .contractOk: "contract_ok"
+            case .dataMb: "data_mb"
+            case .dataUsedMb: "data_used_mb"
+            case .detail: "detail"
+            case .direction: "direction"
+            case .durationS: "duration_s"
+            case .id: "id"
+            case .key: "key"
+            case .kind: "kind"
+            case .language: "language"
+            case .method: "method"
+            case .month: "month"
+            case .monthlyFeeFen: "monthly_fee_fen"
+            case .msisdn: "msisdn"
+            case .name: "name"
+            case .nameEn: "name_en"
+            case .nameZh: "name_zh"
+            case .onSale: "on_sale"
+            case .paidAt: "paid_at"
+            case .password: "password"
+            case .passwordHash: "password_hash"
+            case .payment: "payment"
+            case .peer: "peer"
+            case .plan: "plan"
+            case .points: "points"
+            case .premium: "premium"
+            case .prepaidPeriod: "prepaid_period"
+            case .puk: "puk"
+            case .reason: "reason"
+            case .result: "result"
+            case .sms: "sms"
+            case .smsUsed: "sms_used"
+            case .startedAt: "started_at"
+            case .status: "status"
+            case .tier: "tier"
+            case .voiceMinutes: "voice_minutes"
+            case .voiceUsed: "voice_used"
+            }
+        }
+
+        /// The column named `name` in a header, if any.
+        init?(name: String) {
+            guard let found = Self.allCases.first(where: { $0.name == name }) else { return nil }
+            self = found
+        }
+    }
+
+    /// Where each column is in a file's rows (-1: not in the file), by `Column`'s raw value.
+    struct ColumnPositions: Sendable {
+        var positions: [Int]
+
+        /// The positions of the columns in `header` (lower-cased names).
+        init(header: [String]) {
+            positions = Array(repeating: -1, count: Column.allCases.count)
+            for (i, name) in header.enumerated() {
+                if let column = Column(name: name) { positions[column.rawValue] = i }
+            }
+        }
+
+        /// The column's position, if the file has it.
+        subscript(_ column: Column) -> Int? {
+            let at = positions[column.rawValue]
+            return at < 0 ? nil : at
         }
     }
 
     struct FieldReader {
         let fields: [String]
-        let columns: [String: Int]
+        let columns: ColumnPositions
 
-        func raw(_ name: String) -> String {
-            let field = fields[columns[name]!]
-            // Most fields have nothing to trim: skip Foundation's trimming for them.
-            guard let first = field.utf8.first, let last = field.utf8.last else { return field }
-            if first != 0x20 && first != 0x09 && last != 0x20 && last != 0x09 && first < 0x80 && last < 0x80 {
-                return field
-            }
+        func raw(_ column: Column) -> String {
+            let field = fields[columns[column]!]
+            // Most fields have nothing to trim: look at their first and last characters before trimming.
+            guard let first = field.unicodeScalars.first, let last = field.unicodeScalars.last,
+                Self.isBlank(first) || Self.isBlank(last)
+            else { return field }
             return field.trimmingCharacters(in: .whitespaces)
         }
 
-        func has(_ name: String) -> Bool { columns[name] != nil }
+        /// What `CharacterSet.whitespaces` holds: the tab and the space separators (category Zs).
+        static func isBlank(_ scalar: Unicode.Scalar) -> Bool {
+            if scalar.value < 0x80 { return scalar == " " || scalar == "\t" }
+            return scalar.properties.generalCategory == .spaceSeparator
+        }
 
-        /// U+202A–U+202E and U+2066–U+2069: the bidirectional embeddings, overrides and isolates.
-        static let bidiControls: Set<UInt32> = [0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069]
+        func has(_ column: Column) -> Bool { columns[column] != nil }
+
+        /// Control characters (category Cc: U+0000–U+001F and U+007F–U+009F) and the bidirectional embeddings,
+        /// overrides and isolates (U+202A–U+202E, U+2066–U+2069).
+        static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
+            let v = scalar.value
+            return v < 0x20 || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v)
+                || (0x2066...0x2069).contains(v)
+        }
 
         /// A plan code, upper-cased: letters, digits, `_` and `-`.
-        func code(_ name: String) throws -> String {
-            let code = try text(name).uppercased()
+        func code(_ column: Column) throws -> String {
+            let code = try text(column).uppercased()
             guard code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
-                throw RowProblem(message: "\(name): only letters, digits, `_` and `-`")
+                throw RowProblem(message: "\(column.name): only letters, digits, `_` and `-`")
             }
             return code
         }
 
         /// Billing's id of a row: 1 to 64 ASCII letters, digits, `_`, `-`, `.` and `:`.
-        func identifier(_ name: String) throws -> String {
-            let id = try text(name)
+        func identifier(_ column: Column) throws -> String {
+            let id = try text(column)
             guard id.count <= 64,
                 id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.:".contains($0)) })
             else {
-                throw RowProblem(message: "\(name): 1 to 64 letters, digits, `_`, `-`, `.` or `:`")
+                throw RowProblem(message: "\(column.name): 1 to 64 letters, digits, `_`, `-`, `.` or `:`")
             }
             return id
         }
 
         /// An ISO 8601 time with a date and a time of day, to the millisecond as stored.
-        func time(_ name: String) throws -> Date {
-            let text = try text(name)
+        func time(_ column: Column) throws -> Date {
+            let text = try text(column)
             guard let parsed = ISOTime.parse(text), text.contains("T") else {
-                throw RowProblem(message: "\(name): expected an ISO 8601 time, found `\(text.prefix(40))`")
+                throw RowProblem(message: "\(column.name): expected an ISO 8601 time, found `\(text.prefix(40))`")
             }
             // Stored to the millisecond: compare and key at the same precision. Round-tripping through the stored
             // text makes the value equal to what a read gives back.
             return ISOTime.parse(ISOTime.format(parsed)) ?? parsed
         }
 
-        func text(_ name: String) throws -> String {
-            let v = raw(name)
-            guard !v.isEmpty else { throw RowProblem(message: "\(name): required") }
+        func text(_ column: Column) throws -> String {
+            let v = raw(column)
+            guard !v.isEmpty else { throw RowProblem(message: "\(column.name): required") }
             // Nothing that would reach a terminal or a handset as a command: control characters and the bidi
             // overrides that make text read other than it is.
             // Printable ASCII needs no closer look.
             let plainASCII = v.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
-            guard
-                plainASCII
-                    || !v.unicodeScalars.contains(where: {
-                        $0.properties.generalCategory == .control || Self.bidiControls.contains($0.value)
-                    })
-            else { throw RowProblem(message: "\(name): control characters are not allowed") }
+            guard plainASCII || !v.unicodeScalars.contains(where: Self.isForbidden) else {
+                throw RowProblem(message: "\(column.name): control characters are not allowed")
+            }
             return v
         }
 
-        func int(_ name: String, min: Int? = nil) throws -> Int {
-            let v = try text(name)
+        func int(_ column: Column, min: Int? = nil) throws -> Int {
+            let v = try text(column)
             guard v.count <= 18, let n = Int(v) else {
-                throw RowProblem(message: "\(name): expected a whole number, found `\(v.prefix(40))`")
+                throw RowProblem(message: "\(column.name): expected a whole number, found `\(v.prefix(40))`")
             }
-            if let min, n < min { throw RowProblem(message: "\(name): must be at least \(min), found \(n)") }
+            if let min, n < min { throw RowProblem(message: "\(column.name): must be at least \(min), found \(n)") }
             return n
         }
 
-        func bool(_ name: String) throws -> Bool {
-            switch raw(name).lowercased() {
+        func bool(_ column: Column) throws -> Bool {
+            switch raw(column).lowercased() {
             case "true": return true
             case "false", "": return false
-            default: throw RowProblem(message: "\(name): expected true or false, found `\(raw(name).prefix(40))`")
+            default:
+                throw RowProblem(message: "\(column.name): expected true or false, found `\(raw(column).prefix(40))`")
             }
         }
 
-        func number(_ name: String) throws -> String {
-            let v = try text(name)
+        func number(_ column: Column) throws -> String {
+            let v = try text(column)
             guard let n = normalizeNumber(v) else {
-                throw RowProblem(message: "\(name): expected a phone number, found `\(v.prefix(40))`")
+                throw RowProblem(message: "\(column.name): expected a phone number, found `\(v.prefix(40))`")
             }
             return n
         }
 
-        func oneOf<T: RawRepresentable & CaseIterable>(_ name: String, _: T.Type) throws -> T
+        func oneOf<T: RawRepresentable & CaseIterable>(_ column: Column, _: T.Type) throws -> T
         where T.RawValue == String {
-            let v = try text(name)
+            let v = try text(column)
             guard let value = T(rawValue: v.lowercased()) else {
                 throw RowProblem(
                     message:
-                        "\(name): expected one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), found `\(v.prefix(40))`"
+                        "\(column.name): expected one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), found `\(v.prefix(40))`"
                 )
             }
             return value

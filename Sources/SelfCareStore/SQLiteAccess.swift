@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import SelfCareCore
 
 /// Reads and writes through one GRDB connection, inside the transaction the pool opened.
@@ -92,6 +93,50 @@ struct SQLiteAccess: StoreWriter {
                 s.passwordLockedUntil.map(ISOTime.format), s.puk,
             ])
     }
+
+    func insertIfAbsent(_ s: Subscriber) throws -> Bool {
+        // The statement is bound and run through SQLite's own calls: a load adds up to millions of rows, and GRDB's
+        // arguments (an array of values built for each row) cost more than the insert itself.
+        let statement = try db.cachedStatement(sql: Self.insertSubscriberSQL)
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        var bind = RawBinder(handle: handle)
+        bind.text(s.msisdn)
+        bind.text(s.name)
+        bind.text(s.status.rawValue)
+        bind.text(s.statusBeforeLoss?.rawValue)
+        bind.text(s.payment.rawValue)
+        bind.text(s.prepaidPeriod?.rawValue)
+        bind.text(s.planCode)
+        bind.int(s.balanceFen)
+        bind.int(s.points)
+        bind.text(s.tier.rawValue)
+        bind.text(s.language.rawValue)
+        bind.int(s.premium ? 1 : 0)
+        bind.text(s.contractEnd?.description)
+        bind.int(s.blacklist ? 1 : 0)
+        bind.text(s.passwordHash)
+        bind.int(s.failedPasswordAttempts)
+        bind.text(s.passwordLockedUntil.map(ISOTime.format))
+        bind.text(s.puk)
+        if let failed = bind.failed { throw DatabaseError(resultCode: ResultCode(rawValue: failed)) }
+        let code = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                sql: Self.insertSubscriberSQL)
+        }
+        return sqlite3_changes(db.sqliteConnection) == 1
+    }
+
+    static let insertSubscriberSQL = """
+        INSERT INTO subscribers (msisdn, name, status, status_before_loss, payment, prepaid_period, plan,
+            balance_fen, points, tier, language, premium, contract_end, blacklist, password_hash,
+            failed_password_attempts, password_locked_until, puk)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (msisdn) DO NOTHING
+        """
 
     func save(_ change: PendingChange) throws {
         try db.cachedStatement(
@@ -622,5 +667,42 @@ struct SQLiteAccess: StoreWriter {
             id: row[0], time: row[1], channel: row[2], session: row[3], caller: row[4], subject: row[5],
             operation: row[6], inputs: row[7], auth: row[8], result: row[9], reason: row[10], reply: row[11],
             durationMS: row[12], prevHash: row[13], hash: row[14])
+    }
+}
+
+/// Binds a prepared statement's parameters in order through SQLite's own calls; the first failure is kept.
+struct RawBinder {
+    let handle: OpaquePointer
+    var index: Int32 = 1
+    var failed: Int32?
+
+    /// SQLite copies the bytes before the call returns.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    mutating func text(_ value: String?) {
+        let code: Int32
+        if var value {
+            code = value.withUTF8 { bytes in
+                // An empty string may have no storage at all: a null pointer would bind NULL, not ''.
+                guard let start = bytes.baseAddress, !bytes.isEmpty else {
+                    return sqlite3_bind_text(handle, index, "", 0, Self.transient)
+                }
+                return UnsafeRawPointer(start).withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                    sqlite3_bind_text(handle, index, $0, Int32(bytes.count), Self.transient)
+                }
+            }
+        } else {
+            code = sqlite3_bind_null(handle, index)
+        }
+        finish(code)
+    }
+
+    mutating func int(_ value: Int) {
+        finish(sqlite3_bind_int64(handle, index, Int64(value)))
+    }
+
+    private mutating func finish(_ code: Int32) {
+        if code != SQLITE_OK && failed == nil { failed = code }
+        index += 1
     }
 }

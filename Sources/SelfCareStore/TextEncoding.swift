@@ -50,22 +50,24 @@ public enum TextEncoding: String, Sendable, CaseIterable {
         var longer = 0
         var invalid = 0
         var latinOnly = true
-        var parser = Unicode.UTF8.ForwardParser()
-        var bytes = data.makeIterator()
-        loop: while true {
-            switch parser.parseScalar(from: &bytes) {
-            case .valid(let encoded):
-                if encoded.count == 2 {
-                    twoByte += 1
-                    let scalar = Unicode.UTF8.decode(encoded)
-                    if !(0xC0...0x24F).contains(scalar.value) || scalar.value == 0xD7 || scalar.value == 0xF7 {
-                        latinOnly = false
+        data.withUnsafeBytes { raw in
+            var parser = Unicode.UTF8.ForwardParser()
+            var bytes = raw.makeIterator()
+            loop: while true {
+                switch parser.parseScalar(from: &bytes) {
+                case .valid(let encoded):
+                    if encoded.count == 2 {
+                        twoByte += 1
+                        let scalar = Unicode.UTF8.decode(encoded)
+                        if !(0xC0...0x24F).contains(scalar.value) || scalar.value == 0xD7 || scalar.value == 0xF7 {
+                            latinOnly = false
+                        }
+                    } else if encoded.count > 2 {
+                        longer += 1
                     }
-                } else if encoded.count > 2 {
-                    longer += 1
+                case .error: invalid += 1
+                case .emptyInput: break loop
                 }
-            case .error: invalid += 1
-            case .emptyInput: break loop
             }
         }
         if invalid == 0 && (twoByte == 0 || longer > 0) { return .found(.utf8) }

@@ -143,6 +143,12 @@ final class MemoryAccess: StoreWriter {
         }
     }
     func save(_ subscriber: Subscriber) throws { state.subscribers[subscriber.msisdn] = subscriber }
+
+    func insertIfAbsent(_ subscriber: Subscriber) throws -> Bool {
+        guard state.subscribers[subscriber.msisdn] == nil else { return false }
+        state.subscribers[subscriber.msisdn] = subscriber
+        return true
+    }
     func confirmation(caller: String, channel: Channel) throws -> PendingConfirmation? {
         state.confirmations["\(caller)|\(channel)"]
     }

@@ -16,6 +16,16 @@ public struct Language: RawRepresentable, Hashable, Sendable, Codable, CustomStr
     /// Reads a language tag leniently: `zh-CN`, `zh`, `zh_cn`, `zh-Hans` → Chinese; `en`, `en-US`, `EN` → English.
     /// Returns nil for anything else.
     public init?(parsing text: String) {
+        // The tags files and handsets send nearly always, without trimming and folding.
+        switch text {
+        case "zh-CN", "zh", "zh-cn":
+            self = .chinese
+            return
+        case "en", "en-US", "en-GB":
+            self = .english
+            return
+        default: break
+        }
         let tag = text.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(of: "_", with: "-")
         if tag == "zh" || tag.hasPrefix("zh-") || tag == "中文" {
             self = .chinese

@@ -377,6 +377,12 @@ extension OperationEngine {
         case .subscriber(var s):
             let planKnown = try context.planCodes.map { $0.contains(s.planCode) } ?? (writer.plan(s.planCode) != nil)
             guard planKnown else { return .rejected("plan: unknown plan `\(s.planCode)`") }
+            // A number not stored yet is added as it is, in one statement without a read first: the merge rules
+            // below only concern a stored subscriber.
+            if action != .change, try writer.insertIfAbsent(s) {
+                if s.status == .closed { try close(s.msisdn, writer: writer) }
+                return .applied
+            }
             let stored = try writer.subscriber(s.msisdn)
             // A closed number that comes back belongs to a new customer: nothing of the old one carries over.
             let existing = stored.flatMap { $0.status == .closed && s.status != .closed ? nil : $0 }

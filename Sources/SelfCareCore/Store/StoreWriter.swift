@@ -4,6 +4,9 @@ import Foundation
 public protocol StoreWriter: StoreReader {
     /// Adds `subscriber`, or replaces the stored subscriber with the same number.
     func save(_ subscriber: Subscriber) throws
+    /// Adds `subscriber` when no subscriber has its number, and says whether it did; changes nothing when one has.
+    /// A load's new numbers take one statement this way, without a read first.
+    func insertIfAbsent(_ subscriber: Subscriber) throws -> Bool
     /// Adds `change`, replacing any pending change of the same kind for the same number.
     func save(_ change: PendingChange) throws
     /// Removes `msisdn`'s pending change of `kind`; nothing when there is none.
