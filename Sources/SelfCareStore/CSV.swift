@@ -93,7 +93,7 @@ struct CSVScanner: @unchecked Sendable {
                     } else {
                         inQuotes = false
                     }
-                } else if c == 0x0A {
+                } else if Self.endsLine(c, next: i < end ? bytes[i] : nil) {
                     line += 1
                 }
                 continue
@@ -169,7 +169,7 @@ struct CSVScanner: @unchecked Sendable {
                         inQuotes = false
                     }
                 } else {
-                    if c == 0x0A { line += 1 }
+                    if Self.endsLine(c, next: i < end ? bytes[i] : nil) { line += 1 }
                     field.append(c)
                 }
                 continue
@@ -217,6 +217,12 @@ struct CSVScanner: @unchecked Sendable {
         }
         if !field.isEmpty || !fields.isEmpty || fieldStarted { try endRow(at: end) }
         return nil
+    }
+
+    /// Whether `byte` ends a physical line, `next` being the byte after it: LF, or CR not followed by LF (the CR of
+    /// a CRLF is counted by its LF). Lines inside quotes count as they do outside.
+    static func endsLine(_ byte: UInt8, next: UInt8?) -> Bool {
+        byte == 0x0A || (byte == 0x0D && next != 0x0A)
     }
 
     /// The field's text, and whether it was unreadable: invalid UTF-8 (read with U+FFFD for the bad bytes) or

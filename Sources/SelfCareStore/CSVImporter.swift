@@ -129,7 +129,9 @@ public struct CSVImporter: Sendable {
             guard low < entries.count, entries[low].line == line else { return [] }
             let span = read.spans[low]
             return utf8.withUnsafeBytes { raw in
-                read.blank(CSVScanner(raw.bindMemory(to: UInt8.self)).fields(of: span, line: line), shifted: false)
+                let input = raw.bindMemory(to: UInt8.self)
+                let fields = CSVScanner(input).fields(of: span, line: line)
+                return read.blank(fields, suspect: read.isSuspect(fields, span: span, in: input, unterminated: false))
             }
         }
         var load = DataLoad(
@@ -143,7 +145,9 @@ public struct CSVImporter: Sendable {
             outcome = try await engine.load(load, progress: progress)
         } catch DataLoadRefusal.rejectedRows(let found) {
             // Every bad row of the file, the loader's and the engine's, in line order.
-            let all = rejects.map { DataLoadRefusal.RejectedLine(line: $0.line, reason: $0.reason) } + found
+            let all =
+                rejects.map { DataLoadRefusal.RejectedLine(line: $0.line, reason: $0.reason) }
+                + found.map { DataLoadRefusal.RejectedLine(line: $0.line, reason: read.shown($0.reason)) }
             throw DataLoadRefusal.rejectedRows(all.sorted { $0.line < $1.line })
         }
         var summary = ImportSummary()
@@ -153,7 +157,7 @@ public struct CSVImporter: Sendable {
         summary.unchanged = outcome.unchanged
         summary.omitted = outcome.closedByOmission
         let lateRejects = outcome.rejected.map {
-            RejectedRow(line: $0.line, reason: $0.reason, fields: blanked($0.line))
+            RejectedRow(line: $0.line, reason: read.shown($0.reason), fields: blanked($0.line))
         }
         var result = summary
         rejects.append(contentsOf: lateRejects)
@@ -194,17 +198,49 @@ public struct CSVImporter: Sendable {
         /// The number of columns.
         var width = 0
 
-        /// `fields` with its secrets blanked. A row of the wrong shape may hold its password in another column:
-        /// everything from the first secret column on is blanked then.
-        func blank(_ fields: [String], shifted: Bool) -> [String] {
-            guard let first = secretColumns.first, first < fields.count else { return fields }
-            var blanked = fields
-            if shifted || fields.count != width {
-                for i in first..<blanked.count { blanked[i] = "" }
-            } else {
-                for i in secretColumns where i < blanked.count { blanked[i] = "" }
+        /// The position of the row's key column (`msisdn`), shown as it is in a rejects file.
+        var keyColumn: Int?
+
+        /// Whether a rejected row may hold a password outside its column: a row of the wrong width, one whose quote
+        /// was left open, or one whose quotes swallowed a line end (and with it, maybe, other rows).
+        func isSuspect(
+            _ fields: [String], span: Range<Int>, in input: UnsafeBufferPointer<UInt8>, unterminated: Bool
+        )
+            -> Bool
+        {
+            fields.count != width || unterminated
+                || UnsafeBufferPointer(rebasing: input[span]).contains { $0 == 0x0A || $0 == 0x0D }
+        }
+
+        /// `fields` as a rejects file shows them, in a file with a password or hash column: a suspect row (see
+        /// `isSuspect`) blank but for its first field when that is a number of seven digits or more (no password
+        /// is), others with their secret columns blank and every run of six or more digits outside the key column
+        /// masked (a password shifted into another column by a missing field).
+        func blank(_ fields: [String], suspect: Bool) -> [String] {
+            guard !secretColumns.isEmpty else { return fields }
+            if suspect {
+                return fields.enumerated().map { i, field in
+                    i == 0 && field.count >= 7 && field.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } ? field : ""
+                }
             }
+            var blanked = fields
+            for i in secretColumns where i < blanked.count { blanked[i] = "" }
+            for i in blanked.indices where i != keyColumn { blanked[i] = Self.maskLongDigits(blanked[i]) }
             return blanked
+        }
+
+        /// `reason` as a rejects file or a report shows it: in a file with a password or hash column, the values it
+        /// quotes (between backquotes) have their runs of six or more digits masked, for the same reason.
+        func shown(_ reason: String) -> String {
+            guard !secretColumns.isEmpty, reason.contains("`") else { return reason }
+            return reason.split(separator: "`", omittingEmptySubsequences: false).enumerated().map {
+                $0.offset % 2 == 1 ? Self.maskLongDigits(String($0.element)) : String($0.element)
+            }.joined(separator: "`")
+        }
+
+        /// `text` with every run of six or more consecutive digits masked (a date's groups are shorter).
+        static func maskLongDigits(_ text: String) -> String {
+            maskDigitGroups(text, joinedBy: { _ in false }) { digits, _ in digits.count >= 6 }
         }
     }
 
@@ -229,6 +265,7 @@ public struct CSVImporter: Sendable {
         try checkHeader(header, kind: kind, mode: mode, source: source)
         let columns = ColumnPositions(header: header)
         read.secretColumns = [Column.password, .passwordHash].compactMap { columns[$0] }.sorted()
+        read.keyColumn = columns[.msisdn]
         read.width = header.count
         guard !headerRecord.unterminated,
             let body = scanner.boundaries(after: [headerRecord.bytes.upperBound]).first
@@ -267,10 +304,12 @@ public struct CSVImporter: Sendable {
             read.spans.reserveCapacity(read.spans.count + parsed.count)
             for row in parsed {
                 if let first = seen.first(row.item.key, line: row.line) {
+                    let fields = row.fields(in: bytes)
+                    let suspect = read.isSuspect(fields, span: row.bytes, in: bytes, unterminated: false)
                     read.rejects.append(
                         RejectedRow(
                             line: row.line, reason: "duplicate of line \(first)",
-                            fields: read.blank(row.fields(in: bytes), shifted: false)))
+                            fields: read.blank(fields, suspect: suspect)))
                     continue
                 }
                 if let password = row.item.password { read.passwords.append((read.entries.count, password)) }
@@ -292,10 +331,12 @@ public struct CSVImporter: Sendable {
         part.forEach { record in
             rows += 1
             func reject(_ reason: String) {
+                let suspect = file.isSuspect(
+                    record.fields, span: record.bytes, in: part.bytes, unterminated: record.unterminated)
                 rejects.append(
                     RejectedRow(
-                        line: record.line, reason: reason,
-                        fields: file.blank(record.fields, shifted: record.unterminated)))
+                        line: record.line, reason: file.shown(reason),
+                        fields: file.blank(record.fields, suspect: suspect)))
             }
             if record.unterminated { return reject("unterminated quoted field") }
             guard record.fields.count == file.width else {
@@ -336,12 +377,13 @@ public struct CSVImporter: Sendable {
         var seen = Set<String>()
         for name in header {
             if !seen.insert(name).inserted {
-                throw ImportFileError(path: source, message: "line 1: column `\(name)` appears twice")
+                throw ImportFileError(path: source, message: "line 1: column `\(Self.shownName(name))` appears twice")
             }
             if !known.contains(name) {
                 let hint = suggestion(for: name, among: Array(known)).map { "; did you mean `\($0)`?" } ?? ""
                 throw ImportFileError(
-                    path: source, message: "line 1: unknown column `\(name)` for a \(kind.rawValue) file\(hint)")
+                    path: source,
+                    message: "line 1: unknown column `\(Self.shownName(name))` for a \(kind.rawValue) file\(hint)")
             }
         }
         if seen.contains("action") && mode == .snapshot {
@@ -359,6 +401,21 @@ public struct CSVImporter: Sendable {
                 message: "line 1: missing column\(missing.count > 1 ? "s" : "") "
                     + missing.map { "`\($0)`" }.joined(separator: ", ") + " for a \(kind.rawValue) file")
         }
+    }
+
+    /// A header's column name as an error message shows it: at most 40 characters, control characters escaped
+    /// (`\u{1B}`), runs of six or more digits masked. A stray quote in a header swallows the rows after it into one
+    /// "name", passwords and all: none of that may reach a terminal or a report.
+    static func shownName(_ name: String) -> String {
+        var shown = ""
+        for scalar in name.unicodeScalars.prefix(40) {
+            if FieldReader.isForbidden(scalar) {
+                shown += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            } else {
+                shown.unicodeScalars.append(scalar)
+            }
+        }
+        return FileRead.maskLongDigits(shown) + (name.unicodeScalars.count > 40 ? "…" : "")
     }
 
     /// Hashes the password of each row whose subscriber has none yet, on the hashing pool, a few at a
@@ -517,7 +574,8 @@ public struct CSVImporter: Sendable {
                     contractText.count > 10 && contractText.dropFirst(10).first == "T"
                     ? String(contractText.prefix(10)) : contractText
                 guard let d = LocalDate(iso: dateText) else {
-                    throw RowProblem(message: "contract_end: expected a date YYYY-MM-DD, found `\(contractText)`")
+                    throw RowProblem(
+                        message: "contract_end: expected a date YYYY-MM-DD, found `\(contractText.prefix(40))`")
                 }
                 contract = d
             }
@@ -539,6 +597,10 @@ public struct CSVImporter: Sendable {
                 password = Secret(passwordText)
             }
             let puk = row.has(.puk) ? row.raw(.puk) : ""
+            // Told to the customer by `query.puk`: nothing a handset or a terminal would take as a command.
+            guard puk.unicodeScalars.count <= 32, !puk.unicodeScalars.contains(where: FieldReader.isForbidden) else {
+                throw RowProblem(message: "puk: at most 32 characters, no control characters")
+            }
             let subscriber = Subscriber(
                 msisdn: msisdn, name: try row.text(.name), status: try row.oneOf(.status, SubscriberStatus.self),
                 payment: payment, prepaidPeriod: period, planCode: try row.text(.plan).uppercased(),
@@ -563,7 +625,7 @@ public struct CSVImporter: Sendable {
             let started = try row.time(.startedAt)
             let direction = try row.text(.direction).lowercased()
             guard direction == "in" || direction == "out" else {
-                throw RowProblem(message: "direction: expected in or out, found `\(direction)`")
+                throw RowProblem(message: "direction: expected in or out, found `\(direction.prefix(40))`")
             }
             guard let peer = normalizeNumber(try row.text(.peer)) else {
                 throw RowProblem(message: "peer: expected a phone number")
@@ -586,9 +648,9 @@ public struct CSVImporter: Sendable {
                         method: try row.oneOf(.method, Payment.Method.self))))
         case .answers:
             let reason = row.has(.reason) ? row.raw(.reason) : ""
-            guard reason.count <= 200,
-                !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-            else { throw RowProblem(message: "reason: at most 200 characters, no control characters") }
+            guard reason.count <= 200, !reason.unicodeScalars.contains(where: FieldReader.isForbidden) else {
+                throw RowProblem(message: "reason: at most 200 characters, no control characters")
+            }
             let key = try row.text(.key)
             guard ServiceOrder.isKey(key) else {
                 throw RowProblem(message: "key: an order's key is SC- and 32 hex digits")
@@ -596,9 +658,9 @@ public struct CSVImporter: Sendable {
             return ParsedRow(item: .answer(key: key, try row.oneOf(.result, OrderAnswer.self), reason: reason))
         case .events:
             let detail = row.has(.detail) ? row.raw(.detail) : ""
-            guard detail.count <= 200,
-                !detail.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-            else { throw RowProblem(message: "detail: at most 200 characters, no control characters") }
+            guard detail.count <= 200, !detail.unicodeScalars.contains(where: FieldReader.isForbidden) else {
+                throw RowProblem(message: "detail: at most 200 characters, no control characters")
+            }
             return ParsedRow(
                 item: .event(
                     SubscriberEvent(

@@ -593,8 +593,99 @@ struct ImportEdgeTests {
             let (_, rejects, _) = try await importer(store).importData(.subscribers, data: Data(csv.utf8), source: "s")
             #expect(rejects.count == 1)
             #expect(!rejects[0].fields.contains("739146"))
-            #expect(rejects[0].fields.prefix(3) == ["13700000001", "Zhang", " Wei"])
+            #expect(rejects[0].fields.prefix(3) == ["13700000001", "", ""], "a shifted row keeps only its number")
         }
+    }
+
+    /// A row one field short puts its password left of its column; a stray quote swallows later rows, passwords
+    /// and all, into a name; a missing value before a trailing comma shifts the password into `blacklist`, whose
+    /// reason quotes it. None of them shows a password (hostile review).
+    @Test func passwordsShiftedAnywhereStayOutOfRejectsAndReasons() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let imp = try importer(store)
+            _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
+            let header =
+                "msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,"
+                + "blacklist,password\n"
+            let csv =
+                header
+                + "13700001009,N,normal,postpaid,,P18,100,0,standard,zh-CN,false,false,777771\n"
+                + "13700000002,\"Bob,normal,postpaid,,P18,1,0,gold,zh-CN,false,,false,111111\n"
+                + "13700000003,C,normal,postpaid,,P18,1,0,gold,zh-CN,false,,false,246810\n"
+                + "13700000004,Ann\",normal,postpaid,,P18,1,0,gold,zh-CN,false,,false,135790\n"
+                + "13700000005,Li,normal,postpaid,,P18,1,0,gold,zh-CN,false,,777772,\n"
+            let (_, rejects, _) = try await imp.importData(.subscribers, data: Data(csv.utf8), source: "s")
+            let shown = rejects.map { "\($0.reason) \($0.fields)" }.joined(separator: "\n")
+            for password in ["777771", "111111", "246810", "135790", "777772"] {
+                #expect(!shown.contains(password), "\(password) in \(shown)")
+            }
+            #expect(rejects.map(\.line) == [2, 3, 6], "\(shown)")
+            #expect(rejects.last?.reason == "blacklist: expected true or false, found `******`")
+            #expect(rejects.last?.fields.first == "13700000005")
+        }
+    }
+
+    /// A stray quote in the header: the message names a column cut short, escaped and masked, never the rows the
+    /// quote swallowed (hostile review).
+    @Test func aSwallowingHeaderIsNamedShortAndMasked() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let csv =
+                "msisdn,\"name\u{1B}[31m,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,"
+                + "contract_end,blacklist,password\n13700000001,li lei,normal,postpaid,,P18,1,0,gold,zh-CN,false,,false,582047\n"
+            await #expect {
+                _ = try await importer(store).importData(.subscribers, data: Data(csv.utf8), source: "s")
+            } throws: { error in
+                let message = "\(error)"
+                return message.contains("unknown column `name\\u{1B}[31m,status,")
+                    && !message.contains("582047") && !message.contains("\u{1B}") && message.contains("…`")
+            }
+        }
+    }
+
+    /// A PUK is read out to the customer: no control characters or bidi overrides; events' details and answers'
+    /// reasons neither (hostile review).
+    @Test func pukDetailAndReasonRefuseControlsAndOverrides() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let imp = try importer(store)
+            _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
+            let header =
+                "msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,"
+                + "blacklist,password,puk\n"
+            let row = "normal,postpaid,,P18,1,0,gold,zh-CN,false,,false,,"
+            let csv =
+                header + "13700000001,A,\(row)\u{1B}[31mRED\n13700000002,B,\(row)\u{202E}evil\n"
+                + "13700000003,C,\(row)12345678\n"
+            let (summary, rejects, _) = try await imp.importData(.subscribers, data: Data(csv.utf8), source: "s")
+            #expect(summary.applied == 1)
+            #expect(
+                rejects.map(\.reason) == Array(repeating: "puk: at most 32 characters, no control characters", count: 2)
+            )
+            let events =
+                "id,msisdn,at,kind,detail\nE1,13700000003,2026-11-01T10:00:00+08:00,other,\u{202E}evil\u{2066}\n"
+            let (_, eventRejects, _) = try await imp.importData(.events, data: Data(events.utf8), source: "e")
+            #expect(eventRejects.map(\.reason) == ["detail: at most 200 characters, no control characters"])
+        }
+    }
+
+    /// A lone CR ends a line inside quotes as it does outside: rejects name the physical line (hostile review).
+    @Test func loneCRLinesCountInsideQuotesToo() async throws {
+        try await withTemporaryDatabase { store, _ in
+            let imp = try importer(store)
+            _ = try await imp.importData(.plans, data: Data(plansCSV.utf8), source: "plans")
+            let csv =
+                "msisdn,name,status,payment,prepaid_period,plan,balance_fen,points,tier,language,premium,contract_end,"
+                + "blacklist,password,puk\r13700000001,\"A\rB\",normal,postpaid,,P18,1,0,gold,zh-CN,false,,false,,\r"
+                + "13700000002,B,bogus,postpaid,,P18,1,0,gold,zh-CN,false,,false,,\r"
+            let (_, rejects, _) = try await imp.importData(.subscribers, data: Data(csv.utf8), source: "s")
+            #expect(rejects.map(\.line) == [2, 4])
+        }
+    }
+
+    /// A field holding CRLF is quoted in a rejects file: CRLF is one Swift Character (hostile review).
+    @Test func crlfInAFieldIsQuotedForCSV() {
+        #expect(csvField("A\r\nB") == "\"A\r\nB\"")
+        #expect(csvField("12\r\n34") == "\"12\r\n34\"")
+        #expect(csvField("plain") == "plain")
     }
 
     @Test func subMillisecondCallTimesAreIdempotent() async throws {

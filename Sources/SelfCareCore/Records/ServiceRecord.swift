@@ -192,7 +192,8 @@ public func jsonString(_ text: String) -> String {
 
 /// `text` quoted for CSV when it needs to be (RFC 4180: a comma, a double quote or a line break inside).
 public func csvField(_ text: String) -> String {
-    if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+    // By scalar: CRLF is one Character, equal to neither "\r" nor "\n".
+    if text.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
     return text
