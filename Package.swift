@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SelfCareCrypto", targets: ["SelfCareCrypto"]),
         .library(name: "SelfCareGrammar", targets: ["SelfCareGrammar"]),
         .library(name: "SelfCareStore", targets: ["SelfCareStore"]),
+        .library(name: "SelfCarePostgres", targets: ["SelfCarePostgres"]),
         .library(name: "SelfCareChannels", targets: ["SelfCareChannels"]),
         .library(name: "SelfCareHTTP", targets: ["SelfCareHTTP"]),
         .library(name: "SelfCareScenarios", targets: ["SelfCareScenarios"]),
@@ -32,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // The PostgreSQL client of the multi-node store: pure Swift over SwiftNIO, so a fresh machine builds it with
+        // no client library installed (libpq would need its headers on every machine that runs `swift build`).
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -88,6 +92,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The PostgreSQL store: the same contract as SQLite's, for several gateway nodes on one database.
+        .target(
+            name: "SelfCarePostgres",
+            dependencies: [
+                "SelfCareCore",
+                "SelfCareCrypto",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // What `selfcare test` and `selfcare bench` run: conversation scenarios, their JUnit report and the session
         // flood, each on a scratch database under a fresh random pepper. Shipped in the executable, so it holds no
         // test doubles, no fixed pepper and nothing that finds the source checkout.
@@ -116,6 +133,7 @@ let package = Package(
                 "SelfCareCore",
                 "SelfCareCrypto",
                 "SelfCareStore",
+                "SelfCarePostgres",
                 "SelfCareGrammar",
                 "SelfCareChannels",
                 "SelfCareHTTP",
@@ -192,7 +210,8 @@ let package = Package(
         .testTarget(
             name: "SelfCareStoreTests",
             dependencies: [
-                "SelfCareStore", "SelfCareCrypto", "SelfCareTesting", .product(name: "GRDB", package: "GRDB.swift"),
+                "SelfCareStore", "SelfCarePostgres", "SelfCareCrypto", "SelfCareTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

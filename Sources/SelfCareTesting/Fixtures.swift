@@ -3,6 +3,7 @@ import Logging
 import SelfCareChannels
 import SelfCareCore
 import SelfCareCrypto
+import SelfCarePostgres
 import SelfCareStore
 
 /// Builders for tests: plans, subscribers, a fast hasher and an engine over any store.
@@ -112,6 +113,26 @@ public func withTemporaryDatabase<T>(_ body: (SQLiteServiceStore, URL) async thr
         let store = try SQLiteServiceStore(path: dir.appendingPathComponent("test.sqlite").path)
         return try await body(store, dir)
     }
+}
+
+/// The PostgreSQL server tests may create databases on, as its administrator's URL
+/// (`SELFCARE_TEST_POSTGRES=postgres://postgres@127.0.0.1:PORT/postgres`, set by `.ci/run`); nil when the
+/// environment names none, and the PostgreSQL cases are not run.
+public let testPostgres: PostgresLocation? = ProcessInfo.processInfo.environment["SELFCARE_TEST_POSTGRES"].flatMap {
+    PostgresLocation(url: $0)
+}
+
+/// Runs `body` with a fresh PostgreSQL store in a database of its own on the test server, dropped afterwards.
+public func withTemporaryPostgres<T>(_ body: (PostgresServiceStore) async throws -> T) async throws -> T {
+    guard let admin = testPostgres else { throw PostgresStoreError("SELFCARE_TEST_POSTGRES is not set") }
+    let name = "selfcare_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    try PostgresAdmin.createDatabase(name, admin: admin)
+    defer { try? PostgresAdmin.dropDatabase(name, admin: admin) }
+    var location = admin
+    location.database = name
+    let store = try PostgresServiceStore(location: location, connections: 4)
+    defer { store.close() }
+    return try await body(store)
 }
 
 /// Runs `body` with a fresh temporary folder that is removed afterwards.

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import SelfCareCore
 import SelfCareCrypto
+import SelfCarePostgres
 import SelfCareStore
 import SelfCareTesting
 import Testing
@@ -76,7 +77,7 @@ struct RecordTextTests {
     }
 
     /// A NUL byte in a field, as `from=186123%0045678` delivers it, no longer breaks the chain for ever.
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func aNULInAFieldIsStoredAsAReplacementCharacter(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             var hostile = draft(1)
@@ -109,7 +110,7 @@ struct RecordTextTests {
     }
 
     /// Every broken record is reported, not only the first: tampering after a break is still seen.
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func verifyReportsEveryBreak(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             for n in 1...6 { _ = try await store.write { try $0.append(draft(n)) } }
@@ -131,6 +132,9 @@ struct RecordTextTests {
     private func tamper(_ store: any ServiceStore, id: Int64) async throws {
         if let memory = store as? MemoryServiceStore {
             memory.tamper(recordID: id) { $0.reply = "x" }
+        } else if let postgres = store as? PostgresServiceStore {
+            try postgres.executeRaw("ALTER TABLE records DISABLE TRIGGER records_no_update")
+            try postgres.executeRaw("UPDATE records SET reply = 'x' WHERE id = \(id)")
         } else if let sqlite = store as? SQLiteServiceStore {
             try await sqlite.pool.write { db in
                 try db.execute(sql: "DROP TRIGGER IF EXISTS records_no_update")

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import SelfCareCore
 import SelfCareCrypto
+import SelfCarePostgres
 import SelfCareStore
 import SelfCareTesting
 import Synchronization
@@ -13,6 +14,11 @@ enum StoreKind: String, CaseIterable, Sendable {
     /// The memory store running every write's body twice, as a store retrying a conflict does.
     case memoryRunningWritesTwice
     case sqlite
+    /// A database of its own on the PostgreSQL server `SELFCARE_TEST_POSTGRES` names.
+    case postgres
+
+    /// The kinds this run can test: PostgreSQL only when a server is named.
+    static let available: [StoreKind] = allCases.filter { $0 != .postgres || testPostgres != nil }
 }
 
 /// Runs `body` with a fresh store of `kind`.
@@ -21,6 +27,7 @@ func withStore<T>(_ kind: StoreKind, _ body: (any ServiceStore) async throws -> 
     case .memory: return try await body(MemoryServiceStore())
     case .memoryRunningWritesTwice: return try await body(MemoryServiceStore(writeRuns: 2))
     case .sqlite: return try await withTemporaryDatabase { store, _ in try await body(store) }
+    case .postgres: return try await withTemporaryPostgres { store in try await body(store) }
     }
 }
 
@@ -41,9 +48,9 @@ func draft(_ n: Int, subject: String = "18612345678", caller: String? = nil) -> 
         result: .ok, reason: .ok, reply: "余额 \(n).00 元", durationMS: n)
 }
 
-@Suite("Store contract, on memory and SQLite")
+@Suite("Store contract, on memory, SQLite and PostgreSQL")
 struct StoreConformanceTests {
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func subscriberRoundTrip(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             var s = Fixtures.subscriber(
@@ -66,7 +73,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func callerThrottleRoundTrip(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             #expect(try await store.read { try $0.callerThrottle("13900000000") } == nil)
@@ -96,7 +103,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func aThrowingTransactionLeavesNothing(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
@@ -127,7 +134,7 @@ struct StoreConformanceTests {
 
     /// A store may run a write's body again (SQLite reruns a batch in which one write threw; a network database's
     /// store retries a conflict): only the last run counts, for the state and for the result.
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func aWriteBodyThatRunsAgainCountsOnce(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
@@ -162,7 +169,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func pendingChangesReplaceAndComeDueInOrder(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             let dec = LocalDate(year: 2026, month: 12, day: 1)
@@ -195,7 +202,7 @@ struct StoreConformanceTests {
     }
 
     /// The asynchronous pages request paths read list what the synchronous walk lists, filter for filter.
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func recordPagesMatchTheWalk(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             for n in 1...9 {
@@ -223,7 +230,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func recordsChainFilterAndExport(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             for n in 1...6 {
@@ -274,7 +281,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func concurrentEngineWorkloadKeepsTheChain(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             let numbers = (0..<8).map { "1861111\(String(format: "%04d", $0))" }
@@ -324,7 +331,7 @@ struct StoreConformanceTests {
 
     /// Orders are numbered in order, listed by state with a cursor and a limit, found by id, and their key is
     /// unique: a second order with a taken key fails its whole transaction.
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func ordersAreAppendedListedAndKeyedOnce(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             @Sendable func order(_ n: Int) -> OrderDraft {

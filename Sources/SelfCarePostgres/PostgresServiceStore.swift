@@ -1,0 +1,340 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SelfCareCore
+import SelfCareCrypto
+
+/// The PostgreSQL store: the store contract of the embedded SQLite store, on a database server that several
+/// gateway nodes share.
+///
+/// Each transaction runs on a thread of its own with a connection of the store's pool, and waits there for each
+/// answer: the contract is synchronous inside a transaction. Write transactions take one transaction-scoped advisory
+/// lock first, so they apply one after another across every node on the database, as on SQLite; reads see a
+/// snapshot (`REPEATABLE READ`) and never wait for writes. Nothing is acknowledged before its `COMMIT` returns, with
+/// the server's `synchronous_commit` (on by default).
+public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
+    /// Where the database is.
+    public let location: PostgresLocation
+    private let logger: Logger
+    private let lock = NSCondition()
+    private var idle: [PostgresSession] = []
+    private var opened = 0
+    private let size: Int
+    private var closed = false
+    private let queue = DispatchQueue(label: "selfcare.postgres", attributes: .concurrent)
+
+    /// The advisory lock every write transaction takes: one writer at a time across the nodes.
+    static let writeLock: Int64 = 0x5345_4C46_4341_5245  // "SELFCARE"
+    /// The advisory lock migrations run under: one node migrates, the others wait and find nothing to do.
+    static let migrationLock: Int64 = 0x5345_4C46_4D49_4752  // "SELFMIGR"
+
+    /// Connects to `location` with up to `connections` connections and migrates the schema.
+    /// - Throws: `PostgresStoreError` when the server cannot be reached or the schema cannot be migrated.
+    public init(location: PostgresLocation, connections: Int = 16, logger: Logger? = nil) throws {
+        self.location = location
+        self.logger = logger ?? Logger(label: "selfcare.postgres")
+        size = max(2, connections)
+        let session = try lease()
+        defer { giveBack(session) }
+        try Self.migrate(session)
+    }
+
+    /// Opens the store `url` names.
+    public convenience init(url: String, connections: Int = 16) throws {
+        guard let location = PostgresLocation(url: url) else {
+            throw PostgresStoreError("\(url): not a postgres://USER@HOST[:PORT]/DATABASE URL")
+        }
+        try self.init(location: location, connections: connections)
+    }
+
+    /// Applies the migrations the database has not had yet, each in its own transaction, under the migration lock.
+    static func migrate(_ session: PostgresSession) throws {
+        try session.query("SELECT pg_advisory_lock($1)", Binds(migrationLock))
+        defer { _ = try? session.query("SELECT pg_advisory_unlock($1)", Binds(migrationLock)) }
+        try session.query(
+            "CREATE TABLE IF NOT EXISTS selfcare_migrations (name TEXT PRIMARY KEY, applied TIMESTAMPTZ NOT NULL)")
+        let applied = Set(
+            try session.query("SELECT name FROM selfcare_migrations").rows.map { try Cells($0).string(0) })
+        for migration in PostgresSchema.migrations where !applied.contains(migration.name) {
+            try session.query("BEGIN")
+            do {
+                for statement in PostgresSchema.statements(migration.sql) { try session.query(statement) }
+                try session.query("INSERT INTO selfcare_migrations VALUES ($1, now())", Binds(migration.name))
+                try session.query("COMMIT")
+            } catch {
+                _ = try? session.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    // MARK: - Connections
+
+    private func lease() throws -> PostgresSession {
+        lock.lock()
+        while true {
+            if closed {
+                lock.unlock()
+                throw PostgresStoreError("the store is closed")
+            }
+            if let session = idle.popLast() {
+                lock.unlock()
+                return session
+            }
+            if opened < size {
+                opened += 1
+                let id = opened
+                lock.unlock()
+                do {
+                    return try PostgresSession.open(location, id: id, logger: logger)
+                } catch {
+                    lock.lock()
+                    opened -= 1
+                    lock.signal()
+                    lock.unlock()
+                    throw error
+                }
+            }
+            lock.wait()
+        }
+    }
+
+    private func giveBack(_ session: PostgresSession, broken: Bool = false) {
+        lock.lock()
+        if broken || closed {
+            opened -= 1
+            lock.signal()
+            lock.unlock()
+            session.close()
+            return
+        }
+        idle.append(session)
+        lock.signal()
+        lock.unlock()
+    }
+
+    /// Runs `body` with a leased connection on the store's threads.
+    private func withSession<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try self.withSessionNow(body) })
+            }
+        }
+    }
+
+    /// Runs `body` with a leased connection on the calling thread (tools, and the store's own threads).
+    private func withSessionNow<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        let session = try lease()
+        do {
+            let result = try body(session)
+            giveBack(session)
+            return result
+        } catch {
+            // A connection in an unknown state (a failed COMMIT, a lost server) is not reused.
+            let broken = !session.connection.isClosed ? (try? session.query("ROLLBACK")) == nil : true
+            giveBack(session, broken: broken)
+            throw error
+        }
+    }
+
+    /// Runs `body` inside `BEGIN … COMMIT` (or `ROLLBACK` when it throws).
+    private static func transaction<T>(
+        _ session: PostgresSession, begin: String, _ body: () throws -> T
+    ) throws -> T {
+        try session.query(begin)
+        let result: T
+        do {
+            result = try body()
+        } catch {
+            _ = try? session.query("ROLLBACK")
+            throw error
+        }
+        try session.query("COMMIT")
+        return result
+    }
+
+    // MARK: - ServiceStore
+
+    /// Runs `body` in a read-only snapshot transaction.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
+        try await withSession { session in
+            try Self.transaction(session, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
+                try body(PostgresAccess(session: session))
+            }
+        }
+    }
+
+    /// Runs `body` in a write transaction, after every earlier write of every node (the write lock).
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
+        try await withSession { session in
+            try Self.transaction(session, begin: "BEGIN") {
+                try session.query("SELECT pg_advisory_xact_lock($1)", Binds(Self.writeLock))
+                return try body(PostgresAccess(session: session))
+            }
+        }
+    }
+
+    /// Walks the records `filter` selects, oldest first, in one snapshot: for tools and exports.
+    public func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws {
+        let (sql, binds) = Self.listing(filter)
+        let rows = try withSessionNow { session in
+            try Self.transaction(session, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
+                try session.query(sql, binds).rows
+            }
+        }
+        for row in rows { try body(try PostgresAccess.record(Cells(row))) }
+    }
+
+    /// One page of records.
+    public func records(matching filter: RecordFilter) async throws -> [ServiceRecord] {
+        let (sql, binds) = Self.listing(filter)
+        let box = UncheckedBox(binds)
+        return try await withSession { session in
+            try session.query(sql, box.value).rows.map { try PostgresAccess.record(Cells($0)) }
+        }
+    }
+
+    /// The ids of one page of records.
+    public func recordIDs(matching filter: RecordFilter) async throws -> [Int64] {
+        let (sql, binds) = Self.listing(filter, columns: "id")
+        let box = UncheckedBox(binds)
+        return try await withSession { session in
+            try session.query(sql, box.value).rows.map { try Cells($0).int64(0) }
+        }
+    }
+
+    /// The query that lists the records `filter` selects, oldest first.
+    static func listing(_ filter: RecordFilter, columns: String = PostgresAccess.recordColumns) -> (String, Binds) {
+        var binds = Binds()
+        var count = 0
+        func next(_ value: any Sendable) -> String {
+            binds.add(value)
+            count += 1
+            return "$\(count)"
+        }
+        let subject = filter.subject.map { next($0) }
+        var extra = ""
+        if let since = filter.since { extra += " AND time >= \(next(ISOTime.format(since)))" }
+        if let after = filter.afterID { extra += " AND id > \(next(after))" }
+        let limit = filter.limit.map { " LIMIT \(max(0, $0))" } ?? ""
+        guard let subject else {
+            let conditions = extra.isEmpty ? "" : " WHERE" + extra.dropFirst(" AND".count)
+            return ("SELECT \(columns) FROM records\(conditions) ORDER BY id\(limit)", binds)
+        }
+        // A number's records: those it made about itself, found through the caller index, and those another
+        // caller made about it, the only ones the partial subject index holds (as on SQLite).
+        let sql = """
+            SELECT \(columns) FROM records WHERE caller = \(subject) AND subject = \(subject)\(extra)
+            UNION ALL
+            SELECT \(columns) FROM records WHERE subject = \(subject) AND subject <> caller\(extra)
+            ORDER BY id\(limit)
+            """
+        return (sql, binds)
+    }
+
+    /// Reads the head and the records up to it in one snapshot and checks the chain.
+    public func verifyRecords() throws -> RecordChainReport {
+        try withSessionNow { session in
+            try Self.transaction(session, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
+                let head = try PostgresAccess.head(session)
+                let verifier = VerifierBox()
+                try session.forEach(
+                    "SELECT \(PostgresAccess.recordColumns) FROM records WHERE id <= $1 ORDER BY id",
+                    Binds(head?.id ?? Int64.max)
+                ) { row in
+                    let record = try PostgresAccess.record(Cells(row))
+                    verifier.check(record)
+                }
+                return verifier.finish(head: head)
+            }
+        }
+    }
+
+    /// The `record_chain` row: the last record's id and hash.
+    public func recordChainHead() throws -> (id: Int64, hash: String)? {
+        try withSessionNow { try PostgresAccess.head($0) }
+    }
+
+    /// Ready when a write transaction can begin, take the write lock and be rolled back.
+    public func readiness() async -> StoreReadiness {
+        do {
+            try await withSession { session in
+                try session.query("BEGIN")
+                try session.query("SELECT pg_advisory_xact_lock($1)", Binds(Self.writeLock))
+                try session.query("ROLLBACK")
+            }
+            return StoreReadiness(problems: [])
+        } catch {
+            return StoreReadiness(problems: ["\(location): a trial write failed: \(error)"])
+        }
+    }
+
+    /// Runs `sql` outside the store's transactions: for tests that damage a database on purpose (a record altered
+    /// behind the store's back). Not a way to change data: every change of service data goes through the engine.
+    package func executeRaw(_ sql: String) throws {
+        try withSessionNow { _ = try $0.query(sql) }
+    }
+
+    /// Closes every connection; later calls throw.
+    public func close() {
+        lock.lock()
+        closed = true
+        let sessions = idle
+        idle = []
+        opened -= sessions.count
+        lock.broadcast()
+        lock.unlock()
+        for session in sessions { session.close() }
+    }
+
+    deinit { close() }
+}
+
+/// Checks records as they arrive, from the client's thread.
+private final class VerifierBox: @unchecked Sendable {
+    private var verifier = RecordChainVerifier()
+    private let lock = NSLock()
+
+    func check(_ record: ServiceRecord) { lock.withLock { verifier.check(record) } }
+
+    func finish(head: (id: Int64, hash: String)?) -> RecordChainReport {
+        lock.withLock {
+            verifier.finish(head: head)
+            return verifier.report
+        }
+    }
+}
+
+/// Carries a value that is only read to another thread.
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Creating and dropping whole databases on a server, as its administrator: throwaway databases for tests, and
+/// `selfcare init` on a server where the database does not exist yet.
+public enum PostgresAdmin {
+    /// Creates the database `name` (letters, digits and `_` only) on the server of `admin`.
+    public static func createDatabase(_ name: String, admin: PostgresLocation) throws {
+        try checkName(name)
+        let session = try PostgresSession.open(admin, id: 0, logger: Logger(label: "selfcare.postgres.admin"))
+        defer { session.close() }
+        try session.query("CREATE DATABASE \(name)")
+    }
+
+    /// Drops the database `name`, closing the connections still on it.
+    public static func dropDatabase(_ name: String, admin: PostgresLocation) throws {
+        try checkName(name)
+        let session = try PostgresSession.open(admin, id: 0, logger: Logger(label: "selfcare.postgres.admin"))
+        defer { session.close() }
+        try session.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+
+    private static func checkName(_ name: String) throws {
+        guard !name.isEmpty, name.count <= 63,
+            name.unicodeScalars.allSatisfy({
+                $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0))
+            })
+        else { throw PostgresStoreError("\(name): a database name is letters, digits and _") }
+    }
+}

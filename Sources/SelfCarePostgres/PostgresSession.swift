@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import SelfCareCore
+
+/// Where a PostgreSQL store is: parsed from `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`.
+public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
+    /// The server's host name or address.
+    public var host: String
+    /// The server's port (5432 unless the URL says).
+    public var port: Int
+    /// The role to log in as.
+    public var user: String
+    /// The role's password, if the server asks for one.
+    public var password: String?
+    /// The database's name.
+    public var database: String
+
+    /// The location `url` names; nil when it is not a `postgres://` or `postgresql://` URL with a user, a host and
+    /// a database.
+    public init?(url: String) {
+        guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? ""),
+            let host = parts.host, !host.isEmpty, let user = parts.user, !user.isEmpty
+        else { return nil }
+        let database = String(parts.path.drop { $0 == "/" })
+        guard !database.isEmpty, !database.contains("/") else { return nil }
+        self.host = host
+        port = parts.port ?? 5432
+        self.user = user
+        password = parts.password
+        self.database = database
+    }
+
+    /// Whether `text` names a PostgreSQL database rather than a file.
+    public static func isURL(_ text: String) -> Bool {
+        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+    }
+
+    /// The URL without its password.
+    public var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+}
+
+/// A store error from PostgreSQL, with the server's message (never a bound value).
+public struct PostgresStoreError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public let description: String
+    /// The SQLSTATE, when the server sent one.
+    public let code: String?
+
+    /// An error saying `description`, with the server's SQLSTATE `code` if any.
+    public init(_ description: String, code: String? = nil) {
+        self.description = description
+        self.code = code
+    }
+
+    /// A client error with the server's message and code where there are some.
+    init(_ error: any Error, doing what: String) {
+        if let psql = error as? PSQLError, let server = psql.serverInfo {
+            self.init(
+                "\(what): \(server[.message] ?? "PostgreSQL error") (\(server[.sqlState] ?? "?"))",
+                code: server[.sqlState])
+        } else {
+            self.init("\(what): \(String(reflecting: error))")
+        }
+    }
+}
+
+/// One connection used from one blocking thread at a time: every call waits for the server's answer. The store's
+/// contract is synchronous inside a transaction (the engine reads, decides and writes in one closure), so the
+/// store runs each transaction on a thread of its own and waits there, never on an event loop.
+final class PostgresSession: @unchecked Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Opens a connection to `location`, waiting for it.
+    static func open(_ location: PostgresLocation, id: Int, logger: Logger) throws -> PostgresSession {
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password,
+            database: location.database, tls: .disable)
+        configuration.options.connectTimeout = .seconds(10)
+        do {
+            let connection = try PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: id, logger: logger
+            ).wait()
+            return PostgresSession(connection: connection, logger: logger)
+        } catch {
+            throw PostgresStoreError(error, doing: "cannot connect to \(location)")
+        }
+    }
+
+    /// Runs `sql` with `binds` and returns its rows and the number of rows it changed.
+    @discardableResult
+    func query(_ sql: String, _ binds: Binds = Binds()) throws -> PostgresQueryResult {
+        do {
+            return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds.bindings), logger: logger).wait()
+        } catch {
+            throw PostgresStoreError(error, doing: "PostgreSQL")
+        }
+    }
+
+    /// Runs `sql` and calls `body` with each row as it arrives (an export of millions of records).
+    func forEach(
+        _ sql: String, _ binds: Binds = Binds(), _ body: @escaping @Sendable (PostgresRow) throws -> Void
+    )
+        throws
+    {
+        do {
+            _ = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds.bindings), logger: logger, body)
+                .wait()
+        } catch let error as PostgresStoreError {
+            throw error
+        } catch {
+            throw PostgresStoreError(error, doing: "PostgreSQL")
+        }
+    }
+
+    /// Closes the connection.
+    func close() {
+        try? connection.close().wait()
+    }
+}
+
+/// The values bound to a statement's `$1`, `$2`…, in order.
+struct Binds {
+    var bindings = PostgresBindings()
+
+    init() {}
+
+    /// Binds the values in order: `String`, `Int`, `Int64`, `Bool` or nil.
+    init(_ values: (any Sendable)?...) {
+        for value in values { add(value) }
+    }
+
+    mutating func add(_ value: (any Sendable)?) {
+        switch value {
+        case nil: bindings.appendNull()
+        case let text as String: bindings.append(text)
+        case let number as Int: bindings.append(number)
+        case let number as Int64: bindings.append(number)
+        case let flag as Bool: bindings.append(flag)
+        default: preconditionFailure("no PostgreSQL binding for \(type(of: value!))")
+        }
+    }
+}
+
+/// Reads a row's cells by position.
+struct Cells {
+    let row: PostgresRandomAccessRow
+
+    init(_ row: PostgresRow) { self.row = row.makeRandomAccess() }
+
+    func string(_ i: Int) throws -> String { try decode(i, String.self) }
+    func optionalString(_ i: Int) throws -> String? { try decode(i, String?.self) }
+    func int(_ i: Int) throws -> Int { try decode(i, Int.self) }
+    func int64(_ i: Int) throws -> Int64 { try decode(i, Int64.self) }
+    func optionalInt(_ i: Int) throws -> Int? { try decode(i, Int?.self) }
+    func bool(_ i: Int) throws -> Bool { try decode(i, Bool.self) }
+
+    private func decode<T: PostgresDecodable>(_ i: Int, _: T.Type) throws -> T {
+        do {
+            return try row[i].decode(T.self)
+        } catch {
+            throw PostgresStoreError("column \(row[i].columnName): cannot read it as \(T.self): \(error)")
+        }
+    }
+}
