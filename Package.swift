@@ -152,6 +152,7 @@ let package = Package(
                 "SelfCareCore",
                 "SelfCareCrypto",
                 "SelfCareStore",
+                "SelfCarePostgres",
                 "SelfCareGrammar",
                 "SelfCareChannels",
                 "SelfCareHTTP",
@@ -227,6 +228,8 @@ let package = Package(
                 // The VoiceXML schema test drives the adapter in process, then validates with xmllint; the CSV
                 // export test writes hostile records straight into a database.
                 "SelfCareChannels", "SelfCareHTTP", "SelfCareStore",
+                // The PostgreSQL cases make a database of their own on the test server.
+                "SelfCarePostgres",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings

@@ -20,7 +20,7 @@ struct InitCommand: AsyncParsableCommand {
             let created = try Pepper.createIfMissing(at: global.pepperPath)
             _ = try Pepper.load(from: global.pepperPath)  // refuses a malformed or group-readable pepper
             let runtime = try Runtime(global, access: .create)
-            print("database \(global.database): ready")
+            print("database \(global.databaseShown): ready")
             print(
                 "pepper \(global.pepperPath): \(created ? "created (mode 0600); keep it outside backups of the database" : "present")"
             )

@@ -6,12 +6,34 @@ import SelfCareCore
 import SelfCareCrypto
 import SelfCareGrammar
 import SelfCareHTTP
+import SelfCarePostgres
 import SelfCareStore
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(help: "The SQLite database file.")
-    var database = "./selfcare.sqlite"
+    @Option(
+        name: .customLong("database"),
+        help: """
+            The database: a SQLite file, or a PostgreSQL database as postgres://USER@HOST[:PORT]/DATABASE \
+            (default: SELFCARE_DATABASE, else ./selfcare.sqlite).
+            """)
+    var databaseOption: String?
+
+    /// The database the command uses: the option, else `SELFCARE_DATABASE`, else `./selfcare.sqlite`.
+    var database: String {
+        if let databaseOption { return databaseOption }
+        if let env = ProcessInfo.processInfo.environment["SELFCARE_DATABASE"], !env.isEmpty { return env }
+        return "./selfcare.sqlite"
+    }
+
+    /// Whether the database is a PostgreSQL URL rather than a file.
+    var isPostgres: Bool { PostgresLocation.isURL(database) }
+
+    /// The database as messages name it: a URL without its password.
+    var databaseShown: String {
+        guard isPostgres else { return database }
+        return PostgresLocation(url: database)?.description ?? "postgres://…"
+    }
 
     @Option(
         help: """
@@ -40,6 +62,8 @@ struct GlobalOptions: ParsableArguments {
     var pepperPath: String {
         if let pepperFile { return pepperFile }
         if let env = ProcessInfo.processInfo.environment["SELFCARE_PEPPER_FILE"], !env.isEmpty { return env }
+        // A database on a server has no folder to keep the pepper beside: the working folder's.
+        if isPostgres { return "./selfcare.pepper" }
         let base = database.hasSuffix(".sqlite") ? String(database.dropLast(".sqlite".count)) : database
         return base + ".pepper"
     }
@@ -166,6 +190,7 @@ enum Environment {
         ("SELFCARE_TIMEZONE", "the carrier's time zone (default Asia/Shanghai)"),
         ("SELFCARE_GRAMMARS", "grammars folder when --grammars is not given"),
         ("SELFCARE_PROMPTS", "prompts folder when --prompts is not given"),
+        ("SELFCARE_DATABASE", "database (file or postgres:// URL) when --database is not given"),
         ("SELFCARE_PEPPER_FILE", "pepper file when --pepper-file is not given"),
         ("SELFCARE_PBKDF2_ITERATIONS", "PBKDF2 cost of new hashes (default 160000)"),
         ("SELFCARE_LOCKOUT_THRESHOLD", "own wrong passwords that lock (1-100, default 5)"),
@@ -255,7 +280,7 @@ struct Runtime {
     }
 
     let options: GlobalOptions
-    let store: SQLiteServiceStore
+    let store: any ServiceStore
     let clock: any TimeSource
     let configuration: EngineConfiguration
 
@@ -266,6 +291,10 @@ struct Runtime {
         self.options = options
         clock = try Environment.clock()
         configuration = try Environment.engineConfiguration()
+        if options.isPostgres {
+            store = try Self.openPostgres(options.database, access: access)
+            return
+        }
         try Self.checkDatabasePath(options.database, access: access)
         var storeConfiguration = SQLiteStoreConfiguration()
         storeConfiguration.readonly = access == .readonly
@@ -276,6 +305,29 @@ struct Runtime {
         } catch {
             throw CommandFailure("\(options.database): \(error)")
         }
+    }
+
+    /// Opens the PostgreSQL database `url` names. The database itself must exist (a server's administrator makes
+    /// it); `init` and `serve --demo` create its tables, every other command migrates them, read-only ones only
+    /// read a database already initialised.
+    static func openPostgres(_ url: String, access: Access) throws -> PostgresServiceStore {
+        guard let location = PostgresLocation(url: url) else {
+            // Not echoed: the URL may hold a password.
+            throw CommandFailure("--database: not a postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE URL")
+        }
+        do {
+            return try PostgresServiceStore(location: location, migrate: access != .readonly)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
+
+    /// Whether the database holds nothing yet (no plan): `serve --demo` fills only such a database.
+    static func isNewDatabase(_ options: GlobalOptions) async throws -> Bool {
+        guard options.isPostgres else { return DatabaseFile(options.database).isNew }
+        let store = try openPostgres(options.database, access: .create)
+        defer { store.close() }
+        return try await store.read { try $0.plans().isEmpty }
     }
 
     /// What is at the database path: nothing, an empty file, a database file, or something else.
@@ -310,6 +362,7 @@ struct Runtime {
     /// nothing in an existing folder; otherwise anything but a non-empty regular file, so that no command
     /// but `init` and `serve --demo` leaves a database (or a journal beside `/dev/null`) behind.
     static func checkDatabasePath(_ path: String, access: Access) throws {
+        if PostgresLocation.isURL(path) { return }
         let folder = (path as NSString).deletingLastPathComponent
         switch DatabaseFile(path) {
         case .file: return

@@ -120,7 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CommandFailure(
                     "\(try global.promptsFolder()): cannot read prompts (\(error)); pass --prompts DIR")
             }
-            if demo && Runtime.DatabaseFile(global.database).isNew {
+            if demo, try await Runtime.isNewDatabase(global) {
                 try Runtime.checkDatabasePath(global.database, access: .create)
                 try Pepper.createIfMissing(at: global.pepperPath)
                 let runtime = try Runtime(global, access: .create)
@@ -211,7 +211,7 @@ struct ServeCommand: AsyncParsableCommand {
                 try channels.sms.grammars.reload(directory: grammarsDirectory, prompts: prompts)
                 channels.engine.replacePrompts(prompts)
             }
-            printError("selfcare: database \(global.database)")
+            printError("selfcare: database \(global.databaseShown)")
             let off = GrammarSet.servedChannels.subtracting(served).map(\.rawValue).sorted()
             if !off.isEmpty { printError("selfcare: channels turned off: \(off.joined(separator: ", "))") }
             printError(

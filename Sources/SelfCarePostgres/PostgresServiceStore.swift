@@ -28,15 +28,29 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
     /// The advisory lock migrations run under: one node migrates, the others wait and find nothing to do.
     static let migrationLock: Int64 = 0x5345_4C46_4D49_4752  // "SELFMIGR"
 
-    /// Connects to `location` with up to `connections` connections and migrates the schema.
+    /// Connects to `location` with up to `connections` connections and migrates the schema (or, with `migrate`
+    /// false, for read-only tools, checks that there is one).
     /// - Throws: `PostgresStoreError` when the server cannot be reached or the schema cannot be migrated.
-    public init(location: PostgresLocation, connections: Int = 16, logger: Logger? = nil) throws {
+    public init(
+        location: PostgresLocation, connections: Int = 16, migrate: Bool = true, logger: Logger? = nil
+    )
+        throws
+    {
         self.location = location
         self.logger = logger ?? Logger(label: "selfcare.postgres")
         size = max(2, connections)
         let session = try lease()
         defer { giveBack(session) }
-        try Self.migrate(session)
+        if migrate {
+            try Self.migrate(session)
+        } else {
+            let exists = try session.query("SELECT to_regclass('selfcare_migrations') IS NOT NULL").rows.first.map {
+                try Cells($0).bool(0)
+            }
+            guard exists == true else {
+                throw PostgresStoreError("\(location): the database is not initialised; run `selfcare init`")
+            }
+        }
     }
 
     /// Opens the store `url` names.
