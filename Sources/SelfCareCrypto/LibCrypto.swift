@@ -25,13 +25,26 @@ public struct CryptoError: Error, CustomStringConvertible, Sendable {
 
 /// Thin, safe wrappers over the libcrypto calls SelfCare uses. This is the only Swift file that touches it.
 public enum LibCrypto {
+    /// libcrypto initialised without its exit handler. By default OpenSSL frees its locks and tables when the
+    /// process exits, while other threads may still be hashing (a pool thread, a task the exit did not wait for):
+    /// such a thread then locks a freed lock and the process dies of SIGSEGV in `pthread_rwlock_rdlock` on its
+    /// way out, after its work was done and reported. The kernel frees everything at exit anyway.
+    private static let initialised: Bool = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil) == 1
+
+    /// Initialises libcrypto before its first use (every entry point calls it; later calls cost a load).
+    @inline(__always) private static func ready() { _ = initialised }
+
     /// The SHA-256 digest, fetched once (fetching per call costs as much as hashing a record).
     // unchecked: a constant pointer to an EVP_MD, never freed, that OpenSSL lets many threads digest with at once.
     private struct FetchedDigest: @unchecked Sendable { let md: OpaquePointer? }
-    private static let sha256Digest = FetchedDigest(md: EVP_MD_fetch(nil, "SHA256", nil))
+    private static let sha256Digest: FetchedDigest = {
+        ready()
+        return FetchedDigest(md: EVP_MD_fetch(nil, "SHA256", nil))
+    }()
 
     /// SHA-256 of `data`.
     public static func sha256(_ data: some ContiguousBytes) -> [UInt8] {
+        ready()
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let ok = data.withUnsafeBytes { input in
@@ -45,6 +58,7 @@ public enum LibCrypto {
 
     /// HMAC-SHA256 of `data` under `key`.
     public static func hmacSHA256(key: [UInt8], data: [UInt8]) -> [UInt8] {
+        ready()
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let result = key.withUnsafeBufferPointer { k in
@@ -65,6 +79,7 @@ public enum LibCrypto {
     ) throws
         -> [UInt8]
     {
+        ready()
         var out = [UInt8](repeating: 0, count: length)
         // An empty password still needs a valid pointer.
         let input = password.isEmpty ? [0] : password
@@ -85,6 +100,7 @@ public enum LibCrypto {
 
     /// `count` bytes from OpenSSL's CSPRNG.
     public static func randomBytes(_ count: Int) throws -> [UInt8] {
+        ready()
         var out = [UInt8](repeating: 0, count: count)
         let ok = out.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32(count)) }
         guard ok == 1 else { throw CryptoError("RAND_bytes") }
@@ -93,6 +109,7 @@ public enum LibCrypto {
 
     /// Compares two byte strings in time that depends only on their length (`CRYPTO_memcmp`).
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        ready()
         guard a.count == b.count else { return false }
         if a.isEmpty { return true }
         return a.withUnsafeBufferPointer { x in
@@ -102,6 +119,7 @@ public enum LibCrypto {
 
     /// Overwrites `bytes` with zeros in a way the optimiser keeps.
     public static func cleanse(_ bytes: inout [UInt8]) {
+        ready()
         bytes.withUnsafeMutableBufferPointer { OPENSSL_cleanse($0.baseAddress, $0.count) }
     }
 }
