@@ -1,0 +1,145 @@
+import Foundation
+import SelfCarePostgres
+import SelfCareTesting
+import Testing
+
+/// Three `selfcare serve` processes on one PostgreSQL database, in one folder (the same pepper, grammars and
+/// prompts), each on a port of its own: the nodes of a deployment behind a load balancer.
+private final class Nodes: @unchecked Sendable {
+    let servers: [ServerProcess]
+    let directory: URL
+    let environment: [String: String]
+
+    init(count: Int, in directory: URL, environment: [String: String]) throws {
+        self.directory = directory
+        self.environment = environment
+        servers = try (0..<count).map { _ in try ServerProcess([], in: directory, environment: environment) }
+    }
+
+    /// Sends each of `texts` from `from` to node `i % count` with the message id `ids[i]`, 12 at a time.
+    func sms(from: String, _ texts: [String], ids: [String]) async throws -> [String] {
+        let servers = self.servers
+        return try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            var replies = [String](repeating: "", count: texts.count)
+            var next = 0
+            func add() {
+                let i = next
+                next += 1
+                let text = texts[i].addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? texts[i]
+                let url =
+                    "\(servers[i % servers.count].base)/sms/kannel?from=\(from)&to=10010&id=\(ids[i])&text=\(text)"
+                group.addTask { (i, try curlGet(url)) }
+            }
+            while next < texts.count && next < 12 { add() }
+            while let (i, reply) = try await group.next() {
+                replies[i] = reply
+                if next < texts.count { add() }
+            }
+            return replies
+        }
+    }
+
+    /// The service records, as JSON objects, the CLI lists from the same database.
+    func records() throws -> [[String: Any]] {
+        let list = try run(["records", "list"], in: directory, environment: environment)
+        return list.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    func stop() { for server in servers { server.stop() } }
+}
+
+/// A demo database of its own on the test server and three nodes serving it.
+private func withThreeNodes(rateLimit: Int = 1000, _ body: (Nodes) async throws -> Void) async throws {
+    let admin = try #require(testPostgres)
+    let name = "selfcare_nodes_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    try PostgresAdmin.createDatabase(name, admin: admin)
+    defer { try? PostgresAdmin.dropDatabase(name, admin: admin) }
+    let url = "postgres://\(admin.user)@\(admin.host):\(admin.port)/\(name)"
+    try await withScratchFolderAsync { dir in
+        for folder in ["grammars", "prompts"] {
+            try FileManager.default.copyItem(
+                at: Fixtures.repositoryRoot.appendingPathComponent(folder), to: dir.appendingPathComponent(folder))
+        }
+        // The rate limit out of the way, but for its own test.
+        let environment = ["SELFCARE_DATABASE": url, "SELFCARE_SMS_RATE_LIMIT": String(rateLimit)]
+        let initRun = try run(["init", "--demo"], in: dir, environment: environment)
+        try #require(initRun.status == 0, "\(initRun.stderr)")
+        let nodes = try Nodes(count: 3, in: dir, environment: environment)
+        defer { nodes.stop() }
+        try await body(nodes)
+    }
+}
+
+/// A temporary folder removed afterwards, for an asynchronous body.
+private func withScratchFolderAsync(_ body: (URL) async throws -> Void) async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-nodes-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try await body(dir)
+}
+
+@Suite("Three nodes on one PostgreSQL database", .serialized, .enabled(if: testPostgres != nil))
+struct MultiNodeTests {
+    /// 60 wrong passwords for one number, spread over three nodes, 12 at a time: exactly the threshold (5) are
+    /// counted and the 5th locks; every later one is refused as locked without a check. Without the store's write
+    /// lock two nodes read the same count and both write it: more than five wrong passwords get checked.
+    @Test func thePasswordLockoutCountsExactlyAcrossNodes() async throws {
+        try await withThreeNodes { nodes in
+            let count = 60
+            _ = try await nodes.sms(
+                from: "18612345678", Array(repeating: "CXZD 111111", count: count), ids: (0..<count).map { "lk\($0)" })
+            let attempts = try nodes.records().filter { ($0["operation"] as? String) == "query.bill" }
+            let reasons = attempts.map { $0["reason"] as? String ?? "?" }
+            #expect(reasons.count == count, "\(reasons)")
+            #expect(reasons.filter { $0 == "bad_password" }.count == 5, "\(reasons)")
+            #expect(reasons.filter { $0 == "password_locked" }.count == count - 5, "\(reasons)")
+        }
+    }
+
+    /// The same message id sent to every node at once is handled once: one record of the query, every other copy
+    /// recorded as a `duplicate` with the first reply word for word.
+    @Test func aRepeatedMessageIdIsAppliedOnceWhicheverNodeGetsIt() async throws {
+        try await withThreeNodes { nodes in
+            let replies = try await nodes.sms(
+                from: "18612345678", Array(repeating: "CXYE", count: 12), ids: Array(repeating: "dup-1", count: 12))
+            #expect(Set(replies).count == 1 && replies[0].contains("123.45元"), "\(replies)")
+            let records = try nodes.records().filter { ($0["session"] as? String) == "dup-1" }
+            let reasons = records.map { $0["reason"] as? String ?? "?" }
+            #expect(reasons.filter { $0 == "ok" }.count == 1, "\(reasons)")
+            #expect(reasons.filter { $0 == "duplicate" }.count == 11, "\(reasons)")
+        }
+    }
+
+    /// A plan change asked on one node is confirmed by a `Y` on another, and applied once.
+    @Test func aConfirmationAskedOnOneNodeIsHonouredOnAnother() async throws {
+        try await withThreeNodes { nodes in
+            let ask = try curlGet(
+                "\(nodes.servers[0].base)/sms/kannel?from=18612345678&to=10010&id=c1&text=TCBG%20P98%20258036")
+            #expect(ask.contains("回复Y确认"), "\(ask)")
+            let yes = try curlGet("\(nodes.servers[1].base)/sms/kannel?from=18612345678&to=10010&id=c2&text=Y")
+            #expect(yes.hasPrefix("套餐变更成功"), "\(yes)")
+            let again = try curlGet("\(nodes.servers[2].base)/sms/kannel?from=18612345678&to=10010&id=c3&text=Y")
+            #expect(!again.hasPrefix("套餐变更成功"), "\(again)")
+            let applied = try nodes.records().filter {
+                ($0["operation"] as? String) == "plan.change" && ($0["result"] as? String) == "ok"
+            }
+            #expect(applied.count == 1, "\(applied)")
+        }
+    }
+
+    /// 24 messages from one number over three nodes with a limit of 10 a minute: exactly 10 are handled, the rest
+    /// refused `rate_limited`, whichever node counted them.
+    @Test func theRateLimitHoldsAcrossNodes() async throws {
+        try await withThreeNodes(rateLimit: 10) { nodes in
+            let count = 24
+            _ = try await nodes.sms(
+                from: "18612345678", Array(repeating: "CXYE", count: count), ids: (0..<count).map { "rl\($0)" })
+            let records = try nodes.records().filter { ($0["caller"] as? String) == "18612345678" }
+            let limited = records.filter { ($0["reason"] as? String) == "rate_limited" }
+            #expect(records.count == count, "\(records.count)")
+            #expect(limited.count == count - 10, "\(limited.count) of \(records.count)")
+        }
+    }
+}
