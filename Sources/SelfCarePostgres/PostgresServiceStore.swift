@@ -15,12 +15,8 @@ import SelfCareCrypto
 public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
     /// Where the database is.
     public let location: PostgresLocation
-    private let logger: Logger
-    private let lock = NSCondition()
-    private var idle: [PostgresSession] = []
-    private var opened = 0
-    private let size: Int
-    private var closed = false
+    private let pool: PostgresPool
+    private let committer: PostgresCommitter
     private let queue = DispatchQueue(label: "selfcare.postgres", attributes: .concurrent)
 
     /// The advisory lock every write transaction takes: one writer at a time across the nodes.
@@ -37,10 +33,14 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
         throws
     {
         self.location = location
-        self.logger = logger ?? Logger(label: "selfcare.postgres")
-        size = max(2, connections)
-        let session = try lease()
-        defer { giveBack(session) }
+        let pool = PostgresPool(
+            location: location, size: max(2, connections), logger: logger ?? Logger(label: "selfcare.postgres"))
+        self.pool = pool
+        committer = PostgresCommitter(
+            lease: { try pool.lease() }, giveBack: { pool.giveBack($0, broken: $1) },
+            begin: { try $0.query("SELECT pg_advisory_xact_lock($1)", Binds(Self.writeLock)) })
+        let session = try pool.lease()
+        defer { pool.giveBack(session) }
         if migrate {
             try Self.migrate(session)
         } else {
@@ -84,49 +84,6 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
 
     // MARK: - Connections
 
-    private func lease() throws -> PostgresSession {
-        lock.lock()
-        while true {
-            if closed {
-                lock.unlock()
-                throw PostgresStoreError("the store is closed")
-            }
-            if let session = idle.popLast() {
-                lock.unlock()
-                return session
-            }
-            if opened < size {
-                opened += 1
-                let id = opened
-                lock.unlock()
-                do {
-                    return try PostgresSession.open(location, id: id, logger: logger)
-                } catch {
-                    lock.lock()
-                    opened -= 1
-                    lock.signal()
-                    lock.unlock()
-                    throw error
-                }
-            }
-            lock.wait()
-        }
-    }
-
-    private func giveBack(_ session: PostgresSession, broken: Bool = false) {
-        lock.lock()
-        if broken || closed {
-            opened -= 1
-            lock.signal()
-            lock.unlock()
-            session.close()
-            return
-        }
-        idle.append(session)
-        lock.signal()
-        lock.unlock()
-    }
-
     /// Runs `body` with a leased connection on the store's threads.
     private func withSession<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
@@ -138,15 +95,15 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
 
     /// Runs `body` with a leased connection on the calling thread (tools, and the store's own threads).
     private func withSessionNow<T>(_ body: (PostgresSession) throws -> T) throws -> T {
-        let session = try lease()
+        let session = try pool.lease()
         do {
             let result = try body(session)
-            giveBack(session)
+            pool.giveBack(session)
             return result
         } catch {
             // A connection in an unknown state (a failed COMMIT, a lost server) is not reused.
             let broken = !session.connection.isClosed ? (try? session.query("ROLLBACK")) == nil : true
-            giveBack(session, broken: broken)
+            pool.giveBack(session, broken: broken)
             throw error
         }
     }
@@ -178,15 +135,14 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
         }
     }
 
-    /// Runs `body` in a write transaction, after every earlier write of every node (the write lock).
+    /// Runs `body` in a write transaction, after every earlier write of every node (the write lock); concurrent
+    /// writes of this node share one transaction and its commit (`PostgresCommitter`).
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
-        try await withSession { session in
-            try Self.transaction(session, begin: "BEGIN") {
-                try session.query("SELECT pg_advisory_xact_lock($1)", Binds(Self.writeLock))
-                return try body(PostgresAccess(session: session))
-            }
-        }
+        try await committer.write { session in try body(PostgresAccess(session: session)) }
     }
+
+    /// Write transactions committed and the writes they held: writes per transaction is the group commit's batch.
+    public var commitStatistics: (transactions: Int, writes: Int) { committer.statistics }
 
     /// Walks the records `filter` selects, oldest first, in one snapshot: for tools and exports.
     public func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws {
@@ -289,8 +245,78 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
         try withSessionNow { _ = try $0.query(sql) }
     }
 
-    /// Closes every connection; later calls throw.
+    /// Commits the writes already asked for, then closes every connection; later calls throw.
     public func close() {
+        committer.close()
+        pool.close()
+    }
+
+    deinit { close() }
+}
+
+/// The store's connections: opened as needed up to a bound, lent to one transaction at a time.
+final class PostgresPool: @unchecked Sendable {
+    let location: PostgresLocation
+    private let logger: Logger
+    private let size: Int
+    private let lock = NSCondition()
+    private var idle: [PostgresSession] = []
+    private var opened = 0
+    private var closed = false
+
+    init(location: PostgresLocation, size: Int, logger: Logger) {
+        self.location = location
+        self.size = size
+        self.logger = logger
+    }
+
+    /// An idle connection, a new one while there are fewer than the bound, or the next one given back.
+    func lease() throws -> PostgresSession {
+        lock.lock()
+        while true {
+            if closed {
+                lock.unlock()
+                throw PostgresStoreError("the store is closed")
+            }
+            if let session = idle.popLast() {
+                lock.unlock()
+                return session
+            }
+            if opened < size {
+                opened += 1
+                let id = opened
+                lock.unlock()
+                do {
+                    return try PostgresSession.open(location, id: id, logger: logger)
+                } catch {
+                    lock.lock()
+                    opened -= 1
+                    lock.signal()
+                    lock.unlock()
+                    throw error
+                }
+            }
+            lock.wait()
+        }
+    }
+
+    /// Takes `session` back; a broken one (or any once closed) is closed instead.
+    func giveBack(_ session: PostgresSession, broken: Bool = false) {
+        lock.lock()
+        if broken || closed {
+            opened -= 1
+            lock.signal()
+            lock.unlock()
+            session.close()
+            return
+        }
+        idle.append(session)
+        lock.signal()
+        lock.unlock()
+    }
+
+    /// Closes the idle connections, and the others as they are given back.
+    func close() {
         lock.lock()
         closed = true
         let sessions = idle
@@ -300,8 +326,6 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
         lock.unlock()
         for session in sessions { session.close() }
     }
-
-    deinit { close() }
 }
 
 /// Checks records as they arrive, from the client's thread.

@@ -1,65 +1,90 @@
 import Foundation
 import GRDB
 import SelfCareCore
+import SelfCarePostgres
 import SelfCareTesting
 import Testing
 
 @testable import SelfCareStore
 
-@Suite("Group commit")
-struct GroupCommitTests {
-    @Test func concurrentWritesShareCommitsAndEveryOneLands() async throws {
-        try await withTemporaryDatabase { store, _ in
-            let before = store.commitStatistics
-            let ids = try await withThrowingTaskGroup(of: Int64.self) { group in
-                for n in 0..<200 {
-                    group.addTask { try await store.write { try $0.append(draft(n)).id } }
+/// 200 concurrent appends: every one lands once, some share a commit, and the chain verifies.
+func checkConcurrentWritesShareCommits(
+    _ store: any ServiceStore, statistics: () -> (transactions: Int, writes: Int)
+) async throws {
+    let before = statistics()
+    let ids = try await withThrowingTaskGroup(of: Int64.self) { group in
+        for n in 0..<200 {
+            group.addTask { try await store.write { try $0.append(draft(n)).id } }
+        }
+        return try await group.reduce(into: [Int64]()) { $0.append($1) }
+    }
+    #expect(Set(ids).count == 200)
+    let stats = statistics()
+    #expect(stats.writes - before.writes == 200)
+    #expect(stats.transactions - before.transactions < 200, "some writes shared a commit: \(stats)")
+    let report = try store.verifyRecords()
+    #expect(report.firstBreak == nil, "\(report)")
+    #expect(report.checked == 200)
+}
+
+/// 100 concurrent writes, every third of which throws: only those roll back (their record and their point), the
+/// others of their batches land, and the chain verifies.
+func checkAFailedWriteRollsBackAlone(_ store: any ServiceStore) async throws {
+    try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
+    // Records already there: a failed job must not make the batch forget the chain's head.
+    for n in 1000..<1003 { _ = try await store.write { try $0.append(draft(n)) } }
+    let results = await withTaskGroup(of: Bool.self) { group in
+        for n in 0..<100 {
+            group.addTask {
+                do {
+                    try await store.write { writer -> Void in
+                        _ = try writer.append(draft(n))
+                        var s = try writer.subscriber("18612345678")!
+                        s.points += 1
+                        try writer.save(s)
+                        if n % 3 == 0 { throw Boom() }  // its record and its point must go
+                    }
+                    return true
+                } catch {
+                    return false
                 }
-                return try await group.reduce(into: [Int64]()) { $0.append($1) }
             }
-            #expect(Set(ids).count == 200)
-            let stats = store.commitStatistics
-            #expect(stats.writes - before.writes == 200)
-            #expect(stats.transactions - before.transactions < 200, "some writes shared a commit: \(stats)")
-            let report = try store.verifyRecords()
-            #expect(report.firstBreak == nil, "\(report)")
-            #expect(report.checked == 200)
+        }
+        return await group.reduce(into: [Bool]()) { $0.append($1) }
+    }
+    let succeeded = results.filter { $0 }.count
+    #expect(succeeded == 66)
+    let points = try await store.read { try $0.subscriber("18612345678")!.points }
+    #expect(points == 3200 + 66)
+    var records = 0
+    try store.forEachRecord(matching: RecordFilter()) { _ in records += 1 }
+    #expect(records == 3 + 66)
+    #expect(try store.verifyRecords().firstBreak == nil)
+}
+
+@Suite("Group commit on PostgreSQL", .enabled(if: testPostgres != nil))
+struct PostgresGroupCommitTests {
+    @Test func concurrentWritesShareCommitsAndEveryOneLands() async throws {
+        try await withTemporaryPostgres { store in
+            try await checkConcurrentWritesShareCommits(store) { store.commitStatistics }
         }
     }
 
     @Test func aWriteThatThrowsRollsBackOnlyItselfInItsBatch() async throws {
+        try await withTemporaryPostgres { store in try await checkAFailedWriteRollsBackAlone(store) }
+    }
+}
+
+@Suite("Group commit")
+struct GroupCommitTests {
+    @Test func concurrentWritesShareCommitsAndEveryOneLands() async throws {
         try await withTemporaryDatabase { store, _ in
-            try await Fixtures.seed(store, subscribers: [Fixtures.subscriber()])
-            // Records already there: a failed job must not make the batch forget the chain's head.
-            for n in 1000..<1003 { _ = try await store.write { try $0.append(draft(n)) } }
-            let results = await withTaskGroup(of: Bool.self) { group in
-                for n in 0..<100 {
-                    group.addTask {
-                        do {
-                            try await store.write { writer -> Void in
-                                _ = try writer.append(draft(n))
-                                var s = try writer.subscriber("18612345678")!
-                                s.points += 1
-                                try writer.save(s)
-                                if n % 3 == 0 { throw Boom() }  // its record and its point must go
-                            }
-                            return true
-                        } catch {
-                            return false
-                        }
-                    }
-                }
-                return await group.reduce(into: [Bool]()) { $0.append($1) }
-            }
-            let succeeded = results.filter { $0 }.count
-            #expect(succeeded == 66)
-            let points = try await store.read { try $0.subscriber("18612345678")!.points }
-            #expect(points == 3200 + 66)
-            var records = 0
-            try store.forEachRecord(matching: RecordFilter()) { _ in records += 1 }
-            #expect(records == 3 + 66)
-            #expect(try store.verifyRecords().firstBreak == nil)
+            try await checkConcurrentWritesShareCommits(store) { store.commitStatistics }
         }
+    }
+
+    @Test func aWriteThatThrowsRollsBackOnlyItselfInItsBatch() async throws {
+        try await withTemporaryDatabase { store, _ in try await checkAFailedWriteRollsBackAlone(store) }
     }
 
     @Test func closingAStoreCommitsWhatWaitsAndEndsItsCommittingTask() async throws {
