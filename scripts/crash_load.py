@@ -3,7 +3,8 @@
 
   crash_load.py load BASE_URL SUCCESS_LOG WORKERS SECONDS ERROR_LOG   queries and loss transactions
   crash_load.py check DATABASE SUCCESS_LOG NUMBERS...        the records and states after the crash
-  crash_load.py billing PORT DIR      billing's order webhook and Kannel's sendsms, logging to DIR
+  crash_load.py billing PORT DIR [MS] billing's order webhook and Kannel's sendsms, logging to DIR; each webhook
+                                      call answered MS milliseconds late
   crash_load.py delivered DATABASE DIR      after a clean drain: every order applied once, no notice twice
 
 load: each worker owns one subscriber (password 470159) and alternates loss.report and
@@ -166,9 +167,10 @@ def check(database, log_path, numbers):
     return 0 if not problems else 1
 
 
-def billing(port, folder):
+def billing(port, folder, delay=0.0):
     """Billing's webhook (applies each order once by its Idempotency-Key) and Kannel's sendsms (accepts every
-    notice); every call is logged with fsync, so a kill of the gateway never loses what was received."""
+    notice); every call is logged with fsync, so a kill of the gateway never loses what was received. With a
+    delay, each webhook call is answered that many seconds late (a slow billing system)."""
     applied = set()
     if os.path.exists(f"{folder}/applied.log"):
         applied = {line.strip() for line in open(f"{folder}/applied.log") if line.strip()}
@@ -192,6 +194,8 @@ def billing(port, folder):
                 if key and key not in applied:
                     applied.add(key)
                     append("applied.log", key)
+            if delay:
+                time.sleep(delay)
             self.send_response(200 if key and body else 400)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -251,7 +255,7 @@ if __name__ == "__main__":
     elif sys.argv[1] == "check":
         sys.exit(check(sys.argv[2], sys.argv[3], sys.argv[4:]))
     elif sys.argv[1] == "billing":
-        billing(int(sys.argv[2]), sys.argv[3])
+        billing(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]) / 1000 if len(sys.argv) > 4 else 0.0)
     elif sys.argv[1] == "delivered":
         sys.exit(delivered(sys.argv[2], sys.argv[3]))
     else:

@@ -41,18 +41,34 @@ public struct OrderWebhook: Sendable {
         }
     }
 
-    /// Posts every due order, oldest first, at most `limit`; stops at the first failure, so that an endpoint
-    /// that is down costs one try a pass, not one per order.
+    /// Orders claimed at a time: each chunk is posted well within its hold.
+    static let chunk = 20
+
+    /// How long a claimed order is held for this node: the calls of a whole chunk at their deadline, with room.
+    var hold: TimeInterval { max(60, timeout * Double(Self.chunk) + 30) }
+
+    /// Posts every due order, oldest first, at most `limit`, claiming them a chunk at a time so that several nodes
+    /// on one database never post the same order (`claimOrdersDue`); stops at the first failure, so that an
+    /// endpoint that is down costs one try a pass, not one per order (the orders of the chunk not posted then are
+    /// given back as they were).
     public func drain(limit: Int = 500) async throws -> Pass {
         var pass = Pass()
-        for order in try await engine.ordersDue(limit: limit) {
-            let result = await post(order)
-            try await engine.recordDelivery([order.id], via: "webhook", result: result, policy: policy)
-            if result == .delivered {
-                pass.delivered += 1
-            } else {
-                pass.failed += 1
-                break
+        while pass.delivered + pass.failed < limit {
+            let claim = try await engine.claimOrdersDue(
+                limit: min(Self.chunk, limit - pass.delivered - pass.failed), hold: hold)
+            if claim.orders.isEmpty { break }
+            var posted: Set<Int64> = []
+            for order in claim.orders {
+                let result = await post(order)
+                posted.insert(order.id)
+                try await engine.recordDelivery([order.id], via: "webhook", result: result, policy: policy)
+                if result == .delivered {
+                    pass.delivered += 1
+                } else {
+                    pass.failed += 1
+                    try await engine.release(claim, except: posted)
+                    return pass
+                }
             }
         }
         return pass

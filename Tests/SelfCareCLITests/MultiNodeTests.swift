@@ -10,10 +10,10 @@ private final class Nodes: @unchecked Sendable {
     let directory: URL
     let environment: [String: String]
 
-    init(count: Int, in directory: URL, environment: [String: String]) throws {
+    init(count: Int, in directory: URL, environment: [String: String], arguments: [String] = []) throws {
         self.directory = directory
         self.environment = environment
-        servers = try (0..<count).map { _ in try ServerProcess([], in: directory, environment: environment) }
+        servers = try (0..<count).map { _ in try ServerProcess(arguments, in: directory, environment: environment) }
     }
 
     /// Sends each of `texts` from `from` to node `i % count` with the message id `ids[i]`, 12 at a time.
@@ -51,7 +51,10 @@ private final class Nodes: @unchecked Sendable {
 }
 
 /// A demo database of its own on the test server and three nodes serving it.
-private func withThreeNodes(rateLimit: Int = 1000, _ body: (Nodes) async throws -> Void) async throws {
+private func withThreeNodes(
+    rateLimit: Int = 1000, serving arguments: (URL) throws -> [String] = { _ in [] },
+    before: (URL, [String: String]) throws -> Void = { _, _ in }, _ body: (Nodes) async throws -> Void
+) async throws {
     let admin = try #require(testPostgres)
     let name = "selfcare_nodes_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     try PostgresAdmin.createDatabase(name, admin: admin)
@@ -66,7 +69,8 @@ private func withThreeNodes(rateLimit: Int = 1000, _ body: (Nodes) async throws 
         let environment = ["SELFCARE_DATABASE": url, "SELFCARE_SMS_RATE_LIMIT": String(rateLimit)]
         let initRun = try run(["init", "--demo"], in: dir, environment: environment)
         try #require(initRun.status == 0, "\(initRun.stderr)")
-        let nodes = try Nodes(count: 3, in: dir, environment: environment)
+        try before(dir, environment)
+        let nodes = try Nodes(count: 3, in: dir, environment: environment, arguments: try arguments(dir))
         defer { nodes.stop() }
         try await body(nodes)
     }
@@ -140,6 +144,50 @@ struct MultiNodeTests {
             let limited = records.filter { ($0["reason"] as? String) == "rate_limited" }
             #expect(records.count == count, "\(records.count)")
             #expect(limited.count == count - 10, "\(limited.count) of \(records.count)")
+        }
+    }
+
+    /// Ten orders written before three nodes start posting them to one billing webhook at once: each reaches
+    /// billing exactly once, as each node claims the orders it posts. Without the claims the three nodes read the
+    /// same due orders and post most of them two or three times.
+    @Test func serviceOrdersArePostedOnceAcrossNodes() async throws {
+        let billing = FileManager.default.temporaryDirectory.appendingPathComponent("billing-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: billing, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: billing) }
+        let receiver = try Background(
+            "/usr/bin/env",
+            // A slow billing (150 ms a call): posting the ten orders takes longer than the nodes' delivery
+            // interval, so every node's pass falls while another is still posting.
+            [
+                "python3", Fixtures.repositoryRoot.appendingPathComponent("scripts/crash_load.py").path, "billing", "0",
+                billing.path, "150",
+            ],
+            log: billing.appendingPathComponent("billing.out"), in: billing)
+        defer { receiver.stop() }
+        let portFile = billing.appendingPathComponent("port")
+        try #require(waitUntil(20) { FileManager.default.fileExists(atPath: portFile.path) })
+        let port = try String(contentsOf: portFile, encoding: .utf8)
+        try await withThreeNodes(
+            serving: { _ in ["--webhook", "http://127.0.0.1:\(port)/orders", "--delivery-interval", "1"] },
+            before: { dir, environment in
+                // Five losses reported and cancelled: ten applied transactions, ten orders.
+                for _ in 0..<5 {
+                    for text in [["GS", "258036"], ["Y"], ["JG", "258036"], ["Y"]] {
+                        let sent = try run(["sms", "--from", "18612345678"] + text, in: dir, environment: environment)
+                        try #require(sent.status == 0, "\(sent.stdout)\(sent.stderr)")
+                    }
+                }
+            }
+        ) { nodes in
+            let delivered = waitUntil(30) {
+                let pending = try? run(
+                    ["orders", "list", "--state", "pending"], in: nodes.directory, environment: nodes.environment)
+                return pending?.status == 0 && pending?.stdout.isEmpty == true
+            }
+            #expect(delivered, "orders still pending after 30 s")
+            let calls = try String(contentsOf: billing.appendingPathComponent("calls.log"), encoding: .utf8)
+                .split(separator: "\n")
+            #expect(calls.count == 10 && Set(calls).count == 10, "\(calls)")
         }
     }
 }

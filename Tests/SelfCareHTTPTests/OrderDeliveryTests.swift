@@ -90,6 +90,27 @@ struct OrderDeliveryTests {
         }
     }
 
+    /// A claim hides the orders from every other node until its hold ends; orders a pass did not post are given
+    /// back as they were, and a claim that ran out (the node stopped) lets another node take them.
+    @Test func claimedOrdersAreHeldForTheirNodeAndGivenBackWhenNotPosted() async throws {
+        let clock = ManualTimeSource(Fixtures.midNovember)
+        try await Self.withOrders(clock: clock) { engine, store in
+            let claim = try await engine.claimOrdersDue(limit: 10, hold: 60)
+            #expect(claim.orders.map(\.id) == [1, 2, 3])
+            #expect(try await engine.ordersDue(limit: 10).isEmpty, "claimed orders are no other node's")
+            #expect(try await engine.claimOrdersDue(limit: 10, hold: 60).orders.isEmpty)
+            #expect(try await Self.records(store, .orderDeliver).isEmpty, "a claim writes no record")
+            try await engine.recordDelivery([1], via: "webhook", result: .failed("HTTP 500"), policy: .init())
+            try await engine.release(claim, except: [1])
+            #expect(try await engine.ordersDue(limit: 10).map(\.id) == [2, 3], "given back, due again")
+            let again = try await engine.claimOrdersDue(limit: 10, hold: 60)
+            #expect(again.orders.map(\.id) == [2, 3])
+            // A claim that ran out; order 1's wait after its failure (30 s, jitter at most 1.5×) is over too.
+            clock.advance(by: 61)
+            #expect(try await engine.ordersDue(limit: 10).map(\.id) == [1, 2, 3])
+        }
+    }
+
     @Test func anOrderIsDeadAfterItsLastTryUntilAnOperatorRetriesIt() async throws {
         let clock = ManualTimeSource(Fixtures.midNovember)
         try await Self.withOrders(clock: clock) { engine, store in

@@ -24,6 +24,14 @@ public struct OrderDeliveryPolicy: Sendable {
     }
 }
 
+/// Orders a node claimed to post (`claimOrdersDue`): as they were before the claim, and when the claim ends.
+public struct OrderClaim: Sendable {
+    /// The orders claimed, with their next try as it was before the claim.
+    public var orders: [ServiceOrder]
+    /// The next try the claim gave them: the end of the hold.
+    public var until: String
+}
+
 /// How one delivery of service orders ended.
 public enum OrderDeliveryResult: Sendable, Equatable {
     /// Billing took the orders (a 2xx answer, or the outbox file written with its sidecar).
@@ -55,16 +63,53 @@ extension OperationEngine {
     /// Pending orders whose next try is due, oldest first, at most `limit`.
     public func ordersDue(limit: Int) async throws -> [ServiceOrder] {
         let now = ISOTime.format(clock.now())
-        return try await store.read { reader in
-            var due: [ServiceOrder] = []
-            var filter = OrderFilter(state: .pending, limit: max(limit, 1) * 4)
-            while due.count < limit {
-                let page = try reader.orders(filter)
-                due += page.filter { ($0.nextAttempt ?? "") <= now }.prefix(limit - due.count)
-                guard let last = page.last, page.count == filter.limit else { break }
-                filter.afterID = last.id
+        return try await store.read { try Self.ordersDue(in: $0, now: now, limit: limit) }
+    }
+
+    /// Pending orders whose next try is due, as `reader` sees them.
+    static func ordersDue(in reader: any StoreReader, now: String, limit: Int) throws -> [ServiceOrder] {
+        var due: [ServiceOrder] = []
+        var filter = OrderFilter(state: .pending, limit: max(limit, 1) * 4)
+        while due.count < limit {
+            let page = try reader.orders(filter)
+            due += page.filter { ($0.nextAttempt ?? "") <= now }.prefix(limit - due.count)
+            guard let last = page.last, page.count == filter.limit else { break }
+            filter.afterID = last.id
+        }
+        return due
+    }
+
+    /// Pending orders whose next try is due, oldest first, at most `limit`, **claimed** for `hold` seconds: their
+    /// next try moves `hold` ahead in the transaction that finds them, so that no other node on the database takes
+    /// them while this one posts them. A node that stops while holding orders leaves them to whichever node looks
+    /// once the hold is over: each order is still delivered at least once, and, nodes alive, once. A claim is
+    /// delivery bookkeeping, not a change of service: it writes no record (the delivery that follows does).
+    public func claimOrdersDue(limit: Int, hold: TimeInterval) async throws -> OrderClaim {
+        try await transaction(at: clock.now()) { tx in
+            let due = try Self.ordersDue(in: tx.writer, now: ISOTime.format(tx.now), limit: limit)
+            let until = ISOTime.format(tx.now.addingTimeInterval(hold))
+            for var order in due {
+                order.nextAttempt = until
+                try tx.writer.update(order)
             }
-            return due
+            return OrderClaim(orders: due, until: until)
+        }
+    }
+
+    /// Gives back the orders of `claim` this node did not post after all (a pass stopped at a failure): each
+    /// still pending and still held by the claim gets its next try back as it was, so that the hold does not delay
+    /// it.
+    public func release(_ claim: OrderClaim, except posted: Set<Int64>) async throws {
+        let unposted = claim.orders.filter { !posted.contains($0.id) }
+        guard !unposted.isEmpty else { return }
+        try await transaction(at: clock.now()) { tx in
+            for order in unposted {
+                guard var stored = try tx.writer.order(id: order.id), stored.state == .pending,
+                    stored.nextAttempt == claim.until
+                else { continue }
+                stored.nextAttempt = order.nextAttempt
+                try tx.writer.update(stored)
+            }
         }
     }
 
