@@ -61,6 +61,8 @@ struct OrderDeliveryTests {
                     engine: engine, url: URL(string: "http://127.0.0.1:\(port)/orders")!)
                 webhook.token = "billing-secret"
                 webhook.policy.baseDelay = 60
+                // A loaded machine (the whole suite at once) may take seconds to answer on loopback.
+                webhook.timeout = 60
 
                 // Billing is down: one try, then the pass stops; the order waits about a minute.
                 let down = try await webhook.drain()
