@@ -147,8 +147,8 @@ public struct ScenarioUpdate: Sendable {
     public var changed: Bool { !changes.isEmpty }
 }
 
-/// Runs scenarios against real components: a fresh SQLite database, the engine, and the SMS, USSD and
-/// IVR channels over the given grammars and prompts.
+/// Runs scenarios against real components: a fresh database (SQLite unless `scratchStores` says otherwise), the
+/// engine, and the SMS, USSD and IVR channels over the given grammars and prompts.
 public struct ScenarioRunner: Sendable {
     public var grammarsDirectory: String
     public var promptsDirectory: String
@@ -159,6 +159,8 @@ public struct ScenarioRunner: Sendable {
     public var iterations = 2_000
     /// Where each scenario's gateway logs.
     public var logger: Logger
+    /// Where each scenario's scratch database is made; nil: an SQLite file in a temporary folder.
+    public var scratchStores: ScratchStores?
 
     /// A runner over the grammars and prompts in these folders, its clocks starting at `start`.
     public init(grammarsDirectory: String, promptsDirectory: String, start: Date, logger: Logger) {
@@ -315,7 +317,7 @@ public struct ScenarioRunner: Sendable {
     /// Runs `scenario`. Normally the first failed check throws; `updating` notes failed expectations and goes on.
     func execute(_ scenario: Scenario, updating: Bool) async throws -> Execution {
         try validate(scenario)
-        return try await withScratchDatabase { store in
+        return try await withScratchStore(scratchStores) { store in
             // `clock` and `advance` move the clock from `start`.
             let clock = ManualTimeSource(start)
             let prompts = try PromptCatalog.load(directory: promptsDirectory)

@@ -1,4 +1,5 @@
 import Foundation
+import SelfCareCore
 import SelfCareStore
 
 /// Runs `body` with a fresh SQLite store in a new temporary folder, removed afterwards: where each scenario and
@@ -14,6 +15,38 @@ func withScratchDatabase<T>(_ body: (SQLiteServiceStore) async throws -> T) asyn
         return result
     } catch {
         try? await store.close()
+        throw error
+    }
+}
+
+/// Where the scenarios' scratch databases are made and thrown away, when not in SQLite files: a test suite runs the
+/// same scenarios on another store (PostgreSQL) this way.
+public struct ScratchStores: Sendable {
+    /// Makes a fresh, empty store.
+    public let open: @Sendable () async throws -> any ServiceStore
+    /// Ends a store `open` made, and removes its data.
+    public let close: @Sendable (any ServiceStore) async -> Void
+
+    /// Stores made by `open` and ended by `close`.
+    public init(
+        open: @escaping @Sendable () async throws -> any ServiceStore,
+        close: @escaping @Sendable (any ServiceStore) async -> Void
+    ) {
+        self.open = open
+        self.close = close
+    }
+}
+
+/// Runs `body` with a scratch store from `stores`, or an SQLite one (`withScratchDatabase`) when nil.
+func withScratchStore<T>(_ stores: ScratchStores?, _ body: (any ServiceStore) async throws -> T) async throws -> T {
+    guard let stores else { return try await withScratchDatabase { try await body($0) } }
+    let store = try await stores.open()
+    do {
+        let result = try await body(store)
+        await stores.close(store)
+        return result
+    } catch {
+        await stores.close(store)
         throw error
     }
 }

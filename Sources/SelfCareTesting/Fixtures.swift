@@ -4,6 +4,7 @@ import SelfCareChannels
 import SelfCareCore
 import SelfCareCrypto
 import SelfCarePostgres
+import SelfCareScenarios
 import SelfCareStore
 
 /// Builders for tests: plans, subscribers, a fast hasher and an engine over any store.
@@ -133,6 +134,30 @@ public func withTemporaryPostgres<T>(_ body: (PostgresServiceStore) async throws
     let store = try PostgresServiceStore(location: location, connections: 4)
     defer { store.close() }
     return try await body(store)
+}
+
+/// Scratch stores on the PostgreSQL test server, a database each, dropped when the store ends: for running the
+/// scenarios on PostgreSQL. Nil when `SELFCARE_TEST_POSTGRES` names no server.
+public func postgresScratchStores() -> ScratchStores? {
+    guard let admin = testPostgres else { return nil }
+    return ScratchStores(
+        open: {
+            let name = "selfcare_scenario_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+            try PostgresAdmin.createDatabase(name, admin: admin)
+            var location = admin
+            location.database = name
+            do {
+                return try PostgresServiceStore(location: location, connections: 4)
+            } catch {
+                try? PostgresAdmin.dropDatabase(name, admin: admin)
+                throw error
+            }
+        },
+        close: { store in
+            guard let postgres = store as? PostgresServiceStore else { return }
+            postgres.close()
+            try? PostgresAdmin.dropDatabase(postgres.location.database, admin: admin)
+        })
 }
 
 /// Runs `body` with a fresh temporary folder that is removed afterwards.

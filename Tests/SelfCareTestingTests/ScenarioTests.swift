@@ -46,6 +46,21 @@ struct ScenarioTests {
         }
     }
 
+    /// Every shipped scenario, on a PostgreSQL database of its own (when the tests have a server), one at a time:
+    /// the whole suite already runs in parallel on few cores.
+    @Test(.enabled(if: testPostgres != nil), .serialized, arguments: scenarioFiles)
+    func scenarioPassesOnPostgreSQL(_ name: String) async throws {
+        let scenario = try Scenario(path: scenarioFolder.appendingPathComponent(name).path)
+        var runner = shippedRunner()
+        runner.scratchStores = postgresScratchStores()
+        do {
+            let checks = try await runner.run(scenario)
+            #expect(checks > 0, "a scenario that checks nothing proves nothing")
+        } catch let failure as ScenarioFailure {
+            Issue.record("\(failure)")
+        }
+    }
+
     @Test func aWrongExpectationNamesFileAndLineWithADiff() async throws {
         let text = """
             # a deliberately wrong expectation
