@@ -98,6 +98,7 @@ let package = Package(
             dependencies: [
                 "SelfCareCore",
                 "SelfCareCrypto",
+                "SelfCareChannels",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -211,7 +212,7 @@ let package = Package(
         .testTarget(
             name: "SelfCareStoreTests",
             dependencies: [
-                "SelfCareStore", "SelfCarePostgres", "SelfCareCrypto", "SelfCareTesting",
+                "SelfCareStore", "SelfCarePostgres", "SelfCareCrypto", "SelfCareChannels", "SelfCareTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings

@@ -421,10 +421,30 @@ struct Runtime {
 
     /// The three channels over one engine and one set of grammars, for the server: the grammars of `served`
     /// are required, now and at every reload; each session store is bounded by `sessions`.
-    func gatewayChannels(served: Set<Channel>, sessions: SessionLimits = SessionLimits()) throws -> GatewayChannels {
+    /// With `shared`, live USSD sessions and IVR calls are kept in the PostgreSQL database, sealed under a key
+    /// derived from the pepper, so that any node can take a session's next step.
+    func gatewayChannels(
+        served: Set<Channel>, sessions: SessionLimits = SessionLimits(), shared: Bool = false
+    ) throws -> GatewayChannels {
         let engine = try engine(needsPasswords: false)
         let grammars = try grammarSet(required: served)
-        return GatewayChannels(engine: engine, grammars: grammars, sms: try smsConfiguration(), sessions: sessions)
+        guard shared else {
+            return GatewayChannels(engine: engine, grammars: grammars, sms: try smsConfiguration(), sessions: sessions)
+        }
+        guard let postgres = store as? PostgresServiceStore else {
+            throw CommandFailure("sessions in the database need a PostgreSQL database (--database postgres://…)")
+        }
+        let pepper: Pepper
+        do { pepper = try Pepper.load(from: options.pepperPath) } catch { throw CommandFailure("\(error)") }
+        let key = pepper.derivedKey(purpose: "live sessions")
+        return GatewayChannels(
+            engine: engine, grammars: grammars, sms: try smsConfiguration(), sessions: sessions,
+            ussdSessions: PostgresSessionStore<USSDSession>(
+                kind: "ussd", store: postgres, sealingKey: key, idleTimeout: GatewayChannels.ussdIdleTimeout,
+                limits: sessions),
+            ivrSessions: PostgresSessionStore<IVRSession>(
+                kind: "ivr", store: postgres, sealingKey: key, idleTimeout: GatewayChannels.ivrIdleTimeout,
+                limits: sessions))
     }
 
     /// The IVR channel over the engine and the grammars folder.

@@ -85,6 +85,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Live sessions from one client address at most (default: half the session cap).")
     var sessionsPerSource: Int?
 
+    /// Where live USSD sessions and IVR calls are kept.
+    enum SessionPlace: String, ExpressibleByArgument, CaseIterable {
+        case memory, database
+    }
+
+    @Option(
+        help: """
+            Where live USSD sessions and IVR calls are kept: memory (this process; a session's steps must all reach \
+            this node) or database (PostgreSQL only: any node takes any step, docs/deployment.md). Default: \
+            database on PostgreSQL, memory on SQLite.
+            """)
+    var sessionStore: SessionPlace?
+
     func run() async throws {
         // SIGHUP reloads; until the reload service listens, one must not end the process.
         signal(SIGHUP, SIG_IGN)
@@ -129,11 +142,16 @@ struct ServeCommand: AsyncParsableCommand {
                     calendar: runtime.configuration.calendar)
                 for (kind, summary) in results { printError("demo \(kind.rawValue): \(summary.description)") }
             }
+            if sessionStore == .database && !global.isPostgres {
+                throw CommandFailure(
+                    "serve: --session-store database needs a PostgreSQL database (--database postgres://…)", code: 64)
+            }
             let runtime = try Runtime(global)
             let channels = try runtime.gatewayChannels(
                 served: served,
                 sessions: SessionLimits(
-                    capacity: sessionCap, perCaller: sessionsPerCaller, perSource: sessionsPerSource))
+                    capacity: sessionCap, perCaller: sessionsPerCaller, perSource: sessionsPerSource),
+                shared: (sessionStore ?? (global.isPostgres ? .database : .memory)) == .database)
             let (grammarsDirectory, promptsDirectory) = (try global.grammarsFolder(), try global.promptsFolder())
             var configuration = GatewayConfiguration()
             configuration.host = host

@@ -71,8 +71,8 @@ public struct IVRConfiguration: Sendable {
 }
 
 /// Where an IVR call is.
-public struct IVRSession: Sendable {
-    enum Step: Sendable {
+public struct IVRSession: Sendable, Codable {
+    enum Step: Sendable, Codable {
         case menu
         case collecting(SlotCollection)
         /// Choosing from `codes`; `prompt` is the whole spoken list, for repeats.

@@ -3,7 +3,7 @@ import SelfCareCore
 import SelfCareGrammar
 
 /// An operation a session channel (USSD, IVR) collects slot by slot, as a menu option's `collect` list asks.
-struct SlotCollection: Sendable {
+struct SlotCollection: Sendable, Codable {
     var operation: OperationName
     /// The slots still to ask for, in order.
     var remaining: [SlotRequest]

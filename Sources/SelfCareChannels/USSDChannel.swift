@@ -3,7 +3,7 @@ import SelfCareCore
 import SelfCareGrammar
 
 /// One USSD screen, as an aggregator gets it: `CON text` continues the session, `END text` ends it.
-public struct USSDScreen: Sendable, Equatable, CustomStringConvertible {
+public struct USSDScreen: Sendable, Equatable, Codable, CustomStringConvertible {
     /// The screen's text, lines separated by line feeds.
     public var text: String
     /// Whether the screen ends the session (`END`) rather than waiting for the customer's reply (`CON`).
@@ -40,8 +40,8 @@ public struct USSDConfiguration: Sendable {
 }
 
 /// Where a USSD session is.
-public struct USSDSession: Sendable {
-    enum Step: Sendable {
+public struct USSDSession: Sendable, Codable {
+    enum Step: Sendable, Codable {
         case menu
         case collecting(SlotCollection)
         /// `page` is the index of the first plan on the screen.

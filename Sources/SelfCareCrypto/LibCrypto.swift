@@ -107,6 +107,62 @@ public enum LibCrypto {
         return out
     }
 
+    /// AES-256-GCM of `plaintext` under the 32-byte `key`, authenticating `context` too: a fresh random 12-byte
+    /// nonce, then the ciphertext, then the 16-byte tag.
+    public static func sealAESGCM(_ plaintext: [UInt8], key: [UInt8], context: [UInt8]) throws -> [UInt8] {
+        ready()
+        precondition(key.count == 32, "AES-256 takes a 32-byte key")
+        let nonce = try randomBytes(12)
+        guard let ctx = EVP_CIPHER_CTX_new() else { throw CryptoError("EVP_CIPHER_CTX_new") }
+        defer { EVP_CIPHER_CTX_free(ctx) }
+        var out = [UInt8](repeating: 0, count: plaintext.count + 16)
+        var length: Int32 = 0
+        var ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, key, nonce)
+        if ok == 1, !context.isEmpty { ok = EVP_EncryptUpdate(ctx, nil, &length, context, Int32(context.count)) }
+        if ok == 1, !plaintext.isEmpty {
+            ok = EVP_EncryptUpdate(ctx, &out, &length, plaintext, Int32(plaintext.count))
+        }
+        var tail: Int32 = 0
+        if ok == 1 {
+            ok = out.withUnsafeMutableBufferPointer { EVP_EncryptFinal_ex(ctx, $0.baseAddress! + Int(length), &tail) }
+        }
+        var tag = [UInt8](repeating: 0, count: 16)
+        if ok == 1 { ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, &tag) }
+        guard ok == 1 else { throw CryptoError("AES-256-GCM seal") }
+        return nonce + out.prefix(Int(length + tail)) + tag
+    }
+
+    /// The plaintext of a `sealAESGCM` box under `key` and `context`; nil when the box was altered, sealed under
+    /// another key or for another context, or is too short to be one.
+    public static func openAESGCM(_ box: [UInt8], key: [UInt8], context: [UInt8]) -> [UInt8]? {
+        ready()
+        precondition(key.count == 32, "AES-256 takes a 32-byte key")
+        guard box.count >= 28 else { return nil }
+        let nonce = Array(box.prefix(12))
+        var tag = Array(box.suffix(16))
+        let ciphertext = Array(box[12..<(box.count - 16)])
+        guard let ctx = EVP_CIPHER_CTX_new() else { return nil }
+        defer { EVP_CIPHER_CTX_free(ctx) }
+        var out = [UInt8](repeating: 0, count: ciphertext.count + 16)
+        var length: Int32 = 0
+        var ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, key, nonce)
+        if ok == 1, !context.isEmpty { ok = EVP_DecryptUpdate(ctx, nil, &length, context, Int32(context.count)) }
+        length = 0
+        if ok == 1, !ciphertext.isEmpty {
+            ok = EVP_DecryptUpdate(ctx, &out, &length, ciphertext, Int32(ciphertext.count))
+        }
+        if ok == 1 { ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, &tag) }
+        var tail: Int32 = 0
+        if ok == 1 {
+            ok = out.withUnsafeMutableBufferPointer { EVP_DecryptFinal_ex(ctx, $0.baseAddress! + Int(length), &tail) }
+        }
+        guard ok == 1 else {
+            ERR_clear_error()
+            return nil
+        }
+        return Array(out.prefix(Int(length + tail)))
+    }
+
     /// Compares two byte strings in time that depends only on their length (`CRYPTO_memcmp`).
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         ready()

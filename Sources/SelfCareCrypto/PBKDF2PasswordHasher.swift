@@ -105,6 +105,13 @@ public struct Pepper: Sendable, CustomStringConvertible {
 
     func withBytes<T>(_ body: ([UInt8]) throws -> T) rethrows -> T { try body(bytes) }
 
+    /// A 32-byte key for one `purpose` (sealing live sessions, signing checkpoints), derived from the pepper by
+    /// HMAC-SHA256: as secret as the pepper and kept, like it, outside the database, and a different key for each
+    /// purpose, so that no key serves two.
+    public func derivedKey(purpose: String) -> [UInt8] {
+        LibCrypto.hmacSHA256(key: bytes, data: Array("selfcare key: \(purpose)".utf8))
+    }
+
     /// A fault reading or creating the pepper file.
     public struct FileError: Error, CustomStringConvertible, Sendable {
         public let path: String

@@ -45,7 +45,7 @@ struct RuleDeclaration: Sendable {
 }
 
 /// A slot a menu option collects before running its operation; `[slot]` is optional.
-public struct SlotRequest: Hashable, Sendable {
+public struct SlotRequest: Hashable, Sendable, Codable {
     public var name: String
     public var optional: Bool
     public var location: SourceLocation

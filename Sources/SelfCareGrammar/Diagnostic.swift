@@ -1,5 +1,5 @@
 /// A position in a grammar file: 1-based line and column (in Unicode scalars).
-public struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct SourceLocation: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
     public var line: Int
     public var column: Int
 

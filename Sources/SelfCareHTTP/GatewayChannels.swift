@@ -46,20 +46,29 @@ public struct GatewayChannels: Sendable {
 }
 
 extension GatewayChannels {
+    /// Seconds a USSD session may stay idle.
+    public static let ussdIdleTimeout: TimeInterval = 120
+    /// Seconds an IVR call may stay idle.
+    public static let ivrIdleTimeout: TimeInterval = 600
+
     /// The three channels over one engine and one set of grammars, each session store bounded by `sessions`:
-    /// USSD sessions idle out after 120 seconds, IVR calls after 600.
+    /// USSD sessions idle out after 120 seconds, IVR calls after 600. The sessions are kept in this process's
+    /// memory unless `ussdSessions` and `ivrSessions` give stores (a database the nodes share).
     public init(
         engine: OperationEngine, grammars: GrammarSet, sms: SMSConfiguration = SMSConfiguration(),
-        sessions: SessionLimits
+        sessions: SessionLimits, ussdSessions: (any SessionStore<USSDSession>)? = nil,
+        ivrSessions: (any SessionStore<IVRSession>)? = nil
     ) {
         self.init(
             sms: SMSChannel(engine: engine, grammars: grammars, configuration: sms),
             ussd: USSDChannel(
                 engine: engine, grammars: grammars,
-                sessions: MemorySessionStore<USSDSession>(idleTimeout: 120, limits: sessions)),
+                sessions: ussdSessions
+                    ?? MemorySessionStore<USSDSession>(idleTimeout: Self.ussdIdleTimeout, limits: sessions)),
             ivr: IVRChannel(
                 engine: engine, grammars: grammars,
-                sessions: MemorySessionStore<IVRSession>(idleTimeout: 600, limits: sessions)))
+                sessions: ivrSessions
+                    ?? MemorySessionStore<IVRSession>(idleTimeout: Self.ivrIdleTimeout, limits: sessions)))
     }
 }
 

@@ -188,7 +188,28 @@ enum PostgresSchema {
             );
             CREATE INDEX notices_state ON notices (state, id);
             """
-        )
+        ),
+        (
+            // Live USSD sessions and IVR calls, shared by the nodes (`PostgresSessionStore`). Unlogged: no WAL, not
+            // replicated, emptied if the server crashes; a session lives two minutes, a call ten. `state` is sealed
+            // (AES-256-GCM under a key derived from the pepper): password digits being keyed in are in it.
+            "v2-live-sessions",
+            """
+            CREATE UNLOGGED TABLE live_sessions (
+                kind TEXT NOT NULL,
+                id TEXT NOT NULL,
+                caller TEXT NOT NULL,
+                source TEXT NOT NULL,
+                standing INTEGER NOT NULL,
+                last_active DOUBLE PRECISION NOT NULL,
+                state TEXT NOT NULL,
+                PRIMARY KEY (kind, id)
+            );
+            CREATE INDEX live_sessions_idle ON live_sessions (kind, last_active);
+            CREATE INDEX live_sessions_caller ON live_sessions (kind, caller, standing, last_active);
+            CREATE INDEX live_sessions_source ON live_sessions (kind, source, standing, last_active);
+            """
+        ),
     ]
 
     /// The statements of a migration, one by one (the extended protocol runs one statement a query): split at each

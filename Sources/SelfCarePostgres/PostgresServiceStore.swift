@@ -85,7 +85,7 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
     // MARK: - Connections
 
     /// Runs `body` with a leased connection on the store's threads.
-    private func withSession<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
+    func withSession<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result { try self.withSessionNow(body) })
@@ -243,6 +243,17 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
     /// behind the store's back). Not a way to change data: every change of service data goes through the engine.
     package func executeRaw(_ sql: String) throws {
         try withSessionNow { _ = try $0.query(sql) }
+    }
+
+    /// The rows `sql` reads, each as its text cells joined by ` | ` (a cell that is not text, or NULL, as `?`): for
+    /// tests that look at what a table holds on disk.
+    package func rawRows(_ sql: String) async throws -> [String] {
+        try await withSession { session in
+            try session.query(sql).rows.map { row in
+                row.makeRandomAccess().map { (try? $0.decode(String?.self)).flatMap { $0 } ?? "?" }
+                    .joined(separator: " | ")
+            }
+        }
     }
 
     /// Commits the writes already asked for, then closes every connection; later calls throw.

@@ -133,7 +133,7 @@ struct Binds {
 
     init() {}
 
-    /// Binds the values in order: `String`, `Int`, `Int64`, `Bool` or nil.
+    /// Binds the values in order: `String`, `Int`, `Int64`, `Bool`, `Double` or nil.
     init(_ values: (any Sendable)?...) {
         for value in values { add(value) }
     }
@@ -145,6 +145,7 @@ struct Binds {
         case let number as Int: bindings.append(number)
         case let number as Int64: bindings.append(number)
         case let flag as Bool: bindings.append(flag)
+        case let number as Double: bindings.append(number)
         default: preconditionFailure("no PostgreSQL binding for \(type(of: value!))")
         }
     }
@@ -162,6 +163,7 @@ struct Cells {
     func int64(_ i: Int) throws -> Int64 { try decode(i, Int64.self) }
     func optionalInt(_ i: Int) throws -> Int? { try decode(i, Int?.self) }
     func bool(_ i: Int) throws -> Bool { try decode(i, Bool.self) }
+    func double(_ i: Int) throws -> Double { try decode(i, Double.self) }
 
     private func decode<T: PostgresDecodable>(_ i: Int, _: T.Type) throws -> T {
         do {

@@ -134,6 +134,51 @@ struct MultiNodeTests {
         }
     }
 
+    /// A USSD session and an IVR call go on when the node that served their first steps is killed: their next
+    /// steps reach the other nodes, which find the sessions in the database. The password digits a session holds
+    /// between steps are sealed there, never in clear.
+    @Test func sessionsGoOnWhenTheirNodeIsKilled() async throws {
+        try await withThreeNodes { nodes in
+            let (a, b, c) = (nodes.servers[0].base, nodes.servers[1].base, nodes.servers[2].base)
+            func ussd(_ base: String, _ text: String) throws -> String {
+                try curlGet(
+                    "\(base)/ussd/at",
+                    [
+                        "--data-urlencode", "sessionId=u1", "--data-urlencode", "serviceCode=*100#",
+                        "--data-urlencode", "phoneNumber=18612345678", "--data-urlencode", "text=\(text)",
+                    ])
+            }
+            func ivr(_ base: String, _ step: String) throws -> String {
+                try curlGet(
+                    "\(base)/v1/ivr",
+                    ["-H", "Content-Type: application/json", "--data", #"{"call":"c1","from":"18612345678",\#(step)}"#])
+            }
+            #expect(try ussd(a, "").hasPrefix("CON 中国联通自助服务"))
+            let old = try ussd(a, "5*258036")
+            #expect(old.hasPrefix("CON") && old.contains("新密码"), "\(old)")
+            #expect(try ivr(a, #""start":true"#).contains("请按2"))
+            #expect(try ivr(a, #""digits":"2""#).contains("挂失本机请按1"))
+            let shared = try PostgresServiceStore(url: try #require(nodes.environment["SELFCARE_DATABASE"]))
+            defer { shared.close() }
+            let rows = try await shared.rawRows("SELECT kind, id, caller, state FROM live_sessions ORDER BY kind")
+            #expect(rows.count == 2 && rows[0].hasPrefix("ivr | c1 | 18612345678"), "\(rows)")
+            #expect(!rows.joined().contains("258036"), "the old password's digits are sealed: \(rows)")
+
+            nodes.servers[0].background.signal(SIGKILL)
+            let again = try ussd(b, "5*258036*135790")
+            #expect(again.hasPrefix("CON") && again.contains("再次"), "\(again)")
+            let changed = try ussd(c, "5*258036*135790*135790")
+            #expect(changed.hasPrefix("END") && changed.contains("修改成功"), "\(changed)")
+            let report = try ivr(b, #""digits":"1135790#""#)
+            #expect(report.contains("您将挂失号码18612345678"), "\(report)")
+            let reported = try ivr(c, #""digits":"1""#)
+            #expect(reported.contains("挂失成功"), "\(reported)")
+            let applied = try nodes.records().filter { ($0["result"] as? String) == "ok" }
+                .map { "\($0["operation"] ?? "") \($0["session"] ?? "")" }
+            #expect(applied.contains("password.change u1") && applied.contains("loss.report c1"), "\(applied)")
+        }
+    }
+
     /// 24 messages from one number over three nodes with a limit of 10 a minute: exactly 10 are handled, the rest
     /// refused `rate_limited`, whichever node counted them.
     @Test func theRateLimitHoldsAcrossNodes() async throws {

@@ -192,6 +192,12 @@ struct NewcomerTests {
                 #expect(r.status == 64)
                 #expect(r.stderr.contains("--port -1 is not a TCP port"), "\(r.stderr)")
             }
+            let sessions = try run(["serve", "--port", "0", "--session-store", "database"], in: dir)
+            #expect(sessions.status == 64)
+            #expect(
+                sessions.stderr
+                    == "selfcare: serve: --session-store database needs a PostgreSQL database (--database postgres://…)\n",
+                "\(sessions.stderr)")
             let host = try run(["serve", "--port", "0", "--host", "nosuch.invalid"], in: dir)
             #expect(host.status == 1)
             #expect(

@@ -69,6 +69,29 @@ struct CryptoVectorTests {
         #expect(!LibCrypto.constantTimeEqual([1, 2, 3], [1, 2]))
         #expect(hex("0a0b") == [10, 11])
     }
+
+    /// AES-256-GCM: a box opens to its plaintext under its key and context only; a flipped bit anywhere, another
+    /// key or another context gives nothing; two boxes of one plaintext differ (fresh nonces).
+    @Test func aesGCMBoxesOpenOnlyUnderTheirKeyAndContext() throws {
+        let key = Array(repeating: UInt8(3), count: 32)
+        let plain = Array("1234 and the rest of a session".utf8)
+        let box = try LibCrypto.sealAESGCM(plain, key: key, context: Array("ussd\u{0}s1".utf8))
+        #expect(box.count == 12 + plain.count + 16)
+        #expect(LibCrypto.openAESGCM(box, key: key, context: Array("ussd\u{0}s1".utf8)) == plain)
+        #expect(LibCrypto.openAESGCM(box, key: key, context: Array("ussd\u{0}s2".utf8)) == nil)
+        #expect(
+            LibCrypto.openAESGCM(box, key: Array(repeating: 4, count: 32), context: Array("ussd\u{0}s1".utf8)) == nil)
+        for i in [0, 12, box.count - 1] {
+            var altered = box
+            altered[i] ^= 1
+            #expect(LibCrypto.openAESGCM(altered, key: key, context: Array("ussd\u{0}s1".utf8)) == nil, "bit at \(i)")
+        }
+        #expect(
+            try LibCrypto.sealAESGCM(plain, key: key, context: []) != LibCrypto.sealAESGCM(plain, key: key, context: [])
+        )
+        #expect(LibCrypto.openAESGCM(try LibCrypto.sealAESGCM([], key: key, context: []), key: key, context: []) == [])
+        #expect(LibCrypto.openAESGCM(Array(box.prefix(27)), key: key, context: []) == nil)
+    }
 }
 
 @Suite("Password hashing")

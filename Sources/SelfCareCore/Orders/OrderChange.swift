@@ -46,7 +46,7 @@ extension EngineTransaction {
     /// number no longer eligible, or gone), after the tick's `record` and in its transaction: billing had its
     /// order when the change was scheduled.
     func orderDroppedChange(_ change: PendingChange, record: ServiceRecord) throws {
-        try writer.append(
+        _ = try writer.append(
             OrderDraft(
                 time: now, operation: OperationName(rawValue: change.kind.rawValue), subject: change.msisdn,
                 channel: .api, record: record.id, key: "SC-" + record.hash.prefix(32),

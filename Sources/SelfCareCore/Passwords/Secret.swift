@@ -46,3 +46,32 @@ public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConver
         return difference == 0
     }
 }
+
+extension Secret: Codable {
+    /// The encoder's `userInfo` key that lets a secret be encoded or decoded: set only by a coder whose output is
+    /// sealed before it leaves memory (a live session on its way to a shared session store). Any other encoder
+    /// (a JSON answer, a log line) fails on a secret rather than writing its characters.
+    public static let sealedCoding = CodingUserInfoKey(rawValue: "selfcare.secret.sealed")!
+
+    /// Encodes the characters, for a sealing coder only.
+    /// - Throws: `EncodingError.invalidValue` for any other encoder.
+    public func encode(to encoder: any Encoder) throws {
+        guard encoder.userInfo[Self.sealedCoding] as? Bool == true else {
+            throw EncodingError.invalidValue(
+                "<redacted>",
+                .init(codingPath: encoder.codingPath, debugDescription: "a secret is encoded only to be sealed"))
+        }
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
+
+    /// Decodes the characters, for a sealing coder only.
+    /// - Throws: `DecodingError.dataCorrupted` for any other decoder.
+    public init(from decoder: any Decoder) throws {
+        guard decoder.userInfo[Self.sealedCoding] as? Bool == true else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "a secret is decoded only from a sealed box"))
+        }
+        value = try decoder.singleValueContainer().decode(String.self)
+    }
+}
