@@ -264,3 +264,100 @@ struct MultiNodeTests {
         }
     }
 }
+
+/// nginx from Debian (scripts/balancer.sh, deploy/nginx.conf) in front of the nodes, on a port of its own.
+private final class Balancer: @unchecked Sendable {
+    let base: String
+    let folder: String
+
+    static var installed: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") }
+    /// With `CI` set a missing nginx fails the tests instead of skipping them.
+    static var required: Bool { !(ProcessInfo.processInfo.environment["CI"] ?? "").isEmpty }
+
+    init(_ nodes: Nodes) throws {
+        let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/balancer.sh").path
+        let ports = nodes.servers.map { $0.base.replacingOccurrences(of: "http://", with: "") }
+        let started = try run(["start"] + ports, in: nodes.directory, environment: nodes.environment, program: script)
+        guard started.status == 0 else { throw SpawnError(description: "balancer.sh: \(started.stderr)") }
+        folder = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        base = try String(contentsOfFile: folder + "/url", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The node (`127.0.0.1:PORT`) that answered each request so far, from nginx's access log.
+    func nodesThatAnswered() -> [String] {
+        let log = (try? String(contentsOfFile: folder + "/access.log", encoding: .utf8)) ?? ""
+        return log.split(separator: "\n").compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }.map(String.init)
+        }
+    }
+
+    func stop() {
+        let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/balancer.sh").path
+        _ = try? run(["stop", folder], in: URL(fileURLWithPath: "/"), program: script)
+    }
+}
+
+@Suite(
+    "Three nodes behind nginx", .serialized,
+    .enabled(if: testPostgres != nil && (Balancer.installed || Balancer.required), "needs PostgreSQL and nginx"))
+struct BalancerTests {
+    /// What Kannel, a USSD aggregator, a voice browser and the JSON API send, through nginx round robin over the
+    /// three nodes: every flow works with its steps spread over the nodes, each node answers some, and the flows
+    /// still work once a node is killed (nginx leaves it out).
+    @Test func everyChannelWorksThroughTheLoadBalancerAndAroundAKilledNode() async throws {
+        try #require(Balancer.installed, "nginx is missing: apt-get install nginx")
+        try await withThreeNodes { nodes in
+            let balancer = try Balancer(nodes)
+            defer { balancer.stop() }
+            let base = balancer.base
+            // The plan change by the JSON API is asked by another customer each time (one change a month).
+            func flows(_ tag: String, changing customer: (number: String, password: String)) throws {
+                let sms = try curlGet("\(base)/sms/kannel?from=18612345678&to=10010&id=\(tag)-sms&text=CXYE")
+                #expect(sms.contains("123.45元"), "\(sms)")
+                func ussd(_ text: String) throws -> String {
+                    try curlGet(
+                        "\(base)/ussd/at",
+                        [
+                            "--data-urlencode", "sessionId=\(tag)-ussd", "--data-urlencode", "serviceCode=*100#",
+                            "--data-urlencode", "phoneNumber=18612345678", "--data-urlencode", "text=\(text)",
+                        ])
+                }
+                #expect(try ussd("").hasPrefix("CON 中国联通自助服务"))
+                #expect(try ussd("1").hasPrefix("CON 查询"))
+                let balance = try ussd("1*1")
+                #expect(balance.hasPrefix("END") && balance.contains("123.45元"), "\(balance)")
+                let call = "\(tag)-vxml"
+                let start = try curlGet("\(base)/ivr/vxml?from=tel:%2B8618612345678&session=\(call)")
+                #expect(start.contains("<vxml") && start.contains("step=1"), "\(start)")
+                let loss = try curlGet("\(base)/ivr/vxml?call=\(call)&step=1", ["-d", "digits=2"])
+                #expect(loss.contains("挂失本机请按1"), "\(loss)")
+                let agent = try curlGet("\(base)/ivr/vxml?call=\(call)&step=2", ["-d", "digits=0"])
+                #expect(agent.contains("<transfer"), "\(agent)")
+                func message(_ id: String, _ text: String) throws -> String {
+                    try curlGet(
+                        "\(base)/v1/messages",
+                        [
+                            "-H", "Content-Type: application/json", "--data",
+                            #"{"channel":"sms","from":"\#(customer.number)","id":"\#(tag)-\#(id)","text":"\#(text)"}"#,
+                        ])
+                }
+                #expect(try message("ask", "TCBG P98 \(customer.password)").contains("回复Y确认"))
+                #expect(try message("yes", "Y").contains("套餐变更成功"))
+                #expect(try curlGet("\(base)/readyz", ["-o", "/dev/null", "-w", "%{http_code}"]) == "200")
+            }
+            try flows("a", changing: ("18612345678", "258036"))
+            let answered = balancer.nodesThatAnswered()
+            let ports = Set(nodes.servers.map { $0.base.replacingOccurrences(of: "http://", with: "") })
+            #expect(Set(answered) == ports, "round robin reaches every node: \(answered)")
+
+            nodes.servers[1].background.signal(SIGKILL)
+            try flows("b", changing: ("18611110011", "304682"))
+            let ok = try nodes.records().filter { ($0["result"] as? String) == "ok" }
+                .map { "\($0["operation"] ?? "") \($0["channel"] ?? "")" }
+            #expect(ok.filter { $0 == "query.balance sms" }.count == 2, "\(ok)")
+            #expect(ok.filter { $0 == "query.balance ussd" }.count == 2, "\(ok)")
+            #expect(ok.filter { $0.hasPrefix("plan.change") }.count == 2, "\(ok)")
+        }
+    }
+}
