@@ -1,21 +1,26 @@
 #!/usr/bin/env python3
 """Mixed load for scripts/crash-test.sh, and the checks after a crash.
 
-  crash_load.py load BASE_URL SUCCESS_LOG WORKERS SECONDS ERROR_LOG   queries and loss transactions
+  crash_load.py load BASE_URL SUCCESS_LOG WORKERS SECONDS ERROR_LOG [--balanced]   queries and loss transactions
   crash_load.py check DATABASE SUCCESS_LOG NUMBERS...        the records and states after the crash
   crash_load.py billing PORT DIR [MS [--no-fsync]]  billing's order webhook and Kannel's sendsms, logging to
                                       DIR; each webhook call answered MS milliseconds late
   crash_load.py delivered DATABASE DIR      after a clean drain: every order applied once, no notice twice
 
+DATABASE is a SQLite file or a postgres:// URL (read through psql).
+
 load: each worker owns one subscriber (password 470159) and alternates loss.report and
 loss.cancel through a random channel, with balance queries between; every transaction the
 client sees succeed is appended to SUCCESS_LOG at once ("session operation subject"). It stops
-when the server goes away.
+when the server goes away. With --balanced, BASE_URL is a load balancer in front of several
+nodes: a 502, 503 or 504 (the node it went to was killed) leaves the outcome unknown and the load
+goes on, until SECONDS have passed.
 check: every success in the log has its ok record (same session, operation, subject); each
 subscriber's status agrees with its last ok loss record (no state change without its record).
 Prints a one-line summary; exits 1 on any mismatch.
 """
-import http.server, json, os, random, sqlite3, sys, threading, time, urllib.error, urllib.parse, urllib.request
+import http.server, json, os, random, sqlite3, subprocess, sys, threading, time, urllib.error, urllib.parse
+import urllib.request
 
 PASSWORD = "470159"
 
@@ -48,7 +53,7 @@ def outcome(text, report):
     return "unknown"
 
 
-def worker(base, number, log, lock, deadline, stop, tag, errors):
+def worker(base, number, log, lock, deadline, stop, tag, errors, balanced=False):
     lost = None  # unknown until a reply says
     n = 0
     while time.time() < deadline and not stop.is_set():
@@ -91,6 +96,10 @@ def worker(base, number, log, lock, deadline, stop, tag, errors):
             elif result in ("lost", "normal"):
                 lost = result == "lost"
         except urllib.error.HTTPError as error:
+            if balanced and error.code in (502, 503, 504):
+                # The node this went to died with it: whether it was applied is unknown until a reply says.
+                lost = None
+                continue
             # The server answered with an error: never expected, even under load.
             with lock:
                 errors.write(f"HTTP {error.code} for {number}\n")
@@ -100,14 +109,15 @@ def worker(base, number, log, lock, deadline, stop, tag, errors):
             return
 
 
-def load(base, log_path, workers, seconds, errors_path):
+def load(base, log_path, workers, seconds, errors_path, balanced=False):
     numbers = [f"1770000{i:04d}" for i in range(workers)]
     stop = threading.Event()
     lock = threading.Lock()
     deadline = time.time() + seconds
     tag = str(int(time.time() * 1000))
     with open(log_path, "a") as log, open(errors_path, "a") as errors:
-        threads = [threading.Thread(target=worker, args=(base, n, log, lock, deadline, stop, f"{tag}-{i}", errors))
+        threads = [threading.Thread(target=worker,
+                                    args=(base, n, log, lock, deadline, stop, f"{tag}-{i}", errors, balanced))
                    for i, n in enumerate(numbers)]
         for t in threads:
             t.start()
@@ -115,8 +125,42 @@ def load(base, log_path, workers, seconds, errors_path):
             t.join()
 
 
+class Database:
+    """Read-only queries on a SQLite file, or on a PostgreSQL database through psql; `?` placeholders."""
+
+    def __init__(self, database):
+        self.url = database if database.startswith("postgres://") else None
+        self.db = None if self.url else sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+
+    def execute(self, sql, params=()):
+        return Rows(self.db.execute(sql, params).fetchall() if self.db else self.psql(sql, params))
+
+    def psql(self, sql, params):
+        parts = sql.split("?")
+        assert len(parts) == len(params) + 1, sql
+        text = parts[0]
+        for value, rest in zip(params, parts[1:]):
+            text += (str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'") + rest
+        out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "\x1f", "-P", "null=\x1e", "-v", "ON_ERROR_STOP=1",
+                              "-d", self.url, "-c", text], capture_output=True, text=True, check=True).stdout
+        rows = []
+        for line in out.splitlines():
+            if line:
+                rows.append(tuple(None if v == "\x1e" else int(v) if v.lstrip("-").isdigit() else v
+                                  for v in line.split("\x1f")))
+        return rows
+
+
+class Rows(list):
+    def fetchone(self):
+        return self[0] if self else None
+
+    def fetchall(self):
+        return list(self)
+
+
 def check(database, log_path, numbers):
-    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    db = Database(database)
     problems = []
     successes = [line.split() for line in open(log_path) if line.strip()]
     for session, op, subject in successes:
@@ -155,7 +199,7 @@ def check(database, log_path, numbers):
     # (A scheduled change the tick drops has a refused tick record and an order telling billing so.)
     orphans = db.execute(f"SELECT o.id FROM orders o LEFT JOIN records r ON r.id = o.record_id "
                          f"WHERE r.id IS NULL OR r.operation != o.operation "
-                         f"OR (r.result != 'ok' AND r.session IS NOT 'tick')").fetchall()
+                         f"OR (r.result != 'ok' AND r.session IS DISTINCT FROM 'tick')").fetchall()
     for (order_id,) in orphans[:5]:
         problems.append(f"order {order_id} has no applied transaction's record")
     (records,) = db.execute("SELECT count(*) FROM records").fetchone()
@@ -221,7 +265,7 @@ def billing(port, folder, delay=0.0, durable=True):
 
 def delivered(database, folder):
     """After a clean drain: every order delivered, each applied once by billing; no notice sent twice."""
-    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    db = Database(database)
     problems = []
     keys = [k for (k,) in db.execute("SELECT key FROM orders")]
     states = dict(db.execute("SELECT state, count(*) FROM orders GROUP BY state").fetchall())
@@ -253,7 +297,7 @@ def delivered(database, folder):
 
 if __name__ == "__main__":
     if sys.argv[1] == "load":
-        load(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6])
+        load(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6], "--balanced" in sys.argv[7:])
     elif sys.argv[1] == "check":
         sys.exit(check(sys.argv[2], sys.argv[3], sys.argv[4:]))
     elif sys.argv[1] == "billing":

@@ -19,43 +19,53 @@ enum OutboundHTTP {
     }
 
     /// Makes `request` with no redirect followed, giving up after `timeout` seconds.
+    ///
+    /// Through the completion-handler API, not `URLSession.data(for:)`: cancelling a task that awaits the
+    /// latter runs its cancellation handler, which waits for the session's queue while holding the task's
+    /// status lock, and when that queue is at the same moment resuming the task (the answer arriving), both
+    /// wait for ever. A server stopping with SIGTERM cancels its delivery jobs mid-call and hung that way. Here
+    /// nothing cancels from inside Swift concurrency: a cancelled caller still gets its outcome within the
+    /// deadline, and the deadline's backstop cancels the call from a dispatch queue.
     static func call(_ request: URLRequest, timeout: TimeInterval) async -> Outcome {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.timeoutIntervalForResource = timeout
         let session = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
-        defer { session.invalidateAndCancel() }
         var request = request
         request.timeoutInterval = timeout
         let sending = request
-        return await withTaskGroup(of: Outcome?.self) { group in
-            group.addTask {
-                do {
-                    let (data, response) = try await session.data(for: sending)
-                    guard let http = response as? HTTPURLResponse else { return .noAnswer("no HTTP answer") }
-                    let body = String(decoding: data.prefix(200), as: UTF8.self)
-                        .trimmingCharacters(in: .whitespacesAndNewlines)
-                    return .answered(status: http.statusCode, body: body)
-                } catch let error as URLError where error.code == .cannotConnectToHost || error.code == .cannotFindHost
-                {
-                    return .unreachable("cannot connect to \(sending.url?.host ?? "the host")")
-                } catch let error as URLError where error.code == .timedOut {
-                    return .noAnswer("no answer within \(Int(timeout)) s")
-                } catch let error as URLError where error.code == .networkConnectionLost {
-                    return .noAnswer("the connection was lost before the answer")
-                } catch {
-                    return .noAnswer((error as NSError).localizedDescription)
-                }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
+            let task = session.dataTask(with: sending) { data, response, error in
+                continuation.resume(returning: outcome(of: sending, timeout: timeout, data, response, error))
+                session.finishTasksAndInvalidate()
             }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(timeout + 1))
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            session.invalidateAndCancel()
-            return first ?? .noAnswer("no answer within \(Int(timeout)) s")
+            task.resume()
+            // A backstop, should the session's own deadline not fire: the completion handler runs once, with
+            // the cancellation's error.
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout + 1) { [weak task] in task?.cancel() }
         }
+    }
+
+    /// What a finished call came to.
+    private static func outcome(
+        of request: URLRequest, timeout: TimeInterval, _ data: Data?, _ response: URLResponse?, _ error: (any Error)?
+    ) -> Outcome {
+        if let error {
+            switch (error as? URLError)?.code {
+            case .cannotConnectToHost?, .cannotFindHost?:
+                return .unreachable("cannot connect to \(request.url?.host ?? "the host")")
+            case .timedOut?, .cancelled?:
+                return .noAnswer("no answer within \(Int(timeout)) s")
+            case .networkConnectionLost?:
+                return .noAnswer("the connection was lost before the answer")
+            default:
+                return .noAnswer((error as NSError).localizedDescription)
+            }
+        }
+        guard let http = response as? HTTPURLResponse else { return .noAnswer("no HTTP answer") }
+        let body = String(decoding: (data ?? Data()).prefix(200), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return .answered(status: http.statusCode, body: body)
     }
 }
 
