@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import SelfCareCore
+import SelfCareCrypto
 import SelfCareStore
 
 struct RecordsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "records", abstract: "List and verify service records.",
-        subcommands: [List.self, Verify.self])
+        commandName: "records", abstract: "List and verify service records, and sign checkpoints of their chain.",
+        subcommands: [List.self, Verify.self, Checkpoint.self])
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case jsonl
@@ -56,14 +57,36 @@ struct RecordsCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the whole record chain; lists every broken record and exits 1 when there is one.")
+            abstract: "Check the whole record chain; lists every broken record and exits 1 when there is one.",
+            discussion: """
+                With the pepper file at hand, each signed checkpoint (records checkpoint; serve writes one every \
+                --checkpoint-interval) is checked too: its signature, and the hash of the record it covers, so \
+                that a chain rewritten and recomputed by someone with access to the database is caught. Without \
+                the pepper the checkpoints are counted but not checked, and the output says so.
+                """)
 
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
             try await reportingFailures {
                 let runtime = try Runtime(global, access: .readonly)
-                let result = try runtime.store.verifyRecords()
+                // Read before the walk: every record a checkpoint covers is then in the walk's snapshot.
+                let checkpoints = try runtime.store.checkpoints()
+                let signer = try? RecordCheckpointSigner(pepper: Pepper.load(from: global.pepperPath))
+                var forged: [RecordChainReport.Break] = []
+                if let signer {
+                    for checkpoint in checkpoints where !signer.isValid(checkpoint) {
+                        forged.append(
+                            .init(
+                                recordID: checkpoint.lastID,
+                                problem:
+                                    "checkpoint \(checkpoint.id)'s signature does not match (forged or altered, or another pepper)"
+                            ))
+                    }
+                }
+                var result = try runtime.store.verifyRecords(checkpoints: signer == nil ? [] : checkpoints)
+                result.breaks = (forged + result.breaks).sorted { $0.recordID < $1.recordID }
+                result.brokenCount += forged.count
                 if let broken = result.firstBreak {
                     // Every break, so that tampering after the first one is seen too.
                     for each in result.breaks { print("broken: \(each)") }
@@ -75,6 +98,50 @@ struct RecordsCommand: AsyncParsableCommand {
                 }
                 let head = try runtime.store.recordChainHead()
                 print("ok: \(result.checked) records, chain intact\(head.map { ", head \($0.hash)" } ?? "")")
+                if let last = checkpoints.last {
+                    let after = (head?.id ?? last.lastID) - last.lastID
+                    if signer != nil {
+                        print(
+                            "ok: \(checkpoints.count) signed checkpoint\(checkpoints.count == 1 ? "" : "s"), the last at "
+                                + "\(last.time) covering records up to \(last.lastID) (\(after) after it)")
+                    } else {
+                        print(
+                            "not checked: \(checkpoints.count) checkpoint\(checkpoints.count == 1 ? "" : "s") (no pepper "
+                                + "at \(visible(global.pepperPath)); pass --pepper-file)")
+                    }
+                } else {
+                    print("no signed checkpoint yet (records checkpoint, or serve's --checkpoint-interval)")
+                }
+            }
+        }
+    }
+
+    struct Checkpoint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sign a checkpoint of the record chain's head now, and print it.",
+            discussion: """
+                A checkpoint holds the last record's id and hash, signed with a key derived from the pepper \
+                (HMAC-SHA256), which stays outside the database. `records verify` then catches a chain rewritten \
+                below it. Keep the printed line somewhere the database's users cannot write (a log server, a \
+                ticket): it also shows checkpoints deleted from the end. Prints nothing new when no record came \
+                since the last checkpoint. `serve` writes one every --checkpoint-interval seconds.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            try await reportingFailures {
+                let runtime = try Runtime(global)
+                let signer = RecordCheckpointSigner(pepper: try runtime.pepper())
+                if let checkpoint = try await RecordCheckpoint.write(
+                    to: runtime.store, now: runtime.clock.now(), sign: signer.sign)
+                {
+                    print(checkpoint.line)
+                } else if let last = try runtime.store.checkpoints().last {
+                    print("no new record since \(last.line)")
+                } else {
+                    print("no record yet: nothing to sign")
+                }
             }
         }
     }

@@ -380,9 +380,12 @@ struct Runtime {
     }
 
     func hasher() throws -> PBKDF2PasswordHasher {
-        let pepper: Pepper
-        do { pepper = try Pepper.load(from: options.pepperPath) } catch { throw CommandFailure("\(error)") }
-        return PBKDF2PasswordHasher(pepper: pepper, iterations: try Environment.iterations())
+        PBKDF2PasswordHasher(pepper: try pepper(), iterations: try Environment.iterations())
+    }
+
+    /// The pepper file's pepper.
+    func pepper() throws -> Pepper {
+        do { return try Pepper.load(from: options.pepperPath) } catch { throw CommandFailure("\(error)") }
     }
 
     /// The reply texts of the prompts folder.
@@ -434,9 +437,7 @@ struct Runtime {
         guard let postgres = store as? PostgresServiceStore else {
             throw CommandFailure("sessions in the database need a PostgreSQL database (--database postgres://…)")
         }
-        let pepper: Pepper
-        do { pepper = try Pepper.load(from: options.pepperPath) } catch { throw CommandFailure("\(error)") }
-        let key = pepper.derivedKey(purpose: "live sessions")
+        let key = try pepper().derivedKey(purpose: "live sessions")
         return GatewayChannels(
             engine: engine, grammars: grammars, sms: try smsConfiguration(), sessions: sessions,
             ussdSessions: PostgresSessionStore<USSDSession>(

@@ -85,6 +85,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Live sessions from one client address at most (default: half the session cap).")
     var sessionsPerSource: Int?
 
+    @Option(
+        help: """
+            Seconds between two signed checkpoints of the record chain's head (records checkpoint), each logged; \
+            0: none. Every node may write them: a node finding no new record since the last one writes none.
+            """)
+    var checkpointInterval: Double = 300
+
     /// Where live USSD sessions and IVR calls are kept.
     enum SessionPlace: String, ExpressibleByArgument, CaseIterable {
         case memory, database
@@ -220,6 +227,29 @@ struct ServeCommand: AsyncParsableCommand {
                 printError(
                     "selfcare: sending SMS notices through \(visible(sender.sendsms.host ?? "")) (quiet hours \(notices.quietHours))"
                 )
+            }
+            guard checkpointInterval == 0 || (checkpointInterval >= 1 && checkpointInterval <= 86_400) else {
+                throw CommandFailure(
+                    "serve: --checkpoint-interval \(checkpointInterval) is out of range; use 1 to 86400 seconds, or 0",
+                    code: 64)
+            }
+            if checkpointInterval > 0 {
+                if let pepper = try? runtime.pepper() {
+                    let signer = RecordCheckpointSigner(pepper: pepper)
+                    let (store, clock) = (runtime.store, runtime.clock)
+                    let logger = Logger(label: "selfcare.records")
+                    configuration.periodicJobs.append(
+                        PeriodicJob(name: "checkpoint", interval: checkpointInterval) {
+                            if let checkpoint = try await RecordCheckpoint.write(
+                                to: store, now: clock.now(), sign: signer.sign)
+                            {
+                                logger.notice("\(checkpoint.line)")
+                            }
+                        })
+                } else {
+                    printError(
+                        "selfcare: no pepper at \(visible(global.pepperPath)): no signed checkpoints of the records")
+                }
             }
             let token = ProcessInfo.processInfo.environment["SELFCARE_ADMIN_TOKEN"] ?? ""
             configuration.adminToken = token.isEmpty ? nil : token

@@ -64,8 +64,13 @@ public struct RecordChainVerifier: Sendable {
     public private(set) var brokenCount = 0
     private var lastID: Int64 = 0
     private var lastHash = ServiceRecord.genesisHash
+    /// The hash each checkpoint signed, by the record it covers.
+    private var signed: [Int64: RecordCheckpoint] = [:]
 
-    public init() {}
+    /// A verifier that also holds each record `checkpoints` cover to the hash they signed.
+    public init(checkpoints: [RecordCheckpoint] = []) {
+        for checkpoint in checkpoints { signed[checkpoint.lastID] = checkpoint }
+    }
 
     /// The first break, if any.
     public var firstBreak: Break? { breaks.first }
@@ -94,6 +99,14 @@ public struct RecordChainVerifier: Sendable {
         if record.computedHash() != record.hash {
             note(Break(recordID: record.id, problem: "hash does not match its contents (record altered)"))
         }
+        if let checkpoint = signed.removeValue(forKey: record.id), checkpoint.hash != record.hash {
+            note(
+                Break(
+                    recordID: record.id,
+                    problem:
+                        "hash differs from the one checkpoint \(checkpoint.id) signed at \(checkpoint.time) (the chain was rewritten)"
+                ))
+        }
         lastID = record.id
         lastHash = record.hash
     }
@@ -101,6 +114,15 @@ public struct RecordChainVerifier: Sendable {
     /// Checks the chain's end against the head the store keeps (last id and hash), which catches
     /// records deleted from the end, and a head deleted to hide that.
     public mutating func finish(head: (id: Int64, hash: String)?) {
+        // Checkpoints are read before the walk's snapshot and the head only moves forward: every record one covers
+        // was there to be walked.
+        for checkpoint in signed.values.sorted(by: { $0.id < $1.id }) {
+            note(
+                Break(
+                    recordID: checkpoint.lastID,
+                    problem: "missing: checkpoint \(checkpoint.id) signed at \(checkpoint.time) covers it"))
+        }
+        signed = [:]
         guard let head else {
             if checked > 0 {
                 note(Break(recordID: lastID, problem: "the chain head is missing (record_chain deleted?)"))
@@ -115,5 +137,24 @@ public struct RecordChainVerifier: Sendable {
                         ? "missing: the chain head says the last record is \(head.id), found \(lastID)"
                         : "chain head does not match the last record"))
         }
+    }
+}
+
+/// Signs record checkpoints, and checks their signatures: HMAC-SHA256 of the checkpoint's payload under a key
+/// derived from the pepper (`Pepper.derivedKey(purpose: "record checkpoints")`), which stays outside the database.
+public struct RecordCheckpointSigner: Sendable {
+    private let key: [UInt8]
+
+    /// A signer under the pepper's checkpoint key.
+    public init(pepper: Pepper) { key = pepper.derivedKey(purpose: "record checkpoints") }
+
+    /// The signature of `checkpoint` (its `signature` field aside), in lower-case hexadecimal.
+    public func sign(_ checkpoint: RecordCheckpoint) -> String {
+        LibCrypto.hmacSHA256(key: key, data: Array(checkpoint.payload.utf8)).hexString
+    }
+
+    /// Whether `checkpoint` carries the signature of its fields under this key (compared in constant time).
+    public func isValid(_ checkpoint: RecordCheckpoint) -> Bool {
+        LibCrypto.constantTimeEqual(Array(sign(checkpoint).utf8), Array(checkpoint.signature.utf8))
     }
 }

@@ -602,6 +602,27 @@ struct PostgresAccess: StoreWriter {
         }
     }
 
+    func recordChainHead() throws -> (id: Int64, hash: String)? { try Self.head(session) }
+
+    static let checkpointColumns = "id, time, last_id, hash, signature"
+
+    static func checkpoint(_ row: Cells) throws -> RecordCheckpoint {
+        RecordCheckpoint(
+            id: try row.int64(0), time: try row.string(1), lastID: try row.int64(2), hash: try row.string(3),
+            signature: try row.string(4))
+    }
+
+    func latestCheckpoint() throws -> RecordCheckpoint? {
+        try session.query("SELECT \(Self.checkpointColumns) FROM record_checkpoints ORDER BY id DESC LIMIT 1").rows
+            .first.map { try Self.checkpoint(Cells($0)) }
+    }
+
+    func insert(_ checkpoint: RecordCheckpoint) throws {
+        try run(
+            "INSERT INTO record_checkpoints (\(Self.checkpointColumns)) VALUES ($1, $2, $3, $4, $5)",
+            Binds(checkpoint.id, checkpoint.time, checkpoint.lastID, checkpoint.hash, checkpoint.signature))
+    }
+
     func append(_ draft: RecordDraft) throws -> ServiceRecord {
         let head = try Self.head(session)
         let record = ServiceRecord.chained(

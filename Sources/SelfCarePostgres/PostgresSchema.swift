@@ -210,6 +210,23 @@ enum PostgresSchema {
             CREATE INDEX live_sessions_source ON live_sessions (kind, source, standing, last_active);
             """
         ),
+        (
+            // Signed statements of the chain's head (RecordCheckpoint): append-only like the records.
+            "v3-record-checkpoints",
+            """
+            CREATE TABLE record_checkpoints (
+                id BIGINT PRIMARY KEY,
+                time TEXT NOT NULL,
+                last_id BIGINT NOT NULL,
+                hash TEXT NOT NULL,
+                signature TEXT NOT NULL
+            );
+            CREATE TRIGGER record_checkpoints_append_only BEFORE UPDATE OR DELETE ON record_checkpoints
+                FOR EACH ROW EXECUTE FUNCTION selfcare_refuse('record checkpoints are append-only');
+            CREATE TRIGGER record_checkpoints_no_truncate BEFORE TRUNCATE ON record_checkpoints
+                FOR EACH STATEMENT EXECUTE FUNCTION selfcare_refuse('record checkpoints are append-only');
+            """
+        ),
     ]
 
     /// The statements of a migration, one by one (the extended protocol runs one statement a query): split at each

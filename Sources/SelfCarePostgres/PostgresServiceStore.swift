@@ -203,11 +203,11 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
     }
 
     /// Reads the head and the records up to it in one snapshot and checks the chain.
-    public func verifyRecords() throws -> RecordChainReport {
+    public func verifyRecords(checkpoints: [RecordCheckpoint]) throws -> RecordChainReport {
         try withSessionNow { session in
             try Self.transaction(session, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
                 let head = try PostgresAccess.head(session)
-                let verifier = VerifierBox()
+                let verifier = VerifierBox(checkpoints: checkpoints)
                 try session.forEach(
                     "SELECT \(PostgresAccess.recordColumns) FROM records WHERE id <= $1 ORDER BY id",
                     Binds(head?.id ?? Int64.max)
@@ -223,6 +223,14 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
     /// The `record_chain` row: the last record's id and hash.
     public func recordChainHead() throws -> (id: Int64, hash: String)? {
         try withSessionNow { try PostgresAccess.head($0) }
+    }
+
+    /// Every checkpoint, oldest first.
+    public func checkpoints() throws -> [RecordCheckpoint] {
+        try withSessionNow { session in
+            try session.query("SELECT \(PostgresAccess.checkpointColumns) FROM record_checkpoints ORDER BY id").rows
+                .map { try PostgresAccess.checkpoint(Cells($0)) }
+        }
     }
 
     /// Ready when a write transaction can begin, take the write lock and be rolled back.
@@ -341,8 +349,10 @@ final class PostgresPool: @unchecked Sendable {
 
 /// Checks records as they arrive, from the client's thread.
 private final class VerifierBox: @unchecked Sendable {
-    private var verifier = RecordChainVerifier()
+    private var verifier: RecordChainVerifier
     private let lock = NSLock()
+
+    init(checkpoints: [RecordCheckpoint]) { verifier = RecordChainVerifier(checkpoints: checkpoints) }
 
     func check(_ record: ServiceRecord) { lock.withLock { verifier.check(record) } }
 

@@ -537,6 +537,22 @@ struct SQLiteAccess: StoreWriter {
             ])
     }
 
+    func recordChainHead() throws -> (id: Int64, hash: String)? {
+        try chain?.load(db) ?? SQLiteServiceStore.head(db)
+    }
+
+    func latestCheckpoint() throws -> RecordCheckpoint? {
+        try Row.fetchOne(
+            db, sql: "SELECT id, time, last_id, hash, signature FROM record_checkpoints ORDER BY id DESC LIMIT 1"
+        ).map(SQLiteServiceStore.checkpoint)
+    }
+
+    func insert(_ checkpoint: RecordCheckpoint) throws {
+        try db.execute(
+            sql: "INSERT INTO record_checkpoints (id, time, last_id, hash, signature) VALUES (?, ?, ?, ?, ?)",
+            arguments: [checkpoint.id, checkpoint.time, checkpoint.lastID, checkpoint.hash, checkpoint.signature])
+    }
+
     func append(_ draft: RecordDraft) throws -> ServiceRecord {
         let head = try chain?.load(db) ?? SQLiteServiceStore.head(db)
         let record = ServiceRecord.chained(

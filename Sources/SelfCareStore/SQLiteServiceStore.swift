@@ -187,9 +187,9 @@ public final class SQLiteServiceStore: ServiceStore {
     }
 
     /// Reads the head and the records up to it in one read transaction and checks the chain.
-    public func verifyRecords() throws -> RecordChainReport {
+    public func verifyRecords(checkpoints: [RecordCheckpoint]) throws -> RecordChainReport {
         try pool.read { db in
-            var verifier = RecordChainVerifier()
+            var verifier = RecordChainVerifier(checkpoints: checkpoints)
             let head = try Self.head(db)
             let rows = try Row.fetchCursor(
                 db.cachedStatement(sql: "SELECT \(SQLiteAccess.recordColumns) FROM records WHERE id <= ? ORDER BY id"),
@@ -212,4 +212,17 @@ public final class SQLiteServiceStore: ServiceStore {
 
     /// The `record_chain` row: the last record's id and hash.
     public func recordChainHead() throws -> (id: Int64, hash: String)? { try pool.read(Self.head) }
+
+    /// Every checkpoint, oldest first.
+    public func checkpoints() throws -> [RecordCheckpoint] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT id, time, last_id, hash, signature FROM record_checkpoints ORDER BY id"
+            ).map(Self.checkpoint)
+        }
+    }
+
+    static func checkpoint(_ row: Row) -> RecordCheckpoint {
+        RecordCheckpoint(id: row[0], time: row[1], lastID: row[2], hash: row[3], signature: row[4])
+    }
 }

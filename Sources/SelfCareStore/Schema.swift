@@ -354,6 +354,23 @@ enum Schema {
                     CREATE INDEX notices_state ON notices (state, id);
                     """)
         }
+        migrator.registerMigration("v13-record-checkpoints") { db in
+            // Signed statements of the chain's head (RecordCheckpoint): append-only like the records.
+            try db.execute(
+                sql: """
+                    CREATE TABLE record_checkpoints (
+                        id INTEGER PRIMARY KEY,
+                        time TEXT NOT NULL,
+                        last_id INTEGER NOT NULL,
+                        hash TEXT NOT NULL,
+                        signature TEXT NOT NULL
+                    );
+                    CREATE TRIGGER record_checkpoints_no_update BEFORE UPDATE ON record_checkpoints
+                    BEGIN SELECT RAISE(ABORT, 'record checkpoints are append-only'); END;
+                    CREATE TRIGGER record_checkpoints_no_delete BEFORE DELETE ON record_checkpoints
+                    BEGIN SELECT RAISE(ABORT, 'record checkpoints are append-only'); END;
+                    """)
+        }
         return migrator
     }
 }

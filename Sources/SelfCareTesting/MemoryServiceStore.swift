@@ -16,6 +16,7 @@ public final class MemoryServiceStore: ServiceStore {
         var throttles: [String: CallerThrottle] = [:]
         var records: [ServiceRecord] = []
         var head: (id: Int64, hash: String)?
+        var checkpoints: [RecordCheckpoint] = []
         var orders: [ServiceOrder] = []
         var payments: [String: Payment] = [:]
         var events: [String: SubscriberEvent] = [:]
@@ -78,9 +79,11 @@ public final class MemoryServiceStore: ServiceStore {
 
     public func recordChainHead() throws -> (id: Int64, hash: String)? { state.withLock { $0.head } }
 
-    public func verifyRecords() throws -> RecordChainReport {
+    public func checkpoints() throws -> [RecordCheckpoint] { state.withLock { $0.checkpoints } }
+
+    public func verifyRecords(checkpoints: [RecordCheckpoint]) throws -> RecordChainReport {
         let (records, head) = state.withLock { ($0.records, $0.head) }
-        var verifier = RecordChainVerifier()
+        var verifier = RecordChainVerifier(checkpoints: checkpoints)
         for record in records where record.id <= head?.id ?? .max { verifier.check(record) }
         verifier.finish(head: head)
         return verifier.report
@@ -275,6 +278,12 @@ final class MemoryAccess: StoreWriter {
         state.orders.append(order)
         return order
     }
+    func recordChainHead() throws -> (id: Int64, hash: String)? { state.head }
+
+    func latestCheckpoint() throws -> RecordCheckpoint? { state.checkpoints.last }
+
+    func insert(_ checkpoint: RecordCheckpoint) throws { state.checkpoints.append(checkpoint) }
+
     func append(_ draft: RecordDraft) throws -> ServiceRecord {
         let record = ServiceRecord.chained(
             draft, id: (state.head?.id ?? 0) + 1, prevHash: state.head?.hash ?? ServiceRecord.genesisHash)

@@ -162,6 +162,54 @@ struct CLITests {
         }
     }
 
+    /// `records checkpoint` signs the head; verify checks each checkpoint's signature and the record it covers, says
+    /// when it cannot (no pepper), and names a forged checkpoint.
+    @Test func signedCheckpointsAreWrittenCheckedAndAForgedOneIsNamed() throws {
+        let shell = try #require(sqlite3, "the sqlite3 shell is needed (Debian package sqlite3; .ci/run installs it)")
+        try withDemo { dir in
+            let none = try run(["records", "verify"], in: dir)
+            #expect(
+                none.stdout.hasSuffix(
+                    "no signed checkpoint yet (records checkpoint, or serve's --checkpoint-interval)\n"))
+            let first = try run(["records", "checkpoint"], in: dir)
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(
+                first.stdout.hasPrefix(
+                    "checkpoint 1 at 2026-11-24T02:00:00.000Z: records up to \(demoImportRecords), hash "),
+                "\(first.stdout)")
+            let again = try run(["records", "checkpoint"], in: dir)
+            #expect(again.stdout == "no new record since " + first.stdout, "\(again.stdout)")
+            _ = try run(["op", "query.balance", "--from", "18612345678"], in: dir)
+            #expect(try run(["records", "checkpoint"], in: dir).stdout.hasPrefix("checkpoint 2 at "))
+            let verify = try run(["records", "verify"], in: dir)
+            #expect(verify.status == 0, "\(verify.stderr)")
+            #expect(
+                verify.stdout.hasSuffix(
+                    "ok: 2 signed checkpoints, the last at 2026-11-24T02:00:00.000Z covering records up to \(demoImportRecords + 1) (0 after it)\n"
+                ), "\(verify.stdout)")
+            let unchecked = try run(["records", "verify", "--pepper-file", "nope.pepper"], in: dir)
+            #expect(unchecked.status == 0)
+            #expect(
+                unchecked.stdout.hasSuffix(
+                    "not checked: 2 checkpoints (no pepper at nope.pepper; pass --pepper-file)\n"),
+                "\(unchecked.stdout)")
+            // A checkpoint moved to cover an older record, its signature left as it was.
+            let edit = try run(
+                [
+                    "selfcare.sqlite",
+                    "DROP TRIGGER record_checkpoints_no_update; UPDATE record_checkpoints SET last_id = 3, "
+                        + "hash = (SELECT hash FROM records WHERE id = 3) WHERE id = 2;",
+                ], in: dir, program: shell)
+            #expect(edit.status == 0, "\(edit.stderr)")
+            let forged = try run(["records", "verify"], in: dir)
+            #expect(forged.status == 1)
+            #expect(
+                forged.stdout.contains(
+                    "broken: record 3: checkpoint 2's signature does not match (forged or altered, or another pepper)"),
+                "\(forged.stdout)")
+        }
+    }
+
     @Test func deletingAMiddleRecordIsCaught() throws {
         let shell = try #require(sqlite3, "the sqlite3 shell is needed (Debian package sqlite3; .ci/run installs it)")
         try withDemo { dir in

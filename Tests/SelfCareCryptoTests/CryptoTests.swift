@@ -186,3 +186,40 @@ struct PasswordHasherTests {
         #expect(!text.contains("258036"))
     }
 }
+
+@Suite("Record checkpoints")
+struct RecordCheckpointVerifierTests {
+    /// Three records chained; a checkpoint says a fifth was there: records were cut from the end (and the head
+    /// rewound), which the chain alone would not show.
+    @Test func aCheckpointBeyondTheLastRecordShowsRecordsCutFromTheEnd() {
+        var records: [ServiceRecord] = []
+        for n in 1...3 {
+            let draft = RecordDraft(
+                time: Date(timeIntervalSince1970: 1_800_000_000 + Double(n)), channel: .api, session: "s\(n)",
+                caller: "18612345678", subject: "18612345678", operation: "query.balance", inputs: [:], auth: .none,
+                result: .ok, reason: .ok, reply: "ok", durationMS: 1)
+            records.append(
+                ServiceRecord.chained(
+                    draft, id: Int64(n), prevHash: records.last?.hash ?? ServiceRecord.genesisHash))
+        }
+        let signer = RecordCheckpointSigner(pepper: Pepper(bytes: Array(repeating: 1, count: 16)))
+        var covering = RecordCheckpoint(
+            id: 1, time: "2027-01-15T02:40:00Z", lastID: 2, hash: records[1].hash, signature: "")
+        covering.signature = signer.sign(covering)
+        var beyond = RecordCheckpoint(id: 2, time: "2027-01-15T02:45:00Z", lastID: 5, hash: "ab", signature: "")
+        beyond.signature = signer.sign(beyond)
+        var plain = RecordChainVerifier()
+        var checked = RecordChainVerifier(checkpoints: [covering, beyond])
+        for record in records {
+            plain.check(record)
+            checked.check(record)
+        }
+        plain.finish(head: (3, records[2].hash))
+        checked.finish(head: (3, records[2].hash))
+        #expect(plain.firstBreak == nil)
+        #expect(
+            checked.breaks.map(\.description) == [
+                "record 5: missing: checkpoint 2 signed at 2027-01-15T02:45:00Z covers it"
+            ])
+    }
+}

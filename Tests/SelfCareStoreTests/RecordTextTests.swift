@@ -122,6 +122,75 @@ struct RecordTextTests {
         }
     }
 
+    /// Checkpoints sign the head as it moves (none when nothing came since the last), and catch what the chain
+    /// alone cannot: a chain rewritten below them with every hash recomputed, as someone with the database can.
+    @Test(arguments: StoreKind.available)
+    func aSignedCheckpointCatchesAChainRewrittenBelowIt(_ kind: StoreKind) async throws {
+        let signer = RecordCheckpointSigner(pepper: Pepper(bytes: Array(repeating: 9, count: 32)))
+        try await withStore(kind) { store in
+            #expect(try await RecordCheckpoint.write(to: store, now: Fixtures.midNovember, sign: signer.sign) == nil)
+            for n in 1...6 { _ = try await store.write { try $0.append(draft(n)) } }
+            let first = try #require(
+                try await RecordCheckpoint.write(to: store, now: Fixtures.midNovember, sign: signer.sign))
+            let head = try store.recordChainHead()
+            #expect(first.id == 1 && first.lastID == 6 && first.hash == head?.hash)
+            #expect(try await RecordCheckpoint.write(to: store, now: Fixtures.midNovember, sign: signer.sign) == nil)
+            for n in 7...8 { _ = try await store.write { try $0.append(draft(n)) } }
+            let second = try #require(
+                try await RecordCheckpoint.write(to: store, now: Fixtures.midNovember, sign: signer.sign))
+            #expect(second.id == 2 && second.lastID == 8)
+            let checkpoints = try store.checkpoints()
+            #expect(checkpoints == [first, second])
+            #expect(checkpoints.allSatisfy(signer.isValid))
+            var forged = second
+            forged.hash = String(repeating: "0", count: 64)
+            #expect(!signer.isValid(forged), "a checkpoint's fields are signed")
+            #expect(try store.verifyRecords(checkpoints: checkpoints).firstBreak == nil)
+            guard kind == .sqlite || kind == .postgres else { return }
+            try await rewrite(store, from: 3)
+            #expect(try store.verifyRecords().firstBreak == nil, "the chain alone is fooled")
+            let report = try store.verifyRecords(checkpoints: checkpoints)
+            #expect(report.breaks.map(\.recordID) == [6, 8], "\(report)")
+            #expect(report.firstBreak?.problem.contains("checkpoint 1") == true, "\(report)")
+        }
+    }
+
+    /// Changes record `id`'s reply and recomputes the chain from there to the head, as someone with write access
+    /// to the database and the hashing code can.
+    private func rewrite(_ store: any ServiceStore, from id: Int64) async throws {
+        var previous = ""
+        var rewritten: [ServiceRecord] = []
+        for var record in try await store.records(matching: RecordFilter()) {
+            if record.id == id { record.reply = "x" }
+            if record.id >= id {
+                record.prevHash = previous
+                record.hash = record.computedHash()
+                rewritten.append(record)
+            }
+            previous = record.hash
+        }
+        if let postgres = store as? PostgresServiceStore {
+            try postgres.executeRaw("ALTER TABLE records DISABLE TRIGGER records_no_update")
+            for r in rewritten {
+                try postgres.executeRaw(
+                    "UPDATE records SET reply = '\(r.reply)', prev_hash = '\(r.prevHash)', hash = '\(r.hash)' WHERE id = \(r.id)"
+                )
+            }
+            try postgres.executeRaw("UPDATE record_chain SET last_hash = '\(previous)'")
+        } else if let sqlite = store as? SQLiteServiceStore {
+            let (rewritten, previous) = (rewritten, previous)
+            try await sqlite.pool.write { db in
+                try db.execute(sql: "DROP TRIGGER IF EXISTS records_no_update")
+                for r in rewritten {
+                    try db.execute(
+                        sql: "UPDATE records SET reply = ?, prev_hash = ?, hash = ? WHERE id = ?",
+                        arguments: [r.reply, r.prevHash, r.hash, r.id])
+                }
+                try db.execute(sql: "UPDATE record_chain SET last_hash = ?", arguments: [previous])
+            }
+        }
+    }
+
     private func following(_ previous: RecordDraft) -> RecordDraft {
         var next = previous
         next.time = previous.time.addingTimeInterval(1)

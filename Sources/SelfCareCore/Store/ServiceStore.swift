@@ -41,8 +41,11 @@ public protocol ServiceStore: Sendable {
     /// The chain head the store keeps beside the records: the last id and hash, nil when there are no records.
     func recordChainHead() throws -> (id: Int64, hash: String)?
     /// Walks the whole chain in one consistent snapshot, up to the head of that snapshot, so records
-    /// appended meanwhile never look like tampering.
-    func verifyRecords() throws -> RecordChainReport
+    /// appended meanwhile never look like tampering; each record a checkpoint of `checkpoints` covers must still
+    /// have the hash the checkpoint holds (their signatures are the caller's to check).
+    func verifyRecords(checkpoints: [RecordCheckpoint]) throws -> RecordChainReport
+    /// Every checkpoint of the chain, oldest first.
+    func checkpoints() throws -> [RecordCheckpoint]
     /// A fault after which nothing the store writes may be acknowledged (its database file removed or replaced
     /// under it), as one line; nil while there is none. Cheap enough to ask on every request.
     func fault() -> String?
@@ -56,4 +59,9 @@ extension ServiceStore {
     public func fault() -> String? { nil }
     /// Ready unless `fault()` names a fault.
     public func readiness() async -> StoreReadiness { StoreReadiness(problems: fault().map { [$0] } ?? []) }
+}
+
+extension ServiceStore {
+    /// Walks the whole chain, without checkpoints.
+    public func verifyRecords() throws -> RecordChainReport { try verifyRecords(checkpoints: []) }
 }

@@ -2,6 +2,12 @@ import Foundation
 
 /// Changes the gateway's data inside one transaction: all of a transaction's writes land, or none.
 public protocol StoreWriter: StoreReader {
+    /// The record chain's head as this transaction sees it: the last record's id and hash; nil with no record.
+    func recordChainHead() throws -> (id: Int64, hash: String)?
+    /// The last checkpoint written, if any.
+    func latestCheckpoint() throws -> RecordCheckpoint?
+    /// Adds `checkpoint` (its id the next one).
+    func insert(_ checkpoint: RecordCheckpoint) throws
     /// Adds `subscriber`, or replaces the stored subscriber with the same number.
     func save(_ subscriber: Subscriber) throws
     /// Adds `subscriber` when no subscriber has its number, and says whether it did; changes nothing when one has.
