@@ -28,6 +28,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 command -v wrk >/dev/null || { echo "bench-http: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+# shellcheck source=scripts/wrk-lib.sh
+. "$(pwd)/scripts/wrk-lib.sh"
 
 echo "building selfcare (release)…" >&2
 swift build -c release --product selfcare >&2
@@ -98,31 +100,10 @@ request = function()
 end
 EOF
 
-# wrk's output → "requests/s p99_ms non2xx errors"
-parse() {
-    awk '
-        /Requests\/sec:/ { rps = $2 }
-        /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); p = v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); p = v } else if (v ~ /s$/) { sub(/s$/, "", v); p = v * 1000 } }
-        /Non-2xx/ { non2xx = $NF }
-        /Socket errors/ { errors = $0 }
-        END { printf "%s %.3f %d %s\n", (rps == "" ? "none" : rps), p, non2xx + 0, (errors == "" ? "none" : "yes") }'
-}
-
-run() { # run NAME ARGS… → one result line
-    local name=$1; shift
-    local out
-    out=$(wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "$@")
-    echo "$out" >"wrk-$name-$round.txt"
-    set -- $(echo "$out" | parse)
-    [ "$1" != none ] || { echo "bench-http: wrk reported no rate for $name:" >&2; echo "$out" >&2; exit 1; }
-    printf '%-8s round %d: %10.0f req/s  p99 %7.2f ms  non-2xx %s  socket errors %s\n' "$name" "$round" "$1" "$2" "$3" "$4" >&2
-    echo "$name $1 $2 $3"
-}
-
 results=()
 for ((round = 1; round <= rounds; round++)); do
-    results+=("$(run healthz "$base/healthz")")
-    results+=("$(run kannel -s kannel.lua "$base")")
+    results+=("$(wrk_run healthz "$base/healthz")")
+    results+=("$(wrk_run kannel -s kannel.lua "$base")")
 done
 
 # Password-checked transactions (a bill query with the password) from CONNECTIONS connections: first alone,
@@ -138,11 +119,11 @@ end
 delay = function() return 10 end
 EOF
 round=0
-pw_alone=$(run password -s password.lua "$base" | awk '{ print $2 }')
+pw_alone=$(wrk_run password -s password.lua "$base" | awk '{ print $2 }')
 round=1
 wrk -t1 -c4 -d"${duration}s" --latency -s paced.lua "$base" >wrk-queries-beside-passwords.txt &
 side=$!
-pw=$(run password -s password.lua "$base")
+pw=$(wrk_run password -s password.lua "$base")
 wait "$side"
 side=
 side_p99=$(parse <wrk-queries-beside-passwords.txt | awk '{ print $2 }')
@@ -151,7 +132,6 @@ pw_rps=$(echo "$pw" | awk '{ print $2 }')
 kdf=$("$bin" bench --kdf --seconds 5 --rounds 1 2>/dev/null | grep -o '^kdf: [0-9.]*' | grep -o '[0-9.]*$')
 loaded_rss=$(rss)
 records=$("$bin" records list 2>/dev/null | wc -l)
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 h_rps=$(printf '%s\n' "${results[@]}" | awk '$1 == "healthz" { print $2 }' | median)
 h_p99=$(printf '%s\n' "${results[@]}" | awk '$1 == "healthz" { print $3 }' | median)
 k_rps=$(printf '%s\n' "${results[@]}" | awk '$1 == "kannel" { print $2 }' | median)
