@@ -43,6 +43,7 @@ bin="$(swift build -c release --show-bin-path)/selfcare"
 work=$(mktemp -d /tmp/selfcare-bench-nodes.XXXXXX)
 pids=() balancers=() databases=() server_dir=
 cleanup() {
+    cd /  # the server's user cannot read the scratch folder
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     for dir in "${balancers[@]}"; do "$root/scripts/balancer.sh" stop "$dir" || true; done

@@ -602,7 +602,11 @@ struct PostgresAccess: StoreWriter {
         }
     }
 
-    func recordChainHead() throws -> (id: Int64, hash: String)? { try Self.head(session) }
+    /// The head as this write transaction sees it: read once under the write lock, then moved by each append.
+    func recordChainHead() throws -> (id: Int64, hash: String)? {
+        if !session.chain.loaded { session.chain = .init(loaded: true, head: try Self.head(session)) }
+        return session.chain.head
+    }
 
     static let checkpointColumns = "id, time, last_id, hash, signature"
 
@@ -624,10 +628,12 @@ struct PostgresAccess: StoreWriter {
     }
 
     func append(_ draft: RecordDraft) throws -> ServiceRecord {
-        let head = try Self.head(session)
+        let head = try recordChainHead()
         let record = ServiceRecord.chained(
             draft, id: (head?.id ?? 0) + 1, prevHash: head?.hash ?? ServiceRecord.genesisHash)
-        try run(
+        // Sent without waiting: nothing reads their answers, and the write's next statement, or the settle before
+        // its commit (PostgresCommitter), waits for them and reports a failure.
+        session.send(
             """
             INSERT INTO records (\(Self.recordColumns))
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
@@ -636,11 +642,12 @@ struct PostgresAccess: StoreWriter {
                 record.id, record.time, record.channel, record.session, record.caller, record.subject,
                 record.operation, record.inputs, record.auth, record.result, record.reason, record.reply,
                 record.durationMS, record.prevHash, record.hash))
-        try run(
+        session.send(
             """
             INSERT INTO record_chain (id, last_id, last_hash) VALUES (1, $1, $2)
             ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash
             """, Binds(record.id, record.hash))
+        session.chain.head = (record.id, record.hash)
         return record
     }
 

@@ -70,13 +70,17 @@ final class PostgresCommitter: @unchecked Sendable {
                 },
                 run: { session in
                     try session.query("SAVEPOINT job")
+                    let chain = session.chain
                     do {
-                        result = .success(try body(session))
+                        let value = try body(session)
+                        try session.settle()
+                        result = .success(value)
                         try session.query("RELEASE SAVEPOINT job")
                     } catch {
                         result = .failure(error)
                         // If the rollback fails, the write could be committed: fail the batch instead.
                         try session.query("ROLLBACK TO SAVEPOINT job")
+                        session.chain = chain
                         try session.query("RELEASE SAVEPOINT job")
                     }
                 },
@@ -143,7 +147,11 @@ final class PostgresCommitter: @unchecked Sendable {
         do { session = try lease() } catch { return error }
         do {
             do {
-                try transaction(session) { for job in batch { try job.runFast(session) } }
+                try transaction(session) {
+                    for job in batch { try job.runFast(session) }
+                    // A statement a write sent without waiting failed: which write is not known, so rerun.
+                    do { try session.settle() } catch { throw WriteFailed() }
+                }
             } catch is WriteFailed {
                 try transaction(session) { for job in batch { try job.run(session) } }
             }
@@ -158,12 +166,15 @@ final class PostgresCommitter: @unchecked Sendable {
 
     /// `body` between BEGIN (and the batch's `begin`) and COMMIT; rolled back when it throws.
     private func transaction(_ session: PostgresSession, _ body: () throws -> Void) throws {
-        try session.query("BEGIN")
+        session.send("BEGIN")
+        session.chain = .init()
         do {
             try begin(session)
             try body()
         } catch {
+            _ = try? session.settle()
             _ = try? session.query("ROLLBACK")
+            session.chain = .init()
             throw error
         }
         try session.query("COMMIT")

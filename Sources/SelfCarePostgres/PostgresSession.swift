@@ -101,8 +101,40 @@ final class PostgresSession: @unchecked Sendable {
         do {
             return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds.bindings), logger: logger).wait()
         } catch {
+            // A statement sent before and failed aborted the transaction: its error is the one to tell.
+            try settle()
             throw PostgresStoreError(error, doing: "PostgreSQL")
         }
+    }
+
+    /// The record chain's head as the current write transaction sees it, once read: under the write lock nobody
+    /// else moves it, so a batch reads it once and each append moves it here. Reset when a transaction begins and
+    /// restored when a savepoint is rolled back (`PostgresCommitter`).
+    struct ChainCache {
+        var loaded = false
+        var head: (id: Int64, hash: String)?
+    }
+    var chain = ChainCache()
+
+    /// Statements sent without waiting for their answers, oldest first.
+    private var sent: [EventLoopFuture<PostgresQueryResult>] = []
+
+    /// Sends `sql` without waiting for its answer: the connection runs statements in the order they were sent,
+    /// so a later `query` answers after it, and `settle` reports its failure. For statements whose result the
+    /// caller does not need (a record's insert), so that a write does not wait for each of them in turn.
+    func send(_ sql: String, _ binds: Binds = Binds()) {
+        sent.append(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds.bindings), logger: logger))
+    }
+
+    /// Waits for every statement `send` sent; throws the first one's failure.
+    func settle() throws {
+        let waiting = sent
+        sent = []
+        var failure: (any Error)?
+        for future in waiting {
+            do { _ = try future.wait() } catch { failure = failure ?? error }
+        }
+        if let failure { throw PostgresStoreError(failure, doing: "PostgreSQL") }
     }
 
     /// Runs `sql` and calls `body` with each row as it arrives (an export of millions of records).
