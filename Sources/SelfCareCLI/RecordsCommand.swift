@@ -62,17 +62,27 @@ struct RecordsCommand: AsyncParsableCommand {
                 With the pepper file at hand, each signed checkpoint (records checkpoint; serve writes one every \
                 --checkpoint-interval) is checked too: its signature, and the hash of the record it covers, so \
                 that a chain rewritten and recomputed by someone with access to the database is caught. Without \
-                the pepper the checkpoints are counted but not checked, and the output says so.
+                the pepper file the chain is checked alone and verify exits 2 when there are checkpoints it could \
+                not check (--no-checkpoints: exit 0).
                 """)
 
         @OptionGroup var global: GlobalOptions
+
+        @Flag(help: "Check the chain alone, not the signed checkpoints (no pepper file at hand).")
+        var noCheckpoints = false
 
         func run() async throws {
             try await reportingFailures {
                 let runtime = try Runtime(global, access: .readonly)
                 // Read before the walk: every record a checkpoint covers is then in the walk's snapshot.
                 let checkpoints = try runtime.store.checkpoints()
-                let signer = try? RecordCheckpointSigner(pepper: Pepper.load(from: global.pepperPath))
+                var signer: RecordCheckpointSigner?
+                var pepperProblem = ""
+                if !noCheckpoints {
+                    do { signer = RecordCheckpointSigner(pepper: try Pepper.load(from: global.pepperPath)) } catch {
+                        pepperProblem = "\(error)"
+                    }
+                }
                 var forged: [RecordChainReport.Break] = []
                 if let signer {
                     for checkpoint in checkpoints where !signer.isValid(checkpoint) {
@@ -82,6 +92,16 @@ struct RecordsCommand: AsyncParsableCommand {
                                 problem:
                                     "checkpoint \(checkpoint.id)'s signature does not match (forged or altered, or another pepper)"
                             ))
+                    }
+                    // Numbered 1, 2, 3…: a gap is checkpoints deleted.
+                    for (expected, checkpoint) in zip(Int64(1)..., checkpoints) where checkpoint.id != expected {
+                        forged.append(
+                            .init(
+                                recordID: checkpoint.lastID,
+                                problem:
+                                    "checkpoint \(checkpoint.id) follows checkpoint \(expected - 1): checkpoints were deleted"
+                            ))
+                        break
                     }
                 }
                 var result = try runtime.store.verifyRecords(checkpoints: signer == nil ? [] : checkpoints)
@@ -104,10 +124,16 @@ struct RecordsCommand: AsyncParsableCommand {
                         print(
                             "ok: \(checkpoints.count) signed checkpoint\(checkpoints.count == 1 ? "" : "s"), the last at "
                                 + "\(last.time) covering records up to \(last.lastID) (\(after) after it)")
-                    } else {
+                    } else if noCheckpoints {
                         print(
-                            "not checked: \(checkpoints.count) checkpoint\(checkpoints.count == 1 ? "" : "s") (no pepper "
-                                + "at \(visible(global.pepperPath)); pass --pepper-file)")
+                            "not checked: \(checkpoints.count) checkpoint\(checkpoints.count == 1 ? "" : "s") (--no-checkpoints)"
+                        )
+                    } else {
+                        // A chain rewritten by someone without the pepper passes the walk alone: not a pass.
+                        print("not checked: \(checkpoints.count) checkpoint\(checkpoints.count == 1 ? "" : "s")")
+                        throw CommandFailure(
+                            "records verify: the checkpoints cannot be checked: \(pepperProblem); pass --pepper-file, "
+                                + "or --no-checkpoints to check the chain alone", code: 2)
                     }
                 } else {
                     print("no signed checkpoint yet (records checkpoint, or serve's --checkpoint-interval)")
@@ -133,9 +159,13 @@ struct RecordsCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let runtime = try Runtime(global)
                 let signer = RecordCheckpointSigner(pepper: try runtime.pepper())
-                if let checkpoint = try await RecordCheckpoint.write(
-                    to: runtime.store, now: runtime.clock.now(), sign: signer.sign)
-                {
+                let written: RecordCheckpoint?
+                do {
+                    written = try await signer.writeCheckpoint(to: runtime.store, now: runtime.clock.now())
+                } catch let refusal as RecordCheckpointSigner.Refusal {
+                    throw CommandFailure("records checkpoint: not signed: \(refusal); run `selfcare records verify`")
+                }
+                if let checkpoint = written {
                     print(checkpoint.line)
                 } else if let last = try runtime.store.checkpoints().last {
                     print("no new record since \(last.line)")

@@ -8,6 +8,7 @@ import SelfCareCore
 import SelfCareCrypto
 import SelfCareHTTP
 import SelfCareStore
+import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -238,12 +239,21 @@ struct ServeCommand: AsyncParsableCommand {
                     let signer = RecordCheckpointSigner(pepper: pepper)
                     let (store, clock) = (runtime.store, runtime.clock)
                     let logger = Logger(label: "selfcare.records")
+                    // The highest checkpoint this node has seen: fewer in the database means some were deleted.
+                    let seen = Mutex<Int64>(0)
                     configuration.periodicJobs.append(
                         PeriodicJob(name: "checkpoint", interval: checkpointInterval) {
-                            if let checkpoint = try await RecordCheckpoint.write(
-                                to: store, now: clock.now(), sign: signer.sign)
-                            {
-                                logger.notice("\(checkpoint.line)")
+                            do {
+                                if let checkpoint = try await signer.writeCheckpoint(
+                                    to: store, now: clock.now(), seen: seen.withLock { $0 })
+                                {
+                                    seen.withLock { $0 = max($0, checkpoint.id) }
+                                    logger.notice("\(checkpoint.line)")
+                                }
+                            } catch let refusal as RecordCheckpointSigner.Refusal {
+                                // Signing now would vouch for a tampered history: never, and loudly, every time.
+                                logger.critical(
+                                    "records: no checkpoint signed: \(refusal); run `selfcare records verify`")
                             }
                         })
                 } else {

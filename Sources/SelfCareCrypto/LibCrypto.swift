@@ -119,6 +119,7 @@ public enum LibCrypto {
         var length: Int32 = 0
         var ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, key, nonce)
         if ok == 1, !context.isEmpty { ok = EVP_EncryptUpdate(ctx, nil, &length, context, Int32(context.count)) }
+        length = 0
         if ok == 1, !plaintext.isEmpty {
             ok = EVP_EncryptUpdate(ctx, &out, &length, plaintext, Int32(plaintext.count))
         }

@@ -1,3 +1,4 @@
+import Foundation
 import SelfCareCore
 
 extension ServiceRecord {
@@ -70,6 +71,12 @@ public struct RecordChainVerifier: Sendable {
     /// A verifier that also holds each record `checkpoints` cover to the hash they signed.
     public init(checkpoints: [RecordCheckpoint] = []) {
         for checkpoint in checkpoints { signed[checkpoint.lastID] = checkpoint }
+    }
+
+    /// A verifier of the records after `record` (id and hash), already checked.
+    public init(after record: (id: Int64, hash: String)) {
+        lastID = record.id
+        lastHash = record.hash
     }
 
     /// The first break, if any.
@@ -156,5 +163,76 @@ public struct RecordCheckpointSigner: Sendable {
     /// Whether `checkpoint` carries the signature of its fields under this key (compared in constant time).
     public func isValid(_ checkpoint: RecordCheckpoint) -> Bool {
         LibCrypto.constantTimeEqual(Array(sign(checkpoint).utf8), Array(checkpoint.signature.utf8))
+    }
+}
+
+extension RecordCheckpointSigner {
+    /// Why a checkpoint was not signed: the records or checkpoints are not what the last checkpoint vouched for.
+    public struct Refusal: Error, CustomStringConvertible, Sendable {
+        /// What is wrong, in one line.
+        public let description: String
+    }
+
+    /// Signs a checkpoint of the chain's head, as of a snapshot, once the chain from the last checkpoint to that
+    /// head is intact: the last checkpoint's signature, the record it covers still with its hash, every record
+    /// after it linked and unaltered. A chain rewritten since, or checkpoints removed, is never signed.
+    ///
+    /// - Parameter seen: the highest checkpoint id this process has seen; fewer in the store means checkpoints
+    ///   were deleted.
+    /// - Returns: the checkpoint written; nil when no record came since the last one, or another node wrote one
+    ///   meanwhile.
+    /// - Throws: `Refusal` when the chain or the checkpoints were tampered with; the store's faults.
+    public func writeCheckpoint(
+        to store: any ServiceStore, now: Date, seen: Int64 = 0
+    ) async throws
+        -> RecordCheckpoint?
+    {
+        let checkpoints = try store.checkpoints()
+        let last = checkpoints.last
+        if let last {
+            guard isValid(last) else {
+                throw Refusal(description: "checkpoint \(last.id)'s signature does not match (forged or altered)")
+            }
+        }
+        guard (last?.id ?? 0) == Int64(checkpoints.count) else {
+            throw Refusal(
+                description: "checkpoint ids do not run 1…\(checkpoints.count): checkpoints were deleted or renumbered")
+        }
+        guard (last?.id ?? 0) >= seen else {
+            throw Refusal(description: "checkpoint \(seen) was seen before and is gone: checkpoints were deleted")
+        }
+        guard let head = try store.recordChainHead() else { return nil }
+        if let last, last.lastID >= head.id { return nil }
+        var verifier = RecordChainVerifier()
+        var problem: String?
+        var started = last == nil
+        try store.forEachRecord(matching: RecordFilter(afterID: last.map { $0.lastID - 1 })) { record in
+            guard problem == nil, record.id <= head.id else { return }
+            if !started, let last {
+                started = true
+                guard record.id == last.lastID, record.hash == last.hash, record.computedHash() == record.hash else {
+                    problem =
+                        "record \(last.lastID) is not the one checkpoint \(last.id) signed (the chain was rewritten)"
+                    return
+                }
+                verifier = RecordChainVerifier(after: (record.id, record.hash))
+                return
+            }
+            verifier.check(record)
+        }
+        if !started, let last { problem = "record \(last.lastID), which checkpoint \(last.id) signed, is gone" }
+        verifier.finish(head: head)
+        if let problem { throw Refusal(description: problem) }
+        if let broken = verifier.firstBreak { throw Refusal(description: "\(broken)") }
+        let signer = self
+        return try await store.write { writer in
+            // Another node may have written one since the snapshot: then there is nothing to add.
+            guard try writer.latestCheckpoint()?.id == last?.id else { return nil }
+            var checkpoint = RecordCheckpoint(
+                id: (last?.id ?? 0) + 1, time: ISOTime.format(now), lastID: head.id, hash: head.hash, signature: "")
+            checkpoint.signature = signer.sign(checkpoint)
+            try writer.insert(checkpoint)
+            return checkpoint
+        }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import SelfCareChannels
 import SelfCareCore
 import SelfCareCrypto
+import Synchronization
 
 /// Live USSD sessions or IVR calls in the PostgreSQL database the gateway nodes share, so that the next step of a
 /// session may reach any node: the one that served the last step may have been stopped, upgraded or killed.
@@ -14,8 +15,9 @@ import SelfCareCrypto
 ///
 /// Bounds, as `MemorySessionStore` keeps them: idle expiry on every load; a caller's new session past
 /// `perCaller` replaces that caller's least valuable one at once; the per-source bound and the capacity, which
-/// count across every node, are enforced by `sweep` (every node runs it every few seconds), so between two sweeps
-/// the table may hold the sessions opened since the last one beyond them.
+/// count across every node, are enforced by `sweep`, which every node runs every few seconds and after opening
+/// a tenth of the capacity in new sessions: the table never holds more than about a tenth of the cap per node
+/// beyond it.
 ///
 /// A database fault loses the session (`load` answers nil, the customer sees the channel's "session ended"
 /// screen) and is logged; it never stops the step.
@@ -32,6 +34,9 @@ public final class PostgresSessionStore<State: SessionState & Codable>: SessionS
     private let store: PostgresServiceStore
     private let key: [UInt8]
     private let logger: Logger
+    /// New sessions this process opened since its last sweep: past a tenth of the capacity it sweeps at once, so
+    /// a flood cannot grow the table far past the cap between two timed sweeps.
+    private let opened = Atomic<Int>(0)
 
     /// Sessions of `kind` in `store`'s database, sealed under `sealingKey` (32 bytes:
     /// `Pepper.derivedKey(purpose: "live sessions")`), idle at most `idleTimeout` seconds, within `limits`.
@@ -77,17 +82,18 @@ public final class PostgresSessionStore<State: SessionState & Codable>: SessionS
             return nil
         }
         guard let row else { return nil }
-        return open(row.sealed, id: id)
+        return open(row.sealed, id: id, now: now)
     }
 
     /// Stores `state` as session `id`, last active at `now`; a new session past its caller's bound replaces that
     /// caller's least valuable one.
     public func save(_ id: String, _ state: State, now: Date) async {
-        guard let sealed = seal(state, id: id) else { return }
+        guard let sealed = seal(state, id: id, now: now) else { return }
         let kind = self.kind
         let perCaller = limits.perCaller
+        let inserted: Bool
         do {
-            try await store.withSession { session in
+            inserted = try await store.withSession { session in
                 let inserted = try session.query(
                     """
                     INSERT INTO live_sessions (kind, id, caller, source, standing, last_active, state)
@@ -100,7 +106,7 @@ public final class PostgresSessionStore<State: SessionState & Codable>: SessionS
                         kind, id, state.sessionCaller, state.sessionSource, state.standing.rawValue,
                         now.timeIntervalSince1970, sealed)
                 ).rows.first.map { try Cells($0).bool(0) }
-                guard inserted == true, !state.sessionCaller.isEmpty else { return }
+                guard inserted == true, !state.sessionCaller.isEmpty else { return inserted == true }
                 // The caller's own sessions beyond the bound, least valuable first: browsing before engaged,
                 // least recently active first.
                 try session.query(
@@ -109,9 +115,15 @@ public final class PostgresSessionStore<State: SessionState & Codable>: SessionS
                         SELECT id FROM live_sessions WHERE kind = $1 AND caller = $2 AND id <> $3
                         ORDER BY standing DESC, last_active DESC OFFSET $4)
                     """, Binds(kind, state.sessionCaller, id, perCaller - 1))
+                return true
             }
         } catch {
             logger.error("live \(kind) sessions: cannot save one: \(error)")
+            return
+        }
+        if inserted, opened.add(1, ordering: .relaxed).newValue >= max(1, capacity / 10) {
+            opened.store(0, ordering: .relaxed)
+            await sweep(now: now)
         }
     }
 
@@ -182,11 +194,18 @@ public final class PostgresSessionStore<State: SessionState & Codable>: SessionS
     /// What a sealed state is bound to: a state sealed for one session does not open as another's.
     private func context(_ id: String) -> [UInt8] { Array("\(kind)\u{0}\(id)".utf8) }
 
-    private func seal(_ state: State, id: String) -> String? {
+    /// What is sealed: the state and when it was saved. The time is inside the seal: a state copied back into the
+    /// table later (its row's `last_active` made fresh) is still idle past its timeout when it is opened.
+    private struct Sealed: Codable {
+        var saved: Double
+        var state: State
+    }
+
+    private func seal(_ state: State, id: String, now: Date) -> String? {
         let encoder = JSONEncoder()
         encoder.userInfo[Secret.sealedCoding] = true
         do {
-            var plain = [UInt8](try encoder.encode(state))
+            var plain = [UInt8](try encoder.encode(Sealed(saved: now.timeIntervalSince1970, state: state)))
             defer { LibCrypto.cleanse(&plain) }
             return Data(try LibCrypto.sealAESGCM(plain, key: key, context: context(id))).base64EncodedString()
         } catch {
@@ -195,7 +214,7 @@ public final class PostgresSessionStore<State: SessionState & Codable>: SessionS
         }
     }
 
-    private func open(_ sealed: String, id: String) -> State? {
+    private func open(_ sealed: String, id: String, now: Date) -> State? {
         guard let box = Data(base64Encoded: sealed),
             var plain = LibCrypto.openAESGCM([UInt8](box), key: key, context: context(id))
         else {
@@ -205,6 +224,11 @@ public final class PostgresSessionStore<State: SessionState & Codable>: SessionS
         defer { LibCrypto.cleanse(&plain) }
         let decoder = JSONDecoder()
         decoder.userInfo[Secret.sealedCoding] = true
-        return try? decoder.decode(State.self, from: Data(plain))
+        guard let opened = try? decoder.decode(Sealed.self, from: Data(plain)) else { return nil }
+        guard now.timeIntervalSince1970 - opened.saved <= idleTimeout else {
+            logger.warning("live \(kind) sessions: a sealed state older than its row says (replayed?): refused")
+            return nil
+        }
+        return opened.state
     }
 }

@@ -128,16 +128,16 @@ struct RecordTextTests {
     func aSignedCheckpointCatchesAChainRewrittenBelowIt(_ kind: StoreKind) async throws {
         let signer = RecordCheckpointSigner(pepper: Pepper(bytes: Array(repeating: 9, count: 32)))
         try await withStore(kind) { store in
-            #expect(try await RecordCheckpoint.write(to: store, now: Fixtures.midNovember, sign: signer.sign) == nil)
+            #expect(try await signer.writeCheckpoint(to: store, now: Fixtures.midNovember) == nil)
             for n in 1...6 { _ = try await store.write { try $0.append(draft(n)) } }
             let first = try #require(
-                try await RecordCheckpoint.write(to: store, now: Fixtures.midNovember, sign: signer.sign))
+                try await signer.writeCheckpoint(to: store, now: Fixtures.midNovember))
             let head = try store.recordChainHead()
             #expect(first.id == 1 && first.lastID == 6 && first.hash == head?.hash)
-            #expect(try await RecordCheckpoint.write(to: store, now: Fixtures.midNovember, sign: signer.sign) == nil)
+            #expect(try await signer.writeCheckpoint(to: store, now: Fixtures.midNovember) == nil)
             for n in 7...8 { _ = try await store.write { try $0.append(draft(n)) } }
             let second = try #require(
-                try await RecordCheckpoint.write(to: store, now: Fixtures.midNovember, sign: signer.sign))
+                try await signer.writeCheckpoint(to: store, now: Fixtures.midNovember))
             #expect(second.id == 2 && second.lastID == 8)
             let checkpoints = try store.checkpoints()
             #expect(checkpoints == [first, second])
@@ -152,6 +152,42 @@ struct RecordTextTests {
             let report = try store.verifyRecords(checkpoints: checkpoints)
             #expect(report.breaks.map(\.recordID) == [6, 8], "\(report)")
             #expect(report.firstBreak?.problem.contains("checkpoint 1") == true, "\(report)")
+            // Nor does the next checkpoint vouch for the rewritten chain: it is refused, as long as it stays so.
+            _ = try await store.write { try $0.append(draft(9)) }
+            await #expect(throws: RecordCheckpointSigner.Refusal.self) {
+                try await signer.writeCheckpoint(to: store, now: Fixtures.midNovember)
+            }
+            #expect(try store.checkpoints().count == 2)
+        }
+    }
+
+    /// A checkpoint is not signed over checkpoints that were deleted: a gap in their numbers, or fewer than this
+    /// node saw before.
+    @Test(arguments: [StoreKind.sqlite] + (testPostgres == nil ? [] : [StoreKind.postgres]))
+    func noCheckpointIsSignedOverDeletedOnes(_ kind: StoreKind) async throws {
+        let signer = RecordCheckpointSigner(pepper: Pepper(bytes: Array(repeating: 9, count: 32)))
+        try await withStore(kind) { store in
+            for round in 1...3 {
+                _ = try await store.write { try $0.append(draft(round)) }
+                _ = try await signer.writeCheckpoint(to: store, now: Fixtures.midNovember)
+            }
+            _ = try await store.write { try $0.append(draft(4)) }
+            await #expect(throws: RecordCheckpointSigner.Refusal.self, "seen 4, the store has 3") {
+                try await signer.writeCheckpoint(to: store, now: Fixtures.midNovember, seen: 4)
+            }
+            let delete = "DELETE FROM record_checkpoints WHERE id = 2"
+            if let postgres = store as? PostgresServiceStore {
+                try postgres.executeRaw("ALTER TABLE record_checkpoints DISABLE TRIGGER USER")
+                try postgres.executeRaw(delete)
+            } else if let sqlite = store as? SQLiteServiceStore {
+                try await sqlite.pool.write { db in
+                    try db.execute(sql: "DROP TRIGGER record_checkpoints_no_delete")
+                    try db.execute(sql: delete)
+                }
+            }
+            await #expect(throws: RecordCheckpointSigner.Refusal.self, "1, 3: a gap") {
+                try await signer.writeCheckpoint(to: store, now: Fixtures.midNovember)
+            }
         }
     }
 

@@ -79,6 +79,10 @@ struct SharedSessionStoreTests {
             let otherPepper = Pepper(bytes: Array(repeating: 8, count: 32)).derivedKey(purpose: "live sessions")
             #expect(await sessions(store, key: otherPepper).load("pw", now: t0 + 1) == nil)
             #expect(await live.load("pw", now: t0 + 1) == typing)
+            // An old state put back later with a fresh row: the time inside the seal says it idled out.
+            try store.executeRaw(
+                "UPDATE live_sessions SET last_active = \(t0.timeIntervalSince1970 + 500) WHERE id = 'pw'")
+            #expect(await live.load("pw", now: t0 + 500) == nil)
         }
     }
 
@@ -122,6 +126,19 @@ struct SharedSessionStoreTests {
             await tight.sweep(now: t0 + 60)
             #expect(await tight.count() == 10)
             #expect(await tight.load("customer", now: t0 + 60) != nil, "engaged: the last to go")
+        }
+    }
+
+    /// A flood of new sessions between two timed sweeps: the node sweeps by itself every tenth of the cap.
+    @Test func aFloodStaysNearTheCapWithoutWaitingForTheTimedSweep() async throws {
+        try await withTemporaryPostgres { store in
+            let live = sessions(store, limits: SessionLimits(capacity: 50, perCaller: 8))
+            for i in 0..<400 {
+                await live.save("f\(i)", KeyedSession(value: "menu", caller: "150\(i)"), now: t0 + Double(i) / 100)
+            }
+            let count = await live.count()
+            #expect(count <= 55, "\(count) sessions for a cap of 50")
+            #expect(await live.load("f399", now: t0 + 4) != nil, "the newest are kept")
         }
     }
 

@@ -37,21 +37,4 @@ public struct RecordCheckpoint: Sendable, Equatable {
     public var line: String {
         "checkpoint \(id) at \(time): records up to \(lastID), hash \(hash), signature \(signature)"
     }
-
-    /// Writes a checkpoint of the chain's head at `now`, signed by `sign`, in one write transaction of `store`;
-    /// nil when there is nothing new to cover (no record, or none since the last checkpoint).
-    public static func write(
-        to store: any ServiceStore, now: Date, sign: @escaping @Sendable (RecordCheckpoint) -> String
-    ) async throws -> RecordCheckpoint? {
-        try await store.write { writer in
-            guard let head = try writer.recordChainHead() else { return nil }
-            let last = try writer.latestCheckpoint()
-            if let last, last.lastID >= head.id { return nil }
-            var checkpoint = RecordCheckpoint(
-                id: (last?.id ?? 0) + 1, time: ISOTime.format(now), lastID: head.id, hash: head.hash, signature: "")
-            checkpoint.signature = sign(checkpoint)
-            try writer.insert(checkpoint)
-            return checkpoint
-        }
-    }
 }
