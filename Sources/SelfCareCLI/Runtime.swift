@@ -438,7 +438,7 @@ struct Runtime {
             throw CommandFailure("sessions in the database need a PostgreSQL database (--database postgres://…)")
         }
         let key = try pepper().derivedKey(purpose: "live sessions")
-        return GatewayChannels(
+        var channels = GatewayChannels(
             engine: engine, grammars: grammars, sms: try smsConfiguration(), sessions: sessions,
             ussdSessions: PostgresSessionStore<USSDSession>(
                 kind: "ussd", store: postgres, sealingKey: key, idleTimeout: GatewayChannels.ussdIdleTimeout,
@@ -446,6 +446,11 @@ struct Runtime {
             ivrSessions: PostgresSessionStore<IVRSession>(
                 kind: "ivr", store: postgres, sealingKey: key, idleTimeout: GatewayChannels.ivrIdleTimeout,
                 limits: sessions))
+        // The USSD sessions seen lately, and how they ended: a retry of an END on another node gets its screen.
+        channels.recentUSSD = PostgresSessionStore<RecentUSSD>(
+            kind: "ussd-recent", store: postgres, sealingKey: key, idleTimeout: 2 * GatewayChannels.ussdIdleTimeout,
+            limits: SessionLimits(capacity: sessions.capacity))
+        return channels
     }
 
     /// The IVR channel over the engine and the grammars folder.

@@ -23,6 +23,10 @@ public struct GatewayChannels: Sendable {
     /// The adapters' per-session caches, swept with the sessions.
     public let caches = SessionCaches()
 
+    /// Where the USSD aggregator adapter keeps the sessions it saw lately, when the live sessions are shared by
+    /// several nodes (nil: in memory, beside them).
+    public var recentUSSD: (any SessionStore<RecentUSSD>)?
+
     /// The three channels must run on one engine (one store, one clock, one set of prompts).
     public init(sms: SMSChannel, ussd: USSDChannel, ivr: IVRChannel) {
         precondition(

@@ -160,7 +160,8 @@ struct MultiNodeTests {
             #expect(try ivr(a, #""digits":"2""#).contains("挂失本机请按1"))
             let shared = try PostgresServiceStore(url: try #require(nodes.environment["SELFCARE_DATABASE"]))
             defer { shared.close() }
-            let rows = try await shared.rawRows("SELECT kind, id, caller, state FROM live_sessions ORDER BY kind")
+            let rows = try await shared.rawRows(
+                "SELECT kind, id, caller, state FROM live_sessions WHERE kind IN ('ussd', 'ivr') ORDER BY kind")
             #expect(rows.count == 2 && rows[0].hasPrefix("ivr | c1 | 18612345678"), "\(rows)")
             #expect(!rows.joined().contains("258036"), "the old password's digits are sealed: \(rows)")
 
@@ -176,6 +177,29 @@ struct MultiNodeTests {
             let applied = try nodes.records().filter { ($0["result"] as? String) == "ok" }
                 .map { "\($0["operation"] ?? "") \($0["session"] ?? "")" }
             #expect(applied.contains("password.change u1") && applied.contains("loss.report c1"), "\(applied)")
+        }
+    }
+
+    /// An aggregator repeats the request that ended a session, and the repeat reaches another node: it gets the
+    /// same END screen, and nothing runs again (no second password change, no wrong password counted).
+    @Test func aRepeatedEndReachingAnotherNodeGetsTheSameScreen() async throws {
+        try await withThreeNodes { nodes in
+            func ussd(_ node: Int, _ text: String) throws -> String {
+                try curlGet(
+                    "\(nodes.servers[node].base)/ussd/at",
+                    [
+                        "--data-urlencode", "sessionId=u2", "--data-urlencode", "serviceCode=*100#",
+                        "--data-urlencode", "phoneNumber=18612345678", "--data-urlencode", "text=\(text)",
+                    ])
+            }
+            #expect(try ussd(0, "").hasPrefix("CON"))
+            let changed = try ussd(1, "5*258036*135790*135790")
+            #expect(changed.hasPrefix("END") && changed.contains("修改成功"), "\(changed)")
+            for node in [2, 0] {
+                #expect(try ussd(node, "5*258036*135790*135790") == changed, "node \(node + 1)")
+            }
+            let attempts = try nodes.records().filter { ($0["operation"] as? String) == "password.change" }
+            #expect(attempts.map { $0["reason"] as? String ?? "?" } == ["ok"], "\(attempts)")
         }
     }
 

@@ -27,7 +27,7 @@ public struct USSDAggregatorAdapter: ChannelAdapter {
     public func register<Context: RequestContext>(
         on router: some RouterMethods<Context>, channels: GatewayChannels, configuration: GatewayConfiguration
     ) {
-        let recent = RecentUSSDSessions(like: channels.ussd.sessions)
+        let recent = RecentUSSDSessions(like: channels.ussd.sessions, shared: channels.recentUSSD)
         channels.caches.register { now in await recent.sessions.sweep(now: now) }
         let serializer = KeyedSerializer()
         let cumulative = cumulativeText
@@ -136,26 +136,33 @@ public struct USSDAggregatorAdapter: ChannelAdapter {
 /// a request for a session that was live and is gone gets "session expired" rather than opening a new one (which
 /// would replay its inputs), and a retry of the request that ended a session gets its END screen again. As many
 /// ids as the channel has sessions at most; the inputs and screens of live sessions are kept in the sessions.
+/// Kept where the live sessions are: in memory, or shared by the nodes (`GatewayChannels.recentUSSD`), so that a
+/// retry reaching another node is recognised there too.
 struct RecentUSSDSessions: Sendable {
-    let sessions: MemorySessionStore<RecentUSSD>
+    let sessions: any SessionStore<RecentUSSD>
 
-    init(like live: any SessionStore) {
-        sessions = MemorySessionStore(
-            idleTimeout: 2 * live.idleTimeout, limits: SessionLimits(capacity: live.capacity))
+    init(like live: any SessionStore, shared: (any SessionStore<RecentUSSD>)? = nil) {
+        sessions =
+            shared
+            ?? MemorySessionStore<RecentUSSD>(
+                idleTimeout: 2 * live.idleTimeout, limits: SessionLimits(capacity: live.capacity))
     }
 
-    /// Stands for the request's caller and text (kept instead of a text of up to 64 KiB).
+    /// Stands for the request's caller and text (kept instead of a text of up to 64 KiB): FNV-1a over both, the
+    /// same in every process (Swift's `Hasher` is seeded a process), so that any node recognises a retry.
     static func fingerprint(phone: String, text: String) -> Int {
-        var hasher = Hasher()
-        hasher.combine(phone)
-        hasher.combine(text)
-        return hasher.finalize()
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in Array(phone.utf8) + [0] + Array(text.utf8) {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return Int(truncatingIfNeeded: hash)
     }
 }
 
 /// A USSD session id seen lately, with the END screen when the session ended.
-struct RecentUSSD: SessionState {
-    struct Ended: Sendable {
+public struct RecentUSSD: SessionState, Codable {
+    /// How a session ended: its last screen, and the request that ended it.
+    public struct Ended: Sendable, Codable {
         var screen: USSDScreen
         var fingerprint: Int
     }
