@@ -2,6 +2,7 @@ import Foundation
 import SelfCareCore
 import SelfCarePostgres
 import SelfCareTesting
+import Synchronization
 import Testing
 
 /// Three `selfcare serve` processes on one PostgreSQL database, in one folder (the same pepper, grammars and
@@ -200,6 +201,69 @@ struct MultiNodeTests {
             }
             let attempts = try nodes.records().filter { ($0["operation"] as? String) == "password.change" }
             #expect(attempts.map { $0["reason"] as? String ?? "?" } == ["ok"], "\(attempts)")
+        }
+    }
+
+    /// Three nodes' ticks fall due at once on three scheduled plan changes, and three nodes send the notices of
+    /// three numbers at once: each change is applied once (one record), each notice reaches Kannel once. The change is re-read and removed under the write lock, the notice claimed in a write before its
+    /// call.
+    @Test func pendingChangesAndNoticesRunOnceAcrossNodes() async throws {
+        let kannel = FileManager.default.temporaryDirectory.appendingPathComponent("sendsms-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: kannel, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: kannel) }
+        let receiver = try Background(
+            "/usr/bin/env",
+            [
+                "-u", "LD_PRELOAD", "python3",
+                Fixtures.repositoryRoot.appendingPathComponent("scripts/crash_load.py").path, "billing", "0",
+                kannel.path, "0", "--no-fsync",
+            ],
+            log: kannel.appendingPathComponent("kannel.out"), in: kannel)
+        defer { receiver.stop() }
+        let portFile = kannel.appendingPathComponent("port")
+        try #require(waitUntil(20) { FileManager.default.fileExists(atPath: portFile.path) })
+        let port = try String(contentsOf: portFile, encoding: .utf8)
+        let customers = [("18612345678", "258036"), ("18611110011", "304682"), ("18611110012", "415793")]
+        try await withThreeNodes(before: { dir, environment in
+            for (number, password) in customers {
+                for text in [["TCBG", "P98", "次月", password], ["Y"], ["GS", number, "111111"]] {
+                    let from = text[0] == "GS" ? "13900000000" : number
+                    let sent = try run(["sms", "--from", from] + text, in: dir, environment: environment)
+                    try #require(sent.status == 0, "\(sent.stdout)\(sent.stderr)")
+                }
+            }
+        }) { nodes in
+            // What each node's minute tick and notice pass do, at the moment the changes fall due, all at once.
+            var later = nodes.environment
+            later["SELFCARE_NOW"] = "2026-12-01T00:05:00+08:00"
+            let due = later
+            let directory = nodes.directory
+            let sendsms = "http://127.0.0.1:\(port)/cgi-bin/sendsms?username=u&password=p"
+            let statuses = Mutex([Int32]())
+            DispatchQueue.concurrentPerform(iterations: 6) { i in
+                let arguments =
+                    i % 2 == 0 ? ["tick"] : ["notices", "send", "--sendsms", sendsms, "--quiet-hours", "none"]
+                let status = (try? run(arguments, in: directory, environment: due))?.status ?? -1
+                statuses.withLock { $0.append(status) }
+            }
+            #expect(statuses.withLock { $0 }.allSatisfy { $0 == 0 }, "\(statuses.withLock { $0 })")
+            let applied = try nodes.records().filter {
+                ($0["session"] as? String) == "tick" && ($0["operation"] as? String) == "plan.change"
+            }
+            #expect(
+                applied.compactMap { $0["subject"] as? String }.sorted() == customers.map(\.0).sorted(),
+                "\(applied)")
+            // A notice a tick wrote after the passes ran goes out at the next pass; then every notice has gone
+            // out, each once: three warnings of a stranger's wrong password, three "your change is in effect".
+            let last = try run(
+                ["notices", "send", "--sendsms", sendsms, "--quiet-hours", "none"], in: directory, environment: due)
+            #expect(last.status == 0, "\(last.stderr)")
+            let notices = try run(["notices", "list"], in: directory, environment: due).stdout
+                .split(separator: "\n")
+            #expect(notices.count == 6 && notices.allSatisfy { $0.contains("\"state\":\"sent\"") }, "\(notices)")
+            let sms = try String(contentsOf: kannel.appendingPathComponent("sms.log"), encoding: .utf8)
+                .split(separator: "\n")
+            #expect(sms.count == notices.count && Set(sms).count == sms.count, "each notice once: \(sms)")
         }
     }
 
