@@ -116,11 +116,20 @@ struct RecordsCommand: AsyncParsableCommand {
                     let count = result.brokenCount == 1 ? "1 break" : "\(result.brokenCount) breaks"
                     throw CommandFailure("records verify: \(broken) (\(count) in \(result.checked) records checked)")
                 }
-                let head = try runtime.store.recordChainHead()
-                print("ok: \(result.checked) records, chain intact\(head.map { ", head \($0.hash)" } ?? "")")
+                let heads = try runtime.store.recordChainHeads()
+                let head = heads.values.max { $0.id < $1.id }
+                if heads.count > 1 {
+                    print("ok: \(result.checked) records, \(heads.count) chains intact")
+                } else {
+                    print("ok: \(result.checked) records, chain intact\(head.map { ", head \($0.hash)" } ?? "")")
+                }
                 if let last = checkpoints.last {
                     let after = (head?.id ?? last.lastID) - last.lastID
-                    if signer != nil {
+                    if signer != nil && heads.count > 1 {
+                        print(
+                            "ok: \(checkpoints.count) signed checkpoints of \(Set(checkpoints.map(\.chain)).count) "
+                                + "chains, the last at \(last.time)")
+                    } else if signer != nil {
                         print(
                             "ok: \(checkpoints.count) signed checkpoint\(checkpoints.count == 1 ? "" : "s"), the last at "
                                 + "\(last.time) covering records up to \(last.lastID) (\(after) after it)")
@@ -159,14 +168,14 @@ struct RecordsCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let runtime = try Runtime(global)
                 let signer = RecordCheckpointSigner(pepper: try runtime.pepper())
-                let written: RecordCheckpoint?
+                let written: [RecordCheckpoint]
                 do {
-                    written = try await signer.writeCheckpoint(to: runtime.store, now: runtime.clock.now())
+                    written = try await signer.writeCheckpoints(to: runtime.store, now: runtime.clock.now())
                 } catch let refusal as RecordCheckpointSigner.Refusal {
                     throw CommandFailure("records checkpoint: not signed: \(refusal); run `selfcare records verify`")
                 }
-                if let checkpoint = written {
-                    print(checkpoint.line)
+                if !written.isEmpty {
+                    for checkpoint in written { print(checkpoint.line) }
                 } else if let last = try runtime.store.checkpoints().last {
                     print("no new record since \(last.line)")
                 } else {

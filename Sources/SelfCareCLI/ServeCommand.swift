@@ -244,7 +244,7 @@ struct ServeCommand: AsyncParsableCommand {
                     configuration.periodicJobs.append(
                         PeriodicJob(name: "checkpoint", interval: checkpointInterval) {
                             do {
-                                if let checkpoint = try await signer.writeCheckpoint(
+                                for checkpoint in try await signer.writeCheckpoints(
                                     to: store, now: clock.now(), seen: seen.withLock { $0 })
                                 {
                                     seen.withLock { $0 = max($0, checkpoint.id) }

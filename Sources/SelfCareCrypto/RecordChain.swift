@@ -147,6 +147,50 @@ public struct RecordChainVerifier: Sendable {
     }
 }
 
+/// Checks several record chains at once (a store with one chain per partition of numbers): each chain is walked on
+/// its own, with the checkpoints that cover it and against its own head. Feed each chain's records in id order;
+/// the chains may come one after another or interleaved.
+public struct RecordChainsVerifier: Sendable {
+    private var chains: [Int: RecordChainVerifier] = [:]
+    private var checkpoints: [Int: [RecordCheckpoint]] = [:]
+
+    /// A verifier that holds each record a checkpoint covers to the hash it signed, chain by chain.
+    public init(checkpoints: [RecordCheckpoint] = []) {
+        self.checkpoints = Dictionary(grouping: checkpoints, by: \.chain)
+    }
+
+    /// Checks the next record of chain `chain`.
+    public mutating func check(_ record: ServiceRecord, chain: Int) {
+        chains[chain, default: RecordChainVerifier(checkpoints: checkpoints.removeValue(forKey: chain) ?? [])]
+            .check(record)
+    }
+
+    /// Checks each chain's end against its head, and that every chain with a head, or with a checkpoint, was seen.
+    /// Returns the breaks of every chain, each problem naming its chain when there are several.
+    public mutating func finish(heads: [Int: (id: Int64, hash: String)]) -> RecordChainReport {
+        for chain in Set(heads.keys).union(checkpoints.keys) where chains[chain] == nil {
+            chains[chain] = RecordChainVerifier(checkpoints: checkpoints.removeValue(forKey: chain) ?? [])
+        }
+        let several = chains.count > 1 || chains.keys.contains { $0 != 1 }
+        var checked = 0
+        var breaks: [RecordChainReport.Break] = []
+        var count = 0
+        for chain in chains.keys.sorted() {
+            var verifier = chains[chain]!
+            verifier.finish(head: heads[chain])
+            let report = verifier.report
+            checked += report.checked
+            count += report.brokenCount
+            breaks += report.breaks.map {
+                several ? RecordChainReport.Break(recordID: $0.recordID, problem: "chain \(chain): \($0.problem)") : $0
+            }
+        }
+        breaks.sort { $0.recordID < $1.recordID }
+        return RecordChainReport(
+            checked: checked, breaks: Array(breaks.prefix(RecordChainVerifier.maxListed)), brokenCount: count)
+    }
+}
+
 /// Signs record checkpoints, and checks their signatures: HMAC-SHA256 of the checkpoint's payload under a key
 /// derived from the pepper (`Pepper.derivedKey(purpose: "record checkpoints")`), which stays outside the database.
 public struct RecordCheckpointSigner: Sendable {
@@ -173,27 +217,22 @@ extension RecordCheckpointSigner {
         public let description: String
     }
 
-    /// Signs a checkpoint of the chain's head, as of a snapshot, once the chain from the last checkpoint to that
-    /// head is intact: the last checkpoint's signature, the record it covers still with its hash, every record
-    /// after it linked and unaltered. A chain rewritten since, or checkpoints removed, is never signed.
+    /// Signs a checkpoint of each chain's head that moved, as of a snapshot, once the chain from its last checkpoint
+    /// to that head is intact: the last checkpoint's signature, the record it covers still with its hash, every
+    /// record after it linked and unaltered. A chain rewritten since, or checkpoints removed, is never signed.
     ///
     /// - Parameter seen: the highest checkpoint id this process has seen; fewer in the store means checkpoints
     ///   were deleted.
-    /// - Returns: the checkpoint written; nil when no record came since the last one, or another node wrote one
-    ///   meanwhile.
-    /// - Throws: `Refusal` when the chain or the checkpoints were tampered with; the store's faults.
-    public func writeCheckpoint(
+    /// - Returns: the checkpoints written, one per chain that moved; none when no record came since the last ones,
+    ///   or another node wrote some meanwhile.
+    /// - Throws: `Refusal` when a chain or the checkpoints were tampered with; the store's faults.
+    public func writeCheckpoints(
         to store: any ServiceStore, now: Date, seen: Int64 = 0
     ) async throws
-        -> RecordCheckpoint?
+        -> [RecordCheckpoint]
     {
         let checkpoints = try store.checkpoints()
         let last = checkpoints.last
-        if let last {
-            guard isValid(last) else {
-                throw Refusal(description: "checkpoint \(last.id)'s signature does not match (forged or altered)")
-            }
-        }
         guard (last?.id ?? 0) == Int64(checkpoints.count) else {
             throw Refusal(
                 description: "checkpoint ids do not run 1…\(checkpoints.count): checkpoints were deleted or renumbered")
@@ -201,18 +240,66 @@ extension RecordCheckpointSigner {
         guard (last?.id ?? 0) >= seen else {
             throw Refusal(description: "checkpoint \(seen) was seen before and is gone: checkpoints were deleted")
         }
-        guard let head = try store.recordChainHead() else { return nil }
-        if let last, last.lastID >= head.id { return nil }
+        var moved: [(chain: Int, head: (id: Int64, hash: String))] = []
+        let heads = try store.recordChainHeads()
+        for (chain, head) in heads.sorted(by: { $0.key < $1.key }) {
+            let previous = checkpoints.last { $0.chain == chain }
+            if let previous {
+                guard isValid(previous) else {
+                    throw Refusal(
+                        description: "checkpoint \(previous.id)'s signature does not match (forged or altered)")
+                }
+                if previous.lastID >= head.id { continue }
+            }
+            try checkChain(chain, of: store, from: previous, to: head)
+            moved.append((chain, head))
+        }
+        // A chain's checkpoints with no head left: the head row was removed.
+        for chain in Set(checkpoints.map(\.chain)).sorted() where heads[chain] == nil {
+            throw Refusal(description: "chain \(chain) has checkpoints and no head (its head was deleted)")
+        }
+        if moved.isEmpty { return [] }
+        let (signer, time, due) = (self, ISOTime.format(now), moved)
+        return try await store.write { writer in
+            // Another node may have written some since the snapshot: then there is nothing to add.
+            guard try writer.latestCheckpoint()?.id == last?.id else { return [] }
+            var written: [RecordCheckpoint] = []
+            for (offset, each) in due.enumerated() {
+                var checkpoint = RecordCheckpoint(
+                    id: (last?.id ?? 0) + Int64(offset) + 1, chain: each.chain, time: time, lastID: each.head.id,
+                    hash: each.head.hash, signature: "")
+                checkpoint.signature = signer.sign(checkpoint)
+                try writer.insert(checkpoint)
+                written.append(checkpoint)
+            }
+            return written
+        }
+    }
+
+    /// Signs checkpoints (`writeCheckpoints`) and returns the last one written, if any.
+    public func writeCheckpoint(
+        to store: any ServiceStore, now: Date, seen: Int64 = 0
+    ) async throws
+        -> RecordCheckpoint?
+    {
+        try await writeCheckpoints(to: store, now: now, seen: seen).last
+    }
+
+    /// Walks chain `chain` from the record `last` covers up to `head`; throws `Refusal` at the first break.
+    private func checkChain(
+        _ chain: Int, of store: any ServiceStore, from last: RecordCheckpoint?, to head: (id: Int64, hash: String)
+    ) throws {
         var verifier = RecordChainVerifier()
         var problem: String?
         var started = last == nil
-        try store.forEachRecord(matching: RecordFilter(afterID: last.map { $0.lastID - 1 })) { record in
+        let name = chain == 1 ? "" : "chain \(chain): "
+        try store.forEachRecord(inChain: chain, afterID: last.map { $0.lastID - 1 }) { record in
             guard problem == nil, record.id <= head.id else { return }
             if !started, let last {
                 started = true
                 guard record.id == last.lastID, record.hash == last.hash, record.computedHash() == record.hash else {
                     problem =
-                        "record \(last.lastID) is not the one checkpoint \(last.id) signed (the chain was rewritten)"
+                        "\(name)record \(last.lastID) is not the one checkpoint \(last.id) signed (the chain was rewritten)"
                     return
                 }
                 verifier = RecordChainVerifier(after: (record.id, record.hash))
@@ -220,19 +307,9 @@ extension RecordCheckpointSigner {
             }
             verifier.check(record)
         }
-        if !started, let last { problem = "record \(last.lastID), which checkpoint \(last.id) signed, is gone" }
+        if !started, let last { problem = "\(name)record \(last.lastID), which checkpoint \(last.id) signed, is gone" }
         verifier.finish(head: head)
         if let problem { throw Refusal(description: problem) }
-        if let broken = verifier.firstBreak { throw Refusal(description: "\(broken)") }
-        let signer = self
-        return try await store.write { writer in
-            // Another node may have written one since the snapshot: then there is nothing to add.
-            guard try writer.latestCheckpoint()?.id == last?.id else { return nil }
-            var checkpoint = RecordCheckpoint(
-                id: (last?.id ?? 0) + 1, time: ISOTime.format(now), lastID: head.id, hash: head.hash, signature: "")
-            checkpoint.signature = signer.sign(checkpoint)
-            try writer.insert(checkpoint)
-            return checkpoint
-        }
+        if let broken = verifier.firstBreak { throw Refusal(description: "\(name)\(broken)") }
     }
 }

@@ -4,8 +4,39 @@ import SelfCareCrypto
 
 /// Reads and writes through one PostgreSQL session, inside the transaction the store opened: the same contract,
 /// rows and merge semantics as the SQLite store's access (the store contract tests run on both).
+///
+/// A write transaction holds either every partition (the store's write lock, exclusive) or one partition of the
+/// numbers (`RecordPartitions`). In one partition it may read and write only that partition's numbers' rows, and
+/// read what only whole-store writes change (plans, orders, notices, feeds, checkpoints); anything else throws
+/// `OutOfPartition` before its statement is sent, and the store runs the write again holding everything.
 struct PostgresAccess: StoreWriter {
     let session: PostgresSession
+    /// The partition this transaction holds; nil: all of them.
+    var partition: Int?
+    /// How many partitions the database's numbers are split into (`RecordPartitions`).
+    var partitions = 1
+
+    /// A write in one partition reached beyond it.
+    struct OutOfPartition: Error, CustomStringConvertible {
+        let description = "the write reaches beyond its partition"
+    }
+
+    init(session: PostgresSession, partition: Int? = nil, partitions: Int = 1) {
+        self.session = session
+        self.partition = partition
+        self.partitions = partitions
+    }
+
+    /// Throws `OutOfPartition` unless this transaction holds `number`'s partition.
+    private func own(_ number: String) throws {
+        guard let partition else { return }
+        guard RecordPartitions.partition(of: number, count: partitions) == partition else { throw OutOfPartition() }
+    }
+
+    /// Throws `OutOfPartition` unless this transaction holds every partition.
+    private func everything() throws {
+        if partition != nil { throw OutOfPartition() }
+    }
 
     private func rows(_ sql: String, _ binds: Binds = Binds()) throws -> [Cells] {
         try session.query(sql, binds).rows.map(Cells.init)
@@ -29,7 +60,8 @@ struct PostgresAccess: StoreWriter {
         """
 
     func subscriber(_ msisdn: String) throws -> Subscriber? {
-        try one("SELECT \(Self.subscriberColumns) FROM subscribers WHERE msisdn = $1", Binds(msisdn)).map(
+        try own(msisdn)
+        return try one("SELECT \(Self.subscriberColumns) FROM subscribers WHERE msisdn = $1", Binds(msisdn)).map(
             Self.subscriber)
     }
 
@@ -47,6 +79,7 @@ struct PostgresAccess: StoreWriter {
         """
 
     func save(_ s: Subscriber) throws {
+        try own(s.msisdn)
         try run(
             Self.subscriberInsert + """
 
@@ -62,7 +95,8 @@ struct PostgresAccess: StoreWriter {
     }
 
     func insertIfAbsent(_ s: Subscriber) throws -> Bool {
-        try run(Self.subscriberInsert + "\nON CONFLICT (msisdn) DO NOTHING", Self.subscriberBinds(s)) == 1
+        try own(s.msisdn)
+        return try run(Self.subscriberInsert + "\nON CONFLICT (msisdn) DO NOTHING", Self.subscriberBinds(s)) == 1
     }
 
     static func subscriber(_ row: Cells) throws -> Subscriber {
@@ -107,6 +141,7 @@ struct PostgresAccess: StoreWriter {
     }
 
     func save(_ plan: Plan) throws {
+        try everything()
         try run(
             """
             INSERT INTO plans (\(Self.planColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -121,7 +156,8 @@ struct PostgresAccess: StoreWriter {
     }
 
     func openSubscriberNumbers() throws -> [String] {
-        try rows("SELECT msisdn FROM subscribers WHERE status <> 'closed'").map { try $0.string(0) }
+        try everything()
+        return try rows("SELECT msisdn FROM subscribers WHERE status <> 'closed'").map { try $0.string(0) }
     }
 
     // MARK: - Usage, calls, payments, events
@@ -129,7 +165,8 @@ struct PostgresAccess: StoreWriter {
     static let usageColumns = "msisdn, month, voice_used, sms_used, data_used_mb, charges_fen"
 
     func usage(_ msisdn: String, month: Month) throws -> UsageMonth? {
-        try one(
+        try own(msisdn)
+        return try one(
             "SELECT \(Self.usageColumns) FROM usage WHERE msisdn = $1 AND month = $2", Binds(msisdn, month.description)
         ).map { row in
             let text = try row.string(1)
@@ -141,6 +178,7 @@ struct PostgresAccess: StoreWriter {
     }
 
     func save(_ usage: UsageMonth) throws {
+        try own(usage.msisdn)
         try run(
             """
             INSERT INTO usage (\(Self.usageColumns)) VALUES ($1, $2, $3, $4, $5, $6)
@@ -162,20 +200,23 @@ struct PostgresAccess: StoreWriter {
     }
 
     func recentCalls(_ msisdn: String, limit: Int) throws -> [CallDetail] {
-        try rows(
+        try own(msisdn)
+        return try rows(
             "SELECT \(Self.callColumns) FROM calls WHERE msisdn = $1 ORDER BY started_at DESC LIMIT $2",
             Binds(msisdn, max(0, limit))
         ).map(Self.call)
     }
 
     func call(msisdn: String, startedAt: Date, peer: String) throws -> CallDetail? {
-        try one(
+        try own(msisdn)
+        return try one(
             "SELECT \(Self.callColumns) FROM calls WHERE msisdn = $1 AND started_at = $2 AND peer = $3",
             Binds(msisdn, ISOTime.format(startedAt), peer)
         ).map(Self.call)
     }
 
     func save(_ call: CallDetail) throws {
+        try own(call.msisdn)
         try run(
             """
             INSERT INTO calls (\(Self.callColumns)) VALUES ($1, $2, $3, $4, $5, $6)
@@ -200,17 +241,20 @@ struct PostgresAccess: StoreWriter {
     }
 
     func recentPayments(_ msisdn: String, limit: Int) throws -> [Payment] {
-        try rows(
+        try own(msisdn)
+        return try rows(
             "SELECT \(Self.paymentColumns) FROM payments WHERE msisdn = $1 ORDER BY paid_at DESC, id DESC LIMIT $2",
             Binds(msisdn, max(0, limit))
         ).map(Self.payment)
     }
 
     func payment(id: String) throws -> Payment? {
-        try one("SELECT \(Self.paymentColumns) FROM payments WHERE id = $1", Binds(id)).map(Self.payment)
+        try everything()
+        return try one("SELECT \(Self.paymentColumns) FROM payments WHERE id = $1", Binds(id)).map(Self.payment)
     }
 
     func save(_ payment: Payment) throws {
+        try everything()
         try run(
             """
             INSERT INTO payments (\(Self.paymentColumns)) VALUES ($1, $2, $3, $4, $5)
@@ -235,17 +279,20 @@ struct PostgresAccess: StoreWriter {
     }
 
     func event(id: String) throws -> SubscriberEvent? {
-        try one("SELECT \(Self.eventColumns) FROM events WHERE id = $1", Binds(id)).map(Self.event)
+        try everything()
+        return try one("SELECT \(Self.eventColumns) FROM events WHERE id = $1", Binds(id)).map(Self.event)
     }
 
     func recentEvents(_ msisdn: String, limit: Int) throws -> [SubscriberEvent] {
-        try rows(
+        try own(msisdn)
+        return try rows(
             "SELECT \(Self.eventColumns) FROM events WHERE msisdn = $1 ORDER BY at DESC, id DESC LIMIT $2",
             Binds(msisdn, max(0, limit))
         ).map(Self.event)
     }
 
     func save(_ event: SubscriberEvent) throws {
+        try everything()
         try run(
             """
             INSERT INTO events (\(Self.eventColumns)) VALUES ($1, $2, $3, $4, $5)
@@ -258,14 +305,16 @@ struct PostgresAccess: StoreWriter {
     // MARK: - Pending changes, confirmations, throttles
 
     func pendingChanges(_ msisdn: String) throws -> [PendingChange] {
-        try rows(
+        try own(msisdn)
+        return try rows(
             "SELECT msisdn, kind, plan, effective, requested_at FROM pending_changes WHERE msisdn = $1 ORDER BY kind",
             Binds(msisdn)
         ).map(Self.pending)
     }
 
     func duePendingChanges(onOrBefore date: LocalDate) throws -> [PendingChange] {
-        try rows(
+        try everything()
+        return try rows(
             """
             SELECT msisdn, kind, plan, effective, requested_at FROM pending_changes WHERE effective <= $1
             ORDER BY effective, msisdn, kind
@@ -284,6 +333,7 @@ struct PostgresAccess: StoreWriter {
     }
 
     func save(_ change: PendingChange) throws {
+        try own(change.msisdn)
         try run(
             """
             INSERT INTO pending_changes (msisdn, kind, plan, effective, requested_at) VALUES ($1, $2, $3, $4, $5)
@@ -296,11 +346,13 @@ struct PostgresAccess: StoreWriter {
     }
 
     func deletePendingChange(msisdn: String, kind: PendingChange.Kind) throws {
+        try own(msisdn)
         try run("DELETE FROM pending_changes WHERE msisdn = $1 AND kind = $2", Binds(msisdn, kind.rawValue))
     }
 
     func confirmation(caller: String, channel: Channel) throws -> PendingConfirmation? {
-        try one(
+        try own(caller)
+        return try one(
             """
             SELECT caller, channel, operation, subject, arguments, session, requested_at, expires_at, language
             FROM confirmations WHERE caller = $1 AND channel = $2
@@ -319,6 +371,7 @@ struct PostgresAccess: StoreWriter {
     }
 
     func save(_ c: PendingConfirmation) throws {
+        try own(c.caller)
         try run(
             """
             INSERT INTO confirmations
@@ -334,15 +387,18 @@ struct PostgresAccess: StoreWriter {
     }
 
     func deleteConfirmation(caller: String, channel: Channel) throws {
+        try own(caller)
         try run("DELETE FROM confirmations WHERE caller = $1 AND channel = $2", Binds(caller, channel.rawValue))
     }
 
     func deleteConfirmations(involving msisdn: String) throws {
+        try everything()
         try run("DELETE FROM confirmations WHERE caller = $1 OR subject = $1", Binds(msisdn))
     }
 
     func callerThrottle(_ caller: String) throws -> CallerThrottle? {
-        try one(
+        try own(caller)
+        return try one(
             "SELECT caller, failures, window_start, locked_until FROM caller_throttles WHERE caller = $1",
             Binds(caller)
         ).map { row in
@@ -354,6 +410,7 @@ struct PostgresAccess: StoreWriter {
     }
 
     func save(_ t: CallerThrottle) throws {
+        try own(t.caller)
         try run(
             """
             INSERT INTO caller_throttles (caller, failures, window_start, locked_until) VALUES ($1, $2, $3, $4)
@@ -364,6 +421,7 @@ struct PostgresAccess: StoreWriter {
     }
 
     func deleteHistory(of msisdn: String) throws {
+        try everything()
         for sql in [
             "DELETE FROM usage WHERE msisdn = $1", "DELETE FROM calls WHERE msisdn = $1",
             "DELETE FROM payments WHERE msisdn = $1", "DELETE FROM events WHERE msisdn = $1",
@@ -400,6 +458,7 @@ struct PostgresAccess: StoreWriter {
     }
 
     func append(_ file: FeedFile) throws {
+        try everything()
         try run(
             "INSERT INTO feed_files (\(Self.feedColumns)) VALUES ($1, $2, $3, $4, $5, $6)",
             Binds(file.feed, file.sequence, file.name, file.sha256, file.applied, file.record))
@@ -473,6 +532,7 @@ struct PostgresAccess: StoreWriter {
     }
 
     func update(_ order: ServiceOrder) throws {
+        try everything()
         try run(
             """
             UPDATE orders SET state = $1, attempts = $2, updated = $3, next_attempt = $4, last_error = $5,
@@ -494,6 +554,7 @@ struct PostgresAccess: StoreWriter {
     }
 
     func append(_ draft: OrderDraft) throws -> ServiceOrder {
+        try everything()
         let last = try one("SELECT max(id) FROM orders")?.optionalInt(0) ?? 0
         let order = ServiceOrder(id: Int64(last) + 1, draft: draft)
         try run(
@@ -510,6 +571,7 @@ struct PostgresAccess: StoreWriter {
     }
 
     func supersedeOrders(of msisdn: String) throws {
+        try everything()
         try run("UPDATE orders SET superseded = true WHERE subject = $1", Binds(msisdn))
     }
 
@@ -539,6 +601,7 @@ struct PostgresAccess: StoreWriter {
     }
 
     func append(_ draft: NoticeDraft) throws -> Notice {
+        try everything()
         let last = try one("SELECT max(id) FROM notices")?.optionalInt(0) ?? 0
         let notice = Notice(id: Int64(last) + 1, draft: draft)
         try run(
@@ -553,6 +616,7 @@ struct PostgresAccess: StoreWriter {
     }
 
     func update(_ notice: Notice) throws {
+        try everything()
         try run(
             "UPDATE notices SET state = $1, attempts = $2, updated = $3, next_attempt = $4, last_error = $5 WHERE id = $6",
             Binds(
@@ -577,7 +641,8 @@ struct PostgresAccess: StoreWriter {
     }
 
     func firstRecord(channel: Channel, session: String, caller: String) throws -> ServiceRecord? {
-        try one(
+        try own(caller)
+        return try one(
             """
             SELECT \(Self.recordColumns) FROM records
             WHERE channel = $1 AND session = $2 AND caller = $3 AND reason <> $4
@@ -588,32 +653,34 @@ struct PostgresAccess: StoreWriter {
     }
 
     func recordCount(channel: Channel, caller: String, since: Date, until: Date) throws -> Int {
-        try one(
+        try own(caller)
+        return try one(
             "SELECT count(*) FROM records WHERE caller = $1 AND time >= $2 AND time <= $3 AND channel = $4",
             Binds(caller, ISOTime.format(since), ISOTime.format(until), channel.rawValue)
         )?.int(0) ?? 0
     }
 
-    /// The chain's head: the last record's id and hash.
-    static func head(_ session: PostgresSession) throws -> (id: Int64, hash: String)? {
-        try session.query("SELECT last_id, last_hash FROM record_chain WHERE id = 1").rows.first.map {
-            let row = Cells($0)
-            return (try row.int64(0), try row.string(1))
+    /// Every chain's head, by chain: its last record's id and hash.
+    static func heads(_ session: PostgresSession) throws -> [Int: (id: Int64, hash: String)] {
+        var heads: [Int: (id: Int64, hash: String)] = [:]
+        for row in try session.query("SELECT id, last_id, last_hash FROM record_chain").rows.map(Cells.init) {
+            heads[try row.int(0)] = (try row.int64(1), try row.string(2))
         }
+        return heads
     }
 
-    /// The head as this write transaction sees it: read once under the write lock, then moved by each append.
+    /// The head of the chain that holds the latest record.
     func recordChainHead() throws -> (id: Int64, hash: String)? {
-        if !session.chain.loaded { session.chain = .init(loaded: true, head: try Self.head(session)) }
-        return session.chain.head
+        try everything()
+        return try Self.heads(session).values.max { $0.id < $1.id }
     }
 
-    static let checkpointColumns = "id, time, last_id, hash, signature"
+    static let checkpointColumns = "id, chain, time, last_id, hash, signature"
 
     static func checkpoint(_ row: Cells) throws -> RecordCheckpoint {
         RecordCheckpoint(
-            id: try row.int64(0), time: try row.string(1), lastID: try row.int64(2), hash: try row.string(3),
-            signature: try row.string(4))
+            id: try row.int64(0), chain: try row.int(1), time: try row.string(2), lastID: try row.int64(3),
+            hash: try row.string(4), signature: try row.string(5))
     }
 
     func latestCheckpoint() throws -> RecordCheckpoint? {
@@ -622,32 +689,64 @@ struct PostgresAccess: StoreWriter {
     }
 
     func insert(_ checkpoint: RecordCheckpoint) throws {
+        try everything()
         try run(
-            "INSERT INTO record_checkpoints (\(Self.checkpointColumns)) VALUES ($1, $2, $3, $4, $5)",
-            Binds(checkpoint.id, checkpoint.time, checkpoint.lastID, checkpoint.hash, checkpoint.signature))
+            "INSERT INTO record_checkpoints (\(Self.checkpointColumns)) VALUES ($1, $2, $3, $4, $5, $6)",
+            Binds(
+                checkpoint.id, checkpoint.chain, checkpoint.time, checkpoint.lastID, checkpoint.hash,
+                checkpoint.signature))
     }
 
+    /// The chain this transaction appends to: chain 1 for a transaction that holds the whole store, chain
+    /// 1 + P for one that holds partition P. Each chain has one writer at a time: the one holding its lock.
+    var chain: Int { partition.map { $0 + 1 } ?? 1 }
+
+    /// Chains `draft` after the last record of this transaction's chain, with the next id of the ids the
+    /// transaction took. The chain's head and the ids are read in one round trip, under the lock that makes this
+    /// transaction the chain's only writer; each append moves the cached head. A transaction takes as many ids as
+    /// its batch has writes (most append one record each) and more when they run out: ids are unique and rise
+    /// along each chain, with gaps where a transaction took ids it did not use.
     func append(_ draft: RecordDraft) throws -> ServiceRecord {
-        let head = try recordChainHead()
+        try own(draft.caller)
+        let chain = self.chain
+        if session.records.heads[chain] == nil || session.records.ids.isEmpty {
+            let wanted = session.records.ids.isEmpty ? max(1, session.records.expected - session.records.used) : 0
+            let row = try one(
+                """
+                SELECT (SELECT last_id FROM record_chain WHERE id = $1), (SELECT last_hash FROM record_chain WHERE id = $1),
+                    ARRAY(SELECT nextval('records_id') FROM generate_series(1, $2))
+                """, Binds(chain, wanted))
+            guard let row else { throw PostgresStoreError("records: no answer for chain \(chain)'s head") }
+            if session.records.heads[chain] == nil {
+                let id = try row.optionalInt(0)
+                session.records.heads[chain] = .some(
+                    try id.map { (Int64($0), try row.optionalString(1) ?? "") })
+            }
+            if session.records.ids.isEmpty {
+                session.records.ids = ArraySlice(try row.row[2].decode([Int64].self))
+            }
+        }
+        let head = session.records.heads[chain] ?? nil
+        session.records.used += 1
         let record = ServiceRecord.chained(
-            draft, id: (head?.id ?? 0) + 1, prevHash: head?.hash ?? ServiceRecord.genesisHash)
+            draft, id: session.records.ids.removeFirst(), prevHash: head?.hash ?? ServiceRecord.genesisHash)
         // Sent without waiting: nothing reads their answers, and the write's next statement, or the settle before
         // its commit (PostgresCommitter), waits for them and reports a failure.
         session.send(
             """
-            INSERT INTO records (\(Self.recordColumns))
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            INSERT INTO records (\(Self.recordColumns), chain)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
             """,
             Binds(
                 record.id, record.time, record.channel, record.session, record.caller, record.subject,
                 record.operation, record.inputs, record.auth, record.result, record.reason, record.reply,
-                record.durationMS, record.prevHash, record.hash))
+                record.durationMS, record.prevHash, record.hash, chain))
         session.send(
             """
-            INSERT INTO record_chain (id, last_id, last_hash) VALUES (1, $1, $2)
+            INSERT INTO record_chain (id, last_id, last_hash) VALUES ($3, $1, $2)
             ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash
-            """, Binds(record.id, record.hash))
-        session.chain.head = (record.id, record.hash)
+            """, Binds(record.id, record.hash, chain))
+        session.records.heads[chain] = .some((record.id, record.hash))
         return record
     }
 

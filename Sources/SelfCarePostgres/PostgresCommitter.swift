@@ -10,11 +10,16 @@ import SelfCareCore
 /// when one fails is it rolled back and run again with a savepoint around each (PostgreSQL aborts a transaction at
 /// the first failed statement unless a savepoint holds it). Under no concurrency a batch is one write.
 ///
-/// The batches are committed from one thread of the committer's own, which waits for each answer: the store's
-/// contract is synchronous inside a transaction.
+/// Each write has a key: 0 for a write that holds the whole store, or the partition of the numbers it is about
+/// (`RecordPartitions`). A batch holds writes of one key, and `begin` takes that key's locks. The batches are
+/// committed from `lanes` threads of the committer's own, each with a connection, each waiting for every answer (the
+/// store's contract is synchronous inside a transaction): batches of different keys run side by side, never two of
+/// one key.
 final class PostgresCommitter: @unchecked Sendable {
     /// One write: runs in the batch's transaction, hears the commit's outcome.
     struct Job {
+        /// 0: the whole store; otherwise the partition.
+        let key: Int
         /// Runs the write with no savepoint; throws `WriteFailed` when it fails.
         let runFast: (PostgresSession) throws -> Void
         /// Runs the write in a savepoint of its own; throws only when the transaction itself cannot be trusted.
@@ -27,8 +32,10 @@ final class PostgresCommitter: @unchecked Sendable {
 
     private let condition = NSCondition()
     private var pending: [Job] = []
+    /// The keys whose batch a lane is committing.
+    private var busy: Set<Int> = []
     private var closed = false
-    private var finished = false
+    private var running = 0
     private var transactions = 0
     private var writes = 0
 
@@ -40,37 +47,49 @@ final class PostgresCommitter: @unchecked Sendable {
     }
     /// Writes per transaction at most, so that one batch does not hold the write lock for long.
     let maxBatch: Int
-    private let begin: @Sendable (PostgresSession) throws -> Void
+    private let begin: @Sendable (PostgresSession, Int) throws -> Void
 
-    /// Starts the committing thread. `lease` and `giveBack` lend it a connection a batch; `begin` runs first in
-    /// every batch's transaction (the write lock).
+    /// Starts `lanes` committing threads. `lease` and `giveBack` lend a thread a connection a batch; `begin` runs
+    /// first in every batch's transaction, with the batch's key (its locks).
     init(
-        maxBatch: Int = 128, lease: @escaping @Sendable () throws -> PostgresSession,
+        lanes: Int = 1, maxBatch: Int = 128, lease: @escaping @Sendable () throws -> PostgresSession,
         giveBack: @escaping @Sendable (PostgresSession, Bool) -> Void,
-        begin: @escaping @Sendable (PostgresSession) throws -> Void
+        begin: @escaping @Sendable (PostgresSession, Int) throws -> Void
     ) {
         self.maxBatch = maxBatch
         self.begin = begin
-        let thread = Thread { [self] in drain(lease: lease, giveBack: giveBack) }
-        thread.name = "selfcare.postgres.commit"
-        thread.start()
+        running = max(1, lanes)
+        for lane in 0..<running {
+            let thread = Thread { [self] in drain(lease: lease, giveBack: giveBack) }
+            thread.name = "selfcare.postgres.commit.\(lane)"
+            thread.start()
+        }
     }
 
-    /// Runs `body` in a write transaction shared with the writes waiting now; returns once it is committed.
-    func write<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
+    /// Runs `body` in a write transaction of key `key` shared with the writes of that key waiting now; returns once
+    /// it is committed.
+    func write<T: Sendable>(
+        key: Int = 0, _ body: @escaping @Sendable (PostgresSession) throws -> T
+    ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             var result: Result<T, any Error>?
             let job = Job(
+                key: key,
                 runFast: { session in
                     do {
                         result = .success(try body(session))
+                    } catch let beyond as PostgresAccess.OutOfPartition {
+                        // Settled: it runs again holding the whole store, not in this batch's rerun.
+                        result = .failure(beyond)
+                        throw WriteFailed()
                     } catch {
                         throw WriteFailed()
                     }
                 },
                 run: { session in
+                    if case .failure(let error)? = result, error is PostgresAccess.OutOfPartition { return }
                     try session.query("SAVEPOINT job")
-                    let chain = session.chain
+                    let records = session.records
                     do {
                         let value = try body(session)
                         try session.settle()
@@ -80,7 +99,7 @@ final class PostgresCommitter: @unchecked Sendable {
                         result = .failure(error)
                         // If the rollback fails, the write could be committed: fail the batch instead.
                         try session.query("ROLLBACK TO SAVEPOINT job")
-                        session.chain = chain
+                        session.records = records
                         try session.query("RELEASE SAVEPOINT job")
                     }
                 },
@@ -107,53 +126,67 @@ final class PostgresCommitter: @unchecked Sendable {
     /// Takes no more writes; returns once those already asked for are committed.
     func close() {
         condition.lock()
-        if finished {
-            condition.unlock()
-            return
-        }
         closed = true
         condition.broadcast()
-        while !finished { condition.wait() }
+        while running > 0 { condition.wait() }
         condition.unlock()
+    }
+
+    /// The oldest waiting write's key that no lane is committing; nil when there is none.
+    private func nextKey() -> Int? {
+        pending.first { !busy.contains($0.key) }?.key
     }
 
     /// Commits batches until closed and empty.
     private func drain(lease: () throws -> PostgresSession, giveBack: (PostgresSession, Bool) -> Void) {
         while true {
             condition.lock()
-            while pending.isEmpty && !closed { condition.wait() }
-            if pending.isEmpty {
-                finished = true
+            var key = nextKey()
+            while key == nil && !(closed && pending.isEmpty) {
+                condition.wait()
+                key = nextKey()
+            }
+            guard let key else {
+                running -= 1
                 condition.broadcast()
                 condition.unlock()
                 return
             }
-            let batch = Array(pending.prefix(maxBatch))
-            pending.removeFirst(batch.count)
+            var batch: [Job] = []
+            pending.removeAll { job in
+                guard job.key == key, batch.count < maxBatch else { return false }
+                batch.append(job)
+                return true
+            }
+            busy.insert(key)
             transactions += 1
             writes += batch.count
             condition.unlock()
 
-            let outcome = commit(batch, lease: lease, giveBack: giveBack)
+            let outcome = commit(batch, key: key, lease: lease, giveBack: giveBack)
             for job in batch { job.complete(outcome) }
+            condition.lock()
+            busy.remove(key)
+            condition.broadcast()
+            condition.unlock()
         }
     }
 
     /// Commits one batch; the error that failed the whole batch, if one did.
     private func commit(
-        _ batch: [Job], lease: () throws -> PostgresSession, giveBack: (PostgresSession, Bool) -> Void
+        _ batch: [Job], key: Int, lease: () throws -> PostgresSession, giveBack: (PostgresSession, Bool) -> Void
     ) -> (any Error)? {
         let session: PostgresSession
         do { session = try lease() } catch { return error }
         do {
             do {
-                try transaction(session) {
+                try transaction(session, key: key, writes: batch.count) {
                     for job in batch { try job.runFast(session) }
                     // A statement a write sent without waiting failed: which write is not known, so rerun.
                     do { try session.settle() } catch { throw WriteFailed() }
                 }
             } catch is WriteFailed {
-                try transaction(session) { for job in batch { try job.run(session) } }
+                try transaction(session, key: key, writes: batch.count) { for job in batch { try job.run(session) } }
             }
             giveBack(session, false)
             return nil
@@ -165,16 +198,18 @@ final class PostgresCommitter: @unchecked Sendable {
     }
 
     /// `body` between BEGIN (and the batch's `begin`) and COMMIT; rolled back when it throws.
-    private func transaction(_ session: PostgresSession, _ body: () throws -> Void) throws {
+    private func transaction(
+        _ session: PostgresSession, key: Int, writes: Int, _ body: () throws -> Void
+    ) throws {
         session.send("BEGIN")
-        session.chain = .init()
+        session.records = .init(expected: writes)
         do {
-            try begin(session)
+            try begin(session, key)
             try body()
         } catch {
             _ = try? session.settle()
             _ = try? session.query("ROLLBACK")
-            session.chain = .init()
+            session.records = .init(expected: writes)
             throw error
         }
         try session.query("COMMIT")

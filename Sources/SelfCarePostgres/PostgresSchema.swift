@@ -227,6 +227,27 @@ enum PostgresSchema {
                 FOR EACH STATEMENT EXECUTE FUNCTION selfcare_refuse('record checkpoints are append-only');
             """
         ),
+        (
+            // One record chain per partition of the numbers (RecordPartitions), so that writes about different
+            // numbers need not wait for one head; record ids from a sequence; a checkpoint per chain.
+            "v4-record-chains",
+            """
+            CREATE TABLE store_settings (
+                name TEXT PRIMARY KEY,
+                value BIGINT NOT NULL
+            );
+            INSERT INTO store_settings (name, value) VALUES ('record_partitions', 16);
+            CREATE TRIGGER store_settings_fixed BEFORE UPDATE OR DELETE ON store_settings
+                FOR EACH ROW EXECUTE FUNCTION selfcare_refuse('store settings are fixed when the store is created');
+            ALTER TABLE records ADD COLUMN chain INTEGER NOT NULL DEFAULT 1;
+            CREATE INDEX records_chain ON records (chain, id);
+            CREATE SEQUENCE records_id;
+            SELECT setval('records_id', COALESCE((SELECT max(id) FROM records), 0) + 1, false);
+            ALTER TABLE record_chain DROP CONSTRAINT record_chain_id_check;
+            ALTER TABLE record_chain ADD CONSTRAINT record_chain_partition CHECK (id >= 1);
+            ALTER TABLE record_checkpoints ADD COLUMN chain INTEGER NOT NULL DEFAULT 1;
+            """
+        ),
     ]
 
     /// The statements of a migration, one by one (the extended protocol runs one statement a query): split at each

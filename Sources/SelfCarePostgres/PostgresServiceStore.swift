@@ -8,18 +8,24 @@ import SelfCareCrypto
 /// gateway nodes share.
 ///
 /// Each transaction runs on a thread of its own with a connection of the store's pool, and waits there for each
-/// answer: the contract is synchronous inside a transaction. Write transactions take one transaction-scoped advisory
-/// lock first, so they apply one after another across every node on the database, as on SQLite; reads see a
-/// snapshot (`REPEATABLE READ`) and never wait for writes. Nothing is acknowledged before its `COMMIT` returns, with
+/// answer: the contract is synchronous inside a transaction. The numbers are split into partitions
+/// (`RecordPartitions`), each with its own advisory lock and its own record chain. A write about one caller
+/// (`write(for:_:)`) takes the store's write lock shared and its partition's lock, so writes about numbers of
+/// different partitions run side by side across every node, and writes about one partition one after another; a
+/// write about anything else, or one that turns out to reach beyond its partition, takes the write lock exclusive
+/// and runs alone, as on SQLite. Reads see a snapshot (`REPEATABLE READ`) and never wait for writes. Nothing is acknowledged before its `COMMIT` returns, with
 /// the server's `synchronous_commit` (on by default).
 public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
     /// Where the database is.
     public let location: PostgresLocation
     private let pool: PostgresPool
     private let committer: PostgresCommitter
+    /// How many partitions the database splits the numbers into (`store_settings.record_partitions`).
+    let partitions: Int
     private let queue = DispatchQueue(label: "selfcare.postgres", attributes: .concurrent)
 
-    /// The advisory lock every write transaction takes: one writer at a time across the nodes.
+    /// The advisory lock every write transaction takes: exclusive for a write that holds the whole store, shared
+    /// for a write in one partition, which also takes `writeLock + partition`.
     static let writeLock: Int64 = 0x5345_4C46_4341_5245  // "SELFCARE"
     /// The advisory lock migrations run under: one node migrates, the others wait and find nothing to do.
     static let migrationLock: Int64 = 0x5345_4C46_4D49_4752  // "SELFMIGR"
@@ -27,8 +33,10 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
     /// Connects to `location` with up to `connections` connections and migrates the schema (or, with `migrate`
     /// false, for read-only tools, checks that there is one).
     /// - Throws: `PostgresStoreError` when the server cannot be reached or the schema cannot be migrated.
+    /// - Parameter lanes: how many write transactions this store runs at once (each of another partition).
     public init(
-        location: PostgresLocation, connections: Int = 16, migrate: Bool = true, logger: Logger? = nil
+        location: PostgresLocation, connections: Int = 16, lanes: Int = 4, migrate: Bool = true,
+        logger: Logger? = nil
     )
         throws
     {
@@ -36,21 +44,40 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
         let pool = PostgresPool(
             location: location, size: max(2, connections), logger: logger ?? Logger(label: "selfcare.postgres"))
         self.pool = pool
-        committer = PostgresCommitter(
-            lease: { try pool.lease() }, giveBack: { pool.giveBack($0, broken: $1) },
-            begin: { try $0.query("SELECT pg_advisory_xact_lock($1)", Binds(Self.writeLock)) })
-        let session = try pool.lease()
-        defer { pool.giveBack(session) }
-        if migrate {
-            try Self.migrate(session)
-        } else {
-            let exists = try session.query("SELECT to_regclass('selfcare_migrations') IS NOT NULL").rows.first.map {
-                try Cells($0).bool(0)
+        do {
+            let session = try pool.lease()
+            defer { pool.giveBack(session) }
+            if migrate {
+                try Self.migrate(session)
+            } else {
+                let exists = try session.query("SELECT to_regclass('selfcare_migrations') IS NOT NULL").rows.first
+                    .map { try Cells($0).bool(0) }
+                guard exists == true else {
+                    throw PostgresStoreError("\(location): the database is not initialised; run `selfcare init`")
+                }
             }
-            guard exists == true else {
-                throw PostgresStoreError("\(location): the database is not initialised; run `selfcare init`")
-            }
+            partitions = max(
+                1,
+                try session.query("SELECT value FROM store_settings WHERE name = 'record_partitions'").rows.first.map {
+                    try Cells($0).int(0)
+                } ?? 1)
+        } catch {
+            // Its connections are closed before they go.
+            pool.close()
+            throw error
         }
+        committer = PostgresCommitter(
+            lanes: min(max(1, lanes), max(1, connections - 1)), lease: { try pool.lease() },
+            giveBack: { pool.giveBack($0, broken: $1) },
+            begin: { session, key in
+                if key == 0 {
+                    try session.query("SELECT pg_advisory_xact_lock($1)", Binds(Self.writeLock))
+                } else {
+                    try session.query(
+                        "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2)",
+                        Binds(Self.writeLock, Self.writeLock + Int64(key)))
+                }
+            })
     }
 
     /// Opens the store `url` names.
@@ -138,7 +165,27 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
     /// Runs `body` in a write transaction, after every earlier write of every node (the write lock); concurrent
     /// writes of this node share one transaction and its commit (`PostgresCommitter`).
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
-        try await committer.write { session in try body(PostgresAccess(session: session)) }
+        let partitions = self.partitions
+        return try await committer.write { session in
+            try body(PostgresAccess(session: session, partitions: partitions))
+        }
+    }
+
+    /// Runs `body` in `number`'s partition, beside the writes of other partitions; when it reaches beyond the
+    /// partition (another number, an order, a notice), that run is rolled back and `body` runs again holding the
+    /// whole store.
+    public func write<T: Sendable>(
+        for number: String?, _ body: @escaping @Sendable (any StoreWriter) throws -> T
+    ) async throws -> T {
+        guard let number, partitions > 1 else { return try await write(body) }
+        let (partition, partitions) = (RecordPartitions.partition(of: number, count: partitions), self.partitions)
+        do {
+            return try await committer.write(key: partition) { session in
+                try body(PostgresAccess(session: session, partition: partition, partitions: partitions))
+            }
+        } catch is PostgresAccess.OutOfPartition {
+            return try await write(body)
+        }
     }
 
     /// Write transactions committed and the writes they held: writes per transaction is the group commit's batch.
@@ -202,27 +249,44 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
         return (sql, binds)
     }
 
-    /// Reads the head and the records up to it in one snapshot and checks the chain.
+    /// Reads the heads and every chain's records in one snapshot and checks each chain.
     public func verifyRecords(checkpoints: [RecordCheckpoint]) throws -> RecordChainReport {
         try withSessionNow { session in
             try Self.transaction(session, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
-                let head = try PostgresAccess.head(session)
+                let heads = try PostgresAccess.heads(session)
                 let verifier = VerifierBox(checkpoints: checkpoints)
                 try session.forEach(
-                    "SELECT \(PostgresAccess.recordColumns) FROM records WHERE id <= $1 ORDER BY id",
-                    Binds(head?.id ?? Int64.max)
+                    "SELECT \(PostgresAccess.recordColumns), chain FROM records ORDER BY chain, id"
                 ) { row in
-                    let record = try PostgresAccess.record(Cells(row))
-                    verifier.check(record)
+                    let cells = Cells(row)
+                    verifier.check(try PostgresAccess.record(cells), chain: try cells.int(15))
                 }
-                return verifier.finish(head: head)
+                return verifier.finish(heads: heads)
             }
         }
     }
 
-    /// The `record_chain` row: the last record's id and hash.
+    /// The head of the chain that holds the latest record.
     public func recordChainHead() throws -> (id: Int64, hash: String)? {
-        try withSessionNow { try PostgresAccess.head($0) }
+        try recordChainHeads().values.max { $0.id < $1.id }
+    }
+
+    /// Every chain's `record_chain` row: its last record's id and hash.
+    public func recordChainHeads() throws -> [Int: (id: Int64, hash: String)] {
+        try withSessionNow { try PostgresAccess.heads($0) }
+    }
+
+    /// The records of chain `chain` after `afterID`, in id order, in one snapshot.
+    public func forEachRecord(inChain chain: Int, afterID: Int64?, _ body: (ServiceRecord) throws -> Void) throws {
+        let rows = try withSessionNow { session in
+            try Self.transaction(session, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
+                try session.query(
+                    "SELECT \(PostgresAccess.recordColumns) FROM records WHERE chain = $1 AND id > $2 ORDER BY id",
+                    Binds(chain, afterID ?? 0)
+                ).rows
+            }
+        }
+        for row in rows { try body(try PostgresAccess.record(Cells(row))) }
     }
 
     /// Every checkpoint, oldest first.
@@ -349,18 +413,15 @@ final class PostgresPool: @unchecked Sendable {
 
 /// Checks records as they arrive, from the client's thread.
 private final class VerifierBox: @unchecked Sendable {
-    private var verifier: RecordChainVerifier
+    private var verifier: RecordChainsVerifier
     private let lock = NSLock()
 
-    init(checkpoints: [RecordCheckpoint]) { verifier = RecordChainVerifier(checkpoints: checkpoints) }
+    init(checkpoints: [RecordCheckpoint]) { verifier = RecordChainsVerifier(checkpoints: checkpoints) }
 
-    func check(_ record: ServiceRecord) { lock.withLock { verifier.check(record) } }
+    func check(_ record: ServiceRecord, chain: Int) { lock.withLock { verifier.check(record, chain: chain) } }
 
-    func finish(head: (id: Int64, hash: String)?) -> RecordChainReport {
-        lock.withLock {
-            verifier.finish(head: head)
-            return verifier.report
-        }
+    func finish(heads: [Int: (id: Int64, hash: String)]) -> RecordChainReport {
+        lock.withLock { verifier.finish(heads: heads) }
     }
 }
 

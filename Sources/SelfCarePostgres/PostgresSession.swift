@@ -107,14 +107,20 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
-    /// The record chain's head as the current write transaction sees it, once read: under the write lock nobody
-    /// else moves it, so a batch reads it once and each append moves it here. Reset when a transaction begins and
-    /// restored when a savepoint is rolled back (`PostgresCommitter`).
-    struct ChainCache {
-        var loaded = false
-        var head: (id: Int64, hash: String)?
+    /// What the current write transaction knows of the record chains, once read: under the lock that makes the
+    /// transaction a chain's only writer nobody else moves its head, so a batch reads each head once and each append
+    /// moves it here; and the record ids it took from the sequence and has not used. Reset when a transaction
+    /// begins and restored when a savepoint is rolled back (`PostgresCommitter`).
+    struct RecordCache {
+        /// Each chain's head read so far; an inner nil: the chain has no record yet.
+        var heads: [Int: (id: Int64, hash: String)?] = [:]
+        /// Ids taken for this transaction, not used yet, lowest first.
+        var ids: ArraySlice<Int64> = []
+        /// How many records the transaction is expected to append (its batch's writes), and has appended.
+        var expected = 1
+        var used = 0
     }
-    var chain = ChainCache()
+    var records = RecordCache()
 
     /// Statements sent without waiting for their answers, oldest first.
     private var sent: [EventLoopFuture<PostgresQueryResult>] = []

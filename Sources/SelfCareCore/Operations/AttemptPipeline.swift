@@ -164,7 +164,7 @@ extension OperationEngine {
     ) async throws -> OperationOutcome? {
         let now = clock.now()
         let frozen = attempt
-        let settlement: Settlement = try await transaction(at: now) { tx in
+        let settlement: Settlement = try await transaction(at: now, for: frozen.caller) { tx in
             var attempt = frozen
             let (rules, calendar) = (tx.rules, tx.configuration.calendar)
             if let refused = try tx.admit(attempt) { return .settled(refused, attempt) }
@@ -296,7 +296,7 @@ extension OperationEngine {
         let hasher = self.hasher
         do {
             let upgraded = try await pool.run { try hasher.hash(password) }
-            try await transaction(at: clock.now()) { tx in
+            try await transaction(at: clock.now(), for: msisdn) { tx in
                 guard var s = try tx.writer.subscriber(msisdn), s.passwordHash == old else { return }
                 s.passwordHash = upgraded
                 try tx.writer.save(s)
@@ -310,7 +310,7 @@ extension OperationEngine {
 
     func refuse(_ attempt: Attempt, _ reason: ReasonCode) async throws -> OperationOutcome {
         let now = clock.now()
-        return try await transaction(at: now) { tx in
+        return try await transaction(at: now, for: attempt.caller) { tx in
             if let refused = try tx.admit(attempt) { return refused }
             return try tx.refuse(attempt, reason).0
         }

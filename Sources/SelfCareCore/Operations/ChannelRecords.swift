@@ -32,7 +32,7 @@ extension OperationEngine {
             attempt.caller = normalizeNumber(attempt.caller) ?? attempt.caller
             let settled = attempt
             do {
-                return try await transaction(at: clock.now()) { tx in
+                return try await transaction(at: clock.now(), for: settled.caller) { tx in
                     if let refused = try tx.admit(admission, for: settled, started: started, prompts: prompts) {
                         return refused
                     }

@@ -193,11 +193,13 @@ struct EngineTransaction {
 
 extension OperationEngine {
     /// Runs `body` in one store transaction at `now`: its state changes and its records land together or not at all.
+    /// With `number`, the transaction is about that caller: a store that partitions its writes by number runs it
+    /// in that number's partition unless it touches another (`ServiceStore.write(for:_:)`).
     func transaction<T: Sendable>(
-        at now: Date, _ body: @escaping @Sendable (EngineTransaction) throws -> T
+        at now: Date, for number: String? = nil, _ body: @escaping @Sendable (EngineTransaction) throws -> T
     ) async throws -> T {
         let (configuration, rules) = (self.configuration, self.rules)
-        return try await store.write { writer in
+        return try await store.write(for: number) { writer in
             try body(EngineTransaction(writer: writer, now: now, configuration: configuration, rules: rules))
         }
     }

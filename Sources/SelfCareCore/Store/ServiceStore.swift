@@ -32,6 +32,12 @@ public protocol ServiceStore: Sendable {
     /// `body` may run more than once (a retried conflict); only its last run counts.
     /// - Throws: what `body` throws, or the store's fault when the transaction cannot commit.
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T
+    /// Runs `body` in one write transaction about `number` (a caller): a store that partitions its writes by number
+    /// may run it beside the writes about other numbers, and runs it as `write` when `body` touches anything else.
+    /// The same contract as `write` otherwise.
+    func write<T: Sendable>(
+        for number: String?, _ body: @escaping @Sendable (any StoreWriter) throws -> T
+    ) async throws -> T
     /// Calls `body` with each record matching `filter`, oldest first.
     func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws
     /// The records matching `filter`, oldest first: one page (`filter.limit` bounds it), for request paths.
@@ -40,6 +46,10 @@ public protocol ServiceStore: Sendable {
     func recordIDs(matching filter: RecordFilter) async throws -> [Int64]
     /// The chain head the store keeps beside the records: the last id and hash, nil when there are no records.
     func recordChainHead() throws -> (id: Int64, hash: String)?
+    /// The head of every record chain, by chain number: a store with one chain has chain 1 only.
+    func recordChainHeads() throws -> [Int: (id: Int64, hash: String)]
+    /// Calls `body` with each record of chain `chain` after `afterID` (all when nil), in chain order.
+    func forEachRecord(inChain chain: Int, afterID: Int64?, _ body: (ServiceRecord) throws -> Void) throws
     /// Walks the whole chain in one consistent snapshot, up to the head of that snapshot, so records
     /// appended meanwhile never look like tampering; each record a checkpoint of `checkpoints` covers must still
     /// have the hash the checkpoint holds (their signatures are the caller's to check).
@@ -55,6 +65,24 @@ public protocol ServiceStore: Sendable {
 }
 
 extension ServiceStore {
+    /// One transaction after every other: a store that does not partition its writes.
+    public func write<T: Sendable>(
+        for number: String?, _ body: @escaping @Sendable (any StoreWriter) throws -> T
+    ) async throws -> T {
+        try await write(body)
+    }
+
+    /// One chain, chain 1.
+    public func recordChainHeads() throws -> [Int: (id: Int64, hash: String)] {
+        try recordChainHead().map { [1: $0] } ?? [:]
+    }
+
+    /// One chain, chain 1: its records in id order.
+    public func forEachRecord(inChain chain: Int, afterID: Int64?, _ body: (ServiceRecord) throws -> Void) throws {
+        guard chain == 1 else { return }
+        try forEachRecord(matching: RecordFilter(afterID: afterID), body)
+    }
+
     /// No fault: a store that cannot lose its database under it.
     public func fault() -> String? { nil }
     /// Ready unless `fault()` names a fault.

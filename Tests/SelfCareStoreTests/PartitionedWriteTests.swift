@@ -1,0 +1,154 @@
+import Foundation
+import SelfCareCore
+import SelfCareCrypto
+import SelfCareStore
+import SelfCareTesting
+import Testing
+
+@testable import SelfCarePostgres
+
+/// The PostgreSQL store's partitions: a write about one caller runs in that caller's partition, beside the writes
+/// of other partitions, and appends to that partition's chain; one that reaches beyond it runs again holding the
+/// whole store; every chain verifies and has its own signed checkpoints.
+@Suite("Partitioned writes on PostgreSQL", .enabled(if: testPostgres != nil))
+struct PartitionedWriteTests {
+    /// Numbers 186000000NN, each with its partition.
+    static func numbers(_ count: Int) -> [String] { (0..<count).map { String(format: "186000%05d", $0) } }
+
+    static func partition(_ number: String, _ store: PostgresServiceStore) -> Int {
+        RecordPartitions.partition(of: number, count: store.partitions)
+    }
+
+    /// The chain record `id` is on.
+    static func chain(ofRecord id: Int64, _ store: PostgresServiceStore) async throws -> Int {
+        Int(try await store.rawRows("SELECT chain::text FROM records WHERE id = \(id)").first ?? "") ?? -1
+    }
+
+    @Test func aWriteAboutOneNumberAppendsToItsPartitionsChain() async throws {
+        try await withTemporaryPostgres { store in
+            #expect(store.partitions == 16, "the count the database was created with")
+            let caller = "18612345678"
+            let record = try await store.write(for: caller) { try $0.append(draft(1, subject: caller)) }
+            #expect(try await Self.chain(ofRecord: record.id, store) == 1 + Self.partition(caller, store))
+            let whole = try await store.write { try $0.append(draft(2, subject: caller)) }
+            #expect(try await Self.chain(ofRecord: whole.id, store) == 1, "a whole-store write appends to chain 1")
+            #expect(record.prevHash == ServiceRecord.genesisHash && whole.prevHash == ServiceRecord.genesisHash)
+            let heads = try store.recordChainHeads()
+            #expect(heads.count == 2 && heads[1]?.id == whole.id)
+            #expect(heads[1 + Self.partition(caller, store)]?.hash == record.hash)
+            #expect(try store.verifyRecords().firstBreak == nil)
+        }
+    }
+
+    /// A body that reads another partition's number throws before its statement is sent, is rolled back, and runs
+    /// again holding the whole store: its work lands once, on chain 1.
+    @Test func aWriteReachingAnotherPartitionRunsAgainHoldingEverything() async throws {
+        try await withTemporaryPostgres { store in
+            let numbers = Self.numbers(64)
+            let caller = numbers[0]
+            let other = try #require(numbers.first { Self.partition($0, store) != Self.partition(caller, store) })
+            let runs = RunCounter()
+            let record = try await store.write(for: caller) { writer -> ServiceRecord in
+                runs.add()
+                var subscriber = Fixtures.subscriber(caller)
+                subscriber.balanceFen = 500
+                try writer.save(subscriber)
+                _ = try writer.subscriber(other)
+                return try writer.append(draft(1, subject: caller))
+            }
+            #expect(runs.count == 2, "once in the partition, once holding everything")
+            #expect(try await Self.chain(ofRecord: record.id, store) == 1)
+            #expect(try await store.records(matching: RecordFilter()).map(\.id) == [record.id])
+            #expect(try await store.read { try $0.subscriber(caller) }?.balanceFen == 500)
+            // An order or a notice is the whole store's too.
+            let notice = try await store.write(for: caller) { writer in
+                try writer.append(
+                    NoticeDraft(
+                        msisdn: caller, kind: "test", text: "hello", time: Fixtures.midNovember, record: record.id))
+            }
+            #expect(notice.id == 1)
+        }
+    }
+
+    /// Writes about many numbers at once, through every lane: each lands once with an id of its own, each
+    /// partition's chain links its records in id order, and the whole set verifies.
+    @Test func manyPartitionsWriteAtOnceAndEveryChainVerifies() async throws {
+        try await withTemporaryPostgres { store in
+            let numbers = Self.numbers(40)
+            let ids = try await withThrowingTaskGroup(of: Int64.self) { group in
+                for n in 0..<400 {
+                    let number = numbers[n % numbers.count]
+                    group.addTask {
+                        try await store.write(for: number) { try $0.append(draft(n, subject: number)) }.id
+                    }
+                }
+                return try await group.reduce(into: [Int64]()) { $0.append($1) }
+            }
+            #expect(Set(ids).count == 400)
+            let report = try store.verifyRecords()
+            #expect(report.checked == 400 && report.firstBreak == nil, "\(report)")
+            let heads = try store.recordChainHeads()
+            #expect(Set(heads.keys) == Set(numbers.map { 1 + Self.partition($0, store) }))
+            for (chain, head) in heads {
+                var previous = ServiceRecord.genesisHash
+                var last: ServiceRecord?
+                try store.forEachRecord(inChain: chain, afterID: nil) { record in
+                    #expect(record.prevHash == previous)
+                    #expect(Self.partition(record.caller, store) + 1 == chain)
+                    previous = record.hash
+                    last = record
+                }
+                #expect(last?.id == head.id && last?.hash == head.hash)
+            }
+        }
+    }
+
+    /// Each chain gets its own signed checkpoint; a partition's chain rewritten below its checkpoint with every
+    /// hash recomputed passes the walk alone, and the checkpoint catches it.
+    @Test func aCheckpointPerChainCatchesARewrittenPartitionChain() async throws {
+        let signer = RecordCheckpointSigner(pepper: Pepper(bytes: Array(repeating: 7, count: 32)))
+        try await withTemporaryPostgres { store in
+            let numbers = Self.numbers(8)
+            for n in 0..<24 {
+                let number = numbers[n % numbers.count]
+                _ = try await store.write(for: number) { try $0.append(draft(n, subject: number)) }
+            }
+            _ = try await store.write { try $0.append(draft(99)) }
+            let heads = try store.recordChainHeads()
+            let written = try await signer.writeCheckpoints(to: store, now: Fixtures.midNovember)
+            #expect(written.count == heads.count && Set(written.map(\.chain)) == Set(heads.keys))
+            #expect(written.map(\.id) == Array(1...Int64(written.count)))
+            #expect(written.allSatisfy(signer.isValid))
+            #expect(try await signer.writeCheckpoints(to: store, now: Fixtures.midNovember).isEmpty)
+            let checkpoints = try store.checkpoints()
+            #expect(try store.verifyRecords(checkpoints: checkpoints).firstBreak == nil)
+
+            // Rewrite the chain of the first number's partition from its second record, recomputing every hash.
+            let chain = 1 + Self.partition(numbers[0], store)
+            var records: [ServiceRecord] = []
+            try store.forEachRecord(inChain: chain, afterID: nil) { records.append($0) }
+            #expect(records.count >= 3)
+            var previous = records[0].hash
+            try store.executeRaw("ALTER TABLE records DISABLE TRIGGER records_no_update")
+            for var record in records.dropFirst() {
+                if record.id == records[1].id { record.reply = "x" }
+                record.prevHash = previous
+                record.hash = record.computedHash()
+                previous = record.hash
+                try store.executeRaw(
+                    "UPDATE records SET reply = '\(record.reply)', prev_hash = '\(record.prevHash)', hash = '\(record.hash)' WHERE id = \(record.id)"
+                )
+            }
+            try store.executeRaw("UPDATE record_chain SET last_hash = '\(previous)' WHERE id = \(chain)")
+            #expect(try store.verifyRecords().firstBreak == nil, "the chain alone is fooled")
+            let report = try store.verifyRecords(checkpoints: checkpoints)
+            #expect(report.breaks.map(\.recordID) == [records.last!.id], "\(report)")
+            #expect(report.firstBreak?.problem.hasPrefix("chain \(chain): ") == true, "\(report)")
+            let number = numbers[0]
+            _ = try await store.write(for: number) { try $0.append(draft(100, subject: number)) }
+            await #expect(throws: RecordCheckpointSigner.Refusal.self) {
+                try await signer.writeCheckpoints(to: store, now: Fixtures.midNovember)
+            }
+        }
+    }
+}
