@@ -39,16 +39,15 @@ struct PostgresAccess: StoreWriter {
     }
 
     private func rows(_ sql: String, _ binds: Binds = Binds()) throws -> [Cells] {
-        try session.query(sql, binds).rows.map(Cells.init)
+        try session.execute(sql, binds).map { Cells($0, prepared: true) }
     }
 
     private func one(_ sql: String, _ binds: Binds = Binds()) throws -> Cells? {
         try rows(sql, binds).first
     }
 
-    @discardableResult
-    private func run(_ sql: String, _ binds: Binds = Binds()) throws -> Int {
-        try session.query(sql, binds).metadata.rows ?? 0
+    private func run(_ sql: String, _ binds: Binds = Binds()) throws {
+        try session.execute(sql, binds)
     }
 
     // MARK: - Subscribers and plans
@@ -96,7 +95,8 @@ struct PostgresAccess: StoreWriter {
 
     func insertIfAbsent(_ s: Subscriber) throws -> Bool {
         try own(s.msisdn)
-        return try run(Self.subscriberInsert + "\nON CONFLICT (msisdn) DO NOTHING", Self.subscriberBinds(s)) == 1
+        let sql = Self.subscriberInsert + "\nON CONFLICT (msisdn) DO NOTHING"
+        return try session.query(sql, Self.subscriberBinds(s)).metadata.rows == 1
     }
 
     static func subscriber(_ row: Cells) throws -> Subscriber {
@@ -663,7 +663,7 @@ struct PostgresAccess: StoreWriter {
     /// Every chain's head, by chain: its last record's id and hash.
     static func heads(_ session: PostgresSession) throws -> [Int: (id: Int64, hash: String)] {
         var heads: [Int: (id: Int64, hash: String)] = [:]
-        for row in try session.query("SELECT id, last_id, last_hash FROM record_chain").rows.map(Cells.init) {
+        for row in try session.query("SELECT id, last_id, last_hash FROM record_chain").rows.map { Cells($0) } {
             heads[try row.int(0)] = (try row.int64(1), try row.string(2))
         }
         return heads
@@ -710,29 +710,31 @@ struct PostgresAccess: StoreWriter {
         try own(draft.caller)
         let chain = self.chain
         if session.records.heads[chain] == nil || session.records.ids.isEmpty {
-            let wanted = session.records.ids.isEmpty ? max(1, session.records.expected - session.records.used) : 0
-            let row = try one(
+            // One row a new id, each with the chain's head (NULLs before its first record).
+            let wanted = session.records.ids.isEmpty ? max(1, session.records.expected - session.records.used) : 1
+            let rows = try rows(
                 """
-                SELECT (SELECT last_id FROM record_chain WHERE id = $1), (SELECT last_hash FROM record_chain WHERE id = $1),
-                    ARRAY(SELECT nextval('records_id') FROM generate_series(1, $2))
+                SELECT ids.id, (SELECT last_id FROM record_chain WHERE id = $1),
+                    (SELECT last_hash FROM record_chain WHERE id = $1)
+                FROM (SELECT nextval('records_id') AS id FROM generate_series(1::bigint, $2)) AS ids
                 """, Binds(chain, wanted))
-            guard let row else { throw PostgresStoreError("records: no answer for chain \(chain)'s head") }
+            guard let first = rows.first else { throw PostgresStoreError("records: no new id for chain \(chain)") }
             if session.records.heads[chain] == nil {
-                let id = try row.optionalInt(0)
-                session.records.heads[chain] = .some(
-                    try id.map { (Int64($0), try row.optionalString(1) ?? "") })
+                let id = try first.optionalInt(1)
+                session.records.heads[chain] = .some(try id.map { (Int64($0), try first.optionalString(2) ?? "") })
             }
             if session.records.ids.isEmpty {
-                session.records.ids = ArraySlice(try row.row[2].decode([Int64].self))
+                session.records.ids = ArraySlice(try rows.map { try $0.int64(0) }.sorted())
             }
         }
         let head = session.records.heads[chain] ?? nil
         session.records.used += 1
         let record = ServiceRecord.chained(
             draft, id: session.records.ids.removeFirst(), prevHash: head?.hash ?? ServiceRecord.genesisHash)
-        // Sent without waiting: nothing reads their answers, and the write's next statement, or the settle before
-        // its commit (PostgresCommitter), waits for them and reports a failure.
-        session.send(
+        // Sent without waiting: nothing reads its answer, and the write's next statement, or the settle before its
+        // commit (PostgresCommitter), waits for it and reports a failure. The head is written once a transaction,
+        // before its commit (`writeHeads`).
+        try session.sendPrepared(
             """
             INSERT INTO records (\(Self.recordColumns), chain)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
@@ -741,13 +743,23 @@ struct PostgresAccess: StoreWriter {
                 record.id, record.time, record.channel, record.session, record.caller, record.subject,
                 record.operation, record.inputs, record.auth, record.result, record.reason, record.reply,
                 record.durationMS, record.prevHash, record.hash, chain))
-        session.send(
-            """
-            INSERT INTO record_chain (id, last_id, last_hash) VALUES ($3, $1, $2)
-            ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash
-            """, Binds(record.id, record.hash, chain))
         session.records.heads[chain] = .some((record.id, record.hash))
+        session.records.moved.insert(chain)
         return record
+    }
+
+    /// Sends the head of every chain this transaction appended to, as it stands now: once a transaction, before
+    /// its commit, not once a record. The commit's settle reports a failure.
+    static func writeHeads(_ session: PostgresSession) throws {
+        for chain in session.records.moved.sorted() {
+            guard let head = session.records.heads[chain] ?? nil else { continue }
+            try session.sendPrepared(
+                """
+                INSERT INTO record_chain (id, last_id, last_hash) VALUES ($3, $1, $2)
+                ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash
+                """, Binds(head.id, head.hash, chain))
+        }
+        session.records.moved = []
     }
 
     // MARK: -

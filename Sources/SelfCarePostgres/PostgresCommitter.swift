@@ -184,9 +184,15 @@ final class PostgresCommitter: @unchecked Sendable {
                     for job in batch { try job.runFast(session) }
                     // A statement a write sent without waiting failed: which write is not known, so rerun.
                     do { try session.settle() } catch { throw WriteFailed() }
+                    try PostgresAccess.writeHeads(session)
+                    try session.settle()
                 }
             } catch is WriteFailed {
-                try transaction(session, key: key, writes: batch.count) { for job in batch { try job.run(session) } }
+                try transaction(session, key: key, writes: batch.count) {
+                    for job in batch { try job.run(session) }
+                    try PostgresAccess.writeHeads(session)
+                    try session.settle()
+                }
             }
             giveBack(session, false)
             return nil

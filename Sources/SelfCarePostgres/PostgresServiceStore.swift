@@ -71,9 +71,9 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
             giveBack: { pool.giveBack($0, broken: $1) },
             begin: { session, key in
                 if key == 0 {
-                    try session.query("SELECT pg_advisory_xact_lock($1)", Binds(Self.writeLock))
+                    try session.execute("SELECT pg_advisory_xact_lock($1)", Binds(Self.writeLock))
                 } else {
-                    try session.query(
+                    try session.execute(
                         "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2)",
                         Binds(Self.writeLock, Self.writeLock + Int64(key)))
                 }

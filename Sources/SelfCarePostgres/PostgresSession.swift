@@ -89,6 +89,10 @@ final class PostgresSession: @unchecked Sendable {
             let connection = try PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: id, logger: logger
             ).wait()
+            // A prepared statement's plan is made once and kept (the server would otherwise plan the first runs
+            // again and again, and keep doing so where it guesses a fresh plan could be cheaper): every statement
+            // the store prepares finds its rows by an index on its equality columns.
+            _ = try connection.query("SET plan_cache_mode = force_generic_plan", logger: logger).wait()
             return PostgresSession(connection: connection, logger: logger)
         } catch {
             throw PostgresStoreError(error, doing: "cannot connect to \(location)")
@@ -119,17 +123,58 @@ final class PostgresSession: @unchecked Sendable {
         /// How many records the transaction is expected to append (its batch's writes), and has appended.
         var expected = 1
         var used = 0
+        /// The chains whose head moved and is not written yet (`PostgresAccess.writeHeads`).
+        var moved: Set<Int> = []
     }
     var records = RecordCache()
 
     /// Statements sent without waiting for their answers, oldest first.
-    private var sent: [EventLoopFuture<PostgresQueryResult>] = []
+    private var sent: [EventLoopFuture<Void>] = []
 
     /// Sends `sql` without waiting for its answer: the connection runs statements in the order they were sent,
     /// so a later `query` answers after it, and `settle` reports its failure. For statements whose result the
     /// caller does not need (a record's insert), so that a write does not wait for each of them in turn.
     func send(_ sql: String, _ binds: Binds = Binds()) {
-        sent.append(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds.bindings), logger: logger))
+        sent.append(
+            connection.query(PostgresQuery(unsafeSQL: sql, binds: binds.bindings), logger: logger).map { _ in })
+    }
+
+    /// Runs `sql` as a statement prepared on this connection (`prepared(_:)`) and returns its rows: for the
+    /// statements a request runs again and again, which the server then parses and plans once a connection
+    /// instead of at every run (most of its work for a request's short statements).
+    @discardableResult
+    func execute(_ sql: String, _ binds: Binds = Binds()) throws -> [PostgresRow] {
+        do {
+            return try prepared(sql).execute(binds.data).wait()
+        } catch let error as PostgresStoreError {
+            throw error
+        } catch {
+            try settle()
+            throw PostgresStoreError(error, doing: "PostgreSQL")
+        }
+    }
+
+    /// `execute` without waiting for the answer, as `send` does.
+    func sendPrepared(_ sql: String, _ binds: Binds = Binds()) throws {
+        sent.append(try prepared(sql).execute(binds.data).map { _ in })
+    }
+
+    /// The statements prepared on this connection, by their text.
+    private var statements: [String: PreparedQuery] = [:]
+
+    /// `sql` prepared on this connection, preparing it the first time (it outlives a rolled-back transaction). The
+    /// server infers each parameter's type from where it is used: the statements bind `Int` only where a `BIGINT`
+    /// is expected, as the schema's integer columns are.
+    private func prepared(_ sql: String) throws -> PreparedQuery {
+        if let known = statements[sql] { return known }
+        do {
+            let statement = try connection.prepare(query: sql).wait()
+            statements[sql] = statement
+            return statement
+        } catch {
+            try settle()
+            throw PostgresStoreError(error, doing: "PostgreSQL")
+        }
     }
 
     /// Waits for every statement `send` sent; throws the first one's failure.
@@ -168,6 +213,8 @@ final class PostgresSession: @unchecked Sendable {
 /// The values bound to a statement's `$1`, `$2`…, in order.
 struct Binds {
     var bindings = PostgresBindings()
+    /// The same values for a prepared statement (`PostgresSession.execute`).
+    var data: [PostgresData] = []
 
     init() {}
 
@@ -178,12 +225,24 @@ struct Binds {
 
     mutating func add(_ value: (any Sendable)?) {
         switch value {
-        case nil: bindings.appendNull()
-        case let text as String: bindings.append(text)
-        case let number as Int: bindings.append(number)
-        case let number as Int64: bindings.append(number)
-        case let flag as Bool: bindings.append(flag)
-        case let number as Double: bindings.append(number)
+        case nil:
+            bindings.appendNull()
+            data.append(.null)
+        case let text as String:
+            bindings.append(text)
+            data.append(PostgresData(string: text))
+        case let number as Int:
+            bindings.append(number)
+            data.append(PostgresData(int64: Int64(number)))
+        case let number as Int64:
+            bindings.append(number)
+            data.append(PostgresData(int64: number))
+        case let flag as Bool:
+            bindings.append(flag)
+            data.append(PostgresData(bool: flag))
+        case let number as Double:
+            bindings.append(number)
+            data.append(PostgresData(double: number))
         default: preconditionFailure("no PostgreSQL binding for \(type(of: value!))")
         }
     }
@@ -192,8 +251,15 @@ struct Binds {
 /// Reads a row's cells by position.
 struct Cells {
     let row: PostgresRandomAccessRow
+    /// Whether the row came from a prepared statement (`PostgresSession.execute`): postgres-nio (1.x) asks the
+    /// server for every result in binary, but describes a prepared statement's columns as text, so each cell is
+    /// read as the binary it is.
+    let prepared: Bool
 
-    init(_ row: PostgresRow) { self.row = row.makeRandomAccess() }
+    init(_ row: PostgresRow, prepared: Bool = false) {
+        self.row = row.makeRandomAccess()
+        self.prepared = prepared
+    }
 
     func string(_ i: Int) throws -> String { try decode(i, String.self) }
     func optionalString(_ i: Int) throws -> String? { try decode(i, String?.self) }
@@ -205,7 +271,9 @@ struct Cells {
 
     private func decode<T: PostgresDecodable>(_ i: Int, _: T.Type) throws -> T {
         do {
-            return try row[i].decode(T.self)
+            var cell = row[i]
+            if prepared { cell.format = .binary }
+            return try cell.decode(T.self)
         } catch {
             throw PostgresStoreError("column \(row[i].columnName): cannot read it as \(T.self): \(error)")
         }
