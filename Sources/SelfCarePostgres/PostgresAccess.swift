@@ -2,6 +2,9 @@ import Foundation
 import SelfCareCore
 import SelfCareCrypto
 
+import class NIOCore.EventLoopFuture
+import struct PostgresNIO.PostgresRow
+
 /// Reads and writes through one PostgreSQL session, inside the transaction the store opened: the same contract,
 /// rows and merge semantics as the SQLite store's access (the store contract tests run on both).
 ///
@@ -25,6 +28,22 @@ struct PostgresAccess: StoreWriter {
         self.session = session
         self.partition = partition
         self.partitions = partitions
+    }
+
+    /// A read asked for ahead of time, by this write only.
+    private final class Ahead: @unchecked Sendable {
+        var subscriber: (msisdn: String, rows: EventLoopFuture<[PostgresRow]>)?
+    }
+    private let ahead = Ahead()
+
+    private static let subscriberSelect = "SELECT \(subscriberColumns) FROM subscribers WHERE msisdn = $1"
+
+    /// Asks, without waiting, for `msisdn`'s subscriber row, which a write about that caller almost always reads:
+    /// its first read then finds the row there instead of asking and waiting. Nobody else writes the row while this
+    /// transaction holds the number's partition, and this write's own save drops the row read ahead.
+    func readAhead(subscriber msisdn: String) throws {
+        try own(msisdn)
+        ahead.subscriber = (msisdn, try session.sendPrepared(Self.subscriberSelect, Binds(msisdn)))
     }
 
     /// Throws `OutOfPartition` unless this transaction holds `number`'s partition.
@@ -60,8 +79,18 @@ struct PostgresAccess: StoreWriter {
 
     func subscriber(_ msisdn: String) throws -> Subscriber? {
         try own(msisdn)
-        return try one("SELECT \(Self.subscriberColumns) FROM subscribers WHERE msisdn = $1", Binds(msisdn)).map(
-            Self.subscriber)
+        if let ahead = ahead.subscriber, ahead.msisdn == msisdn {
+            self.ahead.subscriber = nil
+            do {
+                return try ahead.rows.wait().first.map { try Self.subscriber(Cells($0, prepared: true)) }
+            } catch let error as PostgresStoreError {
+                throw error
+            } catch {
+                try session.settle()
+                throw PostgresStoreError(error, doing: "PostgreSQL")
+            }
+        }
+        return try one(Self.subscriberSelect, Binds(msisdn)).map(Self.subscriber)
     }
 
     private static func subscriberBinds(_ s: Subscriber) -> Binds {
@@ -79,6 +108,7 @@ struct PostgresAccess: StoreWriter {
 
     func save(_ s: Subscriber) throws {
         try own(s.msisdn)
+        if ahead.subscriber?.msisdn == s.msisdn { ahead.subscriber = nil }
         try run(
             Self.subscriberInsert + """
 
@@ -95,6 +125,7 @@ struct PostgresAccess: StoreWriter {
 
     func insertIfAbsent(_ s: Subscriber) throws -> Bool {
         try own(s.msisdn)
+        if ahead.subscriber?.msisdn == s.msisdn { ahead.subscriber = nil }
         let sql = Self.subscriberInsert + "\nON CONFLICT (msisdn) DO NOTHING"
         return try session.query(sql, Self.subscriberBinds(s)).metadata.rows == 1
     }
@@ -710,14 +741,21 @@ struct PostgresAccess: StoreWriter {
         try own(draft.caller)
         let chain = self.chain
         if session.records.heads[chain] == nil || session.records.ids.isEmpty {
-            // One row a new id, each with the chain's head (NULLs before its first record).
-            let wanted = session.records.ids.isEmpty ? max(1, session.records.expected - session.records.used) : 1
-            let rows = try rows(
-                """
-                SELECT ids.id, (SELECT last_id FROM record_chain WHERE id = $1),
-                    (SELECT last_hash FROM record_chain WHERE id = $1)
-                FROM (SELECT nextval('records_id') AS id FROM generate_series(1::bigint, $2)) AS ids
-                """, Binds(chain, wanted))
+            let rows: [Cells]
+            if let prefetched = session.records.prefetched, prefetched.chain == chain,
+                session.records.heads[chain] == nil
+            {
+                session.records.prefetched = nil
+                do {
+                    rows = try prefetched.rows.wait().map { Cells($0, prepared: true) }
+                } catch {
+                    try session.settle()
+                    throw PostgresStoreError(error, doing: "PostgreSQL")
+                }
+            } else {
+                let wanted = session.records.ids.isEmpty ? max(1, session.records.expected - session.records.used) : 1
+                rows = try self.rows(Self.chainQuery, Binds(chain, wanted))
+            }
             guard let first = rows.first else { throw PostgresStoreError("records: no new id for chain \(chain)") }
             if session.records.heads[chain] == nil {
                 let id = try first.optionalInt(1)
@@ -746,6 +784,23 @@ struct PostgresAccess: StoreWriter {
         session.records.heads[chain] = .some((record.id, record.hash))
         session.records.moved.insert(chain)
         return record
+    }
+
+    /// One row a new id (`$2` of them), each with chain `$1`'s head (NULLs before its first record).
+    static let chainQuery = """
+        SELECT ids.id, (SELECT last_id FROM record_chain WHERE id = $1),
+            (SELECT last_hash FROM record_chain WHERE id = $1)
+        FROM (SELECT nextval('records_id') AS id FROM generate_series(1::bigint, $2)) AS ids
+        """
+
+    /// Asks, without waiting, for the head of the chain a transaction of `partition` (nil: the whole store) appends
+    /// to and for as many new ids as it has writes: sent right behind its locks, so that its first append finds
+    /// the answer there instead of asking and waiting.
+    static func prefetch(_ session: PostgresSession, partition: Int?, writes: Int) throws {
+        let chain = partition.map { $0 + 1 } ?? 1
+        session.records.prefetched = (
+            chain, try session.sendPrepared(chainQuery, Binds(chain, max(1, writes)))
+        )
     }
 
     /// Sends the head of every chain this transaction appended to, as it stands now: once a transaction, before

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import SelfCareCore
 
 /// Group commit on PostgreSQL, as the SQLite store does it: the writes that arrive while a batch commits are run
@@ -47,14 +48,14 @@ final class PostgresCommitter: @unchecked Sendable {
     }
     /// Writes per transaction at most, so that one batch does not hold the write lock for long.
     let maxBatch: Int
-    private let begin: @Sendable (PostgresSession, Int) throws -> Void
+    private let begin: @Sendable (PostgresSession, Int, Int) throws -> Void
 
     /// Starts `lanes` committing threads. `lease` and `giveBack` lend a thread a connection a batch; `begin` runs
-    /// first in every batch's transaction, with the batch's key (its locks).
+    /// first in every batch's transaction, with the batch's key and its number of writes (its locks).
     init(
         lanes: Int = 1, maxBatch: Int = 128, lease: @escaping @Sendable () throws -> PostgresSession,
         giveBack: @escaping @Sendable (PostgresSession, Bool) -> Void,
-        begin: @escaping @Sendable (PostgresSession, Int) throws -> Void
+        begin: @escaping @Sendable (PostgresSession, Int, Int) throws -> Void
     ) {
         self.maxBatch = maxBatch
         self.begin = begin
@@ -180,18 +181,15 @@ final class PostgresCommitter: @unchecked Sendable {
         do { session = try lease() } catch { return error }
         do {
             do {
-                try transaction(session, key: key, writes: batch.count) {
+                // A statement a write sent without waiting failed: which write is not known, so rerun.
+                try transaction(session, key: key, writes: batch.count, failingWith: WriteFailed()) {
                     for job in batch { try job.runFast(session) }
-                    // A statement a write sent without waiting failed: which write is not known, so rerun.
-                    do { try session.settle() } catch { throw WriteFailed() }
                     try PostgresAccess.writeHeads(session)
-                    try session.settle()
                 }
             } catch is WriteFailed {
-                try transaction(session, key: key, writes: batch.count) {
+                try transaction(session, key: key, writes: batch.count, failingWith: nil) {
                     for job in batch { try job.run(session) }
                     try PostgresAccess.writeHeads(session)
-                    try session.settle()
                 }
             }
             giveBack(session, false)
@@ -204,13 +202,18 @@ final class PostgresCommitter: @unchecked Sendable {
     }
 
     /// `body` between BEGIN (and the batch's `begin`) and COMMIT; rolled back when it throws.
+    ///
+    /// The COMMIT is sent behind the statements sent without waiting, and all are waited for at once: one round
+    /// trip. When one of them failed, the server has answered the COMMIT with a rollback: then this throws
+    /// `failure` if given (the batch is to run again), else that statement's error.
     private func transaction(
-        _ session: PostgresSession, key: Int, writes: Int, _ body: () throws -> Void
+        _ session: PostgresSession, key: Int, writes: Int, failingWith failure: (any Error)?,
+        _ body: () throws -> Void
     ) throws {
         session.send("BEGIN")
         session.records = .init(expected: writes)
         do {
-            try begin(session, key)
+            try begin(session, key, writes)
             try body()
         } catch {
             _ = try? session.settle()
@@ -218,6 +221,19 @@ final class PostgresCommitter: @unchecked Sendable {
             session.records = .init(expected: writes)
             throw error
         }
-        try session.query("COMMIT")
+        let commit = session.sendForAnswer("COMMIT")
+        do {
+            try session.settle()
+        } catch {
+            _ = try? commit.wait()
+            session.records = .init(expected: writes)
+            throw failure ?? error
+        }
+        let answer: PostgresQueryResult
+        do { answer = try commit.wait() } catch { throw PostgresStoreError(error, doing: "PostgreSQL: COMMIT") }
+        // Every statement succeeded, so nothing should have made the server roll back instead; never acknowledge it.
+        guard answer.metadata.command == "COMMIT" else {
+            throw PostgresStoreError("PostgreSQL answered the COMMIT with \(answer.metadata.command)")
+        }
     }
 }

@@ -69,14 +69,16 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
         committer = PostgresCommitter(
             lanes: min(max(1, lanes), max(1, connections - 1)), lease: { try pool.lease() },
             giveBack: { pool.giveBack($0, broken: $1) },
-            begin: { session, key in
+            begin: { session, key, writes in
+                // Sent without waiting: the server runs the batch's statements after them, in order.
                 if key == 0 {
-                    try session.execute("SELECT pg_advisory_xact_lock($1)", Binds(Self.writeLock))
+                    try session.sendPrepared("SELECT pg_advisory_xact_lock($1)", Binds(Self.writeLock))
                 } else {
-                    try session.execute(
+                    try session.sendPrepared(
                         "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2)",
                         Binds(Self.writeLock, Self.writeLock + Int64(key)))
                 }
+                try PostgresAccess.prefetch(session, partition: key == 0 ? nil : key, writes: writes)
             })
     }
 
@@ -181,7 +183,9 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
         let (partition, partitions) = (RecordPartitions.partition(of: number, count: partitions), self.partitions)
         do {
             return try await committer.write(key: partition) { session in
-                try body(PostgresAccess(session: session, partition: partition, partitions: partitions))
+                let access = PostgresAccess(session: session, partition: partition, partitions: partitions)
+                try access.readAhead(subscriber: number)
+                return try body(access)
             }
         } catch is PostgresAccess.OutOfPartition {
             return try await write(body)

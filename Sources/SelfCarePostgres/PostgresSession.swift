@@ -125,6 +125,8 @@ final class PostgresSession: @unchecked Sendable {
         var used = 0
         /// The chains whose head moved and is not written yet (`PostgresAccess.writeHeads`).
         var moved: Set<Int> = []
+        /// The head and new ids of the transaction's chain, asked for when it began (`PostgresAccess.prefetch`).
+        var prefetched: (chain: Int, rows: EventLoopFuture<[PostgresRow]>)?
     }
     var records = RecordCache()
 
@@ -154,9 +156,18 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
-    /// `execute` without waiting for the answer, as `send` does.
-    func sendPrepared(_ sql: String, _ binds: Binds = Binds()) throws {
-        sent.append(try prepared(sql).execute(binds.data).map { _ in })
+    /// `execute` without waiting for the answer, as `send` does; returns the answer to come, for a caller that
+    /// reads it later (`settle` reports its failure too).
+    @discardableResult
+    func sendPrepared(_ sql: String, _ binds: Binds = Binds()) throws -> EventLoopFuture<[PostgresRow]> {
+        let answer = try prepared(sql).execute(binds.data)
+        sent.append(answer.map { _ in })
+        return answer
+    }
+
+    /// Sends `sql` without waiting, and returns its answer to come; `settle` does not wait for it.
+    func sendForAnswer(_ sql: String) -> EventLoopFuture<PostgresQueryResult> {
+        connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
     }
 
     /// The statements prepared on this connection, by their text.
