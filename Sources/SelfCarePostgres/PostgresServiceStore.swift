@@ -55,6 +55,13 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
                 guard exists == true else {
                     throw PostgresStoreError("\(location): the database is not initialised; run `selfcare init`")
                 }
+                let migrated = Set(
+                    try session.query("SELECT name FROM selfcare_migrations").rows.map { try Cells($0).string(0) })
+                if let missing = PostgresSchema.migrations.first(where: { !migrated.contains($0.name) }) {
+                    throw PostgresStoreError(
+                        "\(location): the schema is older than this selfcare (\(missing.name) not applied); "
+                            + "run `selfcare init` or start a node on it to migrate it")
+                }
             }
             partitions = max(
                 1,

@@ -60,4 +60,20 @@ struct PostgresCLITests {
             #expect(local.stdout.contains("database local.sqlite: ready"), "\(local.stdout)")
         }
     }
+
+    /// A read-only command on a database an older selfcare made, which no node has migrated yet, says so and how
+    /// to migrate it, instead of failing on a column it lacks.
+    @Test func aReadOnlyCommandOnAnOlderSchemaSaysHowToMigrateIt() throws {
+        try withPostgresFolder { dir, environment, location in
+            #expect(try run(["init", "--demo"], in: dir, environment: environment).status == 0)
+            let store = try PostgresServiceStore(location: location, connections: 2, migrate: false)
+            try store.executeRaw("DELETE FROM selfcare_migrations WHERE name = 'v4-record-chains'")
+            store.close()
+            let verify = try run(["records", "verify"], in: dir, environment: environment)
+            #expect(verify.status != 0, "\(verify.stdout)")
+            #expect(
+                verify.stderr.contains("the schema is older than this selfcare (v4-record-chains not applied)"),
+                "\(verify.stderr)")
+        }
+    }
 }
