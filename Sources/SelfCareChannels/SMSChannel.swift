@@ -152,7 +152,9 @@ public final class SMSChannel: Sendable {
         // Bounded on both sides: messages recorded before the clock was set back do not count for ever.
         let until = now.addingTimeInterval(engine.configuration.clockSkewTolerance)
         let rateLimit = configuration.rateLimit
-        return Admission { reader in
+        var expected: [ExpectedRead] = id.map { [.firstRecord(channel: .sms, session: $0, caller: caller)] } ?? []
+        expected.append(.recordCount(channel: .sms, caller: caller, since: since, until: until))
+        return Admission(expecting: expected) { reader in
             if let id, let first = try reader.firstRecord(channel: .sms, session: id, caller: caller) {
                 return Admission.Refusal(
                     operation: OperationName(first.operation), inputs: inputs, reason: .duplicate,

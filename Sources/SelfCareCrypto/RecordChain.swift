@@ -153,16 +153,36 @@ public struct RecordChainVerifier: Sendable {
 public struct RecordChainsVerifier: Sendable {
     private var chains: [Int: RecordChainVerifier] = [:]
     private var checkpoints: [Int: [RecordCheckpoint]] = [:]
+    /// The highest `idsThrough` of the checkpoints, and the checkpoint that signed it.
+    private let bound: RecordCheckpoint?
+    /// Each chain's last checkpointed record.
+    private let covered: [Int: Int64]
+    private var extra: [RecordChainReport.Break] = []
 
-    /// A verifier that holds each record a checkpoint covers to the hash it signed, chain by chain.
+    /// A verifier that holds each record a checkpoint covers to the hash it signed, chain by chain, and each
+    /// record with an id the last round of checkpoints had handed out to a place at or below its chain's
+    /// checkpoint (`RecordCheckpoint.idsThrough`).
     public init(checkpoints: [RecordCheckpoint] = []) {
         self.checkpoints = Dictionary(grouping: checkpoints, by: \.chain)
+        bound = checkpoints.filter { $0.idsThrough != nil }.max { $0.idsThrough! < $1.idsThrough! }
+        covered = checkpoints.reduce(into: [:]) { $0[$1.chain] = max($0[$1.chain] ?? 0, $1.lastID) }
     }
 
     /// Checks the next record of chain `chain`.
     public mutating func check(_ record: ServiceRecord, chain: Int) {
         chains[chain, default: RecordChainVerifier(checkpoints: checkpoints.removeValue(forKey: chain) ?? [])]
             .check(record)
+        if let bound, let through = bound.idsThrough, record.id <= through, record.id > covered[chain] ?? 0 {
+            note(
+                record.id,
+                "chain \(chain): its id was handed out before checkpoint \(bound.id) (ids through \(through), at "
+                    + "\(bound.time)), which it is not under: put in afterwards with an old id")
+        }
+    }
+
+    /// Notes a break the caller found (a record in a chain it cannot be in).
+    public mutating func note(_ recordID: Int64, _ problem: String) {
+        extra.append(RecordChainReport.Break(recordID: recordID, problem: problem))
     }
 
     /// Checks each chain's end against its head, and that every chain with a head, or with a checkpoint, was seen.
@@ -173,8 +193,8 @@ public struct RecordChainsVerifier: Sendable {
         }
         let several = chains.count > 1 || chains.keys.contains { $0 != 1 }
         var checked = 0
-        var breaks: [RecordChainReport.Break] = []
-        var count = 0
+        var breaks = extra
+        var count = extra.count
         for chain in chains.keys.sorted() {
             var verifier = chains[chain]!
             verifier.finish(head: heads[chain])
@@ -241,7 +261,11 @@ extension RecordCheckpointSigner {
             throw Refusal(description: "checkpoint \(seen) was seen before and is gone: checkpoints were deleted")
         }
         var moved: [(chain: Int, head: (id: Int64, hash: String))] = []
-        let heads = try store.recordChainHeads()
+        // The heads, and the ids handed out, as of a moment when no write was under way (a write holding the whole
+        // store): every id up to `issued` belongs to a record at or below its chain's head, or to none.
+        let (heads, issued) = try await store.write { writer in
+            (try writer.recordChainHeads(), try writer.recordIDsIssued())
+        }
         for (chain, head) in heads.sorted(by: { $0.key < $1.key }) {
             let previous = checkpoints.last { $0.chain == chain }
             if let previous {
@@ -267,7 +291,7 @@ extension RecordCheckpointSigner {
             for (offset, each) in due.enumerated() {
                 var checkpoint = RecordCheckpoint(
                     id: (last?.id ?? 0) + Int64(offset) + 1, chain: each.chain, time: time, lastID: each.head.id,
-                    hash: each.head.hash, signature: "")
+                    hash: each.head.hash, signature: "", idsThrough: issued)
                 checkpoint.signature = signer.sign(checkpoint)
                 try writer.insert(checkpoint)
                 written.append(checkpoint)

@@ -30,20 +30,70 @@ struct PostgresAccess: StoreWriter {
         self.partitions = partitions
     }
 
-    /// A read asked for ahead of time, by this write only.
+    /// Reads asked for ahead of time, by this write only.
     private final class Ahead: @unchecked Sendable {
         var subscriber: (msisdn: String, rows: EventLoopFuture<[PostgresRow]>)?
+        var expected: [ExpectedRead: EventLoopFuture<[PostgresRow]>] = [:]
     }
     private let ahead = Ahead()
 
     private static let subscriberSelect = "SELECT \(subscriberColumns) FROM subscribers WHERE msisdn = $1"
 
-    /// Asks, without waiting, for `msisdn`'s subscriber row, which a write about that caller almost always reads:
-    /// its first read then finds the row there instead of asking and waiting. Nobody else writes the row while this
-    /// transaction holds the number's partition, and this write's own save drops the row read ahead.
-    func readAhead(subscriber msisdn: String) throws {
+    /// Asks, without waiting, for `msisdn`'s subscriber row, which a write about that caller almost always reads,
+    /// and for the reads `expected` of this partition: the write's first such read then finds its rows there
+    /// instead of asking and waiting, all of them answered in one round trip. Nobody else writes these rows while
+    /// this transaction holds the number's partition; this write's own changes drop what they change (a save of
+    /// the row, any record appended).
+    func readAhead(subscriber msisdn: String, expected: [ExpectedRead]) throws {
         try own(msisdn)
         ahead.subscriber = (msisdn, try session.sendPrepared(Self.subscriberSelect, Binds(msisdn)))
+        for read in Set(expected) {
+            let (number, sql, binds) = Self.query(read)
+            guard partition == nil || RecordPartitions.partition(of: number, count: partitions) == partition else {
+                continue
+            }
+            ahead.expected[read] = try session.sendPrepared(sql, binds)
+        }
+    }
+
+    /// The number an expected read is about, its statement and its values: the very ones the read itself runs.
+    private static func query(_ read: ExpectedRead) -> (number: String, sql: String, binds: Binds) {
+        switch read {
+        case .usage(let msisdn, let month):
+            return (
+                msisdn, "SELECT \(usageColumns) FROM usage WHERE msisdn = $1 AND month = $2",
+                Binds(msisdn, month.description)
+            )
+        case .recordCount(let channel, let caller, let since, let until):
+            return (
+                caller, "SELECT count(*) FROM records WHERE caller = $1 AND time >= $2 AND time <= $3 AND channel = $4",
+                Binds(caller, ISOTime.format(since), ISOTime.format(until), channel.rawValue)
+            )
+        case .firstRecord(let channel, let session, let caller):
+            return (
+                caller,
+                """
+                SELECT \(recordColumns) FROM records
+                WHERE channel = $1 AND session = $2 AND caller = $3 AND reason <> $4
+                ORDER BY id LIMIT 1
+                """,
+                Binds(channel.rawValue, session, caller, "rate_limited")
+            )
+        }
+    }
+
+    /// The rows of `read`: those asked for ahead when they are there, else asked for now.
+    private func rows(of read: ExpectedRead) throws -> [Cells] {
+        guard let future = ahead.expected.removeValue(forKey: read) else {
+            let (_, sql, binds) = Self.query(read)
+            return try rows(sql, binds)
+        }
+        do {
+            return try future.wait().map { Cells($0, prepared: true) }
+        } catch {
+            try session.settle()
+            throw PostgresStoreError(error, doing: "PostgreSQL")
+        }
     }
 
     /// Throws `OutOfPartition` unless this transaction holds `number`'s partition.
@@ -197,9 +247,7 @@ struct PostgresAccess: StoreWriter {
 
     func usage(_ msisdn: String, month: Month) throws -> UsageMonth? {
         try own(msisdn)
-        return try one(
-            "SELECT \(Self.usageColumns) FROM usage WHERE msisdn = $1 AND month = $2", Binds(msisdn, month.description)
-        ).map { row in
+        return try rows(of: .usage(msisdn: msisdn, month: month)).first.map { row in
             let text = try row.string(1)
             guard let month = Month(text) else { throw PostgresStoreError("usage.month: unreadable value \(text)") }
             return UsageMonth(
@@ -210,6 +258,7 @@ struct PostgresAccess: StoreWriter {
 
     func save(_ usage: UsageMonth) throws {
         try own(usage.msisdn)
+        ahead.expected[.usage(msisdn: usage.msisdn, month: usage.month)] = nil
         try run(
             """
             INSERT INTO usage (\(Self.usageColumns)) VALUES ($1, $2, $3, $4, $5, $6)
@@ -673,22 +722,13 @@ struct PostgresAccess: StoreWriter {
 
     func firstRecord(channel: Channel, session: String, caller: String) throws -> ServiceRecord? {
         try own(caller)
-        return try one(
-            """
-            SELECT \(Self.recordColumns) FROM records
-            WHERE channel = $1 AND session = $2 AND caller = $3 AND reason <> $4
-            ORDER BY id LIMIT 1
-            """,
-            Binds(channel.rawValue, session, caller, "rate_limited")
-        ).map(Self.record)
+        return try rows(of: .firstRecord(channel: channel, session: session, caller: caller)).first.map(Self.record)
     }
 
     func recordCount(channel: Channel, caller: String, since: Date, until: Date) throws -> Int {
         try own(caller)
-        return try one(
-            "SELECT count(*) FROM records WHERE caller = $1 AND time >= $2 AND time <= $3 AND channel = $4",
-            Binds(caller, ISOTime.format(since), ISOTime.format(until), channel.rawValue)
-        )?.int(0) ?? 0
+        return try rows(of: .recordCount(channel: channel, caller: caller, since: since, until: until)).first?.int(0)
+            ?? 0
     }
 
     /// Every chain's head, by chain: its last record's id and hash.
@@ -706,12 +746,23 @@ struct PostgresAccess: StoreWriter {
         return try Self.heads(session).values.max { $0.id < $1.id }
     }
 
-    static let checkpointColumns = "id, chain, time, last_id, hash, signature"
+    func recordChainHeads() throws -> [Int: (id: Int64, hash: String)] {
+        try everything()
+        return try Self.heads(session)
+    }
+
+    /// The sequence's last id handed out: holding the whole store, no batch that took ids is still under way.
+    func recordIDsIssued() throws -> Int64? {
+        try everything()
+        return try one("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM records_id")?.int64(0)
+    }
+
+    static let checkpointColumns = "id, chain, time, last_id, hash, signature, ids_through"
 
     static func checkpoint(_ row: Cells) throws -> RecordCheckpoint {
         RecordCheckpoint(
             id: try row.int64(0), chain: try row.int(1), time: try row.string(2), lastID: try row.int64(3),
-            hash: try row.string(4), signature: try row.string(5))
+            hash: try row.string(4), signature: try row.string(5), idsThrough: try row.optionalInt(6).map(Int64.init))
     }
 
     func latestCheckpoint() throws -> RecordCheckpoint? {
@@ -722,10 +773,10 @@ struct PostgresAccess: StoreWriter {
     func insert(_ checkpoint: RecordCheckpoint) throws {
         try everything()
         try run(
-            "INSERT INTO record_checkpoints (\(Self.checkpointColumns)) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO record_checkpoints (\(Self.checkpointColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             Binds(
                 checkpoint.id, checkpoint.chain, checkpoint.time, checkpoint.lastID, checkpoint.hash,
-                checkpoint.signature))
+                checkpoint.signature, checkpoint.idsThrough))
     }
 
     /// The chain this transaction appends to: chain 1 for a transaction that holds the whole store, chain
@@ -739,6 +790,11 @@ struct PostgresAccess: StoreWriter {
     /// along each chain, with gaps where a transaction took ids it did not use.
     func append(_ draft: RecordDraft) throws -> ServiceRecord {
         try own(draft.caller)
+        // A new record changes what the record reads asked ahead would find.
+        ahead.expected = ahead.expected.filter {
+            if case .usage = $0.key { return true }
+            return false
+        }
         let chain = self.chain
         if session.records.heads[chain] == nil || session.records.ids.isEmpty {
             let rows: [Cells]
@@ -793,11 +849,11 @@ struct PostgresAccess: StoreWriter {
         FROM (SELECT nextval('records_id') AS id FROM generate_series(1::bigint, $2)) AS ids
         """
 
-    /// Asks, without waiting, for the head of the chain a transaction of `partition` (nil: the whole store) appends
-    /// to and for as many new ids as it has writes: sent right behind its locks, so that its first append finds
+    /// Asks, without waiting, for the head of the chain a transaction of `partition` appends to and for as many
+    /// new ids as it has writes: sent right behind its locks, so that its first append finds
     /// the answer there instead of asking and waiting.
-    static func prefetch(_ session: PostgresSession, partition: Int?, writes: Int) throws {
-        let chain = partition.map { $0 + 1 } ?? 1
+    static func prefetch(_ session: PostgresSession, partition: Int, writes: Int) throws {
+        let chain = partition + 1
         session.records.prefetched = (
             chain, try session.sendPrepared(chainQuery, Binds(chain, max(1, writes)))
         )

@@ -98,6 +98,9 @@ final class PostgresCommitter: @unchecked Sendable {
                         try session.query("RELEASE SAVEPOINT job")
                     } catch {
                         result = .failure(error)
+                        // What it sent without waiting is answered before the rollback, so that a failure of its
+                        // own is not taken later for one of the batch.
+                        _ = try? session.settle()
                         // If the rollback fails, the write could be committed: fail the batch instead.
                         try session.query("ROLLBACK TO SAVEPOINT job")
                         session.records = records

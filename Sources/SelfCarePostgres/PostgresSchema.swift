@@ -239,14 +239,15 @@ enum PostgresSchema {
             INSERT INTO store_settings (name, value) VALUES ('record_partitions', 16);
             CREATE TRIGGER store_settings_fixed BEFORE UPDATE OR DELETE ON store_settings
                 FOR EACH ROW EXECUTE FUNCTION selfcare_refuse('store settings are fixed when the store is created');
-            ALTER TABLE records ADD COLUMN chain BIGINT NOT NULL DEFAULT 1;
+            ALTER TABLE records ADD COLUMN chain BIGINT NOT NULL DEFAULT 1 CHECK (chain BETWEEN 1 AND 17);
             CREATE INDEX records_chain ON records (chain, id);
             CREATE SEQUENCE records_id;
             SELECT setval('records_id', COALESCE((SELECT max(id) FROM records), 0) + 1, false);
             ALTER TABLE record_chain DROP CONSTRAINT record_chain_id_check;
             ALTER TABLE record_chain ALTER COLUMN id TYPE BIGINT;
-            ALTER TABLE record_chain ADD CONSTRAINT record_chain_partition CHECK (id >= 1);
-            ALTER TABLE record_checkpoints ADD COLUMN chain BIGINT NOT NULL DEFAULT 1;
+            ALTER TABLE record_chain ADD CONSTRAINT record_chain_partition CHECK (id BETWEEN 1 AND 17);
+            ALTER TABLE record_checkpoints ADD COLUMN chain BIGINT NOT NULL DEFAULT 1 CHECK (chain BETWEEN 1 AND 17);
+            ALTER TABLE record_checkpoints ADD COLUMN ids_through BIGINT;
             """
         ),
     ]

@@ -85,7 +85,9 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
                         "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2)",
                         Binds(Self.writeLock, Self.writeLock + Int64(key)))
                 }
-                try PostgresAccess.prefetch(session, partition: key == 0 ? nil : key, writes: writes)
+                // A partition's writes almost all append a record; a whole-store write often appends none (an order's
+                // update, a checkpoint), and would leave its ids unused: it asks when it appends.
+                if key != 0 { try PostgresAccess.prefetch(session, partition: key, writes: writes) }
             })
     }
 
@@ -182,16 +184,17 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
 
     /// Runs `body` in `number`'s partition, beside the writes of other partitions; when it reaches beyond the
     /// partition (another number, an order, a notice), that run is rolled back and `body` runs again holding the
-    /// whole store.
+    /// whole store. The caller's subscriber row and the `reads` of the partition are asked for ahead, with the
+    /// batch's first statements.
     public func write<T: Sendable>(
-        for number: String?, _ body: @escaping @Sendable (any StoreWriter) throws -> T
+        for number: String?, expecting reads: [ExpectedRead], _ body: @escaping @Sendable (any StoreWriter) throws -> T
     ) async throws -> T {
         guard let number, partitions > 1 else { return try await write(body) }
         let (partition, partitions) = (RecordPartitions.partition(of: number, count: partitions), self.partitions)
         do {
             return try await committer.write(key: partition) { session in
                 let access = PostgresAccess(session: session, partition: partition, partitions: partitions)
-                try access.readAhead(subscriber: number)
+                try access.readAhead(subscriber: number, expected: reads)
                 return try body(access)
             }
         } catch is PostgresAccess.OutOfPartition {
@@ -266,11 +269,22 @@ public final class PostgresServiceStore: ServiceStore, @unchecked Sendable {
             try Self.transaction(session, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
                 let heads = try PostgresAccess.heads(session)
                 let verifier = VerifierBox(checkpoints: checkpoints)
+                let partitions = self.partitions
                 try session.forEach(
                     "SELECT \(PostgresAccess.recordColumns), chain FROM records ORDER BY chain, id"
                 ) { row in
                     let cells = Cells(row)
-                    verifier.check(try PostgresAccess.record(cells), chain: try cells.int(15))
+                    let (record, chain) = (try PostgresAccess.record(cells), try cells.int(15))
+                    verifier.check(record, chain: chain)
+                    // Chain 1 + P holds records of callers of partition P only: any other is made up.
+                    if chain > 1 + partitions || chain < 1 {
+                        verifier.note(record.id, "chain \(chain): no such chain (1…\(1 + partitions))")
+                    } else if chain > 1, RecordPartitions.partition(of: record.caller, count: partitions) + 1 != chain {
+                        verifier.note(record.id, "chain \(chain): its caller's records are not in this chain")
+                    }
+                }
+                for chain in heads.keys where chain > 1 + partitions || chain < 1 {
+                    verifier.note(heads[chain]!.id, "chain \(chain): no such chain (1…\(1 + partitions))")
                 }
                 return verifier.finish(heads: heads)
             }
@@ -430,6 +444,8 @@ private final class VerifierBox: @unchecked Sendable {
     init(checkpoints: [RecordCheckpoint]) { verifier = RecordChainsVerifier(checkpoints: checkpoints) }
 
     func check(_ record: ServiceRecord, chain: Int) { lock.withLock { verifier.check(record, chain: chain) } }
+
+    func note(_ recordID: Int64, _ problem: String) { lock.withLock { verifier.note(recordID, problem) } }
 
     func finish(heads: [Int: (id: Int64, hash: String)]) -> RecordChainReport {
         lock.withLock { verifier.finish(heads: heads) }

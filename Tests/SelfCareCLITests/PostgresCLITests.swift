@@ -38,6 +38,18 @@ struct PostgresCLITests {
             #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
             let list = try run(["records", "list"], in: dir, environment: environment)
             #expect(serviceRecordLines(list.stdout).count == 3, "\(list.stdout)")
+            // Records of several chains, listed interleaved: the shipped checker follows each to its chain.
+            for number in ["18611110001", "18611110002", "18611110003"] {
+                _ = try run(["sms", "--from", number, "CXYE"], in: dir, environment: environment)
+            }
+            let all = try run(["records", "list"], in: dir, environment: environment)
+            if let python3 {
+                let script = Fixtures.repositoryRoot.appendingPathComponent("docs/examples/check_records.py").path
+                let checked = try run([script], in: dir, stdin: all.stdout, program: python3)
+                let lines = checked.stdout.split(separator: "\n")
+                #expect(lines.count == all.stdout.split(separator: "\n").count && lines.count >= 6)
+                #expect(lines.allSatisfy { $0.hasSuffix(" ok") }, "\(checked.stdout)")
+            }
             let orders = try run(["orders", "list"], in: dir, environment: environment)
             #expect(orders.stdout.contains("plan.change"), "\(orders.stdout)")
             // Loading the demo again puts back the plan the conversation changed, and only that.

@@ -70,6 +70,51 @@ struct PartitionedWriteTests {
         }
     }
 
+    /// Reads asked for ahead answer as the reads themselves would at the moment they are made: after the write
+    /// appended a record or saved the usage, the answers asked ahead are not used.
+    @Test func readsAskedAheadAnswerAsTheReadsWouldWhenMade() async throws {
+        try await withTemporaryPostgres { store in
+            let caller = "18612345678"
+            let (since, until) = (Fixtures.midNovember, Fixtures.midNovember.addingTimeInterval(3600))
+            let month = try #require(Month("2026-11"))
+            let usage = UsageMonth(
+                msisdn: caller, month: month, voiceUsed: 1, smsUsed: 2, dataUsedMB: 3, chargesFen: 456)
+            let expected: [ExpectedRead] = [
+                .recordCount(channel: .api, caller: caller, since: since, until: until),
+                .firstRecord(channel: .api, session: "s1", caller: caller), .usage(msisdn: caller, month: month),
+            ]
+            // Asked ahead when the write began, read after it appended a record and saved the usage.
+            let seen = try await store.write(for: caller, expecting: expected) { writer in
+                let record = try writer.append(draft(1, subject: caller))
+                try writer.save(usage)
+                return (
+                    try writer.recordCount(channel: .api, caller: caller, since: since, until: until),
+                    try writer.firstRecord(channel: .api, session: "s1", caller: caller)?.id,
+                    try writer.usage(caller, month: month), record.id
+                )
+            }
+            #expect(seen.0 == 1)
+            #expect(seen.1 == seen.3)
+            #expect(seen.2 == usage)
+            // Read before any change, they are what was there.
+            let before = try await store.write(for: caller, expecting: expected) { writer in
+                (
+                    try writer.recordCount(channel: .api, caller: caller, since: since, until: until),
+                    try writer.firstRecord(channel: .api, session: "s2", caller: caller)?.id
+                )
+            }
+            #expect(before.0 == 1 && before.1 == nil)
+            // The same reads asked ahead in the next write see what the first one committed.
+            let again = try await store.write(for: caller, expecting: expected) { writer in
+                (
+                    try writer.recordCount(channel: .api, caller: caller, since: since, until: until),
+                    try writer.usage(caller, month: month)
+                )
+            }
+            #expect(again.0 == 1 && again.1 == usage)
+        }
+    }
+
     /// Writes about many numbers at once, through every lane: each lands once with an id of its own, each
     /// partition's chain links its records in id order, and the whole set verifies.
     @Test func manyPartitionsWriteAtOnceAndEveryChainVerifies() async throws {
@@ -149,6 +194,80 @@ struct PartitionedWriteTests {
             await #expect(throws: RecordCheckpointSigner.Refusal.self) {
                 try await signer.writeCheckpoints(to: store, now: Fixtures.midNovember)
             }
+        }
+    }
+
+    /// What someone with the database can add without breaking a link, at the end of a chain, is caught where it
+    /// claims a place it cannot have: an id handed out before the last round of checkpoints (an old id), a chain
+    /// its caller's records are not in, a chain that does not exist.
+    @Test func recordsPutInAtAChainsEndAreCaughtWhereTheyCannotBe() async throws {
+        let signer = RecordCheckpointSigner(pepper: Pepper(bytes: Array(repeating: 5, count: 32)))
+        try await withTemporaryPostgres { store in
+            let numbers = Self.numbers(6)
+            for n in 0..<12 {
+                let number = numbers[n % numbers.count]
+                _ = try await store.write(for: number) { try $0.append(draft(n, subject: number)) }
+            }
+            // A write that fails leaves the ids it took unused: one of them is the old id put in below.
+            let owner = numbers[0]
+            await #expect(throws: Boom.self) {
+                try await store.write(for: owner) { writer -> Int in
+                    _ = try writer.append(draft(40, subject: owner))
+                    throw Boom()
+                }
+            }
+            let unused = Int64(try await store.rawRows("SELECT last_value::text FROM records_id").first ?? "") ?? 0
+            let written = try await signer.writeCheckpoints(to: store, now: Fixtures.midNovember)
+            let through = try #require(written.first?.idsThrough)
+            #expect(written.allSatisfy { $0.idsThrough == through } && through >= unused && unused > 12)
+            let checkpoints = try store.checkpoints()
+            #expect(try store.verifyRecords(checkpoints: checkpoints).firstBreak == nil)
+
+            let chain = 1 + Self.partition(owner, store)
+            let stranger = try #require(numbers.first { Self.partition($0, store) != Self.partition(owner, store) })
+            // Appends `record` to `chain` as its new head, linked and hashed as the store would.
+            func putIn(_ id: Int64, caller: String, chain: Int) throws {
+                let head = try #require(try store.recordChainHeads()[chain])
+                let record = ServiceRecord.chained(
+                    draft(50, subject: caller), id: id, prevHash: head.hash)
+                let values = [
+                    "\(record.id)", "'\(record.time)'", "'\(record.channel)'", "'\(record.session ?? "")'",
+                    "'\(record.caller)'", "'\(record.subject)'", "'\(record.operation)'",
+                    "'\(record.inputs.replacingOccurrences(of: "'", with: "''"))'", "'\(record.auth)'",
+                    "'\(record.result)'", "'\(record.reason)'", "'\(record.reply)'", "\(record.durationMS)",
+                    "'\(record.prevHash)'", "'\(record.hash)'", "\(chain)",
+                ]
+                try store.executeRaw(
+                    "INSERT INTO records (\(PostgresAccess.recordColumns), chain) VALUES (\(values.joined(separator: ", ")))"
+                )
+                try store.executeRaw(
+                    "INSERT INTO record_chain (id, last_id, last_hash) VALUES (\(chain), \(id), '\(record.hash)') "
+                        + "ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash")
+            }
+            // An old id at the end of the owner's chain: one handed out before the checkpoints and never used,
+            // above the chain's last record.
+            #expect(try store.recordChainHeads()[chain]!.id < unused)
+            try putIn(unused, caller: owner, chain: chain)
+            var report = try store.verifyRecords(checkpoints: checkpoints)
+            #expect(report.breaks.map(\.recordID) == [unused], "\(report)")
+            #expect(report.firstBreak?.problem.contains("put in afterwards with an old id") == true, "\(report)")
+            #expect(try store.verifyRecords().firstBreak == nil, "the links alone are fooled")
+            // A new id, but another partition's caller.
+            try putIn(through + 1000, caller: stranger, chain: chain)
+            report = try store.verifyRecords(checkpoints: checkpoints)
+            #expect(
+                report.breaks.contains { $0.recordID == through + 1000 && $0.problem.contains("not in this chain") },
+                "\(report)")
+            // A chain that does not exist (its check dropped first).
+            try store.executeRaw("ALTER TABLE records DROP CONSTRAINT records_chain_check")
+            try store.executeRaw("ALTER TABLE record_chain DROP CONSTRAINT record_chain_partition")
+            try store.executeRaw(
+                "INSERT INTO record_chain (id, last_id, last_hash) VALUES (99, 0, '\(ServiceRecord.genesisHash)')")
+            try putIn(through + 2000, caller: owner, chain: 99)
+            report = try store.verifyRecords()
+            #expect(
+                report.breaks.contains { $0.recordID == through + 2000 && $0.problem.contains("no such chain") },
+                "\(report)")
         }
     }
 }

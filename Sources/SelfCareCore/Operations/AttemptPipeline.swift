@@ -164,7 +164,13 @@ extension OperationEngine {
     ) async throws -> OperationOutcome? {
         let now = clock.now()
         let frozen = attempt
-        let settlement: Settlement = try await transaction(at: now, for: frozen.caller) { tx in
+        // What the transaction will read first: the admission's reads, and this month's usage for a query that
+        // shows it.
+        var expected = frozen.request.admission?.expectedReads ?? []
+        if [.queryBalance, .queryPlan, .queryData].contains(frozen.request.operation) {
+            expected.append(.usage(msisdn: frozen.subject, month: configuration.calendar.month(of: now)))
+        }
+        let settlement: Settlement = try await transaction(at: now, for: frozen.caller, expecting: expected) { tx in
             var attempt = frozen
             let (rules, calendar) = (tx.rules, tx.configuration.calendar)
             if let refused = try tx.admit(attempt) { return .settled(refused, attempt) }

@@ -32,7 +32,8 @@ extension OperationEngine {
             attempt.caller = normalizeNumber(attempt.caller) ?? attempt.caller
             let settled = attempt
             do {
-                return try await transaction(at: clock.now(), for: settled.caller) { tx in
+                let expected = admission?.expectedReads ?? []
+                return try await transaction(at: clock.now(), for: settled.caller, expecting: expected) { tx in
                     if let refused = try tx.admit(admission, for: settled, started: started, prompts: prompts) {
                         return refused
                     }

@@ -194,12 +194,14 @@ struct EngineTransaction {
 extension OperationEngine {
     /// Runs `body` in one store transaction at `now`: its state changes and its records land together or not at all.
     /// With `number`, the transaction is about that caller: a store that partitions its writes by number runs it
-    /// in that number's partition unless it touches another (`ServiceStore.write(for:_:)`).
+    /// in that number's partition unless it touches another; `reads` are reads it is expected to make
+    /// (`ServiceStore.write(for:expecting:_:)`).
     func transaction<T: Sendable>(
-        at now: Date, for number: String? = nil, _ body: @escaping @Sendable (EngineTransaction) throws -> T
+        at now: Date, for number: String? = nil, expecting reads: [ExpectedRead] = [],
+        _ body: @escaping @Sendable (EngineTransaction) throws -> T
     ) async throws -> T {
         let (configuration, rules) = (self.configuration, self.rules)
-        return try await store.write(for: number) { writer in
+        return try await store.write(for: number, expecting: reads) { writer in
             try body(EngineTransaction(writer: writer, now: now, configuration: configuration, rules: rules))
         }
     }

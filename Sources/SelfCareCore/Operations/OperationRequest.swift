@@ -96,8 +96,16 @@ public struct Admission: Sendable {
     /// fault it throws ends the attempt as `internal_error`.
     public let check: @Sendable (any StoreReader) throws -> Refusal?
 
-    /// An admission that runs `check`.
-    public init(_ check: @escaping @Sendable (any StoreReader) throws -> Refusal?) { self.check = check }
+    /// The reads `check` makes, for a store that can ask for them ahead of time (`ServiceStore.write(for:expecting:_:)`).
+    public var expectedReads: [ExpectedRead]
+
+    /// An admission that runs `check`, which makes the reads `expectedReads` (if it names them).
+    public init(
+        expecting expectedReads: [ExpectedRead] = [], _ check: @escaping @Sendable (any StoreReader) throws -> Refusal?
+    ) {
+        self.check = check
+        self.expectedReads = expectedReads
+    }
 }
 
 /// How an attempt ended: the record written, and the reply to send.

@@ -21,11 +21,20 @@ public struct RecordCheckpoint: Sendable, Equatable {
     public var hash: String
     /// The signature of `payload`, in lower-case hexadecimal.
     public var signature: String
+    /// On a store with several chains: every record id up to this one had been handed out, and belonged to a record
+    /// of its chain at or below that chain's head, when the round of checkpoints this one belongs to was taken. A
+    /// record found later with an id this low above its chain's checkpoint was put in afterwards, with an old id.
+    /// Nil on a store with one chain.
+    public var idsThrough: Int64?
 
     /// A checkpoint of the fields given.
-    public init(id: Int64, chain: Int = 1, time: String, lastID: Int64, hash: String, signature: String) {
+    public init(
+        id: Int64, chain: Int = 1, time: String, lastID: Int64, hash: String, signature: String,
+        idsThrough: Int64? = nil
+    ) {
         self.id = id
         self.chain = chain
+        self.idsThrough = idsThrough
         self.time = time
         self.lastID = lastID
         self.hash = hash
@@ -36,7 +45,9 @@ public struct RecordCheckpoint: Sendable, Equatable {
     /// there were several chains, so that their signatures still hold.
     public var payload: String {
         let chainLine = chain == 1 ? "" : "chain:\(chain)\n"
-        return "selfcare-checkpoint-v1\nid:\(id)\n\(chainLine)time:\(time)\nlast_id:\(lastID)\nhash:\(hash)\n"
+        let boundLine = idsThrough.map { "ids_through:\($0)\n" } ?? ""
+        return
+            "selfcare-checkpoint-v1\nid:\(id)\n\(chainLine)time:\(time)\nlast_id:\(lastID)\nhash:\(hash)\n\(boundLine)"
     }
 
     /// `checkpoint ID at TIME: records up to LAST_ID, hash HASH, signature SIGNATURE`, for logs kept elsewhere.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The gateway's storage: subscribers, plans, usage, pending changes and service records.
 ///
 /// Implementation requirements:
@@ -34,9 +36,11 @@ public protocol ServiceStore: Sendable {
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T
     /// Runs `body` in one write transaction about `number` (a caller): a store that partitions its writes by number
     /// may run it beside the writes about other numbers, and runs it as `write` when `body` touches anything else.
-    /// The same contract as `write` otherwise.
+    /// `reads` are reads `body` is expected to make, which a store over a network may ask for ahead of time, all
+    /// at once (a read `body` makes that is not among them, or makes after changing what it reads, is made as
+    /// usual). The same contract as `write` otherwise.
     func write<T: Sendable>(
-        for number: String?, _ body: @escaping @Sendable (any StoreWriter) throws -> T
+        for number: String?, expecting reads: [ExpectedRead], _ body: @escaping @Sendable (any StoreWriter) throws -> T
     ) async throws -> T
     /// Calls `body` with each record matching `filter`, oldest first.
     func forEachRecord(matching filter: RecordFilter, _ body: (ServiceRecord) throws -> Void) throws
@@ -65,11 +69,18 @@ public protocol ServiceStore: Sendable {
 }
 
 extension ServiceStore {
-    /// One transaction after every other: a store that does not partition its writes.
+    /// One transaction after every other: a store that does not partition its writes, and reads in process.
+    public func write<T: Sendable>(
+        for number: String?, expecting reads: [ExpectedRead], _ body: @escaping @Sendable (any StoreWriter) throws -> T
+    ) async throws -> T {
+        try await write(body)
+    }
+
+    /// `write(for:expecting:_:)` with no read expected.
     public func write<T: Sendable>(
         for number: String?, _ body: @escaping @Sendable (any StoreWriter) throws -> T
     ) async throws -> T {
-        try await write(body)
+        try await write(for: number, expecting: [], body)
     }
 
     /// One chain, chain 1.
@@ -92,4 +103,15 @@ extension ServiceStore {
 extension ServiceStore {
     /// Walks the whole chain, without checkpoints.
     public func verifyRecords() throws -> RecordChainReport { try verifyRecords(checkpoints: []) }
+}
+
+/// A read a write transaction is expected to make (`ServiceStore.write(for:expecting:_:)`), with the arguments it
+/// will make it with.
+public enum ExpectedRead: Sendable, Hashable {
+    /// `StoreReader.usage(_:month:)`.
+    case usage(msisdn: String, month: Month)
+    /// `StoreReader.recordCount(channel:caller:since:until:)`.
+    case recordCount(channel: Channel, caller: String, since: Date, until: Date)
+    /// `StoreReader.firstRecord(channel:session:caller:)`.
+    case firstRecord(channel: Channel, session: String, caller: String)
 }

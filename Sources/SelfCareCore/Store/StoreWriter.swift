@@ -4,6 +4,12 @@ import Foundation
 public protocol StoreWriter: StoreReader {
     /// The record chain's head as this transaction sees it: the last record's id and hash; nil with no record.
     func recordChainHead() throws -> (id: Int64, hash: String)?
+    /// Every record chain's head as this transaction sees it, by chain (chain 1 only on a store with one chain).
+    func recordChainHeads() throws -> [Int: (id: Int64, hash: String)]
+    /// The highest record id handed out, on a store whose writes take ids side by side (several chains): while the
+    /// transaction holds the whole store, every id up to it belongs to a record that is in, or to none. Nil on a
+    /// store with one chain, whose head bounds its ids.
+    func recordIDsIssued() throws -> Int64?
     /// The last checkpoint written, if any.
     func latestCheckpoint() throws -> RecordCheckpoint?
     /// Adds `checkpoint` (its id the next one).
@@ -55,4 +61,14 @@ public protocol StoreWriter: StoreReader {
     func append(_ order: OrderDraft) throws -> ServiceOrder
     /// Chains `draft` after the last record and appends it.
     func append(_ draft: RecordDraft) throws -> ServiceRecord
+}
+
+extension StoreWriter {
+    /// One chain, chain 1.
+    public func recordChainHeads() throws -> [Int: (id: Int64, hash: String)] {
+        try recordChainHead().map { [1: $0] } ?? [:]
+    }
+
+    /// One chain: its head bounds its ids.
+    public func recordIDsIssued() throws -> Int64? { nil }
 }
