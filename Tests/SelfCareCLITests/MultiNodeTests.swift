@@ -78,6 +78,27 @@ private func withThreeNodes(
     }
 }
 
+/// The Kannel sendsms stand-in (`scripts/crash_load.py`), run without libfaketime (its `time.sleep` fails under
+/// it): its folder, where `sms.log` lists what reached it, its port, and the process.
+private func startKannelStandIn() throws -> (URL, String, Background) {
+    let kannel = FileManager.default.temporaryDirectory.appendingPathComponent("sendsms-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: kannel, withIntermediateDirectories: true)
+    let receiver = try Background(
+        "/usr/bin/env",
+        [
+            "-u", "LD_PRELOAD", "python3",
+            Fixtures.repositoryRoot.appendingPathComponent("scripts/crash_load.py").path, "billing", "0",
+            kannel.path, "0", "--no-fsync",
+        ],
+        log: kannel.appendingPathComponent("kannel.out"), in: kannel)
+    let portFile = kannel.appendingPathComponent("port")
+    guard waitUntil(20, { FileManager.default.fileExists(atPath: portFile.path) }) else {
+        receiver.stop()
+        throw SpawnError(description: "the Kannel stand-in did not start: \(kannel.path)/kannel.out")
+    }
+    return (kannel, try String(contentsOf: portFile, encoding: .utf8), receiver)
+}
+
 /// A temporary folder removed afterwards, for an asynchronous body.
 private func withScratchFolderAsync(_ body: (URL) async throws -> Void) async throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("selfcare-nodes-\(UUID().uuidString)")
@@ -208,21 +229,11 @@ struct MultiNodeTests {
     /// three numbers at once: each change is applied once (one record), each notice reaches Kannel once. The change is re-read and removed under the write lock, the notice claimed in a write before its
     /// call.
     @Test func pendingChangesAndNoticesRunOnceAcrossNodes() async throws {
-        let kannel = FileManager.default.temporaryDirectory.appendingPathComponent("sendsms-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: kannel, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: kannel) }
-        let receiver = try Background(
-            "/usr/bin/env",
-            [
-                "-u", "LD_PRELOAD", "python3",
-                Fixtures.repositoryRoot.appendingPathComponent("scripts/crash_load.py").path, "billing", "0",
-                kannel.path, "0", "--no-fsync",
-            ],
-            log: kannel.appendingPathComponent("kannel.out"), in: kannel)
-        defer { receiver.stop() }
-        let portFile = kannel.appendingPathComponent("port")
-        try #require(waitUntil(20) { FileManager.default.fileExists(atPath: portFile.path) })
-        let port = try String(contentsOf: portFile, encoding: .utf8)
+        let (kannel, port, receiver) = try startKannelStandIn()
+        defer {
+            receiver.stop()
+            try? FileManager.default.removeItem(at: kannel)
+        }
         let customers = [("18612345678", "258036"), ("18611110011", "304682"), ("18611110012", "415793")]
         try await withThreeNodes(before: { dir, environment in
             for (number, password) in customers {
@@ -264,6 +275,50 @@ struct MultiNodeTests {
             let sms = try String(contentsOf: kannel.appendingPathComponent("sms.log"), encoding: .utf8)
                 .split(separator: "\n")
             #expect(sms.count == notices.count && Set(sms).count == sms.count, "each notice once: \(sms)")
+        }
+    }
+
+    /// 150 notices waiting, three notice passes at once on one database: each notice reaches Kannel once. Each
+    /// pass claims a notice in a write that holds the whole store; without that lock, passes claim the same ones.
+    @Test func threeNoticePassesAtOnceSendEachNoticeOnce() async throws {
+        let (kannel, port, receiver) = try startKannelStandIn()
+        defer {
+            receiver.stop()
+            try? FileManager.default.removeItem(at: kannel)
+        }
+        let count = 150
+        try await withThreeNodes { nodes in
+            let store = try PostgresServiceStore(url: nodes.environment["SELFCARE_DATABASE"]!, connections: 2)
+            defer { store.close() }
+            let queued = try #require(ISOTime.parse("2026-11-30T16:00:00.000Z"))
+            let record = try await store.write { writer in
+                try writer.append(
+                    RecordDraft(
+                        time: queued, channel: .api, session: nil, caller: "system", subject: "18612345678",
+                        operation: "test", inputs: [:], auth: .none, result: .ok, reason: .ok, reply: "", durationMS: 0)
+                )
+            }
+            for i in 0..<count {
+                _ = try await store.write { writer in
+                    try writer.append(
+                        NoticeDraft(
+                            msisdn: "18612345678", kind: "test", text: "notice \(i)", time: queued, record: record.id))
+                }
+            }
+            var due = nodes.environment
+            due["SELFCARE_NOW"] = "2026-12-01T00:05:00+08:00"
+            let (directory, environment) = (nodes.directory, due)
+            let sendsms = "http://127.0.0.1:\(port)/cgi-bin/sendsms?username=u&password=p"
+            let statuses = Mutex([Int32]())
+            DispatchQueue.concurrentPerform(iterations: 3) { _ in
+                let arguments = ["notices", "send", "--sendsms", sendsms, "--quiet-hours", "none"]
+                let status = (try? run(arguments, in: directory, environment: environment))?.status ?? -1
+                statuses.withLock { $0.append(status) }
+            }
+            #expect(statuses.withLock { $0 }.allSatisfy { $0 == 0 }, "\(statuses.withLock { $0 })")
+            let sms = try String(contentsOf: kannel.appendingPathComponent("sms.log"), encoding: .utf8)
+                .split(separator: "\n")
+            #expect(sms.count == count && Set(sms).count == count, "each notice once: \(sms.count) sent")
         }
     }
 
