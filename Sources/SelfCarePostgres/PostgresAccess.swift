@@ -88,12 +88,7 @@ struct PostgresAccess: StoreWriter {
             let (_, sql, binds) = Self.query(read)
             return try rows(sql, binds)
         }
-        do {
-            return try future.wait().map { Cells($0, prepared: true) }
-        } catch {
-            try session.settle()
-            throw PostgresStoreError(error, doing: "PostgreSQL")
-        }
+        return try session.answer(future).map { Cells($0, prepared: true) }
     }
 
     /// Throws `OutOfPartition` unless this transaction holds `number`'s partition.
@@ -131,14 +126,7 @@ struct PostgresAccess: StoreWriter {
         try own(msisdn)
         if let ahead = ahead.subscriber, ahead.msisdn == msisdn {
             self.ahead.subscriber = nil
-            do {
-                return try ahead.rows.wait().first.map { try Self.subscriber(Cells($0, prepared: true)) }
-            } catch let error as PostgresStoreError {
-                throw error
-            } catch {
-                try session.settle()
-                throw PostgresStoreError(error, doing: "PostgreSQL")
-            }
+            return try session.answer(ahead.rows).first.map { try Self.subscriber(Cells($0, prepared: true)) }
         }
         return try one(Self.subscriberSelect, Binds(msisdn)).map(Self.subscriber)
     }
@@ -802,12 +790,7 @@ struct PostgresAccess: StoreWriter {
                 session.records.heads[chain] == nil
             {
                 session.records.prefetched = nil
-                do {
-                    rows = try prefetched.rows.wait().map { Cells($0, prepared: true) }
-                } catch {
-                    try session.settle()
-                    throw PostgresStoreError(error, doing: "PostgreSQL")
-                }
+                rows = try session.answer(prefetched.rows).map { Cells($0, prepared: true) }
             } else {
                 let wanted = session.records.ids.isEmpty ? max(1, session.records.expected - session.records.used) : 1
                 rows = try self.rows(Self.chainQuery, Binds(chain, wanted))

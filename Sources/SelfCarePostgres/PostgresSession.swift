@@ -146,11 +146,15 @@ final class PostgresSession: @unchecked Sendable {
     /// instead of at every run (most of its work for a request's short statements).
     @discardableResult
     func execute(_ sql: String, _ binds: Binds = Binds()) throws -> [PostgresRow] {
+        try answer(try prepared(sql).execute(binds.data))
+    }
+
+    /// Waits for the rows of a statement sent before (`sendPrepared`); a failure is told as `execute` tells it.
+    func answer(_ rows: EventLoopFuture<[PostgresRow]>) throws -> [PostgresRow] {
         do {
-            return try prepared(sql).execute(binds.data).wait()
-        } catch let error as PostgresStoreError {
-            throw error
+            return try rows.wait()
         } catch {
+            // A statement sent before and failed aborted the transaction: its error is the one to tell.
             try settle()
             throw PostgresStoreError(error, doing: "PostgreSQL")
         }

@@ -78,17 +78,21 @@ private func withThreeNodes(
     }
 }
 
-/// The Kannel sendsms stand-in (`scripts/crash_load.py`), run without libfaketime (its `time.sleep` fails under
-/// it): its folder, where `sms.log` lists what reached it, its port, and the process.
-private func startKannelStandIn() throws -> (URL, String, Background) {
-    let kannel = FileManager.default.temporaryDirectory.appendingPathComponent("sendsms-\(UUID().uuidString)")
+/// The billing webhook and Kannel sendsms stand-in (`scripts/crash_load.py billing`), answering each call after
+/// `delay` milliseconds: its folder, where `sms.log` lists the SMS that reached it, its port, and the process.
+///
+/// No fsync: in CI the disk is busy with every other test's, and a stand-in that stalls past the caller's deadline
+/// proves nothing. It is not the program under test: it runs without the far-date run's libfaketime, under which
+/// Python's `time.sleep` fails (EINVAL) and every call would go unanswered.
+private func startStandIn(delay: Int = 0) throws -> (URL, String, Background) {
+    let kannel = FileManager.default.temporaryDirectory.appendingPathComponent("stand-in-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: kannel, withIntermediateDirectories: true)
     let receiver = try Background(
         "/usr/bin/env",
         [
             "-u", "LD_PRELOAD", "python3",
             Fixtures.repositoryRoot.appendingPathComponent("scripts/crash_load.py").path, "billing", "0",
-            kannel.path, "0", "--no-fsync",
+            kannel.path, String(delay), "--no-fsync",
         ],
         log: kannel.appendingPathComponent("kannel.out"), in: kannel)
     let portFile = kannel.appendingPathComponent("port")
@@ -229,7 +233,7 @@ struct MultiNodeTests {
     /// three numbers at once: each change is applied once (one record), each notice reaches Kannel once. The change is re-read and removed under the write lock, the notice claimed in a write before its
     /// call.
     @Test func pendingChangesAndNoticesRunOnceAcrossNodes() async throws {
-        let (kannel, port, receiver) = try startKannelStandIn()
+        let (kannel, port, receiver) = try startStandIn()
         defer {
             receiver.stop()
             try? FileManager.default.removeItem(at: kannel)
@@ -281,7 +285,7 @@ struct MultiNodeTests {
     /// 150 notices waiting, three notice passes at once on one database: each notice reaches Kannel once. Each
     /// pass claims a notice in a write that holds the whole store; without that lock, passes claim the same ones.
     @Test func threeNoticePassesAtOnceSendEachNoticeOnce() async throws {
-        let (kannel, port, receiver) = try startKannelStandIn()
+        let (kannel, port, receiver) = try startStandIn()
         defer {
             receiver.stop()
             try? FileManager.default.removeItem(at: kannel)
@@ -341,26 +345,13 @@ struct MultiNodeTests {
     /// same due orders and post most of them two or three times.
     @Test
     func serviceOrdersArePostedOnceAcrossNodes() async throws {
-        let billing = FileManager.default.temporaryDirectory.appendingPathComponent("billing-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: billing, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: billing) }
-        let receiver = try Background(
-            "/usr/bin/env",
-            // A slow billing (150 ms a call): posting the ten orders takes longer than the nodes' delivery
-            // interval, so every node's pass falls while another is still posting. No fsync: in CI the disk is
-            // busy with every other test's, and a stand-in that stalls past the webhook's deadline proves nothing.
-            // Billing is not the program under test: it runs without the far-date run's libfaketime, under which
-            // Python's `time.sleep` fails (EINVAL) and every call would go unanswered.
-            [
-                "-u", "LD_PRELOAD", "python3",
-                Fixtures.repositoryRoot.appendingPathComponent("scripts/crash_load.py").path, "billing", "0",
-                billing.path, "150", "--no-fsync",
-            ],
-            log: billing.appendingPathComponent("billing.out"), in: billing)
-        defer { receiver.stop() }
-        let portFile = billing.appendingPathComponent("port")
-        try #require(waitUntil(20) { FileManager.default.fileExists(atPath: portFile.path) })
-        let port = try String(contentsOf: portFile, encoding: .utf8)
+        // A slow billing (150 ms a call): posting the ten orders takes longer than the nodes' delivery interval,
+        // so every node's pass falls while another is still posting.
+        let (billing, port, receiver) = try startStandIn(delay: 150)
+        defer {
+            receiver.stop()
+            try? FileManager.default.removeItem(at: billing)
+        }
         try await withThreeNodes(
             serving: { _ in ["--webhook", "http://127.0.0.1:\(port)/orders", "--delivery-interval", "1"] },
             before: { dir, environment in

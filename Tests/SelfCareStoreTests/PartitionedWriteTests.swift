@@ -19,6 +19,14 @@ struct PartitionedWriteTests {
         RecordPartitions.partition(of: number, count: store.partitions)
     }
 
+    /// Appends `count` records, one a write, about each of `numbers` in turn.
+    static func appendInTurn(_ count: Int, about numbers: [String], to store: PostgresServiceStore) async throws {
+        for n in 0..<count {
+            let number = numbers[n % numbers.count]
+            _ = try await store.write(for: number) { try $0.append(draft(n, subject: number)) }
+        }
+    }
+
     /// The chain record `id` is on.
     static func chain(ofRecord id: Int64, _ store: PostgresServiceStore) async throws -> Int {
         Int(try await store.rawRows("SELECT chain::text FROM records WHERE id = \(id)").first ?? "") ?? -1
@@ -154,10 +162,7 @@ struct PartitionedWriteTests {
         let signer = RecordCheckpointSigner(pepper: Pepper(bytes: Array(repeating: 7, count: 32)))
         try await withTemporaryPostgres { store in
             let numbers = Self.numbers(8)
-            for n in 0..<24 {
-                let number = numbers[n % numbers.count]
-                _ = try await store.write(for: number) { try $0.append(draft(n, subject: number)) }
-            }
+            try await Self.appendInTurn(24, about: numbers, to: store)
             _ = try await store.write { try $0.append(draft(99)) }
             let heads = try store.recordChainHeads()
             let written = try await signer.writeCheckpoints(to: store, now: Fixtures.midNovember)
@@ -204,10 +209,7 @@ struct PartitionedWriteTests {
         let signer = RecordCheckpointSigner(pepper: Pepper(bytes: Array(repeating: 5, count: 32)))
         try await withTemporaryPostgres { store in
             let numbers = Self.numbers(6)
-            for n in 0..<12 {
-                let number = numbers[n % numbers.count]
-                _ = try await store.write(for: number) { try $0.append(draft(n, subject: number)) }
-            }
+            try await Self.appendInTurn(12, about: numbers, to: store)
             // A write that fails leaves the ids it took unused: one of them is the old id put in below.
             let owner = numbers[0]
             await #expect(throws: Boom.self) {

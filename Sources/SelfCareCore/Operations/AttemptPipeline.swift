@@ -164,12 +164,10 @@ extension OperationEngine {
     ) async throws -> OperationOutcome? {
         let now = clock.now()
         let frozen = attempt
-        // What the transaction will read first: the admission's reads, and this month's usage for a query that
-        // shows it.
-        var expected = frozen.request.admission?.expectedReads ?? []
-        if [.queryBalance, .queryPlan, .queryData].contains(frozen.request.operation) {
-            expected.append(.usage(msisdn: frozen.subject, month: configuration.calendar.month(of: now)))
-        }
+        // What the transaction will read: the admission's reads, and the rules'.
+        let expected =
+            (frozen.request.admission?.expectedReads ?? [])
+            + rules.expectedReads(of: frozen.request.operation, subject: frozen.subject, now: now)
         let settlement: Settlement = try await transaction(at: now, for: frozen.caller, expecting: expected) { tx in
             var attempt = frozen
             let (rules, calendar) = (tx.rules, tx.configuration.calendar)

@@ -99,6 +99,15 @@ public struct BusinessRules: Sendable {
         return nil
     }
 
+    /// The reads `decide` makes of the store for `operation` about `subject` at `now`, beyond the subscriber: this
+    /// month's usage for the queries that show it (`ServiceStore.write(for:expecting:_:)`).
+    public func expectedReads(of operation: OperationName, subject: String, now: Date) -> [ExpectedRead] {
+        switch operation {
+        case .queryBalance, .queryPlan, .queryData: [.usage(msisdn: subject, month: calendar.date(of: now).monthOf)]
+        default: []
+        }
+    }
+
     /// Decides `operation` for `subscriber` (already authenticated where the policy asks).
     ///
     /// `password.change` is decided by the engine, which owns the hashes; here it only needs a live account.
