@@ -9,8 +9,14 @@ struct OpCommand: AsyncParsableCommand {
         abstract: "Run one operation directly (channel api); prints the reply, then `reason: CODE`.",
         discussion: """
             The service password is read from standard input when the operation needs one (one line; for \
-            password.change three lines, or one line, holding old, new and new again). Arguments: \
-            month=YYYYMM (query.bill), plan=CODE and when=now|next (plan.change), when=now|next (suspend.keep).
+            password.change three lines, or one line, holding old, new and new again); for recharge.card the \
+            card's PIN is read there instead. Arguments: month=YYYYMM (query.bill), plan=CODE and when=now|next \
+            (plan.change), when=now|next (suspend.keep), card=SERIAL (recharge.card; --subject recharges another \
+            number), pack=CODE and when=now|next (data.pack.order), pack=CODE (data.pack.cancel), service=CODE \
+            (service.subscribe, service.unsubscribe), kind=unconditional|busy|no_answer|unreachable and \
+            target=NUMBER (forwarding.set; kind alone or nothing for forwarding.cancel), reward=CODE \
+            (points.redeem), category=network|billing|service|other and text=… (complaint.file), offender=NUMBER \
+            and text=… (spam.report).
 
             Exit status: 0 when the operation succeeded, 3 when it was refused, 1 on a fault, 64 on a mistake in \
             the command (an unknown operation, a --from or --subject that is no phone number), which writes no \
@@ -30,7 +36,9 @@ struct OpCommand: AsyncParsableCommand {
     @Option(help: "The caller's number (5 to 15 digits, optionally with +86).")
     var from: String
 
-    @Option(help: "The number the operation concerns, when not the caller's (operations with a password only).")
+    @Option(
+        help:
+            "The number the operation concerns, when not the caller's (operations with a password, and recharge.card).")
     var subject: String?
 
     @Option(name: .customLong("arg"), help: "An argument KEY=VALUE; repeatable.")
@@ -66,7 +74,8 @@ struct OpCommand: AsyncParsableCommand {
                     "op: \(option) `\(value)` is not a phone number (5 to 15 digits, optionally with +86)", code: 64)
             }
             let runtime = try Runtime(global)
-            let engine = try runtime.engine(needsPasswords: runtime.configuration.policy.needsPassword(name))
+            let engine = try runtime.engine(
+                needsPasswords: runtime.configuration.policy.needsPassword(name) || name == .rechargeCard)
             var request = OperationRequest(
                 operation: name, channel: .api, session: session, caller: from, subject: subject, arguments: values,
                 receivedAt: runtime.clock.now())
@@ -87,6 +96,9 @@ struct OpCommand: AsyncParsableCommand {
                     request.newPassword = secrets.count > 1 ? secrets[1] : nil
                     request.newPasswordAgain = secrets.count > 2 ? secrets[2] : nil
                 }
+            }
+            if name == .rechargeCard {
+                request.cardPIN = SecretInput.read(prompts: ["Card PIN: "]).first
             }
             let outcome = await engine.perform(request)
             print(outcome.reply)

@@ -75,8 +75,8 @@ public struct IVRSession: Sendable, Codable {
     enum Step: Sendable, Codable {
         case menu
         case collecting(SlotCollection)
-        /// Choosing from `codes`; `prompt` is the whole spoken list, for repeats.
-        case choosingPlan(SlotCollection, codes: [String], prompt: String)
+        /// Choosing an entry for `slot` from `codes`; `prompt` is the whole spoken list, for repeats.
+        case choosing(SlotCollection, slot: String, codes: [String], prompt: String)
         case confirming(prompt: String)
     }
 
@@ -300,8 +300,10 @@ public final class IVRChannel: Sendable {
         case .menu: return [menuAction(session, grammar, prefix: apology)]
         case .collecting(let call):
             let slot = call.remaining[0].name
-            return [collect(apology + text(.ask(slot, on: .ivr), session), maxDigits: slot == "subject" ? 15 : 6)]
-        case .choosingPlan(_, let codes, let prompt):
+            return [
+                collect(apology + text(.ask(slot, on: .ivr), session), maxDigits: SlotCollection.maxDigits(of: slot))
+            ]
+        case .choosing(_, _, let codes, let prompt):
             return [planChoice(apology + prompt, count: codes.count)]
         case .confirming(let prompt): return [confirmation(apology + prompt)]
         }
@@ -381,7 +383,7 @@ public final class IVRChannel: Sendable {
             }
             session.resetCounts()
             return (await proceed(&session, call, callID: callID, grammar, typedAhead: !rest.isEmpty), rest)
-        case .choosingPlan(var call, let codes, _):
+        case .choosing(var call, let slot, let codes, _):
             let key = keys.first!
             // Ten plans or more take two digits (or one and `#`).
             var entry = Substring(String(key))
@@ -399,7 +401,7 @@ public final class IVRChannel: Sendable {
                 if key == "0" { return (transferToAgent(session, grammar), "") }
                 return (retry(&session, grammar, reason: .noMatch), "")
             }
-            call.choose(plan: codes[n - 1])
+            call.choose(slot, code: codes[n - 1])
             session.resetCounts()
             return (await proceed(&session, call, callID: callID, grammar, typedAhead: !rest.isEmpty), rest)
         case .confirming:
@@ -415,29 +417,24 @@ public final class IVRChannel: Sendable {
         _ session: inout IVRSession, _ call: SlotCollection, callID: String, _ grammar: CompiledGrammar,
         typedAhead: Bool
     ) async -> [IVRAction] {
-        switch await flow.next(call, session: callID, caller: session.caller) {
+        switch await flow.next(call, session: callID, caller: session.caller, language: session.language) {
         case .ask(let slot):
             session.step = .collecting(call)
             let prompt = text(.ask(slot.name, on: .ivr), session)
-            return typedAhead ? [] : [collect(prompt, maxDigits: slot.name == "subject" ? 15 : 6)]
-        case .choosePlan(let plans):
-            var parts = plans.enumerated().map { i, plan in
-                text(
-                    .ivrPlanItem, session,
-                    [
-                        "plan": plan.name(in: session.language), "fee": formatYuan(plan.monthlyFeeFen),
-                        "key": String(i + 1),
-                    ])
+            return typedAhead ? [] : [collect(prompt, maxDigits: SlotCollection.maxDigits(of: slot.name))]
+        case .choose(let slot, let choices):
+            var parts = choices.enumerated().map { i, choice in
+                text(PromptKey.ivrItem(slot), session, choice.values.merging(["key": String(i + 1)]) { $1 })
             }
             parts += [text(.ivrAgentOption, session), text(.ivrBackOption, session)]
             let prompt =
-                text(.ivrAskPlan, session) + parts.joined(separator: text(.ivrOptionSeparator, session))
+                text(.ask(slot, on: .ivr), session) + parts.joined(separator: text(.ivrOptionSeparator, session))
                 + text(.ivrMenuEnd, session)
-            session.step = .choosingPlan(call, codes: plans.map(\.code), prompt: prompt)
-            return [planChoice(prompt, count: plans.count)]
-        case .noPlans:
+            session.step = .choosing(call, slot: slot, codes: choices.map(\.code), prompt: prompt)
+            return [planChoice(prompt, count: choices.count)]
+        case .noChoices(let slot):
             session.step = .menu
-            return [.play(text(.ussdNoPlans, session)), menuAction(session, grammar)]
+            return [.play(text(PromptKey.ussdNoChoice(slot), session)), menuAction(session, grammar)]
         case .confirm(let summary):
             let prompt = text(.ivrAskConfirm, session, ["summary": summary])
             session.step = .confirming(prompt: prompt)

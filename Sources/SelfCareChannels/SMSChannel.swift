@@ -136,6 +136,7 @@ public final class SMSChannel: Sendable {
                 subject: subject, arguments: arguments, password: match.secrets["password"],
                 newPassword: match.secrets["new_password"], newPasswordAgain: match.secrets["new_password_again"],
                 receivedAt: received)
+            request.cardPIN = match.secrets["pin"]
             request.requiresConfirmation = true
             request.languageHint = match.language
             request.admission = admission

@@ -54,10 +54,19 @@ struct SlotCollection: Sendable, Codable {
         return .taken
     }
 
-    /// Takes the plan chosen from the list offered.
-    mutating func choose(plan code: String) {
-        slots["plan"] = code
-        remaining.removeAll { $0.name == "plan" }
+    /// Takes the entry chosen from the list offered for `slot`.
+    mutating func choose(_ slot: String, code: String) {
+        slots[slot] = code
+        remaining.removeAll { $0.name == slot }
+    }
+
+    /// The most digits an IVR entry for `slot` takes: a number's 15, a card serial's or PIN's 20, else a password's 6.
+    static func maxDigits(of slot: String) -> Int {
+        switch slot {
+        case "subject", "target": 15
+        case "card", "pin", "offender": 20
+        default: 6
+        }
     }
 
     /// The engine request once every slot is in; transactions ask for a confirmation step.
@@ -68,6 +77,7 @@ struct SlotCollection: Sendable, Codable {
             operation: operation, channel: channel, session: session, caller: caller, subject: subject,
             arguments: arguments, password: secrets["password"], newPassword: secrets["new_password"],
             newPasswordAgain: secrets["new_password_again"])
+        request.cardPIN = secrets["pin"]
         request.requiresConfirmation = true
         return request
     }
@@ -77,30 +87,33 @@ struct SlotCollection: Sendable, Codable {
 enum SessionStep: Sendable {
     /// Ask for this slot.
     case ask(SlotRequest)
-    /// Offer these plans (the eligible ones, cheapest first).
-    case choosePlan([Plan])
-    /// No plan to offer.
-    case noPlans
+    /// Offer these entries for `slot` (the eligible plans, cheapest first; packs, services, rewards).
+    case choose(slot: String, [MenuChoice])
+    /// Nothing to offer for `slot`.
+    case noChoices(slot: String)
     /// The engine asks for a confirmation; `summary` says what will happen.
     case confirm(summary: String)
     /// The operation's outcome (or the fault that stopped it).
     case done(OperationOutcome)
 }
 
-/// The part of a session USSD and the IVR share once an operation is chosen: slots asked for in order, the plans
-/// offered for a `plan` slot, the operation run, and its confirmation given or declined, every attempt through the
+/// The part of a session USSD and the IVR share once an operation is chosen: slots asked for in order, the lists
+/// offered for a list slot (`MenuChoice.listSlots`), the operation run, and its confirmation given or declined, every attempt through the
 /// engine.
 struct SessionFlow: Sendable {
     let engine: OperationEngine
     let channel: Channel
 
-    /// Asks for the next slot, offers the plans, or runs the operation once every slot is in.
-    func next(_ call: SlotCollection, session: String, caller: String) async -> SessionStep {
+    /// Asks for the next slot, offers a list (plans, packs, services, rewards), or runs the operation once every
+    /// slot is in.
+    func next(_ call: SlotCollection, session: String, caller: String, language: Language) async -> SessionStep {
         if let slot = call.remaining.first {
-            guard slot.name == "plan" else { return .ask(slot) }
+            guard MenuChoice.listSlots.contains(slot.name) else { return .ask(slot) }
             do {
-                let plans = try await engine.eligiblePlans(for: call.slots["subject"] ?? caller)
-                return plans.isEmpty ? .noPlans : .choosePlan(plans)
+                let choices = try await engine.choices(
+                    for: slot.name, operation: call.operation, msisdn: call.slots["subject"] ?? caller,
+                    language: language)
+                return choices.isEmpty ? .noChoices(slot: slot.name) : .choose(slot: slot.name, choices)
             } catch {
                 // A fault is not "no plans": the caller is told, and the attempt recorded.
                 return .done(

@@ -44,10 +44,13 @@ public struct USSDSession: Sendable, Codable {
     enum Step: Sendable, Codable {
         case menu
         case collecting(SlotCollection)
-        /// `page` is the index of the first plan on the screen.
-        case choosingPlan(SlotCollection, codes: [String], labels: [String], page: Int)
+        /// Choosing an entry for `slot` (a plan, pack, service or reward); `page` is the index of the first entry on
+        /// the screen.
+        case choosing(SlotCollection, slot: String, codes: [String], labels: [String], page: Int)
         /// The transaction waits for its confirmation (its password digits are not kept).
         case confirming
+        /// Reading an outcome too long for one screen: `pages` left to show, the last one ending the session.
+        case reading(pages: [String])
     }
 
     var caller: String
@@ -196,22 +199,25 @@ public final class USSDChannel: Sendable {
             case .taken, .skipped: return await proceed(&session, call, sessionID: sessionID)
             case .missing, .invalid: return ask(&session, call, invalid: true)
             }
-        case .choosingPlan(var call, let codes, let labels, let page):
+        case .choosing(var call, let slot, let codes, let labels, let page):
             if isBack || isHome { return navigate(&session, home: isHome, grammar) }
             if key == configuration.moreKey {
                 let next = session.nextPage ?? page
-                session.step = .choosingPlan(call, codes: codes, labels: labels, page: next)
-                return planScreen(&session, labels: labels, page: next)
+                session.step = .choosing(call, slot: slot, codes: codes, labels: labels, page: next)
+                return choiceScreen(&session, slot: slot, labels: labels, page: next)
             }
             guard let n = Int(key), n >= 1, n <= codes.count else {
-                return planScreen(&session, labels: labels, page: page, invalid: true)
+                return choiceScreen(&session, slot: slot, labels: labels, page: page, invalid: true)
             }
-            call.choose(plan: codes[n - 1])
+            call.choose(slot, code: codes[n - 1])
             return await proceed(&session, call, sessionID: sessionID)
         case .confirming:
             let outcome = await flow.answerConfirmation(
                 key, session: sessionID, caller: session.caller, cancelled: .ussdCancelled)
-            return USSDScreen(text: outcome.reply, ends: true)
+            return outcomeScreen(&session, outcome.reply)
+        case .reading(let pages):
+            // Any key shows the next page of the outcome; the last one ends the session.
+            return outcomeScreen(&session, pages: pages)
         }
         // A menu key.
         if isBack || isHome { return navigate(&session, home: isHome, grammar) }
@@ -250,24 +256,82 @@ public final class USSDChannel: Sendable {
         return render(&session, grammar)
     }
 
-    /// Asks for the next slot, offers the plans, or runs the operation when every slot is in.
+    /// Asks for the next slot, offers a list, or runs the operation when every slot is in.
     private func proceed(_ session: inout USSDSession, _ call: SlotCollection, sessionID: String) async -> USSDScreen {
-        switch await flow.next(call, session: sessionID, caller: session.caller) {
+        switch await flow.next(call, session: sessionID, caller: session.caller, language: session.language) {
         case .ask: return ask(&session, call, invalid: false)
-        case .choosePlan(let plans):
-            let labels = plans.map {
-                text(
-                    .ussdPlanItem, session,
-                    ["plan": $0.name(in: session.language), "fee": formatYuan($0.monthlyFeeFen)])
-            }
-            session.step = .choosingPlan(call, codes: plans.map(\.code), labels: labels, page: 0)
-            return planScreen(&session, labels: labels, page: 0)
-        case .noPlans: return USSDScreen(text: text(.ussdNoPlans, session), ends: true)
+        case .choose(let slot, let choices):
+            let labels = choices.map { text(PromptKey.ussdItem(slot), session, $0.values) }
+            session.step = .choosing(call, slot: slot, codes: choices.map(\.code), labels: labels, page: 0)
+            return choiceScreen(&session, slot: slot, labels: labels, page: 0)
+        case .noChoices(let slot): return USSDScreen(text: text(PromptKey.ussdNoChoice(slot), session), ends: true)
         case .confirm(let summary):
             session.step = .confirming  // the password was checked; no digits stay in the session
             return USSDScreen(text: text(.ussdAskConfirm, session, ["summary": summary]), ends: false)
-        case .done(let outcome): return USSDScreen(text: outcome.reply, ends: true)
+        case .done(let outcome): return outcomeScreen(&session, outcome.reply)
         }
+    }
+
+    /// The screen of an outcome: the whole reply ending the session when it fits one screen, else its first page
+    /// with the more key, the rest kept for the next keys.
+    private func outcomeScreen(_ session: inout USSDSession, _ reply: String) -> USSDScreen {
+        outcomeScreen(
+            &session,
+            pages: Self.pages(of: reply, more: "\(configuration.moreKey). \(text(.ussdNavMore, session))", limit: limit)
+        )
+    }
+
+    private func outcomeScreen(_ session: inout USSDSession, pages: [String]) -> USSDScreen {
+        guard let first = pages.first else { return USSDScreen(text: "", ends: true) }
+        let rest = Array(pages.dropFirst())
+        if rest.isEmpty { return USSDScreen(text: first, ends: true) }
+        session.step = .reading(pages: rest)
+        return USSDScreen(text: first, ends: false)
+    }
+
+    /// `text` cut into screens within `limit` characters, every screen but the last ending with the line `more`.
+    /// Lines are kept whole where they fit; a line longer than a screen is cut between characters.
+    static func pages(of text: String, more: String, limit: (String) -> Int) -> [String] {
+        func fits(_ candidate: String) -> Bool { candidate.unicodeScalars.count <= limit(candidate) }
+        if fits(text) { return [text] }
+        var pages: [String] = []
+        var current = ""
+        var pieces: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            pieces.append(String(line))
+        }
+        var index = 0
+        while index < pieces.count {
+            let line = pieces[index]
+            let candidate = current.isEmpty ? line : current + "\n" + line
+            // Room is kept for the more line on every page but the last.
+            let isLast = index == pieces.count - 1
+            if fits(isLast ? candidate : candidate + "\n" + more) || (isLast && fits(candidate)) {
+                current = candidate
+                index += 1
+                continue
+            }
+            if current.isEmpty {
+                // One line longer than a screen: cut it where the screen ends.
+                var head = ""
+                var tail = Substring(line)
+                while let c = tail.first, fits(head + String(c) + "\n" + more) {
+                    head.append(c)
+                    tail = tail.dropFirst()
+                }
+                if head.isEmpty, let c = tail.first {
+                    head.append(c)
+                    tail = tail.dropFirst()
+                }
+                pages.append(head + "\n" + more)
+                pieces[index] = String(tail)
+                continue
+            }
+            pages.append(current + "\n" + more)
+            current = ""
+        }
+        if !current.isEmpty { pages.append(current) }
+        return pages
     }
 
     private func ask(_ session: inout USSDSession, _ call: SlotCollection, invalid: Bool) -> USSDScreen {
@@ -323,11 +387,11 @@ public final class USSDChannel: Sendable {
         return USSDScreen(text: screen.text, ends: false)
     }
 
-    private func planScreen(
-        _ session: inout USSDSession, labels: [String], page: Int, invalid: Bool = false
+    private func choiceScreen(
+        _ session: inout USSDSession, slot: String, labels: [String], page: Int, invalid: Bool = false
     ) -> USSDScreen {
         let lines = labels.enumerated().map { "\($0.offset + 1). \($0.element)" }
-        let title = (invalid ? text(.ussdInvalid, session) + "\n" : "") + text(.ussdAskPlan, session)
+        let title = (invalid ? text(.ussdInvalid, session) + "\n" : "") + text(.ask(slot, on: .ussd), session)
         let nav = ["0. \(text(.ussdNavBack, session))"]
         let screen = paged(title: title, lines: lines, nav: nav, start: page, session: session)
         session.nextPage = screen.next

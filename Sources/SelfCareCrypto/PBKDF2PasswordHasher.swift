@@ -42,6 +42,17 @@ public struct PBKDF2PasswordHasher: PasswordHasher {
         ).encoded
     }
 
+    public func cardPINDigest(_ pin: Secret, serial: String) throws -> String {
+        let key = pepper.derivedKey(purpose: "recharge card PINs")
+        var message = Array("\(serial):".utf8)
+        pin.foldingFullWidthDigits().withBytes { message += $0 }
+        defer { LibCrypto.cleanse(&message) }
+        return LibCrypto.hmacSHA256(key: key, data: message).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
     /// The most iterations a hash sent from outside may ask for (`isStoredHash`): about a quarter of a second a
     /// check on the reference machine, so that a file cannot make every login, or a stranger's wrong guess, cost
     /// seconds of the hashing pool.

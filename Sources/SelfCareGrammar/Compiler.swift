@@ -7,11 +7,16 @@ public enum GrammarVocabulary {
     /// Every operation name a grammar may set.
     public static var operations: [String] { OperationName.all.map(\.rawValue) + channelOperations }
     /// Slots an operation can take.
-    public static let slots = ["subject", "password", "new_password", "new_password_again", "month", "plan", "when"]
-    /// Slots whose values are secrets: never echoed, logged or recorded.
-    public static let secretSlots: Set<String> = ["password", "new_password", "new_password_again"]
+    public static let slots = [
+        "subject", "password", "new_password", "new_password_again", "month", "plan", "when", "card", "pin", "pack",
+        "service", "kind", "target", "reward", "category", "text", "offender", "rating",
+    ]
+    /// Slots whose values are secrets: never echoed, logged or recorded (a recharge card's PIN among them).
+    public static let secretSlots: Set<String> = ["password", "new_password", "new_password_again", "pin"]
+    /// Slots that keep the customer's own characters (not folded to half-width upper case): free text.
+    public static let verbatimSlots: Set<String> = ["text"]
     /// Built-in token classes.
-    public static let builtins = ["NUMBER", "PASSWORD", "PLAN", "MONTH", "DIGITS", "NULL"]
+    public static let builtins = ["NUMBER", "PASSWORD", "PLAN", "CODE", "MONTH", "DIGITS", "TEXT", "NULL"]
     /// Names a tag may assign besides slots.
     public static let tagNames = ["op", "lang", "value"]
     /// Keys the session channels' navigation takes before a menu sees them, by channel, with what they do.
@@ -37,6 +42,10 @@ enum Instruction: Sendable {
     case month
     /// A plan code: a letter, then letters and digits, 2 to 16 in all.
     case plan
+    /// A catalogue code: a whole run of 2 to 16 ASCII letters and digits holding at least one letter.
+    case code
+    /// The rest of the message, at least one character that is not a separator (free text).
+    case rest
     /// Try `first`; on failure, resume at `second`.
     case split(Int, Int)
     case jump(Int)
@@ -458,6 +467,8 @@ struct Compiler {
             case "PASSWORD": program.append(.digits(min: 6, max: 6))
             case "PLAN": program.append(.plan)
             case "MONTH": program.append(.month)
+            case "CODE": program.append(.code)
+            case "TEXT": program.append(.rest)
             case "NULL": break
             default: if let rule = rules[name] { emit(rule.body, bound: bound) }
             }

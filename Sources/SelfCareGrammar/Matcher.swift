@@ -10,6 +10,8 @@ public struct GrammarMatch: Sendable, CustomStringConvertible {
     public var secrets: [String: Secret]
     /// The language the text was written in, when the grammar says (`{lang = en}`).
     public var language: Language?
+    /// Where each verbatim slot's value lies in the text, in scalars (filled in from the unfolded text).
+    var verbatimRanges: [String: Range<Int>] = [:]
 
     public var description: String {
         "\(operation) \(slots.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))"
@@ -34,7 +36,19 @@ extension CompiledGrammar {
             }
             let input = UnsafeBufferPointer(rebasing: buffer[0..<n])
             return program.withUnsafeBufferPointer { code in
-                literalPool.withUnsafeBufferPointer { pool in run(input, code, pool) }
+                literalPool.withUnsafeBufferPointer { pool in
+                    guard var match = run(input, code, pool) else { return nil }
+                    // Free text keeps the customer's own characters: the same positions in the unfolded text
+                    // (folding maps one scalar to one).
+                    for (name, range) in match.verbatimRanges {
+                        let scalars = text.unicodeScalars
+                        let start = scalars.index(scalars.startIndex, offsetBy: range.lowerBound)
+                        let end = scalars.index(start, offsetBy: range.count)
+                        match.slots[name] = String(String.UnicodeScalarView(scalars[start..<end]))
+                    }
+                    match.verbatimRanges = [:]
+                    return match
+                }
             }
         }
     }
@@ -173,6 +187,30 @@ extension CompiledGrammar {
                 } else {
                     ok = false
                 }
+            case .code:
+                let p = skip(pos)
+                var q = p
+                var letters = 0
+                while q < n && (Self.isUpper(input[q]) || Self.isDigit(input[q])) {
+                    if Self.isUpper(input[q]) { letters += 1 }
+                    q += 1
+                }
+                if q - p >= 2 && q - p <= 16 && letters > 0
+                    && (p == 0 || !(Self.isUpper(input[p - 1]) || Self.isDigit(input[p - 1])))
+                {
+                    pos = q
+                    pc += 1
+                } else {
+                    ok = false
+                }
+            case .rest:
+                let p = skip(pos)
+                if p < n {
+                    pos = n
+                    pc += 1
+                } else {
+                    ok = false
+                }
             case .split(let first, let second):
                 stack.append((second, pos, trail.count))
                 pc = first
@@ -228,6 +266,7 @@ extension CompiledGrammar {
     ) -> GrammarMatch {
         var slots: [String: String] = [:]
         var secrets: [String: Secret] = [:]
+        var verbatim: [String: Range<Int>] = [:]
         for (i, name) in GrammarVocabulary.slots.enumerated() {
             var value: String?
             if values[i] >= 0 {
@@ -236,6 +275,7 @@ extension CompiledGrammar {
                 var text = String.UnicodeScalarView()
                 var end = ends[i]
                 while end > starts[i] && isSeparator(input[end - 1]) { end -= 1 }
+                if GrammarVocabulary.verbatimSlots.contains(name) { verbatim[name] = starts[i]..<end }
                 for k in starts[i]..<end { if let u = Unicode.Scalar(input[k]) { text.append(u) } }
                 value = String(text)
             }
@@ -246,8 +286,10 @@ extension CompiledGrammar {
                 slots[name] = value
             }
         }
-        return GrammarMatch(
+        var match = GrammarMatch(
             operation: OperationName(constants[operation]), slots: slots, secrets: secrets,
             language: language >= 0 ? Language(rawValue: constants[language]) : nil)
+        match.verbatimRanges = verbatim
+        return match
     }
 }

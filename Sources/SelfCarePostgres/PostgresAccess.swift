@@ -494,10 +494,127 @@ struct PostgresAccess: StoreWriter {
             "DELETE FROM usage WHERE msisdn = $1", "DELETE FROM calls WHERE msisdn = $1",
             "DELETE FROM payments WHERE msisdn = $1", "DELETE FROM events WHERE msisdn = $1",
             "DELETE FROM pending_changes WHERE msisdn = $1", "DELETE FROM caller_throttles WHERE caller = $1",
+            "DELETE FROM subscriber_features WHERE msisdn = $1",
         ] {
             try run(sql, Binds(msisdn))
         }
         try deleteConfirmations(involving: msisdn)
+    }
+
+    // MARK: - Cards, catalogues, features and tickets
+
+    func card(_ serial: String) throws -> RechargeCard? {
+        try one(
+            """
+            SELECT serial, pin_digest, value_fen, validity_days, expires, state, used_at, used_for, failed_pins,
+                locked_until
+            FROM cards WHERE serial = $1
+            """, Binds(serial)
+        ).map { row in
+            let expires = try row.string(4)
+            let state = try row.string(5)
+            guard let date = LocalDate(iso: expires), let cardState = RechargeCard.State(rawValue: state) else {
+                throw PostgresStoreError("cards \(try row.string(0)): unreadable expiry or state")
+            }
+            return RechargeCard(
+                serial: try row.string(0), pinDigest: try row.string(1), valueFen: try row.int(2),
+                validityDays: try row.int(3), expires: date, state: cardState,
+                usedAt: try row.optionalString(6).map { try Self.time($0, "cards.used_at") },
+                usedFor: try row.optionalString(7), failedPINs: try row.int(8),
+                lockedUntil: try row.optionalString(9).map { try Self.time($0, "cards.locked_until") })
+        }
+    }
+
+    func save(_ card: RechargeCard) throws {
+        // Cards are not any number's: a transaction that changes one holds the whole store.
+        try everything()
+        try run(
+            """
+            INSERT INTO cards (serial, pin_digest, value_fen, validity_days, expires, state, used_at, used_for,
+                failed_pins, locked_until)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            ON CONFLICT (serial) DO UPDATE SET pin_digest = excluded.pin_digest, value_fen = excluded.value_fen,
+                validity_days = excluded.validity_days, expires = excluded.expires, state = excluded.state,
+                used_at = excluded.used_at, used_for = excluded.used_for, failed_pins = excluded.failed_pins,
+                locked_until = excluded.locked_until
+            """,
+            Binds(
+                card.serial, card.pinDigest, card.valueFen, card.validityDays, card.expires.description,
+                card.state.rawValue, card.usedAt.map(ISOTime.format), card.usedFor, card.failedPINs,
+                card.lockedUntil.map(ISOTime.format)))
+    }
+
+    func catalogueEntries(_ kind: CatalogueKind) throws -> [String: String] {
+        var entries: [String: String] = [:]
+        for row in try rows("SELECT code, body FROM catalogue WHERE kind = $1", Binds(kind.rawValue)) {
+            entries[try row.string(0)] = try row.string(1)
+        }
+        return entries
+    }
+
+    func catalogueEntry(_ kind: CatalogueKind, code: String) throws -> String? {
+        try one("SELECT body FROM catalogue WHERE kind = $1 AND code = $2", Binds(kind.rawValue, code)).map {
+            try $0.string(0)
+        }
+    }
+
+    func saveCatalogueEntry(_ kind: CatalogueKind, code: String, text: String) throws {
+        try everything()
+        try run(
+            """
+            INSERT INTO catalogue (kind, code, body) VALUES ($1, $2, $3)
+            ON CONFLICT (kind, code) DO UPDATE SET body = excluded.body
+            """, Binds(kind.rawValue, code, text))
+    }
+
+    func featuresText(_ msisdn: String) throws -> String? {
+        try own(msisdn)
+        return try one("SELECT body FROM subscriber_features WHERE msisdn = $1", Binds(msisdn)).map {
+            try $0.string(0)
+        }
+    }
+
+    func saveFeaturesText(_ text: String, of msisdn: String) throws {
+        try own(msisdn)
+        try run(
+            """
+            INSERT INTO subscriber_features (msisdn, body) VALUES ($1, $2)
+            ON CONFLICT (msisdn) DO UPDATE SET body = excluded.body
+            """, Binds(msisdn, text))
+    }
+
+    func tickets(_ msisdn: String, limit: Int) throws -> [Ticket] {
+        try own(msisdn)
+        return try rows(
+            """
+            SELECT id, msisdn, kind, category, text, offender, created FROM tickets
+            WHERE msisdn = $1 ORDER BY id DESC LIMIT $2
+            """, Binds(msisdn, limit)
+        ).map { row in
+            let kind = try row.string(2)
+            guard let ticketKind = Ticket.Kind(rawValue: kind) else {
+                throw PostgresStoreError("tickets \(try row.int64(0)): unknown kind \(kind)")
+            }
+            return Ticket(
+                id: try row.int64(0), msisdn: try row.string(1), kind: ticketKind, category: try row.string(3),
+                text: try row.string(4), offender: try row.optionalString(5),
+                created: try Self.time(try row.string(6), "tickets.created"))
+        }
+    }
+
+    func lastTicketID() throws -> Int64 {
+        // Ticket numbers are one sequence for the whole store.
+        try everything()
+        return try one("SELECT COALESCE(max(id), 0) FROM tickets").map { try $0.int64(0) } ?? 0
+    }
+
+    func insert(_ filed: Ticket) throws {
+        try everything()
+        try run(
+            "INSERT INTO tickets (id, msisdn, kind, category, text, offender, created) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            Binds(
+                filed.id, filed.msisdn, filed.kind.rawValue, filed.category, filed.text, filed.offender,
+                ISOTime.format(filed.created)))
     }
 
     // MARK: - Feeds

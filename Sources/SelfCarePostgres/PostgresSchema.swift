@@ -250,6 +250,44 @@ enum PostgresSchema {
             ALTER TABLE record_checkpoints ADD COLUMN ids_through BIGINT;
             """
         ),
+        (
+            // The rest of the self-service catalogue, as on SQLite (migration v14-catalogue).
+            "v5-catalogue",
+            """
+            CREATE TABLE cards (
+                serial TEXT PRIMARY KEY,
+                pin_digest TEXT NOT NULL,
+                value_fen BIGINT NOT NULL,
+                validity_days BIGINT NOT NULL,
+                expires TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('unused', 'used', 'expired', 'frozen')),
+                used_at TEXT,
+                used_for TEXT,
+                failed_pins BIGINT NOT NULL DEFAULT 0,
+                locked_until TEXT
+            );
+            CREATE TABLE catalogue (
+                kind TEXT NOT NULL,
+                code TEXT NOT NULL,
+                body TEXT NOT NULL,
+                PRIMARY KEY (kind, code)
+            );
+            CREATE TABLE subscriber_features (
+                msisdn TEXT PRIMARY KEY,
+                body TEXT NOT NULL
+            );
+            CREATE TABLE tickets (
+                id BIGINT PRIMARY KEY,
+                msisdn TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                category TEXT NOT NULL,
+                text TEXT NOT NULL,
+                offender TEXT,
+                created TEXT NOT NULL
+            );
+            CREATE INDEX tickets_msisdn ON tickets (msisdn, id);
+            """
+        ),
     ]
 
     /// The statements of a migration, one by one (the extended protocol runs one statement a query): split at each

@@ -115,7 +115,9 @@ public struct CSVImporter: Sendable {
         // Hash passwords off the transaction, then apply everything in one transaction. A whole-or-nothing file with
         // bad rows already will not be applied: its rows only go through the engine to find the rest of its bad
         // rows, and nothing needs hashing.
-        if !(options.wholeOrNothing && !rejects.isEmpty) {
+        if kind == .cards {
+            try digestPINs(&entries, pins: read.passwords, source: source)
+        } else if !(options.wholeOrNothing && !rejects.isEmpty) {
             try await resolvePasswords(&entries, passwords: read.passwords, source: source, progress: progress)
         }
         // The rows are in line order: a late reject finds its bytes by a binary search and is read again, so that
@@ -264,8 +266,8 @@ public struct CSVImporter: Sendable {
         let header = headerRecord.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         try checkHeader(header, kind: kind, mode: mode, source: source)
         let columns = ColumnPositions(header: header)
-        read.secretColumns = [Column.password, .passwordHash].compactMap { columns[$0] }.sorted()
-        read.keyColumn = columns[.msisdn]
+        read.secretColumns = [Column.password, .passwordHash, .pin].compactMap { columns[$0] }.sorted()
+        read.keyColumn = columns[.msisdn] ?? columns[.serial]
         read.width = header.count
         guard !headerRecord.unterminated,
             let body = scanner.boundaries(after: [headerRecord.bytes.upperBound]).first
@@ -416,6 +418,22 @@ public struct CSVImporter: Sendable {
             }
         }
         return FileRead.maskLongDigits(shown) + (name.unicodeScalars.count > 40 ? "…" : "")
+    }
+
+    /// Digests each card's PIN into the card (`PasswordHasher.cardPINDigest`): fast, so in line, and the PIN goes no
+    /// further than this.
+    private func digestPINs(
+        _ entries: inout [DataLoad.Entry], pins: [(entry: Int, password: Secret)], source: String
+    ) throws {
+        guard !pins.isEmpty else { return }
+        guard let hasher else {
+            throw ImportFileError(path: source, message: "card PINs in the file, but \(missingHasherReason)")
+        }
+        for (entry, pin) in pins {
+            guard case .card(var card) = entries[entry].item else { continue }
+            card.pinDigest = try hasher.cardPINDigest(pin, serial: card.serial)
+            entries[entry].item = .card(card)
+        }
     }
 
     /// Hashes the password of each row whose subscriber has none yet, on the hashing pool, a few at a
@@ -656,6 +674,56 @@ public struct CSVImporter: Sendable {
                 throw RowProblem(message: "key: an order's key is SC- and 32 hex digits")
             }
             return ParsedRow(item: .answer(key: key, try row.oneOf(.result, OrderAnswer.self), reason: reason))
+        case .cards:
+            let serial = try row.text(.serial)
+            guard RechargeCard.isSerial(serial) else { throw RowProblem(message: "serial: expected 10 to 20 digits") }
+            let pin = try row.text(.pin)
+            guard (6...20).contains(pin.utf8.count), pin.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                throw RowProblem(message: "pin: expected 6 to 20 digits")
+            }
+            let expiresText = try row.text(.expires)
+            guard let expires = LocalDate(iso: expiresText) else {
+                throw RowProblem(message: "expires: expected a date YYYY-MM-DD, found `\(expiresText.prefix(40))`")
+            }
+            let state = try row.oneOf(.state, RechargeCard.State.self)
+            let usedText = row.has(.usedAt) ? row.raw(.usedAt) : ""
+            var usedAt: Date? = nil
+            if !usedText.isEmpty { usedAt = try row.time(.usedAt) }
+            if state == .used && usedAt == nil { throw RowProblem(message: "used_at: required for a used card") }
+            let card = RechargeCard(
+                serial: serial, pinDigest: "", valueFen: try row.int(.valueFen, min: 1),
+                validityDays: try row.int(.validityDays, min: 0), expires: expires, state: state,
+                usedAt: state == .used ? usedAt : nil)
+            return ParsedRow(item: .card(card), password: Secret(pin))
+        case .packs:
+            let plansText = row.has(.plans) ? row.raw(.plans) : ""
+            var plans: [String] = []
+            for code in plansText.split(whereSeparator: { $0 == " " || $0 == "|" || $0 == ";" }) {
+                let upper = code.uppercased()
+                guard upper.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
+                    throw RowProblem(message: "plans: plan codes separated by `|`, found `\(code.prefix(40))`")
+                }
+                plans.append(upper)
+            }
+            return ParsedRow(
+                item: .pack(
+                    DataPack(
+                        code: try row.code(.code), nameZh: try row.text(.nameZh), nameEn: try row.text(.nameEn),
+                        feeFen: try row.int(.feeFen, min: 0), dataMB: try row.int(.dataMb, min: 1),
+                        payment: try row.oneOf(.payment, Plan.Eligibility.self), plans: plans,
+                        onSale: try row.bool(.onSale))))
+        case .services:
+            return ParsedRow(
+                item: .service(
+                    BasicService(
+                        code: try row.code(.code), nameZh: try row.text(.nameZh), nameEn: try row.text(.nameEn),
+                        monthlyFeeFen: try row.int(.monthlyFeeFen, min: 0), onSale: try row.bool(.onSale))))
+        case .rewards:
+            return ParsedRow(
+                item: .reward(
+                    Reward(
+                        code: try row.code(.code), nameZh: try row.text(.nameZh), nameEn: try row.text(.nameEn),
+                        points: try row.int(.points, min: 1), valueFen: try row.int(.valueFen, min: 1))))
         case .events:
             let detail = row.has(.detail) ? row.raw(.detail) : ""
             guard detail.count <= 200, !detail.unicodeScalars.contains(where: FieldReader.isForbidden) else {
@@ -685,6 +753,15 @@ public struct CSVImporter: Sendable {
         case dataMb
         case dataUsedMb
         case detail
+        case expires
+        case feeFen
+        case pin
+        case plans
+        case serial
+        case state
+        case usedAt
+        case validityDays
+        case valueFen
         case direction
         case durationS
         case id
@@ -735,6 +812,15 @@ public struct CSVImporter: Sendable {
             case .dataMb: "data_mb"
             case .dataUsedMb: "data_used_mb"
             case .detail: "detail"
+            case .expires: "expires"
+            case .feeFen: "fee_fen"
+            case .pin: "pin"
+            case .plans: "plans"
+            case .serial: "serial"
+            case .state: "state"
+            case .usedAt: "used_at"
+            case .validityDays: "validity_days"
+            case .valueFen: "value_fen"
             case .direction: "direction"
             case .durationS: "duration_s"
             case .id: "id"

@@ -2,7 +2,8 @@ import Foundation
 import SelfCareCore
 
 /// The demo data set `selfcare init --demo` loads: plans, subscribers covering every state,
-/// payment type, prepaid period, tier and flag, two months of usage, some calls and some payments.
+/// payment type, prepaid period, tier and flag, two months of usage, some calls and some payments, and the
+/// catalogue: recharge cards in every state, data packs, basic services and rewards.
 ///
 /// The files go through the same importer as the billing system's, so the demo also exercises it.
 /// Everything dated is relative to the clock the demo is loaded with, so its stories hold in any month:
@@ -152,6 +153,67 @@ public enum DemoData {
         return lines.joined(separator: "\n")
     }
 
+    /// The demo recharge cards 充值卡, as a cards file: four unused cards, a used one, an expired one and a frozen
+    /// one. Expiry dates count from `thisMonth`; the used card was used 5 days before the start of `now`'s UTC day.
+    /// The PINs are for the demo only (`cardGuide`).
+    public static func cards(thisMonth: Month, now: Date) -> String {
+        let dayStart = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
+        let used = ISOTime.format(dayStart.addingTimeInterval(-5 * 86_400 + 10 * 3600))
+            .replacingOccurrences(of: ".000Z", with: "Z")
+        let later = thisMonth.advanced(by: 12).lastDay.description
+        let gone = thisMonth.previous.lastDay.description
+        return """
+            serial,pin,value_fen,validity_days,expires,state,used_at
+            1000000000000001,123456789012345678,5000,30,\(later),unused,
+            1000000000000002,234567890123456789,10000,60,\(later),unused,
+            1000000000000003,345678901234567890,3000,30,\(later),unused,
+            1000000000000004,456789012345678901,5000,30,\(later),unused,
+            1000000000000005,567890123456789012,5000,30,\(later),used,\(used)
+            1000000000000006,678901234567890123,5000,30,\(gone),expired,
+            1000000000000007,789012345678901234,5000,30,\(later),frozen,
+            """
+    }
+
+    /// What each demo card shows: its serial, PIN and state.
+    public static let cardGuide: [(serial: String, pin: String, shows: String)] = [
+        ("1000000000000001", "123456789012345678", "unused, CNY 50.00, 30 days"),
+        ("1000000000000002", "234567890123456789", "unused, CNY 100.00, 60 days"),
+        ("1000000000000003", "345678901234567890", "unused, CNY 30.00, 30 days"),
+        ("1000000000000004", "456789012345678901", "unused, CNY 50.00, 30 days"),
+        ("1000000000000005", "567890123456789012", "used 5 days ago: refused card_used"),
+        ("1000000000000006", "678901234567890123", "expired last month: refused card_expired"),
+        ("1000000000000007", "789012345678901234", "frozen by the voucher system: refused card_frozen"),
+    ]
+
+    /// The demo data packs 流量包: two for everyone, one for King Card 19 only, one for postpaid Smart 58 and
+    /// Premier 98 only, and a withdrawn one.
+    public static let packs = """
+        code,name_zh,name_en,fee_fen,data_mb,payment,plans,on_sale
+        D10,10元1GB流量包,1 GB pack,1000,1024,both,,true
+        D20,20元3GB流量包,3 GB pack,2000,3072,both,,true
+        K5,王卡5元2GB包,King 2 GB pack,500,2048,prepaid,K19,true
+        P30,30元10GB后付费包,Postpaid 10 GB pack,3000,10240,postpaid,P58|P98,true
+        X15,15元2GB包(已停售),2 GB pack (withdrawn),1500,2048,both,,false
+        """
+
+    /// The demo basic services 基础业务.
+    public static let services = """
+        code,name_zh,name_en,monthly_fee_fen,on_sale
+        CLIP,来电显示,Caller ID,600,true
+        CRBT,彩铃,Ring-back tone,500,true
+        3WAY,三方通话,Three-way calling,500,true
+        CW,呼叫等待,Call waiting,0,true
+        VMAIL,语音信箱(已停办),Voicemail (withdrawn),300,false
+        """
+
+    /// The demo rewards 积分兑换: recharge value for points.
+    public static let rewards = """
+        code,name_zh,name_en,points,value_fen
+        R5,5元话费,CNY 5 credit,500,500
+        R10,10元话费,CNY 10 credit,1000,1000
+        R50,50元话费,CNY 50 credit,4800,5000
+        """
+
     static var subscriberNumbers: [String] {
         subscriberTemplate.split(separator: "\n").dropFirst().map { String($0.prefix { $0 != "," }) }
     }
@@ -167,6 +229,8 @@ public enum DemoData {
         let files: [(ImportKind, String)] = [
             (.plans, plans), (.subscribers, subscribers(thisMonth: thisMonth)), (.usage, usage(thisMonth: thisMonth)),
             (.calls, calls(before: now)), (.payments, payments(before: now)),
+            (.cards, cards(thisMonth: thisMonth, now: now)), (.packs, packs), (.services, services),
+            (.rewards, rewards),
         ]
         for (kind, text) in files {
             let (summary, rejects, _) = try await importer.importData(

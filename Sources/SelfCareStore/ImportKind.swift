@@ -17,6 +17,14 @@ public enum ImportKind: String, Sendable, CaseIterable {
     case events
     /// Billing's answers to service orders (工单回执): accepted or rejected, by key.
     case answers
+    /// Recharge cards from the voucher system 充值卡 (`cards.csv`): serial, PIN, value, validity, expiry, state.
+    case cards
+    /// The data-pack catalogue 流量包 (`packs.csv`).
+    case packs
+    /// The basic-service catalogue 基础业务 (`services.csv`).
+    case services
+    /// The points catalogue 积分兑换 (`rewards.csv`).
+    case rewards
 
     /// The columns every file of this kind must have, in SPEC §3's order.
     public var requiredColumns: [String] {
@@ -37,6 +45,10 @@ public enum ImportKind: String, Sendable, CaseIterable {
         case .payments: ["id", "msisdn", "paid_at", "amount_fen", "method"]
         case .events: ["id", "msisdn", "at", "kind"]
         case .answers: ["key", "result"]
+        case .cards: ["serial", "pin", "value_fen", "validity_days", "expires", "state"]
+        case .packs: ["code", "name_zh", "name_en", "fee_fen", "data_mb", "payment", "on_sale"]
+        case .services: ["code", "name_zh", "name_en", "monthly_fee_fen", "on_sale"]
+        case .rewards: ["code", "name_zh", "name_en", "points", "value_fen"]
         }
     }
 
@@ -47,7 +59,9 @@ public enum ImportKind: String, Sendable, CaseIterable {
         case .plans: ["action"]
         case .events: ["detail"]
         case .answers: ["reason"]
-        case .usage, .calls, .payments: []
+        case .cards: ["used_at"]
+        case .packs: ["plans"]
+        case .usage, .calls, .payments, .services, .rewards: []
         }
     }
 
@@ -65,6 +79,10 @@ public enum ImportKind: String, Sendable, CaseIterable {
         case .payments: "PAY"
         case .events: "EVENT"
         case .answers: "ACK"
+        case .cards: "CARD"
+        case .packs: "PACK"
+        case .services: "SERVICE"
+        case .rewards: "REWARD"
         }
     }
 

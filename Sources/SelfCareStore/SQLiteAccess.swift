@@ -393,11 +393,111 @@ struct SQLiteAccess: StoreWriter {
             "DELETE FROM usage WHERE msisdn = ?", "DELETE FROM calls WHERE msisdn = ?",
             "DELETE FROM payments WHERE msisdn = ?", "DELETE FROM events WHERE msisdn = ?",
             "DELETE FROM pending_changes WHERE msisdn = ?",
-            "DELETE FROM caller_throttles WHERE caller = ?",
+            "DELETE FROM caller_throttles WHERE caller = ?", "DELETE FROM subscriber_features WHERE msisdn = ?",
         ] {
             try db.cachedStatement(sql: sql).execute(arguments: [msisdn])
         }
         try deleteConfirmations(involving: msisdn)
+    }
+
+    func card(_ serial: String) throws -> RechargeCard? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT serial, pin_digest, value_fen, validity_days, expires, state, used_at, used_for,
+                            failed_pins, locked_until
+                        FROM cards WHERE serial = ?
+                        """), arguments: [serial])
+        else { return nil }
+        let expires: String = row[4]
+        let state: String = row[5]
+        let usedAt: String? = row[6]
+        let locked: String? = row[9]
+        return RechargeCard(
+            serial: row[0], pinDigest: row[1], valueFen: row[2], validityDays: row[3],
+            expires: try Self.decode(LocalDate(iso: expires), "cards.expires", expires),
+            state: try Self.decode(RechargeCard.State(rawValue: state), "cards.state", state),
+            usedAt: try usedAt.map { try Self.decode(ISOTime.parse($0), "cards.used_at", $0) }, usedFor: row[7],
+            failedPINs: row[8],
+            lockedUntil: try locked.map { try Self.decode(ISOTime.parse($0), "cards.locked_until", $0) })
+    }
+
+    func save(_ card: RechargeCard) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO cards (serial, pin_digest, value_fen, validity_days, expires, state, used_at,
+                    used_for, failed_pins, locked_until)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            card.serial, card.pinDigest, card.valueFen, card.validityDays, card.expires.description,
+            card.state.rawValue, card.usedAt.map(ISOTime.format), card.usedFor, card.failedPINs,
+            card.lockedUntil.map(ISOTime.format),
+        ])
+    }
+
+    func catalogueEntries(_ kind: CatalogueKind) throws -> [String: String] {
+        var entries: [String: String] = [:]
+        for row in try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT code, body FROM catalogue WHERE kind = ?"), arguments: [kind.rawValue])
+        {
+            entries[row[0]] = row[1]
+        }
+        return entries
+    }
+
+    func catalogueEntry(_ kind: CatalogueKind, code: String) throws -> String? {
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT body FROM catalogue WHERE kind = ? AND code = ?"),
+            arguments: [kind.rawValue, code])
+    }
+
+    func saveCatalogueEntry(_ kind: CatalogueKind, code: String, text: String) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO catalogue (kind, code, body) VALUES (?, ?, ?)").execute(
+            arguments: [kind.rawValue, code, text])
+    }
+
+    func featuresText(_ msisdn: String) throws -> String? {
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT body FROM subscriber_features WHERE msisdn = ?"), arguments: [msisdn])
+    }
+
+    func saveFeaturesText(_ text: String, of msisdn: String) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO subscriber_features (msisdn, body) VALUES (?, ?)")
+            .execute(arguments: [msisdn, text])
+    }
+
+    func tickets(_ msisdn: String, limit: Int) throws -> [Ticket] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT id, msisdn, kind, category, text, offender, created FROM tickets
+                    WHERE msisdn = ? ORDER BY id DESC LIMIT ?
+                    """), arguments: [msisdn, limit]
+        ).map { row in
+            let kind: String = row[2]
+            let created: String = row[6]
+            return Ticket(
+                id: row[0], msisdn: row[1], kind: try Self.decode(Ticket.Kind(rawValue: kind), "tickets.kind", kind),
+                category: row[3], text: row[4], offender: row[5],
+                created: try Self.decode(ISOTime.parse(created), "tickets.created", created))
+        }
+    }
+
+    func lastTicketID() throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM tickets")) ?? 0
+    }
+
+    func insert(_ filed: Ticket) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO tickets (id, msisdn, kind, category, text, offender, created) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            filed.id, filed.msisdn, filed.kind.rawValue, filed.category, filed.text, filed.offender,
+            ISOTime.format(filed.created),
+        ])
     }
 
     func save(_ payment: Payment) throws {

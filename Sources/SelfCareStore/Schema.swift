@@ -371,6 +371,47 @@ enum Schema {
                     BEGIN SELECT RAISE(ABORT, 'record checkpoints are append-only'); END;
                     """)
         }
+        migrator.registerMigration("v14-catalogue") { db in
+            // The rest of the self-service catalogue (docs/operations.md): recharge cards from the voucher system
+            // (the PIN only as a keyed digest), the data-pack, basic-service and reward catalogues as JSON entries
+            // by code, what an account holds beyond its subscriber row, and complaint tickets.
+            try db.execute(
+                sql: """
+                    CREATE TABLE cards (
+                        serial TEXT PRIMARY KEY NOT NULL,
+                        pin_digest TEXT NOT NULL,
+                        value_fen INTEGER NOT NULL,
+                        validity_days INTEGER NOT NULL,
+                        expires TEXT NOT NULL,
+                        state TEXT NOT NULL CHECK (
+                            state = 'unused' OR state = 'used' OR state = 'expired' OR state = 'frozen'),
+                        used_at TEXT,
+                        used_for TEXT,
+                        failed_pins INTEGER NOT NULL DEFAULT 0,
+                        locked_until TEXT
+                    );
+                    CREATE TABLE catalogue (
+                        kind TEXT NOT NULL,
+                        code TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        PRIMARY KEY (kind, code)
+                    );
+                    CREATE TABLE subscriber_features (
+                        msisdn TEXT PRIMARY KEY NOT NULL,
+                        body TEXT NOT NULL
+                    );
+                    CREATE TABLE tickets (
+                        id INTEGER PRIMARY KEY,
+                        msisdn TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        category TEXT NOT NULL,
+                        text TEXT NOT NULL,
+                        offender TEXT,
+                        created TEXT NOT NULL
+                    );
+                    CREATE INDEX tickets_msisdn ON tickets (msisdn, id);
+                    """)
+        }
         return migrator
     }
 }

@@ -64,6 +64,54 @@ public enum Fixtures {
         }
     }
 
+    /// The serial of the fixture catalogue's unused recharge card (CNY 50.00, 30 days).
+    public static let cardSerial = "1000000000000001"
+    /// The PIN of every fixture card.
+    public static let cardPIN = Secret("123456789012345678")
+
+    /// Loads a catalogue into `store`: four cards (unused, used, expired, frozen), the data packs `D10` (everyone),
+    /// `D20` (everyone), `K5` (K19 only), the basic services `CLIP`, `CRBT`, `3WAY`, and the rewards `R10`
+    /// (1,000 points) and `R50` (4,800 points). The cards' PINs are `cardPIN`, digested with `hasher`.
+    public static func seedCatalogue(
+        _ store: any ServiceStore, hasher: any PasswordHasher = Fixtures.hasher()
+    )
+        async throws
+    {
+        let cards = try [
+            ("1000000000000001", RechargeCard.State.unused), ("1000000000000002", .used),
+            ("1000000000000003", .expired), ("1000000000000004", .frozen),
+        ].map { serial, state in
+            RechargeCard(
+                serial: serial, pinDigest: try hasher.cardPINDigest(cardPIN, serial: serial), valueFen: 5000,
+                validityDays: 30, expires: LocalDate(year: 2027, month: 12, day: 31), state: state,
+                usedAt: state == .used ? ISOTime.parse("2026-11-01T02:00:00Z") : nil,
+                usedFor: state == .used ? "18600000000" : nil)
+        }
+        try await store.write { writer in
+            for card in cards { try writer.save(card) }
+            try writer.save(
+                DataPack(
+                    code: "D10", nameZh: "10元1GB流量包", nameEn: "1 GB pack", feeFen: 1000, dataMB: 1024, payment: .both,
+                    plans: [], onSale: true))
+            try writer.save(
+                DataPack(
+                    code: "D20", nameZh: "20元3GB流量包", nameEn: "3 GB pack", feeFen: 2000, dataMB: 3072, payment: .both,
+                    plans: [], onSale: true))
+            try writer.save(
+                DataPack(
+                    code: "K5", nameZh: "王卡5元2GB包", nameEn: "King 2 GB pack", feeFen: 500, dataMB: 2048,
+                    payment: .prepaid, plans: ["K19"], onSale: true))
+            for (code, zh, en, fee) in [
+                ("CLIP", "来电显示", "Caller ID", 600), ("CRBT", "彩铃", "Ring-back tone", 500),
+                ("3WAY", "三方通话", "Three-way calling", 500),
+            ] {
+                try writer.save(BasicService(code: code, nameZh: zh, nameEn: en, monthlyFeeFen: fee, onSale: true))
+            }
+            try writer.save(Reward(code: "R10", nameZh: "10元话费", nameEn: "CNY 10 credit", points: 1000, valueFen: 1000))
+            try writer.save(Reward(code: "R50", nameZh: "50元话费", nameEn: "CNY 50 credit", points: 4800, valueFen: 5000))
+        }
+    }
+
     /// The prompts shipped in the repository's `prompts/` folder.
     public static func shippedPrompts() throws -> PromptCatalog {
         try PromptCatalog.load(directory: repositoryRoot.appendingPathComponent("prompts").path)

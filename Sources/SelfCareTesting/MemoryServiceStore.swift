@@ -22,6 +22,10 @@ public final class MemoryServiceStore: ServiceStore {
         var events: [String: SubscriberEvent] = [:]
         var feedFiles: [FeedFile] = []
         var notices: [Notice] = []
+        var cards: [String: RechargeCard] = [:]
+        var catalogue: [String: String] = [:]
+        var features: [String: String] = [:]
+        var tickets: [Ticket] = []
     }
 
     private let state = Mutex(State())
@@ -218,6 +222,33 @@ final class MemoryAccess: StoreWriter {
         state.pending = state.pending.filter { $0.value.msisdn != msisdn }
         try deleteConfirmations(involving: msisdn)
         state.throttles[msisdn] = nil
+        state.features[msisdn] = nil
+    }
+    func card(_ serial: String) throws -> RechargeCard? { state.cards[serial] }
+    func save(_ card: RechargeCard) throws { state.cards[card.serial] = card }
+    private static func catalogueKey(_ kind: CatalogueKind, _ code: String) -> String { "\(kind.rawValue)|\(code)" }
+    func catalogueEntries(_ kind: CatalogueKind) throws -> [String: String] {
+        let prefix = "\(kind.rawValue)|"
+        return Dictionary(
+            uniqueKeysWithValues: state.catalogue.filter { $0.key.hasPrefix(prefix) }.map {
+                (String($0.key.dropFirst(prefix.count)), $0.value)
+            })
+    }
+    func catalogueEntry(_ kind: CatalogueKind, code: String) throws -> String? {
+        state.catalogue[Self.catalogueKey(kind, code)]
+    }
+    func saveCatalogueEntry(_ kind: CatalogueKind, code: String, text: String) throws {
+        state.catalogue[Self.catalogueKey(kind, code)] = text
+    }
+    func featuresText(_ msisdn: String) throws -> String? { state.features[msisdn] }
+    func saveFeaturesText(_ text: String, of msisdn: String) throws { state.features[msisdn] = text }
+    func tickets(_ msisdn: String, limit: Int) throws -> [Ticket] {
+        Array(state.tickets.filter { $0.msisdn == msisdn }.reversed().prefix(limit))
+    }
+    func lastTicketID() throws -> Int64 { state.tickets.last?.id ?? 0 }
+    func insert(_ ticket: Ticket) throws {
+        guard ticket.id > (state.tickets.last?.id ?? 0) else { throw MemoryStoreError("ticket \(ticket.id) exists") }
+        state.tickets.append(ticket)
     }
     func supersedeOrders(of msisdn: String) throws {
         for index in state.orders.indices where state.orders[index].subject == msisdn {

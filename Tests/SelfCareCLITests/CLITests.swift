@@ -143,22 +143,24 @@ struct CLITests {
                 _ = try run(["op", "query.balance", "--from", i % 2 == 0 ? "18612345678" : "18611110001"], in: dir)
             }
             #expect(try run(["records", "verify"], in: dir).status == 0)
-            // Record 8 is the third balance query (after the demo data's five import records).
+            // The third balance query, after the demo data's import records.
+            let third = demoImportRecords + 3
             let blocked = try run(
-                ["selfcare.sqlite", "UPDATE records SET reply = 'x' WHERE id = 8"], in: dir, program: shell)
+                ["selfcare.sqlite", "UPDATE records SET reply = 'x' WHERE id = \(third)"], in: dir, program: shell)
             #expect(blocked.status != 0, "the append-only trigger refuses a plain UPDATE")
-            // Change one byte of record 8's reply, as someone with the file and sqlite3 could.
+            // Change one byte of its reply, as someone with the file and sqlite3 could.
             let edit = try run(
                 [
                     "selfcare.sqlite",
-                    "DROP TRIGGER records_no_update; UPDATE records SET reply = replace(reply, '123.45', '923.45') WHERE id = 8;",
+                    "DROP TRIGGER records_no_update; UPDATE records SET reply = replace(reply, '123.45', '923.45') WHERE id = \(third);",
                 ],
                 in: dir, program: shell)
             #expect(edit.status == 0, "\(edit.stderr)")
             let verify = try run(["records", "verify"], in: dir)
             #expect(verify.status == 1)
             #expect(
-                verify.stderr.hasPrefix("selfcare: records verify: record 8: hash does not match"), "\(verify.stderr)")
+                verify.stderr.hasPrefix("selfcare: records verify: record \(third): hash does not match"),
+                "\(verify.stderr)")
         }
     }
 

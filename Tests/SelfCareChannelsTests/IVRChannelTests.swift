@@ -89,7 +89,7 @@ struct IVRChannelTests {
 
     @Test func noMatchCountsApartFromNoInput() async throws {
         let h = try await IVRHarness()
-        let steps = await h.call(["7", nil, "8", nil, "7"])
+        let steps = await h.call(["8", nil, "8", nil, "8"])
         #expect(steps[1].first?.text?.hasPrefix("对不起，您的输入有误。") == true)
         #expect(steps[4].last?.kind == .collect, "two of each is not yet three of one")
         #expect(steps[5].last?.kind == .transfer, "the third no-match transfers")

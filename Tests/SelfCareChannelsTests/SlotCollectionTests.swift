@@ -43,7 +43,7 @@ struct SlotCollectionTests {
                     name: "when", value: "next", location: SourceLocation(line: 1, column: 1),
                     valueLocation: SourceLocation(line: 1, column: 1))
             ])
-        call.choose(plan: "P98")
+        call.choose("plan", code: "P98")
         #expect(call.remaining.map(\.name) == ["password"])
         #expect(call.slots == ["when": "next", "plan": "P98"])
     }

@@ -58,7 +58,7 @@ struct USSDChannelTests {
 
     @Test func backHomeAndBadKeys() async throws {
         let h = try await USSDHarness()
-        let screens = await h.dial("*100#", ["1", "0", "1", "*", "3", "00", "7"])
+        let screens = await h.dial("*100#", ["1", "0", "1", "*", "3", "00", "42"])
         #expect(screens[0].text.hasPrefix("中国联通自助服务\n1. 查询"))
         #expect(screens[1].text.hasPrefix("查询\n1. 余额"))
         #expect(screens[1].text.hasSuffix("0. 返回\n00. 主页\n99. 更多"), "the queries menu runs onto a second page")

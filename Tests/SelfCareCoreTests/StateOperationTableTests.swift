@@ -73,6 +73,29 @@ let expectedTable: [OperationName: [String: ReasonCode]] = {
         ])
     table[.suspendResume] = row(.notSuspended, ["suspended/postpaid": .ok])
     table[.passwordChange] = row(.ok, [:])
+    // The rest of the catalogue (docs/operations.md), with the arguments `outcome` gives each.
+    let lost: [String: ReasonCode] = ["lost/postpaid": .stateLost, "lost/prepaid-valid": .stateLost]
+    let arrears: [String: ReasonCode] = ["arrears/postpaid": .arrears, "arrears/prepaid-valid": .arrears]
+    let suspended: [String: ReasonCode] = ["suspended/postpaid": .stateSuspended]
+    let prepaidOut: [String: ReasonCode] = [
+        "normal/prepaid-recharge": .prepaidPeriod, "normal/prepaid-locked": .prepaidPeriod,
+    ]
+    func merged(_ parts: [String: ReasonCode]...) -> [String: ReasonCode] {
+        parts.reduce(into: [:]) { $0.merge($1) { $1 } }
+    }
+    table[.rechargeCard] = row(.ok, ["normal/prepaid-locked": .prepaidPeriod])
+    table[.dataPackOrder] = row(.ok, merged(lost, arrears, suspended, prepaidOut))
+    table[.dataPackCancel] = row(.ok, [:])
+    table[.serviceSubscribe] = row(.ok, merged(lost, arrears, suspended))
+    table[.serviceUnsubscribe] = row(.ok, [:])
+    table[.forwardingSet] = row(.ok, merged(lost, suspended))
+    table[.forwardingCancel] = row(.ok, [:])
+    table[.roamingOn] = row(.ok, merged(lost, arrears, suspended, prepaidOut))
+    table[.roamingOff] = row(.notRoaming, [:])
+    table[.pointsRedeem] = row(.ok, lost)
+    table[.complaintFile] = row(.ok, [:])
+    table[.complaintStatus] = row(.ok, [:])
+    table[.spamReport] = row(.ok, [:])
     return table
 }()
 
@@ -109,8 +132,15 @@ struct StateOperationTableTests {
                 UsageMonth(
                     msisdn: Self.number, month: lastMonth, voiceUsed: 10, smsUsed: 2, dataUsedMB: 100, chargesFen: 3800)
             ])
+        try await Fixtures.seedCatalogue(store)
+        // The account holds next month's D20 pack, caller ID and busy forwarding; roaming is off.
+        var features = SubscriberFeatures()
+        features.packs = [PackSubscription(code: "D20", month: "2026-12")]
+        features.services = ["CLIP"]
+        features.forwarding = [ForwardingKind.busy.rawValue: "13800138000"]
+        try await store.write { [features] in try $0.save(features, of: Self.number) }
         let engine = try Fixtures.engine(store: store)
-        let before = try await store.read { r in (try r.subscriber(Self.number), try r.pendingChanges(Self.number)) }
+        let before = try await Self.snapshot(store)
 
         var request = OperationRequest(operation: c.operation, channel: .api, caller: Self.number)
         switch c.operation {
@@ -118,6 +148,17 @@ struct StateOperationTableTests {
         case .passwordChange:
             request.newPassword = Secret("147036")
             request.newPasswordAgain = Secret("147036")
+        case .rechargeCard:
+            request.arguments = ["card": Fixtures.cardSerial]
+            request.cardPIN = Fixtures.cardPIN
+        case .dataPackOrder: request.arguments = ["pack": "D10"]
+        case .dataPackCancel: request.arguments = ["pack": "D20"]
+        case .serviceSubscribe: request.arguments = ["service": "CRBT"]
+        case .serviceUnsubscribe: request.arguments = ["service": "CLIP"]
+        case .forwardingSet: request.arguments = ["kind": "no_answer", "target": "13900001111"]
+        case .pointsRedeem: request.arguments = ["reward": "R10"]
+        case .complaintFile: request.arguments = ["category": "network", "text": "信号差"]
+        case .spamReport: request.arguments = ["offender": "10690000123", "text": "中奖了"]
         default: break
         }
         if engine.configuration.policy.needsPassword(c.operation) { request.password = Fixtures.password }
@@ -142,13 +183,19 @@ struct StateOperationTableTests {
         try store.forEachRecord(matching: RecordFilter()) { _ in recordCount += 1 }
         #expect(recordCount == 1, "exactly one record an attempt")
 
-        let after = try await store.read { r in (try r.subscriber(Self.number), try r.pendingChanges(Self.number)) }
+        let after = try await Self.snapshot(store)
         if c.expected != .ok {
-            #expect(after.0 == before.0, "a refused attempt changes no state")
-            #expect(after.1 == before.1, "a refused attempt schedules nothing")
+            #expect(after.subscriber == before.subscriber, "a refused attempt changes no state")
+            #expect(after.pending == before.pending, "a refused attempt schedules nothing")
+            #expect(after.features == before.features, "a refused attempt changes no service, pack or forwarding")
+            #expect(after.card == before.card, "a refused attempt uses no card")
+            #expect(after.tickets == before.tickets && after.orders == 0, "a refused attempt files and orders nothing")
             return
         }
-        let s = try #require(after.0)
+        let s = try #require(after.subscriber)
+        if c.operation.isTransaction {
+            #expect(after.orders == 1, "an applied transaction writes its service order")
+        }
         switch c.operation {
         case .lossReport:
             #expect(s.status == .lost)
@@ -161,8 +208,52 @@ struct StateOperationTableTests {
             let hash = try #require(s.passwordHash)
             #expect(try Fixtures.hasher().verify(Secret("147036"), against: hash).matches)
             #expect(try !Fixtures.hasher().verify(Fixtures.password, against: hash).matches)
+        case .rechargeCard:
+            #expect(s.balanceFen == 12345 + 5000)
+            #expect(after.card?.state == .used && after.card?.usedFor == Self.number)
+            if c.state.status == .arrears { #expect(s.status == .normal, "a balance no longer negative reopens") }
+            if c.state.period == .recharge { #expect(s.prepaidPeriod == .valid) }
+        case .dataPackOrder:
+            #expect(s.balanceFen == 12345 - 1000)
+            #expect(after.features.packs.contains(PackSubscription(code: "D10", month: "2026-11")))
+        case .dataPackCancel:
+            #expect(after.features.packs.isEmpty)
+            #expect(s.balanceFen == 12345 + 2000, "next month's pack fee is refunded")
+        case .serviceSubscribe: #expect(after.features.services == ["CLIP", "CRBT"])
+        case .serviceUnsubscribe: #expect(after.features.services.isEmpty)
+        case .forwardingSet: #expect(after.features.forwarding["no_answer"] == "13900001111")
+        case .forwardingCancel: #expect(after.features.forwarding.isEmpty)
+        case .roamingOn:
+            #expect(after.features.roaming)
+            #expect(s.balanceFen == 12345, "the gold tier pays no deposit")
+        case .pointsRedeem:
+            #expect(s.points == 3200 - 1000 && s.balanceFen == 12345 + 1000)
+        case .complaintFile, .spamReport:
+            #expect(after.tickets == 1)
+            #expect(outcome.reply.contains("TS00000001"))
         default:
-            #expect(after.0 == before.0, "a query changes nothing")
+            #expect(after.subscriber == before.subscriber, "a query changes nothing")
+            #expect(after.features == before.features && after.tickets == before.tickets)
+        }
+    }
+
+    /// What an attempt could change: the subscriber, its pending changes and features, the fixture card, how many
+    /// tickets and orders there are.
+    struct Snapshot: Sendable {
+        var subscriber: Subscriber?
+        var pending: [PendingChange]
+        var features: SubscriberFeatures
+        var card: RechargeCard?
+        var tickets: Int
+        var orders: Int
+    }
+
+    static func snapshot(_ store: any ServiceStore) async throws -> Snapshot {
+        try await store.read { r in
+            Snapshot(
+                subscriber: try r.subscriber(number), pending: try r.pendingChanges(number),
+                features: try r.features(number), card: try r.card(Fixtures.cardSerial),
+                tickets: try r.tickets(number, limit: 100).count, orders: try r.orders(OrderFilter()).count)
         }
     }
 }

@@ -160,7 +160,7 @@ struct ScenarioTests {
             } catch let failure as ScenarioFailure {
                 #expect(
                     failure.description
-                        == "\(path):2: data: \(dir.path)/nothing holds none of plans.csv, subscribers.csv, usage.csv, calls.csv, payments.csv, events.csv"
+                        == "\(path):2: data: \(dir.path)/nothing holds none of plans.csv, subscribers.csv, usage.csv, calls.csv, payments.csv, events.csv, cards.csv, packs.csv, services.csv, rewards.csv"
                 )
             }
         }
@@ -265,7 +265,8 @@ struct ScenarioUpdateTests {
         let expected =
             Self.head + "channel ussd\ndial *100#\n"
             + "    expect CON 中国联通自助服务\n    expect 2. 挂失/解挂\n    expect 3. 套餐变更\n"
-            + "    expect 4. 停机保号/复机\n    expect 5. 修改服务密码\n    expect 1. 查询\npress 1\nexpect 1. 余额\n"
+            + "    expect 4. 停机保号/复机\n    expect 5. 修改服务密码\n    expect 6. 充值卡充值\n    expect 7. 流量包\n"
+            + "    expect 99. 更多\n    expect 1. 查询\npress 1\nexpect 1. 余额\n"
         #expect(update.text == expected)
         #expect(update.changes.map(\.line) == [5, 7])
         #expect(update.changes.last?.new == [])

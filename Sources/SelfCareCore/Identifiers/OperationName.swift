@@ -50,6 +50,33 @@ public struct OperationName: RawRepresentable, Hashable, Sendable, Codable, Cust
     /// 服务密码修改: change the service password.
     public static let passwordChange: OperationName = "password.change"
 
+    /// 充值卡充值: recharge the caller's or another number with a recharge card.
+    public static let rechargeCard: OperationName = "recharge.card"
+    /// 流量包办理: order a data pack for this month or next month.
+    public static let dataPackOrder: OperationName = "data.pack.order"
+    /// 流量包退订: cancel next month's data pack.
+    public static let dataPackCancel: OperationName = "data.pack.cancel"
+    /// 基础业务办理: subscribe to a basic service (caller ID, ring-back tone, three-way calling…).
+    public static let serviceSubscribe: OperationName = "service.subscribe"
+    /// 基础业务退订: unsubscribe from a basic service.
+    public static let serviceUnsubscribe: OperationName = "service.unsubscribe"
+    /// 呼叫转移设置: forward calls (unconditional, busy, no answer, unreachable) to another number.
+    public static let forwardingSet: OperationName = "forwarding.set"
+    /// 取消呼叫转移: cancel call forwarding, one kind or all.
+    public static let forwardingCancel: OperationName = "forwarding.cancel"
+    /// 开通国际漫游: turn international roaming on.
+    public static let roamingOn: OperationName = "roaming.on"
+    /// 关闭国际漫游: turn international roaming off.
+    public static let roamingOff: OperationName = "roaming.off"
+    /// 积分兑换: redeem points for recharge value.
+    public static let pointsRedeem: OperationName = "points.redeem"
+    /// 投诉建议: file a complaint or suggestion; the ticket goes to the back office.
+    public static let complaintFile: OperationName = "complaint.file"
+    /// 历史投诉: the caller's recent tickets and where they stand.
+    public static let complaintStatus: OperationName = "complaint.status"
+    /// 垃圾短信举报: report a spam SMS, its sender and text.
+    public static let spamReport: OperationName = "spam.report"
+
     // Names a channel records for attempts it settles itself.
     /// Help text asked for (`HELP`, `帮助`).
     public static let help: OperationName = "help"
@@ -76,6 +103,8 @@ public struct OperationName: RawRepresentable, Hashable, Sendable, Codable, Cust
     public static let orderCompensate: OperationName = "order.compensate"
     /// A batch of the billing system's data applied (`selfcare import`, the demo data): one record a file.
     public static let dataImport: OperationName = "import"
+    /// A satisfaction rating 满意度评价 (1–5) given after a transaction, or the question skipped.
+    public static let surveyRate: OperationName = "survey.rate"
     /// The caller of what the gateway does by itself: a due pending change applied by `selfcare tick` or the
     /// server's periodic task, a notice for a subscriber.
     public static let tickCaller = "system"
@@ -84,12 +113,18 @@ public struct OperationName: RawRepresentable, Hashable, Sendable, Codable, Cust
     public static let all: [OperationName] = [
         .queryBalance, .queryPlan, .queryData, .queryPoints, .queryBill, .queryCalls, .queryServices, .queryPUK,
         .queryPayments, .lossReport, .lossCancel, .planChange, .planCancel, .suspendKeep, .suspendResume,
-        .passwordChange,
+        .passwordChange, .rechargeCard, .dataPackOrder, .dataPackCancel, .serviceSubscribe, .serviceUnsubscribe,
+        .forwardingSet, .forwardingCancel, .roamingOn, .roamingOff, .pointsRedeem, .complaintFile, .complaintStatus,
+        .spamReport,
     ]
 
-    /// Operations that change the subscriber's state (transactions 业务办理).
-    public var isTransaction: Bool {
-        [.lossReport, .lossCancel, .planChange, .planCancel, .suspendKeep, .suspendResume, .passwordChange]
-            .contains(self)
-    }
+    /// Operations that change the subscriber's state (transactions 业务办理), or hand the back office a ticket: each
+    /// applied one writes a service order.
+    public var isTransaction: Bool { Self.transactions.contains(self) }
+
+    private static let transactions: Set<OperationName> = [
+        .lossReport, .lossCancel, .planChange, .planCancel, .suspendKeep, .suspendResume, .passwordChange,
+        .rechargeCard, .dataPackOrder, .dataPackCancel, .serviceSubscribe, .serviceUnsubscribe, .forwardingSet,
+        .forwardingCancel, .roamingOn, .roamingOff, .pointsRedeem, .complaintFile, .spamReport,
+    ]
 }

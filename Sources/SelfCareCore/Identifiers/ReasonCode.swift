@@ -56,6 +56,51 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
     public static let unknownSubscriber: ReasonCode = "unknown_subscriber"
     /// Not an operation the gateway knows; on SMS also a text no command matches, or `Y` with nothing to confirm.
     public static let unknownCommand: ReasonCode = "unknown_command"
+    // The rest of the catalogue (docs/operations.md).
+    /// `recharge.card`: the card number or its PIN is wrong (one answer for both, so serials cannot be probed).
+    public static let badPIN: ReasonCode = "bad_pin"
+    /// `recharge.card`: too many wrong PINs from this caller, or for this card; nothing was checked.
+    public static let pinLocked: ReasonCode = "pin_locked"
+    /// `recharge.card`: the card was used already (the reply says when, never by whom).
+    public static let cardUsed: ReasonCode = "card_used"
+    /// `recharge.card`: the card is past its expiry date.
+    public static let cardExpired: ReasonCode = "card_expired"
+    /// `recharge.card`: the voucher system froze the card.
+    public static let cardFrozen: ReasonCode = "card_frozen"
+    /// The balance does not cover a prepaid account's fee or deposit.
+    public static let insufficientBalance: ReasonCode = "insufficient_balance"
+    /// `points.redeem`: not enough points for the reward.
+    public static let insufficientPoints: ReasonCode = "insufficient_points"
+    /// No data pack has the code asked for.
+    public static let unknownPack: ReasonCode = "unknown_pack"
+    /// The pack is withdrawn, or not for the account's plan or payment type.
+    public static let packNotEligible: ReasonCode = "pack_not_eligible"
+    /// `data.pack.order`: the pack is already on the account for that month.
+    public static let packAlready: ReasonCode = "pack_already"
+    /// `data.pack.cancel`: the pack is not on the account for next month.
+    public static let packNotOrdered: ReasonCode = "pack_not_ordered"
+    /// `data.pack.cancel`: only this month's pack is on the account, and it is in use.
+    public static let packInUse: ReasonCode = "pack_in_use"
+    /// No basic service has the code asked for, or it is withdrawn.
+    public static let unknownService: ReasonCode = "unknown_service"
+    /// `service.subscribe`: the service is on the account already.
+    public static let alreadySubscribed: ReasonCode = "already_subscribed"
+    /// `service.unsubscribe`: the service is not on the account.
+    public static let notSubscribed: ReasonCode = "not_subscribed"
+    /// `service.subscribe` of three-way calling while international roaming is on.
+    public static let roamingActive: ReasonCode = "roaming_active"
+    /// `forwarding.set`: the target is not a valid number, or is the subscriber's own.
+    public static let invalidTarget: ReasonCode = "invalid_target"
+    /// `forwarding.cancel`: no forwarding (of that kind) is set.
+    public static let notForwarded: ReasonCode = "not_forwarded"
+    /// `roaming.on` on a blacklisted number 黑名单.
+    public static let blacklisted: ReasonCode = "blacklisted"
+    /// `roaming.on` with roaming already on.
+    public static let alreadyRoaming: ReasonCode = "already_roaming"
+    /// `roaming.off` with roaming not on.
+    public static let notRoaming: ReasonCode = "not_roaming"
+    /// No reward has the code asked for.
+    public static let unknownReward: ReasonCode = "unknown_reward"
     // Authentication.
     /// A wrong service password (`auth: failed`), the one that locks it included.
     public static let badPassword: ReasonCode = "bad_password"
@@ -106,6 +151,9 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
         .unknownPlan, .samePlan, .planNotEligible, .nothingPending, .premiumNumber, .notSuspended, .weakPassword,
         .passwordMismatch, .unknownSubscriber, .unknownCommand, .badPassword, .passwordLocked, .passwordRequired,
         .passwordNotSet, .duplicate, .rateLimited, .confirmationRequired, .confirmationExpired, .invalidArgument,
-        .internalError, .thirdPartyRefused, .thirdPartyLocked,
+        .internalError, .thirdPartyRefused, .thirdPartyLocked, .badPIN, .pinLocked, .cardUsed, .cardExpired,
+        .cardFrozen, .insufficientBalance, .insufficientPoints, .unknownPack, .packNotEligible, .packAlready,
+        .packNotOrdered, .packInUse, .unknownService, .alreadySubscribed, .notSubscribed, .roamingActive,
+        .invalidTarget, .notForwarded, .blacklisted, .alreadyRoaming, .notRoaming, .unknownReward,
     ]
 }

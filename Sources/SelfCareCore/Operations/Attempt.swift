@@ -74,6 +74,8 @@ struct Attempt: Sendable {
     /// This wrong password locked the owner's password (for the metrics).
     var lockedPassword = false
     var auth: AuthOutcome = .none
+    /// For `recharge.card`: the keyed digest of the PIN keyed in (`PasswordHasher.cardPINDigest`), never the PIN.
+    var pinDigest: String?
     var inputs: [String: String]
     /// Placeholder values for the reply.
     var values: [String: String]
@@ -96,8 +98,10 @@ struct Attempt: Sendable {
     /// belongs (`TCBG 258036`) must not come back in a reply or go into a record. Digits inside a longer
     /// run (a phone number) are left alone, so the mask never hints at where the password's digits are.
     func scrub(_ text: String) -> String {
-        let secrets = [request.password, request.newPassword, request.newPasswordAgain].compactMap { $0 }
-            .filter { $0.count >= 4 }
+        let secrets = [request.password, request.newPassword, request.newPasswordAgain, request.cardPIN].compactMap {
+            $0
+        }
+        .filter { $0.count >= 4 }
         guard !secrets.isEmpty else { return text }
         return maskDigitGroups(text) { digits, _ in
             let folded = Secret(digits).foldingFullWidthDigits()

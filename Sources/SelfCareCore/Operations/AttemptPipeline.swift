@@ -40,6 +40,21 @@ extension OperationEngine {
         }
     }
 
+    /// Takes `keyed` as the attempt's subject when it is a number of seven digits at least (a six-digit password
+    /// keyed into the number field is never taken for one) and says whether it was. Otherwise it is probably the
+    /// password in the wrong place: the record keeps the caller as subject and only a mask of what was keyed.
+    static func takeSubject(_ keyed: String, into attempt: inout Attempt) -> Bool {
+        if let subject = normalizeNumber(keyed), subject.count >= 7 {
+            attempt.subject = subject
+            attempt.values[.number] = subject
+            return true
+        }
+        attempt.inputs["subject"] = maskNumber(keyed)
+        attempt.values[.argument] = "number"
+        attempt.values[.value] = maskNumber(keyed)
+        return false
+    }
+
     /// Runs one attempt to its record; nil when the stored password hash changed while it was checked (see
     /// `finish`).
     func run(_ attempt: inout Attempt) async throws -> OperationOutcome? {
@@ -47,20 +62,20 @@ extension OperationEngine {
         let operation = request.operation
         let known = OperationName.all.contains(operation)
         let needsPassword = configuration.policy.needsPassword(operation)
+        // Another number keyed in: the subject of an operation with a password, or the number a card recharges
+        // (no password, so nothing of that number but its existence is ever told).
         var keyedIsNumber = true
-        if known, needsPassword, let keyed = request.subject {
-            // Seven digits at least: a six-digit password keyed into the number field is never taken for one.
-            if let subject = normalizeNumber(keyed), subject.count >= 7 {
-                attempt.subject = subject
-                attempt.values[.number] = subject
-            } else {
-                // Probably the password in the wrong place: the record keeps the caller as subject and
-                // only a mask of what was keyed.
-                keyedIsNumber = false
-                attempt.inputs["subject"] = maskNumber(keyed)
-                attempt.values[.argument] = "number"
-                attempt.values[.value] = maskNumber(keyed)
-            }
+        if known, let keyed = request.subject, needsPassword || (operation == .rechargeCard && !keyed.isEmpty) {
+            keyedIsNumber = Self.takeSubject(keyed, into: &attempt)
+        }
+        if operation == .complaintFile || operation == .spamReport, let text = request.arguments["text"] {
+            // The record keeps the text as the ticket does.
+            attempt.inputs["text"] = BusinessRules.ticketText(text, limit: configuration.catalogue.ticketTextLimit)
+        }
+        if operation == .rechargeCard, let pin = request.cardPIN, pin.count > 0, let serial = request.arguments["card"],
+            RechargeCard.isSerial(serial)
+        {
+            attempt.pinDigest = try hasher.cardPINDigest(pin.foldingFullWidthDigits(), serial: serial)
         }
         guard known, keyedIsNumber else {
             // Refused before the rules, but still in the caller's language.
@@ -180,6 +195,9 @@ extension OperationEngine {
                 if let reason = Self.prepare(&attempt, subject: found, rules: rules) {
                     return .settled(try tx.refuse(attempt, reason))
                 }
+                if attempt.request.operation == .rechargeCard, let refused = try tx.checkCardPIN(&attempt) {
+                    return .settled(refused)
+                }
             }
             let thirdParty = attempt.caller != attempt.subject
             if thirdParty && verification != nil {
@@ -248,7 +266,8 @@ extension OperationEngine {
             }
             let decision = try rules.decide(
                 attempt.request.operation, for: subject, arguments: attempt.request.arguments,
-                language: attempt.language, prompts: attempt.prompts, now: now, store: tx.writer)
+                language: attempt.language, prompts: attempt.prompts, now: now, store: tx.writer,
+                caller: attempt.caller)
             switch decision {
             case .refuse(let reason, let values):
                 attempt.values.merge(values) { $1 }

@@ -76,7 +76,7 @@ extension OperationEngine {
                 attempt.values[.name] = subject.name
                 let decision = try rules.decide(
                     pending.operation, for: subject, arguments: pending.arguments, language: attempt.language,
-                    prompts: prompts, now: now, store: tx.writer)
+                    prompts: prompts, now: now, store: tx.writer, caller: callerNumber)
                 switch decision {
                 case .refuse(let reason, let values):
                     attempt.values.merge(values) { $1 }

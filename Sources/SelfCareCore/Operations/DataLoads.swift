@@ -20,6 +20,14 @@ public enum LoadItem: Sendable, Equatable {
     case closePlan(String)
     /// Billing's answer to a service order, by its idempotency key, with its reason.
     case answer(key: String, OrderAnswer, reason: String)
+    /// A recharge card from the voucher system, its PIN already digested (`pinDigest`).
+    case card(RechargeCard)
+    /// A data pack of the catalogue.
+    case pack(DataPack)
+    /// A basic service of the catalogue.
+    case service(BasicService)
+    /// A reward of the points catalogue.
+    case reward(Reward)
 
     /// What makes two rows the same row: the table's primary key, normalised.
     public var key: String {
@@ -33,6 +41,10 @@ public enum LoadItem: Sendable, Equatable {
         case .closeSubscriber(let msisdn): msisdn
         case .closePlan(let code): code
         case .answer(let key, _, _): key
+        case .card(let card): card.serial
+        case .pack(let pack): pack.code
+        case .service(let service): service.code
+        case .reward(let reward): reward.code
         }
     }
 }
@@ -456,6 +468,34 @@ extension OperationEngine {
             }
             if try writer.event(id: event.id) == event { return .unchanged }
             try writer.save(event)
+            return .applied
+        case .card(var card):
+            if let stored = try writer.card(card.serial) {
+                // A card used here stays used whatever an older voucher file says: the voucher system hears of the
+                // use through its order. Wrong-PIN counts and locks are the gateway's own.
+                if stored.state == .used && card.state != .used {
+                    card.state = .used
+                    card.usedAt = stored.usedAt
+                    card.usedFor = stored.usedFor
+                }
+                if stored.state == .used && card.state == .used && card.usedFor == nil { card.usedFor = stored.usedFor }
+                card.failedPINs = stored.failedPINs
+                card.lockedUntil = stored.lockedUntil
+                if stored == card { return .unchanged }
+            }
+            try writer.save(card)
+            return .applied
+        case .pack(let pack):
+            if try writer.dataPack(pack.code) == pack { return .unchanged }
+            try writer.save(pack)
+            return .applied
+        case .service(let service):
+            if try writer.basicService(service.code) == service { return .unchanged }
+            try writer.save(service)
+            return .applied
+        case .reward(let reward):
+            if try writer.reward(reward.code) == reward { return .unchanged }
+            try writer.save(reward)
             return .applied
         }
     }

@@ -15,6 +15,9 @@ struct EngineTransaction {
             case .saveSubscriber(let changed): try writer.save(changed)
             case .schedule(let change): try writer.save(change)
             case .cancelPending(let kind): try writer.deletePendingChange(msisdn: subject, kind: kind)
+            case .saveFeatures(let features): try writer.save(features, of: subject)
+            case .saveCard(let card): try writer.save(card)
+            case .fileTicket(let ticket): try writer.insert(ticket)
             }
         }
     }
@@ -28,6 +31,8 @@ struct EngineTransaction {
     ) throws -> ServiceRecord {
         let ordered = attempt.request.operation.isTransaction
         let pendingBefore = ordered ? try writer.pendingChanges(subject.msisdn) : []
+        let touchesFeatures = effects.contains { if case .saveFeatures = $0 { true } else { false } }
+        let featuresBefore = touchesFeatures ? try writer.features(subject.msisdn) : nil
         try apply(effects, subject: subject.msisdn)
         try andThen()
         let record = try writer.append(draft())
@@ -44,9 +49,11 @@ struct EngineTransaction {
         if ordered {
             // Billing hears of every applied transaction that changed something: its order, in this transaction.
             // (Scheduling again the change already scheduled changes nothing, and orders nothing.)
-            let change = OrderChange(
+            var change = OrderChange(
                 from: subject, to: try writer.subscriber(subject.msisdn) ?? subject, pendingBefore: pendingBefore,
                 pendingAfter: try writer.pendingChanges(subject.msisdn))
+            if let featuresBefore { change.add(features: featuresBefore, try writer.features(subject.msisdn)) }
+            change.add(effects)
             if !change.after.isEmpty { try placeOrder(attempt, record: record, change: change) }
         }
         return record

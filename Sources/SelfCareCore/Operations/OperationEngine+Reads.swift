@@ -34,6 +34,63 @@ extension OperationEngine {
         }
     }
 
+    /// What a session channel offers for a list slot of `operation` (`plan`, `pack`, `service`, `reward`) to
+    /// `msisdn`, in `language`, in menu order: the eligible plans; the packs it may order (or, to cancel, next
+    /// month's); the services on sale it has not (or, to unsubscribe, has); every reward. Each with the values its
+    /// list item shows (`plan`/`pack`/`service`/`reward` the name, `fee` in yuan, `cost` in points). Empty for an
+    /// unknown number or a slot that is no list. Throws when the store cannot be read.
+    public func choices(
+        for slot: String, operation: OperationName, msisdn: String, language: Language
+    ) async throws -> [MenuChoice] {
+        let calendar = configuration.calendar
+        let today = calendar.date(of: clock.now())
+        do {
+            return try await store.read { reader in
+                guard let subscriber = try reader.subscriber(msisdn) else { return [] }
+                switch slot {
+                case "plan":
+                    return BusinessRules.eligiblePlans(for: subscriber, among: try reader.plans()).map {
+                        MenuChoice(
+                            code: $0.code, values: ["plan": $0.name(in: language), "fee": formatYuan($0.monthlyFeeFen)])
+                    }
+                case "pack":
+                    var packs = try reader.dataPacks()
+                    if operation == .dataPackCancel {
+                        let next = today.monthOf.next.description
+                        let held = try reader.features(msisdn).packs.filter { $0.month == next }.map(\.code)
+                        packs = packs.filter { held.contains($0.code) }
+                    } else {
+                        packs = packs.filter { $0.allows(subscriber) }
+                    }
+                    return packs.map {
+                        MenuChoice(
+                            code: $0.code, values: ["pack": $0.name(in: language), "fee": formatYuan($0.feeFen)])
+                    }
+                case "service":
+                    let held = try reader.features(msisdn).services
+                    return try reader.basicServices().filter {
+                        operation == .serviceUnsubscribe ? held.contains($0.code) : $0.onSale && !held.contains($0.code)
+                    }.map {
+                        MenuChoice(
+                            code: $0.code,
+                            values: ["service": $0.name(in: language), "fee": formatYuan($0.monthlyFeeFen)])
+                    }
+                case "reward":
+                    return try reader.rewards().map {
+                        MenuChoice(code: $0.code, values: ["reward": $0.name(in: language), "cost": String($0.points)])
+                    }
+                default:
+                    return []
+                }
+            }
+        } catch {
+            logger.error(
+                "choices could not be read",
+                metadata: ["subject": "\(maskNumber(msisdn))", "slot": "\(slot)", "error": "\(error)"])
+            throw error
+        }
+    }
+
     /// Runs `admission`'s check on its own, before an attempt that would spend a password check on a message
     /// the check refuses (a repeat, a flood). The attempt runs the check again in its transaction.
     public func admissionRefusal(_ admission: Admission) async throws -> Admission.Refusal? {
@@ -66,6 +123,24 @@ extension OperationEngine {
 
     /// Whether the store can commit now (`ServiceStore.readiness`).
     public func readiness() async -> StoreReadiness { await store.readiness() }
+}
+
+/// One entry of a list a session channel offers for a slot: the code the operation takes, and the values its list
+/// item shows.
+public struct MenuChoice: Sendable, Codable, Equatable {
+    /// What the slot takes when this entry is chosen (`P58`, `D10`).
+    public var code: String
+    /// The item's placeholders: the name, and the fee or cost.
+    public var values: [String: String]
+
+    /// An entry with every field given.
+    public init(code: String, values: [String: String]) {
+        self.code = code
+        self.values = values
+    }
+
+    /// The slots whose values are chosen from a list on USSD and IVR rather than keyed in.
+    public static let listSlots: Set<String> = ["plan", "pack", "service", "reward"]
 }
 
 /// What a channel knows of a caller before any operation (`OperationEngine.callerProfile`).

@@ -56,7 +56,8 @@ public final class OperationEngine: Sendable {
                 logger: logger)
         self.promptBox = Mutex(prompts)
         self.rules = BusinessRules(
-            calendar: configuration.calendar, recentCallsShown: configuration.recentCallsShown)
+            calendar: configuration.calendar, recentCallsShown: configuration.recentCallsShown,
+            catalogue: configuration.catalogue)
         self.logger = logger
         self.metrics = EngineMetrics(factory: configuration.metrics)
     }

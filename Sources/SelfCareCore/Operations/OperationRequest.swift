@@ -22,6 +22,8 @@ public struct OperationRequest: Sendable {
     public var newPassword: Secret?
     /// For `password.change`: the new password keyed in again; it must equal `newPassword`.
     public var newPasswordAgain: Secret?
+    /// For `recharge.card`: the card's PIN, as secret as a password (never logged, recorded or echoed).
+    public var cardPIN: Secret?
     /// When the request arrived; the record's `duration_ms` counts from here.
     public var receivedAt: Date?
     /// Ask for a second confirmation before a transaction the policy names (SMS); the engine then
@@ -153,15 +155,22 @@ public struct OperationPolicy: Sendable {
         self.confirmationRequired = confirmationRequired
     }
 
-    /// Loss, plan and suspension transactions (SPEC §2).
+    /// Loss, plan and suspension transactions (SPEC §2), and the catalogue's transactions that change the account:
+    /// every one but a password change, a complaint and a spam report.
     public static let defaultConfirmationRequired: Set<OperationName> = [
-        .lossReport, .lossCancel, .planChange, .planCancel, .suspendKeep, .suspendResume,
+        .lossReport, .lossCancel, .planChange, .planCancel, .suspendKeep, .suspendResume, .rechargeCard,
+        .dataPackOrder, .dataPackCancel, .serviceSubscribe, .serviceUnsubscribe, .forwardingSet, .forwardingCancel,
+        .roamingOn, .roamingOff, .pointsRedeem,
     ]
 
-    /// Every operation but the four plain queries (balance, plan, data, points), as SPEC §1 has it.
+    /// Every operation but the four plain queries (balance, plan, data, points), as SPEC §1 has it; of the
+    /// catalogue's, all but a card recharge (the card's PIN is its secret), complaints, spam reports and the
+    /// complaint history of one's own phone.
     public static let defaultPasswordRequired: Set<OperationName> = [
         .queryBill, .queryCalls, .queryServices, .queryPUK, .queryPayments, .lossReport, .lossCancel, .planChange,
-        .planCancel, .suspendKeep, .suspendResume, .passwordChange,
+        .planCancel, .suspendKeep, .suspendResume, .passwordChange, .dataPackOrder, .dataPackCancel,
+        .serviceSubscribe, .serviceUnsubscribe, .forwardingSet, .forwardingCancel, .roamingOn, .roamingOff,
+        .pointsRedeem,
     ]
 
     /// Whether `operation` needs the service password under this policy.
@@ -178,6 +187,8 @@ public struct EngineConfiguration: Sendable {
     public var calendar = LocalCalendar()
     /// How many calls `query.calls` lists.
     public var recentCallsShown = 5
+    /// The catalogue's rules: the roaming deposit and who is exempt, card PIN limits, complaint limits.
+    public var catalogue = CatalogueRules()
     /// How long a customer has to confirm a transaction.
     public var confirmationTTL: TimeInterval = 300
     /// How far a time written by this or another node may lie ahead of the clock and still count (a

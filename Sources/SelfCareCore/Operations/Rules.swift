@@ -33,6 +33,12 @@ public enum Effect: Sendable, Equatable {
     case schedule(PendingChange)
     /// Deletes the number's pending change of this kind, if there is one.
     case cancelPending(PendingChange.Kind)
+    /// Stores what the account holds beyond its subscriber row: services, forwarding, roaming, packs.
+    case saveFeatures(SubscriberFeatures)
+    /// Stores a recharge card as changed (used).
+    case saveCard(RechargeCard)
+    /// Files a complaint or spam ticket for the back office.
+    case fileTicket(Ticket)
 }
 
 /// The carrier's business rules (SPEC §1), as a pure function of the subscriber and the store's data.
@@ -44,6 +50,8 @@ public struct BusinessRules: Sendable {
     public var calendar: LocalCalendar
     /// How many calls `query.calls` lists, newest first (and payments `query.payments`).
     public var recentCallsShown: Int
+    /// The catalogue's settings: roaming deposit, card PIN limits, complaint limits.
+    public var catalogue: CatalogueRules
 
     /// Reply values that are shown to the customer but masked in the service record (a SIM's PUK).
     public static let valuesMaskedInRecords: Set<String> = ["puk"]
@@ -59,10 +67,11 @@ public struct BusinessRules: Sendable {
         return record.reply.replacingOccurrences(of: maskedValue, with: puk)
     }
 
-    /// The rules on `calendar`, listing `recentCallsShown` calls.
-    public init(calendar: LocalCalendar, recentCallsShown: Int = 5) {
+    /// The rules on `calendar`, listing `recentCallsShown` calls, with the catalogue's settings `catalogue`.
+    public init(calendar: LocalCalendar, recentCallsShown: Int = 5, catalogue: CatalogueRules = CatalogueRules()) {
         self.calendar = calendar
         self.recentCallsShown = recentCallsShown
+        self.catalogue = catalogue
     }
 
     /// Whether `subscriber` may take `plan`: on sale, and for its payment type. The one statement of it: a
@@ -94,7 +103,7 @@ public struct BusinessRules: Sendable {
             if let when = arguments["when"], Timing(argument: when) == nil {
                 return .refuse(.invalidArgument, values: ["argument": "when", "value": when])
             }
-        default: break
+        default: return validateCatalogueArguments(operation, arguments)
         }
         return nil
     }
@@ -111,9 +120,11 @@ public struct BusinessRules: Sendable {
     /// Decides `operation` for `subscriber` (already authenticated where the policy asks).
     ///
     /// `password.change` is decided by the engine, which owns the hashes; here it only needs a live account.
+    /// `caller` is the number the request came from, when it is not the subscriber's own (a card recharge for
+    /// another number is answered without that number's balance).
     public func decide(
         _ operation: OperationName, for subscriber: Subscriber, arguments: [String: String], language: Language,
-        prompts: PromptCatalog, now: Date, store: any StoreReader
+        prompts: PromptCatalog, now: Date, store: any StoreReader, caller: String? = nil
     ) throws -> Decision {
         let today = calendar.date(of: now)
         let thisMonth = today.monthOf
@@ -219,6 +230,22 @@ public struct BusinessRules: Sendable {
             values[.premium] = s.premium ? "Y" : "N"
             values[.pending] = try describe(store.pendingChanges(s.msisdn))
             if values[.pending]!.isEmpty { values[.pending] = "-" }
+            let features = try store.features(s.msisdn)
+            let services = try features.services.sorted().map { code in
+                try store.basicService(code)?.name(in: language) ?? code
+            }
+            values[.services] =
+                services.isEmpty ? "-" : services.joined(separator: prompts.render(.itemSeparator, in: language))
+            let forwarding = ForwardingKind.allCases.compactMap { kind in
+                features.forwarding[kind.rawValue].map { target in
+                    prompts.render(
+                        .itemForwarding, in: language,
+                        ["kind": prompts.render(.forwardingKind(kind), in: language), "target": target])
+                }
+            }
+            values[.forwarding] =
+                forwarding.isEmpty ? "-" : forwarding.joined(separator: prompts.render(.itemSeparator, in: language))
+            values[.roaming] = prompts.render(features.roaming ? .roamingStateOn : .roamingStateOff, in: language)
             return .apply([], replyKey: .replyQueryServices, values: values)
 
         case .queryPUK:
@@ -301,18 +328,9 @@ public struct BusinessRules: Sendable {
             return .apply([], replyKey: .replyPasswordChange, values: values)
 
         default:
-            return .refuse(.unknownCommand, values: values)
-        }
-    }
-
-    /// The refusal for a subscriber who is not in `normal` state, for plan changes and suspension.
-    private func stateRefusal(_ s: Subscriber, _ values: [String: String]) -> Decision? {
-        switch s.status {
-        case .normal: nil
-        case .lost: .refuse(.stateLost, values: values)
-        case .arrears: .refuse(.arrears, values: values)
-        case .suspended: .refuse(.stateSuspended, values: values)
-        case .closed: .refuse(.closed, values: values)
+            return try decideCatalogue(
+                operation, for: s, arguments: arguments, language: language, prompts: prompts, now: now,
+                store: store, values: values, caller: caller)
         }
     }
 

@@ -27,6 +27,23 @@ public protocol PasswordHasher: Sendable {
     func hash(_ password: Secret) throws -> String
     /// Checks `password` against `stored`. A malformed `stored` string does not match.
     func verify(_ password: Secret, against stored: String) throws -> PasswordVerification
+    /// The keyed digest a recharge card's PIN is stored and checked as: 64 hex digits of HMAC-SHA256 under a key
+    /// derived from the pepper, over the card's serial and PIN. Fast (cards are imported by the hundred thousand)
+    /// and useless without the pepper; the same serial and PIN give the same digest.
+    func cardPINDigest(_ pin: Secret, serial: String) throws -> String
+}
+
+extension PasswordHasher {
+    /// A hasher without a pepper has no key to digest card PINs with: every recharge by card fails.
+    public func cardPINDigest(_ pin: Secret, serial: String) throws -> String { throw CardPINKeyUnavailable() }
+}
+
+/// The hasher in use has no pepper-derived key for card PINs.
+public struct CardPINKeyUnavailable: Error, CustomStringConvertible {
+    /// The fault.
+    public init() {}
+    /// What a log says of it.
+    public var description: String { "no key to digest recharge card PINs with (the hasher has no pepper)" }
 }
 
 /// A PHC-style hash string: `$pbkdf2-sha256$v=1$i=160000,l=32$<salt>$<hash>`.

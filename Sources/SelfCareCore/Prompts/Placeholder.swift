@@ -118,12 +118,51 @@ public struct Placeholder: RawRepresentable, Hashable, Sendable, CustomStringCon
     /// Another phone's number, masked.
     public static let caller = Placeholder("caller", width: 15)
 
+    /// A recharge card's serial, all but its last four digits masked.
+    public static let card = Placeholder("card", width: 20)
+    /// The days of validity a recharge card adds.
+    public static let days = Placeholder("days", width: 4)
+    /// A data pack's name in the reply's language.
+    public static let pack = Placeholder("pack", width: 20)
+    /// A basic service's name in the reply's language.
+    public static let service = Placeholder("service", width: 20)
+    /// The basic services on the account, as a list (`-` when none).
+    public static let services = Placeholder("services", width: 60)
+    /// The call forwarding set, as a list (`-` when none).
+    public static let forwarding = Placeholder("forwarding", width: 60)
+    /// A kind of call forwarding, in the reply's language.
+    public static let kind = Placeholder("kind", width: 12)
+    /// A call-forwarding target number.
+    public static let target = Placeholder("target", width: 15)
+    /// The international roaming deposit, in yuan.
+    public static let deposit = Placeholder("deposit", width: 10)
+    /// `on` or `off`: international roaming, in the reply's language.
+    public static let roaming = Placeholder("roaming", width: 4)
+    /// A reward's name in the reply's language.
+    public static let reward = Placeholder("reward", width: 20)
+    /// The points a reward costs.
+    public static let cost = Placeholder("cost", width: 9)
+    /// A complaint ticket's number (`TS00000042`).
+    public static let ticket = Placeholder("ticket", width: 10)
+    /// The caller's recent tickets, as a list.
+    public static let tickets = Placeholder("tickets", width: 120)
+    /// A complaint's category, in the reply's language.
+    public static let category = Placeholder("category", width: 12)
+    /// Where a ticket stands, in the reply's language.
+    public static let progress = Placeholder("progress", width: 12)
+    /// The back office's answer to a ticket, when it gave one.
+    public static let answer = Placeholder("answer", width: 40)
+    /// The operation a satisfaction question is about, in the reply's language.
+    public static let operation = Placeholder("operation", width: 12)
+
     /// Every placeholder a prompt may hold.
     public static let all: [Placeholder] = [
         .name, .number, .balance, .charges, .fee, .month, .plan, .planCode, .pendingPlan, .pendingDate, .date, .time,
         .until, .points, .puk, .dataTotal, .dataUsed, .dataLeft, .voiceLeft, .smsLeft, .voice, .sms, .data, .count,
         .calls, .remaining, .changes, .pending, .contractEnd, .status, .premium, .argument, .value, .rule, .period,
         .minutes, .peer, .duration, .charge, .summary, .label, .key, .caller, .payments, .amount, .method,
+        .card, .days, .pack, .service, .services, .forwarding, .kind, .target, .deposit, .roaming, .reward, .cost,
+        .ticket, .tickets, .category, .progress, .answer, .operation,
     ]
 }
 

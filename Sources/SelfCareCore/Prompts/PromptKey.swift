@@ -68,6 +68,82 @@ public struct PromptKey: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// The reply to a resumed number.
     public static let replySuspendResume = PromptKey("reply.suspend.resume")
 
+    // The catalogue's replies (docs/operations.md).
+    /// A card recharge of the caller's own postpaid number: the value and the new balance.
+    public static let replyRechargeCard = PromptKey("reply.recharge.card")
+    /// A card recharge of the caller's own prepaid number: also the validity it now runs to.
+    public static let replyRechargeCardPrepaid = PromptKey("reply.recharge.card.prepaid")
+    /// A card recharge of another number: the value only, never that number's balance.
+    public static let replyRechargeCardOther = PromptKey("reply.recharge.card.other")
+    /// A data pack ordered for this month.
+    public static let replyDataPackOrder = PromptKey("reply.data.pack.order")
+    /// A data pack ordered for next month.
+    public static let replyDataPackOrderNext = PromptKey("reply.data.pack.order.next")
+    /// Next month's data pack cancelled, its fee refunded.
+    public static let replyDataPackCancel = PromptKey("reply.data.pack.cancel")
+    /// A basic service subscribed.
+    public static let replyServiceSubscribe = PromptKey("reply.service.subscribe")
+    /// A basic service unsubscribed.
+    public static let replyServiceUnsubscribe = PromptKey("reply.service.unsubscribe")
+    /// Call forwarding set.
+    public static let replyForwardingSet = PromptKey("reply.forwarding.set")
+    /// Call forwarding cancelled.
+    public static let replyForwardingCancel = PromptKey("reply.forwarding.cancel")
+    /// International roaming on, the deposit taken.
+    public static let replyRoamingOn = PromptKey("reply.roaming.on")
+    /// International roaming on, the deposit taken, three-way calling closed.
+    public static let replyRoamingOnThreeWay = PromptKey("reply.roaming.on.threeway")
+    /// International roaming on for an exempt tier, no deposit.
+    public static let replyRoamingOnExempt = PromptKey("reply.roaming.on.exempt")
+    /// International roaming on for an exempt tier, three-way calling closed.
+    public static let replyRoamingOnExemptThreeWay = PromptKey("reply.roaming.on.exempt.threeway")
+    /// International roaming off, no deposit held.
+    public static let replyRoamingOff = PromptKey("reply.roaming.off")
+    /// International roaming off; the deposit is refunded later.
+    public static let replyRoamingOffDeposit = PromptKey("reply.roaming.off.deposit")
+    /// Points redeemed for recharge value.
+    public static let replyPointsRedeem = PromptKey("reply.points.redeem")
+    /// A complaint filed, with its ticket number.
+    public static let replyComplaintFile = PromptKey("reply.complaint.file")
+    /// A spam report filed, with its ticket number.
+    public static let replySpamReport = PromptKey("reply.spam.report")
+    /// The recent tickets and where they stand.
+    public static let replyComplaintStatus = PromptKey("reply.complaint.status")
+    /// No ticket on file.
+    public static let replyComplaintStatusNone = PromptKey("reply.complaint.status.none")
+    /// One ticket in the list: number, date, category, progress.
+    public static let itemTicket = PromptKey("item.ticket")
+    /// One ticket in the list with the back office's answer.
+    public static let itemTicketAnswered = PromptKey("item.ticket.answered")
+    /// One call forwarding in the services query.
+    public static let itemForwarding = PromptKey("item.forwarding")
+    /// A ticket the back office has not answered yet.
+    public static let ticketProcessing = PromptKey("ticket.processing")
+    /// A ticket the back office answered.
+    public static let ticketAnswered = PromptKey("ticket.answered")
+    /// A ticket the back office closed without acting (rejected).
+    public static let ticketClosed = PromptKey("ticket.closed")
+    /// International roaming on, in the services query.
+    public static let roamingStateOn = PromptKey("roaming.state.on")
+    /// International roaming off, in the services query.
+    public static let roamingStateOff = PromptKey("roaming.state.off")
+    /// Every kind of call forwarding at once, in a cancellation's reply.
+    public static let forwardingAll = PromptKey("forwarding.kind.all")
+    /// The name of a kind of call forwarding in replies.
+    public static func forwardingKind(_ kind: ForwardingKind) -> PromptKey {
+        PromptKey("forwarding.kind.\(kind.rawValue)")
+    }
+    /// The name of a complaint category in replies.
+    public static func ticketCategory(_ category: String) -> PromptKey { PromptKey("ticket.category.\(category)") }
+
+    // The satisfaction survey (docs/operations.md).
+    /// The question after a transaction on USSD or IVR, or by SMS notice.
+    public static func surveyAsk(on channel: Channel) -> PromptKey { PromptKey("survey.ask.\(channel.rawValue)") }
+    /// The thanks for a rating.
+    public static let surveyThanks = PromptKey("survey.thanks")
+    /// The notice that asks an SMS customer to rate a transaction.
+    public static let noticeSurvey = PromptKey("notice.survey")
+
     // Notices the tick and the engine write for a subscriber.
     /// The notice for a subscriber that another phone tried their service password and failed.
     public static let noticePasswordThirdParty = PromptKey("notice.password.third_party")
@@ -135,6 +211,20 @@ public struct PromptKey: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let ussdNoPlans = PromptKey("ussd.no.plans")
     /// One plan in the USSD plan list, with its fee.
     public static let ussdPlanItem = PromptKey("ussd.plan.item")
+    /// One entry of the USSD list for `slot`: `ussd.plan.item` for a plan, else `ussd.item.SLOT` (`ussd.item.pack`).
+    public static func ussdItem(_ slot: String) -> PromptKey {
+        slot == "plan" ? ussdPlanItem : PromptKey("ussd.item.\(slot)")
+    }
+    /// The answer when the list for `slot` is empty (USSD and IVR): `ussd.no.plans`, else `ussd.no.SLOT`.
+    public static func ussdNoChoice(_ slot: String) -> PromptKey {
+        slot == "plan" ? ussdNoPlans : PromptKey("ussd.no.\(slot)")
+    }
+    /// One entry of the spoken IVR list for `slot`: `ivr.plan.item` for a plan, else `ivr.item.SLOT`.
+    public static func ivrItem(_ slot: String) -> PromptKey {
+        slot == "plan" ? ivrPlanItem : PromptKey("ivr.item.\(slot)")
+    }
+    /// The list slots other than `plan`, whose item and empty-list texts every prompt file holds.
+    static let otherListSlots = ["pack", "service", "reward"]
 
     // The IVR channel's own texts.
     /// The IVR option for an agent (key 0), after the choices of a menu or a plan list.
@@ -195,14 +285,22 @@ public struct PromptKey: RawRepresentable, Hashable, Sendable, CustomStringConve
         .replyQueryData, .replyQueryPayments, .replyQueryPaymentsNone, .replyQueryPlan, .replyQueryPlanPending,
         .replyQueryPoints, .replyQueryPuk,
         .replyQueryServices, .replySuspendKeepNext, .replySuspendKeepNow, .replySuspendResume,
+        .replyRechargeCard, .replyRechargeCardPrepaid, .replyRechargeCardOther, .replyDataPackOrder,
+        .replyDataPackOrderNext, .replyDataPackCancel, .replyServiceSubscribe, .replyServiceUnsubscribe,
+        .replyForwardingSet, .replyForwardingCancel, .replyRoamingOn, .replyRoamingOnThreeWay, .replyRoamingOnExempt,
+        .replyRoamingOnExemptThreeWay, .replyRoamingOff, .replyRoamingOffDeposit, .replyPointsRedeem,
+        .replyComplaintFile, .replySpamReport, .replyComplaintStatus, .replyComplaintStatusNone,
     ]
     /// Notices and list items the rules and the engine render.
     public static let notices: [PromptKey] =
         [
             .noticePasswordThirdParty, .noticePendingDropped, .noticePlanApplied, .noticeSuspendApplied,
             .noticePasswordLocked, .noticeLossOtherPhone, .noticeOrderCompensated, .itemCallIn,
-            .itemCallOut, .itemPendingPlan, .itemPendingSuspend, .itemSeparator, .itemPayment,
-        ] + Payment.Method.allCases.map(paymentMethod)
+            .itemCallOut, .itemPendingPlan, .itemPendingSuspend, .itemSeparator, .itemPayment, .itemTicket,
+            .itemTicketAnswered, .itemForwarding, .ticketProcessing, .ticketAnswered, .ticketClosed, .roamingStateOn,
+            .roamingStateOff, .forwardingAll, .surveyThanks, .noticeSurvey,
+        ] + Payment.Method.allCases.map(paymentMethod) + ForwardingKind.allCases.map(forwardingKind)
+        + (Ticket.categories + ["spam"]).map(ticketCategory)
 
     /// Every key the gateway renders itself, in every language: replies, notices, refusals, confirmations and
     /// the channels' texts. `selfcare check` requires each.
@@ -211,7 +309,8 @@ public struct PromptKey: RawRepresentable, Hashable, Sendable, CustomStringConve
         let confirmations = replies.filter { reply in
             OperationPolicy.defaultConfirmationRequired.contains { reply.rawValue.hasPrefix("reply.\($0.rawValue)") }
         }.map(confirmation(of:))
-        return replies + notices + refusals + confirmations + [
+        let lists = otherListSlots.flatMap { [ussdItem($0), ussdNoChoice($0), ivrItem($0)] }
+        return replies + notices + refusals + confirmations + lists + [
             .confirmNothing, .confirmAskSms, .smsHelp, .replyPasswordSet,
         ]
     }

@@ -56,4 +56,84 @@ public protocol StoreReader {
     func lastFeedFiles() throws -> [FeedFile]
     /// The file applied as `sequence` of `feed`, if any.
     func feedFile(feed: String, sequence: Int) throws -> FeedFile?
+    /// The recharge card with serial `serial`, if the voucher system supplied it.
+    func card(_ serial: String) throws -> RechargeCard?
+    /// Every entry of one catalogue (data packs, basic services, rewards) as its stored JSON, by code.
+    func catalogueEntries(_ kind: CatalogueKind) throws -> [String: String]
+    /// The entry `code` of one catalogue as its stored JSON, nil when there is none.
+    func catalogueEntry(_ kind: CatalogueKind, code: String) throws -> String?
+    /// What `msisdn`'s account holds beyond the subscriber row, as its stored JSON; nil when nothing is stored.
+    func featuresText(_ msisdn: String) throws -> String?
+    /// The tickets `msisdn` filed, the newest first, at most `limit`.
+    func tickets(_ msisdn: String, limit: Int) throws -> [Ticket]
+    /// The highest ticket id filed so far (0 when none): the next ticket takes the one after.
+    func lastTicketID() throws -> Int64
+}
+
+/// The catalogues the billing system supplies beside the plans, each stored as JSON entries by code.
+public enum CatalogueKind: String, Sendable, CaseIterable {
+    /// Data packs 流量包 (`DataPack`).
+    case pack
+    /// Basic services 基础业务 (`BasicService`).
+    case service
+    /// Rewards for points 积分兑换 (`Reward`).
+    case reward
+}
+
+extension StoreReader {
+    /// Every data pack, cheapest first, then by code.
+    public func dataPacks() throws -> [DataPack] {
+        try catalogue(.pack, DataPack.self).sorted { ($0.feeFen, $0.code) < ($1.feeFen, $1.code) }
+    }
+
+    /// The data pack `code`, on sale or not.
+    public func dataPack(_ code: String) throws -> DataPack? { try entry(.pack, code, DataPack.self) }
+
+    /// Every basic service, by code.
+    public func basicServices() throws -> [BasicService] {
+        try catalogue(.service, BasicService.self).sorted { $0.code < $1.code }
+    }
+
+    /// The basic service `code`.
+    public func basicService(_ code: String) throws -> BasicService? { try entry(.service, code, BasicService.self) }
+
+    /// Every reward, the fewest points first, then by code.
+    public func rewards() throws -> [Reward] {
+        try catalogue(.reward, Reward.self).sorted { ($0.points, $0.code) < ($1.points, $1.code) }
+    }
+
+    /// The reward `code`.
+    public func reward(_ code: String) throws -> Reward? { try entry(.reward, code, Reward.self) }
+
+    /// What `msisdn`'s account holds beyond the subscriber row; empty when nothing is stored.
+    public func features(_ msisdn: String) throws -> SubscriberFeatures {
+        guard let text = try featuresText(msisdn) else { return SubscriberFeatures() }
+        do { return try SubscriberFeatures.decoded(text) } catch {
+            throw CatalogueDecodingError(table: "subscriber_features", key: msisdn)
+        }
+    }
+
+    private func catalogue<T: Decodable>(_ kind: CatalogueKind, _ type: T.Type) throws -> [T] {
+        try catalogueEntries(kind).map { code, text in try Self.decode(text, kind: kind, code: code, type) }
+    }
+
+    private func entry<T: Decodable>(_ kind: CatalogueKind, _ code: String, _ type: T.Type) throws -> T? {
+        try catalogueEntry(kind, code: code).map { try Self.decode($0, kind: kind, code: code, type) }
+    }
+
+    private static func decode<T: Decodable>(_ text: String, kind: CatalogueKind, code: String, _: T.Type) throws -> T {
+        do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
+            throw CatalogueDecodingError(table: "catalogue.\(kind.rawValue)", key: code)
+        }
+    }
+}
+
+/// A stored catalogue entry or account's features that does not decode: a fault, never a silent default.
+public struct CatalogueDecodingError: Error, CustomStringConvertible {
+    /// Where the row is.
+    public var table: String
+    /// Its key.
+    public var key: String
+    /// What a log says of it.
+    public var description: String { "\(table) \(key): unreadable stored JSON" }
 }

@@ -61,6 +61,43 @@ public protocol StoreWriter: StoreReader {
     func append(_ order: OrderDraft) throws -> ServiceOrder
     /// Chains `draft` after the last record and appends it.
     func append(_ draft: RecordDraft) throws -> ServiceRecord
+    /// Adds `card`, or replaces the stored card with the same serial.
+    func save(_ card: RechargeCard) throws
+    /// Adds or replaces the entry `code` of one catalogue, as JSON (`save(_:)` of a pack, service or reward).
+    func saveCatalogueEntry(_ kind: CatalogueKind, code: String, text: String) throws
+    /// Stores what `msisdn`'s account holds beyond the subscriber row, as JSON (`save(_:of:)`).
+    func saveFeaturesText(_ text: String, of msisdn: String) throws
+    /// Files `ticket` under its id, which must be new (`lastTicketID() + 1`).
+    func insert(_ ticket: Ticket) throws
+}
+
+extension StoreWriter {
+    /// Adds or replaces a data pack (import).
+    public func save(_ pack: DataPack) throws {
+        try saveCatalogueEntry(.pack, code: pack.code, text: try canonicalCatalogueJSON(pack))
+    }
+
+    /// Adds or replaces a basic service (import).
+    public func save(_ service: BasicService) throws {
+        try saveCatalogueEntry(.service, code: service.code, text: try canonicalCatalogueJSON(service))
+    }
+
+    /// Adds or replaces a reward (import).
+    public func save(_ reward: Reward) throws {
+        try saveCatalogueEntry(.reward, code: reward.code, text: try canonicalCatalogueJSON(reward))
+    }
+
+    /// Stores `features` as what `msisdn`'s account holds.
+    public func save(_ features: SubscriberFeatures, of msisdn: String) throws {
+        try saveFeaturesText(try features.encoded(), of: msisdn)
+    }
+}
+
+/// `value` as JSON with sorted keys: the same entry is stored as the same text.
+func canonicalCatalogueJSON(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
 extension StoreWriter {

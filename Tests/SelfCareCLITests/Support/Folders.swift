@@ -31,7 +31,7 @@ func withDemo(_ body: (URL) throws -> Void) throws {
 }
 
 /// The demo database starts with four records: one `import` record for each file of the demo data.
-let demoImportRecords = 5
+let demoImportRecords = 9
 
 /// The lines of a `records list` (JSON lines) that are not the demo data's `import` records: what the commands a
 /// test ran wrote.
