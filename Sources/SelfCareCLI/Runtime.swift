@@ -197,6 +197,11 @@ enum Environment {
         ("SELFCARE_LOCKOUT_HOURS", "hours a lock lasts (1-8760, default 24)"),
         ("SELFCARE_THIRD_PARTY_LIMIT", "third-party fails that lock (1-100, default 5)"),
         ("SELFCARE_THIRD_PARTY_HOURS", "hours a caller lock lasts (1-8760, default 24)"),
+        ("SELFCARE_CARD_PIN_LIMIT", "wrong recharge-card PINs that lock a caller, or a card (1-100, default 5)"),
+        ("SELFCARE_CARD_PIN_HOURS", "hours a card PIN lock lasts (1-8760, default 24)"),
+        ("SELFCARE_ROAMING_DEPOSIT_FEN", "the international roaming deposit in fen (default 5000)"),
+        ("SELFCARE_SURVEY_PERCENT", "transactions whose customer is asked to rate them, in % (0-100, default 0)"),
+        ("SELFCARE_SURVEY_OPERATIONS", "the operations rated, comma-separated, or all (default: all transactions)"),
         ("SELFCARE_SMS_RATE_LIMIT", "SMS per number per minute (default 30)"),
         ("SELFCARE_ADMIN_TOKEN", "serve: token of /v1/records, /v1/admin/reload"),
         ("SELFCARE_CHANNELS", "channels served and checked (default sms,ussd,ivr)"),
@@ -239,6 +244,23 @@ enum Environment {
             "SELFCARE_THIRD_PARTY_LIMIT", default: 5, range: 1...100)
         configuration.passwords.thirdPartyLockoutDuration =
             TimeInterval(try integer("SELFCARE_THIRD_PARTY_HOURS", default: 24, range: 1...24 * 365)) * 3600
+        configuration.catalogue.roamingDepositFen = try integer(
+            "SELFCARE_ROAMING_DEPOSIT_FEN", default: configuration.catalogue.roamingDepositFen, range: 0...100_000_000)
+        let pins = try integer("SELFCARE_CARD_PIN_LIMIT", default: 5, range: 1...100)
+        configuration.catalogue.pinCallerThreshold = pins
+        configuration.catalogue.pinCardThreshold = pins
+        configuration.catalogue.pinLockout =
+            TimeInterval(try integer("SELFCARE_CARD_PIN_HOURS", default: 24, range: 1...24 * 365)) * 3600
+        configuration.survey.sampleRate =
+            Double(try integer("SELFCARE_SURVEY_PERCENT", default: 0, range: 0...100)) / 100
+        if let text = values["SELFCARE_SURVEY_OPERATIONS"], !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            guard let operations = SurveyPolicy.operations(parsing: text) else {
+                throw CommandFailure(
+                    "SELFCARE_SURVEY_OPERATIONS: expected `all` or operations separated by commas "
+                        + "(see `selfcare op --help`), found `\(text)`")
+            }
+            configuration.survey.operations = operations
+        }
         return configuration
     }
 

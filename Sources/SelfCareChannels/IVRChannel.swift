@@ -78,6 +78,8 @@ public struct IVRSession: Sendable, Codable {
         /// Choosing an entry for `slot` from `codes`; `prompt` is the whole spoken list, for repeats.
         case choosing(SlotCollection, slot: String, codes: [String], prompt: String)
         case confirming(prompt: String)
+        /// The satisfaction question after a transaction: 1 to 5 rates it, any other key or none skips it.
+        case rating(SurveyAsk, prompt: String)
     }
 
     var caller: String
@@ -306,10 +308,17 @@ public final class IVRChannel: Sendable {
         case .choosing(_, _, let codes, let prompt):
             return [planChoice(apology + prompt, count: codes.count)]
         case .confirming(let prompt): return [confirmation(apology + prompt)]
+        case .rating(_, let prompt): return [ratingQuestion(apology + prompt)]
         }
     }
 
     private func noInput(_ session: inout IVRSession, callID: String, _ grammar: CompiledGrammar) async -> [IVRAction] {
+        if case .rating(let ask, _) = session.step {
+            // Silence skips the question.
+            session.step = .menu
+            let outcome = await engine.rate(ask, rating: nil, caller: session.caller, channel: .ivr, session: callID)
+            return [.play(outcome.reply), menuAction(session, grammar)]
+        }
         if case .collecting(var call) = session.step, call.remaining.first?.optional == true {
             _ = call.take("")  // an optional slot is skipped by no input
             return await proceed(&session, call, callID: callID, grammar, typedAhead: false)
@@ -408,8 +417,34 @@ public final class IVRChannel: Sendable {
             session.step = .menu
             let outcome = await flow.answerConfirmation(
                 String(keys.first!), session: callID, caller: session.caller, cancelled: .ivrCancelled)
+            return (outcomeActions(&session, outcome, grammar), keys.dropFirst())
+        case .rating(let ask, _):
+            session.step = .menu
+            let outcome = await engine.rate(
+                ask, rating: Int(String(keys.first!)), caller: session.caller, channel: .ivr, session: callID)
             return ([.play(outcome.reply), menuAction(session, grammar)], keys.dropFirst())
         }
+    }
+
+    /// What the caller hears of an outcome: the reply, then the menu again, or the satisfaction question when the
+    /// survey samples the transaction.
+    private func outcomeActions(
+        _ session: inout IVRSession, _ outcome: OperationOutcome, _ grammar: CompiledGrammar
+    ) -> [IVRAction] {
+        guard let ask = engine.surveyAsk(after: outcome) else {
+            session.step = .menu
+            return [.play(outcome.reply), menuAction(session, grammar)]
+        }
+        let prompt = text(.surveyAsk(on: .ivr), session)
+        session.step = .rating(ask, prompt: prompt)
+        return [.play(outcome.reply), ratingQuestion(prompt)]
+    }
+
+    /// The survey's one key: 1 to 5, or 0 to skip.
+    private func ratingQuestion(_ prompt: String) -> IVRAction {
+        var action = collect(prompt, maxDigits: 1)
+        action.keys = ["1", "2", "3", "4", "5", "0"]
+        return action
     }
 
     /// Asks for the next slot, offers the plans, or runs the operation when every slot is in.
@@ -440,8 +475,7 @@ public final class IVRChannel: Sendable {
             session.step = .confirming(prompt: prompt)
             return [confirmation(prompt)]
         case .done(let outcome):
-            session.step = .menu
-            return [.play(outcome.reply), menuAction(session, grammar)]
+            return outcomeActions(&session, outcome, grammar)
         }
     }
 }

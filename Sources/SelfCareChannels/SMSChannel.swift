@@ -128,6 +128,10 @@ public final class SMSChannel: Sendable {
             return await engine.confirm(
                 caller: caller, channel: .sms, session: id, languageHint: match.language, receivedAt: received,
                 admission: admission)
+        case .surveyRate:
+            return await engine.rateBySMS(
+                rating: match.slots["rating"] ?? "", caller: caller, session: id, languageHint: match.language,
+                receivedAt: received, admission: admission)
         default:
             var arguments = match.slots
             let subject = arguments.removeValue(forKey: "subject")

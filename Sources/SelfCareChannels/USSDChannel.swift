@@ -49,8 +49,11 @@ public struct USSDSession: Sendable, Codable {
         case choosing(SlotCollection, slot: String, codes: [String], labels: [String], page: Int)
         /// The transaction waits for its confirmation (its password digits are not kept).
         case confirming
-        /// Reading an outcome too long for one screen: `pages` left to show, the last one ending the session.
-        case reading(pages: [String])
+        /// Reading an outcome too long for one screen: `pages` left to show, the last one ending the session or,
+        /// with `survey`, asking the rating.
+        case reading(pages: [String], survey: SurveyAsk?)
+        /// The satisfaction question after a transaction: 1 to 5 rates it, any other key skips it.
+        case rating(SurveyAsk)
     }
 
     var caller: String
@@ -214,10 +217,14 @@ public final class USSDChannel: Sendable {
         case .confirming:
             let outcome = await flow.answerConfirmation(
                 key, session: sessionID, caller: session.caller, cancelled: .ussdCancelled)
-            return outcomeScreen(&session, outcome.reply)
-        case .reading(let pages):
-            // Any key shows the next page of the outcome; the last one ends the session.
-            return outcomeScreen(&session, pages: pages)
+            return outcomeScreen(&session, outcome)
+        case .reading(let pages, let survey):
+            // Any key shows the next page of the outcome; the last one ends the session or asks the rating.
+            return outcomeScreen(&session, pages: pages, survey: survey)
+        case .rating(let ask):
+            let outcome = await engine.rate(
+                ask, rating: Int(key), caller: session.caller, channel: .ussd, session: sessionID)
+            return USSDScreen(text: outcome.reply, ends: true)
         }
         // A menu key.
         if isBack || isHome { return navigate(&session, home: isHome, grammar) }
@@ -268,24 +275,29 @@ public final class USSDChannel: Sendable {
         case .confirm(let summary):
             session.step = .confirming  // the password was checked; no digits stay in the session
             return USSDScreen(text: text(.ussdAskConfirm, session, ["summary": summary]), ends: false)
-        case .done(let outcome): return outcomeScreen(&session, outcome.reply)
+        case .done(let outcome): return outcomeScreen(&session, outcome)
         }
     }
 
     /// The screen of an outcome: the whole reply ending the session when it fits one screen, else its first page
-    /// with the more key, the rest kept for the next keys.
-    private func outcomeScreen(_ session: inout USSDSession, _ reply: String) -> USSDScreen {
-        outcomeScreen(
-            &session,
-            pages: Self.pages(of: reply, more: "\(configuration.moreKey). \(text(.ussdNavMore, session))", limit: limit)
-        )
+    /// with the more key, the rest kept for the next keys. When the survey samples the transaction, its question
+    /// follows the reply on the last page, which then waits for the rating.
+    private func outcomeScreen(_ session: inout USSDSession, _ outcome: OperationOutcome) -> USSDScreen {
+        let survey = engine.surveyAsk(after: outcome)
+        let shown = survey.map { _ in outcome.reply + "\n" + text(.surveyAsk(on: .ussd), session) } ?? outcome.reply
+        let more = "\(configuration.moreKey). \(text(.ussdNavMore, session))"
+        return outcomeScreen(&session, pages: Self.pages(of: shown, more: more, limit: limit), survey: survey)
     }
 
-    private func outcomeScreen(_ session: inout USSDSession, pages: [String]) -> USSDScreen {
+    private func outcomeScreen(_ session: inout USSDSession, pages: [String], survey: SurveyAsk?) -> USSDScreen {
         guard let first = pages.first else { return USSDScreen(text: "", ends: true) }
         let rest = Array(pages.dropFirst())
-        if rest.isEmpty { return USSDScreen(text: first, ends: true) }
-        session.step = .reading(pages: rest)
+        if rest.isEmpty {
+            guard let survey else { return USSDScreen(text: first, ends: true) }
+            session.step = .rating(survey)
+            return USSDScreen(text: first, ends: false)
+        }
+        session.step = .reading(pages: rest, survey: survey)
         return USSDScreen(text: first, ends: false)
     }
 

@@ -3,7 +3,9 @@ import SelfCareCore
 /// Names the grammar language knows: operations, slots and built-in token classes.
 public enum GrammarVocabulary {
     /// Operations a channel handles itself rather than the engine.
-    public static let channelOperations = [OperationName.help.rawValue, OperationName.confirm.rawValue]
+    public static let channelOperations = [
+        OperationName.help.rawValue, OperationName.confirm.rawValue, OperationName.surveyRate.rawValue,
+    ]
     /// Every operation name a grammar may set.
     public static var operations: [String] { OperationName.all.map(\.rawValue) + channelOperations }
     /// Slots an operation can take.

@@ -29,8 +29,8 @@ public struct Scenario: Sendable {
 
     /// The directives a scenario may use, in the order docs/scenarios.md lists them.
     public static let directives = [
-        "data", "clock", "advance", "caller", "from", "channel", "send", "dial", "call", "press", "op", "tick",
-        "billing", "notices", "expect", "reject", "record",
+        "data", "clock", "advance", "caller", "from", "channel", "survey", "send", "dial", "call", "press", "op",
+        "tick", "billing", "notices", "expect", "reject", "record",
     ]
 
     /// The directives that produce an output for `expect` and `reject`.
@@ -324,8 +324,28 @@ public struct ScenarioRunner: Sendable {
             let hasher = PBKDF2PasswordHasher(
                 pepper: Pepper(bytes: try LibCrypto.randomBytes(32)), iterations: iterations)
             let pool = BlockingWorkPool(threads: 2)
+            var configuration = EngineConfiguration()
+            // `survey PERCENT [OPERATIONS]` sets the satisfaction survey for the whole scenario.
+            if let step = scenario.steps.last(where: { $0.directive == "survey" }) {
+                let parts = step.argument.split(separator: " ", maxSplits: 1).map(String.init)
+                guard let percent = parts.first.flatMap({ Int($0) }), (0...100).contains(percent) else {
+                    throw ScenarioFailure(
+                        kind: .mistake, path: scenario.path, line: step.line,
+                        message: "survey: expected a percentage 0 to 100, then operations if any", expected: "",
+                        actual: "")
+                }
+                configuration.survey.sampleRate = Double(percent) / 100
+                if parts.count > 1 {
+                    guard let operations = SurveyPolicy.operations(parsing: parts[1]) else {
+                        throw ScenarioFailure(
+                            kind: .mistake, path: scenario.path, line: step.line,
+                            message: "survey: unknown operation in `\(parts[1])`", expected: "", actual: "")
+                    }
+                    configuration.survey.operations = operations
+                }
+            }
             let engine = OperationEngine(
-                store: store, hasher: hasher, prompts: prompts, clock: clock, pool: pool,
+                store: store, hasher: hasher, prompts: prompts, configuration: configuration, clock: clock, pool: pool,
                 logger: logger)
             let grammars = try GrammarSet(directory: grammarsDirectory, prompts: prompts)
             let sms = SMSChannel(engine: engine, grammars: grammars)
@@ -374,6 +394,8 @@ public struct ScenarioRunner: Sendable {
                             if summary.rejected > 0 { throw fail(step, "\(file): \(summary.rejected) rows rejected") }
                         }
                     }
+                case "survey":
+                    break  // read before the engine was made
                 case "clock":
                     guard let date = ISOTime.parse(arg) else { throw fail(step, "clock: expected an ISO 8601 time") }
                     clock.set(date)
@@ -428,6 +450,7 @@ public struct ScenarioRunner: Sendable {
                         case "password": request.password = Secret(kv[1])
                         case "new_password": request.newPassword = Secret(kv[1])
                         case "new_password_again": request.newPasswordAgain = Secret(kv[1])
+                        case "pin": request.cardPIN = Secret(kv[1])
                         case "subject": request.subject = kv[1]
                         default: request.arguments[kv[0]] = kv[1]
                         }

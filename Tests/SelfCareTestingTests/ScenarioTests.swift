@@ -119,7 +119,7 @@ struct ScenarioTests {
             #expect(
                 failure.description
                     == "u:2: unknown directive `shout`; known directives: data, clock, advance, caller, from, "
-                    + "channel, send, dial, call, press, op, tick, billing, notices, expect, reject, record")
+                    + "channel, survey, send, dial, call, press, op, tick, billing, notices, expect, reject, record")
         }
     }
 

@@ -101,6 +101,8 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
     public static let notRoaming: ReasonCode = "not_roaming"
     /// No reward has the code asked for.
     public static let unknownReward: ReasonCode = "unknown_reward"
+    /// A survey rating by SMS (`PJ 5`) with no survey question waiting for one.
+    public static let noSurvey: ReasonCode = "no_survey"
     // Authentication.
     /// A wrong service password (`auth: failed`), the one that locks it included.
     public static let badPassword: ReasonCode = "bad_password"
@@ -154,6 +156,6 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
         .internalError, .thirdPartyRefused, .thirdPartyLocked, .badPIN, .pinLocked, .cardUsed, .cardExpired,
         .cardFrozen, .insufficientBalance, .insufficientPoints, .unknownPack, .packNotEligible, .packAlready,
         .packNotOrdered, .packInUse, .unknownService, .alreadySubscribed, .notSubscribed, .roamingActive,
-        .invalidTarget, .notForwarded, .blacklisted, .alreadyRoaming, .notRoaming, .unknownReward,
+        .invalidTarget, .notForwarded, .blacklisted, .alreadyRoaming, .notRoaming, .unknownReward, .noSurvey,
     ]
 }

@@ -54,7 +54,8 @@ extension BusinessRules {
         case .serviceSubscribe, .serviceUnsubscribe:
             guard code("service") else { return invalid("service") }
         case .forwardingSet:
-            guard let kind = arguments["kind"], ForwardingKind(argument: kind) != nil else { return invalid("kind") }
+            // No kind: every call (无条件转移).
+            if let kind = arguments["kind"], ForwardingKind(argument: kind) == nil { return invalid("kind") }
             guard let target = arguments["target"], !target.isEmpty else { return invalid("target") }
         case .forwardingCancel:
             if let kind = arguments["kind"], !kind.isEmpty, ForwardingKind(argument: kind) == nil {

@@ -56,6 +56,7 @@ struct EngineTransaction {
             change.add(effects)
             if !change.after.isEmpty { try placeOrder(attempt, record: record, change: change) }
         }
+        try askSurveyBySMS(record, subject: subject, prompts: attempt.prompts)
         return record
     }
 

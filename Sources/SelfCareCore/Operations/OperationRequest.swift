@@ -189,6 +189,8 @@ public struct EngineConfiguration: Sendable {
     public var recentCallsShown = 5
     /// The catalogue's rules: the roaming deposit and who is exempt, card PIN limits, complaint limits.
     public var catalogue = CatalogueRules()
+    /// The satisfaction survey: which transactions are rated, how many, how often by SMS (off by default).
+    public var survey = SurveyPolicy()
     /// How long a customer has to confirm a transaction.
     public var confirmationTTL: TimeInterval = 300
     /// How far a time written by this or another node may lie ahead of the clock and still count (a

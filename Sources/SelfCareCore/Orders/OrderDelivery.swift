@@ -230,8 +230,11 @@ extension OperationEngine {
         try writer.update(order)
         inputs["order"] = String(order.id)
         try record(subject: order.subject, result: .ok, reason: .ok, reply: "order \(order.id) \(target.rawValue)")
-        // Billing refused the change: undo it here too, and tell the customer.
-        if target == .rejected { try Compensation.undo(order, context: context) }
+        // Billing refused the change: undo it here too, and tell the customer. A ticket changed nothing to undo:
+        // its answer is what `complaint.status` shows.
+        if target == .rejected, !Compensation.ticketOperations.contains(order.operation) {
+            try Compensation.undo(order, context: context)
+        }
         return .closed(order)
     }
 

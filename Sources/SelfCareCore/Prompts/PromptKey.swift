@@ -137,10 +137,16 @@ public struct PromptKey: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static func ticketCategory(_ category: String) -> PromptKey { PromptKey("ticket.category.\(category)") }
 
     // The satisfaction survey (docs/operations.md).
-    /// The question after a transaction on USSD or IVR, or by SMS notice.
+    /// The question after a transaction on USSD or IVR.
     public static func surveyAsk(on channel: Channel) -> PromptKey { PromptKey("survey.ask.\(channel.rawValue)") }
     /// The thanks for a rating.
     public static let surveyThanks = PromptKey("survey.thanks")
+    /// The goodbye when the customer skipped the rating.
+    public static let surveySkipped = PromptKey("survey.skipped")
+    /// An operation's name in replies (`operation.recharge.card`: 充值卡充值), as the survey notice names it.
+    public static func operationName(_ operation: OperationName) -> PromptKey {
+        PromptKey("operation.\(operation.rawValue)")
+    }
     /// The notice that asks an SMS customer to rate a transaction.
     public static let noticeSurvey = PromptKey("notice.survey")
 
@@ -298,8 +304,9 @@ public struct PromptKey: RawRepresentable, Hashable, Sendable, CustomStringConve
             .noticePasswordLocked, .noticeLossOtherPhone, .noticeOrderCompensated, .itemCallIn,
             .itemCallOut, .itemPendingPlan, .itemPendingSuspend, .itemSeparator, .itemPayment, .itemTicket,
             .itemTicketAnswered, .itemForwarding, .ticketProcessing, .ticketAnswered, .ticketClosed, .roamingStateOn,
-            .roamingStateOff, .forwardingAll, .surveyThanks, .noticeSurvey,
-        ] + Payment.Method.allCases.map(paymentMethod) + ForwardingKind.allCases.map(forwardingKind)
+            .roamingStateOff, .forwardingAll, .surveyThanks, .surveySkipped, .noticeSurvey,
+        ] + Payment.Method.allCases.map(paymentMethod) + OperationName.all.map(operationName)
+        + ForwardingKind.allCases.map(forwardingKind)
         + (Ticket.categories + ["spam"]).map(ticketCategory)
 
     /// Every key the gateway renders itself, in every language: replies, notices, refusals, confirmations and
@@ -309,7 +316,10 @@ public struct PromptKey: RawRepresentable, Hashable, Sendable, CustomStringConve
         let confirmations = replies.filter { reply in
             OperationPolicy.defaultConfirmationRequired.contains { reply.rawValue.hasPrefix("reply.\($0.rawValue)") }
         }.map(confirmation(of:))
-        let lists = otherListSlots.flatMap { [ussdItem($0), ussdNoChoice($0), ivrItem($0)] }
+        let lists =
+            otherListSlots.flatMap { [ussdItem($0), ussdNoChoice($0), ivrItem($0)] } + [
+                surveyAsk(on: .ussd), surveyAsk(on: .ivr),
+            ]
         return replies + notices + refusals + confirmations + lists + [
             .confirmNothing, .confirmAskSms, .smsHelp, .replyPasswordSet,
         ]
