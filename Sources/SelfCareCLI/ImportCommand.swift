@@ -9,7 +9,8 @@ extension TextEncoding: ExpressibleByArgument {}
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import a billing CSV file: plans, subscribers, usage, calls, payments, events or answers.",
+        abstract:
+            "Import a billing CSV file: plans, subscribers, usage, calls, payments, events, answers, cards, packs, services or rewards.",
         discussion: """
             The file is applied in one transaction; importing it again changes nothing. Bad rows go to
             NAME.rejects.csv beside it with their line number and reason, and the command exits 2.
@@ -19,7 +20,10 @@ struct ImportCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "What the file holds: plans, subscribers, usage, calls, payments, events or answers.")
+    @Argument(
+        help:
+            "What the file holds: plans, subscribers, usage, calls, payments, events, answers, cards, packs, services or rewards."
+    )
     var kind: ImportKind
 
     @Argument(help: "The CSV file.")
@@ -32,8 +36,8 @@ struct ImportCommand: AsyncParsableCommand {
         try await reportingFailures {
             let runtime = try Runtime(global)
             var importer = try runtime.importer(withHasher: false)
-            if kind == .subscribers {
-                // Only a file that carries passwords needs the pepper; say why it is unusable if it is.
+            if kind == .subscribers || kind == .cards {
+                // Only a file that carries passwords or card PINs needs the pepper; say why it is unusable if it is.
                 do { importer = try runtime.importer(withHasher: true) } catch {
                     importer.missingHasherReason = "\(error)"
                 }

@@ -118,7 +118,7 @@ extension OpCommand {
         let policy = EngineConfiguration().policy
         let cells = OperationName.all.map { name in
             (policy.needsPassword(name) ? "* " : "  ")
-                + name.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)
+                + name.rawValue.padding(toLength: 21, withPad: " ", startingAt: 0)
         }
         return stride(from: 0, to: cells.count, by: 3).map { cells[$0..<min($0 + 3, cells.count)].joined() }
             .map { String($0.reversed().drop { $0 == " " }.reversed()) }.joined(separator: "\n")

@@ -22,7 +22,7 @@ struct SelfCare: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, ImportCommand.self, OpCommand.self, SMSCommand.self, USSDCommand.self, IVRCommand.self,
             TestCommand.self, CheckCommand.self, RecordsCommand.self, OrdersCommand.self, PasswordCommand.self,
-            TickCommand.self, SyncCommand.self, NoticesCommand.self,
+            TickCommand.self, SyncCommand.self, NoticesCommand.self, SurveyCommand.self,
             ServeCommand.self, BenchCommand.self,
         ]
     )

@@ -419,9 +419,14 @@ public final class IVRChannel: Sendable {
                 String(keys.first!), session: callID, caller: session.caller, cancelled: .ivrCancelled)
             return (outcomeActions(&session, outcome, grammar), keys.dropFirst())
         case .rating(let ask, _):
+            // 1 to 5 rates, 0 skips; any other key is no answer and the question comes again.
+            guard let value = Int(String(keys.first!)), (0...5).contains(value) else {
+                return (retry(&session, grammar, reason: .noMatch), "")
+            }
             session.step = .menu
+            session.resetCounts()
             let outcome = await engine.rate(
-                ask, rating: Int(String(keys.first!)), caller: session.caller, channel: .ivr, session: callID)
+                ask, rating: value == 0 ? nil : value, caller: session.caller, channel: .ivr, session: callID)
             return ([.play(outcome.reply), menuAction(session, grammar)], keys.dropFirst())
         }
     }

@@ -49,6 +49,8 @@ public struct USSDSession: Sendable, Codable {
         case choosing(SlotCollection, slot: String, codes: [String], labels: [String], page: Int)
         /// The transaction waits for its confirmation (its password digits are not kept).
         case confirming
+        /// A confirmation question too long for one screen: `pages` left to show, the last one with the keys.
+        case readingConfirmation(pages: [String])
         /// Reading an outcome too long for one screen: `pages` left to show, the last one ending the session or,
         /// with `survey`, asking the rating.
         case reading(pages: [String], survey: SurveyAsk?)
@@ -218,12 +220,20 @@ public final class USSDChannel: Sendable {
             let outcome = await flow.answerConfirmation(
                 key, session: sessionID, caller: session.caller, cancelled: .ussdCancelled)
             return outcomeScreen(&session, outcome)
+        case .readingConfirmation(let pages):
+            // Any key shows the next page of the question; its last page takes the answer.
+            return confirmationScreen(&session, pages: pages)
         case .reading(let pages, let survey):
             // Any key shows the next page of the outcome; the last one ends the session or asks the rating.
             return outcomeScreen(&session, pages: pages, survey: survey)
         case .rating(let ask):
+            // 1 to 5 rates, 0 (or back) skips; anything else asks again.
+            guard let value = Int(key), (0...5).contains(value) else {
+                return USSDScreen(
+                    text: text(.ussdInvalid, session) + "\n" + text(.surveyAsk(on: .ussd), session), ends: false)
+            }
             let outcome = await engine.rate(
-                ask, rating: Int(key), caller: session.caller, channel: .ussd, session: sessionID)
+                ask, rating: value == 0 ? nil : value, caller: session.caller, channel: .ussd, session: sessionID)
             return USSDScreen(text: outcome.reply, ends: true)
         }
         // A menu key.
@@ -273,8 +283,12 @@ public final class USSDChannel: Sendable {
             return choiceScreen(&session, slot: slot, labels: labels, page: 0)
         case .noChoices(let slot): return USSDScreen(text: text(PromptKey.ussdNoChoice(slot), session), ends: true)
         case .confirm(let summary):
-            session.step = .confirming  // the password was checked; no digits stay in the session
-            return USSDScreen(text: text(.ussdAskConfirm, session, ["summary": summary]), ends: false)
+            // The password was checked; no digits stay in the session. A question longer than a screen is paged,
+            // the confirm and cancel keys on its last page.
+            let pages = Self.pages(
+                of: text(.ussdAskConfirm, session, ["summary": summary]),
+                more: "\(configuration.moreKey). \(text(.ussdNavMore, session))", limit: limit)
+            return confirmationScreen(&session, pages: pages)
         case .done(let outcome): return outcomeScreen(&session, outcome)
         }
     }
@@ -289,6 +303,12 @@ public final class USSDChannel: Sendable {
         return outcomeScreen(&session, pages: Self.pages(of: shown, more: more, limit: limit), survey: survey)
     }
 
+    private func confirmationScreen(_ session: inout USSDSession, pages: [String]) -> USSDScreen {
+        let rest = Array(pages.dropFirst())
+        session.step = rest.isEmpty ? .confirming : .readingConfirmation(pages: rest)
+        return USSDScreen(text: pages.first ?? "", ends: false)
+    }
+
     private func outcomeScreen(_ session: inout USSDSession, pages: [String], survey: SurveyAsk?) -> USSDScreen {
         guard let first = pages.first else { return USSDScreen(text: "", ends: true) }
         let rest = Array(pages.dropFirst())
@@ -301,9 +321,12 @@ public final class USSDChannel: Sendable {
         return USSDScreen(text: first, ends: false)
     }
 
+    /// Characters a long line is best cut after: spaces and punctuation, Chinese and ASCII.
+    static let breaksAfter: Set<Character> = [" ", "，", "。", "；", "：", "、", "！", "？", ",", ";", "!", "?", "）", ")"]
+
     /// `text` cut into screens within `limit` characters, every screen but the last ending with the line `more`.
     /// Lines are kept whole where they fit; a line longer than a screen is cut between characters.
-    static func pages(of text: String, more: String, limit: (String) -> Int) -> [String] {
+    public static func pages(of text: String, more: String, limit: (String) -> Int) -> [String] {
         func fits(_ candidate: String) -> Bool { candidate.unicodeScalars.count <= limit(candidate) }
         if fits(text) { return [text] }
         var pages: [String] = []
@@ -334,6 +357,14 @@ public final class USSDChannel: Sendable {
                 if head.isEmpty, let c = tail.first {
                     head.append(c)
                     tail = tail.dropFirst()
+                }
+                // Rather after a word, a number or a clause than inside one, when that keeps most of the page.
+                if !tail.isEmpty, let cut = head.lastIndex(where: { Self.breaksAfter.contains($0) }),
+                    head.distance(from: head.startIndex, to: cut) >= head.count / 2
+                {
+                    let after = head.index(after: cut)
+                    tail = head[after...] + tail
+                    head = String(head[..<after])
                 }
                 pages.append(head + "\n" + more)
                 pieces[index] = String(tail)

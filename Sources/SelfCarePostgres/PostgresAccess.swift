@@ -506,8 +506,7 @@ struct PostgresAccess: StoreWriter {
     func card(_ serial: String) throws -> RechargeCard? {
         try one(
             """
-            SELECT serial, pin_digest, value_fen, validity_days, expires, state, used_at, used_for, failed_pins,
-                locked_until
+            SELECT serial, pin_digest, value_fen, validity_days, expires, state, used_at, used_for
             FROM cards WHERE serial = $1
             """, Binds(serial)
         ).map { row in
@@ -520,8 +519,7 @@ struct PostgresAccess: StoreWriter {
                 serial: try row.string(0), pinDigest: try row.string(1), valueFen: try row.int(2),
                 validityDays: try row.int(3), expires: date, state: cardState,
                 usedAt: try row.optionalString(6).map { try Self.time($0, "cards.used_at") },
-                usedFor: try row.optionalString(7), failedPINs: try row.int(8),
-                lockedUntil: try row.optionalString(9).map { try Self.time($0, "cards.locked_until") })
+                usedFor: try row.optionalString(7))
         }
     }
 
@@ -530,18 +528,15 @@ struct PostgresAccess: StoreWriter {
         try everything()
         try run(
             """
-            INSERT INTO cards (serial, pin_digest, value_fen, validity_days, expires, state, used_at, used_for,
-                failed_pins, locked_until)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            INSERT INTO cards (serial, pin_digest, value_fen, validity_days, expires, state, used_at, used_for)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             ON CONFLICT (serial) DO UPDATE SET pin_digest = excluded.pin_digest, value_fen = excluded.value_fen,
                 validity_days = excluded.validity_days, expires = excluded.expires, state = excluded.state,
-                used_at = excluded.used_at, used_for = excluded.used_for, failed_pins = excluded.failed_pins,
-                locked_until = excluded.locked_until
+                used_at = excluded.used_at, used_for = excluded.used_for
             """,
             Binds(
                 card.serial, card.pinDigest, card.valueFen, card.validityDays, card.expires.description,
-                card.state.rawValue, card.usedAt.map(ISOTime.format), card.usedFor, card.failedPINs,
-                card.lockedUntil.map(ISOTime.format)))
+                card.state.rawValue, card.usedAt.map(ISOTime.format), card.usedFor))
     }
 
     func catalogueEntries(_ kind: CatalogueKind) throws -> [String: String] {

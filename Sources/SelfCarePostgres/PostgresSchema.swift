@@ -262,9 +262,7 @@ enum PostgresSchema {
                 expires TEXT NOT NULL,
                 state TEXT NOT NULL CHECK (state IN ('unused', 'used', 'expired', 'frozen')),
                 used_at TEXT,
-                used_for TEXT,
-                failed_pins BIGINT NOT NULL DEFAULT 0,
-                locked_until TEXT
+                used_for TEXT
             );
             CREATE TABLE catalogue (
                 kind TEXT NOT NULL,

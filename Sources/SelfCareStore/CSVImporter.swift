@@ -691,8 +691,8 @@ public struct CSVImporter: Sendable {
             if !usedText.isEmpty { usedAt = try row.time(.usedAt) }
             if state == .used && usedAt == nil { throw RowProblem(message: "used_at: required for a used card") }
             let card = RechargeCard(
-                serial: serial, pinDigest: "", valueFen: try row.int(.valueFen, min: 1),
-                validityDays: try row.int(.validityDays, min: 0), expires: expires, state: state,
+                serial: serial, pinDigest: "", valueFen: try row.int(.valueFen, min: 1, max: FieldReader.maximumFen),
+                validityDays: try row.int(.validityDays, min: 0, max: 3650), expires: expires, state: state,
                 usedAt: state == .used ? usedAt : nil)
             return ParsedRow(item: .card(card), password: Secret(pin))
         case .packs:
@@ -709,7 +709,8 @@ public struct CSVImporter: Sendable {
                 item: .pack(
                     DataPack(
                         code: try row.code(.code), nameZh: try row.text(.nameZh), nameEn: try row.text(.nameEn),
-                        feeFen: try row.int(.feeFen, min: 0), dataMB: try row.int(.dataMb, min: 1),
+                        feeFen: try row.int(.feeFen, min: 0, max: FieldReader.maximumFen),
+                        dataMB: try row.int(.dataMb, min: 1, max: 100_000_000),
                         payment: try row.oneOf(.payment, Plan.Eligibility.self), plans: plans,
                         onSale: try row.bool(.onSale))))
         case .services:
@@ -717,13 +718,15 @@ public struct CSVImporter: Sendable {
                 item: .service(
                     BasicService(
                         code: try row.code(.code), nameZh: try row.text(.nameZh), nameEn: try row.text(.nameEn),
-                        monthlyFeeFen: try row.int(.monthlyFeeFen, min: 0), onSale: try row.bool(.onSale))))
+                        monthlyFeeFen: try row.int(.monthlyFeeFen, min: 0, max: FieldReader.maximumFen),
+                        onSale: try row.bool(.onSale))))
         case .rewards:
             return ParsedRow(
                 item: .reward(
                     Reward(
                         code: try row.code(.code), nameZh: try row.text(.nameZh), nameEn: try row.text(.nameEn),
-                        points: try row.int(.points, min: 1), valueFen: try row.int(.valueFen, min: 1))))
+                        points: try row.int(.points, min: 1, max: 1_000_000_000),
+                        valueFen: try row.int(.valueFen, min: 1, max: FieldReader.maximumFen))))
         case .events:
             let detail = row.has(.detail) ? row.raw(.detail) : ""
             guard detail.count <= 200, !detail.unicodeScalars.contains(where: FieldReader.isForbidden) else {
@@ -956,14 +959,19 @@ public struct CSVImporter: Sendable {
             return v
         }
 
-        func int(_ column: Column, min: Int? = nil) throws -> Int {
+        func int(_ column: Column, min: Int? = nil, max: Int? = nil) throws -> Int {
             let v = try text(column)
             guard v.count <= 18, let n = Int(v) else {
                 throw RowProblem(message: "\(column.name): expected a whole number, found `\(v.prefix(40))`")
             }
             if let min, n < min { throw RowProblem(message: "\(column.name): must be at least \(min), found \(n)") }
+            if let max, n > max { throw RowProblem(message: "\(column.name): must be at most \(max), found \(n)") }
             return n
         }
+
+        /// The most fen a catalogue amount may be (CNY 1,000,000.00): far above any card or fee, far below what
+        /// could overflow a balance.
+        static let maximumFen = 100_000_000
 
         func bool(_ column: Column) throws -> Bool {
             switch raw(column).lowercased() {

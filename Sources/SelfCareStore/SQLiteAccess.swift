@@ -405,35 +405,30 @@ struct SQLiteAccess: StoreWriter {
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT serial, pin_digest, value_fen, validity_days, expires, state, used_at, used_for,
-                            failed_pins, locked_until
+                        SELECT serial, pin_digest, value_fen, validity_days, expires, state, used_at, used_for
                         FROM cards WHERE serial = ?
                         """), arguments: [serial])
         else { return nil }
         let expires: String = row[4]
         let state: String = row[5]
         let usedAt: String? = row[6]
-        let locked: String? = row[9]
         return RechargeCard(
             serial: row[0], pinDigest: row[1], valueFen: row[2], validityDays: row[3],
             expires: try Self.decode(LocalDate(iso: expires), "cards.expires", expires),
             state: try Self.decode(RechargeCard.State(rawValue: state), "cards.state", state),
-            usedAt: try usedAt.map { try Self.decode(ISOTime.parse($0), "cards.used_at", $0) }, usedFor: row[7],
-            failedPINs: row[8],
-            lockedUntil: try locked.map { try Self.decode(ISOTime.parse($0), "cards.locked_until", $0) })
+            usedAt: try usedAt.map { try Self.decode(ISOTime.parse($0), "cards.used_at", $0) }, usedFor: row[7])
     }
 
     func save(_ card: RechargeCard) throws {
         try db.cachedStatement(
             sql: """
                 INSERT OR REPLACE INTO cards (serial, pin_digest, value_fen, validity_days, expires, state, used_at,
-                    used_for, failed_pins, locked_until)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    used_for)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             card.serial, card.pinDigest, card.valueFen, card.validityDays, card.expires.description,
-            card.state.rawValue, card.usedAt.map(ISOTime.format), card.usedFor, card.failedPINs,
-            card.lockedUntil.map(ISOTime.format),
+            card.state.rawValue, card.usedAt.map(ISOTime.format), card.usedFor,
         ])
     }
 

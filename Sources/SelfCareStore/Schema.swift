@@ -386,9 +386,7 @@ enum Schema {
                         state TEXT NOT NULL CHECK (
                             state = 'unused' OR state = 'used' OR state = 'expired' OR state = 'frozen'),
                         used_at TEXT,
-                        used_for TEXT,
-                        failed_pins INTEGER NOT NULL DEFAULT 0,
-                        locked_until TEXT
+                        used_for TEXT
                     );
                     CREATE TABLE catalogue (
                         kind TEXT NOT NULL,

@@ -83,7 +83,7 @@ let expectedTable: [OperationName: [String: ReasonCode]] = {
     func merged(_ parts: [String: ReasonCode]...) -> [String: ReasonCode] {
         parts.reduce(into: [:]) { $0.merge($1) { $1 } }
     }
-    table[.rechargeCard] = row(.ok, ["normal/prepaid-locked": .prepaidPeriod])
+    table[.rechargeCard] = row(.ok, [:])
     table[.dataPackOrder] = row(.ok, merged(lost, arrears, suspended, prepaidOut))
     table[.dataPackCancel] = row(.ok, [:])
     table[.serviceSubscribe] = row(.ok, merged(lost, arrears, suspended))
@@ -212,7 +212,9 @@ struct StateOperationTableTests {
             #expect(s.balanceFen == 12345 + 5000)
             #expect(after.card?.state == .used && after.card?.usedFor == Self.number)
             if c.state.status == .arrears { #expect(s.status == .normal, "a balance no longer negative reopens") }
-            if c.state.period == .recharge { #expect(s.prepaidPeriod == .valid) }
+            if c.state.period != nil {
+                #expect(s.prepaidPeriod == .valid, "a recharge ends the recharge and locked periods")
+            }
         case .dataPackOrder:
             #expect(s.balanceFen == 12345 - 1000)
             #expect(after.features.packs.contains(PackSubscription(code: "D10", month: "2026-11")))

@@ -128,15 +128,11 @@ public struct RechargeCard: Hashable, Sendable {
     public var usedAt: Date?
     /// The number it recharged, once used (kept for the audit; never told to another caller).
     public var usedFor: String?
-    /// Wrong PINs keyed for this card since the last lock (any caller).
-    public var failedPINs: Int
-    /// Until when the card refuses every PIN after too many wrong ones.
-    public var lockedUntil: Date?
 
     /// A card with every field given, as stored.
     public init(
         serial: String, pinDigest: String, valueFen: Int, validityDays: Int, expires: LocalDate, state: State,
-        usedAt: Date? = nil, usedFor: String? = nil, failedPINs: Int = 0, lockedUntil: Date? = nil
+        usedAt: Date? = nil, usedFor: String? = nil
     ) {
         self.serial = serial
         self.pinDigest = pinDigest
@@ -146,8 +142,6 @@ public struct RechargeCard: Hashable, Sendable {
         self.state = state
         self.usedAt = usedAt
         self.usedFor = usedFor
-        self.failedPINs = failedPINs
-        self.lockedUntil = lockedUntil
     }
 
     /// Whether `text` has the shape of a card serial: 10 to 20 ASCII digits.
@@ -179,17 +173,33 @@ public enum ForwardingKind: String, Sendable, Codable, CaseIterable {
     }
 }
 
-/// A data pack on a subscriber's account, for one month.
+/// A data pack on a subscriber's account, for one month. Two are the same pack when their code and month are.
 public struct PackSubscription: Hashable, Sendable, Codable {
     /// The pack's code.
     public var code: String
     /// The month it adds data to (`2026-12`).
     public var month: String
+    /// The fee paid for it, in fen: what a cancellation refunds (nil: not known, the catalogue's fee).
+    public var feeFen: Int?
 
-    /// The pack `code` for `month`.
-    public init(code: String, month: String) {
+    /// The pack `code` for `month`, paid `feeFen`.
+    public init(code: String, month: String, feeFen: Int? = nil) {
         self.code = code
         self.month = month
+        self.feeFen = feeFen
+    }
+
+    /// Whether `a` and `b` are the same pack for the same month, whatever was paid.
+    public static func == (a: PackSubscription, b: PackSubscription) -> Bool { a.code == b.code && a.month == b.month }
+
+    /// Hashes the code and month (`==`).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(month)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case code, month, feeFen = "fee_fen"
     }
 }
 

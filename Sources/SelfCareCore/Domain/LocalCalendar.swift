@@ -26,6 +26,14 @@ public struct LocalCalendar: Sendable {
     /// The local hour of `instant`, 0 to 23.
     public func hour(of instant: Date) -> Int { calendar.component(.hour, from: instant) }
 
+    /// The Monday of the local week `instant` falls in (weeks run Monday to Sunday, as ISO 8601 has them).
+    public func weekStart(of instant: Date) -> LocalDate {
+        let day = date(of: instant)
+        // Gregorian weekday: 1 is Sunday, 2 Monday … 7 Saturday.
+        let weekday = calendar.component(.weekday, from: instant)
+        return day.adding(days: -((weekday + 5) % 7))
+    }
+
     /// Local `YYYY-MM-DD HH:mm` of `instant`, as replies show times.
     public func dateTime(of instant: Date) -> String {
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: instant)

@@ -192,11 +192,19 @@ extension OperationEngine {
                 let caller = attempt.caller == attempt.subject ? found : try tx.writer.subscriber(attempt.caller)
                 attempt.language = attempt.prompts.language(
                     for: caller?.language ?? attempt.request.languageHint ?? found?.language)
-                if let reason = Self.prepare(&attempt, subject: found, rules: rules) {
+                if attempt.request.operation == .rechargeCard {
+                    // The card's PIN first: nothing of the number to recharge is told to someone without one, and
+                    // a caller with one good card who probes numbers is counted as one who guesses PINs.
+                    if let reason = Self.validate(&attempt, rules: rules) {
+                        return .settled(try tx.refuse(attempt, reason))
+                    }
+                    if let refused = try tx.checkCardPIN(&attempt) { return .settled(refused) }
+                    if let reason = Self.prepare(&attempt, subject: found, rules: rules) {
+                        if attempt.subject != attempt.caller { try tx.countRechargeProbe(attempt) }
+                        return .settled(try tx.refuse(attempt, reason))
+                    }
+                } else if let reason = Self.prepare(&attempt, subject: found, rules: rules) {
                     return .settled(try tx.refuse(attempt, reason))
-                }
-                if attempt.request.operation == .rechargeCard, let refused = try tx.checkCardPIN(&attempt) {
-                    return .settled(refused)
                 }
             }
             let thirdParty = attempt.caller != attempt.subject

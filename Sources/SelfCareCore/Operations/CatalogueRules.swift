@@ -27,6 +27,9 @@ public struct CatalogueRules: Sendable {
 
     /// The key a caller's wrong card PINs are counted under (a `CallerThrottle`, apart from its password attempts).
     public static func pinThrottleKey(caller: String) -> String { "pin:" + caller }
+
+    /// The key one card's wrong PINs, from any caller, are counted under.
+    public static func pinThrottleKey(card serial: String) -> String { "card:" + serial }
 }
 
 extension BusinessRules {
@@ -57,6 +60,10 @@ extension BusinessRules {
             // No kind: every call (无条件转移).
             if let kind = arguments["kind"], ForwardingKind(argument: kind) == nil { return invalid("kind") }
             guard let target = arguments["target"], !target.isEmpty else { return invalid("target") }
+            // Before the password: a target that is no number needs no account to say so.
+            if Self.forwardingTarget(target) == nil {
+                return .refuse(.invalidTarget, values: ["target": String(target.prefix(20))])
+            }
         case .forwardingCancel:
             if let kind = arguments["kind"], !kind.isEmpty, ForwardingKind(argument: kind) == nil {
                 return invalid("kind")
@@ -78,6 +85,59 @@ extension BusinessRules {
         return nil
     }
 
+    /// `text` with what could be a secret masked, stretch by stretch: a stretch is digit groups joined by one space,
+    /// `-` or `.`. Masked: one run of six digits or more but a mobile number's; groups that make six digits in all
+    /// (a password typed in parts, `258 036`) or 13 and more (a card's serial or PIN in parts). Kept: a date and a
+    /// time (`2026-11-15 10:30`), a number in groups (`186 1234 5678`), amounts.
+    static func maskSecretLikeDigits(_ text: String) -> String {
+        var out = ""
+        var stretch: [Character] = []
+        var digits = 0
+        var groups = 0
+        var run = ""
+        func flush() {
+            // A trailing separator is not part of the stretch.
+            var tail = ""
+            while let last = stretch.last, !last.isNumber {
+                tail = String(last) + tail
+                stretch.removeLast()
+            }
+            let single = groups == 1
+            let mask =
+                single
+                ? digits >= 6 && !(digits == 11 && run.hasPrefix("1"))
+                : digits == 6 || digits >= 13
+            out += mask ? String(stretch.map { $0.isNumber ? "*" : $0 }) : String(stretch)
+            out += tail
+            stretch = []
+            digits = 0
+            groups = 0
+            run = ""
+        }
+        for c in text {
+            let isDigit = c.isASCIIDigit || ("０"..."９").contains(c)
+            if isDigit {
+                if stretch.last.map({ !$0.isNumber }) ?? true { groups += 1 }
+                stretch.append(c)
+                digits += 1
+                if groups == 1 { run.append(c) }
+            } else if !stretch.isEmpty, c == " " || c == "-" || c == ".", stretch.last?.isNumber == true {
+                stretch.append(c)
+            } else {
+                if !stretch.isEmpty { flush() }
+                out.append(c)
+            }
+        }
+        if !stretch.isEmpty { flush() }
+        return out
+    }
+
+    /// A forwarding target: a number of 7 to 15 digits (`+86`/`0086` dropped); nil for anything else.
+    static func forwardingTarget(_ text: String) -> String? {
+        guard let number = normalizeNumber(text), number.count >= 7 else { return nil }
+        return number
+    }
+
     /// A complaint category by name or menu key (`1` network, `2` billing, `3` service, `4` other); nil otherwise.
     static func category(_ text: String) -> String? {
         let lowered = text.lowercased()
@@ -97,9 +157,9 @@ extension BusinessRules {
     }
 
     /// `text` as a ticket (and the attempt's record) keeps it: control characters dropped, white space runs made one
-    /// space, at most `limit` characters, and every run of six digits or more masked but a mobile number's (a
-    /// password or a card's PIN typed into a complaint goes no further).
-    static func ticketText(_ text: String, limit: Int) -> String {
+    /// space, at most `limit` characters, and what could be a password or a card's PIN masked (a secret typed into a
+    /// complaint goes no further).
+    public static func ticketText(_ text: String, limit: Int) -> String {
         var kept = String.UnicodeScalarView()
         var lastWasSpace = false
         for scalar in text.unicodeScalars {
@@ -116,7 +176,7 @@ extension BusinessRules {
             lastWasSpace = space
         }
         let cut = String(String(kept).trimmingCharacters(in: .whitespaces).prefix(limit))
-        return OperationEngine.maskingLongDigitRuns(cut)
+        return maskSecretLikeDigits(cut)
     }
 
     /// Decides one of the catalogue's operations for `subscriber` (already authenticated where the policy asks; for
@@ -162,17 +222,14 @@ extension BusinessRules {
                     return .refuse(.cardExpired, values: values)
                 }
             }
-            if s.payment == .prepaid && s.prepaidPeriod == .locked {
-                values[.period] = PrepaidPeriod.locked.rawValue
-                return .refuse(.prepaidPeriod, values: values)
-            }
-            s.balanceFen += card.valueFen
+            s.balanceFen = try checkedSum(s.balanceFen, card.valueFen)
             reopenIfPaid()
             values[.amount] = formatYuan(card.valueFen)
             values[.balance] = formatYuan(s.balanceFen)
             values[.days] = String(card.validityDays)
             if s.payment == .prepaid {
-                if s.prepaidPeriod == .recharge { s.prepaidPeriod = .valid }
+                // A recharge is how an account leaves its recharge or locked period (单向/双向停机).
+                if s.prepaidPeriod == .recharge || s.prepaidPeriod == .locked { s.prepaidPeriod = .valid }
                 let from = max(features.validUntil ?? today, today)
                 features.validUntil = from.adding(days: card.validityDays)
             }
@@ -181,8 +238,6 @@ extension BusinessRules {
             used.state = .used
             used.usedAt = now
             used.usedFor = s.msisdn
-            used.failedPINs = 0
-            used.lockedUntil = nil
             let own = caller == nil || caller == s.msisdn
             let reply: PromptKey =
                 !own ? .replyRechargeCardOther : s.payment == .prepaid ? .replyRechargeCardPrepaid : .replyRechargeCard
@@ -198,13 +253,13 @@ extension BusinessRules {
             let next = Timing(argument: arguments["when"] ?? "now") == .next
             let month = next ? today.monthOf.next : today.monthOf
             values[.month] = month.description
-            let subscription = PackSubscription(code: pack.code, month: month.description)
+            let subscription = PackSubscription(code: pack.code, month: month.description, feeFen: pack.feeFen)
             if features.packs.contains(subscription) { return .refuse(.packAlready, values: values) }
             if s.payment == .prepaid && s.balanceFen < pack.feeFen {
                 values[.balance] = formatYuan(s.balanceFen)
                 return .refuse(.insufficientBalance, values: values)
             }
-            s.balanceFen -= pack.feeFen
+            s.balanceFen = try checkedSum(s.balanceFen, -pack.feeFen)
             values[.balance] = formatYuan(s.balanceFen)
             // Packs of months gone by are dropped as the account changes: the list holds this month's and next's.
             features.packs = features.packs.filter { Month($0.month).map { $0 >= today.monthOf } ?? false }
@@ -216,14 +271,14 @@ extension BusinessRules {
             let pack = try store.dataPack(code)
             values[.pack] = pack?.name(in: language) ?? code
             let nextMonth = PackSubscription(code: code, month: today.monthOf.next.description)
-            guard features.packs.contains(nextMonth) else {
+            guard let held = features.packs.first(where: { $0 == nextMonth }) else {
                 let thisMonth = PackSubscription(code: code, month: today.monthOf.description)
                 return .refuse(features.packs.contains(thisMonth) ? .packInUse : .packNotOrdered, values: values)
             }
             features.packs.removeAll { $0 == nextMonth }
-            // Next month's pack was paid when ordered: its fee goes back to the balance.
-            let refund = pack?.feeFen ?? 0
-            s.balanceFen += refund
+            // Next month's pack was paid when ordered: what was paid goes back to the balance.
+            let refund = held.feeFen ?? pack?.feeFen ?? 0
+            s.balanceFen = try checkedSum(s.balanceFen, refund)
             reopenIfPaid()
             values[.fee] = formatYuan(refund)
             values[.month] = nextMonth.month
@@ -257,8 +312,9 @@ extension BusinessRules {
             let kind = ForwardingKind(argument: arguments["kind"] ?? "") ?? .unconditional
             values[.kind] = prompts.render(.forwardingKind(kind), in: language)
             let keyed = arguments["target"] ?? ""
-            guard let target = normalizeNumber(keyed), target.count >= 7, target != s.msisdn else {
-                values[.target] = keyed.count > 15 ? String(keyed.prefix(15)) : keyed
+            // The subscriber's own number in any spelling (`0186…`, `86186…`) is its own.
+            guard let target = Self.forwardingTarget(keyed), !target.hasSuffix(s.msisdn) else {
+                values[.target] = String(keyed.prefix(20))
                 return .refuse(.invalidTarget, values: values)
             }
             values[.target] = target
@@ -287,11 +343,11 @@ extension BusinessRules {
             case .arrears: return .refuse(.arrears, values: values)
             default: break
             }
+            if let refusal = prepaidRefusal(s, values) { return refusal }
             if s.balanceFen < 0 {
                 values[.balance] = formatYuan(s.balanceFen)
                 return .refuse(.arrears, values: values)
             }
-            if let refusal = prepaidRefusal(s, values) { return refusal }
             if features.roaming { return .refuse(.alreadyRoaming, values: values) }
             let deposit = catalogue.roamingDeposit(for: s)
             values[.deposit] = formatYuan(deposit)
@@ -299,7 +355,7 @@ extension BusinessRules {
                 values[.balance] = formatYuan(s.balanceFen)
                 return .refuse(.insufficientBalance, values: values)
             }
-            s.balanceFen -= deposit
+            s.balanceFen = try checkedSum(s.balanceFen, -deposit)
             features.roaming = true
             features.roamingDepositFen = deposit
             let closesThreeWay = features.services.remove(BasicService.threeWayCalling) != nil
@@ -328,7 +384,7 @@ extension BusinessRules {
             values[.points] = String(s.points)
             guard s.points >= reward.points else { return .refuse(.insufficientPoints, values: values) }
             s.points -= reward.points
-            s.balanceFen += reward.valueFen
+            s.balanceFen = try checkedSum(s.balanceFen, reward.valueFen)
             reopenIfPaid()
             values[.points] = String(s.points)
             values[.amount] = formatYuan(reward.valueFen)
@@ -406,6 +462,18 @@ extension BusinessRules {
     }
 }
 
+/// `a + b`, or a fault when the sum does not fit: a balance that absurd is corrupt data, never a reason to trap.
+func checkedSum(_ a: Int, _ b: Int) throws -> Int {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    guard !overflow else { throw AmountOverflow() }
+    return sum
+}
+
+/// A balance or an amount beyond what an account can hold.
+struct AmountOverflow: Error, CustomStringConvertible {
+    var description: String { "an amount overflowed the balance" }
+}
+
 /// A card serial with all but its last four digits masked (`************3456`): enough for the customer to know
 /// which card, too little to read it back.
 public func maskCard(_ serial: String) -> String {
@@ -435,12 +503,15 @@ extension EngineTransaction {
         let calendar = configuration.calendar
         let serial = attempt.request.arguments["card"] ?? ""
         attempt.values[.card] = maskCard(serial)
-        let key = CatalogueRules.pinThrottleKey(caller: attempt.caller)
-        let throttle = try writer.callerThrottle(key)
-        if let throttle, throttle.isLocked(at: now), let until = throttle.lockedUntil {
+        let callerKey = CatalogueRules.pinThrottleKey(caller: attempt.caller)
+        let cardKey = CatalogueRules.pinThrottleKey(card: serial)
+        let callerThrottle = try writer.callerThrottle(callerKey)
+        let cardThrottle = try writer.callerThrottle(cardKey)
+        for (throttle, which) in [(callerThrottle, "caller"), (cardThrottle, "card")] {
+            guard let throttle, throttle.isLocked(at: now), let until = throttle.lockedUntil else { continue }
             attempt.auth = .locked
             attempt.values[.until] = calendar.dateTime(of: until)
-            attempt.inputs["locked"] = "caller"
+            attempt.inputs["locked"] = which
             return try refuse(attempt, .pinLocked)
         }
         guard let digest = attempt.pinDigest else {
@@ -448,38 +519,41 @@ extension EngineTransaction {
             attempt.values[.value] = ""
             return try refuse(attempt, .invalidArgument)
         }
-        var card = try writer.card(serial)
-        if let locked = card?.lockedUntil, locked > now {
-            attempt.auth = .locked
-            attempt.values[.until] = calendar.dateTime(of: locked)
-            attempt.inputs["locked"] = "card"
-            return try refuse(attempt, .pinLocked)
-        }
+        let card = try writer.card(serial)
         if let card, constantTimeEquals(card.pinDigest, digest) {
             attempt.auth = .ok
             return nil
         }
-        let counted = CallerThrottle.counting(
-            throttle, caller: key, at: now, threshold: limits.pinCallerThreshold, duration: limits.pinLockout)
-        try writer.save(counted)
+        // A serial no card has may be the PIN keyed first (`CZ PIN SERIAL`): the record keeps only its last digits.
+        if card == nil { attempt.inputs["card"] = maskCard(serial) }
         attempt.inputs["cause"] = card == nil ? "unknown_card" : "wrong_pin"
-        if counted.lockedUntil != nil { attempt.inputs["locks"] = "caller" }
-        if var counting = card {
-            if let ended = counting.lockedUntil, ended <= now {
-                counting.lockedUntil = nil
-                counting.failedPINs = 0
-            }
-            counting.failedPINs += 1
-            if counting.failedPINs >= limits.pinCardThreshold {
-                counting.failedPINs = 0
-                counting.lockedUntil = now + limits.pinLockout
-                attempt.inputs["locks"] = counted.lockedUntil != nil ? "caller,card" : "card"
-            }
-            try writer.save(counting)
-            card = counting
+        var locks: [String] = []
+        let counted = CallerThrottle.counting(
+            callerThrottle, caller: callerKey, at: now, threshold: limits.pinCallerThreshold,
+            duration: limits.pinLockout)
+        try writer.save(counted)
+        if counted.lockedUntil != nil { locks.append("caller") }
+        if card != nil {
+            // Within the same window as the caller's: guesses older than it no longer count.
+            let countedCard = CallerThrottle.counting(
+                cardThrottle, caller: cardKey, at: now, threshold: limits.pinCardThreshold, duration: limits.pinLockout)
+            try writer.save(countedCard)
+            if countedCard.lockedUntil != nil { locks.append("card") }
         }
+        if !locks.isEmpty { attempt.inputs["locks"] = locks.joined(separator: ",") }
         attempt.auth = .failed
         return try refuse(attempt, .badPIN)
+    }
+
+    /// Counts a failure against the caller's card-recharge limit without a wrong PIN: a number to recharge that
+    /// is nobody's (or closed), which a caller holding one good card could otherwise probe without end.
+    func countRechargeProbe(_ attempt: Attempt) throws {
+        let limits = configuration.catalogue
+        let key = CatalogueRules.pinThrottleKey(caller: attempt.caller)
+        try writer.save(
+            CallerThrottle.counting(
+                try writer.callerThrottle(key), caller: key, at: now, threshold: limits.pinCallerThreshold,
+                duration: limits.pinLockout))
     }
 }
 

@@ -479,8 +479,6 @@ extension OperationEngine {
                     card.usedFor = stored.usedFor
                 }
                 if stored.state == .used && card.state == .used && card.usedFor == nil { card.usedFor = stored.usedFor }
-                card.failedPINs = stored.failedPINs
-                card.lockedUntil = stored.lockedUntil
                 if stored == card { return .unchanged }
             }
             try writer.save(card)

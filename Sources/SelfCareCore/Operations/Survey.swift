@@ -135,7 +135,9 @@ extension EngineTransaction {
     /// transaction.
     func askSurveyBySMS(_ record: ServiceRecord, subject: Subscriber, prompts: PromptCatalog) throws {
         let policy = configuration.survey
-        guard record.channel == Channel.sms.rawValue, policy.asks(after: record) else { return }
+        // Only the account holder who did it is asked: not the owner of a number someone else recharged.
+        guard record.channel == Channel.sms.rawValue, record.caller == record.subject, policy.asks(after: record)
+        else { return }
         var features = try writer.features(subject.msisdn)
         if let asked = features.surveyAskedAt, asked > now - policy.smsInterval, asked <= now { return }
         features.surveyAskedAt = now
@@ -146,5 +148,73 @@ extension EngineTransaction {
             .noticeSurvey, in: language,
             ["operation": prompts.render(PromptKey.operationName(OperationName(record.operation)), in: language)])
         try queueNotice(to: subject.msisdn, .noticeSurvey, text: text, record: record)
+    }
+}
+
+/// The satisfaction ratings of `survey.rate` records, by week, operation and channel (`selfcare survey report`).
+public struct SurveyReport: Sendable {
+    /// One week's ratings of one operation on one channel.
+    public struct Row: Sendable, Equatable {
+        /// The Monday the local week starts on.
+        public var week: LocalDate
+        /// The operation rated.
+        public var operation: String
+        /// The channel the rated transaction came through.
+        public var channel: String
+        /// How many ratings of 1, 2, 3, 4 and 5 (index 0 is 1).
+        public var counts = [0, 0, 0, 0, 0]
+        /// Questions skipped (any other key, or none).
+        public var skipped = 0
+
+        /// Ratings given.
+        public var rated: Int { counts.reduce(0, +) }
+
+        /// The average rating to two decimals, empty when there is none.
+        public var average: String {
+            guard rated > 0 else { return "" }
+            let sum = counts.enumerated().reduce(0) { $0 + ($1.offset + 1) * $1.element }
+            let hundredths = (sum * 100 + rated / 2) / rated
+            return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+        }
+
+        /// The values of a CSV row, in `csvHeader`'s order.
+        public var cells: [String] {
+            [week.description, operation, channel, String(rated), String(skipped), average] + counts.map(String.init)
+        }
+    }
+
+    /// The columns of the report.
+    public static let columns = [
+        "week", "operation", "channel", "rated", "skipped", "average", "r1", "r2", "r3", "r4", "r5",
+    ]
+
+    private let calendar: LocalCalendar
+    private var table: [String: Row] = [:]
+
+    /// An empty report counting weeks on `calendar`.
+    public init(calendar: LocalCalendar) { self.calendar = calendar }
+
+    /// Counts `record` when it is a `survey.rate` record that succeeded; anything else is passed over.
+    public mutating func add(_ record: ServiceRecord) {
+        guard record.operation == OperationName.surveyRate.rawValue, record.result == ResultKind.ok.rawValue,
+            let time = ISOTime.parse(record.time),
+            let inputs = (try? JSONSerialization.jsonObject(with: Data(record.inputs.utf8))) as? [String: String],
+            let operation = inputs["operation"], let rating = inputs["rating"]
+        else { return }
+        let channel = inputs["channel"] ?? record.channel
+        let week = calendar.weekStart(of: time)
+        let key = "\(week)|\(operation)|\(channel)"
+        var row = table[key] ?? Row(week: week, operation: operation, channel: channel)
+        if let value = Int(rating), (1...5).contains(value) {
+            row.counts[value - 1] += 1
+        } else {
+            row.skipped += 1
+        }
+        table[key] = row
+    }
+
+    /// The rows, by week, then operation, then channel.
+    public var rows: [Row] {
+        table.values.sorted { ($0.week, $0.operation, $0.channel) < ($1.week, $1.operation, $1.channel) }
     }
 }

@@ -85,7 +85,7 @@ enum Compensation {
                         }
                         subscriber.points -= now - was
                     } else {
-                        subscriber.balanceFen -= now - was
+                        subscriber.balanceFen = try checkedSum(subscriber.balanceFen, was - now)
                     }
                     undone.append(field)
                 case "prepaid_period":

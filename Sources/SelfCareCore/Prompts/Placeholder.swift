@@ -133,7 +133,7 @@ public struct Placeholder: RawRepresentable, Hashable, Sendable, CustomStringCon
     /// A kind of call forwarding, in the reply's language.
     public static let kind = Placeholder("kind", width: 12)
     /// A call-forwarding target number.
-    public static let target = Placeholder("target", width: 15)
+    public static let target = Placeholder("target", width: 20)
     /// The international roaming deposit, in yuan.
     public static let deposit = Placeholder("deposit", width: 10)
     /// `on` or `off`: international roaming, in the reply's language.
