@@ -35,6 +35,8 @@ struct InitCommand: AsyncParsableCommand {
                     "  \(entry.number)  \(entry.password.padding(toLength: 6, withPad: " ", startingAt: 0))  \(entry.shows)"
                 )
             }
+            print("demo recharge cards (PINs are for the demo only):")
+            for card in DemoData.cardGuide { print("  \(card.serial)  \(card.pin)  \(card.shows)") }
         }
     }
 }

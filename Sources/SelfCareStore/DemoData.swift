@@ -76,8 +76,8 @@ public enum DemoData {
     }
 
     static let guideTemplate: [(number: String, password: String, shows: String)] = [
-        ("18612345678", "258036", "normal postpaid, gold, Smart 58; the everyday case"),
-        ("18611110001", "470159", "English-speaking customer (replies in English)"),
+        ("18612345678", "258036", "normal postpaid, gold, Smart 58; the everyday case (no roaming deposit)"),
+        ("18611110001", "470159", "English-speaking customer (replies in English); roaming takes a deposit"),
         ("18611110002", "369258", "lost (挂失): loss.cancel works, plan.change refused state_lost"),
         ("18611110003", "142857", "arrears (欠费停机), negative balance: plan.change refused arrears"),
         ("18611110004", "531864", "suspended (停机保号): suspend.resume works"),
@@ -90,7 +90,7 @@ public enum DemoData {
         ("18611110011", "304682", "silver tier"),
         ("18611110012", "415793", "vip tier"),
         ("18611110013", "(none)", "no service password set: password_not_set"),
-        ("18611110014", "526804", "on the blacklist (黑名单)"),
+        ("18611110014", "526804", "on the blacklist (黑名单): roaming.on refused blacklisted"),
         ("18611110015", "637915", "English, prepaid valid, gold"),
         ("18611110016", "748026", "prepaid in arrears"),
         ("18611110017", "859137", "premium and under contract until {contract+13}, diamond"),
@@ -98,7 +98,7 @@ public enum DemoData {
         ("18611110019", "071359", "prepaid and lost"),
         ("18611110020", "182460", "contract ending {contract+1}, gold"),
         ("18611110021", "293517", "English, suspended"),
-        ("18611110022", "304628", "prepaid, supreme tier"),
+        ("18611110022", "304628", "prepaid, supreme tier; balance too low for the D20 pack"),
     ]
 
     /// Two months of usage (this month so far and last month) for every live subscriber.
@@ -214,7 +214,8 @@ public enum DemoData {
         R50,50元话费,CNY 50 credit,4800,5000
         """
 
-    static var subscriberNumbers: [String] {
+    /// The demo subscribers' numbers, in the file's order.
+    public static var subscriberNumbers: [String] {
         subscriberTemplate.split(separator: "\n").dropFirst().map { String($0.prefix { $0 != "," }) }
     }
 

@@ -479,6 +479,35 @@ final class ProgressLog: @unchecked Sendable {
 
 @Suite("Demo data")
 struct DemoDataTests {
+    /// The catalogue's rules each have a demo case: a card in every state, a pack some subscriber may not order,
+    /// a withdrawn pack and service, a roaming-exempt tier beside tiers that pay, a blacklisted number.
+    @Test func coversEveryRuleOfTheCatalogue() async throws {
+        try await withTemporaryDatabase { store, _ in
+            _ = try await DemoData.load(with: try importer(store), now: Fixtures.midNovember, calendar: LocalCalendar())
+            try await store.read { r in
+                let cards = try DemoData.cardGuide.compactMap { try r.card($0.serial) }
+                #expect(cards.count == DemoData.cardGuide.count)
+                #expect(Set(cards.map(\.state)) == Set(RechargeCard.State.allCases))
+                #expect(
+                    cards.contains { $0.state == .unused && $0.expires > LocalDate(year: 2026, month: 11, day: 15) })
+                let subscribers = try DemoData.subscriberNumbers.compactMap { try r.subscriber($0) }
+                let packs = try r.dataPacks()
+                #expect(packs.contains { pack in subscribers.contains { !pack.allows($0) } && pack.onSale })
+                let services = try r.basicServices()
+                #expect(packs.contains { !$0.onSale } && services.contains { !$0.onSale })
+                #expect(try r.basicService(BasicService.threeWayCalling) != nil)
+                let rules = CatalogueRules()
+                #expect(subscribers.contains { rules.roamingDeposit(for: $0) == 0 })
+                #expect(
+                    subscribers.contains {
+                        rules.roamingDeposit(for: $0) > 0 && $0.balanceFen >= rules.roamingDepositFen
+                    })
+                let rewards = try r.rewards()
+                #expect(subscribers.contains { $0.blacklist } && !rewards.isEmpty)
+            }
+        }
+    }
+
     @Test func coversEveryStatePaymentPeriodTierAndFlag() async throws {
         try await withTemporaryDatabase { store, _ in
             let results = try await DemoData.load(
