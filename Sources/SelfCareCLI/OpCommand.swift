@@ -58,6 +58,14 @@ struct OpCommand: AsyncParsableCommand {
                 if OperationRequest.secretArgumentNames.contains(key) {
                     throw CommandFailure("--arg \(key)=…: passwords are read from standard input, never from arguments")
                 }
+                guard OperationRequest.argumentNames.contains(key) else {
+                    let names = OperationRequest.argumentNames.sorted()
+                    let hint = suggestion(for: key, among: names).map { "did you mean `\($0)`?" }
+                    throw CommandFailure(
+                        "--arg \(key): no operation takes it; "
+                            + (hint ?? "arguments: " + names.joined(separator: ", ")),
+                        code: 64)
+                }
                 values[key] = String(argument[argument.index(after: eq)...])
             }
             let name = OperationName(operation)

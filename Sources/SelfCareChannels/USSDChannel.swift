@@ -393,14 +393,21 @@ public final class USSDChannel: Sendable {
     /// starts when some are left (nil when the screen shows the last line). A `start` past the end shows the last
     /// line.
     private func paged(
-        title: String, lines: [String], nav: [String], start: Int, session: USSDSession
+        title: String, lines given: [String], nav: [String], start: Int, session: USSDSession
     ) -> (text: String, next: Int?) {
         let more = "\(configuration.moreKey). \(text(.ussdNavMore, session))"
+        var lines = given
         func fits(_ candidate: ArraySlice<String>, withMore: Bool) -> Bool {
             let body = ([title] + candidate + nav + (withMore ? [more] : [])).joined(separator: "\n")
             return body.unicodeScalars.count <= limit(body + lines.joined())
         }
         guard !lines.isEmpty else { return (([title] + nav).joined(separator: "\n"), nil) }
+        // A line that would not fit a screen of its own (an imported name of a hundred characters) is cut short.
+        for i in lines.indices where !fits([lines[i]], withMore: true) {
+            var cut = lines[i]
+            while !cut.isEmpty, !fits([cut + "…"], withMore: true) { cut.removeLast() }
+            lines[i] = cut + "…"
+        }
         let first = max(0, min(start, lines.count - 1))
         var end = lines.count
         if !fits(lines[first...], withMore: false) {

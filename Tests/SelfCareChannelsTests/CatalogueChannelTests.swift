@@ -230,3 +230,23 @@ struct PagedConfirmationTests {
         #expect(try h.records().last?.operation == "data.pack.order" && h.records().last?.reason == "ok")
     }
 }
+
+@Suite("USSD list lines longer than a screen")
+struct LongListLineTests {
+    @Test func aNameLongerThanAScreenIsCutShort() async throws {
+        let h = try await USSDHarness()
+        try await Fixtures.seedCatalogue(h.store)
+        try await h.store.write { writer in
+            try writer.save(
+                BasicService(
+                    code: "LONG", nameZh: String(repeating: "超长业务名称", count: 20),
+                    nameEn: String(repeating: "A very long service name ", count: 12), monthlyFeeFen: 100, onSale: true)
+            )
+        }
+        for number in ["18612345678", "18611110001"] {
+            let screens = await h.dial("*100*8*1#", ["99", "99", "99"], from: number, session: "l-\(number)")
+            #expect(screens.allSatisfy { CatalogueTextSizeTests.fits($0.text) }, "\(screens.map(\.text))")
+            #expect(screens.contains { $0.text.contains("…") })
+        }
+    }
+}

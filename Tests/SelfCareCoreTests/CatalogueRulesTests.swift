@@ -316,3 +316,52 @@ struct CatalogueReviewTests {
         #expect(text.contains("2026-11-15") && text.contains("10:30") && text.contains("18612345678"), "kept: \(text)")
     }
 }
+
+@Suite("Catalogue findings of the second review")
+struct CatalogueSecondReviewTests {
+    @Test func aRechargeForAnotherNumberAnswersInTheCallersLanguage() async throws {
+        let h = try await CatalogueHarness()
+        try await h.store.write { writer in
+            var english = try #require(try writer.subscriber("18611110002"))
+            english.language = .english
+            try writer.save(english)
+        }
+        // A stranger's wrong PIN for an English speaker's number and for nobody's: the same words.
+        let real = await h.recharge(
+            from: "13900000003", card: "1999999999999999", pin: "111111", subject: "18611110002")
+        let nobody = await h.recharge(
+            from: "13900000003", card: "1999999999999999", pin: "111111", subject: "13700000001")
+        #expect(real.reply == nobody.reply && real.language == .chinese, "\(real.reply) / \(nobody.reply)")
+    }
+
+    @Test func aConfirmationAppliesTheAmountItStatedOrNothing() async throws {
+        let h = try await CatalogueHarness()
+        var ask = OperationRequest(
+            operation: .pointsRedeem, channel: .sms, caller: "18612345678", arguments: ["reward": "R10"],
+            password: Fixtures.password)
+        ask.requiresConfirmation = true
+        #expect(await h.engine.perform(ask).reason == .confirmationRequired)
+        try await h.store.write { writer in
+            try writer.save(Reward(code: "R10", nameZh: "10元话费", nameEn: "CNY 10 credit", points: 3000, valueFen: 1000))
+        }
+        let confirmed = await h.engine.confirm(caller: "18612345678", channel: .sms, session: nil)
+        #expect(confirmed.reason == .termsChanged, "\(confirmed.reply)")
+        #expect(try await h.subscriber().points == 3200, "nothing applied")
+        // Unchanged terms apply.
+        #expect(await h.engine.perform(ask).reason == .confirmationRequired)
+        #expect(await h.engine.confirm(caller: "18612345678", channel: .sms, session: nil).reason == .ok)
+        #expect(try await h.subscriber().points == 200)
+    }
+
+    @Test func anArgumentNoOperationTakesNeverReachesARecord() async throws {
+        let h = try await CatalogueHarness()
+        var request = OperationRequest(
+            operation: .rechargeCard, channel: .api, caller: "18612345678",
+            arguments: ["card": "1000000000000004", "card_pin": "789012345678901234", "pwd": "258036"])
+        request.cardPIN = Secret("123456789012345678")
+        let outcome = await h.engine.perform(request)
+        let record = try #require(outcome.record)
+        #expect(!record.jsonLine.contains("789012345678901234") && !record.jsonLine.contains("258036"))
+        #expect(record.inputValues["card"] == "1000000000000004")
+    }
+}

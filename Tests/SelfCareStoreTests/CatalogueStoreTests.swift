@@ -114,13 +114,18 @@ struct CatalogueImportTests {
                 1000000000000015,523456789012345678,5000,30,2027-12-31,lost,
                 1000000000000016,623456789012345678,5000,30,2027-12-31
                 1000000000000017,723456789012345678,5000,30,2027-12-31,unused,
+                1000000000000018,823456789012345678,923456789012345678,30,2027-12-31,unused,
                 """
             let path = dir.appendingPathComponent("cards.csv").path
             try csv.write(toFile: path, atomically: true, encoding: .utf8)
             let summary = try await importer(store).importFile(.cards, path: path)
-            #expect(summary.applied == 1 && summary.rejected == 7)
+            #expect(summary.applied == 1 && summary.rejected == 8)
             let rejects = try String(contentsOfFile: try #require(summary.rejectsPath), encoding: .utf8)
-            for pin in ["123456789012345678", "12a456789012345678", "223456789012345678", "623456789012345678"] {
+            #expect(rejects.contains("value_fen: must be at most 100000000, found `******************`"), "\(rejects)")
+            for pin in [
+                "123456789012345678", "12a456789012345678", "223456789012345678", "623456789012345678",
+                "923456789012345678",
+            ] {
                 #expect(!rejects.contains(pin), "a rejects file never shows a PIN")
             }
             #expect(rejects.contains("serial: expected 10 to 20 digits"))

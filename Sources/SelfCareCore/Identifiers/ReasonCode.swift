@@ -103,6 +103,8 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
     public static let unknownReward: ReasonCode = "unknown_reward"
     /// A survey rating by SMS (`PJ 5`) with no survey question waiting for one.
     public static let noSurvey: ReasonCode = "no_survey"
+    /// A confirmation whose amounts (fee, card value, points, deposit) changed since the question: nothing applied.
+    public static let termsChanged: ReasonCode = "terms_changed"
     // Authentication.
     /// A wrong service password (`auth: failed`), the one that locks it included.
     public static let badPassword: ReasonCode = "bad_password"
@@ -157,5 +159,6 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
         .cardFrozen, .insufficientBalance, .insufficientPoints, .unknownPack, .packNotEligible, .packAlready,
         .packNotOrdered, .packInUse, .unknownService, .alreadySubscribed, .notSubscribed, .roamingActive,
         .invalidTarget, .notForwarded, .blacklisted, .alreadyRoaming, .notRoaming, .unknownReward, .noSurvey,
+        .termsChanged,
     ]
 }

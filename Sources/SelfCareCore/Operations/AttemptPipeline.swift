@@ -190,8 +190,11 @@ extension OperationEngine {
             let found = try tx.writer.subscriber(attempt.subject)
             if resolve {
                 let caller = attempt.caller == attempt.subject ? found : try tx.writer.subscriber(attempt.caller)
+                // A card recharge for another number answers in the caller's language: the subject's would tell a
+                // stranger something of whose number it is.
+                let subjectLanguage = attempt.request.operation == .rechargeCard ? nil : found?.language
                 attempt.language = attempt.prompts.language(
-                    for: caller?.language ?? attempt.request.languageHint ?? found?.language)
+                    for: caller?.language ?? attempt.request.languageHint ?? subjectLanguage)
                 if attempt.request.operation == .rechargeCard {
                     // The card's PIN first: nothing of the number to recharge is told to someone without one, and
                     // a caller with one good card who probes numbers is counted as one who guesses PINs.

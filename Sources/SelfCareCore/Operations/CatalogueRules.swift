@@ -132,6 +132,11 @@ extension BusinessRules {
         return out
     }
 
+    /// `text` cut to `limit` characters, the cut said with `…`.
+    static func shortened(_ text: String, to limit: Int) -> String {
+        text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+    }
+
     /// A forwarding target: a number of 7 to 15 digits (`+86`/`0086` dropped); nil for anything else.
     static func forwardingTarget(_ text: String) -> String? {
         guard let number = normalizeNumber(text), number.count >= 7 else { return nil }
@@ -431,7 +436,7 @@ extension BusinessRules {
                         "ticket": ticket.number, "date": calendar.date(of: ticket.created).description,
                         "category": prompts.render(.ticketCategory(ticket.category), in: language),
                         "progress": prompts.render(progress, in: language),
-                        "answer": String((order?.answer ?? "").prefix(40)),
+                        "answer": Self.shortened(order?.answer ?? "", to: 40),
                     ])
             }.joined(separator: "\n")
             return .apply([], replyKey: .replyComplaintStatus, values: values)

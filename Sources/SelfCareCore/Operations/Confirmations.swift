@@ -51,8 +51,8 @@ extension OperationEngine {
                 try tx.writer.deleteConfirmation(caller: callerNumber, channel: channel)
                 let request = OperationRequest(
                     operation: pending.operation, channel: channel, session: session, caller: callerNumber,
-                    subject: pending.subject == callerNumber ? nil : pending.subject, arguments: pending.arguments,
-                    receivedAt: started)
+                    subject: pending.subject == callerNumber ? nil : pending.subject,
+                    arguments: pending.arguments.filter { !$0.key.hasPrefix("terms.") }, receivedAt: started)
                 var attempt = Attempt(request: request, started: started, prompts: prompts)
                 attempt.subject = pending.subject
                 attempt.values[.number] = pending.subject
@@ -83,6 +83,12 @@ extension OperationEngine {
                     return try tx.refuse(attempt, reason).0
                 case .apply(let effects, let replyKey, let values):
                     attempt.values.merge(values) { $1 }
+                    // An amount the question stated that is no longer what the rules ask: nothing is applied.
+                    for key in BusinessRules.confirmedTerms {
+                        if let agreed = pending.arguments["terms." + key], agreed != values[key] {
+                            return try tx.refuse(attempt, .termsChanged).0
+                        }
+                    }
                     let reply = attempt.prompts.render(replyKey, in: attempt.language, attempt.values)
                     let record = try tx.applyDecision(
                         effects, on: subject, for: attempt,
@@ -132,7 +138,7 @@ extension OperationEngine {
                 let request = OperationRequest(
                     operation: pending?.operation ?? .confirm, channel: channel, session: session,
                     caller: callerNumber, subject: pending.flatMap { $0.subject == callerNumber ? nil : $0.subject },
-                    arguments: pending?.arguments ?? [:], receivedAt: started)
+                    arguments: pending?.arguments.filter { !$0.key.hasPrefix("terms.") } ?? [:], receivedAt: started)
                 var attempt = Attempt(request: request, started: started, prompts: prompts)
                 if let pending {
                     attempt.subject = pending.subject

@@ -130,9 +130,12 @@ struct EngineTransaction {
     func askConfirmation(_ attempt: Attempt, replyKey: PromptKey) throws -> (OperationOutcome, Attempt) {
         var attempt = attempt
         let ttl = configuration.confirmationTTL
+        // The amounts the customer is asked to agree to travel with the confirmation: `Y` applies them or nothing.
+        var arguments = attempt.inputs.filter { $0.key != "subject" }
+        for key in BusinessRules.confirmedTerms { arguments["terms." + key] = attempt.values[key] }
         let pending = PendingConfirmation(
             caller: attempt.caller, channel: attempt.request.channel, operation: attempt.request.operation,
-            subject: attempt.subject, arguments: attempt.inputs.filter { $0.key != "subject" },
+            subject: attempt.subject, arguments: arguments,
             session: attempt.request.session, requestedAt: now, expiresAt: now + ttl, language: attempt.language)
         try writer.save(pending)
         attempt.values[.minutes] = String(Int((ttl / 60).rounded(.up)))

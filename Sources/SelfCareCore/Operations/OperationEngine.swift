@@ -76,6 +76,9 @@ public final class OperationEngine: Sendable {
     public func perform(_ request: OperationRequest) async -> OperationOutcome {
         // Full-width digits are the same password on every channel (the SMS grammar folds them already).
         var request = request
+        // Only the arguments operations read go on: another name could hold anything, a secret included, and the
+        // record would keep it for ever.
+        request.arguments = request.arguments.filter { OperationRequest.argumentNames.contains($0.key) }
         request.password = request.password?.foldingFullWidthDigits()
         request.newPassword = request.newPassword?.foldingFullWidthDigits()
         request.newPasswordAgain = request.newPasswordAgain?.foldingFullWidthDigits()

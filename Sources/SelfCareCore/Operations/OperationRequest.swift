@@ -53,6 +53,13 @@ public struct OperationRequest: Sendable {
         self.receivedAt = receivedAt
     }
 
+    /// The argument names operations read; a record keeps these only (another name could hold anything, a secret
+    /// included, and an append-only chain could never let it go).
+    public static let argumentNames: Set<String> = [
+        "month", "plan", "when", "card", "pack", "service", "kind", "target", "reward", "category", "text",
+        "offender", "rating",
+    ]
+
     /// Argument names that could hold a secret; they never reach a record.
     public static let secretArgumentNames: Set<String> = [
         "password", "pin", "old", "new", "new2", "old_password", "new_password", "new_password_again", "secret",

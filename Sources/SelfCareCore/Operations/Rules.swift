@@ -53,6 +53,10 @@ public struct BusinessRules: Sendable {
     /// The catalogue's settings: roaming deposit, card PIN limits, complaint limits.
     public var catalogue: CatalogueRules
 
+    /// Reply values a confirmation question states and `Y` must find unchanged (a fee, a card's value, points): the
+    /// customer agreed to these amounts, not to whatever the catalogue says by then.
+    public static let confirmedTerms = ["amount", "fee", "cost", "deposit"]
+
     /// Reply values that are shown to the customer but masked in the service record (a SIM's PUK).
     public static let valuesMaskedInRecords: Set<String> = ["puk"]
     /// What stands for such a value in the record's reply.
