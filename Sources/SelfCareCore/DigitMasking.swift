@@ -49,3 +49,10 @@ public func maskDigitGroups(
 public func isDigitSeparator(_ c: Character) -> Bool {
     c.isWhitespace || " -#+,.*/_，。、．－＃＋＊／·".contains(c)
 }
+
+/// A card serial with all but its last four digits masked (`************3456`): enough for the customer to know
+/// which card, too little to read it back.
+public func maskCard(_ serial: String) -> String {
+    guard serial.count > 4 else { return String(repeating: "*", count: serial.count) }
+    return String(repeating: "*", count: serial.count - 4) + serial.suffix(4)
+}

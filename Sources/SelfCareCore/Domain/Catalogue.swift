@@ -1,7 +1,30 @@
 import Foundation
 
+/// Something with a name in each reply language (a plan, a pack, a service, a reward).
+public protocol NamedInBothLanguages {
+    /// The name in Chinese replies.
+    var nameZh: String { get }
+    /// The name in English replies.
+    var nameEn: String { get }
+}
+
+extension NamedInBothLanguages {
+    /// The name in `language`.
+    public func name(in language: Language) -> String { language == .english ? nameEn : nameZh }
+}
+
+/// An entry of one of the catalogues stored as JSON by code (`CatalogueKind`): read, saved and imported alike.
+public protocol CatalogueEntry: NamedInBothLanguages, Codable, Equatable, Sendable {
+    /// The catalogue the type's entries belong to.
+    static var kind: CatalogueKind { get }
+    /// The entry's code, its key in the catalogue.
+    var code: String { get }
+}
+
 /// A data pack 流量包 from the plan catalogue: extra mobile data for one month, for a fee from the balance.
-public struct DataPack: Hashable, Sendable, Codable {
+public struct DataPack: CatalogueEntry, Hashable {
+    /// Packs are entries of the `pack` catalogue.
+    public static let kind = CatalogueKind.pack
     /// The pack's code, what customers key in: ASCII letters and digits, stored upper-case (`D10`).
     public var code: String
     /// The pack's name in Chinese replies (`10元100MB流量包`).
@@ -34,9 +57,6 @@ public struct DataPack: Hashable, Sendable, Codable {
         self.onSale = onSale
     }
 
-    /// The pack's name in `language`.
-    public func name(in language: Language) -> String { language == .english ? nameEn : nameZh }
-
     /// Whether `subscriber` may order the pack: on sale, for its payment type, and for its plan.
     public func allows(_ subscriber: Subscriber) -> Bool {
         onSale && payment.allows(subscriber.payment) && (plans.isEmpty || plans.contains(subscriber.planCode))
@@ -44,7 +64,9 @@ public struct DataPack: Hashable, Sendable, Codable {
 }
 
 /// A basic service 基础业务 from the service catalogue: caller ID, ring-back tone, three-way calling and the like.
-public struct BasicService: Hashable, Sendable, Codable {
+public struct BasicService: CatalogueEntry, Hashable {
+    /// Services are entries of the `service` catalogue.
+    public static let kind = CatalogueKind.service
     /// The service's code, upper-case ASCII letters and digits (`CLIP`, `CRBT`, `3WAY`).
     public var code: String
     /// The service's name in Chinese replies (`来电显示`).
@@ -65,15 +87,14 @@ public struct BasicService: Hashable, Sendable, Codable {
         self.onSale = onSale
     }
 
-    /// The service's name in `language`.
-    public func name(in language: Language) -> String { language == .english ? nameEn : nameZh }
-
     /// The code of three-way calling 三方通话, which turning international roaming on closes.
     public static let threeWayCalling = "3WAY"
 }
 
 /// A reward of the points catalogue 积分兑换: recharge value for points.
-public struct Reward: Hashable, Sendable, Codable {
+public struct Reward: CatalogueEntry, Hashable {
+    /// Rewards are entries of the `reward` catalogue.
+    public static let kind = CatalogueKind.reward
     /// The reward's code, upper-case ASCII letters and digits (`R10`).
     public var code: String
     /// The reward's name in Chinese replies (`10元话费`).
@@ -94,8 +115,6 @@ public struct Reward: Hashable, Sendable, Codable {
         self.valueFen = valueFen
     }
 
-    /// The reward's name in `language`.
-    public func name(in language: Language) -> String { language == .english ? nameEn : nameZh }
 }
 
 /// A recharge card 充值卡 as the voucher system supplies it: its serial, its PIN's keyed digest, value and state.

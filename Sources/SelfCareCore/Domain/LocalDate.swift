@@ -47,3 +47,15 @@ public struct LocalDate: Hashable, Sendable, Comparable, Codable, CustomStringCo
         }
     }
 }
+
+extension LocalDate {
+    /// The date `days` days later (earlier when negative).
+    public func adding(days: Int) -> LocalDate {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let start = calendar.date(from: DateComponents(year: year, month: month, day: day))!
+        let end = calendar.date(byAdding: .day, value: days, to: start)!
+        let c = calendar.dateComponents([.year, .month, .day], from: end)
+        return LocalDate(year: c.year!, month: c.month!, day: c.day!)
+    }
+}

@@ -1,5 +1,5 @@
 /// A tariff plan (套餐).
-public struct Plan: Hashable, Sendable {
+public struct Plan: Hashable, Sendable, NamedInBothLanguages {
     /// Which payment types may take the plan.
     public enum Eligibility: String, Sendable, Codable, CaseIterable {
         /// Prepaid accounts only.
@@ -57,6 +57,4 @@ public struct Plan: Hashable, Sendable {
         self.contractOK = contractOK
     }
 
-    /// The plan's name in `language`.
-    public func name(in language: Language) -> String { language == .english ? nameEn : nameZh }
 }

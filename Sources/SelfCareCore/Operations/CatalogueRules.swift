@@ -479,25 +479,6 @@ struct AmountOverflow: Error, CustomStringConvertible {
     var description: String { "an amount overflowed the balance" }
 }
 
-/// A card serial with all but its last four digits masked (`************3456`): enough for the customer to know
-/// which card, too little to read it back.
-public func maskCard(_ serial: String) -> String {
-    guard serial.count > 4 else { return String(repeating: "*", count: serial.count) }
-    return String(repeating: "*", count: serial.count - 4) + serial.suffix(4)
-}
-
-extension LocalDate {
-    /// The date `days` days later (earlier when negative).
-    public func adding(days: Int) -> LocalDate {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let start = calendar.date(from: DateComponents(year: year, month: month, day: day))!
-        let end = calendar.date(byAdding: .day, value: days, to: start)!
-        let c = calendar.dateComponents([.year, .month, .day], from: end)
-        return LocalDate(year: c.year!, month: c.month!, day: c.day!)
-    }
-}
-
 extension EngineTransaction {
     /// Checks a card recharge's PIN against the card, in the attempt's transaction: nil when it is right (the rules
     /// then look at the card's state). A wrong PIN, or a serial no card has (one answer for both), counts against

@@ -483,18 +483,16 @@ extension OperationEngine {
             }
             try writer.save(card)
             return .applied
-        case .pack(let pack):
-            if try writer.dataPack(pack.code) == pack { return .unchanged }
-            try writer.save(pack)
-            return .applied
-        case .service(let service):
-            if try writer.basicService(service.code) == service { return .unchanged }
-            try writer.save(service)
-            return .applied
-        case .reward(let reward):
-            if try writer.reward(reward.code) == reward { return .unchanged }
-            try writer.save(reward)
-            return .applied
+        case .pack(let pack): return try applyEntry(pack, writer: writer)
+        case .service(let service): return try applyEntry(service, writer: writer)
+        case .reward(let reward): return try applyEntry(reward, writer: writer)
         }
+    }
+
+    /// Adds or replaces a catalogue entry; unchanged when it is stored as it is.
+    static func applyEntry<Entry: CatalogueEntry>(_ entry: Entry, writer: any StoreWriter) throws -> LoadStep {
+        if try writer.entry(entry.code, Entry.self) == entry { return .unchanged }
+        try writer.save(entry)
+        return .applied
     }
 }

@@ -83,27 +83,27 @@ public enum CatalogueKind: String, Sendable, CaseIterable {
 extension StoreReader {
     /// Every data pack, cheapest first, then by code.
     public func dataPacks() throws -> [DataPack] {
-        try catalogue(.pack, DataPack.self).sorted { ($0.feeFen, $0.code) < ($1.feeFen, $1.code) }
+        try entries(DataPack.self).sorted { ($0.feeFen, $0.code) < ($1.feeFen, $1.code) }
     }
 
     /// The data pack `code`, on sale or not.
-    public func dataPack(_ code: String) throws -> DataPack? { try entry(.pack, code, DataPack.self) }
+    public func dataPack(_ code: String) throws -> DataPack? { try entry(code, DataPack.self) }
 
     /// Every basic service, by code.
     public func basicServices() throws -> [BasicService] {
-        try catalogue(.service, BasicService.self).sorted { $0.code < $1.code }
+        try entries(BasicService.self).sorted { $0.code < $1.code }
     }
 
     /// The basic service `code`.
-    public func basicService(_ code: String) throws -> BasicService? { try entry(.service, code, BasicService.self) }
+    public func basicService(_ code: String) throws -> BasicService? { try entry(code, BasicService.self) }
 
     /// Every reward, the fewest points first, then by code.
     public func rewards() throws -> [Reward] {
-        try catalogue(.reward, Reward.self).sorted { ($0.points, $0.code) < ($1.points, $1.code) }
+        try entries(Reward.self).sorted { ($0.points, $0.code) < ($1.points, $1.code) }
     }
 
     /// The reward `code`.
-    public func reward(_ code: String) throws -> Reward? { try entry(.reward, code, Reward.self) }
+    public func reward(_ code: String) throws -> Reward? { try entry(code, Reward.self) }
 
     /// What `msisdn`'s account holds beyond the subscriber row; empty when nothing is stored.
     public func features(_ msisdn: String) throws -> SubscriberFeatures {
@@ -113,17 +113,19 @@ extension StoreReader {
         }
     }
 
-    private func catalogue<T: Decodable>(_ kind: CatalogueKind, _ type: T.Type) throws -> [T] {
-        try catalogueEntries(kind).map { code, text in try Self.decode(text, kind: kind, code: code, type) }
+    /// Every entry of `Entry`'s catalogue, in no order.
+    public func entries<Entry: CatalogueEntry>(_: Entry.Type) throws -> [Entry] {
+        try catalogueEntries(Entry.kind).map { code, text in try Self.decode(text, code: code, Entry.self) }
     }
 
-    private func entry<T: Decodable>(_ kind: CatalogueKind, _ code: String, _ type: T.Type) throws -> T? {
-        try catalogueEntry(kind, code: code).map { try Self.decode($0, kind: kind, code: code, type) }
+    /// The entry `code` of `Entry`'s catalogue, nil when there is none.
+    public func entry<Entry: CatalogueEntry>(_ code: String, _: Entry.Type) throws -> Entry? {
+        try catalogueEntry(Entry.kind, code: code).map { try Self.decode($0, code: code, Entry.self) }
     }
 
-    private static func decode<T: Decodable>(_ text: String, kind: CatalogueKind, code: String, _: T.Type) throws -> T {
-        do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
-            throw CatalogueDecodingError(table: "catalogue.\(kind.rawValue)", key: code)
+    private static func decode<Entry: CatalogueEntry>(_ text: String, code: String, _: Entry.Type) throws -> Entry {
+        do { return try JSONDecoder().decode(Entry.self, from: Data(text.utf8)) } catch {
+            throw CatalogueDecodingError(table: "catalogue.\(Entry.kind.rawValue)", key: code)
         }
     }
 }

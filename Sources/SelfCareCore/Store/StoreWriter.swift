@@ -72,19 +72,9 @@ public protocol StoreWriter: StoreReader {
 }
 
 extension StoreWriter {
-    /// Adds or replaces a data pack (import).
-    public func save(_ pack: DataPack) throws {
-        try saveCatalogueEntry(.pack, code: pack.code, text: try canonicalCatalogueJSON(pack))
-    }
-
-    /// Adds or replaces a basic service (import).
-    public func save(_ service: BasicService) throws {
-        try saveCatalogueEntry(.service, code: service.code, text: try canonicalCatalogueJSON(service))
-    }
-
-    /// Adds or replaces a reward (import).
-    public func save(_ reward: Reward) throws {
-        try saveCatalogueEntry(.reward, code: reward.code, text: try canonicalCatalogueJSON(reward))
+    /// Adds or replaces an entry of its catalogue: a data pack, a basic service, a reward (import).
+    public func save<Entry: CatalogueEntry>(_ entry: Entry) throws {
+        try saveCatalogueEntry(Entry.kind, code: entry.code, text: try canonicalCatalogueJSON(entry))
     }
 
     /// Stores `features` as what `msisdn`'s account holds.
