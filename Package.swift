@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "SelfCareHTTP", targets: ["SelfCareHTTP"]),
         .library(name: "SelfCareScenarios", targets: ["SelfCareScenarios"]),
         .library(name: "SelfCareTesting", targets: ["SelfCareTesting"]),
+        .library(name: "SelfCareConsole", targets: ["SelfCareConsole"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
@@ -36,6 +37,8 @@ let package = Package(
         // The PostgreSQL client of the multi-node store: pure Swift over SwiftNIO, so a fresh machine builds it with
         // no client library installed (libpq would need its headers on every machine that runs `swift build`).
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // The web console's pages: server-rendered templates, no JavaScript build step (no npm registry here).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -126,6 +129,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The web console at /console: accounts and roles, the phone simulator, the subscriber and records views,
+        // the grammar workbench (drafts tried as scenarios on scratch data) and health.
+        .target(
+            name: "SelfCareConsole",
+            dependencies: [
+                "SelfCareCore",
+                "SelfCareCrypto",
+                "SelfCareGrammar",
+                "SelfCareChannels",
+                "SelfCareHTTP",
+                "SelfCareScenarios",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Test support only, never linked by the executable: fixtures with a fixed pepper, the in-memory store,
         // adapter probes and the in-process conformance harness.
         .target(
@@ -158,6 +180,7 @@ let package = Package(
                 "SelfCareChannels",
                 "SelfCareHTTP",
                 "SelfCareScenarios",
+                "SelfCareConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -206,6 +229,16 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SelfCareConsoleTests",
+            dependencies: [
+                "SelfCareConsole", "SelfCareHTTP", "SelfCareTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

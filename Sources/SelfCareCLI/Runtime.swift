@@ -73,6 +73,7 @@ struct GlobalOptions: ParsableArguments {
 struct DataFolder {
     static let grammars = DataFolder(name: "grammars", variable: "SELFCARE_GRAMMARS", option: "--grammars")
     static let prompts = DataFolder(name: "prompts", variable: "SELFCARE_PROMPTS", option: "--prompts")
+    static let console = DataFolder(name: "console", variable: "SELFCARE_CONSOLE", option: "--console")
 
     /// `grammars` or `prompts`.
     let name: String
@@ -204,6 +205,8 @@ enum Environment {
         ("SELFCARE_SURVEY_OPERATIONS", "the operations rated, comma-separated, or all (default: all transactions)"),
         ("SELFCARE_SMS_RATE_LIMIT", "SMS per number per minute (default 30)"),
         ("SELFCARE_ADMIN_TOKEN", "serve: token of /v1/records, /v1/admin/reload"),
+        ("SELFCARE_CONSOLE_ACCOUNTS", "serve: the web console's accounts file (turns /console on)"),
+        ("SELFCARE_CONSOLE", "serve: the console's templates and static files folder"),
         ("SELFCARE_CHANNELS", "channels served and checked (default sms,ussd,ivr)"),
         ("SELFCARE_LOG_LEVEL", "log level, trace to critical (default warning)"),
         ("SELFCARE_INBOX", "sync, serve: the feed inbox when --inbox is not given"),

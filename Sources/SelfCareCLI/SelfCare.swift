@@ -23,7 +23,7 @@ struct SelfCare: AsyncParsableCommand {
             InitCommand.self, ImportCommand.self, OpCommand.self, SMSCommand.self, USSDCommand.self, IVRCommand.self,
             TestCommand.self, CheckCommand.self, RecordsCommand.self, OrdersCommand.self, PasswordCommand.self,
             TickCommand.self, SyncCommand.self, NoticesCommand.self, SurveyCommand.self,
-            ServeCommand.self, BenchCommand.self,
+            ServeCommand.self, ConsoleCommand.self, BenchCommand.self,
         ]
     )
 

@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import NIOCore
 import SelfCareChannels
+import SelfCareConsole
 import SelfCareCore
 import SelfCareCrypto
 import SelfCareHTTP
@@ -73,6 +74,21 @@ struct ServeCommand: AsyncParsableCommand {
     var deliveryInterval: Double = 10
 
     @OptionGroup(title: "SMS notices to customers (docs/notices.md)") var notices: NoticeOptions
+
+    @Option(
+        help: """
+            The web console's accounts file (selfcare console add writes it): turns the console on at /console. \
+            Default: SELFCARE_CONSOLE_ACCOUNTS; with --demo and neither, demo accounts are made and printed.
+            """)
+    var consoleAccounts: String?
+
+    @Option(
+        help: "The console's templates and static files (default: SELFCARE_CONSOLE, ./console, the installation's).")
+    var console: String?
+
+    @Flag(
+        help: "Mark the console's session cookie Secure always (it is when the proxy sends X-Forwarded-Proto: https).")
+    var consoleSecureCookies = false
 
     @Option(help: "Seconds between two drains of the feed inbox (with --inbox or SELFCARE_INBOX).")
     var syncInterval: Double = 60
@@ -269,6 +285,11 @@ struct ServeCommand: AsyncParsableCommand {
                 try channels.sms.grammars.reload(directory: grammarsDirectory, prompts: prompts)
                 channels.engine.replacePrompts(prompts)
             }
+            if let console = try await consoleRoutes(
+                runtime: runtime, grammars: grammarsDirectory, prompts: promptsDirectory)
+            {
+                configuration.extraRoutes.append(console)
+            }
             printError("selfcare: database \(global.databaseShown)")
             let off = GrammarSet.servedChannels.subtracting(served).map(\.rawValue).sorted()
             if !off.isEmpty { printError("selfcare: channels turned off: \(off.joined(separator: ", "))") }
@@ -284,6 +305,50 @@ struct ServeCommand: AsyncParsableCommand {
                     "serve: cannot listen on `\(host)`: no such host name or address; --host takes an address of this "
                         + "machine, such as 127.0.0.1, 0.0.0.0 or ::1, without a port")
             }
+        }
+    }
+
+    /// The web console when it is configured (an accounts file) or the demo runs; nil otherwise. Demo accounts
+    /// are made fresh at every start and printed.
+    private func consoleRoutes(runtime: Runtime, grammars: String, prompts: String) async throws -> Console? {
+        let path = consoleAccounts ?? Environment.values["SELFCARE_CONSOLE_ACCOUNTS"].flatMap { $0.isEmpty ? nil : $0 }
+        let accounts: ConsoleAccounts
+        if let path {
+            accounts = try loadAccounts(path)
+            guard !accounts.accounts.isEmpty else {
+                throw CommandFailure("serve: \(path) holds no console account; add one with `selfcare console add`")
+            }
+        } else if demo {
+            let (made, passwords) = try ConsoleAccounts.demo()
+            accounts = made
+            printError("selfcare: console at /console with demo accounts (demo only, new passwords at every start):")
+            for (account, password) in passwords {
+                printError("selfcare:   \(account.name) / \(password) (\(account.role.rawValue))")
+            }
+        } else {
+            return nil
+        }
+        let folder = try DataFolder.console.locate(explicit: console)
+        var configuration = ConsoleConfiguration(
+            accounts: accounts, assetsDirectory: folder, grammarsDirectory: grammars, promptsDirectory: prompts)
+        configuration.secureCookies = consoleSecureCookies
+        configuration.demo = path == nil
+        configuration.espeak = ConsoleConfiguration.findEspeak()
+        if demo {
+            let month = runtime.configuration.calendar.month(of: runtime.clock.now())
+            configuration.simulatorNumbers = DemoData.guide(thisMonth: month).map {
+                SimulatorNumber(number: $0.number, label: $0.shows)
+            }
+        }
+        do {
+            let routes = try await Console(configuration: configuration, logger: Logger(label: "selfcare.console"))
+            if path != nil { printError("selfcare: console at /console (\(accounts.accounts.count) accounts)") }
+            if configuration.espeak == nil {
+                printError("selfcare: console: no espeak-ng, IVR prompts shown as text only")
+            }
+            return routes
+        } catch {
+            throw CommandFailure("serve: the console's files in \(visible(folder)) cannot be read: \(error)")
         }
     }
 

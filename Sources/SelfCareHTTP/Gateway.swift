@@ -67,6 +67,9 @@ public enum Gateway {
                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
             }
         }
+        for routes in configuration.extraRoutes {
+            routes.register(on: router, channels: channels, configuration: configuration)
+        }
         known.record(router.routes.map { ($0.path.description, $0.method) })
         return router
     }

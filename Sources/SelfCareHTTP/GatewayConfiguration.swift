@@ -59,6 +59,8 @@ public struct GatewayConfiguration: Sendable {
     /// Work the server does on its own every so often besides applying due changes (draining the feed inbox),
     /// started with the server and stopped with it.
     public var periodicJobs: [PeriodicJob] = []
+    /// Routes served beside the channels' (the web console), added after them.
+    public var extraRoutes: [any GatewayRoutes] = []
 
     public init() {}
 

@@ -20,4 +20,7 @@ public struct Channel: RawRepresentable, Hashable, Sendable, Codable, CustomStri
     /// Operations named directly rather than through a menu or a text: `selfcare op`, the pending changes `tick`
     /// applies, `selfcare password set`.
     public static let api: Channel = "api"
+    /// The web console (`/console`): operators' actions on a subscriber's behalf, and the access records of
+    /// subscriber data viewed there.
+    public static let console: Channel = "console"
 }

@@ -105,6 +105,11 @@ public struct OperationName: RawRepresentable, Hashable, Sendable, Codable, Cust
     public static let dataImport: OperationName = "import"
     /// A satisfaction rating 满意度评价 (1–5) given after a transaction, or the question skipped.
     public static let surveyRate: OperationName = "survey.rate"
+    /// A console account viewing one subscriber's data (the subscriber view, the records of one number): the access
+    /// record of who, when, which number and why (`inputs.reason`).
+    public static let consoleView: OperationName = "console.view"
+    /// An operator clearing a subscriber's password lockout from the console.
+    public static let passwordUnlock: OperationName = "password.unlock"
     /// The caller of what the gateway does by itself: a due pending change applied by `selfcare tick` or the
     /// server's periodic task, a notice for a subscriber.
     public static let tickCaller = "system"

@@ -146,6 +146,8 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, Codable, CustomS
     /// A rejected order's change could not be undone in full: a field changed again since, or a password (result
     /// `error`); an operator finishes it.
     public static let compensationIncomplete: ReasonCode = "compensation_incomplete"
+    /// An operator asked to clear a password lockout that is not there (result `refused`).
+    public static let notLocked: ReasonCode = "not_locked"
     /// Billing's answer names no order, or contradicts the answer it gave before (result `refused`).
     public static let orderUnknown: ReasonCode = "order_unknown"
 

@@ -25,6 +25,8 @@ public struct PromptKey: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let replyPasswordChange = PromptKey("reply.password.change")
     /// The reply to an operator's `password set`.
     public static let replyPasswordSet = PromptKey("reply.password.set")
+    /// An operator cleared the password lockout from the console.
+    public static let replyPasswordUnlock = PromptKey("reply.password.unlock")
     /// The reply to cancelled pending changes, listing them.
     public static let replyPlanCancel = PromptKey("reply.plan.cancel")
     /// The reply to a plan change scheduled for next month.
@@ -321,7 +323,8 @@ public struct PromptKey: RawRepresentable, Hashable, Sendable, CustomStringConve
                 surveyAsk(on: .ussd), surveyAsk(on: .ivr),
             ]
         return replies + notices + refusals + confirmations + lists + [
-            .confirmNothing, .confirmAskSms, .smsHelp, .replyPasswordSet,
+            .confirmNothing, .confirmAskSms, .smsHelp, .replyPasswordSet, .replyPasswordUnlock,
+            .refused(.notLocked),
         ]
     }
 }

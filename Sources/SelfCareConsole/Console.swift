@@ -1,0 +1,93 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SelfCareChannels
+import SelfCareCore
+import SelfCareCrypto
+import SelfCareHTTP
+import Synchronization
+
+/// The web console at `/console`: the phone simulator, the subscriber and records views, the grammar workbench
+/// and health, behind accounts with roles.
+///
+/// Every page is rendered on the server (swift-mustache); the pages' scripts call the console's own JSON routes
+/// (`/console/api/…`) with the session cookie and the session's CSRF token. The server refuses whatever a role may
+/// not do, whatever the page showed.
+public struct Console: GatewayRoutes {
+    public let configuration: ConsoleConfiguration
+    let sessions: ConsoleSessions
+    let throttle: LoginThrottle
+    let pages: ConsolePages
+    /// Sign-in checks, chain verification and workbench drafts: one thread, never the customers' hashing pool.
+    let pool: BlockingWorkPool
+    let workbench: GrammarWorkbench
+    let speech: Speech?
+    let verification = ChainStatusBox()
+    let logger: Logger
+
+    /// The cookie that holds the session's token.
+    static let sessionCookie = "selfcare_console"
+    /// The cookie of the sign-in form's own CSRF token (before any session).
+    static let loginCookie = "selfcare_console_login"
+    /// The cookie of the language chosen.
+    static let languageCookie = "selfcare_console_lang"
+
+    /// A console over `configuration`; throws when its templates cannot be read.
+    public init(configuration: ConsoleConfiguration, logger: Logger) async throws {
+        self.configuration = configuration
+        self.sessions = ConsoleSessions()
+        self.throttle = LoginThrottle()
+        self.pages = try await ConsolePages(
+            assetsDirectory: configuration.assetsDirectory, promptsDirectory: configuration.promptsDirectory)
+        self.pool = BlockingWorkPool(threads: 1, niceness: 5, logger: logger)
+        self.workbench = GrammarWorkbench(
+            grammarsDirectory: configuration.grammarsDirectory, promptsDirectory: configuration.promptsDirectory,
+            logger: logger)
+        self.speech = configuration.espeak.map { Speech(program: $0, cache: configuration.speechCache) }
+        self.logger = logger
+    }
+
+    public func register(
+        on router: Router<BasicRequestContext>, channels: GatewayChannels, configuration gateway: GatewayConfiguration
+    ) {
+        let console = router.group("console").add(middleware: ConsoleHeadersMiddleware())
+        let routes = ConsoleRoutes(console: self, channels: channels, gateway: gateway)
+        routes.add(to: console)
+    }
+}
+
+/// Where the last verify status is kept.
+final class ChainStatusBox: Sendable {
+    private let status = Mutex<ChainStatus?>(nil)
+    func withLock<T>(_ body: (inout ChainStatus?) -> T) -> T { status.withLock { body(&$0) } }
+}
+
+/// The verify status of the record chain as last checked from the console.
+struct ChainStatus: Sendable {
+    var checked: Int
+    var broken: Int
+    var firstBreak: String?
+    var at: Date
+    var by: String
+}
+
+/// Headers of every console answer: no caching, no framing, no sniffing, no referrer to other sites (with
+/// `no-referrer`, browsers send `Origin: null` on the console's own forms), and a content security
+/// policy that allows the console's own scripts, styles and audio only.
+struct ConsoleHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.contentSecurityPolicy] =
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+            + "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        return response
+    }
+}
