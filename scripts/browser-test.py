@@ -348,6 +348,9 @@ def auditor_flows(browser, server):
     first = rows[-1].find_elements(By.CSS_SELECTOR, "td")
     oldest = next(r for r in expected if r["id"] == shown_ids[-1])
     check(first[8].text == oldest["reply"].strip(), "a row shows the recorded reply")
+    head = server.records(limit=10000)[-1]
+    check(browser.find("#chain-head-id").text == f"#{head['id']}" and shown_ids[0] == head["id"],
+          "after filtering, the head is this view's own access record, the table's first row")
     browser.axe("records")
     browser.shot("records")
     link = browser.find("#export-csv").get_attribute("href")

@@ -159,9 +159,6 @@ extension ConsoleRoutes {
             "results": Self.options(["ok", "refused", "error"], selected: query.result),
             "channels": Self.options(["sms", "ussd", "ivr", "api", "console"], selected: query.channel),
         ]
-        let head = try? engine.recordChainHead()
-        values["head_id"] = head?.id ?? 0
-        values["head_hash"] = head?.hash ?? ServiceRecord.genesisHash
         if let status = console.verification.withLock({ $0 }) {
             values["verified"] = true
             values["verify_ok"] = status.broken == 0
@@ -175,6 +172,9 @@ extension ConsoleRoutes {
         values["export_csv"] = "/console/records/export?" + URLForm.encode(query.fields + [("format", "csv")])
         values["export_jsonl"] = "/console/records/export?" + URLForm.encode(query.fields + [("format", "jsonl")])
         values["has_query"] = !exportQuery.isEmpty
+        let headNow = try? engine.recordChainHead()
+        values["head_id"] = headNow?.id ?? 0
+        values["head_hash"] = headNow?.hash ?? ServiceRecord.genesisHash
         guard let (filter, matches) = recordSelection(query, language) else {
             values["notice"] = pages.text("filters_unreadable", language)
             values["has_notice"] = true
@@ -197,6 +197,10 @@ extension ConsoleRoutes {
                     ["message": pages.text("access_not_recorded", language)], status: .serviceUnavailable)
             }
         }
+        // The head after this view's own access record: the page's rows and its head agree.
+        let head = try? engine.recordChainHead()
+        values["head_id"] = head?.id ?? 0
+        values["head_hash"] = head?.hash ?? ServiceRecord.genesisHash
         var shown: [ServiceRecord] = []
         var total = 0
         var cursor = filter
