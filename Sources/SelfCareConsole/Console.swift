@@ -20,8 +20,12 @@ public struct Console: GatewayRoutes {
     let sessions: ConsoleSessions
     let throttle: LoginThrottle
     let pages: ConsolePages
-    /// Sign-in checks, chain verification and workbench drafts: one thread, never the customers' hashing pool.
+    /// Chain verification and speech: one thread, never the customers' hashing pool.
     let pool: BlockingWorkPool
+    /// Sign-in checks: a thread of their own, so a long verification never holds a sign-in up.
+    let signIns: BlockingWorkPool
+    /// One draft tried at a time: each runs a scratch database with the demo data.
+    let trials = TrialGate()
     let workbench: GrammarWorkbench
     let speech: Speech?
     let verification = ChainStatusBox()
@@ -42,6 +46,7 @@ public struct Console: GatewayRoutes {
         self.pages = try await ConsolePages(
             assetsDirectory: configuration.assetsDirectory, promptsDirectory: configuration.promptsDirectory)
         self.pool = BlockingWorkPool(threads: 1, niceness: 5, logger: logger)
+        self.signIns = BlockingWorkPool(threads: 1, niceness: 5, logger: logger)
         self.workbench = GrammarWorkbench(
             grammarsDirectory: configuration.grammarsDirectory, promptsDirectory: configuration.promptsDirectory,
             logger: logger)
@@ -56,6 +61,25 @@ public struct Console: GatewayRoutes {
         let routes = ConsoleRoutes(console: self, channels: channels, gateway: gateway)
         routes.add(to: console)
     }
+}
+
+/// Lets one draft be tried at a time; another one asked meanwhile is refused rather than queued.
+public final class TrialGate: Sendable {
+    private let busy = Mutex(false)
+
+    public init() {}
+
+    /// Takes the gate; false when a try is running.
+    public func enter() -> Bool {
+        busy.withLock { busy in
+            if busy { return false }
+            busy = true
+            return true
+        }
+    }
+
+    /// Gives the gate back.
+    public func leave() { busy.withLock { $0 = false } }
 }
 
 /// Where the last verify status is kept.

@@ -247,7 +247,7 @@ struct ConsoleRoutes: Sendable {
             // An unknown name costs a check as long as a real one, so timing tells no names.
             let stored = account?.passwordHash ?? Self.decoyHash
             let matches =
-                (try? await console.pool.run {
+                (try? await console.signIns.run {
                     try ConsoleAccounts.hasher().verify(password, against: stored).matches
                 }) ?? false
             guard let account, matches else {

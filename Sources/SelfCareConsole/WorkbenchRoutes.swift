@@ -14,6 +14,12 @@ extension ConsoleRoutes {
             try await api(request, roles: Self.workbenchRoles, GrammarWorkbench.Draft.self) { _, draft in
                 let workbench = console.workbench
                 let now = console.configuration.workbenchClock?() ?? engine.now()
+                guard console.trials.enter() else {
+                    var response = problem(.tooManyRequests, "another draft is being tried; try again in a moment")
+                    response.headers[.retryAfter] = "2"
+                    return response
+                }
+                defer { console.trials.leave() }
                 do {
                     return json(try await workbench.tryDraft(draft, now: now))
                 } catch let refusal as GrammarWorkbench.Refusal {

@@ -49,4 +49,44 @@ import Testing
             #expect(try ConsoleAccounts.hasher().verify(Secret(password), against: account.passwordHash).matches)
         }
     }
+
+    @Test func oneDraftIsTriedAtATime() {
+        let gate = TrialGate()
+        #expect(gate.enter())
+        #expect(!gate.enter())
+        gate.leave()
+        #expect(gate.enter())
+    }
+
+    @Test func theSignInThrottleCountsAnAccountAndAnAddressApart() {
+        let throttle = LoginThrottle(perAccount: 2, perAddress: 3, window: 60)
+        let start = Date(timeIntervalSince1970: 1_000_000)
+        throttle.fail(account: "a", address: "10.0.0.1", now: start)
+        #expect(throttle.wait(account: "a", address: "10.0.0.1", now: start) == nil)
+        throttle.fail(account: "a", address: "10.0.0.2", now: start)
+        #expect(throttle.wait(account: "a", address: "10.0.0.3", now: start + 1) != nil)
+        #expect(throttle.wait(account: "b", address: "10.0.0.3", now: start + 1) == nil)
+        throttle.fail(account: "b", address: "10.0.0.1", now: start)
+        throttle.fail(account: "c", address: "10.0.0.1", now: start)
+        #expect(throttle.wait(account: "d", address: "10.0.0.1", now: start + 1) != nil)
+        // The window passes.
+        #expect(throttle.wait(account: "a", address: "10.0.0.1", now: start + 61) == nil)
+    }
+
+    @Test func sessionsEndIdleOldOrClosed() throws {
+        let sessions = ConsoleSessions(idleTimeout: 60, maxAge: 300)
+        let start = Date(timeIntervalSince1970: 1_000_000)
+        let (token, session) = try sessions.open(account: "a", role: .auditor, now: start)
+        #expect(token.count == 64)
+        #expect(!token.contains(session.id))
+        #expect(sessions.session(token: token, now: start + 50)?.account == "a")
+        #expect(sessions.session(token: token, now: start + 100)?.account == "a")
+        #expect(sessions.session(token: token, now: start + 170) == nil)
+        let (second, _) = try sessions.open(account: "a", role: .auditor, now: start)
+        for minute in 1...4 { #expect(sessions.session(token: second, now: start + Double(minute) * 59) != nil) }
+        #expect(sessions.session(token: second, now: start + 301) == nil)
+        let (third, _) = try sessions.open(account: "b", role: .admin, now: start)
+        sessions.close(account: "b")
+        #expect(sessions.session(token: third, now: start) == nil)
+    }
 }
