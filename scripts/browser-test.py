@@ -27,6 +27,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 CLOCK = "2026-12-07T10:00:00+08:00"
@@ -109,7 +110,8 @@ class Browser:
         self.driver = webdriver.Chrome(service=service, options=options)
         self.server = server
         self.shots = shots
-        self.wait = WebDriverWait(self.driver, 20)
+        # A form's answer replaces the page under the wait: its old elements go stale, which is no failure.
+        self.wait = WebDriverWait(self.driver, 30, ignored_exceptions=[StaleElementReferenceException])
 
     def open(self, path):
         self.driver.get(self.server.url + path)
@@ -252,6 +254,20 @@ def operator_flows(browser, server):
     check(browser.find("#ivr-state").get_attribute("data-state") == "transfer", "the call ends in a transfer")
     check("agent" in browser.find("#ivr-state").text, "the transfer names the agent queue")
 
+    # The simulator wrote one access record for the test number, and the channels' records name its session.
+    views = [r for r in server.records(subject=number) if r["operation"] == "console.view"]
+    check([v["inputs"]["view"] for v in views] == ["simulator"] and views[0]["caller"] == f"console:{name}",
+          f"the simulator wrote the number's access record ({[v['inputs'] for v in views]})")
+    if views:
+        sid = views[0]["session"]
+        sessions = {r["session"] for r in server.records(subject=number) if r["channel"] in ("sms", "ussd", "ivr")}
+        check(all(s.startswith(f"console-{sid}") for s in sessions), "the simulated records name the console session")
+    # A number that is not a test number needs a reason.
+    status, _, text = request(server, "/console/api/sms", "POST", browser.cookie_header(),
+                              {"Content-Type": "application/json", "X-CSRF-Token": browser.csrf()},
+                              json.dumps({"from": "13900000000", "text": "CXYE"}))
+    check(status == 400, f"a number that is not a test number needs a reason ({status})")
+
     # The subscriber view: a reason, an access record.
     browser.open(f"/console/subscriber?number={number}")
     check("186****5678" in browser.find("main").text, "without a reason the number is masked")
@@ -330,6 +346,8 @@ def auditor_flows(browser, server):
         browser.open(path)
         check(browser.find("#error-message").is_displayed(), f"the auditor is refused {path}")
     browser.open("/console/records")
+    check(not browser.driver.find_elements(By.CSS_SELECTOR, "#records-table"),
+          "the records view shows no record before a reason is given")
     browser.find("#verify").click()
     wait_text(browser, "#verify-status", lambda t: "✔" in t, "the chain verifies")
     head = server.records(limit=10000)[-1]

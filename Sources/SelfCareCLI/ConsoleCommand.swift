@@ -42,7 +42,7 @@ struct ConsoleCommand: AsyncParsableCommand {
                 }
                 let terminal = isatty(STDIN_FILENO) == 1
                 let secrets = SecretInput.read(
-                    prompts: terminal ? ["Password: ", "Password again: "] : ["Password: "])
+                    prompts: terminal ? ["Password: ", "Password again: "] : ["Password: "], trimming: false)
                 guard let password = secrets.first else {
                     throw CommandFailure("console add: no password on standard input")
                 }

@@ -135,13 +135,15 @@ extension OpCommand {
 
 /// Reads secrets from standard input: with echo off on a terminal, a line each otherwise.
 enum SecretInput {
-    static func read(prompts: [String]) -> [Secret] {
+    /// Reads one secret a prompt; `trimming` drops spaces around each (service passwords are digits; a console
+    /// password is kept exactly as typed).
+    static func read(prompts: [String], trimming: Bool = true) -> [Secret] {
         let terminal = isatty(STDIN_FILENO) == 1
         var secrets: [Secret] = []
         for prompt in prompts {
             if terminal { FileHandle.standardError.write(Data(prompt.utf8)) }
             guard let line = terminal ? readWithoutEcho() : readLine(strippingNewline: true) else { break }
-            secrets.append(Secret(line.trimmingCharacters(in: .whitespaces)))
+            secrets.append(Secret(trimming ? line.trimmingCharacters(in: .whitespaces) : line))
         }
         return secrets
     }

@@ -90,6 +90,13 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Mark the console's session cookie Secure always (it is when the proxy sends X-Forwarded-Proto: https).")
     var consoleSecureCookies = false
 
+    @Option(
+        help: """
+            The address of the proxy in front of the console (nginx): its requests are throttled at sign-in under \
+            the last address of their X-Forwarded-For, not under the proxy's.
+            """)
+    var consoleTrustedProxy: String?
+
     @Option(help: "Seconds between two drains of the feed inbox (with --inbox or SELFCARE_INBOX).")
     var syncInterval: Double = 60
 
@@ -332,8 +339,13 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ConsoleConfiguration(
             accounts: accounts, assetsDirectory: folder, grammarsDirectory: grammars, promptsDirectory: prompts)
         configuration.secureCookies = consoleSecureCookies
+        configuration.trustedProxy = consoleTrustedProxy
         configuration.demo = path == nil
         configuration.espeak = ConsoleConfiguration.findEspeak()
+        // Drafts run in children of this very executable.
+        configuration.workbenchExecutable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? Bundle.main.executableURL?.path
         if demo {
             let month = runtime.configuration.calendar.month(of: runtime.clock.now())
             configuration.simulatorNumbers = DemoData.guide(thisMonth: month).map {

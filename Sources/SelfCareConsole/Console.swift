@@ -29,6 +29,10 @@ public struct Console: GatewayRoutes {
     let workbench: GrammarWorkbench
     let speech: Speech?
     let verification = ChainStatusBox()
+    /// The key the sign-in form's tokens are signed with, new at every start.
+    let loginKey: [UInt8]
+    /// The numbers each console session's simulator has used, each with the access record written for it.
+    let simulated = SimulatedNumbers()
     let logger: Logger
 
     /// The cookie that holds the session's token.
@@ -50,8 +54,27 @@ public struct Console: GatewayRoutes {
         self.workbench = GrammarWorkbench(
             grammarsDirectory: configuration.grammarsDirectory, promptsDirectory: configuration.promptsDirectory,
             logger: logger)
-        self.speech = configuration.espeak.map { Speech(program: $0, cache: configuration.speechCache) }
+        if let program = configuration.espeak {
+            self.speech = Speech(program: program, cache: try configuration.speechCache ?? Speech.privateFolder())
+        } else {
+            self.speech = nil
+        }
         self.logger = logger
+        self.loginKey = try LibCrypto.randomBytes(32)
+    }
+
+    /// A sign-in form's token: a random part and its HMAC under `loginKey`, so only tokens this server issued pass.
+    func loginToken() throws -> String {
+        let random = hex(try LibCrypto.randomBytes(16))
+        return random + hex(LibCrypto.hmacSHA256(key: loginKey, data: Array(random.utf8)))
+    }
+
+    /// Whether `token` is one `loginToken` made.
+    func isLoginToken(_ token: String) -> Bool {
+        guard token.count == 96 else { return false }
+        let random = String(token.prefix(32))
+        let mac = hex(LibCrypto.hmacSHA256(key: loginKey, data: Array(random.utf8)))
+        return Secret(String(token.dropFirst(32))).matches(Secret(mac))
     }
 
     public func register(
@@ -60,6 +83,24 @@ public struct Console: GatewayRoutes {
         let console = router.group("console").add(middleware: ConsoleHeadersMiddleware())
         let routes = ConsoleRoutes(console: self, channels: channels, gateway: gateway)
         routes.add(to: console)
+    }
+}
+
+/// The numbers a console session's simulator has written an access record for, with the reason given.
+final class SimulatedNumbers: Sendable {
+    private let seen = Mutex<Set<String>>([])
+
+    /// Whether `session` used `number` for `reason` before; marks it used.
+    func firstUse(session: String, number: String, reason: String) -> Bool {
+        seen.withLock { seen in
+            if seen.count > 100_000 { seen.removeAll() }
+            return seen.insert(session + "|" + number + "|" + reason).inserted
+        }
+    }
+
+    /// Takes back a use whose access record could not be written.
+    func forget(session: String, number: String, reason: String) {
+        _ = seen.withLock { $0.remove(session + "|" + number + "|" + reason) }
     }
 }
 

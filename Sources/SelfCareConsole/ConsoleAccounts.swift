@@ -132,8 +132,11 @@ public struct ConsoleAccounts: Sendable {
         }
     }
 
-    /// The demo accounts of `serve --demo`: one a role, each with a fresh random password, returned beside it.
-    public static func demo(iterations: Int = 10_000) throws -> (ConsoleAccounts, [(ConsoleAccount, String)]) {
+    /// The demo accounts of `serve --demo`: one a role, each with a fresh random password, returned beside it. At
+    /// the full cost, as an unknown name's check is: a wrong password and an unknown name take as long.
+    public static func demo(
+        iterations: Int = PBKDF2PasswordHasher.defaultIterations
+    ) throws -> (ConsoleAccounts, [(ConsoleAccount, String)]) {
         let hasher = hasher(iterations: iterations)
         var made: [(ConsoleAccount, String)] = []
         for role in ConsoleRole.allCases {

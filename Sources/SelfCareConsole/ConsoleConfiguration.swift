@@ -13,14 +13,23 @@ public struct ConsoleConfiguration: Sendable {
     /// Whether the session cookie is `Secure` always; it is also `Secure` on a request that came over TLS
     /// (`X-Forwarded-Proto: https` from the proxy in front).
     public var secureCookies = false
-    /// Numbers the phone simulator offers in its list (the demo's subscribers); any number may be typed.
+    /// Test numbers the phone simulator offers in its list (the demo's subscribers). Any other number may be typed,
+    /// with a reason that goes into its access record.
     public var simulatorNumbers: [SimulatorNumber] = []
+    /// The address of the proxy in front (nginx): a request from it is counted, for the sign-in throttle, under the
+    /// last address of its `X-Forwarded-For`; nil: the peer's address always.
+    public var trustedProxy: String?
     /// Where the IVR prompts are rendered to audio: the `espeak-ng` program, nil when it is not installed.
     public var espeak: String?
-    /// Where rendered prompts are cached.
-    public var speechCache: String = NSTemporaryDirectory() + "selfcare-speech"
+    /// Where rendered prompts are cached; nil: a new folder of this process's own (0700) in the temporary folder.
+    public var speechCache: String?
     /// Whether the console runs with the demo's accounts (said on every page).
     public var demo = false
+    /// The `selfcare` executable the workbench runs drafts with, each in a child process; nil: drafts cannot be
+    /// tried.
+    public var workbenchExecutable: String?
+    /// Seconds a draft's check, and its conversation, may take before the child is killed.
+    public var workbenchTimeLimit: TimeInterval = 15
     /// The engine's clock as an ISO time for the workbench's drafts (nil: the engine's now).
     public var workbenchClock: (@Sendable () -> Date)?
 

@@ -75,6 +75,8 @@ struct ConsolePages: Sendable {
         context["lang"] = language.rawValue
         context["other_lang"] = language == .chinese ? "en" : "zh-CN"
         context["other_lang_label"] = language == .chinese ? "English" : "中文"
+        context["other_lang_link"] =
+            visit?.otherLanguageLink ?? (values["other_lang_link"] as? String) ?? "?lang=\(context["other_lang"]!)"
         context["title"] = text("title_" + title, language)
         context["demo"] = console.configuration.demo
         if let visit {

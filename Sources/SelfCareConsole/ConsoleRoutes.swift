@@ -15,6 +15,8 @@ struct Visit: Sendable {
     let language: Language
     /// The client's address, for the sign-in throttle and the records' sessions.
     let address: String
+    /// The page's link in the other language: this path and query, `lang` changed.
+    let otherLanguageLink: String
 }
 
 /// The console's routes over one gateway's channels.
@@ -81,9 +83,31 @@ struct ConsoleRoutes: Sendable {
         guard let token = request.cookies[Console.sessionCookie]?.value, token.count == 64,
             let session = console.sessions.session(token: token, now: engine.now())
         else { return nil }
+        let language = language(request)
         return Visit(
-            session: session, token: token, language: language(request), address: RequestSource.address ?? "")
+            session: session, token: token, language: language, address: address(request),
+            otherLanguageLink: Self.link(request, language: language == .chinese ? .english : .chinese))
     }
+
+    /// `request`'s path and query with `lang` set to `language`.
+    static func link(_ request: Request, language: Language) -> String {
+        var fields = decodeFormPairs(request.uri.query ?? "").filter { $0.0 != "lang" }
+        fields.append(("lang", language.rawValue))
+        return request.uri.path + "?" + URLForm.encode(fields)
+    }
+
+    /// The client's address: the peer's, or behind the trusted proxy the last one its `X-Forwarded-For` names.
+    func address(_ request: Request) -> String {
+        let peer = RequestSource.address ?? ""
+        guard let proxy = console.configuration.trustedProxy, peer == proxy,
+            let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!],
+            let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
+        else { return peer }
+        return String(last.prefix(64))
+    }
+
+    /// An account name as the log may show it: a valid name, or a placeholder (never raw input with line breaks).
+    static func loggable(_ name: String) -> String { ConsoleAccount.isName(name) ? name : "(not an account name)" }
 
     /// The language of the console's text: `?lang=`, then the cookie, then `Accept-Language`; Chinese by default.
     func language(_ request: Request) -> Language {
@@ -95,8 +119,11 @@ struct ConsoleRoutes: Sendable {
 
     /// Whether answers to `request` go over TLS (the proxy in front says so), so cookies must be `Secure`.
     func secure(_ request: Request) -> Bool {
+        // The first value is the scheme the client used, as the proxy nearest to it saw it.
         console.configuration.secureCookies
-            || (request.headers[HTTPField.Name("X-Forwarded-Proto")!] ?? "").lowercased() == "https"
+            || (request.headers[HTTPField.Name("X-Forwarded-Proto")!] ?? "").split(separator: ",").first.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased() == "https"
+            } == true
     }
 
     func cookie(_ name: String, _ value: String, request: Request, maxAge: Int? = nil) -> Cookie {
@@ -124,7 +151,10 @@ struct ConsoleRoutes: Sendable {
 
     /// The 403 page: the server refuses, whatever the page offered.
     func forbidden(_ visit: Visit) -> Response {
-        pages.render(
+        console.logger.warning(
+            "console: refused another role's page",
+            metadata: ["account": "\(visit.session.account)", "role": "\(visit.session.role.rawValue)"])
+        return pages.render(
             "error", visit, console: console, title: "forbidden",
             ["message": pages.text("forbidden", visit.language)], status: .forbidden)
     }
@@ -200,41 +230,51 @@ struct ConsoleRoutes: Sendable {
     /// The fields of an `application/x-www-form-urlencoded` body; a repeated name keeps its first value.
     static func decodeForm(_ text: String) -> [String: String] {
         var fields: [String: String] = [:]
-        for pair in text.split(separator: "&") {
+        for (name, value) in decodeFormPairs(text) where fields[name] == nil { fields[name] = value }
+        return fields
+    }
+
+    /// The name and value pairs of a form, in order.
+    static func decodeFormPairs(_ text: String) -> [(String, String)] {
+        text.split(separator: "&").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ part: Substring) -> String {
                 String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
             }
-            let name = decode(parts[0])
-            if fields[name] == nil { fields[name] = parts.count > 1 ? decode(parts[1]) : "" }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
         }
-        return fields
     }
 
     func addSignIn(to router: RouterGroup<BasicRequestContext>) {
         router.get("login") { request, _ in
             if let visit = visit(request) { return redirect(Self.home(visit.session.role)) }
-            let token = hex(try LibCrypto.randomBytes(16))
+            let token = try console.loginToken()
             var response = loginPage(request, token: token, message: nil, status: .ok)
             response.setCookie(cookie(Console.loginCookie, token, request: request, maxAge: 3600))
+            if let chosen = Self.queryFields(request)["lang"],
+                Language.supported.contains(where: { $0.rawValue == chosen })
+            {
+                response.setCookie(cookie(Console.languageCookie, chosen, request: request, maxAge: 31_536_000))
+            }
             return response
         }
         router.post("login") { request, _ in
             var request = request
             let fields = try await formFields(&request)
-            let address = RequestSource.address ?? ""
+            let address = address(request)
             let now = engine.now()
             guard sameOrigin(request), let token = fields["csrf"],
                 let expected = request.cookies[Console.loginCookie]?.value,
-                !expected.isEmpty, Secret(token).matches(Secret(expected))
+                console.isLoginToken(expected), Secret(token).matches(Secret(expected))
             else {
+                console.logger.warning("console: a sign-in without its form's token refused")
                 return loginPage(
                     request, token: nil, message: pages.text("csrf", language(request)), status: .forbidden)
             }
             let name = (fields["account"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
             let password = Secret(fields["password"] ?? "")
             if let wait = console.throttle.wait(account: name, address: address, now: now) {
-                console.logger.warning("console: sign-in throttled", metadata: ["account": "\(name.prefix(32))"])
+                console.logger.warning("console: sign-in throttled", metadata: ["account": "\(Self.loggable(name))"])
                 var response = loginPage(
                     request, token: expected,
                     message: pages.text("login_throttled", language(request))
@@ -252,12 +292,12 @@ struct ConsoleRoutes: Sendable {
                 }) ?? false
             guard let account, matches else {
                 console.throttle.fail(account: name, address: address, now: now)
-                console.logger.notice("console: sign-in refused", metadata: ["account": "\(name.prefix(32))"])
+                console.logger.warning("console: sign-in refused", metadata: ["account": "\(Self.loggable(name))"])
                 return loginPage(
                     request, token: expected, message: pages.text("login_failed", language(request)),
                     status: .unauthorized)
             }
-            console.throttle.succeed(account: name)
+            console.throttle.succeed(account: name, address: address)
             // A fresh token at every sign-in: a token planted before it is worth nothing after.
             if let old = request.cookies[Console.sessionCookie]?.value { console.sessions.close(token: old) }
             let (sessionToken, session) = try console.sessions.open(account: account.name, role: account.role, now: now)
@@ -299,6 +339,7 @@ struct ConsoleRoutes: Sendable {
             [
                 "login_csrf": token ?? "", "message": message ?? "", "has_message": message != nil,
                 "next": Self.queryFields(request)["next"] ?? "",
+                "other_lang_link": Self.link(request, language: language == .chinese ? .english : .chinese),
             ], status: status)
     }
 

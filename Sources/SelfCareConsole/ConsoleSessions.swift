@@ -85,18 +85,31 @@ public final class ConsoleSessions: Sendable {
     }
 }
 
-/// Failed sign-ins, limited per account and per client address over a sliding window: past the limit, further
-/// tries are refused without checking the password until the window has passed.
+/// Failed sign-ins over a sliding window, limited three ways: an account from one address, one address whatever
+/// the accounts, and one account from every address together (a guess spread over many addresses). Past a limit,
+/// further tries are refused without checking the password until the window has passed. A stranger's wrong
+/// passwords lock the account from their own address only, until they hold `perAccount` addresses' worth.
 public final class LoginThrottle: Sendable {
     private let failures = Mutex<[String: [Date]]>([:])
-    public let perAccount: Int
+    /// Failures of one account from one address.
+    public let perAccountAndAddress: Int
+    /// Failures from one address, whatever the accounts.
     public let perAddress: Int
+    /// Failures of one account from every address.
+    public let perAccount: Int
     public let window: TimeInterval
 
-    public init(perAccount: Int = 5, perAddress: Int = 20, window: TimeInterval = 15 * 60) {
-        self.perAccount = perAccount
+    public init(
+        perAccountAndAddress: Int = 5, perAddress: Int = 20, perAccount: Int = 100, window: TimeInterval = 15 * 60
+    ) {
+        self.perAccountAndAddress = perAccountAndAddress
         self.perAddress = perAddress
+        self.perAccount = perAccount
         self.window = window
+    }
+
+    private static func keys(_ account: String, _ address: String) -> [String] {
+        ["pair:\(account)|\(address)", "address:" + address, "account:" + account]
     }
 
     /// Seconds until `account` from `address` may try again; nil: it may now.
@@ -108,25 +121,27 @@ public final class LoginThrottle: Sendable {
                 guard recent.count >= limit, let oldest = recent.min() else { return nil }
                 return max(1, window - now.timeIntervalSince(oldest))
             }
-            let byAccount = blocked("account:" + account, perAccount)
-            let byAddress = blocked("address:" + address, perAddress)
-            return [byAccount, byAddress].compactMap { $0 }.max()
+            let keys = Self.keys(account, address)
+            return [
+                blocked(keys[0], perAccountAndAddress), blocked(keys[1], perAddress), blocked(keys[2], perAccount),
+            ].compactMap { $0 }.max()
         }
     }
 
     /// Counts a failed sign-in of `account` from `address`.
     public func fail(account: String, address: String, now: Date) {
         failures.withLock { table in
-            table["account:" + account, default: []].append(now)
-            table["address:" + address, default: []].append(now)
+            for key in Self.keys(account, address) { table[key, default: []].append(now) }
             if table.count > 100_000 {
                 table = table.filter { $0.value.contains { now.timeIntervalSince($0) < window } }
             }
         }
     }
 
-    /// Forgets the failures of `account` after it signed in.
-    public func succeed(account: String) { _ = failures.withLock { $0.removeValue(forKey: "account:" + account) } }
+    /// Forgets the failures of `account` from `address` after it signed in from there.
+    public func succeed(account: String, address: String) {
+        _ = failures.withLock { $0.removeValue(forKey: Self.keys(account, address)[0]) }
+    }
 }
 
 func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

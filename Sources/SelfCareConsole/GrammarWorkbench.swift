@@ -105,9 +105,12 @@ struct GrammarWorkbench: Sendable {
         }
     }
 
-    /// Tries `draft`: the live grammars copied into a scratch folder with the draft's files over them, checked; if
-    /// they compile, the inputs run as a scenario on a scratch database with the demo data at `now`.
-    func tryDraft(_ draft: Draft, now: Date) async throws -> Trial {
+    /// Tries `draft` in child processes of `executable` (this `selfcare`), each killed past `timeLimit` seconds: a
+    /// draft is whatever an operator typed, and neither a grammar that recurses too deep nor one that backtracks
+    /// for ever may take the gateway down with it. The live grammars are copied into a scratch folder with the
+    /// draft's files over them and checked (`selfcare check`); if they compile, the inputs run as a scenario
+    /// (`selfcare test --update`) on a scratch database with the demo data at `now`.
+    func tryDraft(_ draft: Draft, now: Date, executable: String, timeLimit: TimeInterval) async throws -> Trial {
         let live = Set(grammarFiles().map(\.name))
         for (name, text) in draft.files {
             guard live.contains(name) else { throw Refusal.unknownFile(name) }
@@ -117,7 +120,9 @@ struct GrammarWorkbench: Sendable {
         guard ["sms", "ussd", "ivr"].contains(draft.channel) else {
             throw Refusal.badInput("`channel` is sms, ussd or ivr")
         }
-        let caller = normalizeNumber(draft.caller ?? "18612345678") ?? "18612345678"
+        guard let caller = normalizeNumber(draft.caller ?? "18612345678") else {
+            throw Refusal.badInput("`caller` is not a phone number")
+        }
         if draft.inputs.contains(where: { $0.unicodeScalars.contains { $0.properties.generalCategory == .control } }) {
             throw Refusal.badInput("an input holds a control character")
         }
@@ -129,13 +134,28 @@ struct GrammarWorkbench: Sendable {
         }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "selfcare-draft-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let grammars = folder.appendingPathComponent("grammars")
+        try FileManager.default.createDirectory(at: grammars, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         for file in grammarFiles() {
-            let text = draft.files[file.name] ?? file.text
-            try Data(text.utf8).write(to: folder.appendingPathComponent(file.name))
+            try Data((draft.files[file.name] ?? file.text).utf8).write(to: grammars.appendingPathComponent(file.name))
         }
-        let findings = check(grammars: folder.path)
+        // The children run in the scratch folder: every path they are given is absolute.
+        let prompts = URL(fileURLWithPath: promptsDirectory).standardizedFileURL.path
+        let checked = try await ChildProcess.run(
+            executable, ["check", "--grammars", grammars.path, "--prompts", prompts], folder: folder,
+            timeLimit: timeLimit)
+        var findings = Self.findings(checked.standardError, folder: grammars.path)
+        if let failure = checked.failure(limit: timeLimit, what: "checking the draft") {
+            findings.append(Finding(file: "", line: 0, column: 0, severity: "error", message: failure, text: ""))
+        } else if checked.status != 0, !findings.contains(where: { $0.severity == "error" }) {
+            // A refusal that is no diagnostic (an unreadable folder): said as it is.
+            let said = checked.standardError.split(separator: "\n").suffix(3).joined(separator: "\n")
+            findings.append(
+                Finding(
+                    file: "", line: 0, column: 0, severity: "error", message: "the draft could not be checked",
+                    text: said))
+        }
         guard !findings.contains(where: { $0.severity == "error" }) else { return Trial(findings: findings, steps: []) }
         var lines = [
             "clock \(ISOTime.format(now))", "data demo", "channel \(draft.channel)", "caller \(caller)",
@@ -163,23 +183,140 @@ struct GrammarWorkbench: Sendable {
                 inputs.append(keys)
             }
         }
-        let runner = ScenarioRunner(
-            grammarsDirectory: folder.path, promptsDirectory: promptsDirectory, start: now, logger: logger)
-        let update = try await runner.update(
-            Scenario(path: "draft.scenario", text: lines.joined(separator: "\n") + "\n"))
-        // Each bare `expect` became the lines of its step's output.
-        var outputs: [String] = []
-        for change in update.changes {
-            outputs.append(
-                change.new.map { line in
-                    var text = String(line.dropFirst("expect ".count))
-                    if text == "/^$/" { text = "" }
-                    return text
-                }.joined(separator: "\n"))
+        let scenario = folder.appendingPathComponent("draft.scenario")
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: scenario)
+        let ran = try await ChildProcess.run(
+            executable,
+            ["test", "--grammars", grammars.path, "--prompts", prompts, "--update", scenario.path],
+            folder: folder, timeLimit: timeLimit)
+        if let failure = ran.failure(limit: timeLimit, what: "running the draft's conversation") {
+            let said = ran.standardError.split(separator: "\n").suffix(3).joined(separator: "\n")
+            return Trial(
+                findings: findings + [
+                    Finding(file: "draft.scenario", line: 0, column: 0, severity: "error", message: failure, text: said)
+                ], steps: [])
         }
+        let outputs = Self.outputs(ofUpdated: (try? String(contentsOf: scenario, encoding: .utf8)) ?? "")
         let steps = zip(inputs, outputs + Array(repeating: "", count: max(0, inputs.count - outputs.count))).map {
             Step(input: $0, output: $1)
         }
         return Trial(findings: findings, steps: steps)
     }
+
+    /// The diagnostics `selfcare check` printed: `PATH:LINE:COLUMN: SEVERITY: MESSAGE`, then the source line.
+    static func findings(_ text: String, folder: String) -> [Finding] {
+        var findings: [Finding] = []
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for (i, line) in lines.enumerated() {
+            guard let match = line.firstMatch(of: /^(.+?):(\d+):(\d+): (error|warning): (.*)$/) else {
+                if let match = line.firstMatch(of: /^(.+?): (error|warning): (.*)$/) {
+                    findings.append(
+                        Finding(
+                            file: (String(match.1) as NSString).lastPathComponent, line: 0, column: 0,
+                            severity: String(match.2), message: String(match.3), text: ""))
+                }
+                continue
+            }
+            let next = i + 1 < lines.count ? lines[i + 1] : ""
+            let source = next.hasPrefix(" ") || next.hasPrefix("\t") || next.isEmpty ? "" : next
+            findings.append(
+                Finding(
+                    file: (String(match.1) as NSString).lastPathComponent, line: Int(match.2) ?? 0,
+                    column: Int(match.3) ?? 0, severity: String(match.4), message: String(match.5), text: source))
+        }
+        return findings
+    }
+
+    /// The output of each step of a scenario `selfcare test --update` filled: the `expect` lines after each step,
+    /// in order.
+    static func outputs(ofUpdated text: String) -> [String] {
+        var outputs: [String] = []
+        var current: [String]?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            let word = line.split(separator: " ", maxSplits: 1).first.map(String.init) ?? line
+            if ["send", "dial", "call", "press"].contains(word) {
+                if let current { outputs.append(current.joined(separator: "\n")) }
+                current = []
+            } else if line.hasPrefix("expect "), current != nil {
+                let expected = String(line.dropFirst("expect ".count))
+                current?.append(expected == "/^$/" ? "" : expected)
+            }
+        }
+        if let current { outputs.append(current.joined(separator: "\n")) }
+        return outputs
+    }
+}
+
+/// A child process run to its end or killed at its time limit, its output kept in files (never a pipe it could
+/// fill and block on).
+struct ChildProcess {
+    var status: Int32
+    var killed: Bool
+    var signalled: Bool
+    var standardError: String
+
+    /// Why the run failed, or nil when it exited with 0 or 1 (a check or a scenario that found something).
+    func failure(limit: TimeInterval, what: String) -> String? {
+        if killed {
+            return "\(what) took more than \(Int(limit)) s and was stopped: a rule that backtracks without end?"
+        }
+        if signalled { return "\(what) stopped on signal \(status): a rule nested or recursing too deep?" }
+        return status <= 1 ? nil : "\(what) failed (exit \(status))"
+    }
+
+    static func run(
+        _ executable: String, _ arguments: [String], folder: URL, timeLimit: TimeInterval
+    ) async throws -> ChildProcess {
+        let process = Process()
+        // At a lower priority than the gateway's own work, where `nice` is there.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/nice") {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/nice")
+            process.arguments = ["-n", "10", executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
+        process.currentDirectoryURL = folder
+        let errors = folder.appendingPathComponent("stderr-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: errors)
+        defer { try? handle.close() }
+        process.standardError = handle
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        let killed = KillFlag()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                process.terminationHandler = { _ in continuation.resume() }
+                do {
+                    try process.run()
+                } catch {
+                    process.terminationHandler = nil
+                    continuation.resume(throwing: error)
+                    return
+                }
+                let pid = process.processIdentifier
+                DispatchQueue.global().asyncAfter(deadline: .now() + timeLimit) {
+                    if process.isRunning {
+                        killed.set()
+                        kill(pid, SIGKILL)
+                    }
+                }
+            }
+        } onCancel: {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        let text = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+        return ChildProcess(
+            status: process.terminationStatus, killed: killed.isSet,
+            signalled: process.terminationReason == .uncaughtSignal, standardError: String(text.prefix(64 * 1024)))
+    }
+}
+
+/// Set once, read after: whether the time limit killed a child.
+final class KillFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

@@ -42,12 +42,37 @@ extension ConsoleRoutes {
             ].filter { !$0.1.isEmpty }
         }
 
-        /// A time typed in the form (`2026-12-01T10:00`, UTC) or ISO 8601.
+        /// The filters of the view as its access record keeps them (`filter.…`), the reason and the number apart.
+        var details: [String: String] {
+            var details: [String: String] = [:]
+            for (name, value) in fields where !["why", "number"].contains(name) { details["filter." + name] = value }
+            return details
+        }
+
+        /// A time typed in the form (`2026-12-01T10:00`, UTC) or ISO 8601; nil for a date or time that does not
+        /// exist (`2026-02-30`, `25:00`), which a lenient parser would roll over.
         static func time(_ text: String) -> Date? {
             if text.isEmpty { return nil }
-            if let date = ISOTime.parse(text) { return date }
-            let withSeconds = text.count == 16 ? text + ":00Z" : text + "Z"
-            return ISOTime.parse(withSeconds)
+            let full = text.count == 16 ? text + ":00Z" : text.count == 19 ? text + "Z" : text
+            guard let date = ISOTime.parse(full) else { return nil }
+            // Its date and time as typed must be the ones it stands for, in the offset it was typed with.
+            if let match = full.firstMatch(of: /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/) {
+                var calendar = Calendar(identifier: .gregorian)
+                let offset = full.hasSuffix("Z") ? 0 : Self.offsetSeconds(full) ?? 0
+                calendar.timeZone = TimeZone(secondsFromGMT: offset) ?? TimeZone(identifier: "UTC")!
+                let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+                guard parts.year == Int(match.1), parts.month == Int(match.2), parts.day == Int(match.3),
+                    parts.hour == Int(match.4), parts.minute == Int(match.5)
+                else { return nil }
+            }
+            return date
+        }
+
+        /// The `±HH:MM` offset at the end of an ISO 8601 time, in seconds.
+        static func offsetSeconds(_ text: String) -> Int? {
+            guard let match = text.firstMatch(of: /([+-])(\d{2}):?(\d{2})$/), let h = Int(match.2), let m = Int(match.3)
+            else { return nil }
+            return (match.1 == "-" ? -1 : 1) * (h * 3600 + m * 60)
         }
     }
 
@@ -98,16 +123,15 @@ extension ConsoleRoutes {
                 let format = Self.queryFields(request)["format"] ?? "csv"
                 guard ["csv", "jsonl"].contains(format), let (filter, matches) = recordSelection(query, visit.language)
                 else { return plain(.badRequest, "the filters or the format (csv, jsonl) cannot be read\n") }
-                if let subject = filter.subject {
-                    guard let why = Self.reason(query.why) else {
-                        return plain(.badRequest, "a reason (4 to 200 characters) is needed for one number's records\n")
-                    }
-                    guard
-                        await engine.recordAccess(
-                            account: visit.session.account, role: visit.session.role.rawValue, subject: subject,
-                            view: "records.export", reason: why, session: visit.session.id) != nil
-                    else { return plain(.serviceUnavailable, "the access could not be recorded; nothing is shown\n") }
+                guard let why = Self.reason(query.why) else {
+                    return plain(.badRequest, "a reason (4 to 200 characters) is needed to export records\n")
                 }
+                guard
+                    await engine.recordAccess(
+                        account: visit.session.account, role: visit.session.role.rawValue,
+                        subject: filter.subject ?? OperationEngine.everyNumber, view: "records.export", reason: why,
+                        session: visit.session.id, details: query.details) != nil
+                else { return plain(.serviceUnavailable, "the access could not be recorded; nothing is shown\n") }
                 let csv = format == "csv"
                 let engine = self.engine
                 return Response(
@@ -180,22 +204,23 @@ extension ConsoleRoutes {
             values["has_notice"] = true
             return pages.render("records", visit, console: console, title: "records", values, status: .badRequest)
         }
-        if let subject = filter.subject {
-            guard let why = Self.reason(query.why) else {
-                values["notice"] = pages.text("reason_needed", language)
-                values["has_notice"] = true
-                values["ask_why"] = true
-                return pages.render("records", visit, console: console, title: "records", values)
-            }
-            guard
-                await engine.recordAccess(
-                    account: visit.session.account, role: visit.session.role.rawValue, subject: subject,
-                    view: "records", reason: why, session: visit.session.id) != nil
-            else {
-                return pages.render(
-                    "error", visit, console: console, title: "records",
-                    ["message": pages.text("access_not_recorded", language)], status: .serviceUnavailable)
-            }
+        // Records hold customers' data: every view of them has its access record, of one number or of many (`*`,
+        // with the filters), and its reason.
+        guard let why = Self.reason(query.why) else {
+            values["notice"] = pages.text(query.fields.isEmpty ? "rec_reason_first" : "reason_needed", language)
+            values["has_notice"] = true
+            values["ask_why"] = true
+            return pages.render("records", visit, console: console, title: "records", values)
+        }
+        guard
+            await engine.recordAccess(
+                account: visit.session.account, role: visit.session.role.rawValue,
+                subject: filter.subject ?? OperationEngine.everyNumber, view: "records", reason: why,
+                session: visit.session.id, details: query.details) != nil
+        else {
+            return pages.render(
+                "error", visit, console: console, title: "records",
+                ["message": pages.text("access_not_recorded", language)], status: .serviceUnavailable)
         }
         // The head after this view's own access record: the page's rows and its head agree.
         let head = try? engine.recordChainHead()

@@ -9,19 +9,22 @@ import SelfCareHTTP
 extension ConsoleRoutes {
     struct SMSBody: Decodable {
         var from: String
+        var reason: String?
         var text: String
     }
 
+    /// A USSD step. The session is the console session's own (`console-ID`): a new dial replaces it.
     struct USSDBody: Decodable {
         var from: String
-        var session: String
+        var reason: String?
         var code: String?
         var input: String?
     }
 
+    /// An IVR step. The call is the console session's own (`console-ID`): a new call replaces it.
     struct IVRBody: Decodable {
         var from: String
-        var call: String
+        var reason: String?
         var start: Bool?
         var digits: String?
     }
@@ -87,12 +90,16 @@ extension ConsoleRoutes {
         router.post("api/sms") { request, _ in
             try await api(request, roles: Self.simulatorRoles, SMSBody.self) { visit, body in
                 guard gateway.channels.contains(.sms) else { return problem(.notFound, "the sms channel is off") }
-                guard let from = normalizeNumber(body.from) else {
-                    return problem(.badRequest, "`from` is not a number")
-                }
                 guard body.text.utf8.count <= 1_000 else { return problem(.badRequest, "`text` is over 1000 bytes") }
+                let from: String
+                switch await simulatedNumber(visit, body.from, body.reason) {
+                case .success(let number): from = number
+                case .failure(let refusal): return refusal.response
+                }
                 let reply = await channels.sms.handle(
-                    InboundSMS(from: from, text: body.text, id: "console-" + hex(try LibCrypto.randomBytes(8))))
+                    InboundSMS(
+                        from: from, text: body.text,
+                        id: "console-\(visit.session.id)-" + hex(try LibCrypto.randomBytes(6))))
                 let gsm = reply.encoding == .gsm7
                 return json(
                     SMSAnswer(
@@ -106,16 +113,17 @@ extension ConsoleRoutes {
         router.post("api/ussd") { request, _ in
             try await api(request, roles: Self.simulatorRoles, USSDBody.self) { visit, body in
                 guard gateway.channels.contains(.ussd) else { return problem(.notFound, "the ussd channel is off") }
-                guard let from = normalizeNumber(body.from) else {
-                    return problem(.badRequest, "`from` is not a number")
+                let from: String
+                switch await simulatedNumber(visit, body.from, body.reason) {
+                case .success(let number): from = number
+                case .failure(let refusal): return refusal.response
                 }
-                guard Self.isIdentifier(body.session) else { return problem(.badRequest, "`session` is not an id") }
                 let code = body.code ?? "*100#"
                 guard code.count <= 40, (body.input ?? "").count <= 40 else {
                     return problem(.badRequest, "`code` and `input` are at most 40 characters")
                 }
                 let screen = await channels.ussd.handle(
-                    sessionID: "console-" + body.session, caller: from, serviceCode: code, input: body.input,
+                    sessionID: "console-" + visit.session.id, caller: from, serviceCode: code, input: body.input,
                     source: visit.address)
                 let gsm = SMSSegmenter.encoding(of: screen.text) == .gsm7
                 return json(
@@ -128,15 +136,16 @@ extension ConsoleRoutes {
         router.post("api/ivr") { request, _ in
             try await api(request, roles: Self.simulatorRoles, IVRBody.self) { visit, body in
                 guard gateway.channels.contains(.ivr) else { return problem(.notFound, "the ivr channel is off") }
-                guard let from = normalizeNumber(body.from) else {
-                    return problem(.badRequest, "`from` is not a number")
+                let from: String
+                switch await simulatedNumber(visit, body.from, body.reason) {
+                case .success(let number): from = number
+                case .failure(let refusal): return refusal.response
                 }
-                guard Self.isIdentifier(body.call) else { return problem(.badRequest, "`call` is not an id") }
                 let digits = body.digits ?? ""
                 guard digits.count <= 32, digits.allSatisfy({ "0123456789*#".contains($0) }) else {
                     return problem(.badRequest, "`digits` are keys of a phone: 0-9, * and #")
                 }
-                let call = "console-" + body.call
+                let call = "console-" + visit.session.id
                 let actions =
                     body.start == true
                     ? await channels.ivr.start(callID: call, caller: from, source: visit.address)
@@ -155,12 +164,15 @@ extension ConsoleRoutes {
                 guard let speech = console.speech else {
                     return problem(.notFound, "espeak-ng is not installed on the server")
                 }
-                guard body.text.count <= 1_000, !body.text.unicodeScalars.contains(where: { $0.value == 0 }) else {
-                    return problem(.badRequest, "`text` is at most 1000 characters")
+                let text = body.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard (1...1_000).contains(text.count), !text.unicodeScalars.contains(where: { $0.value == 0 }) else {
+                    return problem(.badRequest, "`text` is 1 to 1000 characters")
                 }
-                let voice = body.language.hasPrefix("zh") ? "cmn" : "en"
+                // The prompt's own language: Chinese text in the Mandarin voice, whatever the page's language.
+                let chinese = text.unicodeScalars.contains { (0x4E00...0x9FFF).contains($0.value) }
+                let voice = chinese ? "cmn" : "en"
                 do {
-                    let audio = try await console.pool.run { try speech.render(body.text, voice: voice) }
+                    let audio = try await console.pool.run { try speech.render(text, voice: voice) }
                     return Response(
                         status: .ok,
                         headers: [.contentType: "audio/wav", .cacheControl: "private, max-age=3600"],
@@ -173,11 +185,37 @@ extension ConsoleRoutes {
         }
     }
 
-    /// A session or call id of the simulator: 1 to 40 of `A-Z a-z 0-9 - _`.
-    static func isIdentifier(_ text: String) -> Bool {
-        (1...40).contains(text.count)
-            && text.unicodeScalars.allSatisfy {
-                $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_")
-            }
+    /// A refusal of a simulator request, as its answer.
+    struct Refusal: Error {
+        let response: Response
+    }
+
+    /// The number a simulator request acts as, once its access record is written: a test number (the demo's) needs
+    /// no reason, any other one needs the reason the operator gave. Each number gets one access record a console
+    /// session and reason, naming the session whose channel records (`console-ID`) follow it.
+    func simulatedNumber(_ visit: Visit, _ typed: String, _ reason: String?) async -> Result<String, Refusal> {
+        guard let number = normalizeNumber(typed) else {
+            return .failure(Refusal(response: problem(.badRequest, "`from` is not a number")))
+        }
+        let test = console.configuration.simulatorNumbers.contains { $0.number == number }
+        guard let why = Self.reason(reason) ?? (test ? "test number" : nil) else {
+            return .failure(
+                Refusal(
+                    response: problem(
+                        .badRequest, pages.text("sim_reason_needed", visit.language))))
+        }
+        guard console.simulated.firstUse(session: visit.session.id, number: number, reason: why) else {
+            return .success(number)
+        }
+        guard
+            await engine.recordAccess(
+                account: visit.session.account, role: visit.session.role.rawValue, subject: number, view: "simulator",
+                reason: why, session: visit.session.id) != nil
+        else {
+            console.simulated.forget(session: visit.session.id, number: number, reason: why)
+            return .failure(
+                Refusal(response: problem(.serviceUnavailable, pages.text("access_not_recorded", visit.language))))
+        }
+        return .success(number)
     }
 }

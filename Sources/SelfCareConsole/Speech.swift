@@ -5,13 +5,24 @@ import SelfCareCrypto
 struct Speech: Sendable {
     let program: String
     let cache: String
-    /// Files the cache keeps at most; the oldest go first.
+    /// Files the cache keeps at most, and bytes; the oldest go first.
     static let cacheLimit = 500
+    static let cacheBytes = 200 * 1024 * 1024
+
+    /// A new folder only this process's user can enter (mkdtemp, 0700): nobody else can plant audio in it, or have
+    /// its eviction remove their files.
+    static func privateFolder() throws -> String {
+        var template = Array(
+            (NSTemporaryDirectory() as NSString).appendingPathComponent("selfcare-speech-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw SpeechError(message: "cannot make the speech cache (errno \(errno))")
+        }
+        return String(cString: made)
+    }
 
     /// The WAV audio of `text` in `voice` (`cmn`, `en`), from the cache or rendered now. Blocking: run it off the
     /// cooperative pool.
     func render(_ text: String, voice: String) throws -> [UInt8] {
-        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
         let key = hex(LibCrypto.sha256(Array((voice + "\u{0}" + text).utf8)))
         let path = (cache as NSString).appendingPathComponent(key + ".wav")
         if let data = FileManager.default.contents(atPath: path), !data.isEmpty { return Array(data) }
@@ -39,13 +50,24 @@ struct Speech: Sendable {
 
     private func trim() {
         let manager = FileManager.default
-        guard let names = try? manager.contentsOfDirectory(atPath: cache), names.count > Self.cacheLimit else { return }
-        let dated = names.map { name -> (String, Date) in
+        // Only the cache's own files: 64 hex digits and `.wav`.
+        let names = ((try? manager.contentsOfDirectory(atPath: cache)) ?? []).filter {
+            $0.hasSuffix(".wav") && $0.count == 68 && $0.prefix(64).allSatisfy(\.isHexDigit)
+        }
+        var files = names.map { name -> (path: String, date: Date, size: Int) in
             let path = (cache as NSString).appendingPathComponent(name)
-            let date = (try? manager.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
-            return (path, date)
-        }.sorted { $0.1 < $1.1 }
-        for (path, _) in dated.prefix(names.count - Self.cacheLimit) { try? manager.removeItem(atPath: path) }
+            let attributes = (try? manager.attributesOfItem(atPath: path)) ?? [:]
+            return (
+                path, attributes[.modificationDate] as? Date ?? .distantPast,
+                (attributes[.size] as? NSNumber)?.intValue ?? 0
+            )
+        }.sorted { $0.date < $1.date }
+        var bytes = files.reduce(0) { $0 + $1.size }
+        while let oldest = files.first, files.count > Self.cacheLimit || bytes > Self.cacheBytes {
+            try? manager.removeItem(atPath: oldest.path)
+            bytes -= oldest.size
+            files.removeFirst()
+        }
     }
 }
 

@@ -6,10 +6,13 @@ import SelfCareCore
 extension ConsoleRoutes {
     static let subscriberRoles: [ConsoleRole] = [.operator_, .admin]
 
-    /// A reason an operator gives: 4 to 200 characters, no control characters.
+    /// A reason an operator gives: 4 to 200 characters, without control or format characters (no invisible or
+    /// right-to-left marks that would make the access record read otherwise).
     static func reason(_ text: String?) -> String? {
         guard let text = text?.trimmingCharacters(in: .whitespacesAndNewlines), (4...200).contains(text.count),
-            !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            !text.unicodeScalars.contains(where: {
+                [.control, .format, .lineSeparator, .paragraphSeparator].contains($0.properties.generalCategory)
+            })
         else { return nil }
         return text
     }
@@ -51,11 +54,15 @@ extension ConsoleRoutes {
         router.post("subscriber/cancel") { request, _ in
             try await form(request, roles: Self.subscriberRoles) { visit, fields in
                 guard let number = fields["number"].flatMap(normalizeNumber),
-                    let reason = Self.reason(fields["reason"]),
-                    let kind = fields["kind"].flatMap(PendingChange.Kind.init(rawValue:))
+                    let reason = Self.reason(fields["reason"])
                 else {
                     return subscriberPage(
                         visit, number: nil, reason: nil, notice: pages.text("reason_needed", visit.language),
+                        status: .badRequest)
+                }
+                guard let kind = fields["kind"].flatMap(PendingChange.Kind.init(rawValue:)) else {
+                    return subscriberPage(
+                        visit, number: nil, reason: nil, notice: pages.text("sub_bad_kind", visit.language),
                         status: .badRequest)
                 }
                 let outcome = await engine.cancelPendingChange(

@@ -21,7 +21,13 @@ extension ConsoleRoutes {
                 }
                 defer { console.trials.leave() }
                 do {
-                    return json(try await workbench.tryDraft(draft, now: now))
+                    guard let executable = console.configuration.workbenchExecutable else {
+                        return problem(.notFound, "this server cannot try drafts (no selfcare executable configured)")
+                    }
+                    return json(
+                        try await workbench.tryDraft(
+                            draft, now: now, executable: executable, timeLimit: console.configuration.workbenchTimeLimit
+                        ))
                 } catch let refusal as GrammarWorkbench.Refusal {
                     return problem(.badRequest, refusal.description)
                 } catch {

@@ -3,6 +3,11 @@ struct Parser {
     private var tokens: [Token]
     private var position = 0
     private let lexer: Lexer
+    /// Groups (`(…)`, `[…]`) open around the item being parsed.
+    private var depth = 0
+    /// Groups nested deeper than this are refused: the parser and the compiler recurse once a level, and a
+    /// grammar a person writes needs a handful.
+    static let maximumDepth = 64
 
     init(text: String, path: String) throws {
         var lexer = Lexer(text: text, path: path)
@@ -125,6 +130,11 @@ struct Parser {
 
     private mutating func parseAlternatives() throws -> Expansion {
         let start = current.location
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maximumDepth else {
+            throw error("groups nested more than \(Self.maximumDepth) deep", at: start)
+        }
         var options = [try parseSequence()]
         while isPunct("|") {
             _ = next()

@@ -41,6 +41,7 @@ import Testing
 
     @Test func theDemoMakesOneAccountARoleWithFreshPasswords() throws {
         let (first, passwords) = try ConsoleAccounts.demo(iterations: 1_000)
+        #expect(try ConsoleAccounts.demo().0.accounts["demo-admin"]?.passwordHash.contains("i=160000,") == true)
         let (second, _) = try ConsoleAccounts.demo(iterations: 1_000)
         #expect(Set(first.accounts.values.map(\.role)) == Set(ConsoleRole.allCases))
         #expect(first.accounts["demo-admin"]?.passwordHash != second.accounts["demo-admin"]?.passwordHash)
@@ -59,16 +60,22 @@ import Testing
     }
 
     @Test func theSignInThrottleCountsAnAccountAndAnAddressApart() {
-        let throttle = LoginThrottle(perAccount: 2, perAddress: 3, window: 60)
+        let throttle = LoginThrottle(perAccountAndAddress: 2, perAddress: 3, perAccount: 4, window: 60)
         let start = Date(timeIntervalSince1970: 1_000_000)
         throttle.fail(account: "a", address: "10.0.0.1", now: start)
         #expect(throttle.wait(account: "a", address: "10.0.0.1", now: start) == nil)
-        throttle.fail(account: "a", address: "10.0.0.2", now: start)
-        #expect(throttle.wait(account: "a", address: "10.0.0.3", now: start + 1) != nil)
-        #expect(throttle.wait(account: "b", address: "10.0.0.3", now: start + 1) == nil)
+        throttle.fail(account: "a", address: "10.0.0.1", now: start)
+        // The account is held back from that address only: a stranger cannot lock its owner out.
+        #expect(throttle.wait(account: "a", address: "10.0.0.1", now: start + 1) != nil)
+        #expect(throttle.wait(account: "a", address: "10.0.0.9", now: start + 1) == nil)
+        // One address, many accounts.
         throttle.fail(account: "b", address: "10.0.0.1", now: start)
-        throttle.fail(account: "c", address: "10.0.0.1", now: start)
         #expect(throttle.wait(account: "d", address: "10.0.0.1", now: start + 1) != nil)
+        // One account, many addresses.
+        for n in 1...3 { throttle.fail(account: "e", address: "10.0.1.\(n)", now: start) }
+        #expect(throttle.wait(account: "e", address: "10.0.1.4", now: start + 1) == nil)
+        throttle.fail(account: "e", address: "10.0.1.4", now: start)
+        #expect(throttle.wait(account: "e", address: "10.0.1.5", now: start + 1) != nil)
         // The window passes.
         #expect(throttle.wait(account: "a", address: "10.0.0.1", now: start + 61) == nil)
     }

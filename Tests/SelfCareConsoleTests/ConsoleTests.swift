@@ -15,12 +15,20 @@ import Testing
 @Suite struct ConsoleTests {
     static let passwords = ["ops": "operator pass 1", "aud": "auditor pass 1", "root": "admin pass 1"]
 
+    /// The `selfcare` executable the workbench runs drafts with: beside the tests, or the checkout's debug build.
+    static let selfcareBinary: String = {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("selfcare").path
+        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+        return Fixtures.repositoryRoot.appendingPathComponent(".build/debug/selfcare").path
+    }()
+
     struct Setup {
         let app: Application<RouterResponder<BasicRequestContext>>
         let store: MemoryServiceStore
     }
 
-    func setup(reload: (@Sendable () throws -> Void)? = nil) async throws -> Setup {
+    func setup(reload: (@Sendable () throws -> Void)? = nil, timeLimit: TimeInterval = 60) async throws -> Setup {
         let store = MemoryServiceStore()
         var locked = Fixtures.subscriber()
         locked.failedPasswordAttempts = 5
@@ -42,10 +50,12 @@ import Testing
             ConsoleAccount(name: "root", role: .admin, passwordHash: try hasher.hash(Secret(Self.passwords["root"]!))),
         ])
         let root = Fixtures.repositoryRoot
-        let consoleConfiguration = ConsoleConfiguration(
+        var consoleConfiguration = ConsoleConfiguration(
             accounts: accounts, assetsDirectory: root.appendingPathComponent("console").path,
             grammarsDirectory: root.appendingPathComponent("grammars").path,
             promptsDirectory: root.appendingPathComponent("prompts").path)
+        consoleConfiguration.workbenchExecutable = Self.selfcareBinary
+        consoleConfiguration.workbenchTimeLimit = timeLimit
         var configuration = GatewayConfiguration()
         configuration.reload = reload
         configuration.extraRoutes = [
@@ -175,6 +185,12 @@ import Testing
             let throttled = try await browser.signIn("ops")
             #expect(throttled.status == .tooManyRequests)
             #expect(throttled.headers[.retryAfter] != nil)
+            // A form token the server did not issue is refused, even with a cookie to match.
+            let planted = Browser(client)
+            planted.cookies["selfcare_console_login"] = "aaaa"
+            let forgedPair = try await planted.form(
+                "/console/login", ["account": "aud", "password": Self.passwords["aud"]!, "csrf": "aaaa"])
+            #expect(forgedPair.status == .forbidden)
             #expect(browser.cookies["selfcare_console"] == nil)
             // Another account is not held back by them.
             #expect(try await Browser(client).signIn("aud").status == .seeOther)
@@ -232,7 +248,7 @@ import Testing
         try await setup.app.test(.router) { client in
             let browser = Browser(client)
             try await browser.signIn("ops")
-            let sms = #"{"from":"18612345678","text":"CXYE"}"#
+            let sms = #"{"from":"18612345678","reason":"testing a reply","text":"CXYE"}"#
             #expect(try await browser.json("/console/api/sms", sms, token: "f00").status == .forbidden)
             var headers: HTTPFields = [.contentType: "application/json", .cookie: browser.cookieHeader]
             #expect(
@@ -250,16 +266,35 @@ import Testing
                 "/console/subscriber/unlock", ["number": "18612345678", "reason": "caller asked", "csrf": "bad"])
             #expect(unlock.status == .forbidden)
             #expect(try await setup.store.records(matching: RecordFilter()).isEmpty)
-            // With the token, the message goes through the SMS channel and its record is the one the page shows.
+            // A number that is not a test number needs a reason.
+            let noReason = try await browser.json("/console/api/sms", #"{"from":"18612345678","text":"CXYE"}"#)
+            #expect(noReason.status == .badRequest)
+            #expect(try await setup.store.records(matching: RecordFilter()).isEmpty)
+            // With the token and a reason: the number's access record, then the message through the SMS channel,
+            // whose record is the one the page shows, in a session named after the console session.
             let answer = try await browser.json("/console/api/sms", sms)
             #expect(answer.status == .ok)
             let body = try #require(
                 try JSONSerialization.jsonObject(with: Data(answer.body.readableBytesView)) as? [String: Any])
-            let records = try await setup.store.records(matching: RecordFilter())
-            #expect(records.count == 1)
-            #expect(body["record"] as? Int == Int(records[0].id))
-            #expect(body["reply"] as? String == records[0].reply)
+            var records = try await setup.store.records(matching: RecordFilter())
+            #expect(records.map(\.operation) == ["console.view", "query.balance"])
+            #expect(records[0].inputValues["view"] == "simulator")
+            #expect(records[0].inputValues["reason"] == "testing a reply")
+            let session = try #require(records[0].session)
+            #expect(records[1].session?.hasPrefix("console-\(session)-") == true)
+            #expect(body["record"] as? Int == Int(records[1].id))
+            #expect(body["reply"] as? String == records[1].reply)
             #expect(body["encoding"] as? String == "UCS-2")
+            // The same number and reason again: no second access record.
+            _ = try await browser.json("/console/api/sms", sms)
+            records = try await setup.store.records(matching: RecordFilter())
+            #expect(records.map(\.operation) == ["console.view", "query.balance", "query.balance"])
+            // USSD runs in the console session's own session.
+            let ussd = try await browser.json(
+                "/console/api/ussd", #"{"from":"18612345678","reason":"testing a reply","code":"*100*1*1#"}"#)
+            #expect(String(buffer: ussd.body).contains("余额"))
+            records = try await setup.store.records(matching: RecordFilter())
+            #expect(records.last?.session == "console-\(session)")
         }
     }
 
@@ -319,12 +354,23 @@ import Testing
         try await setup.app.test(.router) { client in
             let operatorBrowser = Browser(client)
             try await operatorBrowser.signIn("ops")
-            _ = try await operatorBrowser.json("/console/api/sms", #"{"from":"18612345678","text":"CXYE"}"#)
-            _ = try await operatorBrowser.json("/console/api/sms", #"{"from":"18611110001","text":"BAL"}"#)
+            _ = try await operatorBrowser.json(
+                "/console/api/sms", #"{"from":"18612345678","reason":"test run","text":"CXYE"}"#)
+            _ = try await operatorBrowser.json(
+                "/console/api/sms", #"{"from":"18611110001","reason":"test run","text":"BAL"}"#)
             let auditor = Browser(client)
             try await auditor.signIn("aud")
-            let all = String(buffer: try await auditor.send("/console/records").body)
-            #expect(all.contains("18611110001"))
+            // Records hold customers' data: nothing is shown before a reason is given.
+            let first = String(buffer: try await auditor.send("/console/records").body)
+            #expect(!first.contains("<td>18611110001</td>"))
+            #expect(!first.contains("records-table"))
+            let before = try await setup.store.records(matching: RecordFilter()).count
+            let all = String(buffer: try await auditor.send("/console/records?why=monthly+audit&channel=sms").body)
+            #expect(all.contains("<td>18611110001</td>"))
+            let many = try #require(try await setup.store.records(matching: RecordFilter()).last)
+            #expect(many.operation == "console.view" && many.subject == "*")
+            #expect(many.inputValues["filter.channel"] == "sms" && many.inputValues["reason"] == "monthly audit")
+            #expect(try await setup.store.records(matching: RecordFilter()).count == before + 1)
             let asked = String(buffer: try await auditor.send("/console/records?number=18612345678").body)
             #expect(!asked.contains("<td>query.balance</td>"))
             let filtered = String(
@@ -338,9 +384,13 @@ import Testing
             #expect(lines.first == Substring(ServiceRecord.csvHeader))
             #expect(lines.dropFirst().allSatisfy { $0.contains("18612345678") })
             let views = try await setup.store.records(matching: RecordFilter()).filter {
-                $0.operation == "console.view"
+                $0.operation == "console.view" && $0.caller == "console:aud" && $0.subject == "18612345678"
             }
             #expect(views.map { $0.inputValues["view"] } == ["records", "records.export"])
+            // An export without a reason is refused; a day that does not exist is not read as another.
+            #expect(try await auditor.send("/console/records/export?format=csv").status == .badRequest)
+            let rolled = try await auditor.send("/console/records?why=audit+ticket+7&since=2026-02-30T00:00")
+            #expect(rolled.status == .badRequest)
             #expect(views.allSatisfy { $0.caller == "console:aud" && $0.inputValues["reason"] == "audit ticket 7" })
             let verified = try await auditor.form("/console/records/verify", ["csrf": auditor.csrf])
             #expect(String(buffer: verified.body).contains("记录链完整"))
@@ -376,6 +426,42 @@ import Testing
             let unknown = try await browser.json(
                 "/console/api/grammars/try", #"{"files":{"../x.grammar":""},"channel":"sms","inputs":[]}"#)
             #expect(unknown.status == .badRequest)
+        }
+    }
+
+    /// A draft's body for `/console/api/grammars/try`: sms.grammar with `extra` rules, `first` put before the
+    /// others in `$command`.
+    static func draft(first: String, extra: String, inputs: [String]) throws -> String {
+        let sms = try String(
+            contentsOf: Fixtures.repositoryRoot.appendingPathComponent("grammars/sms.grammar"), encoding: .utf8)
+        #expect(sms.contains("$command = $balance"))
+        let text = sms.replacingOccurrences(of: "$command = $balance", with: "$command = \(first) | $balance") + extra
+        let body = try JSONSerialization.data(
+            withJSONObject: ["files": ["sms.grammar": text], "channel": "sms", "inputs": inputs])
+        return String(decoding: body, as: UTF8.self)
+    }
+
+    @Test func aDraftThatNestsOrBacktracksWithoutEndCannotTakeTheGatewayDown() async throws {
+        let setup = try await setup(timeLimit: 4)
+        try await setup.app.test(.router) { client in
+            let browser = Browser(client)
+            try await browser.signIn("ops")
+            let deep = String(repeating: "(", count: 3_000) + "XX" + String(repeating: ")", count: 3_000)
+            let nested = try await browser.json(
+                "/console/api/grammars/try",
+                Self.draft(first: "$deep", extra: "\n$deep = \(deep) {op = query.balance};\n", inputs: ["XX"]))
+            #expect(String(buffer: nested.body).contains("nested more than 64 deep"))
+            let backtracking = try await browser.json(
+                "/console/api/grammars/try",
+                Self.draft(
+                    first: "$evil", extra: "\n$evil = ((1|11)<1-32>)<1-32> 啊 {op = query.balance};\n",
+                    inputs: [String(repeating: "1", count: 40)]))
+            #expect(backtracking.status == .ok)
+            #expect(String(buffer: backtracking.body).contains("took more than 4 s and was stopped"))
+            // The gateway still answers, in this process.
+            let answer = try await browser.json(
+                "/console/api/sms", #"{"from":"18612345678","reason":"after a bad draft","text":"CXYE"}"#)
+            #expect(answer.status == .ok)
         }
     }
 }

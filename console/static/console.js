@@ -43,6 +43,8 @@ function showError(error) {
 
 function setUpSimulator(root) {
   const number = () => document.getElementById("sim-number").value.trim();
+  // A number that is not a test number needs a reason: it goes into the number's access record.
+  const reason = () => document.getElementById("sim-reason").value.trim();
   const panels = { sms: "panel-sms", ussd: "panel-ussd", ivr: "panel-ivr" };
   for (const radio of document.querySelectorAll("input[name=sim-channel]")) {
     radio.addEventListener("change", () => {
@@ -59,7 +61,7 @@ function setUpSimulator(root) {
     showError(null);
     thread.append(element("li", { class: "out" }, text));
     try {
-      const answer = await (await post("/console/api/sms", { from: number(), text })).json();
+      const answer = await (await post("/console/api/sms", { from: number(), reason: reason(), text })).json();
       const item = element("li", { class: "in", "data-record": answer.record ?? "", "data-reason": answer.reason });
       item.append(document.createTextNode(answer.reply));
       const limit = answer.parts.length > 1 ? answer.partLimit : answer.single;
@@ -88,7 +90,7 @@ function setUpSimulator(root) {
     const code = document.getElementById("ussd-code").value.trim() || "*100#";
     if (!ussdSession) ussdSession = randomId();
     try {
-      const body = { from: number(), session: ussdSession, code };
+      const body = { from: number(), reason: reason(), code };
       if (input !== null) body.input = input;
       const answer = await (await post("/console/api/ussd", body)).json();
       screen.textContent = answer.screen;
@@ -141,14 +143,21 @@ function setUpSimulator(root) {
       if (left === 0) { stopTimer(); step(""); }
     }, 250);
   }
+  // The prompt spoken; resolves when it has been played (or could not be), as a voice platform starts its
+  // no-input timer once the prompt ends.
   async function say(text) {
     if (!speak || !speak.checked || !text) return;
     try {
       const response = await post("/console/api/speech", { text, language: lang });
       audio.src = URL.createObjectURL(await response.blob());
-      audio.play().catch(() => { /* autoplay may be refused; the control stays */ });
+      await new Promise((resolve) => {
+        audio.onended = resolve;
+        audio.onerror = resolve;
+        audio.play().catch(resolve);
+      });
     } catch (error) { /* the text is on screen */ }
   }
+  let shown = 0; // prompts shown so far: a prompt's timer starts only if no later one replaced it
   function show(actions) {
     const texts = actions.filter((a) => a.text).map((a) => a.text);
     prompt.textContent = texts.join("\n") || "—";
@@ -160,27 +169,32 @@ function setUpSimulator(root) {
       state.textContent = last.type === "transfer" ? `→ ${last.queue}` : "hangup";
       state.dataset.state = last.type;
       call = null;
+      shown += 1;
       stopTimer();
+      say(texts.join(" "));
     } else {
       state.textContent = collect ? `collect ${collect.maxDigits}` : "";
       state.dataset.state = "collect";
-      if (collect && collect.noInputTimeout) startTimer(collect.noInputTimeout);
+      const waiting = ++shown;
+      clock.textContent = collect && collect.noInputTimeout ? `⏱ ${collect.noInputTimeout}s` : "";
+      say(texts.join(" ")).then(() => {
+        if (call && shown === waiting && collect && collect.noInputTimeout && !typed) startTimer(collect.noInputTimeout);
+      });
     }
-    say(texts.join(" "));
   }
   async function step(keys) {
     if (!call) return;
     stopTimer();
     showError(null);
     try {
-      show((await (await post("/console/api/ivr", { from: number(), call, digits: keys })).json()).actions);
+      show((await (await post("/console/api/ivr", { from: number(), reason: reason(), digits: keys })).json()).actions);
     } catch (error) { showError(error); }
   }
   document.getElementById("ivr-call").addEventListener("click", async () => {
     call = randomId();
     showError(null);
     try {
-      show((await (await post("/console/api/ivr", { from: number(), call, start: true })).json()).actions);
+      show((await (await post("/console/api/ivr", { from: number(), reason: reason(), start: true })).json()).actions);
     } catch (error) { showError(error); }
   });
   document.getElementById("ivr-silence").addEventListener("click", () => step(""));

@@ -7,19 +7,25 @@ extension OperationEngine {
     /// The caller a record names for console account `account`: `console:NAME`.
     public static func consoleCaller(_ account: String) -> String { "console:" + account }
 
+    /// The subject of an access record to the records of many numbers at once (the records view without a number).
+    public static let everyNumber = "*"
+
     /// Writes the access record of `account` (whose role is `role`) viewing `view` of `subject`'s data, for
-    /// `reason`: who, when, which number and why, in the record chain. Returns the record, or nil when the store
-    /// cannot take it (the caller must then refuse to show the data).
+    /// `reason`: who, when, which number (`everyNumber` for a view of many) and why, in the record chain, with
+    /// `details` (the filters of a records view). Returns the record, or nil when the store cannot take it (the
+    /// caller must then refuse to show the data).
     public func recordAccess(
-        account: String, role: String, subject: String, view: String, reason: String, session: String?
+        account: String, role: String, subject: String, view: String, reason: String, session: String?,
+        details: [String: String] = [:]
     ) async -> ServiceRecord? {
         let draft = RecordDraft(
             time: clock.now(), channel: .console, session: session, caller: Self.consoleCaller(account),
             subject: subject, operation: OperationName.consoleView.rawValue,
-            inputs: ["view": view, "reason": reason, "role": role], auth: .none, result: .ok, reason: .ok, reply: "",
-            durationMS: 0)
+            inputs: details.merging(["view": view, "reason": reason, "role": role]) { _, fixed in fixed }, auth: .none,
+            result: .ok, reason: .ok, reply: "", durationMS: 0)
         do {
-            return try await transaction(at: draft.time, for: subject) { tx in try tx.writer.append(draft) }
+            let number = subject == Self.everyNumber ? nil : subject
+            return try await transaction(at: draft.time, for: number) { tx in try tx.writer.append(draft) }
         } catch {
             logger.error(
                 "the console's access record could not be written",
