@@ -98,12 +98,9 @@ struct ConsoleRoutes: Sendable {
 
     /// The client's address: the peer's, or behind the trusted proxy the last one its `X-Forwarded-For` names.
     func address(_ request: Request) -> String {
-        let peer = RequestSource.address ?? ""
-        guard let proxy = console.configuration.trustedProxy, peer == proxy,
-            let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!],
-            let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
-        else { return peer }
-        return String(last.prefix(64))
+        ConsoleClient.address(
+            peer: RequestSource.address ?? "", forwardedFor: request.headers[HTTPField.Name("X-Forwarded-For")!],
+            trustedProxy: console.configuration.trustedProxy)
     }
 
     /// An account name as the log may show it: a valid name, or a placeholder (never raw input with line breaks).

@@ -144,4 +144,16 @@ public final class LoginThrottle: Sendable {
     }
 }
 
+/// Who a console request comes from, for the sign-in throttle.
+public enum ConsoleClient {
+    /// The client's address of a request from `peer`: `peer`, unless it is `trustedProxy`, whose `X-Forwarded-For`
+    /// (`forwardedFor`) names the client last (the address the proxy itself saw; earlier ones are the client's say).
+    public static func address(peer: String, forwardedFor: String?, trustedProxy: String?) -> String {
+        guard let trustedProxy, !peer.isEmpty, peer == trustedProxy, let forwardedFor,
+            let last = forwardedFor.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
+        else { return peer }
+        return String(last.prefix(64))
+    }
+}
+
 func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

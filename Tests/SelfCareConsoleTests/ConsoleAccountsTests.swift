@@ -96,4 +96,15 @@ import Testing
         sessions.close(account: "b")
         #expect(sessions.session(token: third, now: start) == nil)
     }
+
+    @Test func onlyTheTrustedProxyIsBelievedAboutTheClientsAddress() {
+        #expect(ConsoleClient.address(peer: "10.0.0.5", forwardedFor: "1.2.3.4", trustedProxy: nil) == "10.0.0.5")
+        #expect(
+            ConsoleClient.address(peer: "10.0.0.5", forwardedFor: "1.2.3.4", trustedProxy: "10.0.0.9") == "10.0.0.5")
+        #expect(
+            ConsoleClient.address(peer: "10.0.0.9", forwardedFor: "6.6.6.6, 1.2.3.4", trustedProxy: "10.0.0.9")
+                == "1.2.3.4")
+        #expect(ConsoleClient.address(peer: "10.0.0.9", forwardedFor: nil, trustedProxy: "10.0.0.9") == "10.0.0.9")
+        #expect(ConsoleClient.address(peer: "", forwardedFor: "1.2.3.4", trustedProxy: "") == "")
+    }
 }

@@ -161,6 +161,15 @@ import Testing
             let tls = try await behindTLS.signIn("ops", headers: [HTTPField.Name("X-Forwarded-Proto")!: "https"])
             let secure = try #require(tls.headers[values: .setCookie].first { $0.hasPrefix("selfcare_console=") })
             #expect(secure.contains("Secure"))
+            // Signed out, the old cookie opens nothing.
+            let old = plain.cookies["selfcare_console"]
+            _ = try await plain.send("/console/simulator")
+            #expect(try await plain.form("/console/logout", ["csrf": plain.csrf]).status == .seeOther)
+            let replay = try await client.executeRequest(
+                uri: "/console/simulator", method: .get, headers: [.cookie: "selfcare_console=\(old ?? "")"], body: nil)
+            #expect(replay.status == .seeOther)
+            #expect(replay.headers[.location]?.hasPrefix("/console/login") == true)
+            _ = try await plain.signIn("ops")
             // Every console page forbids framing and inline scripts.
             let page = try await plain.send("/console/simulator")
             #expect(page.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
