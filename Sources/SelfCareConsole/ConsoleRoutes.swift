@@ -175,15 +175,17 @@ struct ConsoleRoutes: Sendable {
         guard roles.contains(visit.session.role) else { return forbidden(visit) }
         var request = request
         let fields = try await formFields(&request)
-        guard sameOrigin(request), let token = fields["csrf"], Secret(token).matches(Secret(visit.session.csrf)) else {
-            return csrfRefusal(visit)
+        guard sameOrigin(request) else { return csrfRefusal(visit, why: "from another origin") }
+        guard let token = fields["csrf"], Secret(token).matches(Secret(visit.session.csrf)) else {
+            return csrfRefusal(visit, why: "without its CSRF token")
         }
         return try await body(visit, fields)
     }
 
-    func csrfRefusal(_ visit: Visit?) -> Response {
-        console.logger.warning("console: a form without its CSRF token refused")
-        guard let visit else { return plain(.forbidden, "the form's security token is missing or wrong\n") }
+    func csrfRefusal(_ visit: Visit, why: String) -> Response {
+        console.logger.warning(
+            "console: a form \(why) refused",
+            metadata: ["account": "\(visit.session.account)", "role": "\(visit.session.role.rawValue)"])
         return pages.render(
             "error", visit, console: console, title: "forbidden",
             ["message": pages.text("csrf", visit.language)], status: .forbidden)
@@ -194,10 +196,19 @@ struct ConsoleRoutes: Sendable {
         _ request: Request, roles: [ConsoleRole], _ type: Body.Type, _ body: (Visit, Body) async throws -> Response
     ) async throws -> Response {
         guard let visit = visit(request) else { return problem(.unauthorized, "sign in first") }
-        guard roles.contains(visit.session.role) else { return problem(.forbidden, "your role may not do this") }
-        guard sameOrigin(request), let token = request.headers[HTTPField.Name("X-CSRF-Token")!],
-            Secret(token).matches(Secret(visit.session.csrf))
-        else { return problem(.forbidden, "the request's security token is missing or wrong") }
+        guard roles.contains(visit.session.role) else {
+            console.logger.warning(
+                "console: refused another role's request",
+                metadata: ["account": "\(visit.session.account)", "role": "\(visit.session.role.rawValue)"])
+            return problem(.forbidden, "your role may not do this")
+        }
+        let token = request.headers[HTTPField.Name("X-CSRF-Token")!]
+        guard sameOrigin(request), let token, Secret(token).matches(Secret(visit.session.csrf)) else {
+            console.logger.warning(
+                "console: a script request \(sameOrigin(request) ? "without its CSRF token" : "from another origin") refused",
+                metadata: ["account": "\(visit.session.account)", "role": "\(visit.session.role.rawValue)"])
+            return problem(.forbidden, "the request's security token is missing or wrong")
+        }
         guard (request.headers[.contentType] ?? "").lowercased().hasPrefix("application/json") else {
             return problem(.unsupportedMediaType, "send application/json")
         }

@@ -86,9 +86,10 @@ public final class ConsoleSessions: Sendable {
 }
 
 /// Failed sign-ins over a sliding window, limited three ways: an account from one address, one address whatever
-/// the accounts, and one account from every address together (a guess spread over many addresses). Past a limit,
-/// further tries are refused without checking the password until the window has passed. A stranger's wrong
-/// passwords lock the account from their own address only, until they hold `perAccount` addresses' worth.
+/// the accounts, and one account from every address together (a guess spread over many addresses), which holds back
+/// only the addresses that failed on that account. Past a limit, further tries are refused without checking the
+/// password until the window has passed. A stranger's wrong passwords never lock the owner out of an address of
+/// their own.
 public final class LoginThrottle: Sendable {
     private let failures = Mutex<[String: [Date]]>([:])
     /// Failures of one account from one address.
@@ -122,9 +123,13 @@ public final class LoginThrottle: Sendable {
                 return max(1, window - now.timeIntervalSince(oldest))
             }
             let keys = Self.keys(account, address)
-            return [
-                blocked(keys[0], perAccountAndAddress), blocked(keys[1], perAddress), blocked(keys[2], perAccount),
-            ].compactMap { $0 }.max()
+            let pair = blocked(keys[0], perAccountAndAddress)
+            // The account-wide count holds back only the addresses that failed on this account themselves: a
+            // guess spread over many addresses gets one try from each, and the owner, from an address of their
+            // own, is never locked out by strangers.
+            let tried = !(table[keys[0]] ?? []).isEmpty
+            let wide = tried ? blocked(keys[2], perAccount) : nil
+            return [pair, blocked(keys[1], perAddress), wide].compactMap { $0 }.max()
         }
     }
 

@@ -135,6 +135,8 @@ struct GrammarWorkbench: Sendable {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "selfcare-draft-\(UUID().uuidString)")
         let grammars = folder.appendingPathComponent("grammars")
+        try FileManager.default.createDirectory(
+            at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try FileManager.default.createDirectory(at: grammars, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         for file in grammarFiles() {
@@ -264,19 +266,30 @@ struct ChildProcess {
         return status <= 1 ? nil : "\(what) failed (exit \(status))"
     }
 
+    /// Bytes of address space a child may map: room for a scenario's demo database, not for a runaway.
+    static let memoryLimit = 4 * 1024 * 1024 * 1024
+
     static func run(
         _ executable: String, _ arguments: [String], folder: URL, timeLimit: TimeInterval
     ) async throws -> ChildProcess {
         let process = Process()
-        // At a lower priority than the gateway's own work, where `nice` is there.
-        if FileManager.default.isExecutableFile(atPath: "/usr/bin/nice") {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/nice")
-            process.arguments = ["-n", "10", executable] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
+        // At a lower priority than the gateway's own work, and within `memoryLimit` bytes of address space, where
+        // `nice` and `prlimit` are there.
+        var command = [executable] + arguments
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit") {
+            command = ["/usr/bin/prlimit", "--as=\(memoryLimit)", "--"] + command
         }
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/nice") {
+            command = ["/usr/bin/nice", "-n", "10"] + command
+        }
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.currentDirectoryURL = folder
+        // Whatever the child leaves in its temporary folder (a scenario's scratch database, when it is killed) is
+        // inside `folder`, which the caller removes.
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = folder.path
+        process.environment = environment
         let errors = folder.appendingPathComponent("stderr-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: errors.path, contents: nil)
         let handle = try FileHandle(forWritingTo: errors)

@@ -96,10 +96,14 @@ extension ConsoleRoutes {
                 case .success(let number): from = number
                 case .failure(let refusal): return refusal.response
                 }
+                let before = (try? engine.recordChainHead())?.id ?? 0
                 let reply = await channels.sms.handle(
                     InboundSMS(
                         from: from, text: body.text,
                         id: "console-\(visit.session.id)-" + hex(try LibCrypto.randomBytes(6))))
+                if let refusal = await otherNumbers(visit, from: from, reason: body.reason, after: before) {
+                    return refusal.response
+                }
                 let gsm = reply.encoding == .gsm7
                 return json(
                     SMSAnswer(
@@ -122,9 +126,13 @@ extension ConsoleRoutes {
                 guard code.count <= 40, (body.input ?? "").count <= 40 else {
                     return problem(.badRequest, "`code` and `input` are at most 40 characters")
                 }
+                let before = (try? engine.recordChainHead())?.id ?? 0
                 let screen = await channels.ussd.handle(
                     sessionID: "console-" + visit.session.id, caller: from, serviceCode: code, input: body.input,
                     source: visit.address)
+                if let refusal = await otherNumbers(visit, from: from, reason: body.reason, after: before) {
+                    return refusal.response
+                }
                 let gsm = SMSSegmenter.encoding(of: screen.text) == .gsm7
                 return json(
                     USSDAnswer(
@@ -146,10 +154,14 @@ extension ConsoleRoutes {
                     return problem(.badRequest, "`digits` are keys of a phone: 0-9, * and #")
                 }
                 let call = "console-" + visit.session.id
+                let before = (try? engine.recordChainHead())?.id ?? 0
                 let actions =
                     body.start == true
                     ? await channels.ivr.start(callID: call, caller: from, source: visit.address)
                     : await channels.ivr.input(callID: call, digits: digits.isEmpty ? nil : digits)
+                if let refusal = await otherNumbers(visit, from: from, reason: body.reason, after: before) {
+                    return refusal.response
+                }
                 return json([
                     "actions": actions.map {
                         IVRActionAnswer(
@@ -175,7 +187,7 @@ extension ConsoleRoutes {
                     let audio = try await console.pool.run { try speech.render(text, voice: voice) }
                     return Response(
                         status: .ok,
-                        headers: [.contentType: "audio/wav", .cacheControl: "private, max-age=3600"],
+                        headers: [.contentType: "audio/wav", .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(bytes: audio)))
                 } catch {
                     console.logger.error("console: espeak-ng failed", metadata: ["error": "\(error)"])
@@ -183,6 +195,43 @@ extension ConsoleRoutes {
                 }
             }
         }
+    }
+
+    /// The access records of the numbers other than `from` a simulator request reached (a customer may act on
+    /// another number: `GS NUMBER PASSWORD`, a recharge), from its channel records written after record `after`.
+    /// Each gets its access record; one that is not a test number, reached without a reason, gets it with that said,
+    /// and the request's answer is withheld: a refusal naming the number, masked.
+    func otherNumbers(_ visit: Visit, from: String, reason: String?, after: Int64) async -> Refusal? {
+        var filter = RecordFilter()
+        filter.afterID = after
+        filter.limit = 50
+        let prefix = "console-" + visit.session.id
+        let reached = Set(
+            ((try? await engine.records(matching: filter)) ?? []).filter {
+                ($0.session ?? "").hasPrefix(prefix) && $0.subject != from && normalizeNumber($0.subject) != nil
+                    && $0.operation != OperationName.consoleView.rawValue
+            }.map(\.subject))
+        var withheld: String?
+        for number in reached.sorted() {
+            let test = console.configuration.simulatorNumbers.contains { $0.number == number }
+            let given = Self.reason(reason)
+            let why = given ?? (test ? "test number" : "no reason given: reached from \(from) in the simulator")
+            if given == nil && !test { withheld = number }
+            guard console.simulated.firstUse(session: visit.session.id, number: number, reason: why) else { continue }
+            if await engine.recordAccess(
+                account: visit.session.account, role: visit.session.role.rawValue, subject: number, view: "simulator",
+                reason: why, session: visit.session.id) == nil
+            {
+                withheld = number
+            }
+        }
+        guard let withheld else { return nil }
+        console.logger.warning(
+            "console: the simulator reached a number without a reason",
+            metadata: ["account": "\(visit.session.account)", "number": "\(maskNumber(withheld))"])
+        return Refusal(
+            response: problem(
+                .forbidden, pages.text("sim_reached_other", visit.language) + " " + maskNumber(withheld)))
     }
 
     /// A refusal of a simulator request, as its answer.

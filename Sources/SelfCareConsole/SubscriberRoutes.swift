@@ -6,15 +6,32 @@ import SelfCareCore
 extension ConsoleRoutes {
     static let subscriberRoles: [ConsoleRole] = [.operator_, .admin]
 
-    /// A reason an operator gives: 4 to 200 characters, without control or format characters (no invisible or
-    /// right-to-left marks that would make the access record read otherwise).
+    /// A reason an operator gives: 4 to 200 characters, at least 4 of them visible, without control, format,
+    /// private-use, unassigned or ignorable code points, fillers or noncharacters (nothing invisible, and no
+    /// right-to-left mark that would make the access record read otherwise).
     static func reason(_ text: String?) -> String? {
-        guard let text = text?.trimmingCharacters(in: .whitespacesAndNewlines), (4...200).contains(text.count),
-            !text.unicodeScalars.contains(where: {
-                [.control, .format, .lineSeparator, .paragraphSeparator].contains($0.properties.generalCategory)
-            })
-        else { return nil }
-        return text
+        guard let text = text?.trimmingCharacters(in: .whitespacesAndNewlines), (4...200).contains(text.count) else {
+            return nil
+        }
+        let fillers: Set<UInt32> = [0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800, 0x303F, 0x180E]
+        var visible = 0
+        for scalar in text.unicodeScalars {
+            let properties = scalar.properties
+            if properties.isDefaultIgnorableCodePoint || properties.isNoncharacterCodePoint
+                || fillers.contains(scalar.value)
+            {
+                return nil
+            }
+            switch properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .unassigned, .surrogate:
+                return nil
+            case .spaceSeparator, .nonspacingMark, .enclosingMark, .spacingMark:
+                continue
+            default:
+                visible += 1
+            }
+        }
+        return visible >= 4 ? text : nil
     }
 
     func addSubscriber(to router: RouterGroup<BasicRequestContext>) {

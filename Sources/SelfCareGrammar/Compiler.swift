@@ -164,6 +164,8 @@ struct Compiler {
         if file.channel != "sms" && file.rootMenu == nil {
             error("no `root menu NAME;`: a \(file.channel) grammar starts from a menu", at: file.channelLocation)
         }
+        // The checks below follow references recursively: a chain deeper than the limit stops here.
+        guard checkReferenceDepth() else { return }
         for rule in file.rules { checkExpansion(rule.body, inRule: rule.name) }
         checkRecursion()
         if diagnostics.isEmpty, let (root, _) = file.rootRule, rules[root] != nil { checkCommands(root) }
@@ -255,6 +257,40 @@ struct Compiler {
         case .alternatives(let options, _): return options.flatMap(references)
         case .optional(let i, _), .repetition(let i, _, _, _), .bound(let i, _, _): return references(i)
         }
+    }
+
+    /// Rules may refer to rules this deep at most: the checks and the program's emission recurse once a reference,
+    /// and a grammar a person writes needs a handful.
+    static let maximumReferenceDepth = 256
+
+    /// Whether no chain of references is deeper than `maximumReferenceDepth`, walked without recursion (a cycle
+    /// counts once; `checkRecursion` reports it); one error at the first rule past it otherwise.
+    private mutating func checkReferenceDepth() -> Bool {
+        var depth: [String: Int] = [:]
+        var inProgress: Set<String> = []
+        for start in file.rules where depth[start.name] == nil {
+            var stack: [(name: String, expanded: Bool)] = [(start.name, false)]
+            while let (name, expanded) = stack.popLast() {
+                guard let rule = rules[name] else { continue }
+                let refs = references(rule.body).map(\.0)
+                if expanded {
+                    inProgress.remove(name)
+                    let d = 1 + (refs.compactMap { depth[$0] }.max() ?? 0)
+                    depth[name] = d
+                    if d > Self.maximumReferenceDepth {
+                        error(
+                            "rules refer to rules more than \(Self.maximumReferenceDepth) deep from `$\(name)`",
+                            at: rule.location)
+                        return false
+                    }
+                } else if depth[name] == nil, !inProgress.contains(name) {
+                    inProgress.insert(name)
+                    stack.append((name, true))
+                    for ref in refs where depth[ref] == nil && !inProgress.contains(ref) { stack.append((ref, false)) }
+                }
+            }
+        }
+        return true
     }
 
     private mutating func checkRecursion() {

@@ -55,6 +55,7 @@ import Testing
             grammarsDirectory: root.appendingPathComponent("grammars").path,
             promptsDirectory: root.appendingPathComponent("prompts").path)
         consoleConfiguration.workbenchExecutable = Self.selfcareBinary
+        consoleConfiguration.simulatorNumbers = [SimulatorNumber(number: "18611110001", label: "English")]
         consoleConfiguration.workbenchTimeLimit = timeLimit
         var configuration = GatewayConfiguration()
         configuration.reload = reload
@@ -471,6 +472,56 @@ import Testing
             let answer = try await browser.json(
                 "/console/api/sms", #"{"from":"18612345678","reason":"after a bad draft","text":"CXYE"}"#)
             #expect(answer.status == .ok)
+        }
+    }
+
+    @Test func aTestNumberReachingAnotherNumberWithoutAReasonShowsNothingOfIt() async throws {
+        let setup = try await setup()
+        try await setup.app.test(.router) { client in
+            let browser = Browser(client)
+            try await browser.signIn("ops")
+            // A test number needs no reason for itself.
+            let own = try await browser.json("/console/api/sms", #"{"from":"18611110001","text":"BAL"}"#)
+            #expect(own.status == .ok)
+            // It names another number: that number's access record is written, and the answer withheld.
+            let other = try await browser.json(
+                "/console/api/sms", #"{"from":"18611110001","text":"LOST 18612345678 258036"}"#)
+            #expect(other.status == .forbidden)
+            #expect(String(buffer: other.body).contains("186****5678"))
+            let views = try await setup.store.records(matching: RecordFilter()).filter {
+                $0.operation == "console.view"
+            }
+            #expect(views.map(\.subject) == ["18611110001", "18612345678"])
+            #expect(views.last?.inputValues["reason"]?.hasPrefix("no reason given") == true)
+            // With a reason, the answer is shown.
+            let reasoned = try await browser.json(
+                "/console/api/sms",
+                #"{"from":"18611110001","reason":"customer on the phone","text":"LOST 18612345678 258036"}"#)
+            #expect(reasoned.status == .ok)
+        }
+    }
+
+    @Test func aReasonMustBeVisible() async throws {
+        let setup = try await setup()
+        try await setup.app.test(.router) { client in
+            let browser = Browser(client)
+            try await browser.signIn("ops")
+            for reason in [
+                "\u{3164}\u{3164}\u{3164}\u{3164}", "ab\u{200B}cd", "\u{202E}abcd", "ab\u{034F}cd", "\u{E000}abcd",
+                "a  b",
+            ] {
+                let query = URLForm.encode([("number", "18612345678"), ("reason", reason)])
+                let page = try await browser.send("/console/subscriber?" + query)
+                #expect(page.status == .badRequest, "\(reason.unicodeScalars.map { String($0.value, radix: 16) })")
+            }
+            #expect(
+                try await browser.send(
+                    "/console/subscriber?number=18612345678&reason=%E5%AE%A2%E6%88%B7%E6%9D%A5%E7%94%B5"
+                ).status == .ok)
+            let views = try await setup.store.records(matching: RecordFilter()).filter {
+                $0.operation == "console.view"
+            }
+            #expect(views.map { $0.inputValues["reason"] } == ["客户来电"])
         }
     }
 }

@@ -140,7 +140,12 @@ function setUpSimulator(root) {
     timer = setInterval(() => {
       const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
       clock.textContent = `⏱ ${left}s`;
-      if (left === 0) { stopTimer(); step(""); }
+      if (left === 0) {
+        stopTimer();
+        // With the automatic silence off, the caller takes their time: Silence sends it.
+        if (document.getElementById("ivr-auto-silence").checked) step("");
+        else clock.textContent = "⏱ 0s";
+      }
     }, 250);
   }
   // The prompt spoken; resolves when it has been played (or could not be), as a voice platform starts its
