@@ -25,6 +25,8 @@ public struct ConsoleConfiguration: Sendable {
     public var speechCache: String?
     /// Whether the console runs with the demo's accounts (said on every page).
     public var demo = false
+    /// Records one page of the records view searches at most (the export has no such limit).
+    public var recordsScanLimit = 200_000
     /// The `selfcare` executable the workbench runs drafts with, each in a child process; nil: drafts cannot be
     /// tried.
     public var workbenchExecutable: String?

@@ -231,7 +231,9 @@ extension ConsoleRoutes {
         var cursor = filter
         cursor.limit = 1_000
         var scanned = 0
-        while scanned < 200_000 {
+        let scanLimit = console.configuration.recordsScanLimit
+        cursor.limit = min(1_000, scanLimit)
+        while scanned < scanLimit {
             let batch = try await engine.records(matching: cursor)
             guard let last = batch.last else { break }
             scanned += batch.count
@@ -241,7 +243,12 @@ extension ConsoleRoutes {
                 if shown.count > Self.rowsShown { shown.removeFirst() }
             }
             cursor.afterID = last.id
-            if batch.count < 1_000 { break }
+            if batch.count < cursor.limit ?? 1_000 { break }
+        }
+        if scanned >= scanLimit {
+            // The count is of the records searched: said, so that it is never taken for the whole.
+            values["notice"] = pages.text("rec_scan_limit", language)
+            values["has_notice"] = true
         }
         values["rows"] = shown.reversed().map(recordRow)
         values["total"] = total

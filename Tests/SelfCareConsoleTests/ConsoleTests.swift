@@ -28,7 +28,9 @@ import Testing
         let store: MemoryServiceStore
     }
 
-    func setup(reload: (@Sendable () throws -> Void)? = nil, timeLimit: TimeInterval = 60) async throws -> Setup {
+    func setup(
+        reload: (@Sendable () throws -> Void)? = nil, timeLimit: TimeInterval = 60, scanLimit: Int = 200_000
+    ) async throws -> Setup {
         let store = MemoryServiceStore()
         var locked = Fixtures.subscriber()
         locked.failedPasswordAttempts = 5
@@ -57,6 +59,7 @@ import Testing
         consoleConfiguration.workbenchExecutable = Self.selfcareBinary
         consoleConfiguration.simulatorNumbers = [SimulatorNumber(number: "18611110001", label: "English")]
         consoleConfiguration.workbenchTimeLimit = timeLimit
+        consoleConfiguration.recordsScanLimit = scanLimit
         var configuration = GatewayConfiguration()
         configuration.reload = reload
         configuration.extraRoutes = [
@@ -522,6 +525,27 @@ import Testing
                 $0.operation == "console.view"
             }
             #expect(views.map { $0.inputValues["reason"] } == ["客户来电"])
+        }
+    }
+
+    @Test func aPageThatReachedItsSearchLimitSaysSo() async throws {
+        let setup = try await setup(scanLimit: 3)
+        try await setup.app.test(.router) { client in
+            let operatorBrowser = Browser(client)
+            try await operatorBrowser.signIn("ops")
+            for _ in 0..<3 {
+                _ = try await operatorBrowser.json("/console/api/sms", #"{"from":"18611110001","text":"BAL"}"#)
+            }
+            let auditor = Browser(client)
+            try await auditor.signIn("aud")
+            // Three records and a view's own: more than the page may search, which it says.
+            let page = String(
+                buffer: try await auditor.send("/console/records?why=audit+of+limits&since=2026-01-01T00:00").body)
+            #expect(page.contains("匹配数只计已查找的部分"))
+            // A narrower search stays within the limit and says nothing of it.
+            let narrow = String(
+                buffer: try await auditor.send("/console/records?why=audit+of+limits&since=2026-11-15T02:00:01Z").body)
+            #expect(!narrow.contains("匹配数只计已查找的部分"))
         }
     }
 }
