@@ -130,7 +130,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The web console at /console: accounts and roles, the phone simulator, the subscriber and records views,
-        // the grammar workbench (drafts tried as scenarios on scratch data) and health.
+        // the grammar workbench (drafts checked and tried as scenarios by child `selfcare` processes) and health.
         .target(
             name: "SelfCareConsole",
             dependencies: [
@@ -139,7 +139,6 @@ let package = Package(
                 "SelfCareGrammar",
                 "SelfCareChannels",
                 "SelfCareHTTP",
-                "SelfCareScenarios",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -4,7 +4,6 @@ import Logging
 import SelfCareChannels
 import SelfCareCore
 import SelfCareGrammar
-import SelfCareScenarios
 
 /// The grammar workbench: the live grammars and prompts, their check, and drafts tried on a scratch copy of the
 /// demo data, never on the live grammars or the live database.
