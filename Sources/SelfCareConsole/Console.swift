@@ -65,15 +65,15 @@ public struct Console: GatewayRoutes {
 
     /// A sign-in form's token: a random part and its HMAC under `loginKey`, so only tokens this server issued pass.
     func loginToken() throws -> String {
-        let random = hex(try LibCrypto.randomBytes(16))
-        return random + hex(LibCrypto.hmacSHA256(key: loginKey, data: Array(random.utf8)))
+        let random = (try LibCrypto.randomBytes(16)).hexString
+        return random + LibCrypto.hmacSHA256(key: loginKey, data: Array(random.utf8)).hexString
     }
 
     /// Whether `token` is one `loginToken` made.
     func isLoginToken(_ token: String) -> Bool {
         guard token.count == 96 else { return false }
         let random = String(token.prefix(32))
-        let mac = hex(LibCrypto.hmacSHA256(key: loginKey, data: Array(random.utf8)))
+        let mac = LibCrypto.hmacSHA256(key: loginKey, data: Array(random.utf8)).hexString
         return Secret(String(token.dropFirst(32))).matches(Secret(mac))
     }
 

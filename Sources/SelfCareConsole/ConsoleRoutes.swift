@@ -329,7 +329,7 @@ struct ConsoleRoutes: Sendable {
 
     /// A hash no password matches, checked for unknown names.
     static let decoyHash: String =
-        (try? ConsoleAccounts.hasher().hash(Secret(hex((try? LibCrypto.randomBytes(16)) ?? []))))
+        (try? ConsoleAccounts.hasher().hash(Secret(((try? LibCrypto.randomBytes(16)) ?? []).hexString)))
         ?? ""
 
     /// `next` when it is a console path of this server (never another site's).

@@ -33,14 +33,14 @@ public final class ConsoleSessions: Sendable {
     }
 
     static func key(_ token: String) -> String {
-        LibCrypto.sha256(Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        LibCrypto.sha256(Array(token.utf8)).hexString
     }
 
     /// Opens a session for `account`; returns its cookie token and the session.
     public func open(account: String, role: ConsoleRole, now: Date) throws -> (token: String, session: ConsoleSession) {
-        let token = hex(try LibCrypto.randomBytes(32))
+        let token = (try LibCrypto.randomBytes(32)).hexString
         let session = ConsoleSession(
-            account: account, role: role, csrf: hex(try LibCrypto.randomBytes(32)),
+            account: account, role: role, csrf: (try LibCrypto.randomBytes(32)).hexString,
             id: String(Self.key(token).prefix(12)), created: now, lastSeen: now)
         table.withLock { table in
             if table.count >= capacity, let oldest = table.min(by: { $0.value.lastSeen < $1.value.lastSeen }) {
@@ -160,5 +160,3 @@ public enum ConsoleClient {
         return String(last.prefix(64))
     }
 }
-
-func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

@@ -100,7 +100,7 @@ extension ConsoleRoutes {
                 let reply = await channels.sms.handle(
                     InboundSMS(
                         from: from, text: body.text,
-                        id: "console-\(visit.session.id)-" + hex(try LibCrypto.randomBytes(6))))
+                        id: "console-\(visit.session.id)-" + (try LibCrypto.randomBytes(6)).hexString))
                 if let refusal = await otherNumbers(visit, from: from, reason: body.reason, after: before) {
                     return refusal.response
                 }

@@ -23,7 +23,7 @@ struct Speech: Sendable {
     /// The WAV audio of `text` in `voice` (`cmn`, `en`), from the cache or rendered now. Blocking: run it off the
     /// cooperative pool.
     func render(_ text: String, voice: String) throws -> [UInt8] {
-        let key = hex(LibCrypto.sha256(Array((voice + "\u{0}" + text).utf8)))
+        let key = LibCrypto.sha256(Array((voice + "\u{0}" + text).utf8)).hexString
         let path = (cache as NSString).appendingPathComponent(key + ".wav")
         if let data = FileManager.default.contents(atPath: path), !data.isEmpty { return Array(data) }
         let process = Process()

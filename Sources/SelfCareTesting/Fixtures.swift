@@ -139,6 +139,14 @@ public enum Fixtures {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     }()
 
+    /// The `selfcare` executable built beside the test bundle, or the checkout's debug build.
+    public static let selfcareBinary: String = {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("selfcare").path
+        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+        return repositoryRoot.appendingPathComponent(".build/debug/selfcare").path
+    }()
+
     /// A logger that drops everything: what tests hand the gateway where its log is not what they check.
     public static let quietLogger = Logger(label: "selfcare.test", factory: { _ in SwiftLogNoOpLogHandler() })
 

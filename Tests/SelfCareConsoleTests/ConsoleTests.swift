@@ -15,14 +15,6 @@ import Testing
 @Suite struct ConsoleTests {
     static let passwords = ["ops": "operator pass 1", "aud": "auditor pass 1", "root": "admin pass 1"]
 
-    /// The `selfcare` executable the workbench runs drafts with: beside the tests, or the checkout's debug build.
-    static let selfcareBinary: String = {
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("selfcare").path
-        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
-        return Fixtures.repositoryRoot.appendingPathComponent(".build/debug/selfcare").path
-    }()
-
     struct Setup {
         let app: Application<RouterResponder<BasicRequestContext>>
         let store: MemoryServiceStore
@@ -56,7 +48,7 @@ import Testing
             accounts: accounts, assetsDirectory: root.appendingPathComponent("console").path,
             grammarsDirectory: root.appendingPathComponent("grammars").path,
             promptsDirectory: root.appendingPathComponent("prompts").path)
-        consoleConfiguration.workbenchExecutable = Self.selfcareBinary
+        consoleConfiguration.workbenchExecutable = Fixtures.selfcareBinary
         consoleConfiguration.simulatorNumbers = [SimulatorNumber(number: "18611110001", label: "English")]
         consoleConfiguration.workbenchTimeLimit = timeLimit
         consoleConfiguration.recordsScanLimit = scanLimit

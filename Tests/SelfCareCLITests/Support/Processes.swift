@@ -158,12 +158,7 @@ func run(
 }
 
 /// The `selfcare` executable built beside this test bundle.
-let selfcareBinary: String = {
-    let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        .appendingPathComponent("selfcare").path
-    if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
-    return Fixtures.repositoryRoot.appendingPathComponent(".build/debug/selfcare").path
-}()
+let selfcareBinary = Fixtures.selfcareBinary
 
 /// `sqlite3`, the shell an auditor or an attacker would use.
 let sqlite3: String? = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3", "/bin/sqlite3"].first {
